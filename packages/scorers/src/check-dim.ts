@@ -1,0 +1,17 @@
+import { ConfigError } from '@heed/tensor';
+
+/** Throws a ConfigError unless `value` is a positive integer; returns it. */
+export function checkDim(op: string, argument: string, value: number | undefined): number {
+  if (value === undefined || !Number.isInteger(value) || value <= 0) {
+    throw new ConfigError(`${argument} must be a positive integer, got ${value}`, { op, argument });
+  }
+  return value;
+}
+
+/** Throws a ConfigError unless `value` is a finite number > 0; returns it. */
+export function checkPositive(op: string, argument: string, value: number): number {
+  if (!Number.isFinite(value) || value <= 0) {
+    throw new ConfigError(`${argument} must be a finite number > 0, got ${value}`, { op, argument });
+  }
+  return value;
+}

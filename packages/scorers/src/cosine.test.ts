@@ -1,0 +1,37 @@
+import { ConfigError, randn, Rng, sum, tensor } from '@heed/tensor';
+import { describe, expect, it } from 'vitest';
+import { checkScorerFixture } from '../../../fixtures/check-scorer-fixture';
+import { loadFixture } from '../../../fixtures/load-fixture';
+import { CosineScorer } from './cosine';
+
+describe('CosineScorer', () => {
+  it('matches PyTorch (cosine_attention, T = 0.125): outputs and gradients', () => {
+    checkScorerFixture(loadFixture('cosine_attention'), new CosineScorer({ temperature: 0.125 }));
+  });
+
+  it('is scale-invariant and bounded by 1/T', () => {
+    const rng = new Rng(4);
+    const q = randn([1, 3, 4], rng);
+    const k = randn([1, 5, 4], rng);
+    const s1 = new CosineScorer({ temperature: 0.5 }).score(q, k);
+    const s2 = new CosineScorer({ temperature: 0.5 }).score(q.mul(7), k.mul(0.1));
+    for (let i = 0; i < s1.size; i++) {
+      expect(s2.data[i]).toBeCloseTo(s1.data[i]!, 5);
+      expect(Math.abs(s1.data[i]!)).toBeLessThanOrEqual(2 + 1e-6);
+    }
+  });
+
+  it('scores a zero vector 0 with finite gradients', () => {
+    const q = tensor([[[0, 0, 0]]], undefined, { requiresGrad: true });
+    const k = tensor([[[1, 2, 3], [0, 0, 0]]], undefined, { requiresGrad: true });
+    const s = new CosineScorer().score(q, k);
+    expect(Array.from(s.data)).toEqual([0, 0]);
+    sum(s).backward();
+    for (const g of [...q.grad!.data, ...k.grad!.data]) expect(Number.isFinite(g)).toBe(true);
+  });
+
+  it('refuses a non-positive temperature', () => {
+    expect(() => new CosineScorer({ temperature: 0 })).toThrow(ConfigError);
+    expect(() => new CosineScorer({ temperature: -1 })).toThrow(/temperature must be a finite number > 0, got -1/);
+  });
+});

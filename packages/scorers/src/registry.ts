@@ -1,0 +1,88 @@
+import { ArgumentError, ConfigError, type Rng } from '@heed/tensor';
+import { AdditiveScorer, type AdditiveScorerOptions } from './additive';
+import { ConcatScorer, type ConcatScorerOptions } from './concat';
+import { CosineScorer, type CosineScorerOptions } from './cosine';
+import { DotScorer } from './dot';
+import { GeneralScorer, type GeneralScorerOptions } from './general';
+import { ScaledDotScorer, type ScaledDotScorerOptions } from './scaled-dot';
+import type { Scorer, ScorerDims } from './scorer';
+
+/**
+ * Options of each registered kind. Add your own kind by declaration merging:
+ * `declare module '@heed/scorers' { interface ScorerOptionsByKind { rbf: { sigma?: number } } }`.
+ */
+export interface ScorerOptionsByKind {
+  dot: Record<string, never>;
+  'scaled-dot': ScaledDotScorerOptions;
+  general: GeneralScorerOptions;
+  concat: ConcatScorerOptions;
+  additive: AdditiveScorerOptions;
+  cosine: CosineScorerOptions;
+}
+
+/** What a factory receives: the kind's options plus the feature sizes and generator of the caller. */
+export type ScorerFactoryOptions = ScorerDims & { rng?: Rng } & Record<string, unknown>;
+
+/** Builds a scorer from options; modules call it with `queryDim`/`keyDim` of the head it serves. */
+export type ScorerFactory = (options: ScorerFactoryOptions) => Scorer;
+
+/** `{ kind, ...options }` for a known kind, or any registered kind by name. */
+export type ScorerSpec =
+  | { [K in keyof ScorerOptionsByKind]: { kind: K } & ScorerOptionsByKind[K] & ScorerDims & { rng?: Rng } }[keyof ScorerOptionsByKind]
+  | ({ kind: string } & ScorerFactoryOptions);
+
+const builtIn: ReadonlyArray<[string, ScorerFactory]> = [
+  ['dot', () => new DotScorer()],
+  ['scaled-dot', (o) => new ScaledDotScorer(o as ScaledDotScorerOptions)],
+  ['general', (o) => new GeneralScorer(o as GeneralScorerOptions)],
+  ['concat', (o) => new ConcatScorer(o as ConcatScorerOptions)],
+  ['additive', (o) => new AdditiveScorer(o as AdditiveScorerOptions)],
+  ['cosine', (o) => new CosineScorer(o as CosineScorerOptions)],
+];
+
+const factories = new Map<string, ScorerFactory>(builtIn);
+
+/**
+ * Makes `kind` available to `createScorer` (and so to every module taking a scorer spec).
+ * Registering a kind that exists fails unless `{ replace: true }`.
+ */
+export function registerScorer(kind: string, factory: ScorerFactory, options: { replace?: boolean } = {}): void {
+  if (typeof kind !== 'string' || kind.length === 0) {
+    throw new ArgumentError(`kind must be a non-empty string, got ${JSON.stringify(kind)}`, { op: 'registerScorer', argument: 'kind' });
+  }
+  if (typeof factory !== 'function') {
+    throw new ArgumentError(`factory for '${kind}' must be a function`, { op: 'registerScorer', argument: 'factory' });
+  }
+  if (factories.has(kind) && !options.replace) {
+    throw new ConfigError(`scorer kind '${kind}' is already registered; pass { replace: true } to replace it`, {
+      op: 'registerScorer',
+      argument: 'kind',
+    });
+  }
+  factories.set(kind, factory);
+}
+
+/** Removes a registered kind (built-ins included); returns whether it was there. */
+export function unregisterScorer(kind: string): boolean {
+  return factories.delete(kind);
+}
+
+/** The registered kinds, in registration order. */
+export function listScorers(): string[] {
+  return [...factories.keys()];
+}
+
+/** Builds a scorer: `createScorer({ kind: 'additive', queryDim: 8, keyDim: 8, hiddenDim: 16 })`. */
+export function createScorer(spec: ScorerSpec): Scorer {
+  const { kind, ...options } = spec as { kind: string } & ScorerFactoryOptions;
+  const factory = factories.get(kind);
+  if (!factory) {
+    throw new ConfigError(`unknown scorer kind '${kind}'; known kinds: ${listScorers().join(', ')}`, { op: 'createScorer', argument: 'kind' });
+  }
+  const scorer = factory(options);
+  if (scorer.kind !== kind) {
+    // a factory registered under a new name may reuse a class; the instance must still report its name
+    Object.defineProperty(scorer, 'kind', { value: kind });
+  }
+  return scorer;
+}

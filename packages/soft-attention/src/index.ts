@@ -1,0 +1,16 @@
+export type { Normalizer } from './normalizer';
+export { Softmax } from './softmax';
+export type { SoftmaxOptions } from './softmax';
+export { Sparsemax } from './sparsemax-normalizer';
+export { Entmax15 } from './entmax15-normalizer';
+export { sparsemax } from './sparsemax';
+export { entmax15 } from './entmax15';
+export { registerNormalizer, listNormalizers, createNormalizer, resolveNormalizer } from './normalizer-registry';
+export type { NormalizerFactory, NormalizerSpec } from './normalizer-registry';
+export { toMask, causalMask, keyPaddingToMask, lengthsToMask, combineMasks, checkMaskShape } from './masks';
+export type { MaskLike } from './masks';
+export { applyKeep } from './apply-keep';
+export { attend, resolveScorer, buildKeepMask } from './attend';
+export type { AttendOptions, AttendResult } from './attend';
+export { SoftAttention } from './soft-attention';
+export type { SoftAttentionOptions, SoftAttentionCallOptions } from './soft-attention';

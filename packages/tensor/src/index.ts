@@ -1,0 +1,56 @@
+export { Tensor, fromOp } from './tensor';
+export type { GradNode, NestedArray, TensorLike } from './tensor';
+export { tensor, zeros, ones, full, zerosLike, onesLike, arange, randn, rand } from './creation';
+export type { TensorOptions } from './creation';
+export { Rng } from './rng';
+export { defaultRng, manualSeed } from './default-rng';
+export { noGrad, isGradEnabled } from './grad-mode';
+export { sizeOf, stridesOf, broadcastShapes, normalizeAxis, sameShape } from './shape';
+
+export { HeedError, formatShape } from './errors/heed-error';
+export type { HeedErrorFields } from './errors/heed-error';
+export { ShapeError } from './errors/shape-error';
+export { ConfigError } from './errors/config-error';
+export { ArgumentError } from './errors/argument-error';
+export { StateDictError } from './errors/state-dict-error';
+
+export { add, sub, mul, div, pow, maximum } from './ops/binary';
+export { neg, exp, log, tanh, sigmoid, relu, sqrt, abs } from './ops/unary';
+export { sum, mean, max, min } from './ops/reduce';
+export { matmul } from './ops/matmul';
+export type { MatmulOptions } from './ops/matmul';
+export { linear } from './ops/linear';
+export { permute, transpose } from './ops/permute';
+export { reshape, unsqueeze, squeeze } from './ops/reshape';
+export { broadcastTo } from './ops/broadcast-to';
+export { concat } from './ops/concat';
+export { slice, split } from './ops/slice';
+export { softmax, logSoftmax } from './ops/softmax';
+export { where, maskedFill } from './ops/where';
+export { gather, embedding } from './ops/gather';
+export { dropout } from './ops/dropout';
+export { crossEntropy, mseLoss } from './ops/losses';
+export { sumToShape } from './ops/sum-to-shape';
+
+export { getKernels, setKernels, plainKernels } from './kernels/registry';
+export type { Kernels } from './kernels/registry';
+export { matmulKernelJs } from './kernels/matmul';
+export type { MatmulKernel } from './kernels/matmul';
+
+export { Module } from './nn/module';
+export { Parameter } from './nn/parameter';
+export { Linear } from './nn/linear';
+export type { LinearOptions } from './nn/linear';
+export { Embedding } from './nn/embedding';
+export { fans, uniformInit, normalInit, xavierUniform, xavierNormal, kaimingUniform, kaimingNormal } from './nn/init';
+export type { KaimingOptions } from './nn/init';
+
+export { Optimizer } from './optim/optimizer';
+export { SGD } from './optim/sgd';
+export type { SgdOptions } from './optim/sgd';
+export { Adam } from './optim/adam';
+export type { AdamOptions } from './optim/adam';
+export { clipGradNorm } from './optim/clip-grad-norm';
+
+export { gradcheck } from './testing/gradcheck';
+export type { GradcheckOptions, GradcheckResult } from './testing/gradcheck';

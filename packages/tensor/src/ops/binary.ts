@@ -1,0 +1,87 @@
+import { BinaryOp, binaryKernel } from '../kernels/elementwise';
+import { broadcastShapes, broadcastStrides, sizeOf } from '../shape';
+import { fromOp, Tensor, type TensorLike } from '../tensor';
+import { sumToShape } from './sum-to-shape';
+import { toTensor } from './to-tensor';
+import { log } from './unary';
+
+// Elementwise binary ops with NumPy broadcasting: out shape = broadcast(a.shape, b.shape).
+// Backward functions run with gradients off, so they are written with the public ops.
+
+function compute(op: BinaryOp, a: Tensor, b: Tensor, outShape: readonly number[]): Float32Array {
+  const out = new Float32Array(sizeOf(outShape));
+  binaryKernel(op, a.data, broadcastStrides(a.shape, outShape), b.data, broadcastStrides(b.shape, outShape), outShape, out);
+  return out;
+}
+
+/** a + b, broadcasting. */
+export function add(aIn: TensorLike, bIn: TensorLike): Tensor {
+  const a = toTensor(aIn);
+  const b = toTensor(bIn);
+  const shape = broadcastShapes(a.shape, b.shape, 'add');
+  return fromOp(compute(BinaryOp.Add, a, b, shape), shape, 'add', [a, b], (g) => [sumToShape(g, a.shape), sumToShape(g, b.shape)]);
+}
+
+/** a − b, broadcasting. */
+export function sub(aIn: TensorLike, bIn: TensorLike): Tensor {
+  const a = toTensor(aIn);
+  const b = toTensor(bIn);
+  const shape = broadcastShapes(a.shape, b.shape, 'sub');
+  return fromOp(compute(BinaryOp.Sub, a, b, shape), shape, 'sub', [a, b], (g) => [
+    sumToShape(g, a.shape),
+    b.requiresGrad ? sumToShape(mul(g, -1), b.shape) : null,
+  ]);
+}
+
+/** a ⊙ b (elementwise product), broadcasting. */
+export function mul(aIn: TensorLike, bIn: TensorLike): Tensor {
+  const a = toTensor(aIn);
+  const b = toTensor(bIn);
+  const shape = broadcastShapes(a.shape, b.shape, 'mul');
+  return fromOp(compute(BinaryOp.Mul, a, b, shape), shape, 'mul', [a, b], (g) => [
+    a.requiresGrad ? sumToShape(mul(g, b), a.shape) : null, // dL/da = g b
+    b.requiresGrad ? sumToShape(mul(g, a), b.shape) : null, // dL/db = g a
+  ]);
+}
+
+/** a / b, broadcasting. */
+export function div(aIn: TensorLike, bIn: TensorLike): Tensor {
+  const a = toTensor(aIn);
+  const b = toTensor(bIn);
+  const shape = broadcastShapes(a.shape, b.shape, 'div');
+  return fromOp(compute(BinaryOp.Div, a, b, shape), shape, 'div', [a, b], (g) => {
+    const gOverB = div(g, b);
+    return [
+      a.requiresGrad ? sumToShape(gOverB, a.shape) : null, // dL/da = g / b
+      b.requiresGrad ? sumToShape(mul(div(mul(gOverB, a), b), -1), b.shape) : null, // dL/db = −g a / b²
+    ];
+  });
+}
+
+/** a ** b, broadcasting (b may be a number). */
+export function pow(aIn: TensorLike, bIn: TensorLike): Tensor {
+  const a = toTensor(aIn);
+  const b = toTensor(bIn);
+  const shape = broadcastShapes(a.shape, b.shape, 'pow');
+  const out = compute(BinaryOp.Pow, a, b, shape);
+  return fromOp(out, shape, 'pow', [a, b], (g) => [
+    a.requiresGrad ? sumToShape(mul(mul(g, b), pow(a, sub(b, 1))), a.shape) : null, // dL/da = g b a^(b−1)
+    b.requiresGrad ? sumToShape(mul(mul(g, new Tensor(out, shape)), log(a)), b.shape) : null, // dL/db = g a^b ln a
+  ]);
+}
+
+/** max(a, b) elementwise, broadcasting; the gradient goes to `a` where a ≥ b, else to `b`. */
+export function maximum(aIn: TensorLike, bIn: TensorLike): Tensor {
+  const a = toTensor(aIn);
+  const b = toTensor(bIn);
+  const shape = broadcastShapes(a.shape, b.shape, 'maximum');
+  const out = compute(BinaryOp.Maximum, a, b, shape);
+  return fromOp(out, shape, 'maximum', [a, b], (g) => {
+    // a won where its broadcast value equals the maximum (ties go to a).
+    const aBroadcast = compute(BinaryOp.Add, a, toTensor(0), shape);
+    const aWins = new Float32Array(out.length);
+    for (let i = 0; i < out.length; i++) aWins[i] = aBroadcast[i] === out[i] ? 1 : 0;
+    const maskA = new Tensor(aWins, shape);
+    return [sumToShape(mul(g, maskA), a.shape), sumToShape(mul(g, sub(1, maskA)), b.shape)];
+  });
+}

@@ -1,0 +1,21 @@
+import { ArgumentError } from '../errors/argument-error';
+import type { Rng } from '../rng';
+import { fromOp, Tensor } from '../tensor';
+import { mul } from './binary';
+
+/**
+ * Zeroes each element with probability `p` and scales the rest by 1/(1 − p) (inverted dropout),
+ * from a seeded generator: same seed, same mask. Identity when `training` is false or p = 0.
+ */
+export function dropout(x: Tensor, p: number, rng: Rng, training = true): Tensor {
+  if (!(p >= 0 && p < 1)) {
+    throw new ArgumentError(`p must be in [0, 1), got ${p}`, { op: 'dropout', argument: 'p', shapes: { x: x.shape } });
+  }
+  if (!training || p === 0) return x;
+  const scale = 1 / (1 - p);
+  const keep = new Float32Array(x.size);
+  for (let i = 0; i < keep.length; i++) keep[i] = rng.uniform() >= p ? scale : 0;
+  const out = new Float32Array(x.size);
+  for (let i = 0; i < out.length; i++) out[i] = x.data[i]! * keep[i]!;
+  return fromOp(out, x.shape, 'dropout', [x], (g) => [mul(g, new Tensor(keep, x.shape))]);
+}

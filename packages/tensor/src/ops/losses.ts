@@ -1,0 +1,38 @@
+import { formatShape } from '../errors/heed-error';
+import { ShapeError } from '../errors/shape-error';
+import { Tensor } from '../tensor';
+import { mul, sub } from './binary';
+import { gather } from './gather';
+import { mean } from './reduce';
+import { reshape } from './reshape';
+import { logSoftmax } from './softmax';
+
+/**
+ * Mean negative log-likelihood of integer `targets` [N] under `logits` [N, C] -> scalar.
+ * (Stable: through logSoftmax.)
+ */
+export function crossEntropy(logits: Tensor, targets: Tensor | ArrayLike<number>): Tensor {
+  const t = targets instanceof Tensor ? targets : new Tensor(Float32Array.from(targets), [targets.length]);
+  if (logits.rank !== 2 || t.rank !== 1 || t.shape[0] !== logits.shape[0]) {
+    throw new ShapeError(`expects logits [N, C] and targets [N], got ${formatShape(logits.shape)} and ${formatShape(t.shape)}`, {
+      op: 'crossEntropy',
+      argument: 'targets',
+      shapes: { logits: logits.shape, targets: t.shape },
+    });
+  }
+  const picked = gather(logSoftmax(logits, 1), 1, reshape(t, [-1, 1])); // [N, 1]
+  return mul(mean(picked), -1);
+}
+
+/** Mean squared error between two tensors of the same shape -> scalar. */
+export function mseLoss(prediction: Tensor, target: Tensor): Tensor {
+  if (prediction.shape.join() !== target.shape.join()) {
+    throw new ShapeError(`prediction ${formatShape(prediction.shape)} and target ${formatShape(target.shape)} differ`, {
+      op: 'mseLoss',
+      argument: 'target',
+      shapes: { prediction: prediction.shape, target: target.shape },
+    });
+  }
+  const d = sub(prediction, target);
+  return mean(mul(d, d));
+}

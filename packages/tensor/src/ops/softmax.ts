@@ -1,0 +1,38 @@
+import { softmaxKernel } from '../kernels/softmax';
+import { normalizeAxis, sizeOf } from '../shape';
+import { fromOp, Tensor } from '../tensor';
+import { mul, sub } from './binary';
+import { sum } from './reduce';
+
+function view(x: Tensor, axis: number, op: string): { outer: number; n: number; inner: number; ax: number } {
+  const ax = normalizeAxis(axis, x.rank, op, x.shape);
+  return { ax, outer: sizeOf(x.shape.slice(0, ax)), n: x.shape[ax]!, inner: sizeOf(x.shape.slice(ax + 1)) };
+}
+
+/**
+ * softmax(x)_i = exp(x_i − max x) / Σ_j exp(x_j − max x) along `axis` (shape unchanged).
+ * Finite for logits of any size; a row that is all −∞ (fully masked) gives zeros, not NaN.
+ */
+export function softmax(x: Tensor, axis = -1): Tensor {
+  const { ax, outer, n, inner } = view(x, axis, 'softmax');
+  const y = new Float32Array(x.size);
+  softmaxKernel(x.data, outer, n, inner, y);
+  return fromOp(y, x.shape, 'softmax', [x], (g) => {
+    // dL/dx = y ⊙ (g − Σ_j g_j y_j)
+    const yt = new Tensor(y, x.shape);
+    return [mul(yt, sub(g, sum(mul(g, yt), ax, true)))];
+  });
+}
+
+/** log softmax(x) along `axis`, computed as x − max − log Σ exp(x − max). */
+export function logSoftmax(x: Tensor, axis = -1): Tensor {
+  const { ax, outer, n, inner } = view(x, axis, 'logSoftmax');
+  const y = new Float32Array(x.size);
+  softmaxKernel(x.data, outer, n, inner, y, true);
+  return fromOp(y, x.shape, 'logSoftmax', [x], (g) => {
+    // dL/dx = g − softmax(x) Σ_j g_j   (softmax of a fully masked row is 0)
+    const p = new Float32Array(x.size);
+    softmaxKernel(x.data, outer, n, inner, p);
+    return [sub(g, mul(new Tensor(p, x.shape), sum(g, ax, true)))];
+  });
+}

@@ -1,0 +1,28 @@
+import { ReduceOp, reduceAxisKernel } from '../kernels/reduce';
+import { sameShape } from '../shape';
+import { Tensor } from '../tensor';
+
+/**
+ * Sums a gradient of a broadcast result back to the shape of the operand that was broadcast
+ * (no gradient recorded: used inside backward functions).
+ */
+export function sumToShape(grad: Tensor, shape: readonly number[]): Tensor {
+  if (sameShape(grad.shape, shape)) return grad;
+  const lead = grad.rank - shape.length;
+  let data = grad.data;
+  let current = [...grad.shape];
+  for (let axis = 0; axis < grad.rank; axis++) {
+    const target = axis < lead ? 1 : shape[axis - lead]!;
+    if (target === 1 && current[axis] !== 1) {
+      let outer = 1;
+      for (let d = 0; d < axis; d++) outer *= current[d]!;
+      let inner = 1;
+      for (let d = axis + 1; d < current.length; d++) inner *= current[d]!;
+      const out = new Float32Array(outer * inner);
+      reduceAxisKernel(ReduceOp.Sum, data, outer, current[axis]!, inner, out);
+      data = out;
+      current[axis] = 1;
+    }
+  }
+  return new Tensor(data === grad.data ? data.slice() : data, shape);
+}

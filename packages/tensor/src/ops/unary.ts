@@ -1,0 +1,69 @@
+import { UnaryOp, unaryKernel } from '../kernels/elementwise';
+import { fromOp, Tensor } from '../tensor';
+import { div, mul, sub } from './binary';
+
+// Elementwise unary ops; each gradient is written right below its forward.
+
+function apply(op: UnaryOp, x: Tensor): Float32Array {
+  const out = new Float32Array(x.size);
+  unaryKernel(op, x.data, out);
+  return out;
+}
+
+/** −x */
+export function neg(x: Tensor): Tensor {
+  return fromOp(apply(UnaryOp.Neg, x), x.shape, 'neg', [x], (g) => [mul(g, -1)]);
+}
+
+/** eˣ */
+export function exp(x: Tensor): Tensor {
+  const y = apply(UnaryOp.Exp, x);
+  return fromOp(y, x.shape, 'exp', [x], (g) => [mul(g, new Tensor(y, x.shape))]); // g eˣ
+}
+
+/** ln x */
+export function log(x: Tensor): Tensor {
+  return fromOp(apply(UnaryOp.Log, x), x.shape, 'log', [x], (g) => [div(g, x)]); // g / x
+}
+
+/** tanh x */
+export function tanh(x: Tensor): Tensor {
+  const y = apply(UnaryOp.Tanh, x);
+  return fromOp(y, x.shape, 'tanh', [x], (g) => {
+    const yt = new Tensor(y, x.shape);
+    return [mul(g, sub(1, mul(yt, yt)))]; // g (1 − y²)
+  });
+}
+
+/** σ(x) = 1 / (1 + e⁻ˣ) */
+export function sigmoid(x: Tensor): Tensor {
+  const y = apply(UnaryOp.Sigmoid, x);
+  return fromOp(y, x.shape, 'sigmoid', [x], (g) => {
+    const yt = new Tensor(y, x.shape);
+    return [mul(g, mul(yt, sub(1, yt)))]; // g y (1 − y)
+  });
+}
+
+/** max(x, 0) */
+export function relu(x: Tensor): Tensor {
+  return fromOp(apply(UnaryOp.Relu, x), x.shape, 'relu', [x], (g) => {
+    const step = new Float32Array(x.size);
+    for (let i = 0; i < step.length; i++) step[i] = x.data[i]! > 0 ? 1 : 0;
+    return [mul(g, new Tensor(step, x.shape))]; // g · [x > 0]
+  });
+}
+
+/** √x */
+export function sqrt(x: Tensor): Tensor {
+  const y = apply(UnaryOp.Sqrt, x);
+  return fromOp(y, x.shape, 'sqrt', [x], (g) => [div(mul(g, 0.5), new Tensor(y, x.shape))]); // g / (2√x)
+}
+
+/** |x| (gradient sign(x), 0 at 0) */
+export function abs(x: Tensor): Tensor {
+  return fromOp(apply(UnaryOp.Abs, x), x.shape, 'abs', [x], (g) => {
+    const sign = new Float32Array(x.size);
+    for (let i = 0; i < sign.length; i++) sign[i] = Math.sign(x.data[i]!);
+    return [mul(g, new Tensor(sign, x.shape))];
+  });
+}

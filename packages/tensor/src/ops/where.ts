@@ -1,0 +1,31 @@
+import { noGrad } from '../grad-mode';
+import { broadcastShapes } from '../shape';
+import { fromOp, Tensor, type TensorLike } from '../tensor';
+import { mul, sub } from './binary';
+import { broadcastTo } from './broadcast-to';
+import { sumToShape } from './sum-to-shape';
+import { toTensor } from './to-tensor';
+
+/** Picks `a` where `condition` is non-zero, else `b`; all three broadcast together. */
+export function where(condition: Tensor, aIn: TensorLike, bIn: TensorLike): Tensor {
+  const a = toTensor(aIn);
+  const b = toTensor(bIn);
+  const shape = broadcastShapes(broadcastShapes(condition.shape, a.shape, 'where', ['condition', 'a']), b.shape, 'where', ['condition and a', 'b']);
+  const [c, aFull, bFull] = noGrad(() => [broadcastTo(condition, shape).data, broadcastTo(a, shape).data, broadcastTo(b, shape).data]);
+  const out = new Float32Array(c.length);
+  const keep = new Float32Array(c.length);
+  for (let i = 0; i < out.length; i++) {
+    const take = c[i] !== 0;
+    keep[i] = take ? 1 : 0;
+    out[i] = take ? aFull[i]! : bFull[i]!;
+  }
+  return fromOp(out, shape, 'where', [a, b], (g) => {
+    const k = new Tensor(keep, shape);
+    return [a.requiresGrad ? sumToShape(mul(g, k), a.shape) : null, b.requiresGrad ? sumToShape(mul(g, sub(1, k)), b.shape) : null];
+  });
+}
+
+/** `x` with `value` written where `mask` is non-zero (mask broadcasts to x). No gradient reaches filled entries. */
+export function maskedFill(x: Tensor, mask: Tensor, value: number): Tensor {
+  return where(mask, value, x);
+}

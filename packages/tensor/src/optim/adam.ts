@@ -1,0 +1,69 @@
+import type { Parameter } from '../nn/parameter';
+import { checkHyper, Optimizer } from './optimizer';
+
+export interface AdamOptions {
+  lr?: number;
+  betas?: readonly [number, number];
+  eps?: number;
+  weightDecay?: number;
+  /** Decoupled weight decay (AdamW, Loshchilov & Hutter 2019) instead of L2 added to the gradient. */
+  decoupledWeightDecay?: boolean;
+}
+
+/**
+ * Adam (Kingma & Ba 2015), as PyTorch's `Adam`/`AdamW`:
+ * m ← β₁m + (1 − β₁)g; v ← β₂v + (1 − β₂)g²; θ ← θ − lr · m̂ / (√v̂ + ε), with bias-corrected m̂, v̂.
+ */
+export class Adam extends Optimizer {
+  readonly lr: number;
+  readonly beta1: number;
+  readonly beta2: number;
+  readonly eps: number;
+  readonly weightDecay: number;
+  readonly decoupledWeightDecay: boolean;
+  private t = 0;
+  private readonly moments = new Map<Parameter, { m: Float32Array; v: Float32Array }>();
+
+  constructor(params: Iterable<Parameter>, options: AdamOptions = {}) {
+    super(params, 'Adam');
+    this.lr = options.lr ?? 1e-3;
+    [this.beta1, this.beta2] = options.betas ?? [0.9, 0.999];
+    this.eps = options.eps ?? 1e-8;
+    this.weightDecay = options.weightDecay ?? 0;
+    this.decoupledWeightDecay = options.decoupledWeightDecay ?? false;
+    checkHyper('Adam', 'lr', this.lr, 0);
+    checkHyper('Adam', 'betas[0]', this.beta1, 0, 1);
+    checkHyper('Adam', 'betas[1]', this.beta2, 0, 1);
+    checkHyper('Adam', 'eps', this.eps, 0);
+    checkHyper('Adam', 'weightDecay', this.weightDecay, 0);
+  }
+
+  step(): void {
+    this.t++;
+    const { lr, beta1, beta2, eps, weightDecay, decoupledWeightDecay } = this;
+    const c1 = 1 - Math.pow(beta1, this.t);
+    const c2 = 1 - Math.pow(beta2, this.t);
+    const stepSize = lr / c1;
+    for (const p of this.params) {
+      if (!p.grad) continue;
+      let state = this.moments.get(p);
+      if (!state) {
+        state = { m: new Float32Array(p.size), v: new Float32Array(p.size) };
+        this.moments.set(p, state);
+      }
+      const { m, v } = state;
+      const theta = p.data;
+      const grad = p.grad.data;
+      for (let i = 0; i < theta.length; i++) {
+        let g = grad[i]!;
+        if (decoupledWeightDecay) theta[i] = theta[i]! * (1 - lr * weightDecay);
+        else g += weightDecay * theta[i]!;
+        const mi = beta1 * m[i]! + (1 - beta1) * g;
+        const vi = beta2 * v[i]! + (1 - beta2) * g * g;
+        m[i] = mi;
+        v[i] = vi;
+        theta[i] = theta[i]! - (stepSize * mi) / (Math.sqrt(vi / c2) + eps);
+      }
+    }
+  }
+}

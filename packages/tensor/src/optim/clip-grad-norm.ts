@@ -1,0 +1,17 @@
+import type { Parameter } from '../nn/parameter';
+
+/** Scales all gradients so their joint L2 norm is at most `maxNorm`; returns the norm before clipping. */
+export function clipGradNorm(params: Iterable<Parameter>, maxNorm: number): number {
+  const list = [...params].filter((p) => p.grad);
+  let total = 0;
+  for (const p of list) for (const g of p.grad!.data) total += g * g;
+  const norm = Math.sqrt(total);
+  if (norm > maxNorm && norm > 0) {
+    const scale = maxNorm / norm;
+    for (const p of list) {
+      const g = p.grad!.data;
+      for (let i = 0; i < g.length; i++) g[i] = g[i]! * scale;
+    }
+  }
+  return norm;
+}

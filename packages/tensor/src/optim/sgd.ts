@@ -1,0 +1,60 @@
+import type { Parameter } from '../nn/parameter';
+import { checkHyper, Optimizer } from './optimizer';
+
+export interface SgdOptions {
+  lr: number;
+  momentum?: number;
+  dampening?: number;
+  weightDecay?: number;
+  nesterov?: boolean;
+}
+
+/**
+ * Stochastic gradient descent with momentum, as PyTorch's `SGD`:
+ * g ← g + λθ; b ← μb + (1 − τ)g (b = g at the first step); θ ← θ − lr·(nesterov ? g + μb : b).
+ */
+export class SGD extends Optimizer {
+  readonly lr: number;
+  readonly momentum: number;
+  readonly dampening: number;
+  readonly weightDecay: number;
+  readonly nesterov: boolean;
+  private readonly buffers = new Map<Parameter, Float32Array>();
+
+  constructor(params: Iterable<Parameter>, options: SgdOptions) {
+    super(params, 'SGD');
+    this.lr = options.lr;
+    this.momentum = options.momentum ?? 0;
+    this.dampening = options.dampening ?? 0;
+    this.weightDecay = options.weightDecay ?? 0;
+    this.nesterov = options.nesterov ?? false;
+    checkHyper('SGD', 'lr', this.lr, 0);
+    checkHyper('SGD', 'momentum', this.momentum, 0);
+    checkHyper('SGD', 'dampening', this.dampening, 0);
+    checkHyper('SGD', 'weightDecay', this.weightDecay, 0);
+  }
+
+  step(): void {
+    const { lr, momentum: mu, dampening, weightDecay, nesterov } = this;
+    for (const p of this.params) {
+      if (!p.grad) continue;
+      const theta = p.data;
+      const grad = p.grad.data;
+      let buf = this.buffers.get(p);
+      const first = buf === undefined;
+      if (mu !== 0 && !buf) {
+        buf = new Float32Array(theta.length);
+        this.buffers.set(p, buf);
+      }
+      for (let i = 0; i < theta.length; i++) {
+        let g = grad[i]! + weightDecay * theta[i]!;
+        if (buf) {
+          const b = first ? g : mu * buf[i]! + (1 - dampening) * g;
+          buf[i] = b;
+          g = nesterov ? g + mu * b : b;
+        }
+        theta[i] = theta[i]! - lr * g;
+      }
+    }
+  }
+}

@@ -1,0 +1,262 @@
+import { ArgumentError } from './errors/argument-error';
+import { formatShape } from './errors/heed-error';
+import { ShapeError } from './errors/shape-error';
+import { isGradEnabled, noGrad } from './grad-mode';
+import { add, div, mul, sub } from './ops/binary';
+import { matmul, type MatmulOptions } from './ops/matmul';
+import { permute, transpose } from './ops/permute';
+import { mean, sum } from './ops/reduce';
+import { reshape } from './ops/reshape';
+import { softmax } from './ops/softmax';
+import { exp, log, neg, tanh } from './ops/unary';
+import { assertValidShape, sameShape, sizeOf } from './shape';
+
+/** Nested arrays of numbers or booleans, e.g. `[[1, 2], [3, 4]]`. */
+export type NestedArray = number | boolean | readonly NestedArray[];
+
+/** Anything an op accepts where a tensor is expected (numbers become scalars). */
+export type TensorLike = Tensor | number;
+
+/** How an op's output reaches back to its inputs: one gradient per input (null = no gradient). */
+export interface GradNode {
+  readonly op: string;
+  readonly inputs: readonly Tensor[];
+  backward(grad: Tensor): readonly (Tensor | null)[];
+}
+
+/**
+ * A float32 tensor, row-major and contiguous. `data.length === size(shape)` always.
+ * Gradients flow through every op when `requiresGrad` is set on a leaf.
+ */
+export class Tensor {
+  readonly data: Float32Array;
+  readonly shape: readonly number[];
+  /** True when gradients are tracked for this tensor (leaves you made so, or outputs of such). */
+  requiresGrad: boolean;
+  /** Accumulated gradient of a leaf after `backward()`, same shape as the tensor. */
+  grad: Tensor | null = null;
+  /** @internal the op that produced this tensor (null for leaves). */
+  node: GradNode | null = null;
+
+  constructor(data: Float32Array, shape: readonly number[], requiresGrad = false) {
+    assertValidShape(shape, 'Tensor');
+    if (data.length !== sizeOf(shape)) {
+      throw new ShapeError(`data of length ${data.length} does not fit shape ${formatShape(shape)} (${sizeOf(shape)} elements)`, {
+        op: 'Tensor',
+        argument: 'data',
+        shapes: { shape },
+      });
+    }
+    this.data = data;
+    this.shape = Object.freeze([...shape]);
+    this.requiresGrad = requiresGrad;
+  }
+
+  get rank(): number {
+    return this.shape.length;
+  }
+
+  get size(): number {
+    return this.data.length;
+  }
+
+  /** True for tensors no op produced (inputs and parameters). */
+  get isLeaf(): boolean {
+    return this.node === null;
+  }
+
+  /** The single value of a one-element tensor. */
+  item(): number {
+    if (this.data.length !== 1) {
+      throw new ShapeError(`item() needs a one-element tensor, got ${formatShape(this.shape)}`, {
+        op: 'item',
+        argument: 'this',
+        shapes: { this: this.shape },
+      });
+    }
+    return this.data[0]!;
+  }
+
+  /** Nested arrays of numbers (a number for a scalar). */
+  toArray(): NestedArray {
+    const build = (dim: number, offset: number): NestedArray => {
+      if (dim === this.shape.length) return this.data[offset]!;
+      const n = this.shape[dim]!;
+      let stride = 1;
+      for (let i = dim + 1; i < this.shape.length; i++) stride *= this.shape[i]!;
+      const out: NestedArray[] = [];
+      for (let i = 0; i < n; i++) out.push(build(dim + 1, offset + i * stride));
+      return out;
+    };
+    return build(0, 0);
+  }
+
+  /** A copy that shares nothing and tracks no gradient. */
+  clone(): Tensor {
+    return new Tensor(this.data.slice(), this.shape);
+  }
+
+  /** The same data, cut from the graph. */
+  detach(): Tensor {
+    return new Tensor(this.data, this.shape);
+  }
+
+  toString(): string {
+    const fmt = (x: number): string => (Number.isInteger(x) ? x.toFixed(0) : Math.abs(x) >= 1e4 || (Math.abs(x) < 1e-3 && x !== 0) ? x.toExponential(3) : x.toFixed(4));
+    const render = (value: NestedArray, indent: number): string => {
+      if (!Array.isArray(value)) return fmt(value as number);
+      const items = (value as NestedArray[]).map((v) => render(v, indent + 1));
+      if (items.length > 0 && Array.isArray((value as NestedArray[])[0])) return `[${items.join(`,\n${' '.repeat(indent + 1)}`)}]`;
+      return `[${items.join(', ')}]`;
+    };
+    const grad = this.requiresGrad ? ', requiresGrad' : '';
+    return `tensor(${render(this.toArray(), 7)}, shape=${formatShape(this.shape)}${grad})`;
+  }
+
+  /**
+   * Reverse-mode autodiff from this tensor. `grad` defaults to 1 for a one-element tensor and is
+   * required otherwise. Gradients accumulate into `.grad` of every leaf with `requiresGrad`.
+   */
+  backward(grad?: Tensor): void {
+    if (!this.requiresGrad) {
+      throw new ArgumentError('backward() on a tensor that does not require gradients (no input had requiresGrad)', {
+        op: 'backward',
+        argument: 'this',
+        shapes: { this: this.shape },
+      });
+    }
+    let seed: Tensor;
+    if (grad === undefined) {
+      if (this.size !== 1) {
+        throw new ArgumentError(`backward() on a non-scalar ${formatShape(this.shape)} needs an explicit gradient of the same shape`, {
+          op: 'backward',
+          argument: 'grad',
+          shapes: { this: this.shape },
+        });
+      }
+      seed = new Tensor(new Float32Array([1]), this.shape);
+    } else {
+      if (!sameShape(grad.shape, this.shape)) {
+        throw new ShapeError(`grad ${formatShape(grad.shape)} must have the shape of the tensor ${formatShape(this.shape)}`, {
+          op: 'backward',
+          argument: 'grad',
+          shapes: { this: this.shape, grad: grad.shape },
+        });
+      }
+      seed = grad;
+    }
+    noGrad(() => runBackward(this, seed));
+  }
+
+  // Method forms of the common ops (each is the function of the same name).
+  add(other: TensorLike): Tensor {
+    return add(this, other);
+  }
+  sub(other: TensorLike): Tensor {
+    return sub(this, other);
+  }
+  mul(other: TensorLike): Tensor {
+    return mul(this, other);
+  }
+  div(other: TensorLike): Tensor {
+    return div(this, other);
+  }
+  neg(): Tensor {
+    return neg(this);
+  }
+  exp(): Tensor {
+    return exp(this);
+  }
+  log(): Tensor {
+    return log(this);
+  }
+  tanh(): Tensor {
+    return tanh(this);
+  }
+  matmul(other: Tensor, options?: MatmulOptions): Tensor {
+    return matmul(this, other, options);
+  }
+  reshape(shape: readonly number[]): Tensor {
+    return reshape(this, shape);
+  }
+  transpose(axis0 = -2, axis1 = -1): Tensor {
+    return transpose(this, axis0, axis1);
+  }
+  permute(axes: readonly number[]): Tensor {
+    return permute(this, axes);
+  }
+  sum(axes?: number | readonly number[], keepDims = false): Tensor {
+    return sum(this, axes, keepDims);
+  }
+  mean(axes?: number | readonly number[], keepDims = false): Tensor {
+    return mean(this, axes, keepDims);
+  }
+  softmax(axis = -1): Tensor {
+    return softmax(this, axis);
+  }
+}
+
+/**
+ * Builds an op's output: records `backward` when gradients are on and an input requires them.
+ * Ops call this once, after their kernel ran.
+ */
+export function fromOp(
+  data: Float32Array,
+  shape: readonly number[],
+  op: string,
+  inputs: readonly Tensor[],
+  backward: (grad: Tensor) => readonly (Tensor | null)[],
+): Tensor {
+  const out = new Tensor(data, shape);
+  if (isGradEnabled() && inputs.some((t) => t.requiresGrad)) {
+    out.requiresGrad = true;
+    out.node = { op, inputs, backward };
+  }
+  return out;
+}
+
+function runBackward(root: Tensor, seed: Tensor): void {
+  // Topological order by iterative depth-first search (deep graphs must not overflow the stack).
+  const order: Tensor[] = [];
+  const visited = new Set<Tensor>();
+  const stack: [Tensor, boolean][] = [[root, false]];
+  while (stack.length > 0) {
+    const [t, done] = stack.pop()!;
+    if (done) {
+      order.push(t);
+      continue;
+    }
+    if (visited.has(t)) continue;
+    visited.add(t);
+    stack.push([t, true]);
+    if (t.node) for (const input of t.node.inputs) if (input.requiresGrad && !visited.has(input)) stack.push([input, false]);
+  }
+  const grads = new Map<Tensor, Tensor>([[root, seed]]);
+  for (let i = order.length - 1; i >= 0; i--) {
+    const t = order[i]!;
+    const g = grads.get(t);
+    if (!g) continue;
+    grads.delete(t);
+    if (!t.node) {
+      accumulateLeafGrad(t, g);
+      continue;
+    }
+    const inputGrads = t.node.backward(g);
+    t.node.inputs.forEach((input, k) => {
+      const gi = inputGrads[k];
+      if (!gi || !input.requiresGrad) return;
+      const previous = grads.get(input);
+      grads.set(input, previous ? add(previous, gi) : gi);
+    });
+  }
+}
+
+function accumulateLeafGrad(leaf: Tensor, g: Tensor): void {
+  if (leaf.grad === null) {
+    leaf.grad = new Tensor(g.data.slice(), leaf.shape);
+    return;
+  }
+  const acc = leaf.grad.data;
+  const src = g.data;
+  for (let i = 0; i < acc.length; i++) acc[i]! += src[i]!;
+}

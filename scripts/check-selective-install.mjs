@@ -1,0 +1,239 @@
+#!/usr/bin/env node
+// Selective-install check: a user who installs one @heed/* package gets exactly that package and its
+// @heed/* dependencies, and can use it from ESM, from CommonJS and from TypeScript (NodeNext).
+//
+// Assumes the packages are built (`pnpm build`). It runs `pnpm pack` into a temp folder for every
+// package that a case installs (packages without a case are listed in a note); then, for each case
+// below, it creates a fresh project outside the workspace (os.tmpdir()), `npm install`s only the
+// tarballs listed in `needs`, and checks:
+//   (a) node runs probe.mjs (ESM import of a named export) and prints `expect`;
+//   (b) node runs probe.cjs (require) and prints `expect`;
+//   (c) the ESM and CJS builds export the same names (and `exportName` among them);
+//   (d) probe.mts and probe.cts (the same TS code, compiled as ESM and as CJS, so both the .d.ts and
+//       the .d.cts are used) type-check with `tsc --noEmit` under module/moduleResolution NodeNext, strict;
+//   (e) node_modules holds nothing but the `needs` packages (no runtime dependency outside @heed/*),
+//       and `needs` is exactly the package plus its @heed/* dependency closure.
+// TypeScript and @types/node (the root package.json's pins) are installed once into a shared temp
+// folder. All temp folders are removed at the end, also on failure.
+//
+//   node scripts/check-selective-install.mjs            # all cases
+//   node scripts/check-selective-install.mjs @heed/tensor   # only the named cases
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+// ---------------------------------------------------------------------------------------------------
+// The cases. To add one, append an entry like this (once the package has a src/index.ts):
+//
+//   {
+//     pkg: '@heed/scorers',
+//     needs: ['@heed/scorers', '@heed/tensor'],            // the package + all its @heed/* deps
+//     exportName: 'createScorer',
+//     esm: "import { createScorer } from '@heed/scorers'; console.log(createScorer({ kind: 'dot' }).kind);",
+//     cjs: "const { createScorer } = require('@heed/scorers'); console.log(createScorer({ kind: 'dot' }).kind);",
+//     ts: "import { createScorer } from '@heed/scorers'; const kind: string = createScorer({ kind: 'dot' }).kind; console.log(kind);",
+//     expect: 'dot',                                       // what each probe prints
+//   },
+// ---------------------------------------------------------------------------------------------------
+const cases = [
+  {
+    pkg: '@heed/tensor',
+    needs: ['@heed/tensor'],
+    exportName: 'tensor',
+    esm: "import { tensor } from '@heed/tensor'; console.log(tensor([1, 2, 3]).data.length === 3);",
+    cjs: "const { tensor } = require('@heed/tensor'); console.log(tensor([1, 2, 3]).data.length === 3);",
+    ts: "import { tensor } from '@heed/tensor'; const ok: boolean = tensor([1, 2, 3]).data.length === 3; console.log(ok);",
+    expect: 'true',
+  },
+];
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const rootManifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+const typescriptVersion = rootManifest.devDependencies.typescript;
+const typesNodeVersion = rootManifest.devDependencies['@types/node'];
+
+const tempDirs = [];
+function tempDir(prefix) {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  tempDirs.push(dir);
+  return dir;
+}
+function cleanup() {
+  for (const dir of tempDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+}
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.on(signal, () => {
+    cleanup();
+    process.exit(130);
+  });
+}
+
+function run(command, args, cwd) {
+  try {
+    return execFileSync(command, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  } catch (error) {
+    const output = `${error.stdout ?? ''}${error.stderr ?? ''}`.trim();
+    throw new Error(`\`${command} ${args.join(' ')}\` failed in ${cwd}:\n${output}`);
+  }
+}
+const npmInstallFlags = ['--no-audit', '--no-fund', '--no-package-lock', '--loglevel=error'];
+
+/** Workspace packages under packages/*: name -> { dir, manifest }. */
+function workspacePackages() {
+  const packages = new Map();
+  for (const entry of readdirSync(join(root, 'packages'), { withFileTypes: true })) {
+    const dir = join(root, 'packages', entry.name);
+    if (!entry.isDirectory() || !existsSync(join(dir, 'package.json'))) continue;
+    const manifest = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
+    if (!manifest.private) packages.set(manifest.name, { dir, manifest });
+  }
+  return packages;
+}
+
+/** The package and its @heed/* dependencies, transitively. */
+function closure(name, packages, seen = new Set()) {
+  if (seen.has(name)) return seen;
+  seen.add(name);
+  const info = packages.get(name);
+  if (!info) throw new Error(`${name} is not a workspace package under packages/`);
+  for (const dep of Object.keys(info.manifest.dependencies ?? {})) {
+    if (dep.startsWith('@heed/')) closure(dep, packages, seen);
+  }
+  return seen;
+}
+
+function pack(names, packages, packDir) {
+  const tarballs = new Map();
+  for (const name of names) {
+    const info = packages.get(name);
+    if (!info) throw new Error(`${name} is not a workspace package under packages/`);
+    const { dir, manifest } = info;
+    if (!existsSync(join(dir, 'dist'))) {
+      throw new Error(`${name} has no dist/: run \`pnpm build\` first`);
+    }
+    run('pnpm', ['pack', '--pack-destination', packDir], dir);
+    const file = join(packDir, `${name.replace(/^@/, '').replace('/', '-')}-${manifest.version}.tgz`);
+    if (!existsSync(file)) throw new Error(`pnpm pack did not produce ${file}`);
+    tarballs.set(name, file);
+  }
+  return tarballs;
+}
+
+function checkCase(testCase, packages, tarballs, toolsDir) {
+  const { pkg, needs } = testCase;
+  const expected = [...closure(pkg, packages)].sort();
+  if (JSON.stringify([...needs].sort()) !== JSON.stringify(expected)) {
+    throw new Error(`needs of ${pkg} should be exactly [${expected.join(', ')}], not [${needs.join(', ')}]`);
+  }
+
+  const dir = tempDir('heed-consumer-');
+  run('npm', ['init', '-y'], dir);
+  run('npm', ['install', ...needs.map((name) => tarballs.get(name)), ...npmInstallFlags], dir);
+
+  // (e) nothing but the needed @heed/* packages got installed.
+  const installed = [];
+  for (const entry of readdirSync(join(dir, 'node_modules'))) {
+    if (entry.startsWith('.')) continue;
+    if (entry.startsWith('@')) {
+      for (const scoped of readdirSync(join(dir, 'node_modules', entry))) installed.push(`${entry}/${scoped}`);
+    } else {
+      installed.push(entry);
+    }
+  }
+  const extra = installed.filter((name) => !needs.includes(name));
+  if (extra.length > 0) throw new Error(`installing ${pkg} also installed: ${extra.join(', ')}`);
+
+  // (a), (b): run the probes.
+  writeFileSync(join(dir, 'probe.mjs'), `${testCase.esm}\n`);
+  writeFileSync(join(dir, 'probe.cjs'), `${testCase.cjs}\n`);
+  for (const file of ['probe.mjs', 'probe.cjs']) {
+    const output = run(process.execPath, [file], dir).trim();
+    if (output !== testCase.expect) {
+      throw new Error(`${file} printed ${JSON.stringify(output)}, expected ${JSON.stringify(testCase.expect)}`);
+    }
+  }
+
+  // (c) the ESM and the CJS build export the same names.
+  const exportsScript = `
+    const esm = Object.keys(await import(${JSON.stringify(pkg)})).filter((k) => k !== 'default').sort();
+    const { createRequire } = await import('node:module');
+    const cjs = Object.keys(createRequire(process.cwd() + '/')(${JSON.stringify(pkg)})).sort();
+    console.log(JSON.stringify({ esm, cjs }));`;
+  writeFileSync(join(dir, 'exports.mjs'), exportsScript);
+  const { esm, cjs } = JSON.parse(run(process.execPath, ['exports.mjs'], dir));
+  if (JSON.stringify(esm) !== JSON.stringify(cjs)) {
+    throw new Error(`ESM and CJS exports of ${pkg} differ:\n  esm: ${esm.join(', ')}\n  cjs: ${cjs.join(', ')}`);
+  }
+  if (!esm.includes(testCase.exportName)) throw new Error(`${pkg} does not export ${testCase.exportName}`);
+
+  // (d) type-check as ESM (.mts -> import conditions, .d.ts) and as CJS (.cts -> require conditions, .d.cts).
+  writeFileSync(join(dir, 'probe.mts'), `${testCase.ts}\n`);
+  writeFileSync(join(dir, 'probe.cts'), `${testCase.ts}\n`);
+  const tsconfig = {
+    compilerOptions: {
+      target: 'ES2022',
+      lib: ['ES2022'],
+      module: 'NodeNext',
+      moduleResolution: 'NodeNext',
+      strict: true,
+      noEmit: true,
+      skipLibCheck: false,
+      typeRoots: [join(toolsDir, 'node_modules', '@types')],
+      types: ['node'],
+    },
+    files: ['probe.mts', 'probe.cts'],
+  };
+  writeFileSync(join(dir, 'tsconfig.json'), `${JSON.stringify(tsconfig, null, 2)}\n`);
+  run(process.execPath, [join(toolsDir, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'], dir);
+
+  return esm.length;
+}
+
+const only = process.argv.slice(2);
+const selected = only.length > 0 ? cases.filter((c) => only.includes(c.pkg)) : cases;
+if (selected.length === 0) {
+  console.error(`no case matches ${only.join(', ')}; known: ${cases.map((c) => c.pkg).join(', ')}`);
+  process.exit(1);
+}
+
+const started = Date.now();
+const seconds = (since) => `${((Date.now() - since) / 1000).toFixed(1)}s`;
+let passed = 0;
+let failed = 0;
+try {
+  const packages = workspacePackages();
+  const uncovered = [...packages.keys()].filter((name) => !cases.some((c) => c.pkg === name));
+  if (uncovered.length > 0) console.log(`note: no case yet for ${uncovered.join(', ')} (add one below the others)`);
+
+  // Pack every package the selected cases install (each case's package and its @heed/* deps).
+  let step = Date.now();
+  const tarballs = pack([...new Set(selected.flatMap((c) => c.needs))].sort(), packages, tempDir('heed-pack-'));
+  console.log(`packed ${[...tarballs.keys()].join(', ')} (${seconds(step)})`);
+
+  step = Date.now();
+  const toolsDir = tempDir('heed-tools-');
+  run('npm', ['init', '-y'], toolsDir);
+  run('npm', ['install', `typescript@${typescriptVersion}`, `@types/node@${typesNodeVersion}`, ...npmInstallFlags], toolsDir);
+  console.log(`installed typescript@${typescriptVersion} and @types/node@${typesNodeVersion} (${seconds(step)})`);
+
+  for (const testCase of selected) {
+    step = Date.now();
+    try {
+      const exportCount = checkCase(testCase, packages, tarballs, toolsDir);
+      passed += 1;
+      console.log(`ok   ${testCase.pkg}: esm, cjs, ${exportCount} exports match, tsc NodeNext (.mts, .cts) (${seconds(step)})`);
+    } catch (error) {
+      failed += 1;
+      console.error(`FAIL ${testCase.pkg}: ${error.message}`);
+    }
+  }
+} catch (error) {
+  failed += 1;
+  console.error(`FAIL ${error.message}`);
+} finally {
+  cleanup();
+}
+console.log(`selective install: ${passed} passed, ${failed} failed (${seconds(started)})`);
+process.exitCode = failed > 0 ? 1 : 0;
