@@ -47,6 +47,24 @@ const cases = [
     ts: "import { tensor } from '@heed/tensor'; const ok: boolean = tensor([1, 2, 3]).data.length === 3; console.log(ok);",
     expect: 'true',
   },
+  {
+    pkg: '@heed/scorers',
+    needs: ['@heed/scorers', '@heed/tensor'],
+    exportName: 'createScorer',
+    esm: "import { createScorer } from '@heed/scorers'; import { tensor } from '@heed/tensor'; console.log(createScorer({ kind: 'dot' }).score(tensor([[[1, 2]]]), tensor([[[3, 4]]])).item());",
+    cjs: "const { createScorer } = require('@heed/scorers'); const { tensor } = require('@heed/tensor'); console.log(createScorer({ kind: 'dot' }).score(tensor([[[1, 2]]]), tensor([[[3, 4]]])).item());",
+    ts: "import { createScorer, type Scorer } from '@heed/scorers'; import { tensor } from '@heed/tensor'; const s: Scorer = createScorer({ kind: 'dot' }); const v: number = s.score(tensor([[[1, 2]]]), tensor([[[3, 4]]])).item(); console.log(v);",
+    expect: '11',
+  },
+  {
+    pkg: '@heed/soft-attention',
+    needs: ['@heed/soft-attention', '@heed/scorers', '@heed/tensor'],
+    exportName: 'attend',
+    esm: "import { attend } from '@heed/soft-attention'; import { tensor } from '@heed/tensor'; const { context } = attend({ query: tensor([[[1, 0]]]), keys: tensor([[[1, 0], [0, 1]]]), values: tensor([[[2], [4]]]), normalizer: { kind: 'sparsemax' } }); console.log(context.item().toFixed(4));",
+    cjs: "const { attend } = require('@heed/soft-attention'); const { tensor } = require('@heed/tensor'); const { context } = attend({ query: tensor([[[1, 0]]]), keys: tensor([[[1, 0], [0, 1]]]), values: tensor([[[2], [4]]]), normalizer: { kind: 'sparsemax' } }); console.log(context.item().toFixed(4));",
+    ts: "import { attend, type AttendResult } from '@heed/soft-attention'; import { tensor } from '@heed/tensor'; const r: AttendResult = attend({ query: tensor([[[1, 0]]]), keys: tensor([[[1, 0], [0, 1]]]), values: tensor([[[2], [4]]]), normalizer: { kind: 'sparsemax' } }); console.log(r.context.item().toFixed(4));",
+    expect: '2.2929',
+  },
 ];
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');

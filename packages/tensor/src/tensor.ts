@@ -102,7 +102,10 @@ export class Tensor {
   }
 
   toString(): string {
-    const fmt = (x: number): string => (Number.isInteger(x) ? x.toFixed(0) : Math.abs(x) >= 1e4 || (Math.abs(x) < 1e-3 && x !== 0) ? x.toExponential(3) : x.toFixed(4));
+    // One format for the whole tensor: integers stay integers, otherwise 4 decimals (exponent when tiny or huge).
+    const allIntegers = this.data.every((x) => Number.isInteger(x));
+    const fmt = (x: number): string =>
+      allIntegers || !Number.isFinite(x) ? String(x) : x !== 0 && (Math.abs(x) >= 1e4 || Math.abs(x) < 1e-3) ? x.toExponential(3) : x.toFixed(4);
     const render = (value: NestedArray, indent: number): string => {
       if (!Array.isArray(value)) return fmt(value as number);
       const items = (value as NestedArray[]).map((v) => render(v, indent + 1));
