@@ -26,7 +26,6 @@ export const matmulKernelJs: MatmulKernel = (a, aOffset, b, bOffset, out, outOff
       acc.fill(0);
       for (let p = 0; p < k; p++) {
         const aip = transposeA ? a[aOffset + p * m + i]! : a[aOffset + i * k + p]!;
-        if (aip === 0) continue;
         const bRow = bOffset + p * n;
         for (let j = 0; j < n; j++) acc[j]! += aip * b[bRow + j]!;
       }

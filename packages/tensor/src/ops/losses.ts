@@ -1,3 +1,4 @@
+import { ArgumentError } from '../errors/argument-error';
 import { formatShape } from '../errors/heed-error';
 import { ShapeError } from '../errors/shape-error';
 import { Tensor } from '../tensor';
@@ -20,6 +21,16 @@ export function crossEntropy(logits: Tensor, targets: Tensor | ArrayLike<number>
       shapes: { logits: logits.shape, targets: t.shape },
     });
   }
+  const classes = logits.shape[1]!;
+  t.data.forEach((target, i) => {
+    if (!Number.isInteger(target) || target < 0 || target >= classes) {
+      throw new ArgumentError(`targets[${i}] = ${target} is not a class index in [0, ${classes}) for logits ${formatShape(logits.shape)}`, {
+        op: 'crossEntropy',
+        argument: 'targets',
+        shapes: { logits: logits.shape, targets: t.shape },
+      });
+    }
+  });
   const picked = gather(logSoftmax(logits, 1), 1, reshape(t, [-1, 1])); // [N, 1]
   return mul(mean(picked), -1);
 }

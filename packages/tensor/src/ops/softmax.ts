@@ -30,9 +30,11 @@ export function logSoftmax(x: Tensor, axis = -1): Tensor {
   const y = new Float32Array(x.size);
   softmaxKernel(x.data, outer, n, inner, y, true);
   return fromOp(y, x.shape, 'logSoftmax', [x], (g) => {
-    // dL/dx = g − softmax(x) Σ_j g_j   (softmax of a fully masked row is 0)
+    // dL/dx = g − softmax(x) Σ_j g_j, and 0 where the output is −∞ (masked entries, fully masked rows)
     const p = new Float32Array(x.size);
     softmaxKernel(x.data, outer, n, inner, p);
-    return [sub(g, mul(new Tensor(p, x.shape), sum(g, ax, true)))];
+    const finite = new Float32Array(x.size);
+    for (let i = 0; i < finite.length; i++) finite[i] = y[i] === -Infinity ? 0 : 1;
+    return [mul(sub(g, mul(new Tensor(p, x.shape), sum(g, ax, true))), new Tensor(finite, x.shape))];
   });
 }

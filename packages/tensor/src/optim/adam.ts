@@ -21,8 +21,8 @@ export class Adam extends Optimizer {
   readonly eps: number;
   readonly weightDecay: number;
   readonly decoupledWeightDecay: boolean;
-  private t = 0;
-  private readonly moments = new Map<Parameter, { m: Float32Array; v: Float32Array }>();
+  /** Per parameter, as PyTorch: its own step count t (bias correction) and moments m, v. */
+  private readonly moments = new Map<Parameter, { t: number; m: Float32Array; v: Float32Array }>();
 
   constructor(params: Iterable<Parameter>, options: AdamOptions = {}) {
     super(params, 'Adam');
@@ -39,18 +39,19 @@ export class Adam extends Optimizer {
   }
 
   step(): void {
-    this.t++;
     const { lr, beta1, beta2, eps, weightDecay, decoupledWeightDecay } = this;
-    const c1 = 1 - Math.pow(beta1, this.t);
-    const c2 = 1 - Math.pow(beta2, this.t);
-    const stepSize = lr / c1;
     for (const p of this.params) {
       if (!p.grad) continue;
       let state = this.moments.get(p);
       if (!state) {
-        state = { m: new Float32Array(p.size), v: new Float32Array(p.size) };
+        state = { t: 0, m: new Float32Array(p.size), v: new Float32Array(p.size) };
         this.moments.set(p, state);
       }
+      // A parameter without a gradient is skipped entirely, its step count included.
+      state.t++;
+      const c1 = 1 - Math.pow(beta1, state.t);
+      const c2 = 1 - Math.pow(beta2, state.t);
+      const stepSize = lr / c1;
       const { m, v } = state;
       const theta = p.data;
       const grad = p.grad.data;

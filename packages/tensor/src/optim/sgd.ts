@@ -1,3 +1,4 @@
+import { ConfigError } from '../errors/config-error';
 import type { Parameter } from '../nn/parameter';
 import { checkHyper, Optimizer } from './optimizer';
 
@@ -32,6 +33,12 @@ export class SGD extends Optimizer {
     checkHyper('SGD', 'momentum', this.momentum, 0);
     checkHyper('SGD', 'dampening', this.dampening, 0);
     checkHyper('SGD', 'weightDecay', this.weightDecay, 0);
+    if (this.nesterov && (this.momentum === 0 || this.dampening !== 0)) {
+      throw new ConfigError(`nesterov needs momentum > 0 and dampening 0, got momentum ${this.momentum} and dampening ${this.dampening}`, {
+        op: 'SGD',
+        argument: 'nesterov',
+      });
+    }
   }
 
   step(): void {

@@ -1,3 +1,4 @@
+import { ArgumentError } from '../errors/argument-error';
 import { noGrad } from '../grad-mode';
 import { Rng } from '../rng';
 import { Tensor } from '../tensor';
@@ -44,6 +45,9 @@ export function gradcheck(fn: (...inputs: Tensor[]) => Tensor, inputs: readonly 
   let worst = -Infinity;
   let at: GradcheckResult['at'] = null;
   const positions = options.check ?? leaves.map((_, i) => i);
+  if (positions.length === 0 || positions.every((k) => (leaves[k]?.size ?? 0) === 0)) {
+    throw new ArgumentError('nothing to check: no input positions, or only empty inputs', { op: 'gradcheck', argument: 'check' });
+  }
   for (const k of positions) {
     const leaf = leaves[k]!;
     for (let i = 0; i < leaf.size; i++) {

@@ -1,0 +1,35 @@
+import { describe, expect, test } from 'vitest';
+import { ArgumentError } from './argument-error';
+import { ConfigError } from './config-error';
+import { formatShape, HeedError } from './heed-error';
+import { ShapeError } from './shape-error';
+import { StateDictError } from './state-dict-error';
+
+describe('HeedError and its subclasses', () => {
+  test('prefix the message with the op and carry structured fields', () => {
+    const error = new ShapeError('a [2] and b [3] differ', { op: 'add', argument: 'b', shapes: { a: [2], b: [3] } });
+    expect(error.message).toBe('add: a [2] and b [3] differ');
+    expect(error.op).toBe('add');
+    expect(error.argument).toBe('b');
+    expect(error.shapes).toEqual({ a: [2], b: [3] });
+    expect(error.name).toBe('ShapeError');
+    expect(error).toBeInstanceOf(HeedError);
+    expect(error).toBeInstanceOf(Error);
+  });
+
+  test('each subclass keeps its own name; shapes default to empty; StateDictError keeps its keys', () => {
+    expect(new ArgumentError('m', { op: 'o', argument: 'a' }).name).toBe('ArgumentError');
+    const config = new ConfigError('m', { op: 'Linear', argument: 'inFeatures' });
+    expect(config.name).toBe('ConfigError');
+    expect(config.shapes).toEqual({});
+    const state = new StateDictError('m', { op: 'load', argument: 'state', keys: ['a.weight'] });
+    expect(state.name).toBe('StateDictError');
+    expect(state.keys).toEqual(['a.weight']);
+    expect(state).toBeInstanceOf(HeedError);
+  });
+
+  test('formatShape', () => {
+    expect(formatShape([2, 3, 4])).toBe('[2, 3, 4]');
+    expect(formatShape([])).toBe('[]');
+  });
+});
