@@ -65,6 +65,24 @@ const cases = [
     ts: "import { attend, type AttendResult } from '@heed/soft-attention'; import { tensor } from '@heed/tensor'; const r: AttendResult = attend({ query: tensor([[[1, 0]]]), keys: tensor([[[1, 0], [0, 1]]]), values: tensor([[[2], [4]]]), normalizer: { kind: 'sparsemax' } }); console.log(r.context.item().toFixed(4));",
     expect: '2.2929',
   },
+  {
+    pkg: '@heed/self-attention',
+    needs: ['@heed/self-attention', '@heed/soft-attention', '@heed/scorers', '@heed/tensor'],
+    exportName: 'SelfAttention',
+    esm: "import { SelfAttention } from '@heed/self-attention'; import { randn, Rng } from '@heed/tensor'; const a = new SelfAttention({ inputDim: 4, keyDim: 3, valueDim: 2, outputDim: 5, scorer: { kind: 'additive' }, rng: new Rng(0) }); console.log(a.forward(randn([2, 3, 4], new Rng(1)), { causal: true }).output.shape.join('x'));",
+    cjs: "const { SelfAttention } = require('@heed/self-attention'); const { randn, Rng } = require('@heed/tensor'); const a = new SelfAttention({ inputDim: 4, keyDim: 3, valueDim: 2, outputDim: 5, scorer: { kind: 'additive' }, rng: new Rng(0) }); console.log(a.forward(randn([2, 3, 4], new Rng(1)), { causal: true }).output.shape.join('x'));",
+    ts: "import { SelfAttention, type SelfAttentionResult } from '@heed/self-attention'; import { randn, Rng } from '@heed/tensor'; const a = new SelfAttention({ inputDim: 4, keyDim: 3, valueDim: 2, outputDim: 5, scorer: { kind: 'additive' }, rng: new Rng(0) }); const r: SelfAttentionResult = a.forward(randn([2, 3, 4], new Rng(1)), { causal: true }); const s: string = r.output.shape.join('x'); console.log(s);",
+    expect: '2x3x5',
+  },
+  {
+    pkg: '@heed/multi-head',
+    needs: ['@heed/multi-head', '@heed/soft-attention', '@heed/scorers', '@heed/tensor'],
+    exportName: 'MultiHeadAttention',
+    esm: "import { MultiHeadAttention } from '@heed/multi-head'; import { zeros } from '@heed/tensor'; const m = new MultiHeadAttention({ embedDim: 8, numHeads: 4, numKeyValueHeads: 2 }); const x = zeros([2, 3, 8]); const cache = m.createCache(); m.forward(x, x, x, { causal: true, cache }); console.log(m.forward(x, x, x, { causal: true, cache, averageHeadWeights: false }).weights.shape.join('x'));",
+    cjs: "const { MultiHeadAttention } = require('@heed/multi-head'); const { zeros } = require('@heed/tensor'); const m = new MultiHeadAttention({ embedDim: 8, numHeads: 4, numKeyValueHeads: 2 }); const x = zeros([2, 3, 8]); const cache = m.createCache(); m.forward(x, x, x, { causal: true, cache }); console.log(m.forward(x, x, x, { causal: true, cache, averageHeadWeights: false }).weights.shape.join('x'));",
+    ts: "import { MultiHeadAttention, type KeyValueCache, type MultiHeadAttentionResult } from '@heed/multi-head'; import { zeros } from '@heed/tensor'; const m = new MultiHeadAttention({ embedDim: 8, numHeads: 4, numKeyValueHeads: 2 }); const x = zeros([2, 3, 8]); const cache: KeyValueCache = m.createCache(); m.forward(x, x, x, { causal: true, cache }); const r: MultiHeadAttentionResult = m.forward(x, x, x, { causal: true, cache, averageHeadWeights: false }); const s: string = r.weights?.shape.join('x') ?? 'none'; console.log(s);",
+    expect: '2x4x3x6',
+  },
 ];
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');

@@ -1,8 +1,22 @@
-import { add, defaultRng, dropout, formatShape, matmul, ShapeError, type Rng, type Tensor } from '@heed/tensor';
-import { createScorer, ScaledDotScorer, type Scorer, type ScorerSpec } from '@heed/scorers';
+import {
+  add,
+  ArgumentError,
+  attentionWeights,
+  ConfigError,
+  defaultRng,
+  dropout,
+  formatShape,
+  matmul,
+  scaledDotProductAttentionWithLogSumExp,
+  ShapeError,
+  type Rng,
+  type Tensor,
+} from '@heed/tensor';
+import { checkScorerInputs, createScorer, DotScorer, ScaledDotScorer, type Scorer, type ScorerSpec } from '@heed/scorers';
 import { causalMask, checkMaskShape, combineMasks, keyPaddingToMask, toMask, type MaskLike } from './masks';
 import type { Normalizer } from './normalizer';
 import { resolveNormalizer, type NormalizerSpec } from './normalizer-registry';
+import { Softmax } from './softmax';
 
 // Shape letters: B batch (any leading dims), Lq queries, Lk keys, dq/dk/dv feature sizes.
 
@@ -30,13 +44,29 @@ export interface AttendOptions {
   training?: boolean;
   /** Generator for dropout (default: the shared default generator). */
   rng?: Rng;
+  /**
+   * Return the weights (default true). With false, `weights` is null and `attend` may take the fused
+   * path, which never stores the [..., Lq, Lk] matrix (O(L) memory).
+   */
+  needWeights?: boolean;
+  /** Which path computes the attention (default 'auto'; see `AttendImplementation`). */
+  implementation?: AttendImplementation;
 }
+
+/**
+ * 'plain': the three steps, always. 'fused': one tiled kernel (online softmax, O(L) memory), or a
+ * ConfigError saying why this configuration cannot fuse. 'auto': fused when it can be and the weights
+ * are not needed (`needWeights: false`), plain otherwise. Both paths give the same numbers.
+ * Fusable: a `dot` or `scaled-dot` scorer, the softmax normalizer (any temperature), no additiveMask,
+ * no dropout while training; mask, keyPaddingMask and causal all fuse.
+ */
+export type AttendImplementation = 'auto' | 'plain' | 'fused';
 
 export interface AttendResult {
   /** [..., Lq, dv], the weighted sums of the values. */
   context: Tensor;
-  /** [..., Lq, Lk], the normalized weights (before dropout); each row sums to 1, or is 0 if fully masked. */
-  weights: Tensor;
+  /** [..., Lq, Lk], the normalized weights (before dropout); each row sums to 1, or is 0 if fully masked. Null with `needWeights: false`. */
+  weights: Tensor | null;
 }
 
 /**
@@ -44,12 +74,29 @@ export interface AttendResult {
  *   scores  = scorer(query, keys)                 [..., Lq, Lk]
  *   weights = normalize(scores + additive | keep) [..., Lq, Lk]
  *   context = weights · values                    [..., Lq, dv]
+ * For dot / scaled-dot scores with softmax the same result can come from one fused kernel that never
+ * stores the weights (see `implementation`, `needWeights`).
  */
+export function attend(options: AttendOptions & { needWeights: false }): AttendResult & { weights: null };
+export function attend(options: AttendOptions & { needWeights?: true }): AttendResult & { weights: Tensor };
+export function attend(options: AttendOptions): AttendResult;
 export function attend(options: AttendOptions): AttendResult {
   const { query, keys, values } = options;
   checkValues(keys, values, query);
   const scorer = resolveScorer(options.scorer);
   const normalizer = resolveNormalizer(options.normalizer);
+  const needWeights = options.needWeights ?? true;
+
+  const fusedScale = chooseFused(options, scorer, normalizer, needWeights); // the one switch: a scale, or null for plain
+  if (fusedScale !== null) {
+    // Fused: softmax(scale · Q Kᵀ | keep) V tile by tile, never storing [..., Lq, Lk]; causal stays an index rule.
+    checkScorerInputs(scorer.kind, query, keys, { sameDim: true });
+    const keep = buildKeepMask({ mask: options.mask, keyPaddingMask: options.keyPaddingMask }, query, keys); // broadcastable to [..., Lq, Lk], or null
+    const fused = { scale: fusedScale, keep, causal: options.causal ?? false };
+    const { output: context, logSumExp } = scaledDotProductAttentionWithLogSumExp(query, keys, values, fused); // -> [..., Lq, dv], [..., Lq]
+    const weights = needWeights ? attentionWeights(query, keys, logSumExp, fused) : null; // [..., Lq, Lk], exact, from the same pass
+    return { context, weights };
+  }
 
   const keep = buildKeepMask(options, query, keys); // broadcastable to [..., Lq, Lk], or null
 
@@ -62,7 +109,39 @@ export function attend(options: AttendOptions): AttendResult {
   const p = options.dropout ?? 0;
   const dropped = p > 0 ? dropout(weights, p, options.rng ?? defaultRng(), options.training ?? true) : weights; // [..., Lq, Lk]
   const context = matmul(dropped, values); // [..., Lq, Lk] x [..., Lk, dv] -> [..., Lq, dv]
-  return { context, weights };
+  return { context, weights: needWeights ? weights : null };
+}
+
+/**
+ * The scale of the fused path (the scorer's scale over the softmax temperature) when `implementation`
+ * and the configuration select it, else null. 'fused' on a configuration that cannot fuse throws.
+ */
+function chooseFused(options: AttendOptions, scorer: Scorer, normalizer: Normalizer, needWeights: boolean): number | null {
+  const implementation = options.implementation ?? 'auto';
+  if (implementation !== 'auto' && implementation !== 'plain' && implementation !== 'fused') {
+    throw new ArgumentError(`implementation must be 'auto', 'plain' or 'fused', got ${JSON.stringify(implementation)}`, { op: 'attend', argument: 'implementation' });
+  }
+  if (implementation === 'plain' || (implementation === 'auto' && needWeights)) return null;
+  const plan = fusedPlan(options, scorer, normalizer);
+  if (typeof plan === 'number') return plan;
+  if (implementation === 'auto') return null;
+  throw new ConfigError(`implementation 'fused' cannot run this configuration: ${plan}. Use implementation 'auto' or 'plain'.`, {
+    op: 'attend',
+    argument: 'implementation',
+  });
+}
+
+/** softmax(scorer(q, k) / T) = softmax(scale · q·k) for the fusable scorers: that scale, or why not. */
+function fusedPlan(options: AttendOptions, scorer: Scorer, normalizer: Normalizer): number | string {
+  const isDot = scorer.kind === 'dot' && scorer instanceof DotScorer;
+  const isScaledDot = scorer.kind === 'scaled-dot' && scorer instanceof ScaledDotScorer;
+  if (!isDot && !isScaledDot) return `the scorer is '${scorer.kind}', and only the 'dot' and 'scaled-dot' scorers fuse`;
+  if (!(normalizer.kind === 'softmax' && normalizer instanceof Softmax)) return `the normalizer is '${normalizer.kind}', and only softmax fuses`;
+  if (options.additiveMask) return 'an additiveMask is given, and only keep-masks (mask, keyPaddingMask, causal) fuse';
+  if ((options.dropout ?? 0) > 0 && (options.training ?? true)) return `dropout ${options.dropout} is active while training`;
+  const keyDim = options.keys.shape[options.keys.rank - 1]!;
+  const scale = isScaledDot ? (scorer as ScaledDotScorer).scaleFor(keyDim) : 1;
+  return scale / normalizer.temperature;
 }
 
 /** The scorer as given, or built from a spec; undefined gives scaled-dot. */

@@ -12,5 +12,6 @@ export type { MaskLike } from './masks';
 export { applyKeep } from './apply-keep';
 export { attend, resolveScorer, buildKeepMask } from './attend';
 export type { AttendOptions, AttendResult } from './attend';
+export type { AttendImplementation } from './attend';
 export { SoftAttention } from './soft-attention';
 export type { SoftAttentionOptions, SoftAttentionCallOptions } from './soft-attention';

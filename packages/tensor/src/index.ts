@@ -31,11 +31,21 @@ export { gather, embedding } from './ops/gather';
 export { dropout } from './ops/dropout';
 export { crossEntropy, mseLoss } from './ops/losses';
 export { sumToShape } from './ops/sum-to-shape';
+export { scaledDotProductAttention, scaledDotProductAttentionWithLogSumExp } from './ops/scaled-dot-product-attention';
+export type { ScaledDotProductAttentionResult } from './ops/scaled-dot-product-attention';
+export type { ScaledDotProductAttentionOptions } from './ops/scaled-dot-product-attention-problem';
+export { attentionWeights } from './ops/attention-weights';
+export type { AttentionWeightsOptions } from './ops/attention-weights';
 
 export { getKernels, setKernels, plainKernels } from './kernels/registry';
 export type { Kernels } from './kernels/registry';
 export { matmulKernelJs } from './kernels/matmul';
 export type { MatmulKernel } from './kernels/matmul';
+export { useWasmKernels, useJsKernels } from './kernels/wasm/use-wasm-kernels';
+export type { UseWasmKernelsOptions } from './kernels/wasm/use-wasm-kernels';
+export { wasmSimdSupported } from './kernels/wasm/load-wasm-kernels';
+export { attentionForwardJs, attentionBackwardJs } from './kernels/attention-js';
+export type { AttentionProblem, AttentionForwardKernel, AttentionBackwardKernel } from './kernels/attention';
 
 export { Module } from './nn/module';
 export { Parameter } from './nn/parameter';

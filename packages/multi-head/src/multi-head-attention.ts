@@ -1,0 +1,354 @@
+import {
+  concat,
+  ConfigError,
+  defaultRng,
+  formatShape,
+  Linear,
+  mean,
+  Module,
+  Parameter,
+  permute,
+  reshape,
+  broadcastTo,
+  ShapeError,
+  xavierNormal,
+  xavierUniform,
+  zeros,
+  type Rng,
+  type Tensor,
+} from '@heed/tensor';
+import { createScorer, type Scorer, type ScorerSpec } from '@heed/scorers';
+import { attend, causalMask, combineMasks, resolveNormalizer, toMask, type MaskLike, type Normalizer, type NormalizerSpec } from '@heed/soft-attention';
+import { keyPaddingToHeadMask, padKeys, toHeadMask, type HeadMaskDims } from './head-mask';
+import { KeyValueCache } from './key-value-cache';
+import { PerHeadScorer } from './per-head-scorer';
+import { mergeHeads, repeatKeyValueHeads, splitHeads } from './split-heads';
+import { loadTorchStateDict, toTorchLayout, type LoadTorchStateDictOptions, type TorchStateDict } from './torch-state-dict';
+
+// Shape letters: B batch, Lq queries, Lk keys (cached + new), E embedDim, H query heads, Hkv key/value heads,
+// G = H / Hkv query heads per key/value head, d = E / H head size, Ekv = Hkv·d, kdim/vdim key/value input sizes,
+// X extra keys (the learned bias key with addBiasKv, the zero key with addZeroAttn).
+
+export interface MultiHeadAttentionOptions {
+  /** E, the feature size of the queries and of the output; split evenly across the heads. */
+  embedDim: number;
+  /** H, the number of (query) heads; must divide embedDim. */
+  numHeads: number;
+  /**
+   * Hkv, the number of key/value heads; must divide numHeads. numHeads (the default) is plain multi-head
+   * attention, 1 is multi-query attention (MQA), anything between is grouped-query attention (GQA):
+   * key/value head g serves query heads [g·G, (g+1)·G).
+   */
+  numKeyValueHeads?: number;
+  /** kdim, the feature size of the key input (default embedDim), PyTorch's `kdim`. */
+  keyDim?: number;
+  /** vdim, the feature size of the value input (default embedDim), PyTorch's `vdim`. */
+  valueDim?: number;
+  /** Biases in the input and output projections (default true). */
+  bias?: boolean;
+  /** Learn one key and one value appended to every key sequence (PyTorch's `add_bias_kv`). */
+  addBiasKv?: boolean;
+  /** Append a zero key and a zero value to every key sequence (PyTorch's `add_zero_attn`). */
+  addZeroAttn?: boolean;
+  /** Dropout probability on the attention weights while training (default 0). */
+  dropout?: number;
+  /**
+   * How each head scores its keys: a spec `{ kind, ...options }` (default `{ kind: 'scaled-dot' }`, scale 1/√d),
+   * built with the head's sizes (queryDim = keyDim = d). A kind with parameters (general, concat, additive)
+   * gets one instance per head, each with its own parameters (`scorers.0.…`, `scorers.1.…`); a parameter-free
+   * kind one instance serving every head. A Scorer instance is shared by every head as given.
+   */
+  scorer?: Scorer | ScorerSpec;
+  /** Normalizer or spec (default softmax); `{ kind: 'sparsemax' }` gives a sparsemax multi-head layer. */
+  normalizer?: Normalizer | NormalizerSpec;
+  /** Generator for the initial weights and for dropout (default: the shared default generator). */
+  rng?: Rng;
+}
+
+export interface MultiHeadForwardOptions {
+  /** Keep-mask [B, Lk] (1 = real key, 0 = padding), over every key the queries see (cached keys first). */
+  keyPaddingMask?: MaskLike;
+  /** Keep-mask (1 = may attend): [Lq, Lk], [B, Lq, Lk] or [B, H, Lq, Lk] (B, H and Lq may be 1 to broadcast). */
+  attentionMask?: MaskLike;
+  /** Float mask added to the scores (0 = keep, −∞ = drop, or any bias), in the shapes of `attentionMask`. */
+  additiveAttentionMask?: Tensor;
+  /** Query i may attend keys j ≤ i; with a cache the new queries follow the cached keys (bottom-right aligned). */
+  causal?: boolean;
+  /** Return the attention weights (default true); false returns `weights: null`. */
+  needWeights?: boolean;
+  /** Weights averaged over the heads [B, Lq, Lk] (default true), or per head [B, H, Lq, Lk]. */
+  averageHeadWeights?: boolean;
+  /** Key/value cache from `createCache()`: the new keys and values are appended to it, and the queries see all of it. */
+  cache?: KeyValueCache;
+}
+
+export interface MultiHeadAttentionResult {
+  /** [B, Lq, E] */
+  output: Tensor;
+  /** [B, Lq, Lk + X] averaged over heads, [B, H, Lq, Lk + X] per head, or null when `needWeights` is false. */
+  weights: Tensor | null;
+}
+
+/**
+ * Multi-head attention with the options of PyTorch's `nn.MultiheadAttention` (batch first), plus
+ * grouped-query/multi-query heads, any scorer per head, any normalizer and a key/value cache.
+ *   Q = query W_qᵀ + b_q, K = key W_kᵀ + b_k, V = value W_vᵀ + b_v, split into heads
+ *   head_h = attend(Q_h, K_⌊h/G⌋, V_⌊h/G⌋)
+ *   output = [head_0, …, head_{H−1}] W_oᵀ + b_o
+ * Parameters: `queryProjection` [E, E], `keyProjection` [Ekv, kdim], `valueProjection` [Ekv, vdim],
+ * `biasKey`/`biasValue` [1, 1, Ekv] (addBiasKv), `scorers.*` (parametric scorers), `outputProjection` [E, E].
+ * `loadTorchStateDict` reads PyTorch's names and layouts.
+ */
+export class MultiHeadAttention extends Module {
+  readonly embedDim: number;
+  readonly numHeads: number;
+  readonly numKeyValueHeads: number;
+  readonly keyDim: number;
+  readonly valueDim: number;
+  /** d = embedDim / numHeads. */
+  readonly headDim: number;
+  /** Ekv = numKeyValueHeads · headDim, the size of the projected keys and values. */
+  readonly keyValueEmbedDim: number;
+  readonly bias: boolean;
+  readonly addBiasKv: boolean;
+  readonly addZeroAttn: boolean;
+  readonly dropout: number;
+
+  readonly queryProjection: Linear;
+  readonly keyProjection: Linear;
+  readonly valueProjection: Linear;
+  /** [1, 1, Ekv], the learned key appended to every sequence (addBiasKv), else null. */
+  readonly biasKey: Parameter | null;
+  /** [1, 1, Ekv], the learned value appended to every sequence (addBiasKv), else null. */
+  readonly biasValue: Parameter | null;
+  /** One scorer per head, or a single one serving every head (parameter-free kinds, or an instance you gave). */
+  readonly scorers: readonly Scorer[];
+  readonly normalizer: Normalizer;
+  readonly outputProjection: Linear;
+
+  readonly #scorer: Scorer;
+  readonly #rng: Rng;
+
+  constructor(options: MultiHeadAttentionOptions) {
+    super();
+    const op = 'MultiHeadAttention';
+    this.embedDim = positiveInteger(op, 'embedDim', options.embedDim);
+    this.numHeads = positiveInteger(op, 'numHeads', options.numHeads);
+    this.numKeyValueHeads = positiveInteger(op, 'numKeyValueHeads', options.numKeyValueHeads ?? this.numHeads);
+    this.keyDim = positiveInteger(op, 'keyDim', options.keyDim ?? this.embedDim);
+    this.valueDim = positiveInteger(op, 'valueDim', options.valueDim ?? this.embedDim);
+    if (this.embedDim % this.numHeads !== 0) {
+      throw new ConfigError(`embedDim ${this.embedDim} is not divisible by numHeads ${this.numHeads} (each head takes embedDim / numHeads features)`, {
+        op,
+        argument: 'numHeads',
+      });
+    }
+    if (this.numHeads % this.numKeyValueHeads !== 0) {
+      throw new ConfigError(
+        `numHeads ${this.numHeads} is not divisible by numKeyValueHeads ${this.numKeyValueHeads} (each key/value head serves numHeads / numKeyValueHeads query heads)`,
+        { op, argument: 'numKeyValueHeads' },
+      );
+    }
+    const dropout = options.dropout ?? 0;
+    if (typeof dropout !== 'number' || !(dropout >= 0 && dropout < 1)) {
+      throw new ConfigError(`dropout must be a probability in [0, 1), got ${dropout}`, { op, argument: 'dropout' });
+    }
+    this.dropout = dropout;
+    this.headDim = this.embedDim / this.numHeads;
+    this.keyValueEmbedDim = this.numKeyValueHeads * this.headDim;
+    this.bias = options.bias ?? true;
+    this.addBiasKv = options.addBiasKv ?? false;
+    this.addZeroAttn = options.addZeroAttn ?? false;
+    const rng = options.rng ?? defaultRng();
+    this.#rng = rng;
+
+    // PyTorch's initialization: Xavier-uniform projections, zero biases, Xavier-normal bias key/value.
+    const projection = (inFeatures: number, outFeatures: number): Linear => {
+      const layer = new Linear(inFeatures, outFeatures, { bias: this.bias, rng });
+      xavierUniform(layer.weight, rng);
+      layer.bias?.data.fill(0);
+      return layer;
+    };
+    this.queryProjection = projection(this.embedDim, this.embedDim);
+    this.keyProjection = projection(this.keyDim, this.keyValueEmbedDim);
+    this.valueProjection = projection(this.valueDim, this.keyValueEmbedDim);
+    const learnedKeyValue = (): Parameter => xavierNormal(new Parameter(new Float32Array(this.keyValueEmbedDim), [1, 1, this.keyValueEmbedDim]), rng) as Parameter;
+    this.biasKey = this.addBiasKv ? learnedKeyValue() : null;
+    this.biasValue = this.addBiasKv ? learnedKeyValue() : null;
+    this.scorers = buildScorers(options.scorer, this.numHeads, this.headDim, rng);
+    this.normalizer = resolveNormalizer(options.normalizer);
+    this.outputProjection = new Linear(this.embedDim, this.embedDim, { bias: this.bias, rng });
+    this.outputProjection.bias?.data.fill(0);
+    this.#scorer = this.scorers.length === 1 ? this.scorers[0]! : new PerHeadScorer(this.scorers);
+  }
+
+  /** An empty key/value cache for incremental decoding with this layer. */
+  createCache(): KeyValueCache {
+    return new KeyValueCache(this.numKeyValueHeads, this.headDim);
+  }
+
+  /**
+   * query [B, Lq, E], key [B, Lnew, kdim], value [B, Lnew, vdim] -> output [B, Lq, E],
+   * weights [B, Lq, Lk + X] (averaged) or [B, H, Lq, Lk + X] (per head) or null,
+   * where Lk = Lnew, plus the cached positions when a cache is given.
+   */
+  forward(query: Tensor, key: Tensor, value: Tensor, options: MultiHeadForwardOptions = {}): MultiHeadAttentionResult {
+    const op = 'MultiHeadAttention.forward';
+    this.checkInputs(query, key, value, options.cache, op);
+    const [B, Lq] = query.shape as [number, number, number];
+    const { numHeads: H, numKeyValueHeads: Hkv, headDim: d } = this;
+    const pastLength = options.cache?.length ?? 0;
+    const Lk = pastLength + key.shape[1]!; // keys the queries see: cached + new
+    const extraKeys = Number(this.addBiasKv) + Number(this.addZeroAttn);
+
+    // Masks first: a refused mask leaves the cache untouched.
+    const dims: HeadMaskDims = { batchSize: B, numHeads: H, queryLength: Lq, keyLength: Lk };
+    const causal = options.causal ?? false;
+    // The plain causal flag reaches attend (and its fused path) when it means the same as the mask below.
+    const causalFlag = causal && extraKeys === 0 && Lq === Lk;
+    const causalKeep = causal && !causalFlag ? causalMask(Lq, Lk, { align: pastLength > 0 ? 'bottom-right' : 'top-left' }) : null; // [Lq, Lk]
+    const explicitKeep = options.attentionMask === undefined ? null : toHeadMask(toMask(options.attentionMask), dims, op, 'attentionMask'); // [B|1, H|1, Lq, Lk]
+    const paddingKeep = options.keyPaddingMask === undefined ? null : keyPaddingToHeadMask(toMask(options.keyPaddingMask), dims, op); // [B, 1, 1, Lk]
+    const keep = combineMasks(explicitKeep, paddingKeep, causalKeep); // broadcastable to [B, H, Lq, Lk], or null
+    const mask = keep ? padKeys(keep, extraKeys, 1) : undefined; // [.., Lq, Lk + X]: the extra keys stay visible
+    const additive = options.additiveAttentionMask ? padKeys(toHeadMask(options.additiveAttentionMask, dims, op, 'additiveAttentionMask'), extraKeys, 0) : undefined; // [B|1, H|1, Lq, Lk + X]
+
+    const q = splitHeads(this.queryProjection.forward(query), H); // [B, Lq, E] -> [B, H, Lq, d]
+    let k = splitHeads(this.keyProjection.forward(key), Hkv); // [B, Lnew, kdim] -> [B, Hkv, Lnew, d]
+    let v = splitHeads(this.valueProjection.forward(value), Hkv); // [B, Lnew, vdim] -> [B, Hkv, Lnew, d]
+    if (options.cache) ({ keys: k, values: v } = options.cache.append(k, v, op)); // [B, Hkv, Lk, d] with Lk = past + Lnew
+    if (this.biasKey && this.biasValue) {
+      k = concat([k, this.perBatch(this.biasKey, B)], 2); // [B, Hkv, Lk, d] ++ [B, Hkv, 1, d] -> [B, Hkv, Lk + 1, d]
+      v = concat([v, this.perBatch(this.biasValue, B)], 2); // [B, Hkv, Lk + 1, d]
+    }
+    if (this.addZeroAttn) {
+      k = concat([k, zeros([B, Hkv, 1, d])], 2); // [B, Hkv, .., d] ++ [B, Hkv, 1, d] -> [B, Hkv, Lk + X, d]
+      v = concat([v, zeros([B, Hkv, 1, d])], 2); // [B, Hkv, Lk + X, d]
+    }
+
+    const G = H / Hkv;
+    const keysPerHead = repeatKeyValueHeads(k, G); // [B, Hkv, Lk + X, d] -> [B, H, Lk + X, d]
+    const valuesPerHead = repeatKeyValueHeads(v, G); // [B, Hkv, Lk + X, d] -> [B, H, Lk + X, d]
+    const needWeights = options.needWeights ?? true;
+    const { context, weights } = this.attendHeads(q, keysPerHead, valuesPerHead, { mask, causal: causalFlag, additive, needWeights });
+    const output = this.outputProjection.forward(mergeHeads(context)); // [B, H, Lq, d] -> [B, Lq, E] -> [B, Lq, E]
+    if (!needWeights || !weights) return { output, weights: null };
+    const averaged = options.averageHeadWeights ?? true;
+    return { output, weights: averaged ? mean(weights, 1) : weights }; // [B, Lq, Lk + X] or [B, H, Lq, Lk + X]
+  }
+
+  /**
+   * The one call to attend, for every head at once: q [B, H, Lq, d], keys/values [B, H, Lk, d]
+   * -> context [B, H, Lq, d], weights [B, H, Lq, Lk] (null with needWeights false). `needWeights: false`
+   * lets attend take its fused path (no [B, H, Lq, Lk] matrix) when the scorer and normalizer allow it.
+   */
+  private attendHeads(
+    q: Tensor,
+    keys: Tensor,
+    values: Tensor,
+    options: { mask: Tensor | undefined; causal: boolean; additive: Tensor | undefined; needWeights: boolean },
+  ): { context: Tensor; weights: Tensor | null } {
+    const { context, weights } = attend({
+      query: q,
+      keys,
+      values,
+      scorer: this.#scorer,
+      normalizer: this.normalizer,
+      mask: options.mask,
+      causal: options.causal,
+      additiveMask: options.additive,
+      dropout: this.dropout,
+      training: this.training,
+      rng: this.#rng,
+      needWeights: options.needWeights,
+    });
+    return { context, weights }; // [B, H, Lq, d], [B, H, Lq, Lk] or null
+  }
+
+  /** A learned [1, 1, Ekv] key or value as one extra position per batch element and head: -> [B, Hkv, 1, d]. */
+  private perBatch(learned: Parameter, B: number): Tensor {
+    const heads = permute(reshape(learned, [1, 1, this.numKeyValueHeads, this.headDim]), [0, 2, 1, 3]); // [1, 1, Ekv] -> [1, 1, Hkv, d] -> [1, Hkv, 1, d]
+    return broadcastTo(heads, [B, this.numKeyValueHeads, 1, this.headDim]); // [B, Hkv, 1, d]
+  }
+
+  private checkInputs(query: Tensor, key: Tensor, value: Tensor, cache: KeyValueCache | undefined, op: string): void {
+    const shapes = { query: query.shape, key: key.shape, value: value.shape };
+    const expect = (argument: 'query' | 'key' | 'value', t: Tensor, features: number, name: string, L: string): void => {
+      if (t.rank !== 3 || t.shape[2] !== features) {
+        throw new ShapeError(`${argument} ${formatShape(t.shape)} must be [B, ${L}, ${name}] = [B, ${L}, ${features}]`, { op, argument, shapes });
+      }
+    };
+    expect('query', query, this.embedDim, 'embedDim', 'Lq');
+    expect('key', key, this.keyDim, 'keyDim', 'Lk');
+    expect('value', value, this.valueDim, 'valueDim', 'Lk');
+    if (key.shape[0] !== query.shape[0] || value.shape[0] !== query.shape[0]) {
+      throw new ShapeError(`query ${formatShape(query.shape)}, key ${formatShape(key.shape)} and value ${formatShape(value.shape)} must have the same batch size B`, {
+        op,
+        argument: key.shape[0] !== query.shape[0] ? 'key' : 'value',
+        shapes,
+      });
+    }
+    if (key.shape[1] !== value.shape[1]) {
+      throw new ShapeError(`key ${formatShape(key.shape)} and value ${formatShape(value.shape)} must have the same length Lk`, { op, argument: 'value', shapes });
+    }
+    if (cache) {
+      if (cache.numKeyValueHeads !== this.numKeyValueHeads || cache.headDim !== this.headDim) {
+        throw new ShapeError(
+          `cache holds [B, ${cache.numKeyValueHeads}, L, ${cache.headDim}] keys, this layer makes [B, ${this.numKeyValueHeads}, L, ${this.headDim}]: use the layer's own createCache()`,
+          { op, argument: 'cache', shapes: { ...shapes, ...(cache.keys ? { cachedKeys: cache.keys.shape } : {}) } },
+        );
+      }
+      if (cache.keys && cache.batchSize !== query.shape[0]) {
+        throw new ShapeError(
+          `cache holds a batch of ${cache.batchSize} (cached keys ${formatShape(cache.keys.shape)}), got query ${formatShape(query.shape)} with a batch of ${query.shape[0]}; use one cache per batch or reset() it`,
+          { op, argument: 'cache', shapes: { ...shapes, cachedKeys: cache.keys.shape } },
+        );
+      }
+    }
+  }
+
+  /**
+   * Loads PyTorch `nn.MultiheadAttention` weights by their names and layouts: `in_proj_weight` [E + 2·Ekv, E]
+   * (or `q_proj_weight`, `k_proj_weight`, `v_proj_weight` when kdim/vdim ≠ E), `in_proj_bias`,
+   * `out_proj.weight`, `out_proj.bias`, `bias_k`, `bias_v`. Every key and shape is checked before anything
+   * is written. Weights only: masks keep their own convention (see `fromTorchMask`).
+   */
+  loadTorchStateDict(stateDict: TorchStateDict, options: LoadTorchStateDictOptions = {}): void {
+    loadTorchStateDict(this, stateDict, options);
+  }
+
+  /** The weights under PyTorch's names and layouts (packed `in_proj_weight` when kdim = vdim = E, as PyTorch). */
+  torchStateDict(): Record<string, Tensor> {
+    return toTorchLayout(this, (p) => p);
+  }
+
+  /** The gradients after `backward()`, under PyTorch's names and layouts (zeros for parameters without one). */
+  torchStateDictGradients(): Record<string, Tensor> {
+    return toTorchLayout(this, (p) => p.grad);
+  }
+}
+
+function positiveInteger(op: string, argument: string, value: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {
+    throw new ConfigError(`${argument} must be a positive integer, got ${value}`, { op, argument });
+  }
+  return value;
+}
+
+/** One scorer per head for a kind with parameters; one shared instance for a parameter-free kind or a given instance. */
+function buildScorers(scorer: Scorer | ScorerSpec | undefined, numHeads: number, headDim: number, rng: Rng): Scorer[] {
+  if (scorer !== undefined && typeof (scorer as Scorer).score === 'function') return [scorer as Scorer];
+  const spec = (scorer ?? { kind: 'scaled-dot' }) as ScorerSpec;
+  const make = (): Scorer => createScorer({ ...spec, queryDim: headDim, keyDim: headDim, rng: spec.rng ?? rng } as ScorerSpec);
+  let first: Scorer;
+  try {
+    first = make();
+  } catch (error) {
+    if (error instanceof ConfigError && error.op === 'createScorer') {
+      throw new ConfigError(`scorer: ${error.message.replace(/^createScorer: /, '')}`, { op: 'MultiHeadAttention', argument: 'scorer' });
+    }
+    throw error;
+  }
+  if (first.parameters().length === 0) return [first];
+  return [first, ...Array.from({ length: numHeads - 1 }, make)];
+}

@@ -1,0 +1,2 @@
+export { SelfAttention } from './self-attention';
+export type { SelfAttentionOptions, SelfAttentionCallOptions, SelfAttentionResult } from './self-attention';

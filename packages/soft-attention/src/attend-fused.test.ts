@@ -1,0 +1,196 @@
+import { ArgumentError, ConfigError, mul, plainKernels, randn, Rng, setKernels, sum, Tensor, tensor, type AttentionProblem } from '@heed/tensor';
+import { AdditiveScorer, DotScorer, ScaledDotScorer } from '@heed/scorers';
+import { afterEach, describe, expect, it } from 'vitest';
+import { assertClose, loadFixture, toHeed, torchMaskToKeep } from '../../../fixtures/load-fixture';
+import { attend, type AttendOptions } from './attend';
+import { Softmax } from './softmax';
+
+// Shape letters: B batch, H heads, Lq queries, Lk keys, d features, dv value features.
+// The fused path (one tiled kernel) against the plain three steps, through attend().
+
+const FORWARD = { rtol: 1e-4, atol: 1e-5 };
+const GRADIENT = { rtol: 1e-3, atol: 1e-4 };
+
+type Inputs = Pick<AttendOptions, 'query' | 'keys' | 'values'>;
+
+function inputs(shapes: { query: number[]; keys: number[]; values: number[] }, seed: number): Inputs {
+  const rng = new Rng(seed);
+  return { query: randn(shapes.query, rng), keys: randn(shapes.keys, rng), values: randn(shapes.values, rng) };
+}
+
+/** Runs attend on fresh leaf copies; loss = Σ context ⊙ R (+ Σ weights ⊙ R' when weights are asked for). */
+function run(base: Inputs, options: Omit<AttendOptions, 'query' | 'keys' | 'values'>) {
+  const [query, keys, values] = [base.query, base.keys, base.values].map((t) => new Tensor(t.data.slice(), t.shape, true)) as [Tensor, Tensor, Tensor];
+  const { context, weights } = attend({ query, keys, values, ...options });
+  const rng = new Rng(77);
+  let loss = sum(mul(context, randn(context.shape, rng)));
+  if (weights) loss = loss.add(sum(mul(weights, randn(weights.shape, rng))));
+  loss.backward();
+  return { context, weights, dq: query.grad!, dk: keys.grad!, dv: values.grad! };
+}
+
+function expectFusedEqualsPlain(base: Inputs, options: Omit<AttendOptions, 'query' | 'keys' | 'values'>, withWeights = false) {
+  const plain = run(base, { ...options, implementation: 'plain', needWeights: withWeights });
+  const fused = run(base, { ...options, implementation: 'fused', needWeights: withWeights });
+  assertClose('context', fused.context, plain.context, FORWARD);
+  if (withWeights) assertClose('weights', fused.weights!, plain.weights!, FORWARD);
+  else expect([fused.weights, plain.weights]).toEqual([null, null]);
+  assertClose('grad query', fused.dq, plain.dq, GRADIENT);
+  assertClose('grad keys', fused.dk, plain.dk, GRADIENT);
+  assertClose('grad values', fused.dv, plain.dv, GRADIENT);
+}
+
+/** Records the problems the fused forward kernel is called with (empty: the plain path ran). */
+function spyOnFused(): { problems: AttentionProblem[]; restore: () => void } {
+  const problems: AttentionProblem[] = [];
+  const restore = setKernels({
+    attentionForward: (problem, ...rest) => {
+      problems.push(problem);
+      plainKernels().attentionForward(problem, ...rest);
+    },
+  });
+  return { problems, restore };
+}
+
+describe('attend: fused path == plain path', () => {
+  const shapes = { query: [2, 37, 8], keys: [2, 70, 8], values: [2, 70, 5] };
+  const rng = new Rng(5);
+  const keyPaddingMask = new Tensor(Float32Array.from({ length: 2 * 70 }, (_, i) => (i % 70 < 40 || rng.uniform() < 0.5 ? 1 : 0)), [2, 70]); // [B, Lk]
+  const mask = new Tensor(Float32Array.from({ length: 37 * 70 }, (_, i) => (i % 70 === 1 || rng.uniform() < 0.7 ? 1 : 0)), [37, 70]); // [Lq, Lk]
+
+  it('outputs and gradients agree: default scorer, causal, masks, keyPaddingMask, temperature', () => {
+    const base = inputs(shapes, 1);
+    expectFusedEqualsPlain(base, {});
+    expectFusedEqualsPlain(base, { causal: true });
+    expectFusedEqualsPlain(base, { mask });
+    expectFusedEqualsPlain(base, { keyPaddingMask, causal: true });
+    expectFusedEqualsPlain(base, { mask, keyPaddingMask });
+    expectFusedEqualsPlain(base, { scorer: new DotScorer(), normalizer: new Softmax({ temperature: 0.5 }) });
+    expectFusedEqualsPlain(base, { scorer: new ScaledDotScorer({ scale: 0.3 }), normalizer: { kind: 'softmax', temperature: 2 }, causal: true });
+    expectFusedEqualsPlain(base, { scorer: { kind: 'dot' }, dropout: 0.5, training: false });
+  });
+
+  it('with heads: query [B, H, Lq, d] and a key padding mask expanded over heads', () => {
+    const base = inputs({ query: [2, 3, 20, 4], keys: [2, 3, 33, 4], values: [2, 3, 33, 6] }, 2);
+    const kpm = tensor([Array.from({ length: 33 }, (_, j) => (j < 30 ? 1 : 0)), Array.from({ length: 33 }, (_, j) => (j % 4 === 0 ? 0 : 1))]); // [B, Lk]
+    expectFusedEqualsPlain(base, { keyPaddingMask: kpm, causal: true });
+  });
+
+  it('the weights of the fused path (needWeights) equal the plain ones, gradients through them included', () => {
+    const base = inputs(shapes, 3);
+    expectFusedEqualsPlain(base, { keyPaddingMask, causal: true }, true);
+    expectFusedEqualsPlain(base, { scorer: new DotScorer(), normalizer: new Softmax({ temperature: 3 }), mask }, true);
+  });
+
+  it('a fully masked row: zero context, zero weights, finite gradients on both paths', () => {
+    const base = inputs({ query: [1, 4, 3], keys: [1, 5, 3], values: [1, 5, 2] }, 4);
+    const rowMask = tensor([[1, 1, 1, 1, 1], [0, 0, 0, 0, 0], [1, 0, 1, 0, 1], [1, 1, 0, 0, 0]]); // [Lq, Lk], row 1 keeps nothing
+    expectFusedEqualsPlain(base, { mask: rowMask }, true);
+    const fused = run(base, { mask: rowMask, implementation: 'fused' });
+    expect(Array.from(fused.context.data.subarray(2, 4))).toEqual([0, 0]);
+    expect(Array.from(fused.weights!.data.subarray(5, 10))).toEqual([0, 0, 0, 0, 0]);
+    for (const g of [fused.dq, fused.dk, fused.dv]) expect(g.data.every(Number.isFinite)).toBe(true);
+  });
+
+  it('matches the PyTorch sdpa fixtures on the fused path', () => {
+    const cases: [string, (f: ReturnType<typeof loadFixture>) => Partial<AttendOptions>][] = [
+      ['sdpa_no_mask', () => ({})],
+      ['sdpa_custom_scale', () => ({})],
+      ['sdpa_causal', () => ({ causal: true })],
+      ['sdpa_key_padding_mask', (f) => ({ keyPaddingMask: torchMaskToKeep(f.inputs.key_padding_mask!) })],
+      ['sdpa_large_logits_scaled', () => ({})],
+      ['sdpa_large_logits_offset', () => ({})],
+    ];
+    for (const [name, extra] of cases) {
+      const f = loadFixture(name);
+      const tol = name.startsWith('sdpa_large_logits') ? { rtol: 1e-3, atol: 1e-3 } : FORWARD;
+      const query = toHeed(f.inputs.query!, true);
+      const keys = toHeed(f.inputs.key!, true);
+      const values = toHeed(f.inputs.value!, true);
+      const scorer = new ScaledDotScorer({ scale: f.config.scale as number });
+      const { context, weights } = attend({ query, keys, values, scorer, implementation: 'fused', ...extra(f) });
+      assertClose(`${name} output`, context, f.outputs.output!, tol);
+      assertClose(`${name} weights`, weights!, f.outputs.attn_weights!, tol);
+      if (f.grads) {
+        sum(mul(context, toHeed(f.grad_outputs!.output!))).backward();
+        assertClose(`${name} grad query`, query.grad!, f.grads.inputs!.query!);
+        assertClose(`${name} grad key`, keys.grad!, f.grads.inputs!.key!);
+        assertClose(`${name} grad value`, values.grad!, f.grads.inputs!.value!);
+      }
+    }
+  });
+});
+
+describe('attend: choosing the path', () => {
+  let spy: ReturnType<typeof spyOnFused> | null = null;
+  afterEach(() => {
+    spy?.restore();
+    spy = null;
+  });
+  const base = inputs({ query: [2, 4, 8], keys: [2, 6, 8], values: [2, 6, 3] }, 9);
+
+  it('needWeights: false gives null weights, on every path', () => {
+    for (const implementation of ['auto', 'plain', 'fused'] as const) {
+      expect(attend({ ...base, implementation, needWeights: false }).weights).toBeNull();
+    }
+    expect(attend({ ...base, normalizer: { kind: 'sparsemax' }, needWeights: false }).weights).toBeNull();
+    expect(attend(base).weights).not.toBeNull();
+  });
+
+  it("'auto' fuses only when the weights are not needed and the configuration allows it", () => {
+    spy = spyOnFused();
+    const additive = new AdditiveScorer({ queryDim: 8, keyDim: 8, rng: new Rng(1) });
+    const fusedCalls = (options: Omit<AttendOptions, 'query' | 'keys' | 'values'>) => {
+      const before = spy!.problems.length;
+      attend({ ...base, ...options });
+      return spy!.problems.length - before;
+    };
+    expect(fusedCalls({ needWeights: false })).toBe(1);
+    expect(fusedCalls({ needWeights: false, scorer: { kind: 'dot' }, causal: true, normalizer: { kind: 'softmax', temperature: 2 } })).toBe(1);
+    expect(fusedCalls({ needWeights: false, dropout: 0.1, training: false })).toBe(1);
+    expect(fusedCalls({})).toBe(0); // weights wanted: plain
+    expect(fusedCalls({ needWeights: false, scorer: additive })).toBe(0);
+    expect(fusedCalls({ needWeights: false, scorer: { kind: 'cosine' } })).toBe(0);
+    expect(fusedCalls({ needWeights: false, normalizer: { kind: 'entmax15' } })).toBe(0);
+    expect(fusedCalls({ needWeights: false, additiveMask: tensor([[0, 0, 0, 0, 0, -Infinity]]) })).toBe(0);
+    expect(fusedCalls({ needWeights: false, dropout: 0.1 })).toBe(0);
+    expect(fusedCalls({ needWeights: false, implementation: 'plain' })).toBe(0);
+  });
+
+  it('causal reaches the kernel as an offset, never as an [Lq, Lk] mask; scale folds in the temperature', () => {
+    spy = spyOnFused();
+    attend({ ...base, causal: true, needWeights: false, scorer: new ScaledDotScorer({ scale: 0.5 }), normalizer: new Softmax({ temperature: 4 }) });
+    expect(spy.problems).toHaveLength(1);
+    const problem = spy.problems[0]!;
+    expect(problem.causalOffset).toBe(0);
+    expect(problem.keep).toBeNull();
+    expect(problem.scale).toBe(0.125);
+    attend({ ...base, keyPaddingMask: tensor([[1, 1, 1, 1, 0, 0], [1, 1, 1, 1, 1, 1]]), needWeights: false });
+    expect(spy.problems[1]!.keep!.length).toBe(2 * 6); // [B, 1, Lk], read through strides
+    expect(spy.problems[1]!.keepStrides).toEqual([6, 0, 1]);
+  });
+
+  it("'fused' refuses what cannot fuse with a ConfigError saying why", () => {
+    const additive = new AdditiveScorer({ queryDim: 8, keyDim: 8, rng: new Rng(1) });
+    const reasons: [Omit<AttendOptions, 'query' | 'keys' | 'values'>, RegExp][] = [
+      [{ scorer: additive }, /scorer is 'additive'.*only the 'dot' and 'scaled-dot' scorers fuse/],
+      [{ normalizer: { kind: 'sparsemax' } }, /normalizer is 'sparsemax'/],
+      [{ additiveMask: tensor([[0, 0, 0, 0, 0, -Infinity]]) }, /additiveMask/],
+      [{ dropout: 0.2 }, /dropout 0.2 is active while training/],
+    ];
+    for (const [options, reason] of reasons) {
+      const call = () => attend({ ...base, ...options, implementation: 'fused' });
+      expect(call).toThrow(ConfigError);
+      expect(call).toThrow(reason);
+      expect(call).toThrow(/^attend: implementation 'fused' cannot run this configuration/);
+    }
+    expect(() => attend({ ...base, implementation: 'fast' as never })).toThrow(ArgumentError);
+  });
+
+  it('shape errors on the fused path name the scorer like the plain path does', () => {
+    const call = (implementation: 'plain' | 'fused') => () =>
+      attend({ query: randn([2, 4, 8], new Rng(1)), keys: randn([2, 6, 7], new Rng(1)), values: randn([2, 6, 3], new Rng(1)), implementation, needWeights: false });
+    expect(call('plain')).toThrow(/^scaled-dot\.score: .*dq must equal dk/);
+    expect(call('fused')).toThrow(/^scaled-dot\.score: .*dq must equal dk/);
+  });
+});

@@ -1,0 +1,188 @@
+// Fused scaled-dot-product attention, forward (FlashAttention-2 loop order, Dao 2023), on the matmul
+// micro-kernels. Shape letters: n slices, Lq queries, Lk keys, d query/key features, dv value features.
+// Per k/v slice, K is packed once as the B operand of S = Q·Kᵀ and V as the B operand of O = P·V;
+// then per panel of MR query rows and per block of BK keys:
+//   s = (scale·Q_panel)·K_blockᵀ      [MR, d] x [d, BK] -> [MR, BK]
+//   s masked → −∞;  m' = max(m, max s);  O ← O·e^(m−m');  P = e^(s−m');  l ← l·e^(m−m') + ΣP
+//   O += P·V_block                   [MR, BK] x [BK, dv] -> [MR, dv]
+// and finally O /= l, logSumExp = m + ln l (a row with no visible key: O = 0, logSumExp = −∞).
+import { expF32x4, expNonPositiveF32x4 } from './exp';
+import { MR, NR, microKernel } from './matmul';
+import { pack, packSplat } from './pack';
+
+/** Keys per block: the score tile MR×BK and its pre-splatted P panel stay in L1. */
+const BK: i32 = 256;
+
+/** Bytes of scratch `attentionForward` needs at `work`. */
+export function attentionWorkBytes(Lk: i32, d: i32, dv: i32): usize {
+  const keys = <usize>((Lk + NR - 1) / NR) * NR;
+  const values = <usize>((dv + NR - 1) / NR) * NR;
+  return (keys * <usize>d + values * <usize>Lk) * 4 // packed K, packed V
+    + <usize>(d * MR) * 16 // pre-splatted Q panel
+    + <usize>(MR * BK) * 4 // score tile
+    + <usize>(BK * MR) * 16 // pre-splatted P panel
+    + 2 * <usize>MR * 4 + 64; // row max and row sum
+}
+
+// @ts-ignore: decorator
+@inline function align64(x: usize): usize {
+  return (x + 63) & ~63;
+}
+
+/** Largest lane of v. */
+// @ts-ignore: decorator
+@inline function hmax(v: v128): f32 {
+  const w = f32x4.max(v, v128.shuffle<f32>(v, v, 2, 3, 0, 1));
+  return max(f32x4.extract_lane(w, 0), f32x4.extract_lane(w, 1));
+}
+
+/** Sum of the lanes of v. */
+// @ts-ignore: decorator
+@inline function hsum(v: v128): f32 {
+  const w = f32x4.add(v, v128.shuffle<f32>(v, v, 2, 3, 0, 1));
+  return f32x4.extract_lane(w, 0) + f32x4.extract_lane(w, 1);
+}
+
+/**
+ * out [n, Lq, dv] and logSumExp [n, Lq] from q [n, Lq, d], k [nKv, Lk, d], v [nKv, Lk, dv]
+ * (nKv = n / groupSize). Key j is visible to query i of slice s when (!causal || j ≤ i + causalOffset)
+ * and (keep == 0 || keep[s·ks0 + i·ks1 + j·ks2] != 0). `work` holds attentionWorkBytes(Lk, d, dv).
+ */
+export function attentionForward(
+  q: usize, k: usize, v: usize, out: usize, logSumExp: usize, keep: usize,
+  n: i32, Lq: i32, Lk: i32, d: i32, dv: i32, scale: f32, causal: bool, causalOffset: i32,
+  ks0: i32, ks1: i32, ks2: i32, groupSize: i32, work: usize,
+): void {
+  const keysPadded = ((Lk + NR - 1) / NR) * NR;
+  const valuesPadded = ((dv + NR - 1) / NR) * NR;
+  const packedK = work; // panels of NR keys, [d][NR] each
+  const packedV = align64(packedK + <usize>keysPadded * <usize>d * 4); // panels of NR value columns, [Lk][NR] each
+  const qPanel = align64(packedV + <usize>valuesPadded * <usize>Lk * 4); // [d][MR][4]
+  const scores = align64(qPanel + <usize>(d * MR) * 16); // [MR][BK]
+  const pPanel = align64(scores + <usize>(MR * BK) * 4); // [BK][MR][4]
+  const rowMax = align64(pPanel + <usize>(BK * MR) * 16); // [MR]
+  const rowSum = rowMax + <usize>MR * 4; // [MR]
+  const ldS = <usize>BK * 4;
+  const ldO = <usize>dv * 4;
+  const nKv = n / groupSize;
+  const minusInf = f32x4.splat(-Infinity);
+
+  for (let g = 0; g < nKv; g++) {
+    const kSlice = k + <usize>g * <usize>Lk * <usize>d * 4;
+    const vSlice = v + <usize>g * <usize>Lk * <usize>dv * 4;
+    if (Lk > 0) {
+      pack(kSlice, d, true, 0, 0, Lk, d, NR, packedK); // Kᵀ as B: [d] x [Lk]
+      pack(vSlice, dv, false, 0, 0, dv, Lk, NR, packedV); // V as B: [Lk] x [dv]
+    }
+    for (let member = 0; member < groupSize; member++) {
+      const slice = g * groupSize + member;
+      const qSlice = q + <usize>slice * <usize>Lq * <usize>d * 4;
+      const oSlice = out + <usize>slice * <usize>Lq * <usize>dv * 4;
+      for (let i0 = 0; i0 < Lq; i0 += MR) {
+        const mr = min(MR, Lq - i0);
+        const oPanel = oSlice + <usize>i0 * ldO;
+        memory.fill(oPanel, 0, <usize>mr * ldO);
+        for (let r = 0; r < MR; r++) {
+          store<f32>(rowMax + (<usize>r << 2), -Infinity);
+          store<f32>(rowSum + (<usize>r << 2), 0);
+        }
+        // Keys any row of this panel may see.
+        let keyEnd = Lk;
+        if (causal) keyEnd = max(0, min(Lk, i0 + mr + causalOffset));
+        if (keyEnd > 0) packSplat(qSlice, d, true, i0, 0, mr, d, MR, scale, qPanel); // scale folded into q
+        for (let j0 = 0; j0 < keyEnd; j0 += BK) {
+          const bk = min(BK, keyEnd - j0);
+          const bk4 = (bk + 3) & ~3;
+          // s = (scale·Q_panel) · K_blockᵀ, NR keys per tile.   [MR, d] x [d, bk] -> [MR, bk]
+          let kPanel = packedK + <usize>j0 * <usize>d * 4;
+          for (let c0 = 0; c0 < bk; c0 += NR) {
+            microKernel(qPanel, kPanel, d, scores + (<usize>c0 << 2), ldS, false, mr, min(NR, bk - c0));
+            kPanel += <usize>(d * NR) * 4;
+          }
+          let anyVisible = false;
+          for (let r = 0; r < mr; r++) {
+            const i = i0 + r;
+            const row = scores + <usize>r * ldS;
+            for (let c = bk; c < bk4; c++) store<f32>(row + (<usize>c << 2), -Infinity); // pad to whole vectors
+            if (causal) {
+              const visible = max(0, min(bk, i + causalOffset + 1 - j0)); // keys [j0, j0 + visible)
+              for (let c = visible; c < bk; c++) store<f32>(row + (<usize>c << 2), -Infinity);
+            }
+            if (keep != 0) {
+              let at = keep + (<usize>slice * <usize>ks0 + <usize>i * <usize>ks1 + <usize>j0 * <usize>ks2) * 4;
+              const step = <usize>ks2 * 4;
+              for (let c = 0; c < bk; c++) {
+                if (load<f32>(at) == 0) store<f32>(row + (<usize>c << 2), -Infinity);
+                at += step;
+              }
+            }
+            let mv = minusInf;
+            for (let c = 0; c < bk4; c += 4) mv = f32x4.pmax(mv, v128.load(row + (<usize>c << 2))); // NaN scores are skipped, as in JS
+            const blockMax = hmax(mv);
+            const oldMax = load<f32>(rowMax + (<usize>r << 2));
+            if (blockMax == -Infinity) {
+              // Nothing visible in this block: P row = 0.
+              for (let c = 0; c < bk4; c += 4) v128.store(row + (<usize>c << 2), f32x4.splat(0));
+              continue;
+            }
+            anyVisible = true;
+            let m = oldMax;
+            let l = load<f32>(rowSum + (<usize>r << 2));
+            if (blockMax > oldMax) {
+              // Rescale what was accumulated against the old max (e^(−∞) = 0 on the first visible block).
+              const alpha = f32x4.extract_lane(expF32x4(f32x4.splat(oldMax - blockMax)), 0);
+              l *= alpha;
+              const oRow = oPanel + <usize>r * ldO;
+              const av = f32x4.splat(alpha);
+              let x = 0;
+              for (; x + 4 <= dv; x += 4) {
+                const at = oRow + (<usize>x << 2);
+                v128.store(at, f32x4.mul(v128.load(at), av));
+              }
+              for (; x < dv; x++) {
+                const at = oRow + (<usize>x << 2);
+                store<f32>(at, load<f32>(at) * alpha);
+              }
+              m = blockMax;
+              store<f32>(rowMax + (<usize>r << 2), m);
+            }
+            const mV = f32x4.splat(m);
+            let sv = f32x4.splat(0);
+            for (let c = 0; c < bk4; c += 4) {
+              const at = row + (<usize>c << 2);
+              const p = expNonPositiveF32x4(f32x4.sub(v128.load(at), mV)); // masked: e^(−∞) = 0
+              v128.store(at, p);
+              sv = f32x4.add(sv, p);
+            }
+            store<f32>(rowSum + (<usize>r << 2), l + hsum(sv));
+          }
+          if (!anyVisible) continue;
+          // O += P · V_block, NR value columns per tile.   [MR, bk] x [bk, dv] -> [MR, dv]
+          packSplat(scores, BK, true, 0, 0, mr, bk, MR, 1, pPanel);
+          let vPanel = packedV + <usize>j0 * <usize>NR * 4;
+          for (let x0 = 0; x0 < dv; x0 += NR) {
+            microKernel(pPanel, vPanel, bk, oPanel + (<usize>x0 << 2), ldO, true, mr, min(NR, dv - x0));
+            vPanel += <usize>Lk * <usize>NR * 4;
+          }
+        }
+        // Normalize.
+        for (let r = 0; r < mr; r++) {
+          const m = load<f32>(rowMax + (<usize>r << 2));
+          const lseAt = logSumExp + (<usize>slice * <usize>Lq + <usize>(i0 + r)) * 4;
+          if (m == -Infinity) {
+            store<f32>(lseAt, -Infinity); // fully masked row: O stays 0
+            continue;
+          }
+          const l = load<f32>(rowSum + (<usize>r << 2));
+          store<f32>(lseAt, m + <f32>Math.log(<f64>l));
+          const inv: f32 = 1 / l;
+          const oRow = oPanel + <usize>r * ldO;
+          for (let x = 0; x < dv; x++) {
+            const at = oRow + (<usize>x << 2);
+            store<f32>(at, load<f32>(at) * inv);
+          }
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,63 @@
+import { kernel4x8, kernel6x8 } from './microkernels';
+import { pack, packSplat } from './pack';
+
+/** Micro-tile rows: 6 with fused multiply-add (relaxed SIMD), else 4 (no spills with 16 xmm registers). */
+export const MR: i32 = ASC_FEATURE_RELAXED_SIMD ? 6 : 4;
+/** Micro-tile columns (two f32x4 vectors). */
+export const NR: i32 = 8;
+/** Depth of one packed block: a B panel (KC·NR floats, 8 KB) stays in L1 across a row of tiles. */
+export const KC: i32 = 256;
+/** Width of one packed B block: KC·NC floats ≤ 1 MB stays in L2 while every row panel of A passes. */
+export const NC: i32 = 1024;
+
+/** One micro-tile: C[mr×nr] (+)= A·B over kc steps (A pre-splatted panel, B packed panel). */
+// @ts-ignore: decorator
+@inline export function microKernel(a: usize, b: usize, kc: i32, c: usize, ldc: usize, accumulate: bool, mr: i32, nr: i32): void {
+  if (ASC_FEATURE_RELAXED_SIMD) kernel6x8(a, b, kc, c, ldc, accumulate, mr, nr);
+  else kernel4x8(a, b, kc, c, ldc, accumulate, mr, nr);
+}
+
+/** Bytes of scratch `matmul` needs at `work`. */
+export function matmulWorkBytes(): usize {
+  return <usize>(KC * NC) * 4 + <usize>(KC * MR) * 16;
+}
+
+/**
+ * out[m, n] = op(A)·op(B), all in this module's memory (byte addresses). A is [m, k] row-major or,
+ * with transA, stored [k, m]; B is [k, n] or, with transB, stored [n, k]. `work` holds
+ * `matmulWorkBytes()`: the packed B block, then one pre-splatted A panel.
+ * Loops (BLIS order): n blocks of NC → k blocks of KC (pack B) → row panels of MR (pack A) → tiles.
+ */
+export function matmul(a: usize, b: usize, c: usize, m: i32, n: i32, k: i32, transA: bool, transB: bool, work: usize): void {
+  if (m <= 0 || n <= 0) return;
+  if (k <= 0) {
+    memory.fill(c, 0, <usize>m * <usize>n * 4);
+    return;
+  }
+  const ldc = <usize>n * 4;
+  const packedA = work + <usize>(KC * NC) * 4;
+  for (let jc = 0; jc < n; jc += NC) {
+    const nc = min(NC, n - jc);
+    for (let pc = 0; pc < k; pc += KC) {
+      const kc = min(KC, k - pc);
+      pack(b, transB ? k : n, transB, jc, pc, nc, kc, NR, work);
+      const panelBytes = <usize>(kc * NR) * 4;
+      for (let i0 = 0; i0 < m; i0 += MR) {
+        const mr = min(MR, m - i0);
+        packSplat(a, transA ? m : k, !transA, i0, pc, mr, kc, MR, 1, packedA);
+        let cTile = c + (<usize>i0 * <usize>n + <usize>jc) * 4;
+        let panel = work;
+        for (let j0 = 0; j0 < nc; j0 += NR) {
+          microKernel(packedA, panel, kc, cTile, ldc, pc > 0, mr, min(NR, nc - j0));
+          panel += panelBytes;
+          cTile += <usize>NR * 4;
+        }
+      }
+    }
+  }
+}
+
+/** First 64-byte-aligned byte past the module's static data: callers lay out operands from here. */
+export function heapBase(): usize {
+  return (__heap_base + 63) & ~63;
+}

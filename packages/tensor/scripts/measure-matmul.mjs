@@ -1,0 +1,120 @@
+// Throughput of the matmul and fused-attention kernels, WebAssembly SIMD vs plain JS, on this machine.
+// Needs a build (pnpm build). Run: node scripts/measure-matmul.mjs [--quick]
+// Each figure is the median of several timed runs after warm-up, in wall-clock time and in this
+// process's CPU time (user + system): on a shared machine the CPU time is the better estimate of what
+// the kernel does on an idle core, the wall clock of what a user waits.
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import {
+  Rng, getKernels, linear, matmulKernelJs, noGrad, permute, plainKernels, randn, reshape,
+  scaledDotProductAttention, useJsKernels, useWasmKernels,
+} from '../dist/index.js';
+
+const quick = process.argv.includes('--quick');
+const REPS = quick ? 3 : 9;
+
+function time(fn, reps = REPS) {
+  for (let w = 0; w < 2; w++) fn(); // warm-up (and V8's tier-up from Liftoff to TurboFan)
+  const wall = [];
+  const cpu = [];
+  for (let r = 0; r < reps; r++) {
+    const c0 = process.cpuUsage();
+    const t0 = performance.now();
+    fn();
+    wall.push(performance.now() - t0);
+    const c = process.cpuUsage(c0);
+    cpu.push((c.user + c.system) / 1e3);
+  }
+  const median = (t) => t.sort((a, b) => a - b)[t.length >> 1];
+  return { median: median(wall), cpu: median(cpu) };
+}
+const gflops = (flops, ms) => (flops / ms / 1e6).toFixed(1);
+const fmt = (flops, { median, cpu }) => `${gflops(flops, cpu).padStart(5)} GFLOP/s per CPU second, ${gflops(flops, median).padStart(5)} wall-clock (median ${median.toFixed(1)} ms)`;
+
+/** The raw module (no copies in or out), to show what the copies cost. */
+async function rawModule() {
+  const source = readFileSync(fileURLToPath(new URL('../src/kernels/wasm/wasm-bytes.ts', import.meta.url)), 'utf8');
+  const base64 = [...source.split('WASM_SIMD_BASE64 =')[1].split(';')[0].matchAll(/'([^']*)'/g)].map((x) => x[1]).join('');
+  const { instance } = await WebAssembly.instantiate(Buffer.from(base64, 'base64'), {});
+  return instance.exports;
+}
+
+const rng = new Rng(1);
+const random = (size) => Float32Array.from({ length: size }, () => rng.normal());
+
+const raw = await rawModule();
+if (!(await useWasmKernels({ relaxedSimd: true }))) throw new Error('WebAssembly SIMD unavailable');
+const wasmMatmul = getKernels().matmul;
+console.log(`node ${process.version}; WebAssembly build: ${process.execArgv.includes('--experimental-wasm-relaxed-simd') ? 'relaxed SIMD (FMA)' : 'plain SIMD-128'}`);
+
+console.log('\nmatmul  out[m, n] = op(A)·op(B)');
+const shapes = [
+  { m: 1024, n: 1024, k: 1024, tb: false, label: '1024×1024×1024' },
+  { m: 1024, n: 1024, k: 64, tb: true, label: '1024×1024×64, transposeB (Q·Kᵀ)' },
+  { m: 1024, n: 64, k: 1024, tb: false, label: '1024×64×1024 (P·V)' },
+  { m: 1024, n: 512, k: 512, tb: true, label: '1024×512×512, transposeB (projection)' },
+];
+for (const { m, n, k, tb, label } of shapes) {
+  const a = random(m * k);
+  const b = random(k * n);
+  const out = new Float32Array(m * n);
+  const flops = 2 * m * n * k;
+  const js = time(() => matmulKernelJs(a, 0, b, 0, out, 0, m, n, k, false, tb), quick ? 1 : 3);
+  const w = time(() => wasmMatmul(a, 0, b, 0, out, 0, m, n, k, false, tb));
+  // Raw: operands already in the module's memory.
+  const base = raw.heapBase();
+  const need = base + (m * k + k * n + m * n) * 4 + raw.matmulWorkBytes() + 4096;
+  if (raw.memory.buffer.byteLength < need) raw.memory.grow(Math.ceil((need - raw.memory.buffer.byteLength) / 65536));
+  const aAt = base;
+  const bAt = aAt + Math.ceil((m * k * 4) / 64) * 64;
+  const cAt = bAt + Math.ceil((k * n * 4) / 64) * 64;
+  const wAt = cAt + Math.ceil((m * n * 4) / 64) * 64;
+  new Float32Array(raw.memory.buffer).set(a, aAt / 4);
+  new Float32Array(raw.memory.buffer).set(b, bAt / 4);
+  const r = time(() => raw.matmul(aAt, bAt, cAt, m, n, k, 0, tb ? 1 : 0, wAt));
+  console.log(`  ${label}`);
+  console.log(`    JS kernel            ${fmt(flops, js)}`);
+  console.log(`    WASM kernel (seam)   ${fmt(flops, w)}   ${(js.cpu / w.cpu).toFixed(1)}× JS`);
+  console.log(`    WASM, no copies      ${fmt(flops, r)}   copies cost ${(100 * (w.cpu / r.cpu - 1)).toFixed(0)} %`);
+}
+
+console.log('\nfused attention forward: n = 8 heads, Lq = Lk = 1024, d = dv = 64 (4·n·L²·d flops)');
+{
+  const [n, L, d] = [8, 1024, 64];
+  const q = randn([1, n, L, d], rng);
+  const k = randn([1, n, L, d], rng);
+  const v = randn([1, n, L, d], rng);
+  const flops = 4 * n * L * L * d;
+  for (const causal of [false, true]) {
+    const f = causal ? flops / 2 : flops;
+    useJsKernels();
+    const js = time(() => noGrad(() => scaledDotProductAttention(q, k, v, { causal })), quick ? 1 : 3);
+    await useWasmKernels();
+    const w = time(() => noGrad(() => scaledDotProductAttention(q, k, v, { causal })));
+    console.log(`  ${causal ? 'causal (half the flops counted)' : 'full'}`);
+    console.log(`    JS kernel            ${fmt(f, js)}`);
+    console.log(`    WASM kernel          ${fmt(f, w)}   ${(js.cpu / w.cpu).toFixed(1)}× JS`);
+  }
+}
+
+console.log('\nmulti-head self-attention forward: L = 1024, model dim 512, 8 heads (projections + fused attention)');
+{
+  const [L, D, H] = [1024, 512, 8];
+  const x = randn([1, L, D], rng);
+  const w = [0, 1, 2, 3].map(() => randn([D, D], rng));
+  const heads = (t) => permute(reshape(t, [1, L, H, D / H]), [0, 2, 1, 3]); // [1, L, D] -> [1, H, L, d]
+  const forward = () =>
+    noGrad(() => {
+      const o = scaledDotProductAttention(heads(linear(x, w[0])), heads(linear(x, w[1])), heads(linear(x, w[2]))); // [1, H, L, d]
+      return linear(reshape(permute(o, [0, 2, 1, 3]), [1, L, D]), w[3]); // [1, L, D]
+    });
+  const flops = 4 * 2 * L * D * D + 4 * L * L * D;
+  useJsKernels();
+  const js = time(forward, quick ? 1 : 3);
+  await useWasmKernels();
+  const wt = time(forward);
+  console.log(`    JS kernels           ${fmt(flops, js)}`);
+  console.log(`    WASM kernels         ${fmt(flops, wt)}   ${(js.cpu / wt.cpu).toFixed(1)}× JS`);
+}
+useJsKernels();
+if (getKernels().matmul !== plainKernels().matmul) throw new Error('useJsKernels did not restore the JS matmul');

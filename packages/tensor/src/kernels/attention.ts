@@ -1,0 +1,62 @@
+/**
+ * The fused attention kernel seam: scaled-dot-product attention with softmax, computed tile by
+ * tile with an online softmax so the Lq×Lk matrix is never stored (O(L) memory, as FlashAttention).
+ *
+ * Layout: q [n, Lq, d], k [nKv, Lk, d], v [nKv, Lk, dv], out [n, Lq, dv], logSumExp [n, Lq],
+ * where n = batch·heads and nKv = n / groupSize (grouped-query attention: slice s of q reads
+ * slice ⌊s / groupSize⌋ of k and v; groupSize 1 is plain multi-head attention).
+ *
+ * Masking (1 = may attend): key j is allowed for query i of slice s when
+ *   (causalOffset === null || j ≤ i + causalOffset)  and
+ *   (keep === null || keep[s·keepStrides[0] + i·keepStrides[1] + j·keepStrides[2]] !== 0).
+ * A query row with no allowed key gets out = 0 and logSumExp = −∞ (never NaN), and passes no gradient.
+ */
+export interface AttentionProblem {
+  /** Number of (batch·head) slices of q. */
+  n: number;
+  /** Lq */
+  queryLength: number;
+  /** Lk */
+  keyLength: number;
+  /** d, the query/key feature size. */
+  headDim: number;
+  /** dv, the value feature size. */
+  valueDim: number;
+  /** Multiplies q·k before the softmax (e.g. 1/√d). */
+  scale: number;
+  /** null: no causal mask; otherwise key j is allowed for query i iff j ≤ i + causalOffset (0 = top-left aligned). */
+  causalOffset: number | null;
+  /** Keep mask read through `keepStrides` (0 strides broadcast), or null. */
+  keep: Float32Array | null;
+  /** Strides of the keep mask over (slice, query, key). */
+  keepStrides: readonly [number, number, number];
+  /** q slices per k/v slice (GQA); 1 for plain multi-head attention. */
+  groupSize: number;
+}
+
+/** Forward: writes out [n, Lq, dv] and the row log-sum-exp of the scaled, masked scores [n, Lq]. */
+export type AttentionForwardKernel = (
+  problem: AttentionProblem,
+  q: Float32Array,
+  k: Float32Array,
+  v: Float32Array,
+  out: Float32Array,
+  logSumExp: Float32Array,
+) => void;
+
+/**
+ * Backward: from dOut [n, Lq, dv] (and the forward's out and logSumExp) writes dq [n, Lq, d],
+ * dk [nKv, Lk, d], dv [nKv, Lk, dv] (overwritten, not accumulated), recomputing the weights tile by tile.
+ */
+export type AttentionBackwardKernel = (
+  problem: AttentionProblem,
+  q: Float32Array,
+  k: Float32Array,
+  v: Float32Array,
+  out: Float32Array,
+  logSumExp: Float32Array,
+  dOut: Float32Array,
+  dq: Float32Array,
+  dk: Float32Array,
+  dv: Float32Array,
+) => void;

@@ -1,0 +1,202 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { Rng } from '../../rng';
+import { expectClose } from '../../testing/expect-close';
+import type { AttentionForwardKernel, AttentionProblem } from '../attention';
+import { attentionForwardJs } from '../attention-js';
+import { createAttentionForwardWasm } from './attention-forward-wasm';
+import { loadWasmKernels } from './load-wasm-kernels';
+
+// Shape letters: n slices, nKv key/value slices (n / groupSize), Lq queries, Lk keys, d features, dv value features.
+
+type Case = Partial<AttentionProblem> & Pick<AttentionProblem, 'queryLength' | 'keyLength' | 'headDim'>;
+
+function problemOf(c: Case): AttentionProblem {
+  return {
+    n: c.n ?? 2,
+    queryLength: c.queryLength,
+    keyLength: c.keyLength,
+    headDim: c.headDim,
+    valueDim: c.valueDim ?? c.headDim + 2,
+    scale: c.scale ?? 1 / Math.sqrt(Math.max(c.headDim, 1)),
+    causalOffset: c.causalOffset ?? null,
+    keep: c.keep ?? null,
+    keepStrides: c.keepStrides ?? [0, 0, 0],
+    groupSize: c.groupSize ?? 1,
+  };
+}
+
+interface Inputs {
+  q: Float32Array; // [n, Lq, d]
+  k: Float32Array; // [nKv, Lk, d]
+  v: Float32Array; // [nKv, Lk, dv]
+}
+
+function randomInputs(p: AttentionProblem, seed: number): Inputs {
+  const rng = new Rng(seed);
+  const nKv = p.n / p.groupSize;
+  const random = (size: number) => Float32Array.from({ length: size }, () => rng.normal());
+  return { q: random(p.n * p.queryLength * p.headDim), k: random(nKv * p.keyLength * p.headDim), v: random(nKv * p.keyLength * p.valueDim) };
+}
+
+/** Naive float64 reference: full scores, mask, softmax, product.  [Lq, d] x [d, Lk] -> [Lq, Lk]; [Lq, Lk] x [Lk, dv] -> [Lq, dv] */
+function naive(p: AttentionProblem, { q, k, v }: Inputs) {
+  const { n, queryLength: Lq, keyLength: Lk, headDim: d, valueDim: dv, scale, causalOffset, keep, keepStrides, groupSize } = p;
+  const out = new Float64Array(n * Lq * dv);
+  const lse = new Float64Array(n * Lq);
+  for (let s = 0; s < n; s++) {
+    const g = Math.floor(s / groupSize);
+    for (let i = 0; i < Lq; i++) {
+      const scores = new Float64Array(Lk);
+      let max = -Infinity;
+      for (let j = 0; j < Lk; j++) {
+        const visible = (causalOffset === null || j <= i + causalOffset) && (keep === null || keep[s * keepStrides[0] + i * keepStrides[1] + j * keepStrides[2]] !== 0);
+        let dot = 0;
+        for (let x = 0; x < d; x++) dot += q[(s * Lq + i) * d + x]! * k[(g * Lk + j) * d + x]!;
+        scores[j] = visible ? scale * dot : -Infinity;
+        max = Math.max(max, scores[j]!);
+      }
+      if (max === -Infinity) {
+        lse[s * Lq + i] = -Infinity;
+        continue;
+      }
+      let total = 0;
+      for (let j = 0; j < Lk; j++) total += Math.exp(scores[j]! - max);
+      lse[s * Lq + i] = max + Math.log(total);
+      for (let j = 0; j < Lk; j++) {
+        const w = Math.exp(scores[j]! - max) / total;
+        for (let x = 0; x < dv; x++) out[(s * Lq + i) * dv + x]! += w * v[(g * Lk + j) * dv + x]!;
+      }
+    }
+  }
+  return { out, lse };
+}
+
+let wasmForward: AttentionForwardKernel;
+
+beforeAll(async () => {
+  const wasm = await loadWasmKernels({ relaxedSimd: false });
+  expect(wasm).not.toBeNull(); // Node runs WebAssembly SIMD: never a skip
+  wasmForward = createAttentionForwardWasm(wasm!);
+});
+
+/** Runs a kernel on outputs pre-filled with NaN (so every element must be written). */
+function run(kernel: AttentionForwardKernel, p: AttentionProblem, { q, k, v }: Inputs) {
+  const out = new Float32Array(p.n * p.queryLength * p.valueDim).fill(NaN);
+  const lse = new Float32Array(p.n * p.queryLength).fill(NaN);
+  kernel(p, q, k, v, out, lse);
+  return { out, lse };
+}
+
+// Float32 scores and sums (the JS kernel and the reference accumulate in float64).
+const FORWARD = { atol: 2e-5, rtol: 2e-4 };
+
+function check(c: Case, seed = 1) {
+  const p = problemOf(c);
+  const inputs = randomInputs(p, seed);
+  const got = run(wasmForward, p, inputs);
+  const js = run(attentionForwardJs, p, inputs);
+  const ref = naive(p, inputs);
+  const label = `n=${p.n} Lq=${p.queryLength} Lk=${p.keyLength} d=${p.headDim} dv=${p.valueDim} causal=${p.causalOffset} g=${p.groupSize}`;
+  expectClose(got.out, ref.out, FORWARD, `${label} out`);
+  expectClose(got.lse, ref.lse, FORWARD, `${label} logSumExp`);
+  expectClose(got.out, js.out, FORWARD, `${label} out vs JS kernel`);
+  expectClose(got.lse, js.lse, FORWARD, `${label} logSumExp vs JS kernel`);
+  return { got, ref, p };
+}
+
+describe('createAttentionForwardWasm against a naive float64 reference and the JS kernel', () => {
+  it('sizes that are not multiples of the tiles: Lq, Lk ∈ {1, 3, 17, 65, 300}, d ∈ {1, 5, 8, 64}', () => {
+    for (const Lq of [1, 3, 17, 65]) {
+      for (const Lk of [1, 3, 17, 65, 300]) {
+        for (const d of [1, 5, 8, 64]) check({ queryLength: Lq, keyLength: Lk, headDim: d, valueDim: d === 64 ? 64 : d + 2 }, Lq * 100 + Lk + d);
+      }
+    }
+  });
+
+  it('causal: top-left, bottom-right, positive and negative offsets, across key blocks (Lk > 256)', () => {
+    for (const [Lq, Lk] of [[17, 17], [40, 300], [300, 40], [9, 600]] as const) {
+      for (const offset of [0, Lk - Lq, 5, -3]) check({ queryLength: Lq, keyLength: Lk, headDim: 8, causalOffset: offset }, Lq * 1000 + Lk);
+    }
+  });
+
+  it('causal with Lq > Lk bottom-right: the first Lq − Lk rows see nothing (zero output, −∞)', () => {
+    const { got } = check({ queryLength: 70, keyLength: 20, headDim: 4, n: 1, causalOffset: -50 });
+    for (let i = 0; i < 50; i++) {
+      expect(got.lse[i]).toBe(-Infinity);
+      expect(Array.from(got.out.subarray(i * 6, i * 6 + 6))).toEqual([0, 0, 0, 0, 0, 0]);
+    }
+  });
+
+  it('keep masks read through broadcast strides: [Lq, Lk], [n, 1, Lk], [n, Lq, Lk], transposed storage', () => {
+    const rng = new Rng(11);
+    const n = 3;
+    const Lq = 40;
+    const Lk = 270;
+    const bits = (size: number) => Float32Array.from({ length: size }, () => (rng.uniform() < 0.7 ? 1 : 0));
+    const perRow = bits(Lq * Lk).map((x, idx) => (idx % Lk === 0 ? 1 : x)); // [Lq, Lk]
+    const perKey = bits(n * Lk).map((x, idx) => (idx % Lk === 0 ? 1 : x)); // [n, 1, Lk]
+    const full = bits(n * Lq * Lk).map((x, idx) => (idx % Lk === 0 ? 1 : x)); // [n, Lq, Lk]
+    const transposed = bits(Lk * Lq).map((x, idx) => (idx < Lq ? 1 : x)); // stored [Lk, Lq], read as [Lq, Lk]
+    const masks: [Float32Array, readonly [number, number, number]][] = [
+      [perRow, [0, Lk, 1]],
+      [perKey, [Lk, 0, 1]],
+      [full, [Lq * Lk, Lk, 1]],
+      [transposed, [0, 1, Lq]],
+    ];
+    for (const [keep, keepStrides] of masks) {
+      check({ n, queryLength: Lq, keyLength: Lk, headDim: 5, keep, keepStrides });
+      check({ n, queryLength: Lq, keyLength: Lk, headDim: 5, keep, keepStrides, causalOffset: Lk - Lq });
+    }
+  });
+
+  it('grouped-query attention: groupSize 2, and 4 with one key/value slice (MQA)', () => {
+    check({ n: 4, groupSize: 2, queryLength: 33, keyLength: 45, headDim: 16 });
+    check({ n: 4, groupSize: 4, queryLength: 19, keyLength: 70, headDim: 8, causalOffset: 51 });
+    const keep = Float32Array.from({ length: 4 * 70 }, (_, idx) => (idx % 3 === 0 ? 1 : 0)); // [n, 1, Lk]
+    check({ n: 4, groupSize: 4, queryLength: 19, keyLength: 70, headDim: 8, keep, keepStrides: [70, 0, 1] });
+  });
+
+  it('fully masked rows, including a row masked only in later key blocks: zero output, −∞, no NaN', () => {
+    const n = 2;
+    const Lq = 37;
+    const Lk = 300;
+    const keep = new Float32Array(n * Lq * Lk).fill(1); // [n, Lq, Lk]
+    for (const [s, i] of [[0, 3], [0, 36], [1, 0]] as const) keep.fill(0, (s * Lq + i) * Lk, (s * Lq + i + 1) * Lk);
+    // Row 5 of slice 1 sees only the first key block; row 6 only the second.
+    keep.fill(0, (Lq + 5) * Lk + 256, (Lq + 6) * Lk);
+    keep.fill(0, (Lq + 6) * Lk, (Lq + 6) * Lk + 256);
+    const { got } = check({ n, queryLength: Lq, keyLength: Lk, headDim: 6, keep, keepStrides: [Lq * Lk, Lk, 1] });
+    for (const [s, i] of [[0, 3], [0, 36], [1, 0]] as const) {
+      expect(got.lse[s * Lq + i]).toBe(-Infinity);
+      expect(Array.from(got.out.subarray((s * Lq + i) * 8, (s * Lq + i + 1) * 8)).every((x) => x === 0)).toBe(true);
+    }
+    expect(got.out.some(Number.isNaN)).toBe(false);
+  });
+
+  it('nothing to attend at all (Lk = 0): zeros and −∞, no NaN', () => {
+    const p = problemOf({ n: 1, queryLength: 3, keyLength: 0, headDim: 2 });
+    const got = run(wasmForward, p, randomInputs(p, 3));
+    expect(Array.from(got.out)).toEqual(new Array(12).fill(0));
+    expect(Array.from(got.lse)).toEqual([-Infinity, -Infinity, -Infinity]);
+  });
+
+  it('large logits (scores ≈ ±1e4, spread O(1)): finite, within the float32 rounding of the scores', () => {
+    for (const sign of [1, -1]) {
+      const p = problemOf({ n: 2, queryLength: 20, keyLength: 90, headDim: 8, scale: 1 });
+      const inputs = randomInputs(p, 5);
+      for (let r = 0; r < inputs.q.length / 8; r++) inputs.q[r * 8] = 100;
+      for (let r = 0; r < inputs.k.length / 8; r++) inputs.k[r * 8] = sign * 100;
+      const got = run(wasmForward, p, inputs);
+      const ref = naive(p, inputs);
+      expect(got.out.every(Number.isFinite) && got.lse.every(Number.isFinite)).toBe(true);
+      // A float32 score of size 1e4 is off by up to d·u·1e4 ≈ 5e-3, which moves the weights by as much (relative).
+      expectClose(got.out, ref.out, { atol: 2e-2, rtol: 1e-2 }, `sign ${sign} out`);
+      expectClose(got.lse, ref.lse, { atol: 1e-2, rtol: 1e-6 }, `sign ${sign} logSumExp`);
+    }
+  });
+
+  it('a realistic head: Lq = Lk = 256, d = 64, causal and not', () => {
+    check({ n: 2, queryLength: 256, keyLength: 256, headDim: 64, valueDim: 64 });
+    check({ n: 2, queryLength: 256, keyLength: 256, headDim: 64, valueDim: 64, causalOffset: 0 });
+  });
+});

@@ -1,0 +1,35 @@
+import { getKernels, plainKernels, setKernels, type Kernels } from '../registry';
+import { createAttentionForwardWasm } from './attention-forward-wasm';
+import { loadWasmKernels, type LoadWasmKernelsOptions } from './load-wasm-kernels';
+import { createMatmulKernelWasm } from './matmul-wasm';
+
+export type UseWasmKernelsOptions = LoadWasmKernelsOptions;
+
+/** The kernels the last successful useWasmKernels() installed (so useJsKernels removes only those). */
+let installed: Partial<Kernels> = {};
+
+/**
+ * Switches matmul and the fused attention forward to WebAssembly SIMD kernels (float32 accumulation).
+ * Resolves true when they are active, false (keeping the current kernels) where WebAssembly SIMD is
+ * unavailable. Call once at start-up: `await useWasmKernels()`; `useJsKernels()` switches back.
+ */
+export async function useWasmKernels(options: UseWasmKernelsOptions = {}): Promise<boolean> {
+  const wasm = await loadWasmKernels(options);
+  if (!wasm) return false;
+  useJsKernels();
+  installed = { matmul: createMatmulKernelWasm(wasm), attentionForward: createAttentionForwardWasm(wasm) };
+  setKernels(installed);
+  return true;
+}
+
+/** Puts the plain TypeScript kernels back where useWasmKernels() had replaced them. */
+export function useJsKernels(): void {
+  const active = getKernels();
+  const plain = plainKernels();
+  const restore: Partial<Kernels> = {};
+  for (const key of Object.keys(installed) as (keyof Kernels)[]) {
+    if (active[key] === installed[key]) Object.assign(restore, { [key]: plain[key] });
+  }
+  setKernels(restore);
+  installed = {};
+}

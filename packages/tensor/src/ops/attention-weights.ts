@@ -1,0 +1,54 @@
+import { ArgumentError } from '../errors/argument-error';
+import { formatShape } from '../errors/heed-error';
+import { ShapeError } from '../errors/shape-error';
+import { attentionWeightsBackwardKernel, attentionWeightsKernel } from '../kernels/attention-weights';
+import { sameShape } from '../shape';
+import { fromOp, Tensor } from '../tensor';
+import { resolveAttention, type ScaledDotProductAttentionOptions } from './scaled-dot-product-attention-problem';
+
+// Shape letters: ... leading (batch, heads) dims, Lq queries, R chosen query rows, Lk keys, d features.
+
+export interface AttentionWeightsOptions extends ScaledDotProductAttentionOptions {
+  /** Query rows to rebuild (indices into Lq, any order, repeats allowed); default every row. */
+  rows?: readonly number[];
+}
+
+/**
+ * The exact attention weights behind a `scaledDotProductAttentionWithLogSumExp` call, for any query
+ * rows: p_ij = exp(scale · q_i·k_j − logSumExp_i) on allowed keys, 0 elsewhere (and on fully masked
+ * rows), from the same scores the fused kernel used (each row then divided by its sum, which is 1 up
+ * to the float32 rounding of logSumExp). Pass the same query, keys and options as that call.
+ * Memory is R × Lk: ask for the rows you need.
+ * Differentiable in query and keys (as a softmax of complete rows); logSumExp is read as a constant.
+ * query [..., Lq, d], keys [..., Lk, d], logSumExp [..., Lq] -> [..., R, Lk]
+ */
+export function attentionWeights(query: Tensor, keys: Tensor, logSumExp: Tensor, options: AttentionWeightsOptions = {}): Tensor {
+  const op = 'attentionWeights';
+  const { problem, lead } = resolveAttention(op, query, keys, null, options);
+  const { n, queryLength: Lq, keyLength: Lk } = problem;
+  if (!sameShape(logSumExp.shape, [...lead, Lq])) {
+    throw new ShapeError(`logSumExp ${formatShape(logSumExp.shape)} must be [..., Lq] = ${formatShape([...lead, Lq])} for query ${formatShape(query.shape)}`, {
+      op,
+      argument: 'logSumExp',
+      shapes: { query: query.shape, keys: keys.shape, logSumExp: logSumExp.shape },
+    });
+  }
+  const rows = options.rows === undefined ? Int32Array.from({ length: Lq }, (_, i) => i) : Int32Array.from(options.rows);
+  if (options.rows !== undefined) {
+    options.rows.forEach((i, r) => {
+      if (!Number.isInteger(i) || i < 0 || i >= Lq) {
+        throw new ArgumentError(`rows[${r}] = ${i} is not a query row index in [0, ${Lq})`, { op, argument: 'rows', shapes: { query: query.shape } });
+      }
+    });
+  }
+  const R = rows.length;
+  const weights = new Float32Array(n * R * Lk); // [n, R, Lk]
+  attentionWeightsKernel(problem, query.data, keys.data, logSumExp.data, rows, weights);
+  return fromOp(weights, [...lead, R, Lk], op, [query, keys], (g) => {
+    // Each row is a softmax over all its keys: dS = P ⊙ (G − rowsum(G ⊙ P)); dQ = scale·dS K, dK = scale·dSᵀ Q.
+    const dq = new Float32Array(query.size); // [..., Lq, d]
+    const dk = new Float32Array(keys.size); // [..., Lk, d]
+    attentionWeightsBackwardKernel(problem, query.data, keys.data, rows, weights, g.data, dq, dk);
+    return [query.requiresGrad ? new Tensor(dq, query.shape) : null, keys.requiresGrad ? new Tensor(dk, keys.shape) : null];
+  });
+}

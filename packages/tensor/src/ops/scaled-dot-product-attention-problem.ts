@@ -1,0 +1,187 @@
+import { ArgumentError } from '../errors/argument-error';
+import { formatShape } from '../errors/heed-error';
+import { ShapeError } from '../errors/shape-error';
+import type { AttentionProblem } from '../kernels/attention';
+import { broadcastShapes, broadcastStrides, sameShape, sizeOf } from '../shape';
+import type { Tensor } from '../tensor';
+
+// Shape letters: ... leading (batch, heads) dims of the query, Lq queries, Lk keys, d features, dv value features.
+
+export interface ScaledDotProductAttentionOptions {
+  /** Multiplies q·k before the softmax; default 1/√d. */
+  scale?: number;
+  /** Query i may attend key j ≤ i (`true`, top-left aligned) or j ≤ i + offset (`{ offset }`; Lk − Lq aligns bottom-right). */
+  causal?: boolean | { offset: number };
+  /** Keep-mask (non-zero = may attend) broadcastable to [..., Lq, Lk]; never differentiated. */
+  keep?: Tensor | null;
+  /**
+   * Query heads per key/value head (grouped-query attention): query [..., H, Lq, d] with keys and
+   * values [..., H / groupSize, Lk, d]; query head h reads key/value head ⌊h / groupSize⌋. Default 1.
+   */
+  groupSize?: number;
+}
+
+/** A checked attention call: the kernel's problem and the query's leading dims. */
+export interface ResolvedAttention {
+  problem: AttentionProblem;
+  /** The query's leading dims (their product is `problem.n`). */
+  lead: number[];
+}
+
+/**
+ * Checks query [..., Lq, d], keys [..., Lk, d] and values [..., Lk, dv] (values may be null when only
+ * weights are wanted) with the options, and describes the call for the attention kernels.
+ * Errors name `op`, the argument and the shapes.
+ */
+export function resolveAttention(op: string, query: Tensor, keys: Tensor, values: Tensor | null, options: ScaledDotProductAttentionOptions): ResolvedAttention {
+  const shapes: Record<string, readonly number[]> = { query: query.shape, keys: keys.shape };
+  if (values) shapes.values = values.shape;
+  if (query.rank < 2 || keys.rank !== query.rank) {
+    throw new ShapeError(`query ${formatShape(query.shape)} and keys ${formatShape(keys.shape)} must be [..., Lq, d] and [..., Lk, d] of the same rank ≥ 2`, {
+      op,
+      argument: query.rank < 2 ? 'query' : 'keys',
+      shapes,
+    });
+  }
+  const rank = query.rank;
+  const Lq = query.shape[rank - 2]!;
+  const d = query.shape[rank - 1]!;
+  const Lk = keys.shape[rank - 2]!;
+  if (keys.shape[rank - 1] !== d) {
+    throw new ShapeError(`query ${formatShape(query.shape)} and keys ${formatShape(keys.shape)} must have the same feature size d (${d} vs ${keys.shape[rank - 1]})`, {
+      op,
+      argument: 'keys',
+      shapes,
+    });
+  }
+
+  const groupSize = options.groupSize ?? 1;
+  if (!Number.isInteger(groupSize) || groupSize < 1) {
+    throw new ArgumentError(`groupSize must be a positive integer, got ${groupSize}`, { op, argument: 'groupSize', shapes });
+  }
+  const lead = query.shape.slice(0, -2);
+  const keyLead = keys.shape.slice(0, -2);
+  // GQA: the head axis (−3) of the query is groupSize times that of keys; every other leading dim agrees.
+  const expectedKeyLead = groupSize === 1 ? lead : [...lead.slice(0, -1), (lead[lead.length - 1] ?? 1) / groupSize];
+  if (groupSize > 1 && (rank < 3 || lead[lead.length - 1]! % groupSize !== 0)) {
+    throw new ShapeError(`groupSize ${groupSize} needs query [..., H, Lq, d] with H a multiple of ${groupSize}, got query ${formatShape(query.shape)}`, {
+      op,
+      argument: 'groupSize',
+      shapes,
+    });
+  }
+  if (!sameShape(keyLead, expectedKeyLead)) {
+    const hint =
+      groupSize === 1 && rank >= 3 && keyLead.length === lead.length && sameShape(keyLead.slice(0, -1), lead.slice(0, -1)) && lead[lead.length - 1]! % keyLead[keyLead.length - 1]! === 0
+        ? ` (for grouped-query attention pass groupSize: ${lead[lead.length - 1]! / keyLead[keyLead.length - 1]!})`
+        : '';
+    throw new ShapeError(
+      `keys ${formatShape(keys.shape)} must have leading dims ${formatShape(expectedKeyLead)} for query ${formatShape(query.shape)} with groupSize ${groupSize}${hint}`,
+      { op, argument: 'keys', shapes },
+    );
+  }
+  let dv = 0;
+  if (values) {
+    if (values.rank !== rank || !sameShape(values.shape.slice(0, -1), keys.shape.slice(0, -1))) {
+      throw new ShapeError(`values ${formatShape(values.shape)} must be [..., Lk, dv] with the leading dims and Lk of keys ${formatShape(keys.shape)}`, {
+        op,
+        argument: 'values',
+        shapes,
+      });
+    }
+    dv = values.shape[rank - 1]!;
+  }
+
+  const scale = options.scale ?? (d > 0 ? 1 / Math.sqrt(d) : 1);
+  if (typeof scale !== 'number' || !Number.isFinite(scale)) {
+    throw new ArgumentError(`scale must be a finite number, got ${scale}`, { op, argument: 'scale', shapes });
+  }
+
+  let causalOffset: number | null = null;
+  if (options.causal === true) causalOffset = 0;
+  else if (typeof options.causal === 'object' && options.causal !== null) {
+    causalOffset = options.causal.offset;
+    if (!Number.isInteger(causalOffset)) {
+      throw new ArgumentError(`causal.offset must be an integer, got ${causalOffset}`, { op, argument: 'causal', shapes });
+    }
+  }
+
+  const n = sizeOf(lead);
+  const { keep, keepStrides } = keepLayout(op, options.keep ?? null, lead, Lq, Lk, shapes);
+  return {
+    problem: { n, queryLength: Lq, keyLength: Lk, headDim: d, valueDim: dv, scale, causalOffset, keep, keepStrides, groupSize },
+    lead,
+  };
+}
+
+/**
+ * The keep-mask as the kernels read it: data plus strides over (slice, query, key). A mask whose
+ * leading dims are all broadcast (e.g. [Lq, Lk]) or all full is read in place; otherwise (e.g.
+ * key padding [B, 1, 1, Lk] under [B, H, Lq, Lk]) it is expanded over the leading dims only, to
+ * [n, 1 or Lq, 1 or Lk], never over a broadcast query or key axis.
+ */
+function keepLayout(
+  op: string,
+  keep: Tensor | null,
+  lead: readonly number[],
+  Lq: number,
+  Lk: number,
+  shapes: Record<string, readonly number[]>,
+): { keep: Float32Array | null; keepStrides: readonly [number, number, number] } {
+  if (keep === null) return { keep: null, keepStrides: [0, 0, 0] };
+  const target = [...lead, Lq, Lk];
+  let fits = keep.rank <= target.length;
+  if (fits) {
+    try {
+      fits = sameShape(broadcastShapes(target, keep.shape, op, ['scores', 'keep']), target);
+    } catch {
+      fits = false;
+    }
+  }
+  if (!fits) {
+    throw new ShapeError(`keep ${formatShape(keep.shape)} does not broadcast to the scores ${formatShape(target)}`, {
+      op,
+      argument: 'keep',
+      shapes: { ...shapes, keep: keep.shape },
+    });
+  }
+  const strides = broadcastStrides(keep.shape, target);
+  const queryStride = strides[lead.length]!;
+  const keyStride = strides[lead.length + 1]!;
+  // One slice stride S fits when every non-trivial leading dim i has stride S · (product of the dims after it).
+  let sliceStride: number | null = null;
+  let collapsible = true;
+  let inner = 1;
+  for (let i = lead.length - 1; i >= 0; i--) {
+    const size = lead[i]!;
+    if (size > 1) {
+      const stride = strides[i]!;
+      if (sliceStride === null) {
+        sliceStride = stride / inner;
+        if (!Number.isInteger(sliceStride)) collapsible = false;
+      } else if (stride !== sliceStride * inner) collapsible = false;
+    }
+    inner *= size;
+  }
+  if (collapsible) return { keep: keep.data, keepStrides: [sliceStride ?? 0, queryStride, keyStride] };
+
+  // Expand over the leading dims only: [n, rowsKept, colsKept].
+  const rowsKept = queryStride === 0 ? 1 : Lq;
+  const colsKept = keyStride === 0 ? 1 : Lk;
+  const n = sizeOf(lead);
+  const data = new Float32Array(n * rowsKept * colsKept); // [n, 1 or Lq, 1 or Lk]
+  const index = new Array<number>(lead.length).fill(0);
+  let source = 0;
+  for (let s = 0; s < n; s++) {
+    const base = s * rowsKept * colsKept;
+    for (let i = 0; i < rowsKept; i++) for (let j = 0; j < colsKept; j++) data[base + i * colsKept + j] = keep.data[source + i * queryStride + j * keyStride]!;
+    for (let dim = lead.length - 1; dim >= 0; dim--) {
+      index[dim]!++;
+      source += strides[dim]!;
+      if (index[dim]! < lead[dim]!) break;
+      source -= strides[dim]! * index[dim]!;
+      index[dim] = 0;
+    }
+  }
+  return { keep: data, keepStrides: [rowsKept * colsKept, rowsKept === 1 ? 0 : colsKept, colsKept === 1 ? 0 : 1] };
+}

@@ -1,0 +1,55 @@
+import { getKernels } from '../kernels/registry';
+import { fromOp, Tensor } from '../tensor';
+import { resolveAttention, type ScaledDotProductAttentionOptions } from './scaled-dot-product-attention-problem';
+
+// Shape letters: ... leading (batch, heads) dims, H query heads, Lq queries, Lk keys, d features, dv value features.
+
+/** The fused forward's results: the output and the row statistics the weights can be rebuilt from. */
+export interface ScaledDotProductAttentionResult {
+  /** [..., Lq, dv] */
+  output: Tensor;
+  /** [..., Lq], log Σ_j exp(s_ij) over the allowed keys (−∞ for a fully masked row). Carries no gradient. */
+  logSumExp: Tensor;
+}
+
+/**
+ * softmax(scale · Q Kᵀ, masked) V, fused: computed tile by tile with an online softmax, so the
+ * Lq×Lk weights are never stored (O(L) memory, FlashAttention-2). Gradients flow to query, keys and
+ * values, recomputing the weights tile by tile. Fully masked rows give 0 and pass no gradient.
+ * query [..., Lq, d], keys [..., Lk, d], values [..., Lk, dv] -> [..., Lq, dv]
+ * (with `groupSize` g: query [..., H, Lq, d], keys and values [..., H/g, Lk, ·]).
+ */
+export function scaledDotProductAttention(query: Tensor, keys: Tensor, values: Tensor, options: ScaledDotProductAttentionOptions = {}): Tensor {
+  return scaledDotProductAttentionWithLogSumExp(query, keys, values, options).output;
+}
+
+/**
+ * `scaledDotProductAttention` that also returns the log-sum-exp of every query row, from which
+ * `attentionWeights` rebuilds the exact weights of any rows on request.
+ * query [..., Lq, d], keys [..., Lk, d], values [..., Lk, dv] -> output [..., Lq, dv], logSumExp [..., Lq]
+ */
+export function scaledDotProductAttentionWithLogSumExp(
+  query: Tensor,
+  keys: Tensor,
+  values: Tensor,
+  options: ScaledDotProductAttentionOptions = {},
+): ScaledDotProductAttentionResult {
+  const { problem, lead } = resolveAttention('scaledDotProductAttention', query, keys, values, options);
+  const { n, queryLength: Lq, valueDim: dv } = problem;
+  const out = new Float32Array(n * Lq * dv); // [n, Lq, dv]
+  const lse = new Float32Array(n * Lq); // [n, Lq]
+  getKernels().attentionForward(problem, query.data, keys.data, values.data, out, lse);
+  const output = fromOp(out, [...lead, Lq, dv], 'scaledDotProductAttention', [query, keys, values], (g) => {
+    // FlashAttention-2 backward: dV = Pᵀ dOut, dS = P ⊙ (dOut Vᵀ − rowsum(dOut ⊙ out)), dQ = scale·dS K, dK = scale·dSᵀ Q.
+    const dq = new Float32Array(query.size); // [..., Lq, d]
+    const dk = new Float32Array(keys.size); // [..., Lk, d]
+    const dvOut = new Float32Array(values.size); // [..., Lk, dv]
+    getKernels().attentionBackward(problem, query.data, keys.data, values.data, out, lse, g.data, dq, dk, dvOut);
+    return [
+      query.requiresGrad ? new Tensor(dq, query.shape) : null,
+      keys.requiresGrad ? new Tensor(dk, keys.shape) : null,
+      values.requiresGrad ? new Tensor(dvOut, values.shape) : null,
+    ];
+  });
+  return { output, logSumExp: new Tensor(lse, [...lead, Lq]) }; // [..., Lq, dv], [..., Lq]
+}
