@@ -1,6 +1,6 @@
 import { defaultRng, Module, type Rng, type Tensor } from '@heed/tensor';
 import type { Scorer, ScorerSpec } from '@heed/scorers';
-import { attend, resolveScorer, type AttendResult } from './attend';
+import { attend, resolveScorer, type AttendImplementation, type AttendResult } from './attend';
 import type { MaskLike } from './masks';
 import type { Normalizer } from './normalizer';
 import { resolveNormalizer, type NormalizerSpec } from './normalizer-registry';
@@ -20,6 +20,10 @@ export interface SoftAttentionCallOptions {
   keyPaddingMask?: MaskLike;
   causal?: boolean;
   additiveMask?: Tensor;
+  /** false: skip the weights (null) and let attention run on the fused O(L)-memory path when it can. */
+  needWeights?: boolean;
+  /** 'auto' (default), 'plain' or 'fused' — see `attend`. */
+  implementation?: AttendImplementation;
 }
 
 /** `attend` as a module: holds a scorer (whose parameters train) and a normalizer. */
