@@ -1,0 +1,257 @@
+// End-to-end test of the built demo (run `vite build` first; `pnpm test` does):
+// serves dist/ with Vite's preview() API, drives Debian's Chromium with playwright-core, checks the three
+// panels, saves a screenshot of each, and fails on any console error, page error, failed request or
+// request outside the page's origin.
+//   node e2e/run.mjs [--screenshots <dir under apps/demo>]
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+import { preview } from 'vite';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+// screenshots/ by default (git-ignored); `--screenshots docs` refreshes the images the READMEs show
+const dirFlag = process.argv.indexOf('--screenshots');
+const screenshots = join(root, dirFlag > 0 && process.argv[dirFlag + 1] ? process.argv[dirFlag + 1] : 'screenshots');
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const TRAIN_STEPS = 150;
+const DEADLINE_MS = 170_000;
+
+if (!existsSync(join(root, 'dist', 'index.html'))) {
+  console.error('e2e: dist/index.html is missing; run `pnpm --filter @heed/demo run build` first');
+  process.exit(1);
+}
+if (!existsSync(CHROMIUM)) {
+  console.error(`e2e: no Chromium at ${CHROMIUM} (apt-get install -y chromium, or set CHROMIUM_PATH)`);
+  process.exit(1);
+}
+
+const failures = [];
+const problems = []; // console errors, page errors, failed or foreign requests
+let passed = 0;
+
+function check(name, ok, detail = '') {
+  if (ok) {
+    passed++;
+    console.log(`  ✓ ${name}${detail ? `  (${detail})` : ''}`);
+  } else {
+    failures.push(`${name}${detail ? `: ${detail}` : ''}`);
+    console.log(`  ✗ ${name}${detail ? `  (${detail})` : ''}`);
+  }
+}
+
+const close = (a, b, tol) => Math.abs(a - b) <= tol;
+/** Polls `read` until `done(value)` or 3 s pass; returns the last value (the check then judges it). */
+async function settle(read, done) {
+  const until = Date.now() + 3000;
+  let value = await read();
+  while (!done(value) && Date.now() < until) {
+    await new Promise((r) => setTimeout(r, 50));
+    value = await read();
+  }
+  return value;
+}
+const sum = (xs) => xs.reduce((s, x) => s + x, 0);
+
+const server = await preview({ root, logLevel: 'warn', configFile: join(root, 'vite.config.ts'), preview: { host: '127.0.0.1', port: 4179, strictPort: false, open: false } });
+const url = server.resolvedUrls?.local[0];
+if (!url) throw new Error('the preview server reported no local address');
+const origin = new URL(url).origin;
+const userDataDir = mkdtempSync(join(tmpdir(), 'heed-e2e-chromium-'));
+const context = await chromium.launchPersistentContext(userDataDir, {
+  executablePath: CHROMIUM,
+  headless: true,
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
+  viewport: { width: 1280, height: 900 },
+  deviceScaleFactor: 1,
+});
+const deadline = setTimeout(() => {
+  console.error(`e2e: gave up after ${DEADLINE_MS / 1000} s`);
+  process.exit(1);
+}, DEADLINE_MS);
+
+try {
+  const page = context.pages()[0] ?? (await context.newPage());
+  page.setDefaultTimeout(30_000);
+  page.on('console', (m) => {
+    if (m.type() === 'error') problems.push(`console error: ${m.text()}`);
+  });
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  page.on('request', (r) => {
+    const u = r.url();
+    if (!u.startsWith(origin) && !u.startsWith('data:') && !u.startsWith('blob:')) problems.push(`request outside the origin: ${u}`);
+  });
+  page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()} (${r.failure()?.errorText})`));
+  page.on('response', (r) => {
+    if (r.status() >= 400) problems.push(`HTTP ${r.status()} for ${r.url()}`);
+  });
+  page.on('worker', (w) => console.log(`  · worker started: ${w.url().replace(origin, '')}`));
+
+  console.log(`e2e: ${url} in ${CHROMIUM}`);
+  await page.goto(url);
+  mkdirSync(screenshots, { recursive: true });
+
+  // ---------------------------------------------------------------- panel 1: the three steps
+  console.log('panel 1 · the three steps');
+  const steps = page.locator('#panel-steps');
+  const weightsNow = () => steps.locator('[data-testid=weight]').evaluateAll((cells) => cells.map((c) => Number(c.dataset.value)));
+  const numbers = (selector) => steps.locator(selector).evaluateAll((inputs) => inputs.map((i) => Number(i.value)));
+
+  // reference: dot scores and softmax, computed here from the numbers shown in the inputs
+  const query = await numbers('.query-row input.num');
+  const keys = await numbers('tbody td.key-cell input');
+  const values = await numbers('tbody td.value-cell input');
+  const N = keys.length / 3;
+  const dotScores = Array.from({ length: N }, (_, n) => sum(query.map((q, i) => q * keys[n * 3 + i])));
+  const exps = dotScores.map((s) => Math.exp(s - Math.max(...dotScores)));
+  const expected = exps.map((e) => e / sum(exps));
+  const dotWeights = await weightsNow();
+  check('dot + softmax weights match a reference computed in the test', dotWeights.length === N && dotWeights.every((w, n) => close(w, expected[n], 1e-5)), dotWeights.map((w) => w.toFixed(4)).join(' '));
+  const context1 = (await steps.locator('[data-testid=context]').getAttribute('data-value')).split(',').map(Number);
+  const expectedContext = [0, 1].map((j) => sum(expected.map((w, n) => w * values[n * 2 + j])));
+  check('the weighted sum is Σ wᵢ vᵢ', context1.every((c, j) => close(c, expectedContext[j], 1e-5)), context1.map((c) => c.toFixed(4)).join(', '));
+
+  for (const kind of ['scaled-dot', 'general', 'additive', 'cosine']) {
+    await steps.locator('[data-testid=steps-scorer]').selectOption(kind);
+    const w = await weightsNow();
+    const changed = Math.max(...w.map((x, n) => Math.abs(x - dotWeights[n])));
+    check(`scorer ${kind}: the weights change and still sum to 1`, changed > 1e-3 && close(sum(w), 1, 1e-5), `max change ${changed.toFixed(4)}, sum ${sum(w).toFixed(6)}`);
+  }
+  await steps.locator('[data-testid=steps-scorer]').selectOption('dot');
+  await steps.locator('[data-testid=steps-normalizer]').selectOption('sparsemax');
+  const sparse = await weightsNow();
+  check('sparsemax: weights sum to 1 with exact zeros', close(sum(sparse), 1, 1e-5) && sparse.some((w) => w === 0), sparse.map((w) => w.toFixed(4)).join(' '));
+  await steps.locator('[data-testid=steps-normalizer]').selectOption('softmax');
+  await steps.locator('[data-testid=steps-temperature]').evaluate((el) => {
+    el.value = '0.5';
+    el.dispatchEvent(new Event('input', { bubbles: true }));
+  });
+  const sharp = await weightsNow();
+  check('a lower temperature sharpens the weights', Math.max(...sharp) > Math.max(...dotWeights) + 1e-3 && close(sum(sharp), 1, 1e-5), `max weight ${Math.max(...dotWeights).toFixed(4)} -> ${Math.max(...sharp).toFixed(4)}`);
+  await steps.locator('[data-testid=steps-temperature]').evaluate((el) => {
+    el.value = '1';
+    el.dispatchEvent(new Event('input', { bubbles: true }));
+  });
+  await steps.locator('tbody td.key-cell input').nth(3 * 3).fill('1.5'); // book 4's first key feature
+  const edited = await weightsNow();
+  check('editing a key updates the weights at once', edited[3] > dotWeights[3] + 1e-3 && close(sum(edited), 1, 1e-5), `book 4: ${dotWeights[3].toFixed(4)} -> ${edited[3].toFixed(4)}`);
+  await steps.locator('tbody td.key-cell input').nth(3 * 3).fill('0');
+  await steps.locator('tbody td.key-cell input').nth(3 * 3).blur();
+  await steps.screenshot({ path: join(screenshots, 'panel-1-three-steps.png') });
+
+  // ---------------------------------------------------------------- panel 2: alignment in translation
+  console.log('panel 2 · alignment in translation');
+  const dates = page.locator('#panel-dates');
+  await page.waitForFunction(() => ['ready', 'error'].includes(document.querySelector('#panel-dates')?.dataset.state ?? ''));
+  check('the pretrained model loads from a static file', (await dates.getAttribute('data-state')) === 'ready', await dates.locator('[data-testid=dates-status]').textContent());
+  const heatmap = dates.locator('[data-testid=dates-heatmap]');
+  const prediction = () => dates.locator('[data-testid=dates-prediction]').textContent();
+  check('the pretrained model rewrites "25 November 2026"', (await prediction()) === '2026-11-25', await prediction());
+  await dates.locator('[data-testid=dates-input]').fill('Mar 7, 1994');
+  check('… and "Mar 7, 1994"', (await prediction()) === '1994-03-07', await prediction());
+  await dates.locator('[data-testid=dates-input]').fill('11/25/26');
+
+  await dates.locator('[data-testid=dates-scorer]').selectOption('scaled-dot');
+  await dates.locator('[data-testid=dates-steps]').fill(String(TRAIN_STEPS));
+  const started = Date.now();
+  await dates.locator('[data-testid=dates-train]').click();
+  await page.waitForFunction(() => Number(document.querySelector('[data-testid=dates-loss-chart]')?.dataset.points ?? 0) >= 5);
+  const t0 = Date.now();
+  await page.evaluate(() => document.title);
+  const latency = Date.now() - t0;
+  check('the page stays responsive while the worker trains', latency < 500, `round trip ${latency} ms`);
+  await page.waitForFunction(() => ['done', 'error'].includes(document.querySelector('#panel-dates')?.dataset.state ?? ''), undefined, { timeout: 120_000 });
+  const seconds = (Date.now() - started) / 1000;
+  const chart = dates.locator('[data-testid=dates-loss-chart]');
+  const [points, firstLoss, lastLoss] = await chart.evaluate((el) => [Number(el.dataset.points), Number(el.dataset.firstLoss), Number(el.dataset.lastLoss)]);
+  check(`training ran ${TRAIN_STEPS} steps in the worker`, (await dates.getAttribute('data-state')) === 'done' && points === TRAIN_STEPS, `${points} loss points in ${seconds.toFixed(1)} s: ${await dates.locator('[data-testid=dates-status]').textContent()}`);
+  check('the loss fell', lastLoss < 0.5 * firstLoss, `${firstLoss.toFixed(3)} -> ${lastLoss.toFixed(3)}`);
+  const progress = await dates.locator('[data-testid=dates-progress]').evaluate((el) => [el.value, el.max]);
+  check('the progress bar is full', progress[0] === TRAIN_STEPS && progress[1] === TRAIN_STEPS, `${progress[0]} / ${progress[1]}`);
+  const accuracy = Number(await chart.getAttribute('data-last-accuracy'));
+  check('held-out accuracy is reported', Number.isFinite(accuracy) && accuracy >= 0 && accuracy <= 1, String(accuracy));
+
+  const text = '25 November 2026';
+  await dates.locator('[data-testid=dates-input]').fill(text);
+  const [rows, cols] = await heatmap.evaluate((el) => [Number(el.dataset.rows), Number(el.dataset.cols)]);
+  check('the alignment heatmap is output characters × input characters', rows === 10 && cols === text.length, `${rows} × ${cols}`);
+  const painted = await heatmap.evaluate((el) => {
+    const canvas = el.querySelector('canvas');
+    const ctx = canvas.getContext('2d');
+    const [x0, y0, cell] = [Number(el.dataset.x0), Number(el.dataset.y0), Number(el.dataset.cell)];
+    const scale = canvas.width / canvas.clientWidth;
+    const pixels = [];
+    for (let i = 0; i < Number(el.dataset.rows); i++) {
+      for (let j = 0; j < Number(el.dataset.cols); j++) {
+        const d = ctx.getImageData(Math.round((x0 + (j + 0.5) * cell) * scale), Math.round((y0 + (i + 0.5) * cell) * scale), 1, 1).data;
+        pixels.push(d[3] === 255);
+      }
+    }
+    return pixels.filter(Boolean).length;
+  });
+  check('every cell of the heatmap is painted', painted === rows * cols, `${painted} of ${rows * cols}`);
+  await heatmap.scrollIntoViewIfNeeded();
+  const box = await heatmap.locator('canvas').boundingBox();
+  const [x0, y0, cell] = await heatmap.evaluate((el) => [Number(el.dataset.x0), Number(el.dataset.y0), Number(el.dataset.cell)]);
+  await page.mouse.move(box.x + x0 + 0.5 * cell, box.y + y0 + 8.5 * cell); // row 9 (the first day digit), column 1 ('2')
+  const tooltip = heatmap.locator('.heatmap-tooltip');
+  await tooltip.waitFor({ state: 'visible' });
+  const tip = await tooltip.innerText();
+  const tipValue = Number(await tooltip.getAttribute('data-value'));
+  check('hovering a cell shows its row, column and value', tip.includes('output character') && tip.includes('input character') && tipValue >= 0 && tipValue <= 1, tip.replace(/\n/g, ' · '));
+  await dates.screenshot({ path: join(screenshots, 'panel-2-dates.png') });
+  await page.mouse.move(0, 0);
+
+  // ---------------------------------------------------------------- panel 3: self-attention and heads
+  console.log('panel 3 · self-attention and heads');
+  const heads = page.locator('#panel-heads');
+  const sentence = await heads.locator('[data-testid=heads-sentence]').inputValue();
+  const tokens = sentence.split(' ').length; // the default sentence has its final '.' spaced off
+  const maps = (normalizer, perHead = true) =>
+    heads.locator(`[data-testid=heads-heatmap][data-normalizer=${normalizer}]${perHead ? ':not([data-head=average])' : '[data-head=average]'}`);
+  for (const numHeads of [4, 2]) {
+    await heads.locator('[data-testid=heads-count]').selectOption(String(numHeads));
+    for (const normalizer of ['softmax', 'sparsemax']) {
+      const count = await maps(normalizer).count();
+      const sizes = await maps(normalizer).evaluateAll((els) => els.map((el) => `${el.dataset.rows}×${el.dataset.cols}`));
+      check(`${numHeads} heads, ${normalizer}: one heatmap per head plus the average`, count === numHeads && (await maps(normalizer, false).count()) === 1 && sizes.every((s) => s === `${tokens}×${tokens}`), `${count} maps, ${sizes.join(' ')}`);
+    }
+  }
+  await heads.locator('[data-testid=heads-count]').selectOption('4');
+  await heads.locator('[data-testid=heads-causal]').check();
+  const first = maps('softmax').first();
+  await first.scrollIntoViewIfNeeded();
+  const fbox = await first.locator('canvas').boundingBox();
+  const [fx0, fy0, fcell] = await first.evaluate((el) => [Number(el.dataset.x0), Number(el.dataset.y0), Number(el.dataset.cell)]);
+  await page.mouse.move(fbox.x + fx0 + (tokens - 0.5) * fcell, fbox.y + fy0 + 0.5 * fcell); // first query, last key
+  const causalTip = first.locator('.heatmap-tooltip');
+  await causalTip.waitFor({ state: 'visible' });
+  const lastKey = await settle(() => causalTip.getAttribute('data-value'), (v) => v === '0');
+  check('causal: the first token gives the last one no weight', Number(lastKey) === 0, (await causalTip.innerText()).replace(/\n/g, ' · '));
+  await page.mouse.move(fbox.x + fx0 + 0.5 * fcell, fbox.y + fy0 + 0.5 * fcell); // first query, first key
+  const itself = await settle(() => causalTip.getAttribute('data-value'), (v) => v === '1');
+  check('causal: the first token attends only to itself', Number(itself) === 1, (await causalTip.innerText()).replace(/\n/g, ' · '));
+  await page.mouse.move(0, 0);
+  await heads.locator('[data-testid=heads-causal]').uncheck();
+  await heads.screenshot({ path: join(screenshots, 'panel-3-heads.png') });
+
+  // ---------------------------------------------------------------- the whole page
+  check('no console errors, page errors, failed or foreign requests', problems.length === 0, problems.join(' | '));
+} catch (error) {
+  failures.push(`the test stopped: ${error instanceof Error ? error.stack : String(error)}`);
+  console.log(`  ✗ ${failures.at(-1)}`);
+} finally {
+  clearTimeout(deadline);
+  await context.close();
+  await server.close();
+  rmSync(userDataDir, { recursive: true, force: true });
+}
+
+console.log(`\ne2e: screenshots in ${screenshots}`);
+// the summary line in vitest's form, so CI's count of passed and failed tests includes these checks
+console.log(`      Tests  ${failures.length > 0 ? `${failures.length} failed | ` : ''}${passed} passed (${passed + failures.length})`);
+if (failures.length > 0) {
+  for (const f of failures) console.log(`  FAILED ${f}`);
+  process.exit(1);
+}

@@ -1,0 +1,14 @@
+import './style.css';
+import { mountDates } from './panels/dates-panel';
+import { mountHeads } from './panels/heads-panel';
+import { mountThreeSteps } from './panels/three-steps';
+
+const panel = (id: string): HTMLElement => {
+  const el = document.getElementById(id);
+  if (!el) throw new Error(`#${id} is missing from index.html`);
+  return el;
+};
+
+mountThreeSteps(panel('panel-steps'));
+mountDates(panel('panel-dates'));
+mountHeads(panel('panel-heads'));
