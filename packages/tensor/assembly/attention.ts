@@ -9,6 +9,7 @@
 import { expF32x4, expNonPositiveF32x4 } from './exp';
 import { MR, NR, microKernel } from './matmul';
 import { pack, packSplat } from './pack';
+import { setTileScratch, TILE_SCRATCH_BYTES } from './tile';
 
 /** Keys per block: the score tile MR×BK and its pre-splatted P panel stay in L1. */
 const BK: i32 = 256;
@@ -21,7 +22,24 @@ export function attentionWorkBytes(Lk: i32, d: i32, dv: i32): usize {
     + <usize>(d * MR) * 16 // pre-splatted Q panel
     + <usize>(MR * BK) * 4 // score tile
     + <usize>(BK * MR) * 16 // pre-splatted P panel
-    + 2 * <usize>MR * 4 + 64; // row max and row sum
+    + 2 * <usize>MR * 4 // row max and row sum
+    + TILE_SCRATCH_BYTES
+    + 8 * 64; // cache-line alignment of each part
+}
+
+/** ln x for x ≥ 1 (a softmax denominator): x = 2^e·f with f ∈ [√½, √2), ln f = 2·atanh((f − 1)/(f + 1)). */
+function logOfSum(x: f32): f32 {
+  const bits = reinterpret<i32>(x);
+  let e = (bits >> 23) - 127;
+  let f = <f64>reinterpret<f32>((bits & 0x007fffff) | 0x3f800000); // [1, 2)
+  if (f > 1.4142135623730951) {
+    f *= 0.5;
+    e += 1;
+  }
+  const s = (f - 1) / (f + 1); // |s| ≤ 0.172
+  const s2 = s * s;
+  const series = s * (2 + s2 * (2.0 / 3 + s2 * (2.0 / 5 + s2 * (2.0 / 7 + s2 * (2.0 / 9 + s2 * (2.0 / 11))))));
+  return <f32>(<f64>e * 0.6931471805599453 + series);
 }
 
 // @ts-ignore: decorator
@@ -47,11 +65,13 @@ export function attentionWorkBytes(Lk: i32, d: i32, dv: i32): usize {
  * out [n, Lq, dv] and logSumExp [n, Lq] from q [n, Lq, d], k [nKv, Lk, d], v [nKv, Lk, dv]
  * (nKv = n / groupSize). Key j is visible to query i of slice s when (!causal || j ≤ i + causalOffset)
  * and (keep == 0 || keep[s·ks0 + i·ks1 + j·ks2] != 0). `work` holds attentionWorkBytes(Lk, d, dv).
+ * Only the panels of MR query rows numbered panelFirst, panelFirst + panelStep, … of every slice are
+ * computed (0, 1: all): threads with different panelFirst and their own `work` may run at once.
  */
 export function attentionForward(
   q: usize, k: usize, v: usize, out: usize, logSumExp: usize, keep: usize,
   n: i32, Lq: i32, Lk: i32, d: i32, dv: i32, scale: f32, causal: bool, causalOffset: i32,
-  ks0: i32, ks1: i32, ks2: i32, groupSize: i32, work: usize,
+  ks0: i32, ks1: i32, ks2: i32, groupSize: i32, work: usize, panelFirst: i32, panelStep: i32,
 ): void {
   const keysPadded = ((Lk + NR - 1) / NR) * NR;
   const valuesPadded = ((dv + NR - 1) / NR) * NR;
@@ -62,6 +82,7 @@ export function attentionForward(
   const pPanel = align64(scores + <usize>(MR * BK) * 4); // [BK][MR][4]
   const rowMax = align64(pPanel + <usize>(BK * MR) * 16); // [MR]
   const rowSum = rowMax + <usize>MR * 4; // [MR]
+  setTileScratch(align64(rowSum + <usize>MR * 4));
   const ldS = <usize>BK * 4;
   const ldO = <usize>dv * 4;
   const nKv = n / groupSize;
@@ -78,7 +99,7 @@ export function attentionForward(
       const slice = g * groupSize + member;
       const qSlice = q + <usize>slice * <usize>Lq * <usize>d * 4;
       const oSlice = out + <usize>slice * <usize>Lq * <usize>dv * 4;
-      for (let i0 = 0; i0 < Lq; i0 += MR) {
+      for (let i0 = panelFirst * MR; i0 < Lq; i0 += panelStep * MR) {
         const mr = min(MR, Lq - i0);
         const oPanel = oSlice + <usize>i0 * ldO;
         memory.fill(oPanel, 0, <usize>mr * ldO);
@@ -174,7 +195,7 @@ export function attentionForward(
             continue;
           }
           const l = load<f32>(rowSum + (<usize>r << 2));
-          store<f32>(lseAt, m + <f32>Math.log(<f64>l));
+          store<f32>(lseAt, m + logOfSum(l));
           const inv: f32 = 1 / l;
           const oRow = oPanel + <usize>r * ldO;
           for (let x = 0; x < dv; x++) {

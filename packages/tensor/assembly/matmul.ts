@@ -1,5 +1,6 @@
 import { kernel4x8, kernel6x8 } from './microkernels';
 import { pack, packSplat } from './pack';
+import { setTileScratch, TILE_SCRATCH_BYTES } from './tile';
 
 /** Micro-tile rows: 6 with fused multiply-add (relaxed SIMD), else 4 (no spills with 16 xmm registers). */
 export const MR: i32 = ASC_FEATURE_RELAXED_SIMD ? 6 : 4;
@@ -19,31 +20,40 @@ export const NC: i32 = 1024;
 
 /** Bytes of scratch `matmul` needs at `work`. */
 export function matmulWorkBytes(): usize {
-  return <usize>(KC * NC) * 4 + <usize>(KC * MR) * 16;
+  return <usize>(KC * NC) * 4 + <usize>(KC * MR) * 16 + TILE_SCRATCH_BYTES;
 }
 
 /**
  * out[m, n] = op(A)·op(B), all in this module's memory (byte addresses). A is [m, k] row-major or,
  * with transA, stored [k, m]; B is [k, n] or, with transB, stored [n, k]. `work` holds
- * `matmulWorkBytes()`: the packed B block, then one pre-splatted A panel.
+ * `matmulWorkBytes()`: the packed B block, one pre-splatted A panel, the edge-tile scratch.
  * Loops (BLIS order): n blocks of NC → k blocks of KC (pack B) → row panels of MR (pack A) → tiles.
  */
 export function matmul(a: usize, b: usize, c: usize, m: i32, n: i32, k: i32, transA: bool, transB: bool, work: usize): void {
-  if (m <= 0 || n <= 0) return;
+  matmulRows(a, b, c, m, n, k, transA, transB, work, 0, m);
+}
+
+/**
+ * Rows [rowStart, rowEnd) of `matmul`'s product (rowStart a multiple of MR): the share of one thread.
+ * Threads with disjoint row ranges and their own `work` may run at once on shared memory.
+ */
+export function matmulRows(a: usize, b: usize, c: usize, m: i32, n: i32, k: i32, transA: bool, transB: bool, work: usize, rowStart: i32, rowEnd: i32): void {
+  if (rowEnd <= rowStart || n <= 0) return;
   if (k <= 0) {
-    memory.fill(c, 0, <usize>m * <usize>n * 4);
+    memory.fill(c + <usize>rowStart * <usize>n * 4, 0, <usize>(rowEnd - rowStart) * <usize>n * 4);
     return;
   }
   const ldc = <usize>n * 4;
   const packedA = work + <usize>(KC * NC) * 4;
+  setTileScratch(packedA + <usize>(KC * MR) * 16);
   for (let jc = 0; jc < n; jc += NC) {
     const nc = min(NC, n - jc);
     for (let pc = 0; pc < k; pc += KC) {
       const kc = min(KC, k - pc);
       pack(b, transB ? k : n, transB, jc, pc, nc, kc, NR, work);
       const panelBytes = <usize>(kc * NR) * 4;
-      for (let i0 = 0; i0 < m; i0 += MR) {
-        const mr = min(MR, m - i0);
+      for (let i0 = rowStart; i0 < rowEnd; i0 += MR) {
+        const mr = min(MR, rowEnd - i0);
         packSplat(a, transA ? m : k, !transA, i0, pc, mr, kc, MR, 1, packedA);
         let cTile = c + (<usize>i0 * <usize>n + <usize>jc) * 4;
         let panel = work;
@@ -60,4 +70,9 @@ export function matmul(a: usize, b: usize, c: usize, m: i32, n: i32, k: i32, tra
 /** First 64-byte-aligned byte past the module's static data: callers lay out operands from here. */
 export function heapBase(): usize {
   return (__heap_base + 63) & ~63;
+}
+
+/** Rows of the micro-tile (MR): thread shares of `matmulRows` start at multiples of it. */
+export function tileRows(): i32 {
+  return MR;
 }

@@ -1,5 +1,17 @@
-/** Scratch for one edge tile of accumulators (at most 8 rows × 24 columns of f32). */
-export const tileScratch: usize = memory.data(8 * 24 * 4, 16);
+/** Bytes of scratch for one edge tile of accumulators (at most 8 rows × 24 columns of f32). */
+export const TILE_SCRATCH_BYTES: usize = 8 * 24 * 4;
+
+/**
+ * Where edge tiles go: set by every entry point to a part of its `work` area. A global is per
+ * instance, and with shared memory (threads) every thread has its own work area, so no two threads
+ * ever share this scratch.
+ */
+export let tileScratch: usize = 0;
+
+/** Points the edge-tile scratch at `at` (TILE_SCRATCH_BYTES, 16-byte aligned). */
+export function setTileScratch(at: usize): void {
+  tileScratch = at;
+}
 
 /** Writes (or adds) the top-left mr×nr corner of a tile stored row-major with `width` columns. */
 export function storeTile(t: usize, width: i32, c: usize, ldc: usize, accumulate: bool, mr: i32, nr: i32): void {

@@ -1,7 +1,8 @@
-// Builds the WebAssembly kernels (assembly/*.ts, AssemblyScript) twice — plain SIMD-128 (the default,
-// runs everywhere SIMD does, Node ≥ 16.4) and relaxed SIMD (fused multiply-add, used where the engine
-// validates it) — and embeds both in src/kernels/wasm/wasm-bytes.ts as base64, with a hash of the
-// sources so a test can tell when the committed bytes are stale. Run: pnpm build:wasm
+// Builds the WebAssembly kernels (assembly/*.ts, AssemblyScript) four times — plain SIMD-128 (the
+// default, runs everywhere SIMD does, Node ≥ 16.4) and relaxed SIMD (fused multiply-add, used where the
+// engine validates it), each with its own memory and with imported shared memory (threads) — and
+// embeds them in src/kernels/wasm/wasm-bytes.ts as base64, with a hash of the sources so a test can
+// tell when the committed bytes are stale. Run: pnpm build:wasm
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -26,6 +27,8 @@ async function compile(flags) {
 execFileSync(process.execPath, [`${root}scripts/gen-microkernels.mjs`], { stdio: 'inherit' });
 const plain = await compile(BUILDS.plain);
 const relaxed = await compile(BUILDS.relaxed);
+const plainThreads = await compile(BUILDS.plainThreads);
+const relaxedThreads = await compile(BUILDS.relaxedThreads);
 const wrap = (s) => s.match(/.{1,100}/g).map((line) => `  '${line}'`).join(' +\n');
 writeFileSync(
   output,
@@ -41,6 +44,14 @@ ${wrap(plain.toString('base64'))};
 /** The kernels built for relaxed SIMD (fused multiply-add; ${relaxed.length} bytes), base64. */
 export const WASM_RELAXED_SIMD_BASE64 =
 ${wrap(relaxed.toString('base64'))};
+
+/** Plain SIMD-128 on imported shared memory (env.memory), for threads (${plainThreads.length} bytes), base64. */
+export const WASM_SIMD_THREADS_BASE64 =
+${wrap(plainThreads.toString('base64'))};
+
+/** Relaxed SIMD on imported shared memory (env.memory), for threads (${relaxedThreads.length} bytes), base64. */
+export const WASM_RELAXED_SIMD_THREADS_BASE64 =
+${wrap(relaxedThreads.toString('base64'))};
 `,
 );
-console.log(`wrote ${output} (plain ${plain.length} B, relaxed ${relaxed.length} B)`);
+console.log(`wrote ${output} (${[plain, relaxed, plainThreads, relaxedThreads].map((b) => b.length).join(', ')} bytes)`);

@@ -3,10 +3,14 @@
 // plain 16-byte loads, multiplies and adds with no shuffles and no address arithmetic).
 // Usage: node scripts/gen-microkernels.mjs [shapes, default "4x8,6x8"]
 //
-// Measured on a 2-core AVX-512 Xeon, Node 20 (V8 11.3), 1024³: plain SIMD 4x8 ≈ 6x8 ≈ 2x16 ≈ 31-32
-// GFLOP/s (the mul+add port limit is ≈ 35); with relaxed SIMD (fused multiply-add) 6x8 is best
-// (≈ 43) ahead of 3x12 (≈ 41) and 4x8 (≈ 39). Unrolling over k makes V8 hoist every load of the
-// unrolled steps ahead of the arithmetic and spill accumulators (−25 %), so the loop steps once.
+// Measured on a 2-core AVX-512 Xeon at ≈ 2.9 GHz, Node 20 (V8 11.3), 1024³, best of many runs:
+// plain SIMD 4x8 ≈ 6x8 ≈ 2x16 ≈ 5x8 ≈ 3x12 ≈ 31-32 GFLOP/s with this pre-splatted A (28-30 with
+// v128.load32_splat, which V8 gives an extra lea per row); 8x8 19-24 and 4x16 20-25 (spills: V8 uses 15
+// xmm registers). The ceiling is ≈ 35: f32x4.mul + f32x4.add go to 3 ports, 12 flops per cycle (a
+// register-only loop measures 34.6). With relaxed SIMD (fused multiply-add) 6x8 is best (≈ 43-44)
+// ahead of 3x12 (≈ 41) and 4x8 (≈ 39). Unrolling over k makes V8 hoist every load of the unrolled
+// steps ahead of the arithmetic and spill accumulators (−25 %), so the loop steps once. 4x8 is the
+// plain-SIMD default: its 8 accumulators + 6 loaded vectors fit the registers on every engine.
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 

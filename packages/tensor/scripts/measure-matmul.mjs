@@ -1,8 +1,10 @@
 // Throughput of the matmul and fused-attention kernels, WebAssembly SIMD vs plain JS, on this machine.
-// Needs a build (pnpm build). Run: node scripts/measure-matmul.mjs [--quick]
+// Needs a build (pnpm build). Run: node scripts/measure-matmul.mjs [--quick] [--threads=2] [--wasm-only]
+// (add --experimental-wasm-relaxed-simd before the script to measure the relaxed-SIMD build).
 // Each figure is the median of several timed runs after warm-up, in wall-clock time and in this
 // process's CPU time (user + system): on a shared machine the CPU time is the better estimate of what
-// the kernel does on an idle core, the wall clock of what a user waits.
+// the kernel does on an idle core (with threads: CPU time summed over them), the wall clock of what a
+// user waits.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import {
@@ -11,6 +13,10 @@ import {
 } from '../dist/index.js';
 
 const quick = process.argv.includes('--quick');
+const wasmOnly = process.argv.includes('--wasm-only');
+const NOT_RUN = { median: NaN, cpu: NaN };
+const threads = Number(process.argv.find((a) => a.startsWith('--threads='))?.slice(10) ?? 1);
+const wasmOptions = { relaxedSimd: true, threads };
 const REPS = quick ? 3 : 9;
 
 function time(fn, reps = REPS) {
@@ -29,12 +35,14 @@ function time(fn, reps = REPS) {
   return { median: median(wall), cpu: median(cpu) };
 }
 const gflops = (flops, ms) => (flops / ms / 1e6).toFixed(1);
+const versus = (js, w) => (wasmOnly ? '' : `${(js.median / w.median).toFixed(1)}× JS (wall)`);
 const fmt = (flops, { median, cpu }) => `${gflops(flops, cpu).padStart(5)} GFLOP/s per CPU second, ${gflops(flops, median).padStart(5)} wall-clock (median ${median.toFixed(1)} ms)`;
 
-/** The raw module (no copies in or out), to show what the copies cost. */
+/** The raw module of the same build (no copies in or out), to show what the copies cost. */
 async function rawModule() {
   const source = readFileSync(fileURLToPath(new URL('../src/kernels/wasm/wasm-bytes.ts', import.meta.url)), 'utf8');
-  const base64 = [...source.split('WASM_SIMD_BASE64 =')[1].split(';')[0].matchAll(/'([^']*)'/g)].map((x) => x[1]).join('');
+  const name = relaxed ? 'WASM_RELAXED_SIMD_BASE64' : 'WASM_SIMD_BASE64';
+  const base64 = [...source.split(`${name} =`)[1].split(';')[0].matchAll(/'([^']*)'/g)].map((x) => x[1]).join('');
   const { instance } = await WebAssembly.instantiate(Buffer.from(base64, 'base64'), {});
   return instance.exports;
 }
@@ -42,10 +50,12 @@ async function rawModule() {
 const rng = new Rng(1);
 const random = (size) => Float32Array.from({ length: size }, () => rng.normal());
 
+const relaxed = process.execArgv.includes('--experimental-wasm-relaxed-simd');
+const build = relaxed ? 'relaxed SIMD (FMA)' : 'plain SIMD-128';
 const raw = await rawModule();
-if (!(await useWasmKernels({ relaxedSimd: true }))) throw new Error('WebAssembly SIMD unavailable');
+if (!(await useWasmKernels(wasmOptions))) throw new Error('WebAssembly SIMD unavailable');
 const wasmMatmul = getKernels().matmul;
-console.log(`node ${process.version}; WebAssembly build: ${process.execArgv.includes('--experimental-wasm-relaxed-simd') ? 'relaxed SIMD (FMA)' : 'plain SIMD-128'}`);
+console.log(`node ${process.version}; WebAssembly build: ${build}; threads: ${threads}`);
 
 console.log('\nmatmul  out[m, n] = op(A)·op(B)');
 const shapes = [
@@ -59,7 +69,7 @@ for (const { m, n, k, tb, label } of shapes) {
   const b = random(k * n);
   const out = new Float32Array(m * n);
   const flops = 2 * m * n * k;
-  const js = time(() => matmulKernelJs(a, 0, b, 0, out, 0, m, n, k, false, tb), quick ? 1 : 3);
+  const js = wasmOnly ? NOT_RUN : time(() => matmulKernelJs(a, 0, b, 0, out, 0, m, n, k, false, tb), quick ? 1 : 3);
   const w = time(() => wasmMatmul(a, 0, b, 0, out, 0, m, n, k, false, tb));
   // Raw: operands already in the module's memory.
   const base = raw.heapBase();
@@ -73,9 +83,9 @@ for (const { m, n, k, tb, label } of shapes) {
   new Float32Array(raw.memory.buffer).set(b, bAt / 4);
   const r = time(() => raw.matmul(aAt, bAt, cAt, m, n, k, 0, tb ? 1 : 0, wAt));
   console.log(`  ${label}`);
-  console.log(`    JS kernel            ${fmt(flops, js)}`);
-  console.log(`    WASM kernel (seam)   ${fmt(flops, w)}   ${(js.cpu / w.cpu).toFixed(1)}× JS`);
-  console.log(`    WASM, no copies      ${fmt(flops, r)}   copies cost ${(100 * (w.cpu / r.cpu - 1)).toFixed(0)} %`);
+  if (!wasmOnly) console.log(`    JS kernel            ${fmt(flops, js)}`);
+  console.log(`    WASM kernel (seam)   ${fmt(flops, w)}   ${versus(js, w)}`);
+  console.log(`    WASM, no copies      ${fmt(flops, r)}   (one thread) copies cost ${threads === 1 ? `${(100 * (w.cpu / r.cpu - 1)).toFixed(0)} %` : 'n/a'}`);
 }
 
 console.log('\nfused attention forward: n = 8 heads, Lq = Lk = 1024, d = dv = 64 (4·n·L²·d flops)');
@@ -88,12 +98,12 @@ console.log('\nfused attention forward: n = 8 heads, Lq = Lk = 1024, d = dv = 64
   for (const causal of [false, true]) {
     const f = causal ? flops / 2 : flops;
     useJsKernels();
-    const js = time(() => noGrad(() => scaledDotProductAttention(q, k, v, { causal })), quick ? 1 : 3);
-    await useWasmKernels();
+    const js = wasmOnly ? NOT_RUN : time(() => noGrad(() => scaledDotProductAttention(q, k, v, { causal })), quick ? 1 : 3);
+    await useWasmKernels(wasmOptions);
     const w = time(() => noGrad(() => scaledDotProductAttention(q, k, v, { causal })));
     console.log(`  ${causal ? 'causal (half the flops counted)' : 'full'}`);
-    console.log(`    JS kernel            ${fmt(f, js)}`);
-    console.log(`    WASM kernel          ${fmt(f, w)}   ${(js.cpu / w.cpu).toFixed(1)}× JS`);
+    if (!wasmOnly) console.log(`    JS kernel            ${fmt(f, js)}`);
+    console.log(`    WASM kernel          ${fmt(f, w)}   ${versus(js, w)}`);
   }
 }
 
@@ -110,11 +120,11 @@ console.log('\nmulti-head self-attention forward: L = 1024, model dim 512, 8 hea
     });
   const flops = 4 * 2 * L * D * D + 4 * L * L * D;
   useJsKernels();
-  const js = time(forward, quick ? 1 : 3);
-  await useWasmKernels();
+  const js = wasmOnly ? NOT_RUN : time(forward, quick ? 1 : 3);
+  await useWasmKernels(wasmOptions);
   const wt = time(forward);
-  console.log(`    JS kernels           ${fmt(flops, js)}`);
-  console.log(`    WASM kernels         ${fmt(flops, wt)}   ${(js.cpu / wt.cpu).toFixed(1)}× JS`);
+  if (!wasmOnly) console.log(`    JS kernels           ${fmt(flops, js)}`);
+  console.log(`    WASM kernels         ${fmt(flops, wt)}   ${versus(js, wt)}`);
 }
 useJsKernels();
 if (getKernels().matmul !== plainKernels().matmul) throw new Error('useJsKernels did not restore the JS matmul');

@@ -1,15 +1,20 @@
 // The hash stamped into src/kernels/wasm/wasm-bytes.ts: SHA-256 over the kernel sources
-// (assembly/*.ts), the micro-kernel generator and the compiler flags of both builds.
+// (assembly/*.ts), the micro-kernel generator and the compiler flags of the builds.
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
-/** Compiler flags of the two builds. */
+/** The memory of the threads builds: imported, shared, up to 4 GiB (65536 pages). */
+const SHARED = ['--importMemory', '--sharedMemory', '--maximumMemory', '65536'];
+
+/** Compiler flags of the builds: plain SIMD-128 or relaxed SIMD, each with its own memory or with shared memory for threads. */
 export const BUILDS = {
   plain: ['--enable', 'simd'],
   relaxed: ['--enable', 'simd,relaxed-simd'],
+  plainThreads: ['--enable', 'simd,threads', ...SHARED],
+  relaxedThreads: ['--enable', 'simd,relaxed-simd,threads', ...SHARED],
 };
 /** Flags common to both builds. */
 export const COMMON_FLAGS = ['--runtime', 'stub', '-O3', '--noAssert'];

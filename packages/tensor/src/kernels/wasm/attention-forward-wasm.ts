@@ -1,16 +1,21 @@
 import type { AttentionForwardKernel } from '../attention';
 import { attentionForwardJs } from '../attention-js';
 import { align64, type WasmKernelInstance } from './wasm-kernel-instance';
+import type { WasmJob } from './wasm-thread-pool';
+
+/** Below this many multiply-adds (n·Lq·Lk·(d + dv)) attention stays on one thread. */
+const THREAD_MIN_MACS = 1 << 20;
 
 /**
  * The fused attention forward seam on WebAssembly SIMD: q, k, v (and the keep mask) are copied into
  * the module's memory; per panel of query rows and block of keys the scores come from the matmul
  * micro-kernel, the online softmax uses a vectorized e^x, and P·V is again the micro-kernel; out and
- * logSumExp are copied back. Float32 throughout. Falls back to the JS kernel only when the memory
- * cannot grow to hold the operands.
+ * logSumExp are copied back. Float32 throughout. With a thread pool, thread t of T takes the query
+ * panels t, t + T, … of every slice (interleaved, so causal work is balanced), with its own work area.
+ * Falls back to the JS kernel only when the memory cannot grow to hold the operands.
  */
 export function createAttentionForwardWasm(wasm: WasmKernelInstance): AttentionForwardKernel {
-  const { exports } = wasm;
+  const { exports, pool, tileRows } = wasm;
   return (problem, q, k, v, out, logSumExp) => {
     const { n, queryLength: Lq, keyLength: Lk, headDim: d, valueDim: dv, scale, causalOffset, keep, keepStrides, groupSize } = problem;
     const nKv = n / groupSize;
@@ -25,8 +30,11 @@ export function createAttentionForwardWasm(wasm: WasmKernelInstance): AttentionF
     const outAt = align64(vAt + vSize * 4); //               out [n, Lq, dv]
     const lseAt = align64(outAt + outSize * 4); //           logSumExp [n, Lq]
     const keepAt = align64(lseAt + lseSize * 4); //          keep (as given; read through its strides)
-    const workAt = align64(keepAt + (keep ? keep.length * 4 : 0));
-    if (!wasm.reserve(workAt + exports.attentionWorkBytes(Lk, d, dv))) {
+    const workAt = align64(keepAt + (keep ? keep.length * 4 : 0)); // one work area per thread
+    const workBytes = align64(exports.attentionWorkBytes(Lk, d, dv));
+    const panels = Math.ceil(Lq / tileRows);
+    const threads = pool && n * Lq * Lk * (d + dv) >= THREAD_MIN_MACS ? Math.min(pool.size, panels) : 1;
+    if (!wasm.reserve(workAt + threads * workBytes)) {
       attentionForwardJs(problem, q, k, v, out, logSumExp);
       return;
     }
@@ -35,13 +43,18 @@ export function createAttentionForwardWasm(wasm: WasmKernelInstance): AttentionF
     heap.set(k.subarray(0, kSize), kAt >> 2);
     heap.set(v.subarray(0, vSize), vAt >> 2);
     if (keep) heap.set(keep, keepAt >> 2);
-    exports.attentionForward(
-      qAt, kAt, vAt, outAt, lseAt, keep ? keepAt : 0,
-      // Offsets past ±(Lq + Lk) mean all or nothing visible: clamped so i + offset stays a 32-bit integer.
-      n, Lq, Lk, d, dv, scale, causalOffset === null ? 0 : 1, Math.max(-Lq - 1, Math.min(Lk, causalOffset ?? 0)),
-      keepStrides[0], keepStrides[1], keepStrides[2], groupSize, workAt,
-    );
-    out.set(heap.subarray(outAt >> 2, (outAt >> 2) + outSize));
-    logSumExp.set(heap.subarray(lseAt >> 2, (lseAt >> 2) + lseSize));
+    // Offsets past ±(Lq + Lk) mean all or nothing visible: clamped so i + offset stays a 32-bit integer.
+    const offset = Math.max(-Lq - 1, Math.min(Lk, causalOffset ?? 0));
+    const shares: WasmJob[] = [];
+    for (let t = 0; t < threads; t++) {
+      const args = [qAt, kAt, vAt, outAt, lseAt, keep ? keepAt : 0, n, Lq, Lk, d, dv, scale, causalOffset === null ? 0 : 1, offset];
+      shares.push({ kind: 2, args: [...args, keepStrides[0], keepStrides[1], keepStrides[2], groupSize, workAt + t * workBytes, t, threads] });
+    }
+    const run = (job: WasmJob) => (exports.attentionForward as (...args: readonly number[]) => void)(...job.args);
+    if (threads === 1 || !pool) run(shares[0]!);
+    else pool.run(shares, run);
+    const after = wasm.heap();
+    out.set(after.subarray(outAt >> 2, (outAt >> 2) + outSize));
+    logSumExp.set(after.subarray(lseAt >> 2, (lseAt >> 2) + lseSize));
   };
 }

@@ -1,32 +1,51 @@
 import { matmulKernelJs, type MatmulKernel } from '../matmul';
 import { align64, type WasmKernelInstance } from './wasm-kernel-instance';
+import type { WasmJob } from './wasm-thread-pool';
+
+/** Below this many multiply-adds a product stays on one thread (waking a worker costs ~10-50 µs). */
+const THREAD_MIN_MACS = 1 << 20;
 
 /**
  * The matmul seam on the WebAssembly SIMD kernel: op(A) and op(B) are copied into the module's memory
  * as stored (packing reads them transposed or not), multiplied there with float32 accumulation
- * (register-blocked micro-kernel over packed panels), and out is copied back.
+ * (register-blocked micro-kernel over packed panels), and out is copied back. With a thread pool,
+ * large products are split into contiguous row blocks, one per thread, each with its own work area.
  * Falls back to the JS kernel only when the memory cannot grow to hold the operands.
  */
 export function createMatmulKernelWasm(wasm: WasmKernelInstance): MatmulKernel {
-  const { exports } = wasm;
-  const workBytes = exports.matmulWorkBytes();
+  const { exports, pool, tileRows } = wasm;
+  const workBytes = align64(exports.matmulWorkBytes());
   return (a, aOffset, b, bOffset, out, outOffset, m, n, k, transposeA, transposeB) => {
     if (m === 0 || n === 0) return;
     const aSize = m * k;
     const bSize = k * n;
     const outSize = m * n;
+    const tiles = Math.ceil(m / tileRows);
+    const threads = pool && m * n * k >= THREAD_MIN_MACS ? Math.min(pool.size, tiles) : 1;
     const aAt = wasm.base; //                         A [m, k] or stored [k, m]
     const bAt = align64(aAt + aSize * 4); //          B [k, n] or stored [n, k]
     const outAt = align64(bAt + bSize * 4); //        out [m, n]
-    const workAt = align64(outAt + outSize * 4); //   packed panels
-    if (!wasm.reserve(workAt + workBytes)) {
+    const workAt = align64(outAt + outSize * 4); //   packed panels, one work area per thread
+    if (!wasm.reserve(workAt + threads * workBytes)) {
       matmulKernelJs(a, aOffset, b, bOffset, out, outOffset, m, n, k, transposeA, transposeB);
       return;
     }
     const heap = wasm.heap();
     heap.set(a.subarray(aOffset, aOffset + aSize), aAt >> 2);
     heap.set(b.subarray(bOffset, bOffset + bSize), bAt >> 2);
-    exports.matmul(aAt, bAt, outAt, m, n, k, transposeA ? 1 : 0, transposeB ? 1 : 0, workAt);
-    out.set(heap.subarray(outAt >> 2, (outAt >> 2) + outSize), outOffset);
+    const [tA, tB] = [transposeA ? 1 : 0, transposeB ? 1 : 0];
+    if (threads === 1 || !pool) {
+      exports.matmul(aAt, bAt, outAt, m, n, k, tA, tB, workAt);
+    } else {
+      const rowsPerThread = Math.ceil(tiles / threads) * tileRows;
+      const shares: WasmJob[] = [];
+      for (let t = 0; t * rowsPerThread < m; t++) {
+        const rows = [t * rowsPerThread, Math.min(m, (t + 1) * rowsPerThread)];
+        shares.push({ kind: 1, args: [aAt, bAt, outAt, m, n, k, tA, tB, workAt + t * workBytes, ...rows] });
+      }
+      const args = (job: WasmJob) => job.args as [number, number, number, number, number, number, number, number, number, number, number];
+      pool.run(shares, (job) => exports.matmulRows(...args(job)));
+    }
+    out.set(wasm.heap().subarray(outAt >> 2, (outAt >> 2) + outSize), outOffset);
   };
 }

@@ -9,9 +9,17 @@ export type UseWasmKernelsOptions = LoadWasmKernelsOptions;
 let installed: Partial<Kernels> = {};
 
 /**
- * Switches matmul and the fused attention forward to WebAssembly SIMD kernels (float32 accumulation).
- * Resolves true when they are active, false (keeping the current kernels) where WebAssembly SIMD is
- * unavailable. Call once at start-up: `await useWasmKernels()`; `useJsKernels()` switches back.
+ * Switches matmul and the fused attention forward to WebAssembly SIMD kernels (float32 accumulation;
+ * results differ from the JS kernels' float64 sums in the last bits). Resolves true when they are
+ * active, false (keeping the current kernels) where WebAssembly SIMD is unavailable. Call once at
+ * start-up; `useJsKernels()` switches back.
+ *
+ *   await useWasmKernels();                 // SIMD-128, relaxed SIMD (FMA) where available
+ *   await useWasmKernels({ threads: 2 });   // also split large products over 2 threads (opt-in)
+ *
+ * Threads need shared memory and workers (Node; in browsers a cross-origin isolated page) and fall
+ * back to one thread where either is missing. The kernels are compiled asynchronously, so this is
+ * fine on a browser's main thread.
  */
 export async function useWasmKernels(options: UseWasmKernelsOptions = {}): Promise<boolean> {
   const wasm = await loadWasmKernels(options);

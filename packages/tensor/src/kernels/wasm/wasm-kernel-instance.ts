@@ -1,18 +1,21 @@
+import type { WasmThreadPool } from './wasm-thread-pool';
+
 // One instantiated WebAssembly kernel module and its memory. Operands are copied into the module's
 // memory, the kernel runs there, and results are copied out (for products of any size worth
 // speeding up, the copies cost a few percent: see scripts/measure-matmul.mjs).
 
 /** What assembly/index.ts exports (byte addresses; booleans as 0/1). */
 export interface WasmKernelExports {
-  memory: WebAssembly.Memory;
   heapBase(): number;
+  tileRows(): number;
   matmul(a: number, b: number, c: number, m: number, n: number, k: number, transA: number, transB: number, work: number): void;
+  matmulRows(a: number, b: number, c: number, m: number, n: number, k: number, transA: number, transB: number, work: number, rowStart: number, rowEnd: number): void;
   matmulWorkBytes(): number;
   expInPlace(data: number, length: number): void;
   attentionForward(
     q: number, k: number, v: number, out: number, logSumExp: number, keep: number,
     n: number, Lq: number, Lk: number, d: number, dv: number, scale: number, causal: number, causalOffset: number,
-    ks0: number, ks1: number, ks2: number, groupSize: number, work: number,
+    ks0: number, ks1: number, ks2: number, groupSize: number, work: number, panelFirst: number, panelStep: number,
   ): void;
   attentionWorkBytes(Lk: number, d: number, dv: number): number;
 }
@@ -28,17 +31,26 @@ export function align64(address: number): number {
 
 export class WasmKernelInstance {
   readonly exports: WasmKernelExports;
+  readonly memory: WebAssembly.Memory;
   /** Built with relaxed SIMD (fused multiply-add). */
   readonly relaxedSimd: boolean;
+  /** Worker threads sharing `memory`, or null (one thread). */
+  readonly pool: WasmThreadPool | null;
   /** First free byte: operands are laid out from here on every call. */
   readonly base: number;
+  /** Rows of the matmul micro-tile (thread shares of a product start at multiples of it). */
+  readonly tileRows: number;
   private view: Float32Array;
 
-  constructor(instance: WebAssembly.Instance, relaxedSimd: boolean) {
+  /** `base` defaults to the module's heap base (with a pool, the caller reserves its control block first). */
+  constructor(instance: WebAssembly.Instance, memory: WebAssembly.Memory, relaxedSimd: boolean, pool: WasmThreadPool | null = null, base?: number) {
     this.exports = instance.exports as unknown as WasmKernelExports;
+    this.memory = memory;
     this.relaxedSimd = relaxedSimd;
-    this.base = this.exports.heapBase();
-    this.view = new Float32Array(this.exports.memory.buffer);
+    this.pool = pool;
+    this.base = align64(base ?? this.exports.heapBase());
+    this.tileRows = this.exports.tileRows();
+    this.view = new Float32Array(memory.buffer);
   }
 
   /**
@@ -46,7 +58,7 @@ export class WasmKernelInstance {
    * falls back to the JS kernel). Invalidates earlier views: take `heap()` afterwards.
    */
   reserve(end: number): boolean {
-    const memory = this.exports.memory;
+    const memory = this.memory;
     const have = memory.buffer.byteLength;
     if (end > have) {
       if (end > MAX_BYTES) return false;
@@ -59,9 +71,27 @@ export class WasmKernelInstance {
     return true;
   }
 
+  /**
+   * Runs the kernels a few times on small problems (≈ 5 ms), so V8 moves their hot functions from
+   * its baseline compiler to the optimizing one before the first real call; without this, the first
+   * dozen calls of a 128³ product run at a third of the speed. The result is thrown away.
+   */
+  warmUp(): void {
+    const { exports } = this;
+    const at = this.base;
+    const work = at + 4 * 65536;
+    if (!this.reserve(work + Math.max(exports.matmulWorkBytes(), exports.attentionWorkBytes(256, 32, 32)))) return;
+    this.heap().fill(0, at >> 2, work >> 2);
+    for (let i = 0; i < 8; i++) {
+      exports.matmul(at, at + 32768, at + 65536, 64, 64, 128, i & 1, (i >> 1) & 1, work); //                 [64, 128] x [128, 64]
+      exports.attentionForward(at, at + 32768, at + 65536, at + 131072, at + 196608, 0, 1, 32, 256, 32, 32, 0.2, i & 1, 0, 0, 0, 0, 1, work, 0, 1); // q [32, 32], k, v [256, 32]
+    }
+    exports.expInPlace(at, 1024);
+  }
+
   /** A Float32Array over the whole memory (re-created after the memory grew). */
   heap(): Float32Array {
-    if (this.view.buffer !== this.exports.memory.buffer) this.view = new Float32Array(this.exports.memory.buffer);
+    if (this.view.length * 4 !== this.memory.buffer.byteLength) this.view = new Float32Array(this.memory.buffer);
     return this.view;
   }
 }
