@@ -1,0 +1,225 @@
+// pnpm bench [--full] [--only=id,id] [--lengths=128,512] [--no-train] [--mem-cap-gb=6]
+//
+// Runs heed and its peers on identical inputs, each implementation × task in its own child
+// process (child.mjs), prints one table, writes results/latest.json and results/gflops.svg.
+// Exits non-zero when an output disagrees with heed's beyond 1e-3 relative, or a timed row fails.
+
+import { fork } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, freemem, tmpdir, totalmem } from 'node:os';
+import { dirname, join } from 'node:path';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { flopsOf } from './problem.mjs';
+import { IMPLS } from './impls.mjs';
+import { detectHeed } from './impl-heed.mjs';
+import { formatTable, gflopsSvg } from './report.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const resultsDir = join(here, '..', 'results');
+const TOLERANCE = 1e-3; // relative: max |out − heed| / max |heed|
+
+// --- options ----------------------------------------------------------------------------------
+
+const argv = process.argv.slice(2).filter((a) => a !== '--');
+const flag = (name) => argv.includes(`--${name}`);
+const value = (name) => argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
+const full = flag('full');
+const config = full
+  ? { mode: 'full', lengths: [128, 512, 1024, 2048, 4096], warmup: 1, minRuns: 2, maxRuns: 10, budgetMs: 4000, rowLimitMs: 120_000, memory: true }
+  : { mode: 'short', lengths: [128, 512, 1024], warmup: 1, minRuns: 2, maxRuns: 5, budgetMs: 1000, rowLimitMs: 10_000, memory: false };
+if (value('lengths')) config.lengths = value('lengths').split(',').map(Number);
+if (flag('memory')) config.memory = true;
+if (flag('no-memory')) config.memory = false;
+config.train = !flag('no-train');
+config.trainLength = 512;
+config.memoryLength = Number(value('memory-length') ?? 16384);
+config.memoryCapBytes = Number(value('mem-cap-gb') ?? Math.min(6, (0.5 * freemem()) / 2 ** 30)) * 2 ** 30;
+config.memoryRowLimitMs = Number(value('memory-limit-s') ?? 330) * 1000;
+
+// --- which implementations exist ----------------------------------------------------------------
+
+const heed = await detectHeed();
+const available = ['heed-js', ...(heed.wasm ? ['heed-wasm1'] : []), ...(heed.wasmThreads ? ['heed-wasm2'] : []), 'tfjs-cpu', 'tfjs-wasm', 'tfjs-wasm-head', 'ort-1', 'ort-2'];
+const only = value('only')?.split(',');
+const chosen = only ? available.filter((id) => only.includes(id)) : available;
+const heedIds = chosen.filter((id) => IMPLS[id].family === 'heed');
+
+function versionOf(pkg) {
+  const require = createRequire(import.meta.url);
+  let dir = dirname(require.resolve(pkg));
+  for (;;) {
+    try {
+      const json = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
+      if (json.name === pkg) return json.version;
+    } catch {
+      /* keep walking up */
+    }
+    const up = dirname(dir);
+    if (up === dir) return '?';
+    dir = up;
+  }
+}
+const versions = Object.fromEntries(
+  ['@heed/tensor', '@heed/soft-attention', '@heed/multi-head', '@tensorflow/tfjs', '@tensorflow/tfjs-backend-wasm', 'onnxruntime-node'].map((p) => [p, versionOf(p)]),
+);
+
+// --- child processes ----------------------------------------------------------------------------
+
+const refDir = mkdtempSync(join(tmpdir(), 'heed-bench-'));
+
+function vmRss(pid) {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** Runs one child job; resolves { info, rows: [{ L, ...row } | { L, skipped } | { L, error }] }. */
+function runChild(job, timeoutMs) {
+  return new Promise((resolve) => {
+    const child = fork(join(here, 'child.mjs'), [JSON.stringify(job)], {
+      execArgv: ['--expose-gc', '--max-old-space-size=8192'],
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    });
+    let log = '';
+    child.stdout.on('data', (d) => (log += d));
+    child.stderr.on('data', (d) => (log += d));
+    const rows = new Map();
+    let info = null;
+    let failure = null;
+    let killedFor = null;
+    let maxSeen = 0;
+    // Watchdog: RSS over the cap (a peer materialising L×L matrices at L = 16384) or over time.
+    const poll = setInterval(() => {
+      const rss = vmRss(child.pid);
+      maxSeen = Math.max(maxSeen, rss);
+      if (rss > config.memoryCapBytes && !killedFor) {
+        killedFor = `RSS passed the ${(config.memoryCapBytes / 2 ** 20).toFixed(0)} MB cap`;
+        child.kill('SIGKILL');
+      }
+    }, 50);
+    const timer = setTimeout(() => {
+      killedFor = `took over ${(timeoutMs / 1000).toFixed(0)} s`;
+      child.kill('SIGKILL');
+    }, timeoutMs);
+    child.on('message', (m) => {
+      if (m.type === 'info') info = m.info;
+      else if (m.type === 'row') rows.set(m.row.L, m.row);
+      else if (m.type === 'skip') rows.set(m.L, { L: m.L, skipped: m.reason });
+      else if (m.type === 'error') failure = m.message;
+    });
+    child.on('exit', (code) => {
+      clearInterval(poll);
+      clearTimeout(timer);
+      const out = job.lengths.map((L) => {
+        if (rows.has(L)) return rows.get(L);
+        if (killedFor) return { L, killed: killedFor, peakRssMB: maxSeen / 2 ** 20 };
+        return { L, error: failure ?? `child exited with code ${code}\n${log.slice(-2000)}` };
+      });
+      resolve({ info, rows: out });
+    });
+  });
+}
+
+// --- the plan -------------------------------------------------------------------------------------
+
+const results = [];
+const infos = {};
+const started = Date.now();
+const progress = (msg) => process.stderr.write(`[${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${msg}\n`);
+
+async function runRow(task, id, lengths, overrides = {}) {
+  const job = { ...config, impl: id, task, lengths, causal: false, refDir, ...overrides };
+  const timeoutMs = overrides.timeoutMs ?? Math.max(60_000, lengths.length * config.rowLimitMs * 1.5);
+  progress(`${task}${job.causal ? ' (causal)' : ''}: ${IMPLS[id].label} at L = ${lengths.join(', ')}`);
+  const { info, rows } = await runChild(job, timeoutMs);
+  if (info) {
+    infos[id] ??= { kernels: info.kernels, paths: {} };
+    infos[id].paths[overrides.rowTask ?? task] = info.path;
+  }
+  for (const row of rows) {
+    results.push({ task: overrides.rowTask ?? task, impl: id, label: IMPLS[id].label, family: IMPLS[id].family, flops: flopsOf(task, row.L), ...row });
+  }
+  return rows;
+}
+
+const ordered = [...heedIds, ...chosen.filter((id) => !heedIds.includes(id))]; // heed first: it writes the reference
+for (const task of ['mha', 'sdpa']) {
+  for (const id of ordered) await runRow(task, id, config.lengths);
+}
+if (config.train) {
+  // The issue's target: heed against tfjs-wasm in its fastest form (per head); the batched form too in --full.
+  const trainPeers = full ? ['tfjs-wasm', 'tfjs-wasm-head'] : ['tfjs-wasm-head'];
+  for (const id of ordered.filter((id) => IMPLS[id].family === 'heed' || trainPeers.includes(id))) {
+    await runRow('train', id, [config.trainLength], { minRuns: 2, maxRuns: 5 });
+  }
+}
+if (config.memory) {
+  const L = config.memoryLength;
+  for (const id of ordered) {
+    // Skip upfront what would take too long, from the speed measured at the longest timed length.
+    const timed = results.filter((r) => r.task === 'mha' && r.impl === id && r.medianMs).at(-1);
+    // heed's fused causal path skips the masked half of the scores; the peers compute all of them.
+    const work = IMPLS[id].family === 'heed' ? flopsOf('mha', L) - flopsOf('sdpa', L) / 2 : flopsOf('mha', L);
+    const estimateMs = timed ? (timed.medianMs * work) / timed.flops : Infinity;
+    if (estimateMs > config.memoryRowLimitMs) {
+      results.push({ task: 'memory', impl: id, label: IMPLS[id].label, family: IMPLS[id].family, flops: flopsOf('mha', L), L, skipped: `est. ${(estimateMs / 1000).toFixed(0)} s > ${config.memoryRowLimitMs / 1000} s limit` });
+      continue;
+    }
+    await runRow('mha', id, [L], { causal: true, warmup: 0, minRuns: 1, maxRuns: 1, rowTask: 'memory', timeoutMs: 2 * config.memoryRowLimitMs });
+  }
+}
+rmSync(refDir, { recursive: true, force: true });
+
+// --- report -----------------------------------------------------------------------------------------
+
+for (const r of results) {
+  if (r.medianMs && r.task !== 'memory') r.gflops = r.flops / r.medianMs / 1e6; // memory rows: heed's causal path does less work
+  if (r.relDiff !== undefined) r.agrees = r.relDiff <= TOLERANCE;
+}
+// heed's speed-up over each peer: the peer's median over the fastest heed row's at the same task and L.
+for (const r of results) {
+  if (!r.medianMs || r.family === 'heed' || r.task === 'memory') continue;
+  const heedRows = results.filter((h) => h.family === 'heed' && h.task === r.task && h.L === r.L && h.medianMs);
+  if (heedRows.length === 0) continue;
+  const best = heedRows.reduce((a, b) => (a.medianMs <= b.medianMs ? a : b));
+  r.heedSpeedup = r.medianMs / best.medianMs;
+  r.heedBest = best.label;
+  r.heedSpeedups = Object.fromEntries(heedRows.map((h) => [h.label, r.medianMs / h.medianMs])); // every heed variant
+
+}
+
+const meta = {
+  date: new Date().toISOString(),
+  mode: config.mode,
+  node: process.version,
+  cpu: `${cpus().length} × ${cpus()[0]?.model ?? '?'}`,
+  memory: `${(totalmem() / 2 ** 30).toFixed(1)} GiB`,
+  versions,
+  heed: { detected: heed, kernels: Object.fromEntries(heedIds.map((id) => [IMPLS[id].label, infos[id] ?? null])) },
+  peers: Object.fromEntries(chosen.filter((id) => IMPLS[id].family !== 'heed').map((id) => [IMPLS[id].label, infos[id] ?? null])),
+  config: { ...config, memoryCapBytes: undefined, memoryCapMB: Math.round(config.memoryCapBytes / 2 ** 20) },
+  tolerance: TOLERANCE,
+  seconds: Math.round((Date.now() - started) / 1000),
+};
+
+console.log(formatTable(results, meta));
+mkdirSync(resultsDir, { recursive: true });
+writeFileSync(join(resultsDir, 'latest.json'), `${JSON.stringify({ meta, results }, null, 2)}\n`);
+writeFileSync(join(resultsDir, 'gflops.svg'), gflopsSvg(results, meta));
+console.log(`\nwrote ${join('bench', 'results', 'latest.json')} and ${join('bench', 'results', 'gflops.svg')} (${meta.seconds} s)`);
+
+const mismatches = results.filter((r) => r.agrees === false);
+const failures = results.filter((r) => r.error && r.task !== 'memory');
+if (mismatches.length > 0) {
+  console.error(`\n!!! NUMERICAL MISMATCH: ${mismatches.length} row(s) differ from heed by more than ${TOLERANCE} relative:`);
+  for (const r of mismatches) console.error(`!!!   ${r.label} ${r.task} L=${r.L}: max |Δ| = ${r.maxAbsDiff}, relative ${r.relDiff}`);
+}
+if (failures.length > 0) {
+  console.error(`\n!!! ${failures.length} row(s) failed:`);
+  for (const r of failures) console.error(`!!!   ${r.label} ${r.task} L=${r.L}: ${r.error.split('\n').slice(0, 6).join('\n      ')}`);
+}
+if (mismatches.length > 0 || failures.length > 0) process.exitCode = 1;
