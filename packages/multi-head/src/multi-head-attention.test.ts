@@ -1,4 +1,4 @@
-import { add, concat, ConfigError, HeedError, linear, mul, randn, Rng, ShapeError, slice, sum, Tensor, tensor, type Parameter } from '@heed/tensor';
+import { add, concat, ConfigError, HeedError, linear, mul, plainKernels, randn, Rng, setKernels, ShapeError, slice, sum, Tensor, tensor, useJsKernels, useWasmKernels, type AttentionProblem, type Parameter } from '@heed/tensor';
 import { AdditiveScorer } from '@heed/scorers';
 import { attend } from '@heed/soft-attention';
 import { describe, expect, it } from 'vitest';
@@ -302,7 +302,7 @@ describe('MultiHeadAttention equivalences', () => {
   });
 
   it('needWeights: false (attend may fuse) returns null, the same output and the same gradients', () => {
-    for (const options of [{ numKeyValueHeads: 1 }, { addZeroAttn: true }, { scorer: { kind: 'general' } }]) {
+    for (const options of [{ numKeyValueHeads: 1 }, { addZeroAttn: true }, { addBiasKv: true, numKeyValueHeads: 1 }, { scorer: { kind: 'general' } }]) {
       const rng = new Rng(6);
       const layer = new MultiHeadAttention({ embedDim: 8, numHeads: 2, rng, ...options });
       const x = randn([2, 5, 8], rng);
@@ -492,5 +492,53 @@ describe('MultiHeadAttention refuses bad configurations and inputs', () => {
       'outputProjection.weight [8, 8]',
       'outputProjection.bias [8]',
     ]);
+  });
+});
+
+describe('MultiHeadAttention on the fused path', () => {
+  it("hands the projections to the fused kernel as they are: layout 'sequence-first', groupSize H / Hkv, one call", () => {
+    const problems: AttentionProblem[] = [];
+    const restore = setKernels({
+      attentionForward: (problem, ...rest) => {
+        problems.push(problem);
+        plainKernels().attentionForward(problem, ...rest);
+      },
+    });
+    try {
+      const rng = new Rng(3);
+      const layer = new MultiHeadAttention({ embedDim: 8, numHeads: 4, numKeyValueHeads: 2, rng });
+      const x = randn([2, 5, 8], rng);
+      layer.forward(x, x, x, { causal: true, needWeights: false });
+      expect(problems).toHaveLength(1);
+      expect(problems[0]).toMatchObject({ n: 8, groupSize: 2, layout: 'sequence-first', heads: 4, causalOffset: 0, keep: null });
+      // With a cache the keys are kept [B, Hkv, L, d]: heads-first.
+      layer.forward(x, x, x, { needWeights: false, cache: layer.createCache() });
+      expect(problems[1]!.layout ?? 'heads-first').toBe('heads-first');
+    } finally {
+      restore();
+    }
+  });
+
+  it('the WebAssembly kernels give the JS kernels\' outputs and gradients (GQA, padding, causal, bias key)', async () => {
+    const run = (options: ConstructorParameters<typeof MultiHeadAttention>[0]) => {
+      const rng = new Rng(9);
+      const layer = new MultiHeadAttention({ ...options, rng });
+      const x = randn([2, 70, options.embedDim], rng, { requiresGrad: true });
+      const keyPaddingMask = tensor([Array.from({ length: 70 }, (_, j) => (j < 60 ? 1 : 0)), Array.from({ length: 70 }, () => 1)]); // [B, Lk]
+      const { output } = layer.forward(x, x, x, { causal: true, keyPaddingMask, needWeights: false });
+      sum(mul(output, randn(output.shape, rng))).backward();
+      return [output, x.grad!, ...layer.parameters().map((p) => p.grad!)];
+    };
+    for (const options of [{ embedDim: 32, numHeads: 4, numKeyValueHeads: 2 }, { embedDim: 32, numHeads: 2, addBiasKv: true }]) {
+      useJsKernels();
+      const js = run(options);
+      expect(await useWasmKernels({ relaxedSimd: false })).toBe(true);
+      try {
+        const wasm = run(options);
+        wasm.forEach((t, i) => assertClose(`${JSON.stringify(options)} tensor ${i}`, t, js[i]!, { rtol: 1e-3, atol: 1e-4 }));
+      } finally {
+        useJsKernels();
+      }
+    }
   });
 });

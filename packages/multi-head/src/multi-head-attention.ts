@@ -7,7 +7,6 @@ import {
   mean,
   Module,
   Parameter,
-  permute,
   reshape,
   broadcastTo,
   ShapeError,
@@ -22,7 +21,7 @@ import { attend, causalMask, combineMasks, resolveNormalizer, toMask, type MaskL
 import { keyPaddingToHeadMask, padKeys, toHeadMask, type HeadMaskDims } from './head-mask';
 import { KeyValueCache } from './key-value-cache';
 import { PerHeadScorer } from './per-head-scorer';
-import { mergeHeads, repeatKeyValueHeads, splitHeads } from './split-heads';
+import { mergeHeads, splitHeads } from './split-heads';
 import { loadTorchStateDict, toTorchLayout, type LoadTorchStateDictOptions, type TorchStateDict } from './torch-state-dict';
 
 // Shape letters: B batch, Lq queries, Lk keys (cached + new), E embedDim, H query heads, Hkv key/value heads,
@@ -213,40 +212,54 @@ export class MultiHeadAttention extends Module {
     const mask = keep ? padKeys(keep, extraKeys, 1) : undefined; // [.., Lq, Lk + X]: the extra keys stay visible
     const additive = options.additiveAttentionMask ? padKeys(toHeadMask(options.additiveAttentionMask, dims, op, 'additiveAttentionMask'), extraKeys, 0) : undefined; // [B|1, H|1, Lq, Lk + X]
 
-    const q = splitHeads(this.queryProjection.forward(query), H); // [B, Lq, E] -> [B, H, Lq, d]
-    let k = splitHeads(this.keyProjection.forward(key), Hkv); // [B, Lnew, kdim] -> [B, Hkv, Lnew, d]
-    let v = splitHeads(this.valueProjection.forward(value), Hkv); // [B, Lnew, vdim] -> [B, Hkv, Lnew, d]
+    // The heads stay where the projections put them ([B, L, H, d], 'sequence-first': no permute, and attend's
+    // fused path reads them in place), except with a cache, which keeps [B, Hkv, L, d] ('heads-first').
+    const layout = options.cache ? 'heads-first' : 'sequence-first';
+    const heads = (x: Tensor, count: number): Tensor => (layout === 'sequence-first' ? reshape(x, [B, x.shape[1]!, count, d]) : splitHeads(x, count));
+    const sequenceAxis = layout === 'sequence-first' ? 1 : 2;
+    const q = heads(this.queryProjection.forward(query), H); // [B, Lq, E] -> [B, Lq, H, d] (or [B, H, Lq, d])
+    let k = heads(this.keyProjection.forward(key), Hkv); // [B, Lnew, kdim] -> [B, Lnew, Hkv, d] (or [B, Hkv, Lnew, d])
+    let v = heads(this.valueProjection.forward(value), Hkv); // [B, Lnew, vdim] -> [B, Lnew, Hkv, d] (or [B, Hkv, Lnew, d])
     if (options.cache) ({ keys: k, values: v } = options.cache.append(k, v, op)); // [B, Hkv, Lk, d] with Lk = past + Lnew
+    const extraShape = layout === 'sequence-first' ? [B, 1, Hkv, d] : [B, Hkv, 1, d];
     if (this.biasKey && this.biasValue) {
-      k = concat([k, this.perBatch(this.biasKey, B)], 2); // [B, Hkv, Lk, d] ++ [B, Hkv, 1, d] -> [B, Hkv, Lk + 1, d]
-      v = concat([v, this.perBatch(this.biasValue, B)], 2); // [B, Hkv, Lk + 1, d]
+      k = concat([k, this.perBatch(this.biasKey, extraShape)], sequenceAxis); // [B, Lk, Hkv, d] ++ [B, 1, Hkv, d] -> [B, Lk + 1, Hkv, d] (or on axis 2)
+      v = concat([v, this.perBatch(this.biasValue, extraShape)], sequenceAxis); // [B, Lk + 1, Hkv, d]
     }
     if (this.addZeroAttn) {
-      k = concat([k, zeros([B, Hkv, 1, d])], 2); // [B, Hkv, .., d] ++ [B, Hkv, 1, d] -> [B, Hkv, Lk + X, d]
-      v = concat([v, zeros([B, Hkv, 1, d])], 2); // [B, Hkv, Lk + X, d]
+      k = concat([k, zeros(extraShape)], sequenceAxis); // [B, .., Hkv, d] ++ [B, 1, Hkv, d] -> [B, Lk + X, Hkv, d] (or on axis 2)
+      v = concat([v, zeros(extraShape)], sequenceAxis); // [B, Lk + X, Hkv, d]
     }
 
-    const G = H / Hkv;
-    const keysPerHead = repeatKeyValueHeads(k, G); // [B, Hkv, Lk + X, d] -> [B, H, Lk + X, d]
-    const valuesPerHead = repeatKeyValueHeads(v, G); // [B, Hkv, Lk + X, d] -> [B, H, Lk + X, d]
     const needWeights = options.needWeights ?? true;
-    const { context, weights } = this.attendHeads(q, keysPerHead, valuesPerHead, { mask, causal: causalFlag, additive, needWeights });
-    const output = this.outputProjection.forward(mergeHeads(context)); // [B, H, Lq, d] -> [B, Lq, E] -> [B, Lq, E]
+    const attendOptions = { mask, causal: causalFlag, additive, needWeights, groupSize: H / Hkv, layout } as const;
+    const { context, weights } = this.attendHeads(q, k, v, attendOptions); // [B, Lq, H, d] (or [B, H, Lq, d])
+    const merged = layout === 'sequence-first' ? reshape(context, [B, Lq, H * d]) : mergeHeads(context); // -> [B, Lq, E]
+    const output = this.outputProjection.forward(merged); // [B, Lq, E] -> [B, Lq, E]
     if (!needWeights || !weights) return { output, weights: null };
     const averaged = options.averageHeadWeights ?? true;
     return { output, weights: averaged ? mean(weights, 1) : weights }; // [B, Lq, Lk + X] or [B, H, Lq, Lk + X]
   }
 
   /**
-   * The one call to attend, for every head at once: q [B, H, Lq, d], keys/values [B, H, Lk, d]
-   * -> context [B, H, Lq, d], weights [B, H, Lq, Lk] (null with needWeights false). `needWeights: false`
-   * lets attend take its fused path (no [B, H, Lq, Lk] matrix) when the scorer and normalizer allow it.
+   * The one call to attend, for every head at once: q [B, Lq, H, d], keys/values [B, Lk, Hkv, d]
+   * ('sequence-first'; or [B, H, Lq, d], [B, Hkv, Lk, d] 'heads-first') -> context [B, Lq, H, d] (or
+   * [B, H, Lq, d]), weights [B, H, Lq, Lk] (null with needWeights false). Query head h reads key/value
+   * head ⌊h / groupSize⌋. `needWeights: false` lets attend take its fused path (no [B, H, Lq, Lk] matrix,
+   * no copies of the heads) when the scorer and normalizer allow it.
    */
   private attendHeads(
     q: Tensor,
     keys: Tensor,
     values: Tensor,
-    options: { mask: Tensor | undefined; causal: boolean; additive: Tensor | undefined; needWeights: boolean },
+    options: {
+      mask: Tensor | undefined;
+      causal: boolean;
+      additive: Tensor | undefined;
+      needWeights: boolean;
+      groupSize: number;
+      layout: 'heads-first' | 'sequence-first';
+    },
   ): { context: Tensor; weights: Tensor | null } {
     const { context, weights } = attend({
       query: q,
@@ -261,14 +274,19 @@ export class MultiHeadAttention extends Module {
       training: this.training,
       rng: this.#rng,
       needWeights: options.needWeights,
+      groupSize: options.groupSize,
+      layout: options.layout,
     });
-    return { context, weights }; // [B, H, Lq, d], [B, H, Lq, Lk] or null
+    return { context, weights }; // [B, Lq, H, d] (or [B, H, Lq, d]), [B, H, Lq, Lk] or null
   }
 
-  /** A learned [1, 1, Ekv] key or value as one extra position per batch element and head: -> [B, Hkv, 1, d]. */
-  private perBatch(learned: Parameter, B: number): Tensor {
-    const heads = permute(reshape(learned, [1, 1, this.numKeyValueHeads, this.headDim]), [0, 2, 1, 3]); // [1, 1, Ekv] -> [1, 1, Hkv, d] -> [1, Hkv, 1, d]
-    return broadcastTo(heads, [B, this.numKeyValueHeads, 1, this.headDim]); // [B, Hkv, 1, d]
+  /**
+   * A learned [1, 1, Ekv] key or value as one extra position per batch element and head:
+   * -> `shape` = [B, 1, Hkv, d] ('sequence-first') or [B, Hkv, 1, d] ('heads-first').
+   */
+  private perBatch(learned: Parameter, shape: readonly number[]): Tensor {
+    const heads = reshape(learned, [1, shape[1]!, shape[2]!, this.headDim]); // [1, 1, Ekv] -> [1, 1, Hkv, d] or [1, Hkv, 1, d]
+    return broadcastTo(heads, shape); // [B, 1, Hkv, d] or [B, Hkv, 1, d]
   }
 
   private checkInputs(query: Tensor, key: Tensor, value: Tensor, cache: KeyValueCache | undefined, op: string): void {

@@ -1,4 +1,4 @@
-import { broadcastTo, permute, reshape, type Tensor } from '@heed/tensor';
+import { permute, reshape, type Tensor } from '@heed/tensor';
 
 // Shape letters: B batch, L sequence length, H heads, d head size (feature columns [h·d, (h+1)·d) belong to head h).
 
@@ -14,16 +14,4 @@ export function mergeHeads(x: Tensor): Tensor {
   const [B, H, L, d] = x.shape as [number, number, number, number];
   const sideBySide = permute(x, [0, 2, 1, 3]); // [B, H, L, d] -> [B, L, H, d]
   return reshape(sideBySide, [B, L, H * d]); // [B, L, H, d] -> [B, L, H·d]
-}
-
-/**
- * Grouped-query attention: key/value head g serves query heads [g·G, (g+1)·G) (G = groupSize), so
- * [B, Hkv, L, d] -> [B, Hkv·G, L, d]. Gradients of the copies add up in the shared head.
- */
-export function repeatKeyValueHeads(x: Tensor, groupSize: number): Tensor {
-  if (groupSize === 1) return x;
-  const [B, Hkv, L, d] = x.shape as [number, number, number, number];
-  const grouped = reshape(x, [B, Hkv, 1, L, d]); // [B, Hkv, L, d] -> [B, Hkv, 1, L, d]
-  const copies = broadcastTo(grouped, [B, Hkv, groupSize, L, d]); // [B, Hkv, G, L, d]
-  return reshape(copies, [B, Hkv * groupSize, L, d]); // [B, Hkv, G, L, d] -> [B, H, L, d]
 }

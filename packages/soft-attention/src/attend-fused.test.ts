@@ -1,4 +1,4 @@
-import { ArgumentError, ConfigError, mul, plainKernels, randn, Rng, setKernels, sum, Tensor, tensor, type AttentionProblem } from '@heed/tensor';
+import { ArgumentError, broadcastTo, ConfigError, mul, permute, plainKernels, randn, reshape, Rng, setKernels, ShapeError, sum, Tensor, tensor, type AttentionProblem } from '@heed/tensor';
 import { AdditiveScorer, DotScorer, ScaledDotScorer } from '@heed/scorers';
 import { afterEach, describe, expect, it } from 'vitest';
 import { assertClose, loadFixture, toHeed, torchMaskToKeep } from '../../../fixtures/load-fixture';
@@ -192,5 +192,97 @@ describe('attend: choosing the path', () => {
       attend({ query: randn([2, 4, 8], new Rng(1)), keys: randn([2, 6, 7], new Rng(1)), values: randn([2, 6, 3], new Rng(1)), implementation, needWeights: false });
     expect(call('plain')).toThrow(/^scaled-dot\.score: .*dq must equal dk/);
     expect(call('fused')).toThrow(/^scaled-dot\.score: .*dq must equal dk/);
+  });
+});
+
+/** Runs `fn`, expects an instance of `errorClass` and returns it for field checks. */
+function expectThrows<E extends Error>(fn: () => unknown, errorClass: new (...args: never[]) => E): E {
+  try {
+    fn();
+  } catch (error) {
+    expect(error).toBeInstanceOf(errorClass);
+    return error as E;
+  }
+  throw new Error(`expected a ${errorClass.name} to be thrown, but nothing was thrown`);
+}
+
+describe('attend: grouped-query heads (groupSize) and the sequence-first layout', () => {
+  let spy: ReturnType<typeof spyOnFused> | null = null;
+  afterEach(() => {
+    spy?.restore();
+    spy = null;
+  });
+  const rng = new Rng(31);
+  const keyPaddingMask = new Tensor(Float32Array.from({ length: 2 * 21 }, (_, i) => (i % 21 < 15 || rng.uniform() < 0.5 ? 1 : 0)), [2, 21]); // [B, Lk]
+  const headMask = new Tensor(Float32Array.from({ length: 4 * 9 * 21 }, (_, i) => (i % 21 === 0 || rng.uniform() < 0.7 ? 1 : 0)), [4, 9, 21]); // [H, Lq, Lk]
+  const swap = [0, 2, 1, 3]; // [B, L, H, ·] <-> [B, H, L, ·]
+
+  it('fused == plain with groupSize 2 and 4: causal, masks, keyPaddingMask, weights', () => {
+    for (const groupSize of [2, 4]) {
+      const base = inputs({ query: [2, 4, 9, 8], keys: [2, 4 / groupSize, 21, 8], values: [2, 4 / groupSize, 21, 5] }, groupSize);
+      expectFusedEqualsPlain(base, { groupSize });
+      expectFusedEqualsPlain(base, { groupSize, causal: true, keyPaddingMask });
+      expectFusedEqualsPlain(base, { groupSize, mask: headMask }, true);
+    }
+  });
+
+  it('the plain path with groupSize equals repeating the key/value heads by hand (gradients summed back)', () => {
+    const base = inputs({ query: [2, 4, 9, 8], keys: [2, 2, 21, 8], values: [2, 2, 21, 5] }, 7);
+    const grouped = run(base, { groupSize: 2, implementation: 'plain', causal: true });
+    const [query, keys, values] = [base.query, base.keys, base.values].map((t) => new Tensor(t.data.slice(), t.shape, true)) as [Tensor, Tensor, Tensor];
+    const repeat = (t: Tensor) => reshape(broadcastTo(reshape(t, [2, 2, 1, 21, t.shape[3]!]), [2, 2, 2, 21, t.shape[3]!]), [2, 4, 21, t.shape[3]!]); // [B, Hkv, Lk, ·] -> [B, H, Lk, ·]
+    const { context, weights } = attend({ query, keys: repeat(keys), values: repeat(values), causal: true });
+    const r = new Rng(77);
+    sum(mul(context, randn(context.shape, r))).add(sum(mul(weights, randn(weights.shape, r)))).backward();
+    assertClose('context', grouped.context, context, FORWARD);
+    assertClose('grad keys', grouped.dk, keys.grad!, GRADIENT);
+    assertClose('grad values', grouped.dv, values.grad!, GRADIENT);
+  });
+
+  it("layout 'sequence-first' equals permuting the heads first and the context back, on both paths, with groups", () => {
+    for (const groupSize of [1, 2]) {
+      const base = inputs({ query: [2, 9, 4, 8], keys: [2, 21, 4 / groupSize, 8], values: [2, 21, 4 / groupSize, 5] }, 40 + groupSize); // [B, L, H, ·]
+      for (const implementation of ['plain', 'fused'] as const) {
+        for (const extra of [{}, { causal: true, mask: headMask }, { keyPaddingMask }] as Partial<AttendOptions>[]) {
+          const got = run(base, { ...extra, groupSize, layout: 'sequence-first', implementation, needWeights: implementation === 'plain' });
+          const [query, keys, values] = [base.query, base.keys, base.values].map((t) => new Tensor(t.data.slice(), t.shape, true)) as [Tensor, Tensor, Tensor];
+          const expected = attend({ ...extra, query: permute(query, swap), keys: permute(keys, swap), values: permute(values, swap), groupSize, implementation: 'plain' });
+          const r = new Rng(77);
+          const context = permute(expected.context, swap); // [B, H, Lq, dv] -> [B, Lq, H, dv]
+          let loss = sum(mul(context, randn(context.shape, r)));
+          if (implementation === 'plain') loss = loss.add(sum(mul(expected.weights!, randn(expected.weights!.shape, r))));
+          loss.backward();
+          const label = `g=${groupSize} ${implementation} ${Object.keys(extra).join(',')}`;
+          assertClose(`${label} context`, got.context, context, FORWARD);
+          if (implementation === 'plain') assertClose(`${label} weights`, got.weights!, expected.weights!, FORWARD);
+          assertClose(`${label} grad query`, got.dq, query.grad!, GRADIENT);
+          assertClose(`${label} grad keys`, got.dk, keys.grad!, GRADIENT);
+          assertClose(`${label} grad values`, got.dv, values.grad!, GRADIENT);
+        }
+      }
+    }
+  });
+
+  it('the fused path reads shared heads and the layout in place: groupSize and layout reach the kernel', () => {
+    spy = spyOnFused();
+    const base = inputs({ query: [2, 9, 4, 8], keys: [2, 21, 2, 8], values: [2, 21, 2, 5] }, 8);
+    const { context } = attend({ ...base, groupSize: 2, layout: 'sequence-first', needWeights: false });
+    expect(context.shape).toEqual([2, 9, 4, 5]);
+    expect(spy.problems).toHaveLength(1);
+    expect(spy.problems[0]).toMatchObject({ n: 8, groupSize: 2, layout: 'sequence-first', heads: 4, queryLength: 9, keyLength: 21 });
+  });
+
+  it('refuses groups that do not divide the heads, missing head axes and unknown layouts', () => {
+    const base = inputs({ query: [2, 4, 9, 8], keys: [2, 2, 21, 8], values: [2, 2, 21, 5] }, 9);
+    for (const implementation of ['plain', 'fused'] as const) {
+      let e = expectThrows(() => attend({ ...base, groupSize: 3, implementation, needWeights: false }), ShapeError);
+      expect([e.op, e.argument]).toEqual(['attend', 'groupSize']);
+      e = expectThrows(() => attend({ ...base, groupSize: 4, implementation, needWeights: false }), ShapeError);
+      expect([e.op, e.argument, e.message]).toEqual(['attend', 'keys', expect.stringMatching(/keys \[2, 2, 21, 8\] must have H \/ groupSize = 1 key\/value heads/)]);
+      e = expectThrows(() => attend({ query: randn([9, 8], rng), keys: randn([21, 8], rng), values: randn([21, 5], rng), layout: 'sequence-first', implementation }), ShapeError);
+      expect([e.op, e.argument]).toEqual(['attend', 'query']);
+    }
+    expect(expectThrows(() => attend({ ...base, groupSize: 1.5 }), ArgumentError).argument).toBe('groupSize');
+    expect(expectThrows(() => attend({ ...base, layout: 'heads-last' as never }), ArgumentError).argument).toBe('layout');
   });
 });

@@ -4,11 +4,12 @@
 // then per panel of MR query rows and per block of BK keys:
 //   s = (scale·Q_panel)·K_blockᵀ      [MR, d] x [d, BK] -> [MR, BK]
 //   s masked → −∞;  m' = max(m, max s);  O ← O·e^(m−m');  P = e^(s−m');  l ← l·e^(m−m') + ΣP
-//   O += P·V_block                   [MR, BK] x [BK, dv] -> [MR, dv]
+//   O += P·V_block                   [MR, BK] x [BK, dv] -> [MR, dv]   (P written pre-splatted as it is computed)
 // and finally O /= l, logSumExp = m + ln l (a row with no visible key: O = 0, logSumExp = −∞).
 import { expF32x4, expNonPositiveF32x4 } from './exp';
 import { MR, NR, microKernel } from './matmul';
 import { pack, packSplat } from './pack';
+import { sliceAddress, zeroRows } from './slices';
 import { setTileScratch, TILE_SCRATCH_BYTES } from './tile';
 
 /** Keys per block: the score tile MR×BK and its pre-splatted P panel stay in L1. */
@@ -43,7 +44,7 @@ function logOfSum(x: f32): f32 {
 }
 
 // @ts-ignore: decorator
-@inline function align64(x: usize): usize {
+@inline export function align64(x: usize): usize {
   return (x + 63) & ~63;
 }
 
@@ -65,13 +66,14 @@ function logOfSum(x: f32): f32 {
  * out [n, Lq, dv] and logSumExp [n, Lq] from q [n, Lq, d], k [nKv, Lk, d], v [nKv, Lk, dv]
  * (nKv = n / groupSize). Key j is visible to query i of slice s when (!causal || j ≤ i + causalOffset)
  * and (keep == 0 || keep[s·ks0 + i·ks1 + j·ks2] != 0). `work` holds attentionWorkBytes(Lk, d, dv).
+ * q and out interleave qHeads slices per row block, k and v kvHeads (see `sliceAddress`; 1, 1: [n, L, ·]).
  * Only the panels of MR query rows numbered panelFirst, panelFirst + panelStep, … of every slice are
  * computed (0, 1: all): threads with different panelFirst and their own `work` may run at once.
  */
 export function attentionForward(
   q: usize, k: usize, v: usize, out: usize, logSumExp: usize, keep: usize,
   n: i32, Lq: i32, Lk: i32, d: i32, dv: i32, scale: f32, causal: bool, causalOffset: i32,
-  ks0: i32, ks1: i32, ks2: i32, groupSize: i32, work: usize, panelFirst: i32, panelStep: i32,
+  ks0: i32, ks1: i32, ks2: i32, groupSize: i32, qHeads: i32, kvHeads: i32, work: usize, panelFirst: i32, panelStep: i32,
 ): void {
   const keysPadded = ((Lk + NR - 1) / NR) * NR;
   const valuesPadded = ((dv + NR - 1) / NR) * NR;
@@ -84,25 +86,25 @@ export function attentionForward(
   const rowSum = rowMax + <usize>MR * 4; // [MR]
   setTileScratch(align64(rowSum + <usize>MR * 4));
   const ldS = <usize>BK * 4;
-  const ldO = <usize>dv * 4;
+  const ldO = <usize>(qHeads * dv) * 4;
   const nKv = n / groupSize;
   const minusInf = f32x4.splat(-Infinity);
 
   for (let g = 0; g < nKv; g++) {
-    const kSlice = k + <usize>g * <usize>Lk * <usize>d * 4;
-    const vSlice = v + <usize>g * <usize>Lk * <usize>dv * 4;
+    const kSlice = sliceAddress(k, g, Lk, kvHeads, d);
+    const vSlice = sliceAddress(v, g, Lk, kvHeads, dv);
     if (Lk > 0) {
-      pack(kSlice, d, true, 0, 0, Lk, d, NR, packedK); // Kᵀ as B: [d] x [Lk]
-      pack(vSlice, dv, false, 0, 0, dv, Lk, NR, packedV); // V as B: [Lk] x [dv]
+      pack(kSlice, kvHeads * d, true, 0, 0, Lk, d, NR, packedK); // Kᵀ as B: [d] x [Lk]
+      pack(vSlice, kvHeads * dv, false, 0, 0, dv, Lk, NR, packedV); // V as B: [Lk] x [dv]
     }
     for (let member = 0; member < groupSize; member++) {
       const slice = g * groupSize + member;
-      const qSlice = q + <usize>slice * <usize>Lq * <usize>d * 4;
-      const oSlice = out + <usize>slice * <usize>Lq * <usize>dv * 4;
+      const qSlice = sliceAddress(q, slice, Lq, qHeads, d);
+      const oSlice = sliceAddress(out, slice, Lq, qHeads, dv);
       for (let i0 = panelFirst * MR; i0 < Lq; i0 += panelStep * MR) {
         const mr = min(MR, Lq - i0);
         const oPanel = oSlice + <usize>i0 * ldO;
-        memory.fill(oPanel, 0, <usize>mr * ldO);
+        zeroRows(oPanel, mr, dv, ldO);
         for (let r = 0; r < MR; r++) {
           store<f32>(rowMax + (<usize>r << 2), -Infinity);
           store<f32>(rowSum + (<usize>r << 2), 0);
@@ -110,7 +112,11 @@ export function attentionForward(
         // Keys any row of this panel may see.
         let keyEnd = Lk;
         if (causal) keyEnd = max(0, min(Lk, i0 + mr + causalOffset));
-        if (keyEnd > 0) packSplat(qSlice, d, true, i0, 0, mr, d, MR, scale, qPanel); // scale folded into q
+        if (keyEnd > 0) packSplat(qSlice, qHeads * d, true, i0, 0, mr, d, MR, scale, qPanel); // scale folded into q
+        // Rows past the panel's last query take no part in P · V: zero in the P panel throughout.
+        for (let r = mr; r < MR; r++) {
+          for (let c = 0; c < BK; c++) v128.store(pPanel + ((<usize>(c * MR + r)) << 4), f32x4.splat(0));
+        }
         for (let j0 = 0; j0 < keyEnd; j0 += BK) {
           const bk = min(BK, keyEnd - j0);
           const bk4 = (bk + 3) & ~3;
@@ -141,9 +147,11 @@ export function attentionForward(
             for (let c = 0; c < bk4; c += 4) mv = f32x4.pmax(mv, v128.load(row + (<usize>c << 2))); // NaN scores are skipped, as in JS
             const blockMax = hmax(mv);
             const oldMax = load<f32>(rowMax + (<usize>r << 2));
+            const pRow = pPanel + (<usize>r << 4); // P[r][c] splatted at pRow + c·MR·16
+            const pStep = <usize>MR * 16;
             if (blockMax == -Infinity) {
               // Nothing visible in this block: P row = 0.
-              for (let c = 0; c < bk4; c += 4) v128.store(row + (<usize>c << 2), f32x4.splat(0));
+              for (let c = 0; c < bk4; c++) v128.store(pRow + <usize>c * pStep, f32x4.splat(0));
               continue;
             }
             anyVisible = true;
@@ -169,17 +177,21 @@ export function attentionForward(
             }
             const mV = f32x4.splat(m);
             let sv = f32x4.splat(0);
+            let pAt = pRow;
             for (let c = 0; c < bk4; c += 4) {
-              const at = row + (<usize>c << 2);
-              const p = expNonPositiveF32x4(f32x4.sub(v128.load(at), mV)); // masked: e^(−∞) = 0
-              v128.store(at, p);
+              const p = expNonPositiveF32x4(f32x4.sub(v128.load(row + (<usize>c << 2)), mV)); // masked: e^(−∞) = 0
               sv = f32x4.add(sv, p);
+              // Straight into the pre-splatted A panel of O += P · V (no second pass over P).
+              v128.store(pAt, v128.shuffle<f32>(p, p, 0, 0, 0, 0));
+              v128.store(pAt + pStep, v128.shuffle<f32>(p, p, 1, 1, 1, 1));
+              v128.store(pAt + 2 * pStep, v128.shuffle<f32>(p, p, 2, 2, 2, 2));
+              v128.store(pAt + 3 * pStep, v128.shuffle<f32>(p, p, 3, 3, 3, 3));
+              pAt += 4 * pStep;
             }
             store<f32>(rowSum + (<usize>r << 2), l + hsum(sv));
           }
           if (!anyVisible) continue;
           // O += P · V_block, NR value columns per tile.   [MR, bk] x [bk, dv] -> [MR, dv]
-          packSplat(scores, BK, true, 0, 0, mr, bk, MR, 1, pPanel);
           let vPanel = packedV + <usize>j0 * <usize>NR * 4;
           for (let x0 = 0; x0 < dv; x0 += NR) {
             microKernel(pPanel, vPanel, bk, oPanel + (<usize>x0 << 2), ldO, true, mr, min(NR, dv - x0));

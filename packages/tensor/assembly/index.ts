@@ -4,3 +4,4 @@
 export { matmul, matmulRows, matmulWorkBytes, heapBase, tileRows } from './matmul';
 export { expInPlace } from './exp';
 export { attentionForward, attentionWorkBytes } from './attention';
+export { attentionBackward, attentionBackwardWorkBytes } from './attention-backward';

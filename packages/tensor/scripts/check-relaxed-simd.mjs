@@ -1,7 +1,7 @@
 // Checks the relaxed-SIMD build (fused multiply-add) of the WebAssembly kernels, which Node 20 only
 // runs with a flag: node --experimental-wasm-relaxed-simd scripts/check-relaxed-simd.mjs
 // Reads the bytes from src/kernels/wasm/wasm-bytes.ts (no build needed), compares matmul (all four
-// transpose flags, edge sizes), exp and the fused attention forward against float64 references, and
+// transpose flags, edge sizes), exp and the fused attention forward and backward against float64 references, and
 // prints one JSON line: {"ok": true, ...} or {"ok": false, "failures": [...]}.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -92,8 +92,19 @@ for (const [m, n, k] of [[1, 1, 1], [3, 5, 7], [17, 33, 65], [130, 257, 96], [7,
   f.set(q, qAt / 4);
   f.set(k, kAt / 4);
   f.set(v, vAt / 4);
-  ex.attentionForward(qAt, kAt, vAt, oAt, lAt, 0, n, Lq, Lk, d, dv, scale, 1, offset, 0, 0, 0, 1, wAt, 0, 1);
-  const out = new Float32Array(ex.memory.buffer, oAt, n * Lq * dv);
+  ex.attentionForward(qAt, kAt, vAt, oAt, lAt, 0, n, Lq, Lk, d, dv, scale, 1, offset, 0, 0, 0, 1, 1, 1, wAt, 0, 1);
+  const out = new Float32Array(ex.memory.buffer, oAt, n * Lq * dv).slice();
+  // The backward on the forward's out and logSumExp, for the upstream gradient g [n, Lq, dv].
+  const g = Float32Array.from({ length: n * Lq * dv }, random);
+  const gAt = align(wAt + ex.attentionWorkBytes(Lk, d, dv));
+  const dqAt = align(gAt + g.length * 4);
+  const dkAt = align(dqAt + q.length * 4);
+  const dvAt = align(dkAt + k.length * 4);
+  const w2At = align(dvAt + v.length * 4);
+  heap(w2At + ex.attentionBackwardWorkBytes(Lk, d, dv)).set(g, gAt / 4);
+  ex.attentionBackward(qAt, kAt, vAt, oAt, lAt, gAt, dqAt, dkAt, dvAt, 0, n, Lq, Lk, d, dv, scale, 1, offset, 0, 0, 0, 1, 1, 1, w2At, 0, 1);
+  const grads = [dqAt, dkAt, dvAt].map((at, i) => new Float32Array(ex.memory.buffer, at, [q, k, v][i].length));
+  const expected = [q, k, v].map((t) => new Float64Array(t.length));
   let worst = 0;
   for (let s = 0; s < n; s++) {
     for (let i = 0; i < Lq; i++) {
@@ -106,14 +117,35 @@ for (const [m, n, k] of [[1, 1, 1], [3, 5, 7], [17, 33, 65], [130, 257, 96], [7,
       const max = Math.max(...scores);
       const w = scores.map((t) => Math.exp(t - max));
       const total = w.reduce((x, y) => x + y, 0);
+      const p = w.map((t) => t / total);
       for (let x = 0; x < dv; x++) {
         let o = 0;
-        for (let j = 0; j < w.length; j++) o += (w[j] / total) * v[(s * Lk + j) * dv + x];
+        for (let j = 0; j < w.length; j++) o += p[j] * v[(s * Lk + j) * dv + x];
         worst = Math.max(worst, Math.abs(out[(s * Lq + i) * dv + x] - o));
+      }
+      // dP_j = g_i · v_j, dS_j = p_j (dP_j − Σ p dP); dq_i += scale dS_j k_j, dk_j += scale dS_j q_i, dv_j += p_j g_i.
+      const dP = p.map((_, j) => {
+        let t = 0;
+        for (let x = 0; x < dv; x++) t += g[(s * Lq + i) * dv + x] * v[(s * Lk + j) * dv + x];
+        return t;
+      });
+      const rowDot = p.reduce((acc, pj, j) => acc + pj * dP[j], 0);
+      for (let j = 0; j < p.length; j++) {
+        const dS = scale * p[j] * (dP[j] - rowDot);
+        for (let x = 0; x < d; x++) {
+          expected[0][(s * Lq + i) * d + x] += dS * k[(s * Lk + j) * d + x];
+          expected[1][(s * Lk + j) * d + x] += dS * q[(s * Lq + i) * d + x];
+        }
+        for (let x = 0; x < dv; x++) expected[2][(s * Lk + j) * dv + x] += p[j] * g[(s * Lq + i) * dv + x];
       }
     }
   }
   if (!(worst <= 2e-5)) failures.push(`attention forward: max abs error ${worst}`);
+  ['dq', 'dk', 'dv'].forEach((name, t) => {
+    let error = 0;
+    for (let i = 0; i < grads[t].length; i++) error = Math.max(error, Math.abs(grads[t][i] - expected[t][i]) / (1e-3 + Math.abs(expected[t][i])));
+    if (!(error <= 1e-3)) failures.push(`attention backward ${name}: max relative error ${error}`);
+  });
 }
 
 console.log(JSON.stringify(failures.length ? { ok: false, failures: failures.slice(0, 10) } : { ok: true }));

@@ -1,4 +1,5 @@
-// Throughput of the matmul and fused-attention kernels, WebAssembly SIMD vs plain JS, on this machine.
+// Throughput of the matmul and fused-attention kernels (forward and backward), WebAssembly SIMD vs plain
+// JS, on this machine.
 // Needs a build (pnpm build). Run: node scripts/measure-matmul.mjs [--quick] [--threads=2] [--wasm-only]
 // (add --experimental-wasm-relaxed-simd before the script to measure the relaxed-SIMD build).
 // Each figure is the median of several timed runs after warm-up, in wall-clock time and in this
@@ -8,8 +9,8 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import {
-  Rng, getKernels, linear, matmulKernelJs, noGrad, permute, plainKernels, randn, reshape,
-  scaledDotProductAttention, useJsKernels, useWasmKernels,
+  Rng, Tensor, getKernels, linear, matmulKernelJs, mul, noGrad, plainKernels, randn, reshape,
+  scaledDotProductAttention, sum, useJsKernels, useWasmKernels,
 } from '../dist/index.js';
 
 const quick = process.argv.includes('--quick');
@@ -107,24 +108,62 @@ console.log('\nfused attention forward: n = 8 heads, Lq = Lk = 1024, d = dv = 64
   }
 }
 
-console.log('\nmulti-head self-attention forward: L = 1024, model dim 512, 8 heads (projections + fused attention)');
+console.log('\nfused attention backward: n = 8 heads, Lq = Lk = 1024, d = dv = 64 (2.5 × 4·n·L²·d flops)');
+{
+  const [n, L, d] = [8, 1024, 64];
+  const leaf = () => new Tensor(randn([1, n, L, d], rng).data, [1, n, L, d], true);
+  const [q, k, v] = [leaf(), leaf(), leaf()];
+  const g = randn([1, n, L, d], rng);
+  const flops = 2.5 * 4 * n * L * L * d;
+  for (const causal of [false, true]) {
+    const f = causal ? flops / 2 : flops;
+    // The forward runs once, outside the timer; each timed run is one backward pass through the op.
+    const backward = (out) => () => {
+      q.grad = k.grad = v.grad = null;
+      out.backward(g);
+    };
+    useJsKernels();
+    const js = wasmOnly ? NOT_RUN : time(backward(scaledDotProductAttention(q, k, v, { causal })), 1);
+    await useWasmKernels(wasmOptions);
+    const w = time(backward(scaledDotProductAttention(q, k, v, { causal })));
+    console.log(`  ${causal ? 'causal (half the flops counted)' : 'full'}`);
+    if (!wasmOnly) console.log(`    JS kernel            ${fmt(f, js)}`);
+    console.log(`    WASM kernel          ${fmt(f, w)}   ${versus(js, w)}`);
+  }
+}
+
+console.log('\nmulti-head self-attention: L = 1024, model dim 512, 8 heads (projections + fused attention, heads read in place)');
 {
   const [L, D, H] = [1024, 512, 8];
   const x = randn([1, L, D], rng);
-  const w = [0, 1, 2, 3].map(() => randn([D, D], rng));
-  const heads = (t) => permute(reshape(t, [1, L, H, D / H]), [0, 2, 1, 3]); // [1, L, D] -> [1, H, L, d]
-  const forward = () =>
-    noGrad(() => {
-      const o = scaledDotProductAttention(heads(linear(x, w[0])), heads(linear(x, w[1])), heads(linear(x, w[2]))); // [1, H, L, d]
-      return linear(reshape(permute(o, [0, 2, 1, 3]), [1, L, D]), w[3]); // [1, L, D]
-    });
+  const w = [0, 1, 2, 3].map(() => new Tensor(randn([D, D], rng).data, [D, D], true));
+  const heads = (t) => reshape(t, [1, L, H, D / H]); // [1, L, D] -> [1, L, H, d]
+  const layer = () => {
+    const o = scaledDotProductAttention(heads(linear(x, w[0])), heads(linear(x, w[1])), heads(linear(x, w[2])), { layout: 'sequence-first' }); // [1, L, H, d]
+    return linear(reshape(o, [1, L, D]), w[3]); // [1, L, D]
+  };
+  const forward = () => noGrad(layer);
+  // A training step: the forward, then the weight gradients of Σ out ⊙ g (x needs none): the backward is
+  // 5 products of 2·L·D² (4 weight gradients, one input gradient) and 2.5 × the attention.
+  const g = randn([1, L, D], rng);
+  const step = () => {
+    for (const p of w) p.grad = null;
+    sum(mul(layer(), g)).backward();
+  };
   const flops = 4 * 2 * L * D * D + 4 * L * L * D;
+  const stepFlops = 9 * 2 * L * D * D + 3.5 * 4 * L * L * D;
   useJsKernels();
   const js = wasmOnly ? NOT_RUN : time(forward, quick ? 1 : 3);
+  const jsStep = wasmOnly ? NOT_RUN : time(step, 1);
   await useWasmKernels(wasmOptions);
   const wt = time(forward);
+  const wtStep = time(step);
+  console.log('  forward');
   if (!wasmOnly) console.log(`    JS kernels           ${fmt(flops, js)}`);
   console.log(`    WASM kernels         ${fmt(flops, wt)}   ${versus(js, wt)}`);
+  console.log('  training step (forward + backward)');
+  if (!wasmOnly) console.log(`    JS kernels           ${fmt(stepFlops, jsStep)}`);
+  console.log(`    WASM kernels         ${fmt(stepFlops, wtStep)}   ${versus(jsStep, wtStep)}`);
 }
 useJsKernels();
 if (getKernels().matmul !== plainKernels().matmul) throw new Error('useJsKernels did not restore the JS matmul');

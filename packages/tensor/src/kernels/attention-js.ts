@@ -1,4 +1,5 @@
 import type { AttentionBackwardKernel, AttentionForwardKernel } from './attention';
+import { interleavedHeads, toHeadsFirst, toSequenceFirst } from './attention-layout';
 
 // Plain TypeScript kernels for the fused attention seam (FlashAttention-2 loop order, Dao 2023).
 // Shape letters: n slices (batch·heads), Lq queries, Lk keys, d query/key features, dv value features,
@@ -247,7 +248,7 @@ export function addWeightedRows(w: Float64Array, b: Float32Array, bOffset: numbe
  *   S = scale · Q_block K_tileᵀ (masked → −∞);  per row  m' = max(m, max S),  P = e^(S − m'),
  *   l ← l·e^(m−m') + Σ P,  acc ← acc·e^(m−m') + P V_tile;   finally out = acc / l,  logSumExp = m + log l.
  */
-export const attentionForwardJs: AttentionForwardKernel = (problem, q, k, v, out, logSumExp) => {
+const forwardHeadsFirst: AttentionForwardKernel = (problem, q, k, v, out, logSumExp) => {
   const { n, queryLength: Lq, keyLength: Lk, headDim: d, valueDim: dv, scale, causalOffset, keep, keepStrides, groupSize } = problem;
   const [keepSlice, keepQuery, keepKey] = keepStrides;
   const causal = causalOffset !== null;
@@ -335,7 +336,7 @@ export const attentionForwardJs: AttentionForwardKernel = (problem, q, k, v, out
  *   D_i = dOut_i · out_i,  P = e^(S − lse),  dP = dOut V_tileᵀ,  dS = P ⊙ (dP − D),
  *   dV_tile += Pᵀ dOut,   dK_tile += scale · dSᵀ Q,   dQ += scale · dS K_tile.
  */
-export const attentionBackwardJs: AttentionBackwardKernel = (problem, q, k, v, out, logSumExp, dOut, dq, dk, dv) => {
+const backwardHeadsFirst: AttentionBackwardKernel = (problem, q, k, v, out, logSumExp, dOut, dq, dk, dv) => {
   const { n, queryLength: Lq, keyLength: Lk, headDim: d, valueDim: dvSize, scale, causalOffset, keep, keepStrides, groupSize } = problem;
   const [keepSlice, keepQuery, keepKey] = keepStrides;
   const causal = causalOffset !== null;
@@ -411,4 +412,55 @@ export const attentionBackwardJs: AttentionBackwardKernel = (problem, q, k, v, o
       for (let x = 0; x < cols * dvSize; x++) dv[vTile + x] = dvTile[x]!;
     }
   }
+};
+
+/**
+ * The forward on the JS kernels, any layout: 'sequence-first' operands are copied to heads-first
+ * [n, L, ·] order, computed there, and out is copied back.
+ */
+export const attentionForwardJs: AttentionForwardKernel = (problem, q, k, v, out, logSumExp) => {
+  const { queryHeads: H, keyHeads: Hkv } = interleavedHeads(problem);
+  if (H === 1 && Hkv === 1) {
+    forwardHeadsFirst(problem, q, k, v, out, logSumExp);
+    return;
+  }
+  const { n, queryLength: Lq, keyLength: Lk, headDim: d, valueDim: dv } = problem;
+  const B = n / H;
+  const plain = { ...problem, layout: 'heads-first' as const };
+  const outHeadsFirst = new Float32Array(n * Lq * dv); // [n, Lq, dv]
+  forwardHeadsFirst(plain, toHeadsFirst(q, B, H, Lq, d), toHeadsFirst(k, B, Hkv, Lk, d), toHeadsFirst(v, B, Hkv, Lk, dv), outHeadsFirst, logSumExp);
+  toSequenceFirst(outHeadsFirst, B, H, Lq, dv, out); // [n, Lq, dv] -> [B, Lq, H, dv]
+};
+
+/**
+ * The backward on the JS kernels, any layout: 'sequence-first' operands are copied to heads-first
+ * [n, L, ·] order, computed there, and dq, dk, dv are copied back.
+ */
+export const attentionBackwardJs: AttentionBackwardKernel = (problem, q, k, v, out, logSumExp, dOut, dq, dk, dv) => {
+  const { queryHeads: H, keyHeads: Hkv } = interleavedHeads(problem);
+  if (H === 1 && Hkv === 1) {
+    backwardHeadsFirst(problem, q, k, v, out, logSumExp, dOut, dq, dk, dv);
+    return;
+  }
+  const { n, queryLength: Lq, keyLength: Lk, headDim: d, valueDim: dvSize } = problem;
+  const B = n / H;
+  const plain = { ...problem, layout: 'heads-first' as const };
+  const dqHeadsFirst = new Float32Array(n * Lq * d); // [n, Lq, d]
+  const dkHeadsFirst = new Float32Array(B * Hkv * Lk * d); // [nKv, Lk, d]
+  const dvHeadsFirst = new Float32Array(B * Hkv * Lk * dvSize); // [nKv, Lk, dv]
+  backwardHeadsFirst(
+    plain,
+    toHeadsFirst(q, B, H, Lq, d),
+    toHeadsFirst(k, B, Hkv, Lk, d),
+    toHeadsFirst(v, B, Hkv, Lk, dvSize),
+    toHeadsFirst(out, B, H, Lq, dvSize),
+    logSumExp,
+    toHeadsFirst(dOut, B, H, Lq, dvSize),
+    dqHeadsFirst,
+    dkHeadsFirst,
+    dvHeadsFirst,
+  );
+  toSequenceFirst(dqHeadsFirst, B, H, Lq, d, dq); // [n, Lq, d] -> [B, Lq, H, d]
+  toSequenceFirst(dkHeadsFirst, B, Hkv, Lk, d, dk); // [nKv, Lk, d] -> [B, Lk, Hkv, d]
+  toSequenceFirst(dvHeadsFirst, B, Hkv, Lk, dvSize, dv); // [nKv, Lk, dv] -> [B, Lk, Hkv, dv]
 };

@@ -10,6 +10,10 @@
  *   (causalOffset === null || j ≤ i + causalOffset)  and
  *   (keep === null || keep[s·keepStrides[0] + i·keepStrides[1] + j·keepStrides[2]] !== 0).
  * A query row with no allowed key gets out = 0 and logSumExp = −∞ (never NaN), and passes no gradient.
+ *
+ * Layout 'sequence-first' (optional): q, out (and dOut, dq) are stored [B, Lq, H, ·] and k, v (and dk, dv)
+ * [B, Lk, H / groupSize, ·], with n = B·H and slice s = b·H + h — the layout a projection produces
+ * before its heads are split off, so no permute is needed. logSumExp stays [n, Lq].
  */
 export interface AttentionProblem {
   /** Number of (batch·head) slices of q. */
@@ -32,6 +36,10 @@ export interface AttentionProblem {
   keepStrides: readonly [number, number, number];
   /** q slices per k/v slice (GQA); 1 for plain multi-head attention. */
   groupSize: number;
+  /** How q, k, v, out and their gradients are stored: 'heads-first' (the default) [n, L, ·], or 'sequence-first' [B, L, H, ·]. */
+  layout?: 'heads-first' | 'sequence-first';
+  /** H, the query heads per batch element, with layout 'sequence-first' (n and H multiples of H and groupSize). */
+  heads?: number;
 }
 
 /** Forward: writes out [n, Lq, dv] and the row log-sum-exp of the scaled, masked scores [n, Lq]. */

@@ -3,6 +3,7 @@ import { formatShape } from '../errors/heed-error';
 import { ShapeError } from '../errors/shape-error';
 import { attentionWeightsBackwardKernel, attentionWeightsKernel } from '../kernels/attention-weights';
 import { sameShape } from '../shape';
+import { permute } from './permute';
 import { fromOp, Tensor } from '../tensor';
 import { resolveAttention, type ScaledDotProductAttentionOptions } from './scaled-dot-product-attention-problem';
 
@@ -21,10 +22,16 @@ export interface AttentionWeightsOptions extends ScaledDotProductAttentionOption
  * Memory is R × Lk: ask for the rows you need.
  * Differentiable in query and keys (as a softmax of complete rows); logSumExp is read as a constant.
  * query [..., Lq, d], keys [..., Lk, d], logSumExp [..., Lq] -> [..., R, Lk]
+ * ('sequence-first': query [..., Lq, H, d], keys [..., Lk, Hkv, d], logSumExp [..., H, Lq] -> [..., H, R, Lk]).
  */
 export function attentionWeights(query: Tensor, keys: Tensor, logSumExp: Tensor, options: AttentionWeightsOptions = {}): Tensor {
   const op = 'attentionWeights';
   const { problem, lead } = resolveAttention(op, query, keys, null, options);
+  if (problem.layout === 'sequence-first') {
+    // The weights are [..., H, R, Lk] in either layout: read the heads first (a copy of q and k only).
+    const swap = Array.from({ length: query.rank }, (_, i) => (i === query.rank - 3 ? query.rank - 2 : i === query.rank - 2 ? query.rank - 3 : i));
+    return attentionWeights(permute(query, swap), permute(keys, swap), logSumExp, { ...options, layout: 'heads-first' }); // [..., Lq, H, d] -> [..., H, Lq, d]
+  }
   const { n, queryLength: Lq, keyLength: Lk } = problem;
   if (!sameShape(logSumExp.shape, [...lead, Lq])) {
     throw new ShapeError(`logSumExp ${formatShape(logSumExp.shape)} must be [..., Lq] = ${formatShape([...lead, Lq])} for query ${formatShape(query.shape)}`, {

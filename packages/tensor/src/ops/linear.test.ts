@@ -10,6 +10,10 @@ import { add } from './binary';
 import { linear } from './linear';
 import { matmul } from './matmul';
 import { transpose } from './permute';
+import { reshape } from './reshape';
+
+/** y + b when there is a bias. */
+const withBiasAdded = (y: Tensor, b: Tensor | null): Tensor => (b ? add(y, b) : y);
 
 // Shape letters: x [..., I], weight [O, I], bias [O], y [..., O].
 const FORWARD = { atol: 1e-5, rtol: 1e-5 };
@@ -65,6 +69,22 @@ describe('linear', () => {
     const bias = randn([5], rng); // [O]
     expect(gradcheck((a, w, b) => linear(a, w, b), [x, weight, bias], GRAD)).toMatchObject({ ok: true });
     expect(gradcheck((a, w) => linear(a, w), [randn([4], rng), weight], GRAD)).toMatchObject({ ok: true });
+  });
+
+  test('bitwise the composition add(matmul(x, W, transposeB), b): output and all three gradients, with and without a bias', () => {
+    const rng = new Rng(7);
+    for (const withBias of [true, false]) {
+      const base = [randn([2, 9, 6], rng), randn([5, 6], rng), randn([5], rng)]; // x [B, T, I], weight [O, I], bias [O]
+      const g = randn([2, 9, 5], rng); // [B, T, O]
+      const run = (fused: boolean) => {
+        const [x, weight, bias] = base.map((t) => new Tensor(t.data.slice(), t.shape, true)) as [Tensor, Tensor, Tensor];
+        const b = withBias ? bias : null;
+        const y = fused ? linear(x, weight, b) : reshape(withBiasAdded(matmul(reshape(x, [18, 6]), weight, { transposeB: true }), b), [2, 9, 5]); // [N, I] x [O, I]ᵀ -> [N, O]
+        y.backward(g);
+        return [y, x.grad!, weight.grad!, ...(withBias ? [bias.grad!] : [])].map((t) => Array.from(t.data));
+      };
+      expect(run(true)).toEqual(run(false));
+    }
   });
 
   test('the bias gradient is the upstream gradient summed over all leading axes', () => {

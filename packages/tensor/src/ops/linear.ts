@@ -1,13 +1,16 @@
 import { formatShape } from '../errors/heed-error';
 import { ShapeError } from '../errors/shape-error';
-import type { Tensor } from '../tensor';
-import { add } from './binary';
-import { matmul } from './matmul';
-import { reshape } from './reshape';
+import { getKernels } from '../kernels/registry';
+import { sizeOf } from '../shape';
+import { fromOp, Tensor } from '../tensor';
+import { sumToShape } from './sum-to-shape';
+
+// Shape letters: N rows (the leading dims of x, flattened), I in features, O out features.
 
 /**
  * y = x Wᵀ + b, PyTorch's layout: x [..., in], weight [out, in], bias [out] -> [..., out].
- * The weight is read transposed in place, never copied.
+ * One product on the matmul kernel (the weight read transposed in place, never copied), the bias
+ * added in place; the same numbers, gradients included, as `add(matmul(x, Wᵀ), b)`.
  */
 export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
   const inFeatures = weight.shape[1];
@@ -26,9 +29,32 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor 
       shapes: { weight: weight.shape, bias: bias.shape },
     });
   }
-  const lead = x.shape.slice(0, -1);
-  const rows = reshape(x, [-1, inFeatures!]); // [N, in]
-  const y = matmul(rows, weight, { transposeB: true }); // [N, in] x [out, in]ᵀ -> [N, out]
-  const withBias = bias ? add(y, bias) : y; // [N, out]
-  return reshape(withBias, [...lead, outFeatures]); // [..., out]
+  const [I, O] = [inFeatures!, outFeatures];
+  const N = sizeOf(x.shape.slice(0, -1));
+  const y = new Float32Array(N * O); // [N, O]
+  getKernels().matmul(x.data, 0, weight.data, 0, y, 0, N, O, I, false, true); // [N, I] x [O, I]ᵀ -> [N, O]
+  if (bias) {
+    const b = bias.data;
+    for (let r = 0; r < N; r++) {
+      const row = r * O;
+      for (let o = 0; o < O; o++) y[row + o]! += b[o]!;
+    }
+  }
+  const inputs = bias ? [x, weight, bias] : [x, weight];
+  return fromOp(y, [...x.shape.slice(0, -1), O], 'linear', inputs, (g) => {
+    // dx = g W, dW = gᵀ x, db = Σ_rows g.   [N, O] x [O, I] -> [N, I];  [N, O]ᵀ x [N, I] -> [O, I]
+    const kernel = getKernels().matmul;
+    let dx: Tensor | null = null;
+    let dw: Tensor | null = null;
+    if (x.requiresGrad) {
+      dx = new Tensor(new Float32Array(N * I), x.shape);
+      kernel(g.data, 0, weight.data, 0, dx.data, 0, N, I, O, false, false);
+    }
+    if (weight.requiresGrad) {
+      dw = new Tensor(new Float32Array(O * I), weight.shape);
+      kernel(g.data, 0, x.data, 0, dw.data, 0, O, I, N, true, false);
+    }
+    const db = bias?.requiresGrad ? sumToShape(new Tensor(g.data, [N, O]), [O]) : null;
+    return bias ? [dx, dw, db] : [dx, dw];
+  });
 }

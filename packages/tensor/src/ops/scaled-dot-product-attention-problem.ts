@@ -19,36 +19,58 @@ export interface ScaledDotProductAttentionOptions {
    * values [..., H / groupSize, Lk, d]; query head h reads key/value head ⌊h / groupSize⌋. Default 1.
    */
   groupSize?: number;
+  /**
+   * Where the heads axis sits (default 'heads-first'):
+   *   'heads-first'     query [..., H, Lq, d], keys [..., Hkv, Lk, d], values [..., Hkv, Lk, dv] -> [..., H, Lq, dv]
+   *   'sequence-first'  query [..., Lq, H, d], keys [..., Lk, Hkv, d], values [..., Lk, Hkv, dv] -> [..., Lq, H, dv]
+   * 'sequence-first' is a projection's output [..., L, H·d] reshaped, so the heads need no permute (nor
+   * their gradients). The scores stay [..., H, Lq, Lk] either way: `keep` broadcasts to them and
+   * logSumExp is [..., H, Lq]. (With 'heads-first' the heads axis is simply one of the leading dims.)
+   */
+  layout?: 'heads-first' | 'sequence-first';
 }
 
-/** A checked attention call: the kernel's problem and the query's leading dims. */
+/** A checked attention call: the kernel's problem, the query's leading dims and the output shape. */
 export interface ResolvedAttention {
   problem: AttentionProblem;
-  /** The query's leading dims (their product is `problem.n`). */
+  /** The leading dims of the scores [..., Lq, Lk] (their product is `problem.n`): [..., H] with 'sequence-first'. */
   lead: number[];
+  /** The output's shape: [..., Lq, dv], or [..., Lq, H, dv] with 'sequence-first'. */
+  outputShape: number[];
 }
 
 /**
  * Checks query [..., Lq, d], keys [..., Lk, d] and values [..., Lk, dv] (values may be null when only
- * weights are wanted) with the options, and describes the call for the attention kernels.
- * Errors name `op`, the argument and the shapes.
+ * weights are wanted; with layout 'sequence-first' [..., L, H, ·]) with the options, and describes the
+ * call for the attention kernels. Errors name `op`, the argument and the shapes.
  */
 export function resolveAttention(op: string, query: Tensor, keys: Tensor, values: Tensor | null, options: ScaledDotProductAttentionOptions): ResolvedAttention {
   const shapes: Record<string, readonly number[]> = { query: query.shape, keys: keys.shape };
   if (values) shapes.values = values.shape;
-  if (query.rank < 2 || keys.rank !== query.rank) {
-    throw new ShapeError(`query ${formatShape(query.shape)} and keys ${formatShape(keys.shape)} must be [..., Lq, d] and [..., Lk, d] of the same rank ≥ 2`, {
+  const layout = options.layout ?? 'heads-first';
+  if (layout !== 'heads-first' && layout !== 'sequence-first') {
+    throw new ArgumentError(`layout must be 'heads-first' or 'sequence-first', got ${JSON.stringify(layout)}`, { op, argument: 'layout', shapes });
+  }
+  const sequenceFirst = layout === 'sequence-first';
+  const minRank = sequenceFirst ? 3 : 2;
+  const form = sequenceFirst ? { query: '[..., Lq, H, d]', keys: '[..., Lk, Hkv, d]', values: '[..., Lk, Hkv, dv]' } : { query: '[..., Lq, d]', keys: '[..., Lk, d]', values: '[..., Lk, dv]' };
+  if (query.rank < minRank || keys.rank !== query.rank) {
+    throw new ShapeError(`query ${formatShape(query.shape)} and keys ${formatShape(keys.shape)} must be ${form.query} and ${form.keys} of the same rank ≥ ${minRank}`, {
       op,
-      argument: query.rank < 2 ? 'query' : 'keys',
+      argument: query.rank < minRank ? 'query' : 'keys',
       shapes,
     });
   }
   const rank = query.rank;
-  const Lq = query.shape[rank - 2]!;
-  const d = query.shape[rank - 1]!;
-  const Lk = keys.shape[rank - 2]!;
-  if (keys.shape[rank - 1] !== d) {
-    throw new ShapeError(`query ${formatShape(query.shape)} and keys ${formatShape(keys.shape)} must have the same feature size d (${d} vs ${keys.shape[rank - 1]})`, {
+  // The heads-first reading of each shape: 'sequence-first' [..., L, H, ·] is checked as [..., H, L, ·].
+  const headsFirst = (shape: readonly number[]): number[] => (sequenceFirst ? [...shape.slice(0, -3), shape[rank - 2]!, shape[rank - 3]!, shape[rank - 1]!] : [...shape]);
+  const queryShape = headsFirst(query.shape);
+  const keyShape = headsFirst(keys.shape);
+  const Lq = queryShape[rank - 2]!;
+  const d = queryShape[rank - 1]!;
+  const Lk = keyShape[rank - 2]!;
+  if (keyShape[rank - 1] !== d) {
+    throw new ShapeError(`query ${formatShape(query.shape)} and keys ${formatShape(keys.shape)} must have the same feature size d (${d} vs ${keyShape[rank - 1]})`, {
       op,
       argument: 'keys',
       shapes,
@@ -59,12 +81,13 @@ export function resolveAttention(op: string, query: Tensor, keys: Tensor, values
   if (!Number.isInteger(groupSize) || groupSize < 1) {
     throw new ArgumentError(`groupSize must be a positive integer, got ${groupSize}`, { op, argument: 'groupSize', shapes });
   }
-  const lead = query.shape.slice(0, -2);
-  const keyLead = keys.shape.slice(0, -2);
-  // GQA: the head axis (−3) of the query is groupSize times that of keys; every other leading dim agrees.
+  const lead = queryShape.slice(0, -2);
+  const keyLead = keyShape.slice(0, -2);
+  // GQA: the head axis of the query is groupSize times that of keys; every other leading dim agrees.
   const expectedKeyLead = groupSize === 1 ? lead : [...lead.slice(0, -1), (lead[lead.length - 1] ?? 1) / groupSize];
   if (groupSize > 1 && (rank < 3 || lead[lead.length - 1]! % groupSize !== 0)) {
-    throw new ShapeError(`groupSize ${groupSize} needs query [..., H, Lq, d] with H a multiple of ${groupSize}, got query ${formatShape(query.shape)}`, {
+    const heads = sequenceFirst ? '[..., Lq, H, d]' : '[..., H, Lq, d]';
+    throw new ShapeError(`groupSize ${groupSize} needs query ${heads} with H a multiple of ${groupSize}, got query ${formatShape(query.shape)}`, {
       op,
       argument: 'groupSize',
       shapes,
@@ -75,15 +98,17 @@ export function resolveAttention(op: string, query: Tensor, keys: Tensor, values
       groupSize === 1 && rank >= 3 && keyLead.length === lead.length && sameShape(keyLead.slice(0, -1), lead.slice(0, -1)) && lead[lead.length - 1]! % keyLead[keyLead.length - 1]! === 0
         ? ` (for grouped-query attention pass groupSize: ${lead[lead.length - 1]! / keyLead[keyLead.length - 1]!})`
         : '';
-    throw new ShapeError(
-      `keys ${formatShape(keys.shape)} must have leading dims ${formatShape(expectedKeyLead)} for query ${formatShape(query.shape)} with groupSize ${groupSize}${hint}`,
-      { op, argument: 'keys', shapes },
-    );
+    const expected = sequenceFirst ? `${formatShape([...expectedKeyLead.slice(0, -1), Lk, expectedKeyLead[expectedKeyLead.length - 1]!, d])} ([..., Lk, Hkv, d])` : `leading dims ${formatShape(expectedKeyLead)}`;
+    throw new ShapeError(`keys ${formatShape(keys.shape)} must have ${expected} for query ${formatShape(query.shape)} with groupSize ${groupSize}${hint}`, {
+      op,
+      argument: 'keys',
+      shapes,
+    });
   }
   let dv = 0;
   if (values) {
     if (values.rank !== rank || !sameShape(values.shape.slice(0, -1), keys.shape.slice(0, -1))) {
-      throw new ShapeError(`values ${formatShape(values.shape)} must be [..., Lk, dv] with the leading dims and Lk of keys ${formatShape(keys.shape)}`, {
+      throw new ShapeError(`values ${formatShape(values.shape)} must be ${form.values} with the leading dims and Lk of keys ${formatShape(keys.shape)}`, {
         op,
         argument: 'values',
         shapes,
@@ -108,10 +133,10 @@ export function resolveAttention(op: string, query: Tensor, keys: Tensor, values
 
   const n = sizeOf(lead);
   const { keep, keepStrides } = keepLayout(op, options.keep ?? null, lead, Lq, Lk, shapes);
-  return {
-    problem: { n, queryLength: Lq, keyLength: Lk, headDim: d, valueDim: dv, scale, causalOffset, keep, keepStrides, groupSize },
-    lead,
-  };
+  const problem: AttentionProblem = { n, queryLength: Lq, keyLength: Lk, headDim: d, valueDim: dv, scale, causalOffset, keep, keepStrides, groupSize };
+  if (sequenceFirst) Object.assign(problem, { layout, heads: lead[lead.length - 1]! });
+  const outputShape = sequenceFirst ? [...query.shape.slice(0, -1), dv] : [...lead, Lq, dv];
+  return { problem, lead, outputShape };
 }
 
 /**

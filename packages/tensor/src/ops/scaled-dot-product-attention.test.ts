@@ -13,6 +13,7 @@ import { gradcheck } from '../testing/gradcheck';
 import { attentionWeights } from './attention-weights';
 import { mul } from './binary';
 import { matmul } from './matmul';
+import { permute } from './permute';
 import { reshape } from './reshape';
 import { scaledDotProductAttention, scaledDotProductAttentionWithLogSumExp } from './scaled-dot-product-attention';
 import type { ScaledDotProductAttentionOptions } from './scaled-dot-product-attention-problem';
@@ -121,6 +122,50 @@ describe('scaledDotProductAttention', () => {
     expectSameAsPlain({ query: [2, 4, 9, 8], keys: [2, 1, 20, 8], values: [2, 1, 20, 3] }, { groupSize: 4, keep });
   });
 
+  it("layout 'sequence-first' ([B, L, H, ·]) equals permuting the heads first and back: output, logSumExp, gradients", () => {
+    const swap = [0, 2, 1, 3]; // [B, L, H, ·] <-> [B, H, L, ·]
+    const rng = new Rng(12);
+    const keepPerHead = new Tensor(Float32Array.from({ length: 4 * 9 * 20 }, (_, i) => (i % 20 === 0 || rng.uniform() < 0.7 ? 1 : 0)), [4, 9, 20]); // [H, Lq, Lk]
+    const cases: [{ query: number[]; keys: number[]; values: number[] }, ScaledDotProductAttentionOptions][] = [
+      [{ query: [2, 9, 4, 8], keys: [2, 20, 4, 8], values: [2, 20, 4, 3] }, {}],
+      [{ query: [2, 9, 4, 8], keys: [2, 20, 4, 8], values: [2, 20, 4, 3] }, { causal: { offset: 11 }, keep: keepPerHead, scale: 0.4 }],
+      [{ query: [2, 9, 4, 8], keys: [2, 20, 2, 8], values: [2, 20, 2, 3] }, { groupSize: 2, causal: true }],
+      [{ query: [1, 9, 4, 8], keys: [1, 20, 1, 8], values: [1, 20, 1, 5] }, { groupSize: 4 }],
+    ];
+    for (const [index, [shapes, options]] of cases.entries()) {
+      const inputs = [randn(shapes.query, rng), randn(shapes.keys, rng), randn(shapes.values, rng)];
+      const upstream = randn([...shapes.query.slice(0, -1), shapes.values[3]!], rng); // [B, Lq, H, dv]
+      const run = (sequenceFirst: boolean) => {
+        const [q, k, v] = inputs.map((t) => new Tensor(t.data.slice(), t.shape, true)) as [Tensor, Tensor, Tensor];
+        const result = sequenceFirst
+          ? scaledDotProductAttentionWithLogSumExp(q, k, v, { ...options, layout: 'sequence-first' })
+          : scaledDotProductAttentionWithLogSumExp(permute(q, swap), permute(k, swap), permute(v, swap), options);
+        const output = sequenceFirst ? result.output : permute(result.output, swap); // [B, Lq, H, dv]
+        sum(mul(output, upstream)).backward();
+        return { output, logSumExp: result.logSumExp, dq: q.grad!, dk: k.grad!, dv: v.grad! };
+      };
+      const got = run(true);
+      const expected = run(false);
+      expect(got.output.shape).toEqual(expected.output.shape);
+      expect(got.logSumExp.shape).toEqual([shapes.query[0], shapes.query[2], shapes.query[1]]); // [B, H, Lq]
+      expectClose(got.output.data, expected.output.data, FORWARD, `case ${index} output`);
+      expectClose(got.logSumExp.data, expected.logSumExp.data, FORWARD, `case ${index} logSumExp`);
+      for (const name of ['dq', 'dk', 'dv'] as const) expectClose(got[name].data, expected[name].data, GRADIENT, `case ${index} ${name}`);
+    }
+    // attentionWeights reads the same layout: [B, H, R, Lk] either way.
+    const [q, k, v] = [randn([2, 9, 4, 8], rng), randn([2, 20, 2, 8], rng), randn([2, 20, 2, 3], rng)];
+    const options: ScaledDotProductAttentionOptions = { groupSize: 2, causal: { offset: 3 }, layout: 'sequence-first' };
+    const { logSumExp } = scaledDotProductAttentionWithLogSumExp(q, k, v, options);
+    const weights = attentionWeights(q, k, logSumExp, { ...options, rows: [8, 1] });
+    const plainOptions = { groupSize: 2, causal: { offset: 3 } };
+    const expected = attentionWeights(permute(q, swap), permute(k, swap), scaledDotProductAttentionWithLogSumExp(permute(q, swap), permute(k, swap), permute(v, swap), plainOptions).logSumExp, {
+      ...plainOptions,
+      rows: [8, 1],
+    });
+    expect(weights.shape).toEqual([2, 4, 2, 20]);
+    expectClose(weights.data, expected.data, FORWARD, 'attentionWeights');
+  });
+
   it('passes gradcheck (finite differences) on small inputs', () => {
     const rng = new Rng(4);
     const q = randn([2, 3, 4], rng); // [B, Lq, d]
@@ -216,6 +261,15 @@ describe('scaledDotProductAttention', () => {
     expect(expectThrows(() => scaledDotProductAttention(q, k, v, { scale: NaN }), ArgumentError).argument).toBe('scale');
     expect(expectThrows(() => scaledDotProductAttention(q, k, v, { causal: { offset: 0.5 } }), ArgumentError).argument).toBe('causal');
     expect(expectThrows(() => scaledDotProductAttention(randn([3], rng), k, v), ShapeError).argument).toBe('query');
+    // 'sequence-first': query [B, Lq, H, d], keys and values [B, Lk, Hkv, ·].
+    const sq = randn([2, 3, 4, 8], rng);
+    expect(expectThrows(() => scaledDotProductAttention(sq, k, v, { layout: 'rows' as 'heads-first' }), ArgumentError).argument).toBe('layout');
+    e = expectThrows(() => scaledDotProductAttention(randn([3, 8], rng), randn([5, 8], rng), randn([5, 8], rng), { layout: 'sequence-first' }), ShapeError);
+    expect([e.argument, e.message]).toEqual(['query', expect.stringMatching(/\[\.\.\., Lq, H, d\].*rank ≥ 3/)]);
+    e = expectThrows(() => scaledDotProductAttention(sq, randn([2, 5, 3, 8], rng), randn([2, 5, 3, 6], rng), { layout: 'sequence-first', groupSize: 2 }), ShapeError);
+    expect([e.argument, e.message]).toEqual(['keys', expect.stringMatching(/keys \[2, 5, 3, 8\] must have \[2, 5, 2, 8\]/)]);
+    e = expectThrows(() => scaledDotProductAttention(sq, randn([2, 5, 4, 8], rng), randn([2, 6, 4, 6], rng), { layout: 'sequence-first' }), ShapeError);
+    expect([e.argument, e.shapes.values]).toEqual(['values', [2, 6, 4, 6]]);
   });
 
   it('memory grows with L, not L²: forward + backward at Lq = Lk = 4096 allocate far less than one 4096² float32 matrix', () => {

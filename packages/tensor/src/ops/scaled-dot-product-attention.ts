@@ -17,7 +17,8 @@ export interface ScaledDotProductAttentionResult {
  * Lq×Lk weights are never stored (O(L) memory, FlashAttention-2). Gradients flow to query, keys and
  * values, recomputing the weights tile by tile. Fully masked rows give 0 and pass no gradient.
  * query [..., Lq, d], keys [..., Lk, d], values [..., Lk, dv] -> [..., Lq, dv]
- * (with `groupSize` g: query [..., H, Lq, d], keys and values [..., H/g, Lk, ·]).
+ * (with `groupSize` g: query [..., H, Lq, d], keys and values [..., H/g, Lk, ·]; with layout
+ * 'sequence-first': query [..., Lq, H, d], keys and values [..., Lk, H/g, ·] -> [..., Lq, H, dv]).
  */
 export function scaledDotProductAttention(query: Tensor, keys: Tensor, values: Tensor, options: ScaledDotProductAttentionOptions = {}): Tensor {
   return scaledDotProductAttentionWithLogSumExp(query, keys, values, options).output;
@@ -27,6 +28,7 @@ export function scaledDotProductAttention(query: Tensor, keys: Tensor, values: T
  * `scaledDotProductAttention` that also returns the log-sum-exp of every query row, from which
  * `attentionWeights` rebuilds the exact weights of any rows on request.
  * query [..., Lq, d], keys [..., Lk, d], values [..., Lk, dv] -> output [..., Lq, dv], logSumExp [..., Lq]
+ * ('sequence-first': query [..., Lq, H, d] -> output [..., Lq, H, dv], logSumExp [..., H, Lq]).
  */
 export function scaledDotProductAttentionWithLogSumExp(
   query: Tensor,
@@ -34,12 +36,12 @@ export function scaledDotProductAttentionWithLogSumExp(
   values: Tensor,
   options: ScaledDotProductAttentionOptions = {},
 ): ScaledDotProductAttentionResult {
-  const { problem, lead } = resolveAttention('scaledDotProductAttention', query, keys, values, options);
+  const { problem, lead, outputShape } = resolveAttention('scaledDotProductAttention', query, keys, values, options);
   const { n, queryLength: Lq, valueDim: dv } = problem;
-  const out = new Float32Array(n * Lq * dv); // [n, Lq, dv]
+  const out = new Float32Array(n * Lq * dv); // [n, Lq, dv], or [..., Lq, H, dv] with 'sequence-first'
   const lse = new Float32Array(n * Lq); // [n, Lq]
   getKernels().attentionForward(problem, query.data, keys.data, values.data, out, lse);
-  const output = fromOp(out, [...lead, Lq, dv], 'scaledDotProductAttention', [query, keys, values], (g) => {
+  const output = fromOp(out, outputShape, 'scaledDotProductAttention', [query, keys, values], (g) => {
     // FlashAttention-2 backward: dV = Pᵀ dOut, dS = P ⊙ (dOut Vᵀ − rowsum(dOut ⊙ out)), dQ = scale·dS K, dK = scale·dSᵀ Q.
     const dq = new Float32Array(query.size); // [..., Lq, d]
     const dk = new Float32Array(keys.size); // [..., Lk, d]
@@ -51,5 +53,5 @@ export function scaledDotProductAttentionWithLogSumExp(
       values.requiresGrad ? new Tensor(dvOut, values.shape) : null,
     ];
   });
-  return { output, logSumExp: new Tensor(lse, [...lead, Lq]) }; // [..., Lq, dv], [..., Lq]
+  return { output, logSumExp: new Tensor(lse, [...lead, Lq]) }; // [..., Lq, dv] (or [..., Lq, H, dv]), [..., Lq] (or [..., H, Lq])
 }

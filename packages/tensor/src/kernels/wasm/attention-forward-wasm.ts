@@ -1,5 +1,6 @@
 import type { AttentionForwardKernel } from '../attention';
 import { attentionForwardJs } from '../attention-js';
+import { interleavedHeads } from '../attention-layout';
 import { align64, type WasmKernelInstance } from './wasm-kernel-instance';
 import type { WasmJob } from './wasm-thread-pool';
 
@@ -10,8 +11,9 @@ const THREAD_MIN_MACS = 1 << 20;
  * The fused attention forward seam on WebAssembly SIMD: q, k, v (and the keep mask) are copied into
  * the module's memory; per panel of query rows and block of keys the scores come from the matmul
  * micro-kernel, the online softmax uses a vectorized e^x, and P·V is again the micro-kernel; out and
- * logSumExp are copied back. Float32 throughout. With a thread pool, thread t of T takes the query
- * panels t, t + T, … of every slice (interleaved, so causal work is balanced), with its own work area.
+ * logSumExp are copied back. Float32 throughout; either layout is read and written in place (strided
+ * rows). With a thread pool, thread t of T takes the query panels t, t + T, … of every slice
+ * (interleaved, so causal work is balanced), with its own work area.
  * Falls back to the JS kernel only when the memory cannot grow to hold the operands.
  */
 export function createAttentionForwardWasm(wasm: WasmKernelInstance): AttentionForwardKernel {
@@ -24,7 +26,7 @@ export function createAttentionForwardWasm(wasm: WasmKernelInstance): AttentionF
     const vSize = nKv * Lk * dv;
     const outSize = n * Lq * dv;
     const lseSize = n * Lq;
-    const qAt = wasm.base; //                               q [n, Lq, d]
+    const qAt = wasm.base; //                               q [n, Lq, d] (or [B, Lq, H, d]: same size, any layout)
     const kAt = align64(qAt + qSize * 4); //                 k [nKv, Lk, d]
     const vAt = align64(kAt + kSize * 4); //                 v [nKv, Lk, dv]
     const outAt = align64(vAt + vSize * 4); //               out [n, Lq, dv]
@@ -45,10 +47,11 @@ export function createAttentionForwardWasm(wasm: WasmKernelInstance): AttentionF
     if (keep) heap.set(keep, keepAt >> 2);
     // Offsets past ±(Lq + Lk) mean all or nothing visible: clamped so i + offset stays a 32-bit integer.
     const offset = Math.max(-Lq - 1, Math.min(Lk, causalOffset ?? 0));
+    const { queryHeads, keyHeads } = interleavedHeads(problem);
     const shares: WasmJob[] = [];
     for (let t = 0; t < threads; t++) {
       const args = [qAt, kAt, vAt, outAt, lseAt, keep ? keepAt : 0, n, Lq, Lk, d, dv, scale, causalOffset === null ? 0 : 1, offset];
-      shares.push({ kind: 2, args: [...args, keepStrides[0], keepStrides[1], keepStrides[2], groupSize, workAt + t * workBytes, t, threads] });
+      shares.push({ kind: 2, args: [...args, keepStrides[0], keepStrides[1], keepStrides[2], groupSize, queryHeads, keyHeads, workAt + t * workBytes, t, threads] });
     }
     const run = (job: WasmJob) => (exports.attentionForward as (...args: readonly number[]) => void)(...job.args);
     if (threads === 1 || !pool) run(shares[0]!);

@@ -5,7 +5,7 @@ import { describe, expect, test } from 'vitest';
 // The relaxed-SIMD build (fused multiply-add) is what browsers get; Node 20 validates it only with
 // --experimental-wasm-relaxed-simd, so it is checked in a child process started with that flag.
 describe('the relaxed-SIMD build of the WebAssembly kernels', () => {
-  test('matmul, exp and the fused attention forward agree with float64 references', () => {
+  test('matmul, exp and the fused attention forward and backward agree with float64 references', () => {
     const script = fileURLToPath(new URL('../../../scripts/check-relaxed-simd.mjs', import.meta.url));
     const output = execFileSync(process.execPath, ['--experimental-wasm-relaxed-simd', script], { encoding: 'utf8', timeout: 60_000 });
     expect(JSON.parse(output.trim().split('\n').pop()!)).toEqual({ ok: true });

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, test } from 'vitest';
 import { matmul } from '../../ops/matmul';
 import { tensor } from '../../creation';
-import { attentionForwardJs } from '../attention-js';
+import { attentionBackwardJs, attentionForwardJs } from '../attention-js';
 import { matmulKernelJs } from '../matmul';
 import { getKernels, plainKernels, setKernels } from '../registry';
 import { wasmSimdSupported } from './load-wasm-kernels';
@@ -17,16 +17,17 @@ describe('useWasmKernels / useJsKernels', () => {
     expect(wasmSimdSupported()).toBe(true);
   });
 
-  test('installs the WebAssembly matmul and attention forward, and useJsKernels puts the JS ones back', async () => {
+  test('installs the WebAssembly matmul and attention forward and backward, and useJsKernels puts the JS ones back', async () => {
     expect(await useWasmKernels()).toBe(true);
     expect(getKernels().matmul).not.toBe(matmulKernelJs);
     expect(getKernels().attentionForward).not.toBe(attentionForwardJs);
-    expect(getKernels().attentionBackward).toBe(plainKernels().attentionBackward);
+    expect(getKernels().attentionBackward).not.toBe(attentionBackwardJs);
     const y = matmul(tensor([[1, 2], [3, 4]]), tensor([[5, 6], [7, 8]]));
     expect(Array.from(y.data)).toEqual([19, 22, 43, 50]);
     useJsKernels();
     expect(getKernels().matmul).toBe(matmulKernelJs);
     expect(getKernels().attentionForward).toBe(attentionForwardJs);
+    expect(getKernels().attentionBackward).toBe(attentionBackwardJs);
   });
 
   test('calling it twice is harmless; useJsKernels leaves kernels set by others in between alone', async () => {

@@ -1,4 +1,5 @@
 import { getKernels, plainKernels, setKernels, type Kernels } from '../registry';
+import { createAttentionBackwardWasm } from './attention-backward-wasm';
 import { createAttentionForwardWasm } from './attention-forward-wasm';
 import { loadWasmKernels, type LoadWasmKernelsOptions } from './load-wasm-kernels';
 import { createMatmulKernelWasm } from './matmul-wasm';
@@ -9,10 +10,10 @@ export type UseWasmKernelsOptions = LoadWasmKernelsOptions;
 let installed: Partial<Kernels> = {};
 
 /**
- * Switches matmul and the fused attention forward to WebAssembly SIMD kernels (float32 accumulation;
- * results differ from the JS kernels' float64 sums in the last bits). Resolves true when they are
- * active, false (keeping the current kernels) where WebAssembly SIMD is unavailable. Call once at
- * start-up; `useJsKernels()` switches back.
+ * Switches matmul and the fused attention (forward and backward) to WebAssembly SIMD kernels (float32
+ * accumulation; results differ from the JS kernels' float64 sums in the last bits). Resolves true when
+ * they are active, false (keeping the current kernels) where WebAssembly SIMD is unavailable. Call once
+ * at start-up; `useJsKernels()` switches back.
  *
  *   await useWasmKernels();                 // SIMD-128, relaxed SIMD (FMA) where available
  *   await useWasmKernels({ threads: 2 });   // also split large products over 2 threads (opt-in)
@@ -25,7 +26,11 @@ export async function useWasmKernels(options: UseWasmKernelsOptions = {}): Promi
   const wasm = await loadWasmKernels(options);
   if (!wasm) return false;
   useJsKernels();
-  installed = { matmul: createMatmulKernelWasm(wasm), attentionForward: createAttentionForwardWasm(wasm) };
+  installed = {
+    matmul: createMatmulKernelWasm(wasm),
+    attentionForward: createAttentionForwardWasm(wasm),
+    attentionBackward: createAttentionBackwardWasm(wasm),
+  };
   setKernels(installed);
   return true;
 }

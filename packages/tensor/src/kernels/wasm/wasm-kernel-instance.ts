@@ -15,9 +15,15 @@ export interface WasmKernelExports {
   attentionForward(
     q: number, k: number, v: number, out: number, logSumExp: number, keep: number,
     n: number, Lq: number, Lk: number, d: number, dv: number, scale: number, causal: number, causalOffset: number,
-    ks0: number, ks1: number, ks2: number, groupSize: number, work: number, panelFirst: number, panelStep: number,
+    ks0: number, ks1: number, ks2: number, groupSize: number, qHeads: number, kvHeads: number, work: number, panelFirst: number, panelStep: number,
   ): void;
   attentionWorkBytes(Lk: number, d: number, dv: number): number;
+  attentionBackward(
+    q: number, k: number, v: number, out: number, logSumExp: number, dOut: number, dq: number, dk: number, dv: number, keep: number,
+    n: number, Lq: number, Lk: number, d: number, dvSize: number, scale: number, causal: number, causalOffset: number,
+    ks0: number, ks1: number, ks2: number, groupSize: number, qHeads: number, kvHeads: number, work: number, first: number, step: number,
+  ): void;
+  attentionBackwardWorkBytes(Lk: number, d: number, dv: number): number;
 }
 
 const PAGE = 65536;
@@ -80,11 +86,13 @@ export class WasmKernelInstance {
     const { exports } = this;
     const at = this.base;
     const work = at + 4 * 65536;
-    if (!this.reserve(work + Math.max(exports.matmulWorkBytes(), exports.attentionWorkBytes(256, 32, 32)))) return;
+    if (!this.reserve(work + Math.max(exports.matmulWorkBytes(), exports.attentionWorkBytes(256, 32, 32), exports.attentionBackwardWorkBytes(256, 32, 32)))) return;
     this.heap().fill(0, at >> 2, work >> 2);
     for (let i = 0; i < 8; i++) {
       exports.matmul(at, at + 32768, at + 65536, 64, 64, 128, i & 1, (i >> 1) & 1, work); //                 [64, 128] x [128, 64]
-      exports.attentionForward(at, at + 32768, at + 65536, at + 131072, at + 196608, 0, 1, 32, 256, 32, 32, 0.2, i & 1, 0, 0, 0, 0, 1, work, 0, 1); // q [32, 32], k, v [256, 32]
+      exports.attentionForward(at, at + 32768, at + 65536, at + 131072, at + 196608, 0, 1, 32, 256, 32, 32, 0.2, i & 1, 0, 0, 0, 0, 1, 1, 1, work, 0, 1); // q [32, 32], k, v [256, 32]
+      // q, out, dOut, dq [64, 32]; k, v, dk, dv [256, 32] (the zero log-sum-exp is only wrong, not harmful)
+      exports.attentionBackward(at, at + 32768, at + 65536, at + 98304, at + 106496, at + 114688, at + 122880, at + 131072, at + 163840, 0, 1, 64, 256, 32, 32, 0.2, i & 1, 0, 0, 0, 0, 1, 1, 1, work, 0, 1);
     }
     exports.expInPlace(at, 1024);
   }

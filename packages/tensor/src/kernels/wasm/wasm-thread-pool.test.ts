@@ -1,13 +1,15 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { Rng } from '../../rng';
 import type { AttentionProblem } from '../attention';
+import { createAttentionBackwardWasm } from './attention-backward-wasm';
 import { createAttentionForwardWasm } from './attention-forward-wasm';
 import { loadWasmKernels } from './load-wasm-kernels';
 import { createMatmulKernelWasm } from './matmul-wasm';
 import type { WasmKernelInstance } from './wasm-kernel-instance';
 
-// Threads split a product into row blocks and attention into interleaved query panels; every output
-// element is computed by the same instructions as on one thread, so the results are bitwise equal.
+// Threads split a product into row blocks, the attention forward into interleaved query panels and its
+// backward into key/value slices; every output element is computed by the same instructions as on one
+// thread, so the results are bitwise equal.
 
 let single: WasmKernelInstance;
 let threaded: WasmKernelInstance;
@@ -69,6 +71,39 @@ describe('WebAssembly kernels on worker threads (shared memory)', () => {
       expect(got.out).toEqual(expected.out);
       expect(got.lse).toEqual(expected.lse);
       expect(got.out.some(Number.isNaN)).toBe(false);
+    }
+  });
+
+  test('attention backward: causal, masks, GQA and the sequence-first layout equal the one-thread kernel bitwise', () => {
+    const rng = new Rng(23);
+    const forward = createAttentionForwardWasm(single);
+    const one = createAttentionBackwardWasm(single);
+    const three = createAttentionBackwardWasm(threaded);
+    const [n, Lq, Lk, d, dv] = [6, 150, 170, 24, 20];
+    const keep = Float32Array.from({ length: Lq * Lk }, () => (rng.uniform() < 0.8 ? 1 : 0));
+    const base = { n, queryLength: Lq, keyLength: Lk, headDim: d, valueDim: dv, scale: 0.2 };
+    const problems: AttentionProblem[] = [
+      { ...base, causalOffset: null, keep: null, keepStrides: [0, 0, 0], groupSize: 1 },
+      { ...base, causalOffset: -11, keep, keepStrides: [0, Lk, 1], groupSize: 2 },
+      { ...base, causalOffset: 20, keep: null, keepStrides: [0, 0, 0], groupSize: 1, layout: 'sequence-first', heads: 3 },
+    ];
+    for (const p of problems) {
+      const nKv = p.n / p.groupSize;
+      const [q, k, v, g] = [random(n * Lq * d, rng), random(nKv * Lk * d, rng), random(nKv * Lk * dv, rng), random(n * Lq * dv, rng)];
+      const out = new Float32Array(n * Lq * dv);
+      const lse = new Float32Array(n * Lq);
+      forward(p, q, k, v, out, lse);
+      const run = (kernel: typeof one) => {
+        const grads = [new Float32Array(q.length), new Float32Array(k.length), new Float32Array(v.length)].map((a) => a.fill(NaN)) as [Float32Array, Float32Array, Float32Array];
+        kernel(p, q, k, v, out, lse, g, ...grads);
+        return grads;
+      };
+      const expected = run(one);
+      const got = run(three);
+      for (let t = 0; t < 3; t++) {
+        expect(got[t]).toEqual(expected[t]);
+        expect(got[t]!.some(Number.isNaN)).toBe(false);
+      }
     }
   });
 });

@@ -10,11 +10,14 @@ const SLOT_INTS = 32;
 /** Bytes of the control block: room for 64 workers. */
 export const CONTROL_BYTES = 64 * SLOT_INTS * 4;
 
-/** One share of a job: kind 1 matmulRows (11 ints), kind 2 attentionForward (21 args, index 11 a float). */
+/** One share of a job: kind 1 matmulRows (11 ints), 2 attentionForward (23 args), 3 attentionBackward (27 args). */
 export interface WasmJob {
-  kind: 1 | 2;
+  kind: 1 | 2 | 3;
   args: readonly number[];
 }
+
+/** The one float32 argument (the scale) of each kind of job, by index; every other argument is an int32. */
+const FLOAT_ARGUMENT: Readonly<Record<WasmJob['kind'], number>> = { 1: -1, 2: 11, 3: 15 };
 
 interface AnyWorker {
   postMessage(message: unknown): void;
@@ -110,8 +113,9 @@ export class WasmThreadPool {
       const slot = (this.control >> 2) + (w - 1) * SLOT_INTS;
       const job = shares[w]!;
       ints[slot + 1] = job.kind;
+      const floatAt = FLOAT_ARGUMENT[job.kind];
       job.args.forEach((value, i) => {
-        if (job.kind === 2 && i === 11) floats[slot + 2 + i] = value;
+        if (i === floatAt) floats[slot + 2 + i] = value;
         else ints[slot + 2 + i] = value;
       });
       Atomics.store(ints, slot, 1);

@@ -5,7 +5,8 @@
  * memory, answers 'ready', then serves jobs through its slot of the control block:
  *   slot = Int32Array at control + index·SLOT_BYTES: [state, kind, args…]
  *   state 0 idle → 1 (set by the main thread: run) → 2 done | 3 failed; −1 exit.
- *   kind 1: matmulRows(11 ints); kind 2: attentionForward(21 args, the 12th a float32).
+ *   kind 1: matmulRows(11 ints); kind 2: attentionForward(23 args, the 12th a float32);
+ *   kind 3: attentionBackward(27 args, the 16th a float32).
  */
 export const WORKER_SOURCE = `
 'use strict';
@@ -27,9 +28,13 @@ function start(init, post) {
     try {
       if (ints[slot + 1] === 1) {
         exports.matmulRows(ints[a], ints[a + 1], ints[a + 2], ints[a + 3], ints[a + 4], ints[a + 5], ints[a + 6], ints[a + 7], ints[a + 8], ints[a + 9], ints[a + 10]);
-      } else {
+      } else if (ints[slot + 1] === 2) {
         exports.attentionForward(ints[a], ints[a + 1], ints[a + 2], ints[a + 3], ints[a + 4], ints[a + 5], ints[a + 6], ints[a + 7], ints[a + 8], ints[a + 9], ints[a + 10],
-          floats[a + 11], ints[a + 12], ints[a + 13], ints[a + 14], ints[a + 15], ints[a + 16], ints[a + 17], ints[a + 18], ints[a + 19], ints[a + 20]);
+          floats[a + 11], ints[a + 12], ints[a + 13], ints[a + 14], ints[a + 15], ints[a + 16], ints[a + 17], ints[a + 18], ints[a + 19], ints[a + 20], ints[a + 21], ints[a + 22]);
+      } else {
+        exports.attentionBackward(ints[a], ints[a + 1], ints[a + 2], ints[a + 3], ints[a + 4], ints[a + 5], ints[a + 6], ints[a + 7], ints[a + 8], ints[a + 9],
+          ints[a + 10], ints[a + 11], ints[a + 12], ints[a + 13], ints[a + 14], floats[a + 15], ints[a + 16], ints[a + 17], ints[a + 18], ints[a + 19],
+          ints[a + 20], ints[a + 21], ints[a + 22], ints[a + 23], ints[a + 24], ints[a + 25], ints[a + 26]);
       }
       Atomics.store(ints, slot, 2);
     } catch (error) {

@@ -1,0 +1,219 @@
+// Fused scaled-dot-product attention, backward (FlashAttention-2, Dao 2023), on the matmul micro-kernels.
+// Shape letters: n slices, Lq queries, Lk keys, d query/key features, dv value features, R rows of a
+// query block (≤ BQ), C keys of a key block (≤ BC).
+// Per k/v slice, Kᵀ and Vᵀ are packed once as the B operands of S = Q·Kᵀ and dP = dOut·Vᵀ, and K as
+// the B operand of dQ = dS·K; dK and dV accumulate in place while the query rows of every slice that
+// shares these keys pass by in blocks of BQ. Per query block: D = rowsum(dOut ⊙ out), Q and dOut packed
+// as A (pre-splatted, scale folded into Q) and as B; then per key block of BC keys (skipping blocks
+// causality hides from every row of the query block):
+//   S  = (scale·Q)·Kᵀ                  [R, d] x [d, C] -> [R, C]
+//   dP = dOut·Vᵀ                       [R, dv] x [dv, C] -> [R, C]
+//   P  = e^(S − lse) (masked → 0);  dS = scale · P ⊙ (dP − D)
+//   dV += Pᵀ·dOut                      [C, R] x [R, dv] -> [C, dv]
+//   dK += dSᵀ·Q                        [C, R] x [R, d] -> [C, d]
+//   dQ += dS·K                         [R, C] x [C, d] -> [R, d]
+// A row with logSumExp = −∞ (no visible key) contributes nothing and gets dQ = 0.
+import { align64 } from './attention';
+import { expNonPositiveF32x4 } from './exp';
+import { MR, NR, microKernel } from './matmul';
+import { pack, packSplat } from './pack';
+import { sliceAddress, zeroRows } from './slices';
+import { setTileScratch, TILE_SCRATCH_BYTES } from './tile';
+
+/** Query rows per block (a multiple of MR): the depth of the dK and dV products. */
+const BQ: i32 = 16 * MR;
+/** Keys per block (a multiple of NR): the depth of the dQ product. P and dS [BQ][BC] stay in L1/L2. */
+const BC: i32 = 64;
+
+// @ts-ignore: decorator
+@inline function roundUp(x: i32, to: i32): usize {
+  return <usize>(((x + to - 1) / to) * to);
+}
+
+/** Bytes of scratch `attentionBackward` needs at `work`. */
+export function attentionBackwardWorkBytes(Lk: i32, d: i32, dv: i32): usize {
+  const keys = roundUp(Lk, NR);
+  return (keys * <usize>d + keys * <usize>dv + roundUp(d, NR) * <usize>Lk) * 4 // packed Kᵀ, Vᵀ, K
+    + <usize>BQ * <usize>(d + dv) * 16 // pre-splatted Q and dOut blocks
+    + (roundUp(d, NR) + roundUp(dv, NR)) * <usize>BQ * 4 // Q and dOut blocks packed as B
+    + 2 * <usize>(BQ * BC) * 4 // P and dS
+    + <usize>(max(BQ, BC) * MR) * 16 // one pre-splatted panel of Pᵀ, dSᵀ or dS
+    + <usize>BQ * 4 // D
+    + TILE_SCRATCH_BYTES
+    + 12 * 64; // cache-line alignment of each part
+}
+
+/**
+ * dq [n, Lq, d], dk [nKv, Lk, d], dv [nKv, Lk, dv] (overwritten) from q, k, v, the forward's out
+ * [n, Lq, dv] and logSumExp [n, Lq], and dOut [n, Lq, dv]; masking, groups and layouts as
+ * `attentionForward` (q, out, dOut, dq interleave qHeads slices per row block, k, v, dk, dv kvHeads).
+ * `work` holds attentionBackwardWorkBytes(Lk, d, dv). Only the k/v slices first, first + step, … are
+ * computed (0, 1: all), with every query slice that reads them: threads with different `first` and
+ * their own `work` may run at once (they write disjoint parts of dq, dk and dv).
+ */
+export function attentionBackward(
+  q: usize, k: usize, v: usize, out: usize, logSumExp: usize, dOut: usize, dq: usize, dk: usize, dv: usize, keep: usize,
+  n: i32, Lq: i32, Lk: i32, d: i32, dvSize: i32, scale: f32, causal: bool, causalOffset: i32,
+  ks0: i32, ks1: i32, ks2: i32, groupSize: i32, qHeads: i32, kvHeads: i32, work: usize, first: i32, step: i32,
+): void {
+  const packedKT = work; // panels of NR keys, [d][NR] each
+  const packedVT = align64(packedKT + roundUp(Lk, NR) * <usize>d * 4); // panels of NR keys, [dv][NR] each
+  const packedK = align64(packedVT + roundUp(Lk, NR) * <usize>dvSize * 4); // panels of NR features, [Lk][NR] each
+  const qSplat = align64(packedK + roundUp(d, NR) * <usize>Lk * 4); // BQ / MR panels of [d][MR][4]
+  const oSplat = align64(qSplat + <usize>(BQ * d) * 16); // BQ / MR panels of [dv][MR][4]
+  const qB = align64(oSplat + <usize>(BQ * dvSize) * 16); // panels of NR features, [R][NR] each
+  const oB = align64(qB + roundUp(d, NR) * <usize>BQ * 4); // panels of NR value features, [R][NR] each
+  const P = align64(oB + roundUp(dvSize, NR) * <usize>BQ * 4); // [BQ][BC]: S, then P
+  const dS = align64(P + <usize>(BQ * BC) * 4); // [BQ][BC]: dP, then dS
+  const aPanel = align64(dS + <usize>(BQ * BC) * 4); // [depth][MR][4]
+  const delta = align64(aPanel + <usize>(max(BQ, BC) * MR) * 16); // [BQ]
+  setTileScratch(align64(delta + <usize>BQ * 4));
+  const ldP = <usize>BC * 4;
+  const qLd = qHeads * d; // row pitches in floats
+  const oLd = qHeads * dvSize;
+  const kLd = kvHeads * d;
+  const vLd = kvHeads * dvSize;
+  const qPanelBytes = <usize>(d * MR) * 16;
+  const oPanelBytes = <usize>(dvSize * MR) * 16;
+  const nKv = n / groupSize;
+  const zero = f32x4.splat(0);
+  const scaleV = f32x4.splat(scale);
+
+  for (let g = first; g < nKv; g += step) {
+    const kSlice = sliceAddress(k, g, Lk, kvHeads, d);
+    const vSlice = sliceAddress(v, g, Lk, kvHeads, dvSize);
+    const dkSlice = sliceAddress(dk, g, Lk, kvHeads, d);
+    const dvSlice = sliceAddress(dv, g, Lk, kvHeads, dvSize);
+    zeroRows(dkSlice, Lk, d, <usize>kLd * 4);
+    zeroRows(dvSlice, Lk, dvSize, <usize>vLd * 4);
+    if (Lk > 0) {
+      pack(kSlice, kLd, true, 0, 0, Lk, d, NR, packedKT); // Kᵀ as B: [d] x [Lk]
+      pack(vSlice, vLd, true, 0, 0, Lk, dvSize, NR, packedVT); // Vᵀ as B: [dv] x [Lk]
+      pack(kSlice, kLd, false, 0, 0, d, Lk, NR, packedK); // K as B: [Lk] x [d]
+    }
+    for (let member = 0; member < groupSize; member++) {
+      const slice = g * groupSize + member;
+      const qSlice = sliceAddress(q, slice, Lq, qHeads, d);
+      const oSlice = sliceAddress(out, slice, Lq, qHeads, dvSize);
+      const doSlice = sliceAddress(dOut, slice, Lq, qHeads, dvSize);
+      const dqSlice = sliceAddress(dq, slice, Lq, qHeads, d);
+      const lseSlice = logSumExp + <usize>slice * <usize>Lq * 4;
+      for (let i0 = 0; i0 < Lq; i0 += BQ) {
+        const bq = min(BQ, Lq - i0);
+        zeroRows(dqSlice + <usize>i0 * <usize>qLd * 4, bq, d, <usize>qLd * 4);
+        // Keys any row of this block may see.
+        let keyEnd = Lk;
+        if (causal) keyEnd = max(0, min(Lk, i0 + bq + causalOffset));
+        if (keyEnd == 0) continue;
+        // D = rowsum(dOut ⊙ out)   [R, dv] -> [R]
+        for (let r = 0; r < bq; r++) {
+          const oRow = oSlice + <usize>(i0 + r) * <usize>oLd * 4;
+          const gRow = doSlice + <usize>(i0 + r) * <usize>oLd * 4;
+          let acc = zero;
+          let x = 0;
+          for (; x + 4 <= dvSize; x += 4) acc = f32x4.add(acc, f32x4.mul(v128.load(oRow + (<usize>x << 2)), v128.load(gRow + (<usize>x << 2))));
+          const w = f32x4.add(acc, v128.shuffle<f32>(acc, acc, 2, 3, 0, 1));
+          let D = f32x4.extract_lane(w, 0) + f32x4.extract_lane(w, 1);
+          for (; x < dvSize; x++) D += load<f32>(oRow + (<usize>x << 2)) * load<f32>(gRow + (<usize>x << 2));
+          store<f32>(delta + (<usize>r << 2), D);
+        }
+        // The block of Q (scaled) and dOut as A panels; Q and dOut as B.
+        for (let r0 = 0; r0 < bq; r0 += MR) {
+          const panel = <usize>(r0 / MR);
+          packSplat(qSlice, qLd, true, i0 + r0, 0, min(MR, bq - r0), d, MR, scale, qSplat + panel * qPanelBytes);
+          packSplat(doSlice, oLd, true, i0 + r0, 0, min(MR, bq - r0), dvSize, MR, 1, oSplat + panel * oPanelBytes);
+        }
+        pack(qSlice, qLd, false, 0, i0, d, bq, NR, qB); // [R] x [d]
+        pack(doSlice, oLd, false, 0, i0, dvSize, bq, NR, oB); // [R] x [dv]
+
+        for (let j0 = 0; j0 < keyEnd; j0 += BC) {
+          const bc = min(BC, keyEnd - j0);
+          const bc4 = (bc + 3) & ~3;
+          // S = (scale·Q)·Kᵀ and dP = dOut·Vᵀ, NR keys per tile.   [R, d] x [d, C], [R, dv] x [dv, C] -> [R, C]
+          for (let r0 = 0; r0 < bq; r0 += MR) {
+            const mr = min(MR, bq - r0);
+            const panel = <usize>(r0 / MR);
+            let kPanel = packedKT + <usize>j0 * <usize>d * 4;
+            let vPanel = packedVT + <usize>j0 * <usize>dvSize * 4;
+            for (let c0 = 0; c0 < bc; c0 += NR) {
+              const at = <usize>r0 * ldP + (<usize>c0 << 2);
+              const nr = min(NR, bc - c0);
+              microKernel(qSplat + panel * qPanelBytes, kPanel, d, P + at, ldP, false, mr, nr);
+              microKernel(oSplat + panel * oPanelBytes, vPanel, dvSize, dS + at, ldP, false, mr, nr);
+              kPanel += <usize>(d * NR) * 4;
+              vPanel += <usize>(dvSize * NR) * 4;
+            }
+          }
+          // P = e^(S − lse) where visible, else 0;  dS = scale · P ⊙ (dP − D).
+          let anyVisible = false;
+          for (let r = 0; r < bq; r++) {
+            const i = i0 + r;
+            const pRow = P + <usize>r * ldP;
+            const sRow = dS + <usize>r * ldP;
+            const lse = load<f32>(lseSlice + (<usize>i << 2));
+            let visible = bc; // keys [j0, j0 + visible)
+            if (causal) visible = max(0, min(bc, i + causalOffset + 1 - j0));
+            if (lse == -Infinity) visible = 0; // fully masked row: passes nothing
+            if (keep != 0) {
+              let at = keep + (<usize>slice * <usize>ks0 + <usize>i * <usize>ks1 + <usize>j0 * <usize>ks2) * 4;
+              const stride = <usize>ks2 * 4;
+              for (let c = 0; c < visible; c++) {
+                if (load<f32>(at) == 0) store<f32>(pRow + (<usize>c << 2), -Infinity);
+                at += stride;
+              }
+            }
+            const visible4 = (visible + 3) & ~3;
+            for (let c = visible; c < visible4; c++) store<f32>(pRow + (<usize>c << 2), -Infinity);
+            const lseV = f32x4.splat(lse);
+            const DV = f32x4.splat(load<f32>(delta + (<usize>r << 2)));
+            for (let c = 0; c < visible4; c += 4) {
+              const at = <usize>c << 2;
+              const p = expNonPositiveF32x4(f32x4.pmin(f32x4.sub(v128.load(pRow + at), lseV), zero)); // masked: e^(−∞) = 0
+              const ds = f32x4.mul(f32x4.mul(p, f32x4.sub(v128.load(sRow + at), DV)), scaleV);
+              v128.store(pRow + at, p);
+              v128.store(sRow + at, v128.and(ds, f32x4.ne(p, zero))); // exactly 0 where P is
+            }
+            for (let c = visible4; c < bc4; c += 4) {
+              v128.store(pRow + (<usize>c << 2), zero);
+              v128.store(sRow + (<usize>c << 2), zero);
+            }
+            if (visible > 0) anyVisible = true;
+          }
+          if (!anyVisible) continue;
+          // dV += Pᵀ·dOut and dK += dSᵀ·Q, MR keys per panel.   [C, R] x [R, dv] -> [C, dv];  [C, R] x [R, d] -> [C, d]
+          for (let c0 = 0; c0 < bc; c0 += MR) {
+            const mr = min(MR, bc - c0);
+            packSplat(P, BC, false, c0, 0, mr, bq, MR, 1, aPanel);
+            let bPanel = oB;
+            let target = dvSlice + <usize>(j0 + c0) * <usize>vLd * 4;
+            for (let x0 = 0; x0 < dvSize; x0 += NR) {
+              microKernel(aPanel, bPanel, bq, target, <usize>vLd * 4, true, mr, min(NR, dvSize - x0));
+              bPanel += <usize>(NR * bq) * 4;
+              target += <usize>NR * 4;
+            }
+            packSplat(dS, BC, false, c0, 0, mr, bq, MR, 1, aPanel);
+            bPanel = qB;
+            target = dkSlice + <usize>(j0 + c0) * <usize>kLd * 4;
+            for (let x0 = 0; x0 < d; x0 += NR) {
+              microKernel(aPanel, bPanel, bq, target, <usize>kLd * 4, true, mr, min(NR, d - x0));
+              bPanel += <usize>(NR * bq) * 4;
+              target += <usize>NR * 4;
+            }
+          }
+          // dQ += dS·K, MR query rows per panel.   [R, C] x [C, d] -> [R, d]
+          for (let r0 = 0; r0 < bq; r0 += MR) {
+            const mr = min(MR, bq - r0);
+            packSplat(dS, BC, true, r0, 0, mr, bc, MR, 1, aPanel);
+            let bPanel = packedK + <usize>j0 * <usize>NR * 4;
+            let target = dqSlice + <usize>(i0 + r0) * <usize>qLd * 4;
+            for (let x0 = 0; x0 < d; x0 += NR) {
+              microKernel(aPanel, bPanel, bc, target, <usize>qLd * 4, true, mr, min(NR, d - x0));
+              bPanel += <usize>Lk * <usize>NR * 4;
+              target += <usize>NR * 4;
+            }
+          }
+        }
+      }
+    }
+  }
+}

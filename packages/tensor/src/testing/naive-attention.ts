@@ -1,0 +1,109 @@
+// Test-only helper (exported from nowhere): fused-attention problems, random inputs and a naive float64
+// reference for the attention kernels (forward and backward), heads-first layout.
+// Shape letters: n slices, nKv key/value slices (n / groupSize), Lq queries, Lk keys, d features, dv value features.
+import type { AttentionProblem } from '../kernels/attention';
+import { Rng } from '../rng';
+
+/** The sizes a case must give; everything else has a default (n 2, dv = d + 2, scale 1/√d, no mask, groupSize 1). */
+export type AttentionCase = Partial<AttentionProblem> & Pick<AttentionProblem, 'queryLength' | 'keyLength' | 'headDim'>;
+
+/** A complete problem from a case. */
+export function attentionProblemOf(c: AttentionCase): AttentionProblem {
+  return {
+    n: c.n ?? 2,
+    queryLength: c.queryLength,
+    keyLength: c.keyLength,
+    headDim: c.headDim,
+    valueDim: c.valueDim ?? c.headDim + 2,
+    scale: c.scale ?? 1 / Math.sqrt(Math.max(c.headDim, 1)),
+    causalOffset: c.causalOffset ?? null,
+    keep: c.keep ?? null,
+    keepStrides: c.keepStrides ?? [0, 0, 0],
+    groupSize: c.groupSize ?? 1,
+    ...(c.layout ? { layout: c.layout } : {}),
+    ...(c.heads ? { heads: c.heads } : {}),
+  };
+}
+
+export interface AttentionInputs {
+  q: Float32Array; // [n, Lq, d]
+  k: Float32Array; // [nKv, Lk, d]
+  v: Float32Array; // [nKv, Lk, dv]
+  dOut: Float32Array; // [n, Lq, dv]
+}
+
+/** Standard normal q, k, v and dOut of the problem's sizes. */
+export function randomAttentionInputs(p: AttentionProblem, seed: number): AttentionInputs {
+  const rng = new Rng(seed);
+  const nKv = p.n / p.groupSize;
+  const random = (size: number) => Float32Array.from({ length: size }, () => rng.normal());
+  return {
+    q: random(p.n * p.queryLength * p.headDim),
+    k: random(nKv * p.keyLength * p.headDim),
+    v: random(nKv * p.keyLength * p.valueDim),
+    dOut: random(p.n * p.queryLength * p.valueDim),
+  };
+}
+
+export interface NaiveAttention {
+  out: Float64Array; // [n, Lq, dv]
+  lse: Float64Array; // [n, Lq]
+  dq: Float64Array; // [n, Lq, d]
+  dk: Float64Array; // [nKv, Lk, d]
+  dv: Float64Array; // [nKv, Lk, dv]
+}
+
+/**
+ * Naive float64 reference (heads-first layout): the full Lq×Lk scores of every slice, a softmax,
+ * products, and the gradients through the softmax Jacobian (dS = P ⊙ (dP − rowsum(P ⊙ dP))).
+ * A row with no allowed key has out = 0, lse = −∞ and passes no gradient.
+ */
+export function naiveAttention(p: AttentionProblem, { q, k, v, dOut }: AttentionInputs): NaiveAttention {
+  const { n, queryLength: Lq, keyLength: Lk, headDim: d, valueDim: dv, scale, causalOffset, keep, keepStrides, groupSize } = p;
+  const nKv = n / groupSize;
+  const out = new Float64Array(n * Lq * dv);
+  const lse = new Float64Array(n * Lq);
+  const dq = new Float64Array(n * Lq * d);
+  const dk = new Float64Array(nKv * Lk * d);
+  const dvGrad = new Float64Array(nKv * Lk * dv);
+  for (let s = 0; s < n; s++) {
+    const g = Math.floor(s / groupSize);
+    for (let i = 0; i < Lq; i++) {
+      const scores = new Float64Array(Lk); // [Lk]
+      let max = -Infinity;
+      for (let j = 0; j < Lk; j++) {
+        const visible = (causalOffset === null || j <= i + causalOffset) && (keep === null || keep[s * keepStrides[0] + i * keepStrides[1] + j * keepStrides[2]] !== 0);
+        let dot = 0;
+        for (let x = 0; x < d; x++) dot += q[(s * Lq + i) * d + x]! * k[(g * Lk + j) * d + x]!;
+        scores[j] = visible ? scale * dot : -Infinity;
+        max = Math.max(max, scores[j]!);
+      }
+      if (max === -Infinity) {
+        lse[s * Lq + i] = -Infinity;
+        continue; // out row 0, no gradient
+      }
+      let total = 0;
+      for (let j = 0; j < Lk; j++) total += Math.exp(scores[j]! - max);
+      lse[s * Lq + i] = max + Math.log(total);
+      const P = scores.map((x) => Math.exp(x - max) / total); // [Lk]
+      const dP = new Float64Array(Lk); // [Lk]
+      let rowDot = 0;
+      for (let j = 0; j < Lk; j++) {
+        for (let x = 0; x < dv; x++) {
+          out[(s * Lq + i) * dv + x]! += P[j]! * v[(g * Lk + j) * dv + x]!;
+          dP[j]! += dOut[(s * Lq + i) * dv + x]! * v[(g * Lk + j) * dv + x]!;
+        }
+        rowDot += P[j]! * dP[j]!;
+      }
+      for (let j = 0; j < Lk; j++) {
+        const dS = P[j]! * (dP[j]! - rowDot);
+        for (let x = 0; x < dv; x++) dvGrad[(g * Lk + j) * dv + x]! += P[j]! * dOut[(s * Lq + i) * dv + x]!;
+        for (let x = 0; x < d; x++) {
+          dq[(s * Lq + i) * d + x]! += scale * dS * k[(g * Lk + j) * d + x]!;
+          dk[(g * Lk + j) * d + x]! += scale * dS * q[(s * Lq + i) * d + x]!;
+        }
+      }
+    }
+  }
+  return { out, lse, dq, dk, dv: dvGrad };
+}
