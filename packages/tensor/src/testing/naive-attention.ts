@@ -107,3 +107,22 @@ export function naiveAttention(p: AttentionProblem, { q, k, v, dOut }: Attention
   }
   return { out, lse, dq, dk, dv: dvGrad };
 }
+
+/**
+ * Random keep-masks for n slices of [Lq, Lk] scores, each stored differently and read through strides:
+ * [Lq, Lk] shared by the slices, [n, 1, Lk] shared by the queries, a full [n, Lq, Lk], and one stored
+ * transposed ([Lk, Lq]). Every row keeps key 0, so no row is fully masked. Test-only.
+ */
+export function stridedKeepMasks(rng: Rng, n: number, Lq: number, Lk: number): [Float32Array, readonly [number, number, number]][] {
+  const bits = (size: number) => Float32Array.from({ length: size }, () => (rng.uniform() < 0.7 ? 1 : 0));
+  const perRow = bits(Lq * Lk).map((x, idx) => (idx % Lk === 0 ? 1 : x)); // [Lq, Lk]
+  const perKey = bits(n * Lk).map((x, idx) => (idx % Lk === 0 ? 1 : x)); // [n, 1, Lk]
+  const full = bits(n * Lq * Lk).map((x, idx) => (idx % Lk === 0 ? 1 : x)); // [n, Lq, Lk]
+  const transposed = bits(Lk * Lq).map((x, idx) => (idx < Lq ? 1 : x)); // stored [Lk, Lq], read as [Lq, Lk]
+  return [
+    [perRow, [0, Lk, 1]],
+    [perKey, [Lk, 0, 1]],
+    [full, [Lq * Lk, Lk, 1]],
+    [transposed, [0, 1, Lq]],
+  ];
+}

@@ -7,7 +7,7 @@ import type { ScaledDotProductAttentionOptions } from '../../ops/scaled-dot-prod
 import { Rng } from '../../rng';
 import { Tensor } from '../../tensor';
 import { expectClose } from '../../testing/expect-close';
-import { attentionProblemOf, naiveAttention, randomAttentionInputs, type AttentionCase, type AttentionInputs } from '../../testing/naive-attention';
+import { attentionProblemOf, naiveAttention, randomAttentionInputs, stridedKeepMasks, type AttentionCase, type AttentionInputs } from '../../testing/naive-attention';
 import type { AttentionBackwardKernel, AttentionForwardKernel, AttentionProblem } from '../attention';
 import { attentionBackwardJs, attentionForwardJs } from '../attention-js';
 import { toHeadsFirst } from '../attention-layout';
@@ -108,18 +108,7 @@ describe('createAttentionBackwardWasm against a naive float64 reference and the 
     const n = 3;
     const Lq = 70;
     const Lk = 150;
-    const bits = (size: number) => Float32Array.from({ length: size }, () => (rng.uniform() < 0.7 ? 1 : 0));
-    // Every row keeps key 0 so no row is fully masked here (that case has its own test).
-    const perRow = bits(Lq * Lk).map((x, idx) => (idx % Lk === 0 ? 1 : x)); // [Lq, Lk]
-    const perKey = bits(n * Lk).map((x, idx) => (idx % Lk === 0 ? 1 : x)); // [n, 1, Lk]
-    const full = bits(n * Lq * Lk).map((x, idx) => (idx % Lk === 0 ? 1 : x)); // [n, Lq, Lk]
-    const transposed = bits(Lk * Lq).map((x, idx) => (idx < Lq ? 1 : x)); // stored [Lk, Lq], read as [Lq, Lk]
-    const masks: [Float32Array, readonly [number, number, number]][] = [
-      [perRow, [0, Lk, 1]],
-      [perKey, [Lk, 0, 1]],
-      [full, [Lq * Lk, Lk, 1]],
-      [transposed, [0, 1, Lq]],
-    ];
+    const masks = stridedKeepMasks(rng, n, Lq, Lk); // [Lq, Lk], [n, 1, Lk], [n, Lq, Lk], transposed
     for (const [keep, keepStrides] of masks) {
       check({ n, queryLength: Lq, keyLength: Lk, headDim: 5, keep, keepStrides });
       check({ n, queryLength: Lq, keyLength: Lk, headDim: 5, keep, keepStrides, causalOffset: Lk - Lq });

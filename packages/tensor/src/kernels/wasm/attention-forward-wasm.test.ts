@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Rng } from '../../rng';
 import { expectClose } from '../../testing/expect-close';
+import { stridedKeepMasks } from '../../testing/naive-attention';
 import type { AttentionForwardKernel, AttentionProblem } from '../attention';
 import { attentionForwardJs } from '../attention-js';
 import { createAttentionForwardWasm } from './attention-forward-wasm';
@@ -132,17 +133,7 @@ describe('createAttentionForwardWasm against a naive float64 reference and the J
     const n = 3;
     const Lq = 40;
     const Lk = 270;
-    const bits = (size: number) => Float32Array.from({ length: size }, () => (rng.uniform() < 0.7 ? 1 : 0));
-    const perRow = bits(Lq * Lk).map((x, idx) => (idx % Lk === 0 ? 1 : x)); // [Lq, Lk]
-    const perKey = bits(n * Lk).map((x, idx) => (idx % Lk === 0 ? 1 : x)); // [n, 1, Lk]
-    const full = bits(n * Lq * Lk).map((x, idx) => (idx % Lk === 0 ? 1 : x)); // [n, Lq, Lk]
-    const transposed = bits(Lk * Lq).map((x, idx) => (idx < Lq ? 1 : x)); // stored [Lk, Lq], read as [Lq, Lk]
-    const masks: [Float32Array, readonly [number, number, number]][] = [
-      [perRow, [0, Lk, 1]],
-      [perKey, [Lk, 0, 1]],
-      [full, [Lq * Lk, Lk, 1]],
-      [transposed, [0, 1, Lq]],
-    ];
+    const masks = stridedKeepMasks(rng, n, Lq, Lk); // [Lq, Lk], [n, 1, Lk], [n, Lq, Lk], transposed
     for (const [keep, keepStrides] of masks) {
       check({ n, queryLength: Lq, keyLength: Lk, headDim: 5, keep, keepStrides });
       check({ n, queryLength: Lq, keyLength: Lk, headDim: 5, keep, keepStrides, causalOffset: Lk - Lq });
