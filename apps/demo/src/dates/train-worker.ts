@@ -2,12 +2,16 @@
 // Trains the date model off the main thread and reports progress: the loss of every step, held-out
 // accuracy every `evaluateEvery` steps, and a snapshot of the weights every `reportEvery` steps (so the
 // page can show the alignment as it is learned).
+import { useWasmKernels } from '@heed/tensor';
 import { DateTrainer, evaluate, heldOutExamples } from './train';
 import type { FromWorker, StateSnapshot, ToWorker } from './worker-protocol';
 
 const scope = self as unknown as DedicatedWorkerGlobalScope;
 const heldOut = heldOutExamples(100);
 let current = 0; // runId of the run going on; a new start or a stop ends the previous one
+// heed's WebAssembly SIMD kernels (about 2× faster training steps here); the plain TypeScript kernels
+// stay in use where WebAssembly SIMD is missing. Awaited before the first step of every run.
+const kernelsReady: Promise<boolean> = useWasmKernels().catch(() => false);
 
 function post(message: FromWorker, transfer: Transferable[] = []): void {
   scope.postMessage(message, transfer);
@@ -28,6 +32,8 @@ const yieldToEvents = (): Promise<void> => new Promise((resolve) => setTimeout(r
 async function train(message: Extract<ToWorker, { type: 'start' }>): Promise<void> {
   const { runId } = message;
   current = runId;
+  await kernelsReady;
+  if (runId !== current) return; // superseded while the kernels compiled
   const trainer = new DateTrainer(message.config);
   const start = performance.now();
   const seconds = (): number => (performance.now() - start) / 1000;
