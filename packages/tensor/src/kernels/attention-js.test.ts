@@ -1,115 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../rng';
 import { expectClose } from '../testing/expect-close';
-import { stridedKeepMasks } from '../testing/naive-attention';
+import { attentionProblemOf, naiveAttention, randomAttentionInputs, stridedKeepMasks, type AttentionCase, type AttentionInputs } from '../testing/naive-attention';
 import type { AttentionProblem } from './attention';
 import { attentionBackwardJs, attentionForwardJs } from './attention-js';
 import { getKernels, plainKernels } from './registry';
 
 // Shape letters: n slices, nKv key/value slices (n / groupSize), Lq queries, Lk keys, d features, dv value features.
 
-type Case = Partial<AttentionProblem> & Pick<AttentionProblem, 'queryLength' | 'keyLength' | 'headDim'>;
-
-function problemOf(c: Case): AttentionProblem {
-  return {
-    n: c.n ?? 2,
-    queryLength: c.queryLength,
-    keyLength: c.keyLength,
-    headDim: c.headDim,
-    valueDim: c.valueDim ?? c.headDim + 2,
-    scale: c.scale ?? 1 / Math.sqrt(Math.max(c.headDim, 1)),
-    causalOffset: c.causalOffset ?? null,
-    keep: c.keep ?? null,
-    keepStrides: c.keepStrides ?? [0, 0, 0],
-    groupSize: c.groupSize ?? 1,
-  };
-}
-
-function randomArray(size: number, rng: Rng, std = 1): Float32Array {
-  return Float32Array.from({ length: size }, () => rng.normal() * std);
-}
-
-interface Inputs {
-  q: Float32Array; // [n, Lq, d]
-  k: Float32Array; // [nKv, Lk, d]
-  v: Float32Array; // [nKv, Lk, dv]
-  dOut: Float32Array; // [n, Lq, dv]
-}
-
-function randomInputs(p: AttentionProblem, seed: number): Inputs {
-  const rng = new Rng(seed);
-  const nKv = p.n / p.groupSize;
-  return {
-    q: randomArray(p.n * p.queryLength * p.headDim, rng),
-    k: randomArray(nKv * p.keyLength * p.headDim, rng),
-    v: randomArray(nKv * p.keyLength * p.valueDim, rng),
-    dOut: randomArray(p.n * p.queryLength * p.valueDim, rng),
-  };
-}
-
-/**
- * Naive float64 reference: the full Lq×Lk scores of every slice, a softmax, products, and the
- * gradients through the softmax Jacobian (dS = P ⊙ (dP − rowsum(P ⊙ dP))).
- */
-function naive(p: AttentionProblem, { q, k, v, dOut }: Inputs) {
-  const { n, queryLength: Lq, keyLength: Lk, headDim: d, valueDim: dv, scale, causalOffset, keep, keepStrides, groupSize } = p;
-  const nKv = n / groupSize;
-  const out = new Float64Array(n * Lq * dv);
-  const lse = new Float64Array(n * Lq);
-  const dq = new Float64Array(n * Lq * d);
-  const dk = new Float64Array(nKv * Lk * d);
-  const dvGrad = new Float64Array(nKv * Lk * dv);
-  for (let s = 0; s < n; s++) {
-    const g = Math.floor(s / groupSize);
-    const scores = new Float64Array(Lq * Lk); // [Lq, Lk]
-    const P = new Float64Array(Lq * Lk); // [Lq, Lk]
-    for (let i = 0; i < Lq; i++) {
-      for (let j = 0; j < Lk; j++) {
-        const causalOk = causalOffset === null || j <= i + causalOffset;
-        const keepOk = keep === null || keep[s * keepStrides[0] + i * keepStrides[1] + j * keepStrides[2]] !== 0;
-        let dot = 0;
-        for (let x = 0; x < d; x++) dot += q[(s * Lq + i) * d + x]! * k[(g * Lk + j) * d + x]!;
-        scores[i * Lk + j] = causalOk && keepOk ? scale * dot : -Infinity;
-      }
-      let max = -Infinity;
-      for (let j = 0; j < Lk; j++) max = Math.max(max, scores[i * Lk + j]!);
-      if (max === -Infinity) {
-        lse[s * Lq + i] = -Infinity;
-        continue; // P row stays 0, out row 0
-      }
-      let total = 0;
-      for (let j = 0; j < Lk; j++) total += Math.exp(scores[i * Lk + j]! - max);
-      lse[s * Lq + i] = max + Math.log(total);
-      for (let j = 0; j < Lk; j++) P[i * Lk + j] = Math.exp(scores[i * Lk + j]! - max) / total;
-    }
-    for (let i = 0; i < Lq; i++) {
-      for (let x = 0; x < dv; x++) {
-        let acc = 0;
-        for (let j = 0; j < Lk; j++) acc += P[i * Lk + j]! * v[(g * Lk + j) * dv + x]!;
-        out[(s * Lq + i) * dv + x] = acc;
-      }
-      const dP = new Float64Array(Lk);
-      let rowDot = 0;
-      for (let j = 0; j < Lk; j++) {
-        for (let x = 0; x < dv; x++) dP[j]! += dOut[(s * Lq + i) * dv + x]! * v[(g * Lk + j) * dv + x]!;
-        rowDot += P[i * Lk + j]! * dP[j]!;
-      }
-      for (let j = 0; j < Lk; j++) {
-        const pij = P[i * Lk + j]!;
-        const dS = pij * (dP[j]! - rowDot);
-        for (let x = 0; x < dv; x++) dvGrad[(g * Lk + j) * dv + x]! += pij * dOut[(s * Lq + i) * dv + x]!;
-        for (let x = 0; x < d; x++) {
-          dq[(s * Lq + i) * d + x]! += scale * dS * k[(g * Lk + j) * d + x]!;
-          dk[(g * Lk + j) * d + x]! += scale * dS * q[(s * Lq + i) * d + x]!;
-        }
-      }
-    }
-  }
-  return { out, lse, dq, dk, dv: dvGrad };
-}
-
 /** Runs both kernels on outputs pre-filled with NaN (so every element must be written). */
-function fused(p: AttentionProblem, { q, k, v, dOut }: Inputs) {
+function fused(p: AttentionProblem, { q, k, v, dOut }: AttentionInputs) {
   const nKv = p.n / p.groupSize;
   const out = new Float32Array(p.n * p.queryLength * p.valueDim).fill(NaN);
   const lse = new Float32Array(p.n * p.queryLength).fill(NaN);
@@ -124,11 +24,11 @@ function fused(p: AttentionProblem, { q, k, v, dOut }: Inputs) {
 const FORWARD = { atol: 1e-5, rtol: 1e-4 };
 const GRADIENT = { atol: 1e-4, rtol: 1e-3 };
 
-function check(c: Case, seed = 1, tol = { forward: FORWARD, gradient: GRADIENT }) {
-  const p = problemOf(c);
-  const inputs = randomInputs(p, seed);
+function check(c: AttentionCase, seed = 1, tol = { forward: FORWARD, gradient: GRADIENT }) {
+  const p = attentionProblemOf(c);
+  const inputs = randomAttentionInputs(p, seed);
   const got = fused(p, inputs);
-  const ref = naive(p, inputs);
+  const ref = naiveAttention(p, inputs);
   const label = `n=${p.n} Lq=${p.queryLength} Lk=${p.keyLength} d=${p.headDim} dv=${p.valueDim} causal=${p.causalOffset} g=${p.groupSize}`;
   expectClose(got.out, ref.out, tol.forward, `${label} out`);
   expectClose(got.lse, ref.lse, tol.forward, `${label} logSumExp`);
@@ -218,8 +118,8 @@ describe('attentionForwardJs / attentionBackwardJs against a naive float64 refer
   });
 
   it('nothing to attend at all (Lk = 0): zeros and −∞, no NaN', () => {
-    const p = problemOf({ n: 1, queryLength: 3, keyLength: 0, headDim: 2 });
-    const inputs = randomInputs(p, 3);
+    const p = attentionProblemOf({ n: 1, queryLength: 3, keyLength: 0, headDim: 2 });
+    const inputs = randomAttentionInputs(p, 3);
     const got = fused(p, inputs);
     expect(Array.from(got.out)).toEqual(new Array(12).fill(0));
     expect(Array.from(got.lse)).toEqual([-Infinity, -Infinity, -Infinity]);
@@ -228,13 +128,13 @@ describe('attentionForwardJs / attentionBackwardJs against a naive float64 refer
 
   it('large logits (scores ≈ ±1e4, spread O(1)): finite and correct', () => {
     for (const sign of [1, -1]) {
-      const p = problemOf({ n: 2, queryLength: 20, keyLength: 90, headDim: 8, scale: 1 });
-      const inputs = randomInputs(p, 5);
+      const p = attentionProblemOf({ n: 2, queryLength: 20, keyLength: 90, headDim: 8, scale: 1 });
+      const inputs = randomAttentionInputs(p, 5);
       // A shared first feature of size 100 puts every score at sign·1e4 + O(1), like sdpa_large_logits_offset.
       for (let r = 0; r < inputs.q.length / 8; r++) inputs.q[r * 8] = 100;
       for (let r = 0; r < inputs.k.length / 8; r++) inputs.k[r * 8] = sign * 100;
       const got = fused(p, inputs);
-      const ref = naive(p, inputs);
+      const ref = naiveAttention(p, inputs);
       for (const a of [got.out, got.lse, got.dq, got.dk, got.dv]) expect(a.every(Number.isFinite)).toBe(true);
       expectClose(got.out, ref.out, FORWARD, `sign ${sign} out`);
       expectClose(got.lse, ref.lse, { atol: 0, rtol: 1e-7 }, `sign ${sign} logSumExp`);
@@ -247,10 +147,10 @@ describe('attentionForwardJs / attentionBackwardJs against a naive float64 refer
   });
 
   it('large logits with a wide spread (near one-hot rows, |scores| up to ~1e4)', () => {
-    const p = problemOf({ n: 1, queryLength: 9, keyLength: 70, headDim: 8, scale: 1500 });
-    const inputs = randomInputs(p, 8);
+    const p = attentionProblemOf({ n: 1, queryLength: 9, keyLength: 70, headDim: 8, scale: 1500 });
+    const inputs = randomAttentionInputs(p, 8);
     const got = fused(p, inputs);
-    const ref = naive(p, inputs);
+    const ref = naiveAttention(p, inputs);
     expect(ref.lse.some((x) => Math.abs(x) > 5e3)).toBe(true);
     expectClose(got.out, ref.out, FORWARD, 'out');
     expectClose(got.lse, ref.lse, { atol: 0, rtol: 1e-7 }, 'logSumExp');

@@ -1,76 +1,13 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Rng } from '../../rng';
 import { expectClose } from '../../testing/expect-close';
-import { stridedKeepMasks } from '../../testing/naive-attention';
+import { attentionProblemOf, naiveAttention, randomAttentionInputs, stridedKeepMasks, type AttentionCase, type AttentionInputs } from '../../testing/naive-attention';
 import type { AttentionForwardKernel, AttentionProblem } from '../attention';
 import { attentionForwardJs } from '../attention-js';
 import { createAttentionForwardWasm } from './attention-forward-wasm';
 import { loadWasmKernels } from './load-wasm-kernels';
 
 // Shape letters: n slices, nKv key/value slices (n / groupSize), Lq queries, Lk keys, d features, dv value features.
-
-type Case = Partial<AttentionProblem> & Pick<AttentionProblem, 'queryLength' | 'keyLength' | 'headDim'>;
-
-function problemOf(c: Case): AttentionProblem {
-  return {
-    n: c.n ?? 2,
-    queryLength: c.queryLength,
-    keyLength: c.keyLength,
-    headDim: c.headDim,
-    valueDim: c.valueDim ?? c.headDim + 2,
-    scale: c.scale ?? 1 / Math.sqrt(Math.max(c.headDim, 1)),
-    causalOffset: c.causalOffset ?? null,
-    keep: c.keep ?? null,
-    keepStrides: c.keepStrides ?? [0, 0, 0],
-    groupSize: c.groupSize ?? 1,
-  };
-}
-
-interface Inputs {
-  q: Float32Array; // [n, Lq, d]
-  k: Float32Array; // [nKv, Lk, d]
-  v: Float32Array; // [nKv, Lk, dv]
-}
-
-function randomInputs(p: AttentionProblem, seed: number): Inputs {
-  const rng = new Rng(seed);
-  const nKv = p.n / p.groupSize;
-  const random = (size: number) => Float32Array.from({ length: size }, () => rng.normal());
-  return { q: random(p.n * p.queryLength * p.headDim), k: random(nKv * p.keyLength * p.headDim), v: random(nKv * p.keyLength * p.valueDim) };
-}
-
-/** Naive float64 reference: full scores, mask, softmax, product.  [Lq, d] x [d, Lk] -> [Lq, Lk]; [Lq, Lk] x [Lk, dv] -> [Lq, dv] */
-function naive(p: AttentionProblem, { q, k, v }: Inputs) {
-  const { n, queryLength: Lq, keyLength: Lk, headDim: d, valueDim: dv, scale, causalOffset, keep, keepStrides, groupSize } = p;
-  const out = new Float64Array(n * Lq * dv);
-  const lse = new Float64Array(n * Lq);
-  for (let s = 0; s < n; s++) {
-    const g = Math.floor(s / groupSize);
-    for (let i = 0; i < Lq; i++) {
-      const scores = new Float64Array(Lk);
-      let max = -Infinity;
-      for (let j = 0; j < Lk; j++) {
-        const visible = (causalOffset === null || j <= i + causalOffset) && (keep === null || keep[s * keepStrides[0] + i * keepStrides[1] + j * keepStrides[2]] !== 0);
-        let dot = 0;
-        for (let x = 0; x < d; x++) dot += q[(s * Lq + i) * d + x]! * k[(g * Lk + j) * d + x]!;
-        scores[j] = visible ? scale * dot : -Infinity;
-        max = Math.max(max, scores[j]!);
-      }
-      if (max === -Infinity) {
-        lse[s * Lq + i] = -Infinity;
-        continue;
-      }
-      let total = 0;
-      for (let j = 0; j < Lk; j++) total += Math.exp(scores[j]! - max);
-      lse[s * Lq + i] = max + Math.log(total);
-      for (let j = 0; j < Lk; j++) {
-        const w = Math.exp(scores[j]! - max) / total;
-        for (let x = 0; x < dv; x++) out[(s * Lq + i) * dv + x]! += w * v[(g * Lk + j) * dv + x]!;
-      }
-    }
-  }
-  return { out, lse };
-}
 
 let wasmForward: AttentionForwardKernel;
 
@@ -81,7 +18,7 @@ beforeAll(async () => {
 });
 
 /** Runs a kernel on outputs pre-filled with NaN (so every element must be written). */
-function run(kernel: AttentionForwardKernel, p: AttentionProblem, { q, k, v }: Inputs) {
+function run(kernel: AttentionForwardKernel, p: AttentionProblem, { q, k, v }: AttentionInputs) {
   const out = new Float32Array(p.n * p.queryLength * p.valueDim).fill(NaN);
   const lse = new Float32Array(p.n * p.queryLength).fill(NaN);
   kernel(p, q, k, v, out, lse);
@@ -91,12 +28,12 @@ function run(kernel: AttentionForwardKernel, p: AttentionProblem, { q, k, v }: I
 // Float32 scores and sums (the JS kernel and the reference accumulate in float64).
 const FORWARD = { atol: 2e-5, rtol: 2e-4 };
 
-function check(c: Case, seed = 1) {
-  const p = problemOf(c);
-  const inputs = randomInputs(p, seed);
+function check(c: AttentionCase, seed = 1) {
+  const p = attentionProblemOf(c);
+  const inputs = randomAttentionInputs(p, seed);
   const got = run(wasmForward, p, inputs);
   const js = run(attentionForwardJs, p, inputs);
-  const ref = naive(p, inputs);
+  const ref = naiveAttention(p, inputs);
   const label = `n=${p.n} Lq=${p.queryLength} Lk=${p.keyLength} d=${p.headDim} dv=${p.valueDim} causal=${p.causalOffset} g=${p.groupSize}`;
   expectClose(got.out, ref.out, FORWARD, `${label} out`);
   expectClose(got.lse, ref.lse, FORWARD, `${label} logSumExp`);
@@ -165,20 +102,20 @@ describe('createAttentionForwardWasm against a naive float64 reference and the J
   });
 
   it('nothing to attend at all (Lk = 0): zeros and −∞, no NaN', () => {
-    const p = problemOf({ n: 1, queryLength: 3, keyLength: 0, headDim: 2 });
-    const got = run(wasmForward, p, randomInputs(p, 3));
+    const p = attentionProblemOf({ n: 1, queryLength: 3, keyLength: 0, headDim: 2 });
+    const got = run(wasmForward, p, randomAttentionInputs(p, 3));
     expect(Array.from(got.out)).toEqual(new Array(12).fill(0));
     expect(Array.from(got.lse)).toEqual([-Infinity, -Infinity, -Infinity]);
   });
 
   it('large logits (scores ≈ ±1e4, spread O(1)): finite, within the float32 rounding of the scores', () => {
     for (const sign of [1, -1]) {
-      const p = problemOf({ n: 2, queryLength: 20, keyLength: 90, headDim: 8, scale: 1 });
-      const inputs = randomInputs(p, 5);
+      const p = attentionProblemOf({ n: 2, queryLength: 20, keyLength: 90, headDim: 8, scale: 1 });
+      const inputs = randomAttentionInputs(p, 5);
       for (let r = 0; r < inputs.q.length / 8; r++) inputs.q[r * 8] = 100;
       for (let r = 0; r < inputs.k.length / 8; r++) inputs.k[r * 8] = sign * 100;
       const got = run(wasmForward, p, inputs);
-      const ref = naive(p, inputs);
+      const ref = naiveAttention(p, inputs);
       expect(got.out.every(Number.isFinite) && got.lse.every(Number.isFinite)).toBe(true);
       // A float32 score of size 1e4 is off by up to d·u·1e4 ≈ 5e-3, which moves the weights by as much (relative).
       expectClose(got.out, ref.out, { atol: 2e-2, rtol: 1e-2 }, `sign ${sign} out`);
