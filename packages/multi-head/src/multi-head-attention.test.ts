@@ -532,7 +532,7 @@ describe('MultiHeadAttention on the fused path', () => {
     for (const options of [{ embedDim: 32, numHeads: 4, numKeyValueHeads: 2 }, { embedDim: 32, numHeads: 2, addBiasKv: true }]) {
       useJsKernels();
       const js = run(options);
-      expect(await useWasmKernels({ relaxedSimd: false })).toBe(true);
+      expect(await useWasmKernels({ relaxedSimd: false })).toEqual({ simd: 'plain', threads: 1 });
       try {
         const wasm = run(options);
         wasm.forEach((t, i) => assertClose(`${JSON.stringify(options)} tensor ${i}`, t, js[i]!, { rtol: 1e-3, atol: 1e-4 }));

@@ -42,7 +42,7 @@ export type { Kernels } from './kernels/registry';
 export { matmulKernelJs } from './kernels/matmul';
 export type { MatmulKernel } from './kernels/matmul';
 export { useWasmKernels, useJsKernels } from './kernels/wasm/use-wasm-kernels';
-export type { UseWasmKernelsOptions } from './kernels/wasm/use-wasm-kernels';
+export type { UseWasmKernelsOptions, WasmKernelsInfo } from './kernels/wasm/use-wasm-kernels';
 export { wasmSimdSupported } from './kernels/wasm/load-wasm-kernels';
 export { attentionForwardJs, attentionBackwardJs } from './kernels/attention-js';
 export type { AttentionProblem, AttentionForwardKernel, AttentionBackwardKernel } from './kernels/attention';
