@@ -11,6 +11,8 @@ export default defineProject({
     name: '@heed/tensor',
     environment: 'node',
     include: ['src/**/*.test.ts'],
+    // Type tests (`*.test-d.ts`, expectTypeOf) run through tsc alongside the runtime tests.
+    typecheck: { enabled: true, include: ['src/**/*.test-d.ts'], tsconfig: './tsconfig.test-d.json' },
     // Worker-thread and large-L tests take seconds on a loaded 2-core CI machine.
     testTimeout: 60_000,
   },

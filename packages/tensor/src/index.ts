@@ -1,5 +1,5 @@
 export { Tensor, fromOp } from './tensor';
-export type { GradNode, NestedArray, TensorLike } from './tensor';
+export type { ArraysByRank, GradNode, NestedArray, TensorLike } from './tensor';
 export { tensor, zeros, ones, full, zerosLike, onesLike, arange, randn, rand } from './creation';
 export type { TensorOptions } from './creation';
 export { Rng } from './rng';
