@@ -15,3 +15,8 @@ export type { AttendOptions, AttendResult } from './attend';
 export type { AttendImplementation } from './attend';
 export { SoftAttention } from './soft-attention';
 export type { SoftAttentionOptions, SoftAttentionCallOptions } from './soft-attention';
+export { applyRotaryEmbedding, rotaryAngles } from './variants/rotary-embedding';
+export type { RotaryEmbeddingOptions, RotaryStyle } from './variants/rotary-embedding';
+export { RotaryScorer, rotaryScorer } from './variants/rotary-scorer';
+export type { RotaryScorerOptions } from './variants/rotary-scorer';
+export type { QueryPositionOffset } from './variants/query-offset';
