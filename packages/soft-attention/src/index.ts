@@ -20,3 +20,11 @@ export type { RotaryEmbeddingOptions, RotaryStyle } from './variants/rotary-embe
 export { RotaryScorer, rotaryScorer } from './variants/rotary-scorer';
 export type { RotaryScorerOptions } from './variants/rotary-scorer';
 export type { QueryPositionOffset } from './variants/query-offset';
+export { BiasedScorer } from './variants/biased-scorer';
+export type { ScoreBias, BiasedScorerOptions } from './variants/biased-scorer';
+export { alibiSlopes } from './variants/alibi-slopes';
+export { AlibiBias, alibiScorer } from './variants/alibi-bias';
+export { relativePositionBucket } from './variants/relative-position-bucket';
+export type { RelativePositionBucketOptions } from './variants/relative-position-bucket';
+export { RelativePositionBias } from './variants/relative-position-bias';
+export type { RelativePositionBiasOptions } from './variants/relative-position-bias';
