@@ -35,3 +35,7 @@ export { SlidingWindowRule, slidingWindowMask } from './variants/sliding-window'
 export { LocalWindowRule, localWindowMask } from './variants/local-window';
 export { SegmentRule, segmentMask } from './variants/segment-mask';
 export type { SegmentIds } from './variants/segment-mask';
+export { softcap } from './variants/softcap';
+export { SoftcapScorer } from './variants/softcap-scorer';
+export { SoftmaxWithSinks } from './variants/softmax-with-sinks';
+export type { SoftmaxWithSinksOptions } from './variants/softmax-with-sinks';
