@@ -8,7 +8,7 @@
 
 import { fork } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, freemem, tmpdir, totalmem } from 'node:os';
+import { cpus, freemem, loadavg, tmpdir, totalmem } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
@@ -160,6 +160,7 @@ const results = [];
 const infos = {};
 const childRuntimes = new Set();
 const started = Date.now();
+const loadAtStart = loadavg()[0];
 const progress = (msg) => process.stderr.write(`[${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${msg}\n`);
 
 async function runRow(task, id, lengths, overrides = {}) {
@@ -240,6 +241,7 @@ const meta = {
   },
   cpu: `${cpus().length} × ${cpus()[0]?.model ?? '?'}`,
   memory: `${(totalmem() / 2 ** 30).toFixed(1)} GiB`,
+  loadAverage: { start: loadAtStart, end: loadavg()[0] }, // 1-minute load: other work on the machine
   versions,
   heed: { detected: heed, kernels: Object.fromEntries(heedIds.map((id) => [IMPLS[id].label, infos[id] ?? null])) },
   peers: Object.fromEntries(chosen.filter((id) => IMPLS[id].family !== 'heed').map((id) => [IMPLS[id].label, infos[id] ?? null])),

@@ -70,7 +70,7 @@ export function formatTable(results, meta) {
   const full = lines.filter((l) => l && l.cells).map((l) => [...l.base, ...l.cells]);
   const widths = header.map((h, i) => Math.max(h.length, ...full.map((c) => c[i].length), ...(i < 4 ? lines.filter((l) => l).map((l) => l.base[i].length) : [])));
   const out = [];
-  out.push(`heed bench — ${meta.mode} mode, ${meta.date}, ${meta.cpu}, ${meta.memory}`);
+  out.push(`heed bench — ${meta.mode} mode, ${meta.date}, ${meta.cpu}, ${meta.memory}, load average ${meta.loadAverage.start.toFixed(1)} at the start, ${meta.loadAverage.end.toFixed(1)} at the end`);
   const rt = meta.runtime;
   out.push(`children: node ${meta.node} (V8 ${meta.v8}) at ${rt.execPath}`);
   out.push(`  flags: ${rt.execArgv.join(' ')}${rt.dropped.length ? `; refused by this node, not passed: ${rt.dropped.map((d) => d.flag).join(' ')}` : ''}`);
@@ -107,7 +107,7 @@ export function formatTable(results, meta) {
   if (results.some((r) => r.task === 'memory')) {
     out.push('MHA causal, memory: one causal forward per child process; peers add a [L, L] mask and build [8, L, L] scores (8 GiB each at L = 16384).');
   }
-  out.push('Numbers come from a shared 2-core machine: expect ±20 % noise between runs.');
+  out.push(`Numbers come from a machine shared with other work (load average above): expect ±20 % noise between runs, far more when the load passes the ${meta.cpu.split(' ')[0]} cores (cpu/wall well under 1).`);
   const train = results.filter((r) => r.task === 'train');
   const heedTrain = train.filter((r) => r.family === 'heed' && r.medianMs);
   const tfTrain = train.filter((r) => r.impl.startsWith('tfjs-wasm') && r.medianMs);
