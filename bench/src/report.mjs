@@ -22,6 +22,19 @@ function pad(cells, widths, aligns) {
   return cells.map((c, i) => (aligns[i] === 'l' ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i]))).join('  ');
 }
 
+/**
+ * How a wasm peer fails past its 4 GiB heap: tfjs-wasm runs out of bounds or memory; onnxruntime-web's
+ * 32-bit size arithmetic overflows ("SafeInt … Integer overflow") before it allocates.
+ */
+const OUT_OF_MEMORY = /out of bounds|out of memory|allocation failed|failed to allocate|bad_alloc|\bOOM\b|maximum memory|integer overflow/i;
+
+/** The line of `text` where `pattern` matches, cut to ~90 characters around the match. */
+function around(text, pattern) {
+  const line = text.split('\n').find((l) => pattern.test(l)) ?? text.split('\n')[0];
+  const at = line.search(pattern);
+  return line.slice(Math.max(0, at - 45), at + 45).trim();
+}
+
 function memoryCell(r) {
   if (r.peakRssMB === undefined) return '—';
   const delta = r.peakOverBaseMB === null || r.peakOverBaseMB === undefined ? '' : ` (+${r.peakOverBaseMB.toFixed(0)})`;
@@ -49,8 +62,8 @@ export function formatTable(results, meta) {
     const base = [TASKS[r.task] ?? r.task, r.label, r.buildLabel ?? '?', String(r.L)];
     if (r.skipped) lines.push({ base, note: `skipped: ${r.skipped}` });
     else if (r.killed) lines.push({ base, note: `stopped: ${r.killed} (peak RSS seen > ${r.peakRssMB.toFixed(0)} MB)` });
-    else if (r.error && r.task === 'memory' && /out of bounds|out of memory|allocation failed|failed to allocate|bad_alloc|OOM|maximum memory/i.test(r.error)) {
-      lines.push({ base, note: `out of memory (a wasm heap is at most 4 GiB): ${r.error.split('\n')[0].slice(0, 70)}` });
+    else if (r.error && r.task === 'memory' && OUT_OF_MEMORY.test(r.error)) {
+      lines.push({ base, note: `out of memory (a wasm heap is at most 4 GiB): ${around(r.error, OUT_OF_MEMORY)}` });
     } else if (r.error) lines.push({ base, note: `ERROR: ${r.error.split('\n')[0].slice(0, 100)}` });
     else {
       lines.push({
