@@ -39,7 +39,9 @@ for (const [i, a] of argv.entries()) {
   const isValue = i > 0 && ['--node', '--node-flags', '--out'].includes(argv[i - 1]);
   if (!isValue && (name === null || !KNOWN.includes(name))) throw new Error(`pnpm bench: unknown option ${a} (known: ${KNOWN.map((k) => `--${k}`).join(' ')})`);
 }
-const resultsDir = resolve(value('out') ?? join(here, '..', 'results'));
+// Paths are relative to where the command was typed (pnpm runs the script inside bench/ and says where in INIT_CWD).
+const userPath = (p) => resolve(process.env.INIT_CWD ?? process.cwd(), p);
+const resultsDir = value('out') ? userPath(value('out')) : join(here, '..', 'results');
 const full = flag('full');
 const quick = flag('quick');
 if (full && quick) throw new Error('pnpm bench: choose one of --quick and --full');
@@ -60,7 +62,7 @@ config.memoryRowLimitMs = Number(value('memory-limit-s') ?? 330) * 1000;
 // --- the runtime of the children -----------------------------------------------------------------
 
 const runtime = resolveRuntime({
-  nodePath: value('node') ?? process.execPath,
+  nodePath: value('node') ? userPath(value('node')) : process.execPath,
   parentExecArgv: process.execArgv,
   extraFlags: value('node-flags')?.split(/\s+/).filter(Boolean) ?? [],
 });

@@ -155,7 +155,7 @@ export function gflopsSvg(results, meta) {
   const W = 460;
   const H = 340;
   const m = { left: 64, right: 16, top: 40, bottom: 52 };
-  const legendW = 330;
+  const legendW = 360;
   const width = panels.length * W + legendW;
   const height = H + 30;
   const plotted = results.filter((r) => panels.includes(r.task) && r.gflops);
