@@ -46,7 +46,7 @@ const full = flag('full');
 const quick = flag('quick');
 if (full && quick) throw new Error('pnpm bench: choose one of --quick and --full');
 const MODES = {
-  quick: { mode: 'quick', lengths: [128, 256], warmup: 1, minRuns: 2, maxRuns: 3, budgetMs: 300, rowLimitMs: 4000, memory: false, trainLength: 256 },
+  quick: { mode: 'quick', lengths: [128, 256], warmup: 1, minRuns: 2, maxRuns: 3, budgetMs: 300, rowLimitMs: 4000, memory: false, trainLength: 256, steadyWarmUp: { minMs: 1500, maxMs: 5000 } },
   short: { mode: 'short', lengths: [128, 512, 1024], warmup: 1, minRuns: 2, maxRuns: 5, budgetMs: 1000, rowLimitMs: 10_000, memory: false, trainLength: 512 },
   full: { mode: 'full', lengths: [128, 512, 1024, 2048, 4096], warmup: 1, minRuns: 2, maxRuns: 10, budgetMs: 4000, rowLimitMs: 120_000, memory: true, trainLength: 512 },
 };
