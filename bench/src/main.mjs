@@ -8,7 +8,7 @@
 
 import { fork } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, freemem, tmpdir, totalmem } from 'node:os';
+import { cpus, freemem, loadavg, tmpdir, totalmem } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
@@ -39,12 +39,14 @@ for (const [i, a] of argv.entries()) {
   const isValue = i > 0 && ['--node', '--node-flags', '--out'].includes(argv[i - 1]);
   if (!isValue && (name === null || !KNOWN.includes(name))) throw new Error(`pnpm bench: unknown option ${a} (known: ${KNOWN.map((k) => `--${k}`).join(' ')})`);
 }
-const resultsDir = resolve(value('out') ?? join(here, '..', 'results'));
+// Paths are relative to where the command was typed (pnpm runs the script inside bench/ and says where in INIT_CWD).
+const userPath = (p) => resolve(process.env.INIT_CWD ?? process.cwd(), p);
+const resultsDir = value('out') ? userPath(value('out')) : join(here, '..', 'results');
 const full = flag('full');
 const quick = flag('quick');
 if (full && quick) throw new Error('pnpm bench: choose one of --quick and --full');
 const MODES = {
-  quick: { mode: 'quick', lengths: [128, 256], warmup: 1, minRuns: 2, maxRuns: 3, budgetMs: 300, rowLimitMs: 4000, memory: false, trainLength: 256 },
+  quick: { mode: 'quick', lengths: [128, 256], warmup: 1, minRuns: 2, maxRuns: 3, budgetMs: 300, rowLimitMs: 4000, memory: false, trainLength: 256, steadyWarmUp: { minMs: 1500, maxMs: 5000 } },
   short: { mode: 'short', lengths: [128, 512, 1024], warmup: 1, minRuns: 2, maxRuns: 5, budgetMs: 1000, rowLimitMs: 10_000, memory: false, trainLength: 512 },
   full: { mode: 'full', lengths: [128, 512, 1024, 2048, 4096], warmup: 1, minRuns: 2, maxRuns: 10, budgetMs: 4000, rowLimitMs: 120_000, memory: true, trainLength: 512 },
 };
@@ -60,7 +62,7 @@ config.memoryRowLimitMs = Number(value('memory-limit-s') ?? 330) * 1000;
 // --- the runtime of the children -----------------------------------------------------------------
 
 const runtime = resolveRuntime({
-  nodePath: value('node') ?? process.execPath,
+  nodePath: value('node') ? userPath(value('node')) : process.execPath,
   parentExecArgv: process.execArgv,
   extraFlags: value('node-flags')?.split(/\s+/).filter(Boolean) ?? [],
 });
@@ -160,6 +162,7 @@ const results = [];
 const infos = {};
 const childRuntimes = new Set();
 const started = Date.now();
+const loadAtStart = loadavg()[0];
 const progress = (msg) => process.stderr.write(`[${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${msg}\n`);
 
 async function runRow(task, id, lengths, overrides = {}) {
@@ -240,6 +243,7 @@ const meta = {
   },
   cpu: `${cpus().length} × ${cpus()[0]?.model ?? '?'}`,
   memory: `${(totalmem() / 2 ** 30).toFixed(1)} GiB`,
+  loadAverage: { start: loadAtStart, end: loadavg()[0] }, // 1-minute load: other work on the machine
   versions,
   heed: { detected: heed, kernels: Object.fromEntries(heedIds.map((id) => [IMPLS[id].label, infos[id] ?? null])) },
   peers: Object.fromEntries(chosen.filter((id) => IMPLS[id].family !== 'heed').map((id) => [IMPLS[id].label, infos[id] ?? null])),

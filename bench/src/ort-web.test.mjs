@@ -12,7 +12,7 @@ describe('onnxruntime-web (wasm backend, 2 threads) computes attention on the be
   it('starts its second thread and says so in the build', async () => {
     const peer = await createOrtWeb(2, 'sdpa', { warmUp });
     expect(peer.info.build).toMatchObject({ kind: 'wasm', simd: 'plain', threadsAsked: 2, threads: 2 });
-    expect(peer.info.warmUp.runs).toBeGreaterThanOrEqual(10);
+    expect(peer.info.warmUp.runs).toBeGreaterThan(0); // how many depends on the machine's load (capped by maxMs)
   }, 60_000);
 
   it('SDPA, plain and causal', async () => {

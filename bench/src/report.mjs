@@ -22,6 +22,19 @@ function pad(cells, widths, aligns) {
   return cells.map((c, i) => (aligns[i] === 'l' ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i]))).join('  ');
 }
 
+/**
+ * How a wasm peer fails past its 4 GiB heap: tfjs-wasm runs out of bounds or memory; onnxruntime-web's
+ * 32-bit size arithmetic overflows ("SafeInt … Integer overflow") before it allocates.
+ */
+const OUT_OF_MEMORY = /out of bounds|out of memory|allocation failed|failed to allocate|bad_alloc|\bOOM\b|maximum memory|integer overflow/i;
+
+/** The line of `text` where `pattern` matches, cut to ~90 characters around the match. */
+function around(text, pattern) {
+  const line = text.split('\n').find((l) => pattern.test(l)) ?? text.split('\n')[0];
+  const at = line.search(pattern);
+  return line.slice(Math.max(0, at - 45), at + 45).trim();
+}
+
 function memoryCell(r) {
   if (r.peakRssMB === undefined) return '—';
   const delta = r.peakOverBaseMB === null || r.peakOverBaseMB === undefined ? '' : ` (+${r.peakOverBaseMB.toFixed(0)})`;
@@ -49,8 +62,8 @@ export function formatTable(results, meta) {
     const base = [TASKS[r.task] ?? r.task, r.label, r.buildLabel ?? '?', String(r.L)];
     if (r.skipped) lines.push({ base, note: `skipped: ${r.skipped}` });
     else if (r.killed) lines.push({ base, note: `stopped: ${r.killed} (peak RSS seen > ${r.peakRssMB.toFixed(0)} MB)` });
-    else if (r.error && r.task === 'memory' && /out of bounds|out of memory|allocation failed|failed to allocate|bad_alloc|OOM|maximum memory/i.test(r.error)) {
-      lines.push({ base, note: `out of memory (a wasm heap is at most 4 GiB): ${r.error.split('\n')[0].slice(0, 70)}` });
+    else if (r.error && r.task === 'memory' && OUT_OF_MEMORY.test(r.error)) {
+      lines.push({ base, note: `out of memory (a wasm heap is at most 4 GiB): ${around(r.error, OUT_OF_MEMORY)}` });
     } else if (r.error) lines.push({ base, note: `ERROR: ${r.error.split('\n')[0].slice(0, 100)}` });
     else {
       lines.push({
@@ -70,7 +83,7 @@ export function formatTable(results, meta) {
   const full = lines.filter((l) => l && l.cells).map((l) => [...l.base, ...l.cells]);
   const widths = header.map((h, i) => Math.max(h.length, ...full.map((c) => c[i].length), ...(i < 4 ? lines.filter((l) => l).map((l) => l.base[i].length) : [])));
   const out = [];
-  out.push(`heed bench — ${meta.mode} mode, ${meta.date}, ${meta.cpu}, ${meta.memory}`);
+  out.push(`heed bench — ${meta.mode} mode, ${meta.date}, ${meta.cpu}, ${meta.memory}, load average ${meta.loadAverage.start.toFixed(1)} at the start, ${meta.loadAverage.end.toFixed(1)} at the end`);
   const rt = meta.runtime;
   out.push(`children: node ${meta.node} (V8 ${meta.v8}) at ${rt.execPath}`);
   out.push(`  flags: ${rt.execArgv.join(' ')}${rt.dropped.length ? `; refused by this node, not passed: ${rt.dropped.map((d) => d.flag).join(' ')}` : ''}`);
@@ -107,7 +120,7 @@ export function formatTable(results, meta) {
   if (results.some((r) => r.task === 'memory')) {
     out.push('MHA causal, memory: one causal forward per child process; peers add a [L, L] mask and build [8, L, L] scores (8 GiB each at L = 16384).');
   }
-  out.push('Numbers come from a shared 2-core machine: expect ±20 % noise between runs.');
+  out.push(`Numbers come from a machine shared with other work (load average above): expect ±20 % noise between runs, far more when the load passes the ${meta.cpu.split(' ')[0]} cores (cpu/wall well under 1).`);
   const train = results.filter((r) => r.task === 'train');
   const heedTrain = train.filter((r) => r.family === 'heed' && r.medianMs);
   const tfTrain = train.filter((r) => r.impl.startsWith('tfjs-wasm') && r.medianMs);
@@ -142,7 +155,7 @@ export function gflopsSvg(results, meta) {
   const W = 460;
   const H = 340;
   const m = { left: 64, right: 16, top: 40, bottom: 52 };
-  const legendW = 330;
+  const legendW = 360;
   const width = panels.length * W + legendW;
   const height = H + 30;
   const plotted = results.filter((r) => panels.includes(r.task) && r.gflops);
