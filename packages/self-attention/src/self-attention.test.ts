@@ -191,7 +191,7 @@ describe('SelfAttention masks and shapes', () => {
     const x = randn([2, 4, 4], rng);
     const lower = Array.from({ length: 4 }, (_, i) => Array.from({ length: 4 }, (_, j) => (j <= i ? 1 : 0)));
     const a = layer.forward(x, { causal: true });
-    const b = layer.forward(x, { mask: lower });
+    const b = layer.forward(x, { attentionMask: lower });
     const c = layer.forward(x, { additiveMask: tensor(lower.map((row) => row.map((k) => (k ? 0 : -Infinity)))) });
     for (const other of [b, c]) {
       expect(Array.from(other.output.data)).toEqual(Array.from(a.output.data));
@@ -204,7 +204,7 @@ describe('SelfAttention masks and shapes', () => {
     const layer = new SelfAttention({ inputDim: 3, keyDim: 3, valueDim: 3, bias: false, rng });
     const x = randn([1, 3, 3], rng, { requiresGrad: true });
     const mask = tensor([[0, 0, 0], [1, 1, 0], [1, 1, 1]]);
-    const { output, weights } = layer.forward(x, { mask });
+    const { output, weights } = layer.forward(x, { attentionMask: mask });
     expect(Array.from(weights!.data.subarray(0, 3))).toEqual([0, 0, 0]);
     expect(Array.from(output.data.subarray(0, 3))).toEqual([0, 0, 0]);
     sum(output).backward();
@@ -258,9 +258,9 @@ describe('SelfAttention refuses bad configurations and inputs', () => {
     const cases: [() => unknown, string, string][] = [
       [() => layer.forward(randn([2, 3, 5], rng)), 'x', 'SelfAttention.forward: x [2, 3, 5] must be [..., L, inputDim] = [..., L, 4]'],
       [() => layer.forward(randn([4], rng)), 'x', 'x [4] must be [..., L, inputDim]'],
-      [() => layer.forward(x, { mask: tensor([[1, 1], [1, 1]]) }), 'mask', 'mask [2, 2] does not broadcast to the scores [2, 3, 3]'],
+      [() => layer.forward(x, { attentionMask: tensor([[1, 1], [1, 1]]) }), 'attentionMask', 'attentionMask [2, 2] does not broadcast to the scores [2, 3, 3]'],
       [() => layer.forward(x, { additiveMask: randn([3, 2], rng) }), 'additiveMask', 'additiveMask [3, 2] does not broadcast to the scores [2, 3, 3]'],
-      [() => layer.forward(x, { keyPaddingMask: tensor([[1, 1, 1]]) }), 'keyPaddingMask', 'keyPaddingMask [1, 3] must be [B, L] = [2, 3] for x [2, 3, 4]'],
+      [() => layer.forward(x, { keyPaddingMask: tensor([[1, 1, 1]]) }), 'keyPaddingMask', 'keyPaddingMask [1, 3] must be [B, Lk] = [2, 3], one entry per key'],
     ];
     for (const [call, argument, message] of cases) {
       expect(call).toThrow(ShapeError);
