@@ -360,7 +360,13 @@ function checkFinite(op: string, argument: string, x: Tensor, options: { allowNe
   const inner = from > 0 ? x.shape.slice(axis + 1).reduce((a, b) => a * b, 1) : data.length;
   const bad = (v: number): boolean => v !== v || v === Infinity || (v === -Infinity && !options.allowNegativeInfinity);
   for (let base = 0; base < data.length; base += L * inner) {
-    for (let i = base + Math.min(from, L) * inner; i < base + L * inner; i++) {
+    const [start, end] = [base + Math.min(from, L) * inner, base + L * inner];
+    if (!options.allowNegativeInfinity) {
+      let probe = 0;
+      for (let i = start; i < end; i++) probe += data[i]! * 0; // NaN exactly when some entry is NaN or ±∞
+      if (probe === 0) continue;
+    }
+    for (let i = start; i < end; i++) {
       if (bad(data[i]!)) {
         throw new ArgumentError(
           `${argument} ${formatShape(x.shape)} holds ${data[i]} at flat index ${i}: attention refuses NaN and ±∞ inputs${options.allowNegativeInfinity ? ' (−∞ drops a key, NaN and +∞ are refused)' : ''} (positions masked by keyPaddingMask are never read)`,
