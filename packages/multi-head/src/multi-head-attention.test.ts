@@ -492,6 +492,30 @@ describe('MultiHeadAttention refuses bad configurations and inputs', () => {
     expect(filled.length).toBe(2);
   });
 
+  it('takes implementation like every call: fused refuses sparsemax naming MultiHeadAttention.forward; NaN at padded keys is never read', () => {
+    const rng = new Rng(8);
+    const sparse = new MultiHeadAttention({ embedDim: 8, numHeads: 2, normalizer: 'sparsemax', rng });
+    const x = randn([2, 3, 8], rng);
+    let refused: HeedError | null = null;
+    try {
+      sparse.forward(x, x, x, { implementation: 'fused', needWeights: false });
+    } catch (error) {
+      refused = error as HeedError;
+    }
+    expect(refused).toBeInstanceOf(ConfigError);
+    expect([refused?.op, refused?.argument]).toEqual(['MultiHeadAttention.forward', 'implementation']);
+    const layer = new MultiHeadAttention({ embedDim: 8, numHeads: 2, rng });
+    const memory = randn([2, 5, 8], rng);
+    const dirty = new Tensor(memory.data.slice(), memory.shape);
+    dirty.data.fill(NaN, 3 * 8, 5 * 8); // batch 0, keys 3 and 4: padding
+    const keyPaddingMask = tensor([[1, 1, 1, 0, 0], [1, 1, 1, 1, 1]]);
+    for (const implementation of ['plain', 'fused'] as const) {
+      const got = layer.forward(x, dirty, dirty, { keyPaddingMask, implementation, needWeights: false }).output;
+      const clean = layer.forward(x, memory, memory, { keyPaddingMask, implementation: 'plain' }).output;
+      assertClose(`output (${implementation})`, got, clean, FLOAT32);
+    }
+  });
+
   it("kind names are shorthands: scorer 'dot', normalizer 'sparsemax'", () => {
     const layer = new MultiHeadAttention({ embedDim: 8, numHeads: 2, scorer: 'dot', normalizer: 'sparsemax' });
     expect([layer.scorers[0]!.kind, layer.normalizer.kind]).toEqual(['dot', 'sparsemax']);

@@ -274,3 +274,41 @@ describe('SelfAttention refuses bad configurations and inputs', () => {
     }
   });
 });
+
+describe('SelfAttention takes the attention options of every call', () => {
+  it('implementation: fused refuses what cannot fuse, naming SelfAttention.forward; plain and fused agree', () => {
+    const rng = new Rng(3);
+    const x = randn([2, 5, 4], rng);
+    const sparse = new SelfAttention({ inputDim: 4, keyDim: 4, valueDim: 3, normalizer: 'sparsemax', rng });
+    const e = (() => {
+      try {
+        sparse.forward(x, { implementation: 'fused', needWeights: false });
+      } catch (error) {
+        return error as HeedError;
+      }
+      return null;
+    })();
+    expect(e).toBeInstanceOf(ConfigError);
+    expect([e?.op, e?.argument]).toEqual(['SelfAttention.forward', 'implementation']);
+    const layer = new SelfAttention({ inputDim: 4, keyDim: 4, valueDim: 3, rng });
+    const fused = layer.forward(x, { causal: { offset: 1 }, implementation: 'fused', needWeights: false }).output;
+    const plain = layer.forward(x, { causal: { offset: 1 }, implementation: 'plain' }).output;
+    fused.data.forEach((value, i) => expect(value).toBeCloseTo(plain.data[i]!, 5));
+  });
+
+  it('NaN in x is refused, naming x, with or without padding (a padded position is still a query)', () => {
+    const rng = new Rng(4);
+    const layer = new SelfAttention({ inputDim: 4, keyDim: 4, valueDim: 3, rng });
+    const dirty = randn([1, 4, 4], rng);
+    dirty.data[3 * 4 + 1] = NaN; // position 3
+    for (const options of [{}, { keyPaddingMask: tensor([[1, 1, 1, 0]]) }]) {
+      let refused: HeedError | null = null;
+      try {
+        layer.forward(dirty, options);
+      } catch (error) {
+        refused = error as HeedError;
+      }
+      expect([refused?.op, refused?.argument]).toEqual(['SelfAttention.forward', 'x']);
+    }
+  });
+});
