@@ -4,10 +4,12 @@ import {
   broadcastTo,
   defaultRng,
   dropout,
+  isHeedError,
   matmul,
   permute,
   reshape,
   scaledDotProductAttentionWithLogSumExp,
+  type HeedErrorFields,
   type Rng,
   type Tensor,
 } from '@heed/tensor';
@@ -101,12 +103,27 @@ function plainAttention(plan: AttentionPlan, scorer: Scorer, normalizer: Normali
   const keys = repeatHeads(swap ? permute(plan.keys, swap) : plan.keys, plan.groupSize); // -> [..., Hkv, Lk, dk] -> [..., H, Lk, dk]
   const values = repeatHeads(swap ? permute(plan.values, swap) : plan.values, plan.groupSize); // -> [..., Hkv, Lk, dv] -> [..., H, Lk, dv]
 
-  const scores = scorer.score(query, keys); // [..., Lq, dq] x [..., Lk, dk] -> [..., Lq, Lk]
+  const scores = scoreFor(plan, scorer, query, keys); // [..., Lq, dq] x [..., Lk, dk] -> [..., Lq, Lk]
   const biased = plan.additive ? add(scores, plan.additive) : scores; // [..., Lq, Lk]
   const weights = normalizer.normalize(biased, keepMaskOf(plan)); // [..., Lq, Lk]
   const dropped = plan.dropout > 0 ? dropout(weights, plan.dropout, rng, true) : weights; // [..., Lq, Lk]
   const context = matmul(dropped, values); // [..., Lq, Lk] x [..., Lk, dv] -> [..., Lq, dv]
   return { context: swap ? permute(context, swap) : context, weights: plan.needWeights ? weights : null }; // [..., H, Lq, dv] -> [..., Lq, H, dv]
+}
+
+/**
+ * scorer.score(query, keys) -> [..., Lq, Lk]; an error the scorer raises about its inputs (e.g. a head size it
+ * was not built for) is re-raised naming the public call, with the scorer's kind in the message.
+ */
+function scoreFor(plan: AttentionPlan, scorer: Scorer, query: Tensor, keys: Tensor): Tensor {
+  try {
+    return scorer.score(query, keys); // [..., Lq, Lk]
+  } catch (error) {
+    if (!isHeedError(error) || error.op === plan.op) throw error;
+    const message = error.message.startsWith(`${error.op}: `) ? error.message.slice(error.op.length + 2) : error.message;
+    const Kind = error.constructor as new (message: string, fields: HeedErrorFields) => Error;
+    throw new Kind(`${error.op}: ${message}`, { op: plan.op, argument: error.argument, shapes: error.shapes });
+  }
 }
 
 /** The axis order that swaps the heads and sequence axes (−3 and −2) of a rank-`rank` tensor. */

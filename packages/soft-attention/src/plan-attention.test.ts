@@ -1,5 +1,5 @@
 import { ArgumentError, ConfigError, matmul, Module, mul, plainKernels, randn, Rng, setKernels, ShapeError, Tensor, tensor, type AttentionProblem } from '@heed/tensor';
-import { CosineScorer, DotScorer, ScaledDotScorer, type FusedScore, type Scorer } from '@heed/scorers';
+import { CosineScorer, DotScorer, GeneralScorer, ScaledDotScorer, type FusedScore, type Scorer } from '@heed/scorers';
 import { afterEach, describe, expect, it } from 'vitest';
 import { assertClose } from '../../../fixtures/load-fixture';
 import { attend } from './attend';
@@ -99,6 +99,13 @@ describe('planAttention: one checked plan', () => {
     }
     const e = expectHeedError(() => new SoftAttention().forward(inputs(2).query, inputs(2).keys, inputs(2).values, { implementation: 'fast' as never }), ArgumentError);
     expect([e.op, e.argument]).toEqual(['SoftAttention.forward', 'implementation']);
+  });
+
+  it("a scorer's own refusal (a head size it was not built for) names the public call too", () => {
+    const { query, keys, values } = inputs(3);
+    const general = new GeneralScorer({ queryDim: 3, keyDim: 4, rng: new Rng(1) });
+    const e = expectHeedError(() => new SoftAttention({ scorer: general }).forward(query, keys, values), ShapeError);
+    expect([e.op, e.argument, e.message]).toEqual(['SoftAttention.forward', 'query', expect.stringMatching(/^SoftAttention\.forward: general\.score: was built for queryDim 3, got query \[2, 5, 4\]/)]);
   });
 
   it('names the public call and its argument in shape errors', () => {
