@@ -38,9 +38,12 @@ describe('the heed error brand', () => {
   test('instanceof and isHeedError read the brand, so an error from a second installed copy is recognised', () => {
     // "Another copy" of @heed/tensor: its own classes, no shared prototype, the same Symbol.for brand.
     class ForeignShapeError extends Error {
-      readonly [Symbol.for('heed.error')] = ['ShapeError', 'HeedError'];
       readonly op = 'matmul';
       readonly argument = 'b';
+      constructor(message: string) {
+        super(message);
+        (this as unknown as Record<symbol, unknown>)[Symbol.for('heed.error')] = ['ShapeError', 'HeedError'];
+      }
     }
     const foreign = new ForeignShapeError('matmul: a [2] and b [3] differ');
     expect(isHeedError(foreign)).toBe(true);
