@@ -5,9 +5,9 @@ export type { TensorOptions } from './creation';
 export { Rng } from './rng';
 export { defaultRng, manualSeed } from './default-rng';
 export { noGrad, isGradEnabled } from './grad-mode';
-export { sizeOf, stridesOf, broadcastShapes, normalizeAxis, sameShape } from './shape';
+export { sizeOf, stridesOf, broadcastShapes, broadcastStrides, normalizeAxis, sameShape } from './shape';
 
-export { HeedError, formatShape } from './errors/heed-error';
+export { HeedError, formatShape, heedErrorBrand, isHeedError } from './errors/heed-error';
 export type { HeedErrorFields } from './errors/heed-error';
 export { ShapeError } from './errors/shape-error';
 export { ConfigError } from './errors/config-error';
