@@ -5,5 +5,7 @@ export default defineProject({
     name: '@heed/multi-head',
     environment: 'node',
     include: ['src/**/*.test.ts'],
+    // Type tests (`*.test-d.ts`, expectTypeOf) run through tsc alongside the runtime tests.
+    typecheck: { enabled: true, include: ['src/**/*.test-d.ts'], tsconfig: './tsconfig.test-d.json' },
   },
 });

@@ -16,7 +16,7 @@ import {
   type Rng,
   type Tensor,
 } from '@heed/tensor';
-import { createScorer, type Scorer, type ScorerSpec } from '@heed/scorers';
+import { createScorer, type Scorer, type ScorerFor, type ScorerSpec } from '@heed/scorers';
 import { attend, causalMask, combineMasks, resolveNormalizer, toMask, type MaskLike, type Normalizer, type NormalizerSpec } from '@heed/soft-attention';
 import { keyPaddingToHeadMask, padKeys, toHeadMask, type HeadMaskDims } from './head-mask';
 import { KeyValueCache } from './key-value-cache';
@@ -98,7 +98,7 @@ export interface MultiHeadAttentionResult {
  * `biasKey`/`biasValue` [1, 1, Ekv] (addBiasKv), `scorers.*` (parametric scorers), `outputProjection` [E, E].
  * `loadTorchStateDict` reads PyTorch's names and layouts.
  */
-export class MultiHeadAttention extends Module {
+export class MultiHeadAttention<Spec extends Scorer | ScorerSpec = Scorer | ScorerSpec, S = ScorerFor<Spec>> extends Module {
   readonly embedDim: number;
   readonly numHeads: number;
   readonly numKeyValueHeads: number;
@@ -121,14 +121,14 @@ export class MultiHeadAttention extends Module {
   /** [1, 1, Ekv], the learned value appended to every sequence (addBiasKv), else null. */
   readonly biasValue: Parameter | null;
   /** One scorer per head, or a single one serving every head (parameter-free kinds, or an instance you gave). */
-  readonly scorers: readonly Scorer[];
+  readonly scorers: readonly Extract<S, Scorer>[];
   readonly normalizer: Normalizer;
   readonly outputProjection: Linear;
 
   readonly #scorer: Scorer;
   readonly #rng: Rng;
 
-  constructor(options: MultiHeadAttentionOptions) {
+  constructor(options: MultiHeadAttentionOptions & { scorer?: Spec }) {
     super();
     const op = 'MultiHeadAttention';
     this.embedDim = positiveInteger(op, 'embedDim', options.embedDim);
@@ -174,7 +174,7 @@ export class MultiHeadAttention extends Module {
     const learnedKeyValue = (): Parameter => xavierNormal(new Parameter(new Float32Array(this.keyValueEmbedDim), [1, 1, this.keyValueEmbedDim]), rng) as Parameter;
     this.biasKey = this.addBiasKv ? learnedKeyValue() : null;
     this.biasValue = this.addBiasKv ? learnedKeyValue() : null;
-    this.scorers = buildScorers(options.scorer, this.numHeads, this.headDim, rng);
+    this.scorers = buildScorers(options.scorer, this.numHeads, this.headDim, rng) as Extract<S, Scorer>[];
     this.normalizer = resolveNormalizer(options.normalizer);
     this.outputProjection = new Linear(this.embedDim, this.embedDim, { bias: this.bias, rng });
     this.outputProjection.bias?.data.fill(0);
@@ -191,6 +191,9 @@ export class MultiHeadAttention extends Module {
    * weights [B, Lq, Lk + X] (averaged) or [B, H, Lq, Lk + X] (per head) or null,
    * where Lk = Lnew, plus the cached positions when a cache is given.
    */
+  forward(query: Tensor, key: Tensor, value: Tensor, options: MultiHeadForwardOptions & { needWeights: false }): MultiHeadAttentionResult & { weights: null };
+  forward(query: Tensor, key: Tensor, value: Tensor, options?: MultiHeadForwardOptions & { needWeights?: true }): MultiHeadAttentionResult & { weights: Tensor };
+  forward(query: Tensor, key: Tensor, value: Tensor, options?: MultiHeadForwardOptions): MultiHeadAttentionResult;
   forward(query: Tensor, key: Tensor, value: Tensor, options: MultiHeadForwardOptions = {}): MultiHeadAttentionResult {
     const op = 'MultiHeadAttention.forward';
     this.checkInputs(query, key, value, options.cache, op);

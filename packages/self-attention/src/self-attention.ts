@@ -1,5 +1,5 @@
 import { ConfigError, defaultRng, formatShape, Linear, Module, ShapeError, type Rng, type Tensor } from '@heed/tensor';
-import { createScorer, type Scorer, type ScorerSpec } from '@heed/scorers';
+import { createScorer, type Scorer, type ScorerFor, type ScorerSpec } from '@heed/scorers';
 import { attend, checkMaskShape, resolveNormalizer, toMask, type MaskLike, type Normalizer, type NormalizerSpec } from '@heed/soft-attention';
 
 // Shape letters: B batch (any leading dims), L sequence length, d inputDim, dk keyDim, dv valueDim, do outputDim.
@@ -56,7 +56,7 @@ export interface SelfAttentionResult {
  * Parameters: `queryProjection` [dk, d], `keyProjection` [dk, d], `valueProjection` [dv, d],
  * `scorer.*` (parametric scorers), `outputProjection` [do, dv] (with outputDim).
  */
-export class SelfAttention extends Module {
+export class SelfAttention<Spec extends Scorer | ScorerSpec = Scorer | ScorerSpec, S = ScorerFor<Spec>> extends Module {
   readonly inputDim: number;
   readonly keyDim: number;
   readonly valueDim: number;
@@ -66,13 +66,13 @@ export class SelfAttention extends Module {
   readonly queryProjection: Linear;
   readonly keyProjection: Linear;
   readonly valueProjection: Linear;
-  readonly scorer: Scorer;
+  readonly scorer: Extract<S, Scorer>;
   readonly normalizer: Normalizer;
   readonly outputProjection: Linear | null;
 
   readonly #rng: Rng;
 
-  constructor(options: SelfAttentionOptions) {
+  constructor(options: SelfAttentionOptions & { scorer?: Spec }) {
     super();
     const op = 'SelfAttention';
     this.inputDim = positiveInteger(op, 'inputDim', options.inputDim);
@@ -90,12 +90,15 @@ export class SelfAttention extends Module {
     this.queryProjection = new Linear(this.inputDim, this.keyDim, { bias, rng });
     this.keyProjection = new Linear(this.inputDim, this.keyDim, { bias, rng });
     this.valueProjection = new Linear(this.inputDim, this.valueDim, { bias, rng });
-    this.scorer = buildScorer(options.scorer, this.keyDim, rng);
+    this.scorer = buildScorer(options.scorer, this.keyDim, rng) as Extract<S, Scorer>;
     this.normalizer = resolveNormalizer(options.normalizer);
     this.outputProjection = this.outputDim === null ? null : new Linear(this.valueDim, this.outputDim, { bias, rng });
   }
 
   /** x [..., L, d] -> output [..., L, do or dv], weights [..., L, L] (or null) */
+  forward(x: Tensor, options: SelfAttentionCallOptions & { needWeights: false }): SelfAttentionResult & { weights: null };
+  forward(x: Tensor, options?: SelfAttentionCallOptions & { needWeights?: true }): SelfAttentionResult & { weights: Tensor };
+  forward(x: Tensor, options?: SelfAttentionCallOptions): SelfAttentionResult;
   forward(x: Tensor, options: SelfAttentionCallOptions = {}): SelfAttentionResult {
     this.checkInputs(x, options);
     const q = this.queryProjection.forward(x); // [..., L, d] -> [..., L, dk]

@@ -42,6 +42,9 @@ export class SoftAttention extends Module {
   }
 
   /** query [..., Lq, dq], keys [..., Lk, dk], values [..., Lk, dv] -> context [..., Lq, dv], weights [..., Lq, Lk] */
+  forward(query: Tensor, keys: Tensor, values: Tensor, options: SoftAttentionCallOptions & { needWeights: false }): AttendResult & { weights: null };
+  forward(query: Tensor, keys: Tensor, values: Tensor, options?: SoftAttentionCallOptions & { needWeights?: true }): AttendResult & { weights: Tensor };
+  forward(query: Tensor, keys: Tensor, values: Tensor, options?: SoftAttentionCallOptions): AttendResult;
   forward(query: Tensor, keys: Tensor, values: Tensor, options: SoftAttentionCallOptions = {}): AttendResult {
     return attend({ query, keys, values, scorer: this.scorer, normalizer: this.normalizer, dropout: this.dropout, rng: this.rng, training: this.training, ...options });
   }
