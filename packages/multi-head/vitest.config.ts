@@ -15,5 +15,7 @@ export default defineProject({
       reporter: ['text-summary', 'json-summary'],
       thresholds: { lines: 99.1, branches: 95.4 },
     },
+    // Type tests (`*.test-d.ts`, expectTypeOf) run through tsc alongside the runtime tests.
+    typecheck: { enabled: true, include: ['src/**/*.test-d.ts'], tsconfig: './tsconfig.test-d.json' },
   },
 });

@@ -17,7 +17,7 @@ import {
   zeros,
   type Rng,
 } from '@heed/tensor';
-import type { Scorer } from '@heed/scorers';
+import type { Scorer, ScorerFor } from '@heed/scorers';
 import {
   planAttention,
   resolveNormalizer,
@@ -107,7 +107,7 @@ export interface MultiHeadAttentionResult {
  * `biasKey`/`biasValue` [1, 1, Ekv] (addBiasKv), `scorers.*` (parametric scorers), `outputProjection` [E, E].
  * `loadTorchStateDict` reads PyTorch's names and layouts.
  */
-export class MultiHeadAttention extends Module {
+export class MultiHeadAttention<Spec extends ScorerLike = ScorerLike, S = ScorerFor<Spec>> extends Module {
   readonly embedDim: number;
   readonly numHeads: number;
   readonly numKeyValueHeads: number;
@@ -130,14 +130,14 @@ export class MultiHeadAttention extends Module {
   /** [1, 1, Ekv], the learned value appended to every sequence (addBiasKv), else null. */
   readonly biasValue: Parameter | null;
   /** One scorer per head, or a single one serving every head (parameter-free kinds, or an instance you gave). */
-  readonly scorers: readonly Scorer[];
+  readonly scorers: readonly Extract<S, Scorer>[];
   readonly normalizer: Normalizer;
   readonly outputProjection: Linear;
 
   readonly #scorer: Scorer;
   readonly #rng: Rng;
 
-  constructor(options: MultiHeadAttentionOptions) {
+  constructor(options: MultiHeadAttentionOptions & { scorer?: Spec }) {
     super();
     const op = 'MultiHeadAttention';
     this.embedDim = positiveInteger(op, 'embedDim', options.embedDim);
@@ -183,7 +183,7 @@ export class MultiHeadAttention extends Module {
     const learnedKeyValue = (): Parameter => xavierNormal(new Parameter(new Float32Array(this.keyValueEmbedDim), [1, 1, this.keyValueEmbedDim]), rng) as Parameter;
     this.biasKey = this.addBiasKv ? learnedKeyValue() : null;
     this.biasValue = this.addBiasKv ? learnedKeyValue() : null;
-    this.scorers = buildScorers(options.scorer, this.numHeads, this.headDim, rng);
+    this.scorers = buildScorers(options.scorer, this.numHeads, this.headDim, rng) as Extract<S, Scorer>[];
     this.normalizer = resolveNormalizer(options.normalizer, op);
     this.outputProjection = new Linear(this.embedDim, this.embedDim, { bias: this.bias, rng });
     this.outputProjection.bias?.data.fill(0);

@@ -41,9 +41,12 @@ export type ScorerOfKind<K extends string> = string extends K ? Scorer : K exten
 
 /**
  * What a scorer option builds: a `Scorer` instance is itself; a spec `{ kind, … }` is its kind's class
- * (`ScorerFor<{ kind: 'additive' }>` is `AdditiveScorer`), or `Scorer` when the kind is not known statically.
+ * (`ScorerFor<{ kind: 'additive' }>` and `ScorerFor<'additive'>` are `AdditiveScorer`), or `Scorer` when the kind is not known statically.
  */
-export type ScorerFor<S extends Scorer | ScorerSpec> = Extract<S, Scorer> | ScorerOfKind<Exclude<S, Scorer>['kind']>;
+export type ScorerFor<S extends Scorer | ScorerSpec | string> = Extract<S, Scorer> | ScorerOfKind<SpecKind<Exclude<S, Scorer>>>;
+
+/** The kind a spec names: a kind string is itself, `{ kind }` its `kind`. */
+type SpecKind<S> = S extends string ? S : S extends { kind: infer K extends string } ? K : never;
 
 /** What a factory receives: the kind's options plus the feature sizes and generator of the caller. */
 export type ScorerFactoryOptions = ScorerDims & { rng?: Rng } & Record<string, unknown>;

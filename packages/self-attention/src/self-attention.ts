@@ -1,5 +1,5 @@
 import { ArgumentError, ConfigError, defaultRng, formatShape, Linear, Module, ShapeError, Tensor, type Rng } from '@heed/tensor';
-import type { Scorer } from '@heed/scorers';
+import type { Scorer, ScorerFor } from '@heed/scorers';
 import {
   planAttention,
   resolveNormalizer,
@@ -58,7 +58,7 @@ export interface SelfAttentionResult {
  * Parameters: `queryProjection` [dk, d], `keyProjection` [dk, d], `valueProjection` [dv, d],
  * `scorer.*` (parametric scorers), `outputProjection` [do, dv] (with outputDim).
  */
-export class SelfAttention extends Module {
+export class SelfAttention<Spec extends ScorerLike = ScorerLike, S = ScorerFor<Spec>> extends Module {
   readonly inputDim: number;
   readonly keyDim: number;
   readonly valueDim: number;
@@ -68,13 +68,13 @@ export class SelfAttention extends Module {
   readonly queryProjection: Linear;
   readonly keyProjection: Linear;
   readonly valueProjection: Linear;
-  readonly scorer: Scorer;
+  readonly scorer: Extract<S, Scorer>;
   readonly normalizer: Normalizer;
   readonly outputProjection: Linear | null;
 
   readonly #rng: Rng;
 
-  constructor(options: SelfAttentionOptions) {
+  constructor(options: SelfAttentionOptions & { scorer?: Spec }) {
     super();
     const op = 'SelfAttention';
     this.inputDim = positiveInteger(op, 'inputDim', options.inputDim);
@@ -92,7 +92,7 @@ export class SelfAttention extends Module {
     this.queryProjection = new Linear(this.inputDim, this.keyDim, { bias, rng });
     this.keyProjection = new Linear(this.inputDim, this.keyDim, { bias, rng });
     this.valueProjection = new Linear(this.inputDim, this.valueDim, { bias, rng });
-    this.scorer = resolveScorer(options.scorer, { op, queryDim: this.keyDim, keyDim: this.keyDim, rng });
+    this.scorer = resolveScorer(options.scorer, { op, queryDim: this.keyDim, keyDim: this.keyDim, rng }) as Extract<S, Scorer>;
     this.normalizer = resolveNormalizer(options.normalizer, op);
     this.outputProjection = this.outputDim === null ? null : new Linear(this.valueDim, this.outputDim, { bias, rng });
   }
