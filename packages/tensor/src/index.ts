@@ -48,6 +48,8 @@ export { attentionForwardJs, attentionBackwardJs } from './kernels/attention-js'
 export type { AttentionProblem, AttentionForwardKernel, AttentionBackwardKernel } from './kernels/attention';
 
 export { Module } from './nn/module';
+export { checkStateDictEntry } from './nn/check-state-dict-entry';
+export type { StateDictValue, StateDictValueOptions } from './nn/check-state-dict-entry';
 export { Parameter } from './nn/parameter';
 export { Linear } from './nn/linear';
 export type { LinearOptions } from './nn/linear';
