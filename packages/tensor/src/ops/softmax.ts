@@ -11,7 +11,9 @@ function view(x: Tensor, axis: number, op: string): { outer: number; n: number; 
 
 /**
  * softmax(x)_i = exp(x_i − max x) / Σ_j exp(x_j − max x) along `axis` (shape unchanged).
- * Finite for logits of any size; a row that is all −∞ (fully masked) gives zeros, not NaN.
+ * Finite for logits of any size; a row that is all −∞ (fully masked) gives zeros, not NaN; −∞ entries
+ * get 0. A row with +∞ entries (e.g. scores that overflowed float32) is uniform over them and 0
+ * elsewhere — the limit of softmax as those logits grow — with the gradient of that uniform row.
  */
 export function softmax(x: Tensor, axis = -1): Tensor {
   const { ax, outer, n, inner } = view(x, axis, 'softmax');
@@ -24,7 +26,7 @@ export function softmax(x: Tensor, axis = -1): Tensor {
   });
 }
 
-/** log softmax(x) along `axis`, computed as x − max − log Σ exp(x − max). */
+/** log softmax(x) along `axis`, computed as x − max − log Σ exp(x − max); +∞ entries as in `softmax` (−log k, the rest −∞). */
 export function logSoftmax(x: Tensor, axis = -1): Tensor {
   const { ax, outer, n, inner } = view(x, axis, 'logSoftmax');
   const y = new Float32Array(x.size);
