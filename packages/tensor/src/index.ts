@@ -8,6 +8,7 @@ export { noGrad, isGradEnabled } from './grad-mode';
 export { sizeOf, stridesOf, broadcastShapes, normalizeAxis, sameShape } from './shape';
 
 export { HeedError, formatShape } from './errors/heed-error';
+export { expectTensor, expectTensorLike, expectNumbers, expectRng, describeValue } from './expect-tensor';
 export type { HeedErrorFields } from './errors/heed-error';
 export { ShapeError } from './errors/shape-error';
 export { ConfigError } from './errors/config-error';

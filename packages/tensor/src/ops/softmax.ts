@@ -3,6 +3,7 @@ import { normalizeAxis, sizeOf } from '../shape';
 import { fromOp, Tensor } from '../tensor';
 import { mul, sub } from './binary';
 import { sum } from './reduce';
+import { expectTensor } from '../expect-tensor';
 
 function view(x: Tensor, axis: number, op: string): { outer: number; n: number; inner: number; ax: number } {
   const ax = normalizeAxis(axis, x.rank, op, x.shape);
@@ -16,6 +17,7 @@ function view(x: Tensor, axis: number, op: string): { outer: number; n: number; 
  * elsewhere — the limit of softmax as those logits grow — with the gradient of that uniform row.
  */
 export function softmax(x: Tensor, axis = -1): Tensor {
+  expectTensor('softmax', 'x', x);
   const { ax, outer, n, inner } = view(x, axis, 'softmax');
   const y = new Float32Array(x.size);
   softmaxKernel(x.data, outer, n, inner, y);
@@ -28,6 +30,7 @@ export function softmax(x: Tensor, axis = -1): Tensor {
 
 /** log softmax(x) along `axis`, computed as x − max − log Σ exp(x − max); +∞ entries as in `softmax` (−log k, the rest −∞). */
 export function logSoftmax(x: Tensor, axis = -1): Tensor {
+  expectTensor('logSoftmax', 'x', x);
   const { ax, outer, n, inner } = view(x, axis, 'logSoftmax');
   const y = new Float32Array(x.size);
   softmaxKernel(x.data, outer, n, inner, y, true);
