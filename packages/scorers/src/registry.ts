@@ -1,4 +1,4 @@
-import { ArgumentError, ConfigError, type Rng } from '@heed/tensor';
+import { ArgumentError, ConfigError, describeValue, type Rng } from '@heed/tensor';
 import { AdditiveScorer, type AdditiveScorerOptions } from './additive';
 import { ConcatScorer, type ConcatScorerOptions } from './concat';
 import { CosineScorer, type CosineScorerOptions } from './cosine';
@@ -74,6 +74,7 @@ export function listScorers(): string[] {
 
 /** Builds a scorer: `createScorer({ kind: 'additive', queryDim: 8, keyDim: 8, hiddenDim: 16 })`. */
 export function createScorer(spec: ScorerSpec): Scorer {
+  checkScorerSpec(spec);
   const { kind, ...options } = spec as { kind: string } & ScorerFactoryOptions;
   const factory = factories.get(kind);
   if (!factory) {
@@ -85,4 +86,10 @@ export function createScorer(spec: ScorerSpec): Scorer {
     Object.defineProperty(scorer, 'kind', { value: kind });
   }
   return scorer;
+}
+
+/** Refuses a spec that is neither `{ kind, ...options }` nor a kind name (null, undefined, a number) with a ConfigError naming createScorer. */
+function checkScorerSpec(spec: unknown): void {
+  if (typeof spec === 'string' || (typeof spec === 'object' && spec !== null && !Array.isArray(spec))) return;
+  throw new ConfigError(`spec must be { kind, ...options } (kinds: ${listScorers().join(', ')}), got ${describeValue(spec)}`, { op: 'createScorer', argument: 'spec' });
 }
