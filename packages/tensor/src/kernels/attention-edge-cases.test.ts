@@ -2,6 +2,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectClose } from '../testing/expect-close';
 import { attentionProblemOf, naiveAttention, type AttentionCase, type AttentionInputs } from '../testing/naive-attention';
 import type { AttentionProblem } from './attention';
+import { mul } from '../ops/binary';
+import { matmul } from '../ops/matmul';
+import { scaledDotProductAttention } from '../ops/scaled-dot-product-attention';
+import { softmax } from '../ops/softmax';
+import { Tensor } from '../tensor';
 import { getKernels, plainKernels, setKernels } from './registry';
 import { useJsKernels, useWasmKernels } from './wasm/use-wasm-kernels';
 
@@ -120,6 +125,19 @@ describe.each(kernelSets)('fused attention at the edges of float32 (%s kernels)'
       // dv of the single key is the sum of dOut over the rows that see it.
       const ref = naiveAttention(p, inputs);
       expectClose(got.dv, ref.dv, { atol: 1e-5, rtol: 1e-5 }, `${name} dv`);
+    }
+  });
+
+  it('agrees with the plain path (softmax(scale·Q Kᵀ) V) when q·k overflows float32 (issue #4)', () => {
+    const q = new Tensor(Float32Array.of(1e20, 1e20, 1, -1), [1, 2, 2]); // [B, Lq, d]
+    const k = new Tensor(Float32Array.of(1e20, 1e20, 1e-20, 1e-20, -1e20, -1e20, 3e19, 1e20), [1, 4, 2]); // [B, Lk, d]
+    const v = new Tensor(Float32Array.of(1, 2, 30, 40, 500, 600, 3, 6), [1, 4, 2]); // [B, Lk, dv]
+    for (const scale of [1, 0.5]) {
+      const plain = matmul(softmax(mul(matmul(q, k, { transposeB: true }), scale)), v); // [1, 2, 4] x [1, 4, 2] -> [1, 2, 2]
+      const fused = scaledDotProductAttention(q, k, v, { scale });
+      expect(Array.from(plain.data).some(Number.isNaN)).toBe(false);
+      expectClose(fused.data, plain.data, { atol: 1e-5, rtol: 1e-5 }, `${name} scale ${scale}`);
+      expect(Array.from(fused.data.subarray(0, 2))).toEqual([2, 4]); // row 0: uniform over the two +∞ keys
     }
   });
 });
