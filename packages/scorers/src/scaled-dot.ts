@@ -1,5 +1,5 @@
 import { matmul, Module, mul, type Tensor } from '@heed/tensor';
-import { checkPositive } from './check-dim';
+import { checkOptions, checkPositive } from './check-dim';
 import { checkScorerInputs } from './check-scorer-inputs';
 import { scorerBrand, type FusedScore, type Scorer } from './scorer';
 
@@ -20,6 +20,7 @@ export class ScaledDotScorer extends Module implements Scorer {
 
   constructor(options: ScaledDotScorerOptions = {}) {
     super();
+    checkOptions('ScaledDotScorer', options, false);
     this.scale = options.scale === undefined ? undefined : checkPositive('ScaledDotScorer', 'scale', options.scale);
   }
 

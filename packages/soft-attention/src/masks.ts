@@ -1,4 +1,4 @@
-import { ArgumentError, broadcastShapes, formatShape, mul, sameShape, ShapeError, Tensor, tensor, type NestedArray } from '@heed/tensor';
+import { ArgumentError, broadcastShapes, describeValue, formatShape, mul, sameShape, ShapeError, Tensor, tensor, type NestedArray } from '@heed/tensor';
 
 // Masks keep: 1 (true) = may attend, 0 (false) = may not. Everywhere in heed.
 
@@ -7,6 +7,10 @@ export type MaskLike = Tensor | NestedArray;
 
 /** A keep-mask as a tensor of 0/1 (any non-zero counts as keep). */
 export function toMask(mask: MaskLike): Tensor {
+  if (!(mask instanceof Tensor) && !Array.isArray(mask) && !ArrayBuffer.isView(mask)) {
+    // A string of the right length would otherwise read as NaN, i.e. all-keep.
+    throw new ArgumentError(`mask must be a Tensor or nested arrays of 0/1 or booleans, got ${describeValue(mask)}`, { op: 'toMask', argument: 'mask' });
+  }
   const t = mask instanceof Tensor ? mask : tensor(mask);
   if (t.requiresGrad) return t.detach();
   return t;
@@ -41,6 +45,12 @@ export function keyPaddingToMask(keyPaddingMask: MaskLike): Tensor {
 
 /** Keep-mask [B, L] from sequence lengths: position j of row b is kept when j < lengths[b]. */
 export function lengthsToMask(lengths: ArrayLike<number>, maxLength: number): Tensor {
+  if (!Number.isInteger(maxLength) || maxLength < 0) {
+    throw new ArgumentError(`maxLength must be a non-negative integer, got ${describeValue(maxLength)}`, { op: 'lengthsToMask', argument: 'maxLength' });
+  }
+  if (!Array.isArray(lengths) && !ArrayBuffer.isView(lengths)) {
+    throw new ArgumentError(`lengths must be an array of integers, got ${describeValue(lengths)}`, { op: 'lengthsToMask', argument: 'lengths' });
+  }
   const data = new Float32Array(lengths.length * maxLength);
   for (let b = 0; b < lengths.length; b++) {
     const n = lengths[b]!;

@@ -8,6 +8,7 @@ export { noGrad, isGradEnabled } from './grad-mode';
 export { sizeOf, stridesOf, broadcastShapes, broadcastStrides, normalizeAxis, sameShape } from './shape';
 
 export { HeedError, formatShape, heedErrorBrand, isHeedError } from './errors/heed-error';
+export { expectTensor, expectTensorLike, expectNumbers, expectRng, describeValue } from './expect-tensor';
 export type { HeedErrorFields } from './errors/heed-error';
 export { ShapeError } from './errors/shape-error';
 export { ConfigError } from './errors/config-error';
@@ -48,6 +49,8 @@ export { attentionForwardJs, attentionBackwardJs } from './kernels/attention-js'
 export type { AttentionProblem, AttentionForwardKernel, AttentionBackwardKernel } from './kernels/attention';
 
 export { Module } from './nn/module';
+export { checkStateDictEntry } from './nn/check-state-dict-entry';
+export type { StateDictValue, StateDictValueOptions } from './nn/check-state-dict-entry';
 export { Parameter } from './nn/parameter';
 export { Linear } from './nn/linear';
 export type { LinearOptions } from './nn/linear';

@@ -1,4 +1,4 @@
-import type { AttentionBackwardKernel, AttentionForwardKernel } from './attention';
+import type { AttentionBackwardKernel, AttentionForwardKernel, AttentionProblem } from './attention';
 import { interleavedHeads, toHeadsFirst, toSequenceFirst } from './attention-layout';
 
 // Plain TypeScript kernels for the fused attention seam (FlashAttention-2 loop order, Dao 2023).
@@ -11,6 +11,14 @@ import { interleavedHeads, toHeadsFirst, toSequenceFirst } from './attention-lay
 const BLOCK_Q = 32;
 /** Keys per tile. */
 const BLOCK_K = 64;
+/** |x| at and past which float32 rounds to ±∞: scores are float32 values, so larger ones count as ±∞. */
+const FLOAT32_OVERFLOW = 3.4028235677973366e38;
+/**
+ * The backward trusts the forward's float32 log-sum-exp below this magnitude: its rounding, at most
+ * |lse|·2⁻²⁴ < 2⁻²⁰, scales a row's weights by less than 1 + 2⁻²⁰. Rows past it (large logits, tiny
+ * temperatures, +∞) recompute their max and sum exactly in float64 first.
+ */
+const TRUSTED_LOG_SUM_EXP = 16;
 
 /**
  * out[c] = scale · a[aOffset : aOffset + len] · b[bOffset + c·len : ...] for c < count:
@@ -243,6 +251,45 @@ export function addWeightedRows(w: Float64Array, b: Float32Array, bOffset: numbe
 }
 
 /**
+ * max of s[row : row + count] (the visible scores of one row of a tile), first rounding scores past
+ * float32's range to ±∞ in place, as the plain path's float32 scores are: [count] -> scalar.
+ */
+function rowMaxOf(s: Float64Array, row: number, count: number): number {
+  let max = -Infinity;
+  for (let c = 0; c < count; c++) {
+    let x = s[row + c]!;
+    if (x >= FLOAT32_OVERFLOW) s[row + c] = x = Infinity;
+    else if (x <= -FLOAT32_OVERFLOW) s[row + c] = x = -Infinity;
+    if (x > max) max = x;
+  }
+  return max;
+}
+
+/**
+ * s[row + c] ← e^(s[row + c] − m) / l for c < count; returns the sum of e^(s − m) (before / l).
+ * Masked entries (−∞) give 0. With m = +∞ (scores that overflowed) the +∞ entries give 1 / l and
+ * the rest 0: softmax's limit, uniform over the +∞ entries.  [count] -> [count]
+ */
+function exponentiate(s: Float64Array, row: number, count: number, m: number, l: number): number {
+  let total = 0;
+  if (m === Infinity) {
+    for (let c = 0; c < count; c++) {
+      const e = s[row + c] === Infinity ? 1 : 0;
+      s[row + c] = e / l;
+      total += e;
+    }
+    return total;
+  }
+  const inv = 1 / l;
+  for (let c = 0; c < count; c++) {
+    const e = Math.exp(s[row + c]! - m); // masked: e^(−∞) = 0
+    s[row + c] = e * inv;
+    total += e;
+  }
+  return total;
+}
+
+/**
  * Forward, tile by tile with an online softmax. For each slice and block of BLOCK_Q query rows,
  * walk the key tiles (skipping those causality hides entirely):
  *   S = scale · Q_block K_tileᵀ (masked → −∞);  per row  m' = max(m, max S),  P = e^(S − m'),
@@ -284,8 +331,7 @@ const forwardHeadsFirst: AttentionForwardKernel = (problem, q, k, v, out, logSum
             const keepRow = keepBase + i * keepQuery + j0 * keepKey;
             for (let c = 0; c < visible; c++) if (keep[keepRow + c * keepKey] === 0) s[row + c] = -Infinity;
           }
-          let tileMax = -Infinity;
-          for (let c = 0; c < visible; c++) if (s[row + c]! > tileMax) tileMax = s[row + c]!;
+          const tileMax = rowMaxOf(s, row, visible);
           if (tileMax === -Infinity) {
             s.fill(0, row, row + cols); // nothing visible in this tile: P = 0
             continue;
@@ -299,14 +345,7 @@ const forwardHeadsFirst: AttentionForwardKernel = (problem, q, k, v, out, logSum
             for (let x = 0; x < dv; x++) acc[accRow + x]! *= alpha;
             rowMax[r] = tileMax;
           }
-          const m = rowMax[r]!;
-          let tileSum = 0;
-          for (let c = 0; c < cols; c++) {
-            const p = Math.exp(s[row + c]! - m); // masked: e^(−∞) = 0
-            s[row + c] = p;
-            tileSum += p;
-          }
-          rowSum[r] = rowSum[r]! + tileSum;
+          rowSum[r] = rowSum[r]! + exponentiate(s, row, cols, rowMax[r]!, 1);
         }
         accumulateProduct(s, rows, cols, v, vBase + j0 * dv, dv, acc); // acc += P V_tile   [R, C] x [C, dv] -> [R, dv]
       }
@@ -324,17 +363,71 @@ const forwardHeadsFirst: AttentionForwardKernel = (problem, q, k, v, out, logSum
         const inv = 1 / l;
         const accRow = r * dv;
         for (let x = 0; x < dv; x++) out[o + x] = acc[accRow + x]! * inv;
-        logSumExp[lseIndex] = m + Math.log(l);
+        logSumExp[lseIndex] = m + Math.log(l); // +∞ for a row with +∞ scores
       }
     }
   }
 };
 
 /**
+ * The softmax max m and sum l of the rows of one q slice, at rowMax/rowSum[at : at + Lq]: (lse, 1) for
+ * rows whose float32 log-sum-exp can be trusted (|lse| < TRUSTED_LOG_SUM_EXP) and fully masked rows
+ * (−∞, 1); the others are recomputed in float64 over their visible keys, a block of rows at a time,
+ * with the forward's online rule, so P = e^(S − m) / l is exact for logits of any size.
+ * s is a scratch tile [BLOCK_Q, BLOCK_K].  q [n, Lq, d] x k [nKv, Lk, d] -> rowMax, rowSum [Lq]
+ */
+function rowStatistics(problem: AttentionProblem, q: Float32Array, k: Float32Array, slice: number, kBase: number, logSumExp: Float32Array, rowMax: Float64Array, rowSum: Float64Array, at: number, s: Float64Array): void {
+  const { queryLength: Lq, keyLength: Lk, headDim: d, scale, causalOffset, keep, keepStrides } = problem;
+  const [keepSlice, keepQuery, keepKey] = keepStrides;
+  const causal = causalOffset !== null;
+  const offset = causalOffset ?? 0;
+  for (let i0 = 0; i0 < Lq; i0 += BLOCK_Q) {
+    const rows = Math.min(BLOCK_Q, Lq - i0);
+    let recompute = false;
+    for (let r = 0; r < rows; r++) {
+      const lse = logSumExp[slice * Lq + i0 + r]!;
+      rowMax[at + i0 + r] = lse;
+      rowSum[at + i0 + r] = 1;
+      if (lse !== -Infinity && !(Math.abs(lse) < TRUSTED_LOG_SUM_EXP)) recompute = true;
+    }
+    if (!recompute) continue;
+    for (let r = 0; r < rows; r++) {
+      rowMax[at + i0 + r] = -Infinity;
+      rowSum[at + i0 + r] = 0;
+    }
+    const keyEnd = causal ? Math.max(0, Math.min(Lk, i0 + rows + offset)) : Lk;
+    for (let j0 = 0; j0 < keyEnd; j0 += BLOCK_K) {
+      const cols = Math.min(BLOCK_K, keyEnd - j0);
+      dotTile(q, (slice * Lq + i0) * d, rows, k, kBase + j0 * d, cols, d, scale, s); // [R, d] x [C, d] -> [R, C]
+      for (let r = 0; r < rows; r++) {
+        const i = i0 + r;
+        const row = r * BLOCK_K;
+        const visible = causal ? Math.max(0, Math.min(cols, i + offset + 1 - j0)) : cols;
+        if (keep !== null) {
+          const keepRow = slice * keepSlice + i * keepQuery + j0 * keepKey;
+          for (let c = 0; c < visible; c++) if (keep[keepRow + c * keepKey] === 0) s[row + c] = -Infinity;
+        }
+        const tileMax = rowMaxOf(s, row, visible);
+        if (tileMax === -Infinity) continue;
+        const previousMax = rowMax[at + i]!;
+        if (tileMax > previousMax) {
+          rowSum[at + i] = rowSum[at + i]! * Math.exp(previousMax - tileMax);
+          rowMax[at + i] = tileMax;
+        }
+        rowSum[at + i] = rowSum[at + i]! + exponentiate(s, row, visible, rowMax[at + i]!, 1);
+      }
+    }
+  }
+}
+
+/**
  * Backward, one key tile at a time: its dK, dV accumulate in scratch while the query rows of every
- * slice sharing these keys pass by in blocks, recomputing the weights from the log-sum-exp:
- *   D_i = dOut_i · out_i,  P = e^(S − lse),  dP = dOut V_tileᵀ,  dS = P ⊙ (dP − D),
+ * slice sharing these keys pass by in blocks, recomputing the weights from each row's max m and sum l:
+ *   D_i = dOut_i · out_i,  P = e^(S − m) / l,  dP = dOut V_tileᵀ,  dS = P ⊙ (dP − D),
  *   dV_tile += Pᵀ dOut,   dK_tile += scale · dSᵀ Q,   dQ += scale · dS K_tile.
+ * (m, l) = (lse, 1) where the forward's float32 log-sum-exp is small enough to trust; other rows
+ * (logits of 1e4 and beyond, tiny temperatures, +∞ scores) get m and l recomputed exactly in float64
+ * by `rowStatistics`, since e^(S − lse) with a float32 lse of 1e6 is off by up to e^(±0.03).
  */
 const backwardHeadsFirst: AttentionBackwardKernel = (problem, q, k, v, out, logSumExp, dOut, dq, dk, dv) => {
   const { n, queryLength: Lq, keyLength: Lk, headDim: d, valueDim: dvSize, scale, causalOffset, keep, keepStrides, groupSize } = problem;
@@ -343,6 +436,8 @@ const backwardHeadsFirst: AttentionBackwardKernel = (problem, q, k, v, out, logS
   const offset = causalOffset ?? 0;
   const nKv = Math.floor(n / groupSize);
   const delta = new Float64Array(groupSize * Lq); // D for the query rows of one k/v slice   [groupSize, Lq]
+  const rowMax = new Float64Array(groupSize * Lq); // m for the same rows                    [groupSize, Lq]
+  const rowSum = new Float64Array(groupSize * Lq); // l for the same rows                    [groupSize, Lq]
   const p = new Float64Array(BLOCK_Q * BLOCK_K); // S, then P                              [R, C]
   const dS = new Float64Array(BLOCK_Q * BLOCK_K); // dP, then dS                           [R, C]
   const dkTile = new Float64Array(BLOCK_K * d); // Σ_i dS_ij q_i for the tile's keys        [C, d]
@@ -361,6 +456,7 @@ const backwardHeadsFirst: AttentionBackwardKernel = (problem, q, k, v, out, logS
         for (let x = 0; x < dvSize; x++) D += dOut[o + x]! * out[o + x]!;
         delta[member * Lq + i] = D;
       }
+      rowStatistics(problem, q, k, slice, kBase, logSumExp, rowMax, rowSum, member * Lq, p);
     }
     for (let j0 = 0; j0 < Lk; j0 += BLOCK_K) {
       const cols = Math.min(BLOCK_K, Lk - j0);
@@ -382,20 +478,19 @@ const backwardHeadsFirst: AttentionBackwardKernel = (problem, q, k, v, out, logS
           for (let r = 0; r < rows; r++) {
             const i = i0 + r;
             const row = r * BLOCK_K;
-            const lse = logSumExp[slice * Lq + i]!;
-            const visible = lse === -Infinity ? 0 : causal ? Math.min(cols, i + offset + 1 - j0) : cols; // fully masked rows pass nothing
+            const m = rowMax[member * Lq + i]!;
+            const visible = m === -Infinity ? 0 : causal ? Math.max(0, Math.min(cols, i + offset + 1 - j0)) : cols; // fully masked rows pass nothing
             const D = delta[member * Lq + i]!;
-            const keepRow = keepBase + i * keepQuery + j0 * keepKey;
+            if (keep !== null) {
+              const keepRow = keepBase + i * keepQuery + j0 * keepKey;
+              for (let c = 0; c < visible; c++) if (keep[keepRow + c * keepKey] === 0) p[row + c] = -Infinity;
+            }
+            rowMaxOf(p, row, visible); // scores past float32's range → ±∞, as in the forward
+            exponentiate(p, row, visible, m, rowSum[member * Lq + i]!); // P = e^(S − m) / l
             for (let c = 0; c < visible; c++) {
-              if (keep !== null && keep[keepRow + c * keepKey] === 0) {
-                p[row + c] = 0;
-                dS[row + c] = 0;
-                continue;
-              }
-              const pc = Math.exp(p[row + c]! - lse);
-              p[row + c] = pc;
-              dS[row + c] = pc * (dS[row + c]! - D); // dS = P ⊙ (dP − D_i)
-              any = true;
+              const pc = p[row + c]!;
+              dS[row + c] = pc === 0 ? 0 : pc * (dS[row + c]! - D); // dS = P ⊙ (dP − D_i)
+              if (pc !== 0) any = true;
             }
             p.fill(0, row + visible, row + cols);
             dS.fill(0, row + visible, row + cols);

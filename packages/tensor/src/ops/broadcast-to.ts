@@ -4,9 +4,12 @@ import { formatShape } from '../errors/heed-error';
 import { ShapeError } from '../errors/shape-error';
 import { fromOp, type Tensor } from '../tensor';
 import { sumToShape } from './sum-to-shape';
+import { expectNumbers, expectTensor } from '../expect-tensor';
 
 /** Repeats `x` along its size-1 (or missing leading) dimensions to `shape`: [..] -> shape. */
 export function broadcastTo(x: Tensor, shape: readonly number[]): Tensor {
+  expectTensor('broadcastTo', 'x', x);
+  expectNumbers('broadcastTo', 'shape', shape);
   if (sameShape(x.shape, shape)) return x;
   const target = broadcastShapes(x.shape, shape, 'broadcastTo', ['x', 'shape']);
   if (!sameShape(target, shape)) {

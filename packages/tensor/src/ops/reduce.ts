@@ -3,6 +3,7 @@ import { normalizeAxes } from '../shape';
 import { fromOp, Tensor } from '../tensor';
 import { mul } from './binary';
 import { broadcastTo } from './broadcast-to';
+import { expectTensor } from '../expect-tensor';
 
 // Reductions over axes, with `keepDims`. `axes` undefined reduces everything (to a scalar).
 
@@ -28,6 +29,7 @@ function outShape(keptShape: readonly number[], axes: readonly number[], keepDim
 
 /** Σ over `axes`: [..] -> [..] without those axes (or with size 1 when keepDims). */
 export function sum(x: Tensor, axes?: number | readonly number[], keepDims = false): Tensor {
+  expectTensor('sum', 'x', x);
   const list = normalizeAxes(axes, x.rank, 'sum', x.shape);
   const { data, keptShape } = reduceRaw(ReduceOp.Sum, x, list);
   return fromOp(data, outShape(keptShape, list, keepDims), 'sum', [x], (g) => [broadcastTo(g.reshape(keptShape), x.shape)]);
@@ -35,6 +37,7 @@ export function sum(x: Tensor, axes?: number | readonly number[], keepDims = fal
 
 /** Mean over `axes`. */
 export function mean(x: Tensor, axes?: number | readonly number[], keepDims = false): Tensor {
+  expectTensor('mean', 'x', x);
   const list = normalizeAxes(axes, x.rank, 'mean', x.shape);
   let count = 1;
   for (const a of list) count *= x.shape[a]!;
@@ -44,6 +47,7 @@ export function mean(x: Tensor, axes?: number | readonly number[], keepDims = fa
 }
 
 function extreme(op: ReduceOp, name: string, x: Tensor, axes: number | readonly number[] | undefined, keepDims: boolean): Tensor {
+  expectTensor(name, 'x', x);
   const list = normalizeAxes(axes, x.rank, name, x.shape);
   const { data, keptShape } = reduceRaw(op, x, list);
   return fromOp(data, outShape(keptShape, list, keepDims), name, [x], (g) => {

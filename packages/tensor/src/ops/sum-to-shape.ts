@@ -1,12 +1,15 @@
 import { ReduceOp, reduceAxisKernel } from '../kernels/reduce';
 import { sameShape } from '../shape';
 import { Tensor } from '../tensor';
+import { expectNumbers, expectTensor } from '../expect-tensor';
 
 /**
  * Sums a gradient of a broadcast result back to the shape of the operand that was broadcast
  * (no gradient recorded: used inside backward functions).
  */
 export function sumToShape(grad: Tensor, shape: readonly number[]): Tensor {
+  expectTensor('sumToShape', 'grad', grad);
+  expectNumbers('sumToShape', 'shape', shape);
   if (sameShape(grad.shape, shape)) return grad;
   const lead = grad.rank - shape.length;
   let data = grad.data;
