@@ -39,3 +39,8 @@ export { softcap } from './variants/softcap';
 export { SoftcapScorer } from './variants/softcap-scorer';
 export { SoftmaxWithSinks } from './variants/softmax-with-sinks';
 export type { SoftmaxWithSinksOptions } from './variants/softmax-with-sinks';
+export { eluFeatureMap } from './variants/elu-feature-map';
+export { linearAttention, linearAttentionWeights } from './variants/linear-attention';
+export type { LinearAttentionOptions } from './variants/linear-attention';
+export { causalLinearAttention } from './variants/causal-linear-attention';
+export { LinearAttentionState } from './variants/linear-attention-state';
