@@ -44,3 +44,6 @@ export { linearAttention, linearAttentionWeights } from './variants/linear-atten
 export type { LinearAttentionOptions } from './variants/linear-attention';
 export { causalLinearAttention } from './variants/causal-linear-attention';
 export { LinearAttentionState } from './variants/linear-attention-state';
+export { alphaEntmax, alphaEntmaxThreshold } from './variants/alpha-entmax';
+export { AlphaEntmax } from './variants/alpha-entmax-normalizer';
+export type { AlphaEntmaxOptions } from './variants/alpha-entmax-normalizer';
