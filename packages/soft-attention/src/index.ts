@@ -47,3 +47,7 @@ export { LinearAttentionState } from './variants/linear-attention-state';
 export { alphaEntmax, alphaEntmaxThreshold } from './variants/alpha-entmax';
 export { AlphaEntmax } from './variants/alpha-entmax-normalizer';
 export type { AlphaEntmaxOptions } from './variants/alpha-entmax-normalizer';
+export { straightThroughGumbelSoftmax, gumbelNoise } from './variants/gumbel-softmax';
+export type { GumbelSoftmaxOptions } from './variants/gumbel-softmax';
+export { GumbelSoftmax } from './variants/gumbel-softmax-normalizer';
+export type { GumbelSoftmaxNormalizerOptions } from './variants/gumbel-softmax-normalizer';
