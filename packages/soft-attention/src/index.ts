@@ -51,3 +51,5 @@ export { straightThroughGumbelSoftmax, gumbelNoise } from './variants/gumbel-sof
 export type { GumbelSoftmaxOptions } from './variants/gumbel-softmax';
 export { GumbelSoftmax } from './variants/gumbel-softmax-normalizer';
 export type { GumbelSoftmaxNormalizerOptions } from './variants/gumbel-softmax-normalizer';
+export { LuongLocalAttention } from './variants/luong-local-attention';
+export type { LuongLocalAttentionOptions, LuongLocalAttentionResult } from './variants/luong-local-attention';

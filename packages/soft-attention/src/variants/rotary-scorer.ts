@@ -39,6 +39,9 @@ export class RotaryScorer extends Module implements Scorer {
     if (options.headDim !== undefined && (!Number.isInteger(options.headDim) || options.headDim <= 0 || options.headDim % 2 !== 0)) {
       throw new ConfigError(`headDim must be a positive even integer (features rotate in pairs), got ${options.headDim}`, { op: 'RotaryScorer', argument: 'headDim' });
     }
+    if (options.inner instanceof RotaryScorer) {
+      throw new ConfigError('inner is already a RotaryScorer: rotating q and k twice by their positions is not RoPE (it doubles every angle); use one RotaryScorer', { op: 'RotaryScorer', argument: 'inner' });
+    }
     this.inner = options.inner ?? new ScaledDotScorer();
     this.queryPositionOffset = options.queryPositionOffset ?? 0;
   }
