@@ -1,6 +1,6 @@
 import { ConfigError, defaultRng, formatShape, Linear, Module, ShapeError, StateDictError, type Rng, type Tensor } from '@heed/tensor';
 import { ScaledDotScorer, type Scorer } from '@heed/scorers';
-import { applyRotaryEmbedding, attend, CausalRule, SlidingWindowRule, SoftcapScorer, type RotaryStyle } from '@heed/soft-attention';
+import { applyRotaryEmbedding, attend, CausalRule, SlidingWindowRule, Softmax, SoftmaxWithSinks, SoftcapScorer, type Normalizer, type RotaryStyle } from '@heed/soft-attention';
 import { KeyValueCache } from './key-value-cache';
 import { mergeHeads, splitHeads } from './split-heads';
 
@@ -26,6 +26,10 @@ export interface LlamaAttentionOptions {
   softcap?: number;
   /** Gemma 2's `query_pre_attn_scalar`: the scale is its −½ power instead of d^−½. */
   queryPreAttentionScalar?: number;
+  /** Biases in the four projections (`attention_bias`, e.g. gpt-oss, Qwen 2 has them on q/k/v only); default false. */
+  attentionBias?: boolean;
+  /** gpt-oss attention sinks: a learned logit per head in the softmax denominator (`sinks` [H]); default false. */
+  sinks?: boolean;
   /** Generator for the initial weights (default: the shared default generator). */
   rng?: Rng;
 }
@@ -44,13 +48,16 @@ export interface LlamaAttentionResult {
   weights: Tensor | null;
 }
 
-/** Hugging Face parameter name -> heed parameter name. */
-const HUGGING_FACE_NAMES: Readonly<Record<string, string>> = {
-  'q_proj.weight': 'queryProjection.weight',
-  'k_proj.weight': 'keyProjection.weight',
-  'v_proj.weight': 'valueProjection.weight',
-  'o_proj.weight': 'outputProjection.weight',
-};
+/** Hugging Face parameter name -> heed parameter name, for the parameters a layer has. */
+function huggingFaceNames(attentionBias: boolean, sinks: boolean): Readonly<Record<string, string>> {
+  const names: Record<string, string> = {};
+  for (const [hf, heed] of [['q_proj', 'queryProjection'], ['k_proj', 'keyProjection'], ['v_proj', 'valueProjection'], ['o_proj', 'outputProjection']]) {
+    names[`${hf}.weight`] = `${heed}.weight`;
+    if (attentionBias) names[`${hf}.bias`] = `${heed}.bias`;
+  }
+  if (sinks) names.sinks = 'normalizer.sinks';
+  return names;
+}
 
 /**
  * The self-attention layer of Llama-family models (Hugging Face LlamaAttention, MistralAttention,
@@ -58,10 +65,11 @@ const HUGGING_FACE_NAMES: Readonly<Record<string, string>> = {
  *   Q = x W_qᵀ, K = x W_kᵀ, V = x W_vᵀ (no biases), split into H and Hkv heads
  *   Q, K rotated by RoPE at their positions (each key once, when it arrives)
  *   head_h = attend(Q_h, K_⌊h/G⌋, V_⌊h/G⌋) with scaled-dot scores (softcapped if asked),
- *            causal, or within the sliding window
+ *            causal, or within the sliding window; softmax, with per-head sinks if asked (gpt-oss)
  *   output = [head_0, …, head_{H−1}] W_oᵀ
  * Parameters: `queryProjection` [H·d, E], `keyProjection` / `valueProjection` [Hkv·d, E],
- * `outputProjection` [E, H·d]; `loadHuggingFaceStateDict` reads `q_proj.weight`, … .
+ * `outputProjection` [E, H·d] (biases with `attentionBias`), `normalizer.sinks` [H] (with `sinks`);
+ * `loadHuggingFaceStateDict` reads `q_proj.weight`, …, `sinks`.
  */
 export class LlamaAttention extends Module {
   readonly embedDim: number;
@@ -78,6 +86,9 @@ export class LlamaAttention extends Module {
   readonly keyProjection: Linear;
   readonly valueProjection: Linear;
   readonly outputProjection: Linear;
+  /** Softmax, or SoftmaxWithSinks (holding `sinks` [H]) with `sinks: true`. */
+  readonly normalizer: Normalizer;
+  private readonly huggingFaceNames: Readonly<Record<string, string>>;
   private readonly scorer: Scorer;
   private readonly keepRule: SlidingWindowRule | CausalRule;
 
@@ -122,11 +133,17 @@ export class LlamaAttention extends Module {
     this.slidingWindow = options.slidingWindow ?? null;
     this.softcap = options.softcap ?? null;
     this.scale = (options.queryPreAttentionScalar ?? headDim) ** -0.5;
+    for (const argument of ['attentionBias', 'sinks'] as const) {
+      if (options[argument] !== undefined && typeof options[argument] !== 'boolean') throw new ConfigError(`${argument} must be true or false, got ${String(options[argument])}`, { op, argument });
+    }
     const rng = options.rng ?? defaultRng();
-    this.queryProjection = new Linear(embedDim, numHeads * headDim, { bias: false, rng });
-    this.keyProjection = new Linear(embedDim, numKeyValueHeads * headDim, { bias: false, rng });
-    this.valueProjection = new Linear(embedDim, numKeyValueHeads * headDim, { bias: false, rng });
-    this.outputProjection = new Linear(numHeads * headDim, embedDim, { bias: false, rng });
+    const bias = options.attentionBias ?? false;
+    this.queryProjection = new Linear(embedDim, numHeads * headDim, { bias, rng });
+    this.keyProjection = new Linear(embedDim, numKeyValueHeads * headDim, { bias, rng });
+    this.valueProjection = new Linear(embedDim, numKeyValueHeads * headDim, { bias, rng });
+    this.outputProjection = new Linear(numHeads * headDim, embedDim, { bias, rng });
+    this.normalizer = options.sinks ? new SoftmaxWithSinks({ numHeads }) : new Softmax();
+    this.huggingFaceNames = huggingFaceNames(bias, options.sinks ?? false);
     const scaledDot = new ScaledDotScorer({ scale: this.scale });
     this.scorer = this.softcap === null ? scaledDot : new SoftcapScorer(this.softcap, { inner: scaledDot });
     this.keepRule = this.slidingWindow === null ? new CausalRule() : new SlidingWindowRule(this.slidingWindow);
@@ -157,6 +174,7 @@ export class LlamaAttention extends Module {
       keys: k,
       values: v,
       scorer: this.scorer,
+      normalizer: this.normalizer,
       groupSize: this.numHeads / this.numKeyValueHeads,
       ...(plainCausal ? { causal: true } : { mask: this.keepRule.toMask([L, P + L], { queryOffset: P }) }), // [L, Lk]
       needWeights: options.needWeights ?? true,
@@ -168,12 +186,12 @@ export class LlamaAttention extends Module {
   /** This layer's weights under Hugging Face names (`q_proj.weight`, …), copies. */
   huggingFaceStateDict(): Record<string, Tensor> {
     const own = this.stateDict();
-    return Object.fromEntries(Object.entries(HUGGING_FACE_NAMES).map(([hf, heed]) => [hf, own[heed]!]));
+    return Object.fromEntries(Object.entries(this.huggingFaceNames).map(([hf, heed]) => [hf, own[heed]!]));
   }
 
   /**
    * Loads `q_proj.weight` [H·d, E], `k_proj.weight` / `v_proj.weight` [Hkv·d, E], `o_proj.weight` [E, H·d]
-   * (keys under `prefix`, e.g. 'model.layers.0.self_attn.'). Every key and shape is checked first; a
+   * (and their `.bias` with `attentionBias`, `sinks` [H] with `sinks`) (keys under `prefix`, e.g. 'model.layers.0.self_attn.'). Every key and shape is checked first; a
    * failure names the key and both shapes, and writes nothing. `strict` (default true) refuses missing
    * and unexpected keys under the prefix.
    */
@@ -183,16 +201,16 @@ export class LlamaAttention extends Module {
     const strict = options.strict ?? true;
     const given = new Map(Object.entries(state).filter(([key]) => key.startsWith(prefix)).map(([key, value]) => [key.slice(prefix.length), value] as const));
     const own = new Map(this.namedParameters());
-    const missing = Object.keys(HUGGING_FACE_NAMES).filter((key) => !given.has(key));
-    const unexpected = [...given.keys()].filter((key) => !(key in HUGGING_FACE_NAMES));
+    const missing = Object.keys(this.huggingFaceNames).filter((key) => !given.has(key));
+    const unexpected = [...given.keys()].filter((key) => !(key in this.huggingFaceNames));
     if (strict && (missing.length > 0 || unexpected.length > 0)) {
       const parts = [];
       if (missing.length) parts.push(`missing keys: ${missing.map((k) => prefix + k).join(', ')}`);
       if (unexpected.length) parts.push(`unexpected keys: ${unexpected.map((k) => prefix + k).join(', ')}`);
-      throw new StateDictError(`${parts.join('; ')} (a Llama attention layer has ${Object.keys(HUGGING_FACE_NAMES).join(', ')})`, { op, argument: 'state', keys: [...missing, ...unexpected].map((k) => prefix + k) });
+      throw new StateDictError(`${parts.join('; ')} (a Llama attention layer has ${Object.keys(this.huggingFaceNames).join(', ')})`, { op, argument: 'state', keys: [...missing, ...unexpected].map((k) => prefix + k) });
     }
     const renamed: Record<string, { readonly shape: readonly number[]; readonly data: ArrayLike<number> }> = {};
-    for (const [hf, heed] of Object.entries(HUGGING_FACE_NAMES)) {
+    for (const [hf, heed] of Object.entries(this.huggingFaceNames)) {
       const value = given.get(hf);
       if (!value) continue;
       const expected = own.get(heed)!.shape;
