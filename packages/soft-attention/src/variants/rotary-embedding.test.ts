@@ -78,6 +78,7 @@ describe('applyRotaryEmbedding and RotaryScorer against the PyTorch fixtures', (
     expect(() => new RotaryScorer({ headDim: 7 })).toThrow(ConfigError);
     expect(() => new RotaryScorer({ headDim: 7 })).toThrow(/RotaryScorer.*headDim|headDim/);
     expect(() => new RotaryScorer({ base: 0 })).toThrow(ConfigError);
+    expect(() => rotaryScorer(new RotaryScorer())).toThrow(/rotating q and k twice/);
     expect(() => new RotaryScorer({ queryPositionOffset: 1.5 })).toThrow(ConfigError);
     expect(() => new RotaryScorer({ base: -1 })).toThrow(expect.objectContaining({ op: 'RotaryScorer', argument: 'base' }));
   });
