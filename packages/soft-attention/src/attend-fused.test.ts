@@ -163,11 +163,11 @@ describe('attend: choosing the path', () => {
     expect(spy.problems).toHaveLength(1);
     const problem = spy.problems[0]!;
     expect(problem.causalOffset).toBe(0);
-    expect(problem.keep).toBeNull();
+    expect(problem.attentionMask).toBeNull();
     expect(problem.scale).toBe(0.125);
     attend({ ...base, keyPaddingMask: tensor([[1, 1, 1, 1, 0, 0], [1, 1, 1, 1, 1, 1]]), needWeights: false });
-    expect(spy.problems[1]!.keep!.length).toBe(2 * 6); // [B, 1, Lk], read through strides
-    expect(spy.problems[1]!.keepStrides).toEqual([6, 0, 1]);
+    expect(spy.problems[1]!.attentionMask!.length).toBe(2 * 6); // [B, 1, Lk], read through strides
+    expect(spy.problems[1]!.attentionMaskStrides).toEqual([6, 0, 1]);
   });
 
   it("'fused' refuses what cannot fuse with a ConfigError saying why", () => {

@@ -3,7 +3,7 @@ import { Rng } from '../rng';
 import { expectClose } from '../testing/expect-close';
 import { attentionProblemOf, naiveAttention, randomAttentionInputs, stridedKeepMasks, type AttentionCase, type AttentionInputs } from '../testing/naive-attention';
 import type { AttentionProblem } from './attention';
-import { attentionBackwardJs, attentionForwardJs } from './attention-js';
+import { attentionBackwardJs, attentionForwardJs } from './js/attention';
 import { getKernels, plainKernels } from './registry';
 
 // Shape letters: n slices, nKv key/value slices (n / groupSize), Lq queries, Lk keys, d features, dv value features.
@@ -84,8 +84,8 @@ describe('attentionForwardJs / attentionBackwardJs against a naive float64 refer
     const Lk = 70;
     const masks = stridedKeepMasks(rng, n, Lq, Lk); // [Lq, Lk], [n, 1, Lk], [n, Lq, Lk], transposed
     for (const [keep, keepStrides] of masks) {
-      check({ n, queryLength: Lq, keyLength: Lk, headDim: 5, keep, keepStrides });
-      check({ n, queryLength: Lq, keyLength: Lk, headDim: 5, keep, keepStrides, causalOffset: Lk - Lq });
+      check({ n, queryLength: Lq, keyLength: Lk, headDim: 5, attentionMask: keep, attentionMaskStrides: keepStrides });
+      check({ n, queryLength: Lq, keyLength: Lk, headDim: 5, attentionMask: keep, attentionMaskStrides: keepStrides, causalOffset: Lk - Lq });
     }
   });
 
@@ -93,7 +93,7 @@ describe('attentionForwardJs / attentionBackwardJs against a naive float64 refer
     check({ n: 4, groupSize: 2, queryLength: 19, keyLength: 70, headDim: 8 });
     check({ n: 4, groupSize: 4, queryLength: 19, keyLength: 70, headDim: 8, causalOffset: 51 });
     const keep = Float32Array.from({ length: 4 * 70 }, (_, idx) => (idx % 3 === 0 ? 1 : 0)); // [n, 1, Lk] over query slices
-    check({ n: 4, groupSize: 4, queryLength: 19, keyLength: 70, headDim: 8, keep, keepStrides: [70, 0, 1] });
+    check({ n: 4, groupSize: 4, queryLength: 19, keyLength: 70, headDim: 8, attentionMask: keep, attentionMaskStrides: [70, 0, 1] });
   });
 
   it('fully masked rows: zero output, −∞ log-sum-exp, zero gradients, no NaN anywhere', () => {
@@ -104,7 +104,7 @@ describe('attentionForwardJs / attentionBackwardJs against a naive float64 refer
     const keep = new Float32Array(n * Lq * Lk).fill(1); // [n, Lq, Lk]
     for (let s = 0; s < n; s++) for (let i = 0; i < Lq; i++) keep[(s * Lq + i) * Lk + 69] = 0;
     for (const [s, i] of [[0, 3], [0, 36], [1, 0]] as const) keep.fill(0, (s * Lq + i) * Lk, (s * Lq + i + 1) * Lk);
-    const { got } = check({ n, queryLength: Lq, keyLength: Lk, headDim: 6, keep, keepStrides: [Lq * Lk, Lk, 1] });
+    const { got } = check({ n, queryLength: Lq, keyLength: Lk, headDim: 6, attentionMask: keep, attentionMaskStrides: [Lq * Lk, Lk, 1] });
     for (const [s, i] of [[0, 3], [0, 36], [1, 0]] as const) {
       expect(got.lse[s * Lq + i]).toBe(-Infinity);
       expect(Array.from(got.out.subarray((s * Lq + i) * 8, (s * Lq + i + 1) * 8)).every((x) => x === 0)).toBe(true);

@@ -1,4 +1,5 @@
-import { UnaryOp, unaryKernel } from '../kernels/elementwise';
+import { UnaryOp } from '../kernels/elementwise';
+import { getKernels } from '../kernels/registry';
 import { fromOp, Tensor } from '../tensor';
 import { div, mul, sub } from './binary';
 
@@ -6,7 +7,7 @@ import { div, mul, sub } from './binary';
 
 function apply(op: UnaryOp, x: Tensor): Float32Array {
   const out = new Float32Array(x.size);
-  unaryKernel(op, x.data, out);
+  getKernels().unary(op, x.data, out);
   return out;
 }
 

@@ -17,8 +17,8 @@ export function attentionProblemOf(c: AttentionCase): AttentionProblem {
     valueDim: c.valueDim ?? c.headDim + 2,
     scale: c.scale ?? 1 / Math.sqrt(Math.max(c.headDim, 1)),
     causalOffset: c.causalOffset ?? null,
-    keep: c.keep ?? null,
-    keepStrides: c.keepStrides ?? [0, 0, 0],
+    attentionMask: c.attentionMask ?? null,
+    attentionMaskStrides: c.attentionMaskStrides ?? [0, 0, 0],
     groupSize: c.groupSize ?? 1,
     ...(c.layout ? { layout: c.layout } : {}),
     ...(c.heads ? { heads: c.heads } : {}),
@@ -59,7 +59,7 @@ export interface NaiveAttention {
  * A row with no allowed key has out = 0, lse = −∞ and passes no gradient.
  */
 export function naiveAttention(p: AttentionProblem, { q, k, v, dOut }: AttentionInputs): NaiveAttention {
-  const { n, queryLength: Lq, keyLength: Lk, headDim: d, valueDim: dv, scale, causalOffset, keep, keepStrides, groupSize } = p;
+  const { n, queryLength: Lq, keyLength: Lk, headDim: d, valueDim: dv, scale, causalOffset, attentionMask, attentionMaskStrides, groupSize } = p;
   const nKv = n / groupSize;
   const out = new Float64Array(n * Lq * dv);
   const lse = new Float64Array(n * Lq);
@@ -72,7 +72,7 @@ export function naiveAttention(p: AttentionProblem, { q, k, v, dOut }: Attention
       const scores = new Float64Array(Lk); // [Lk]
       let max = -Infinity;
       for (let j = 0; j < Lk; j++) {
-        const visible = (causalOffset === null || j <= i + causalOffset) && (keep === null || keep[s * keepStrides[0] + i * keepStrides[1] + j * keepStrides[2]] !== 0);
+        const visible = (causalOffset === null || j <= i + causalOffset) && (attentionMask === null || attentionMask[s * attentionMaskStrides[0] + i * attentionMaskStrides[1] + j * attentionMaskStrides[2]] !== 0);
         let dot = 0;
         for (let x = 0; x < d; x++) dot += q[(s * Lq + i) * d + x]! * k[(g * Lk + j) * d + x]!;
         scores[j] = visible ? scale * dot : -Infinity;

@@ -9,11 +9,11 @@ import { Tensor } from '../../tensor';
 import { expectClose } from '../../testing/expect-close';
 import { attentionProblemOf, naiveAttention, randomAttentionInputs, stridedKeepMasks, type AttentionCase, type AttentionInputs } from '../../testing/naive-attention';
 import type { AttentionBackwardKernel, AttentionForwardKernel, AttentionProblem } from '../attention';
-import { attentionBackwardJs, attentionForwardJs } from '../attention-js';
+import { attentionBackwardJs, attentionForwardJs } from '../js/attention';
 import { toHeadsFirst } from '../attention-layout';
 import { getKernels, plainKernels, setKernels } from '../registry';
-import { createAttentionBackwardWasm } from './attention-backward-wasm';
-import { createAttentionForwardWasm } from './attention-forward-wasm';
+import { createAttentionBackwardWasm } from './attention';
+import { createAttentionForwardWasm } from './attention';
 import { loadWasmKernels } from './load-wasm-kernels';
 import { useJsKernels, useWasmKernels } from './use-wasm-kernels';
 
@@ -110,8 +110,8 @@ describe('createAttentionBackwardWasm against a naive float64 reference and the 
     const Lk = 150;
     const masks = stridedKeepMasks(rng, n, Lq, Lk); // [Lq, Lk], [n, 1, Lk], [n, Lq, Lk], transposed
     for (const [keep, keepStrides] of masks) {
-      check({ n, queryLength: Lq, keyLength: Lk, headDim: 5, keep, keepStrides });
-      check({ n, queryLength: Lq, keyLength: Lk, headDim: 5, keep, keepStrides, causalOffset: Lk - Lq });
+      check({ n, queryLength: Lq, keyLength: Lk, headDim: 5, attentionMask: keep, attentionMaskStrides: keepStrides });
+      check({ n, queryLength: Lq, keyLength: Lk, headDim: 5, attentionMask: keep, attentionMaskStrides: keepStrides, causalOffset: Lk - Lq });
     }
   });
 
@@ -120,7 +120,7 @@ describe('createAttentionBackwardWasm against a naive float64 reference and the 
     check({ n: 8, groupSize: 2, queryLength: 70, keyLength: 70, headDim: 8, causalOffset: 0 });
     check({ n: 4, groupSize: 4, queryLength: 19, keyLength: 70, headDim: 8, causalOffset: 51 });
     const keep = Float32Array.from({ length: 4 * 70 }, (_, idx) => (idx % 3 === 0 ? 1 : 0)); // [n, 1, Lk] over query slices
-    check({ n: 4, groupSize: 4, queryLength: 19, keyLength: 70, headDim: 8, keep, keepStrides: [70, 0, 1] });
+    check({ n: 4, groupSize: 4, queryLength: 19, keyLength: 70, headDim: 8, attentionMask: keep, attentionMaskStrides: [70, 0, 1] });
   });
 
   it('fully masked rows, a row masked only in later key blocks, a key only masked rows see: zeros, no NaN', () => {
@@ -133,7 +133,7 @@ describe('createAttentionBackwardWasm against a naive float64 reference and the 
     for (const [s, i] of masked) keep.fill(0, (s * Lq + i) * Lk, (s * Lq + i + 1) * Lk);
     keep.fill(0, (Lq + 5) * Lk + 64, (Lq + 6) * Lk); // row 5 of slice 1 sees only the first key block
     keep.fill(0, (Lq + 6) * Lk, (Lq + 6) * Lk + 128); // row 6 only the last
-    const { got } = check({ n, queryLength: Lq, keyLength: Lk, headDim: 6, keep, keepStrides: [Lq * Lk, Lk, 1] });
+    const { got } = check({ n, queryLength: Lq, keyLength: Lk, headDim: 6, attentionMask: keep, attentionMaskStrides: [Lq * Lk, Lk, 1] });
     for (const [s, i] of masked) {
       expect(got.lse[s * Lq + i]).toBe(-Infinity);
       expect(allZero(got.dq.subarray((s * Lq + i) * 6, (s * Lq + i + 1) * 6))).toBe(true);

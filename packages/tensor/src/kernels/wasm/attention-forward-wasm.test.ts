@@ -3,8 +3,8 @@ import { Rng } from '../../rng';
 import { expectClose } from '../../testing/expect-close';
 import { attentionProblemOf, naiveAttention, randomAttentionInputs, stridedKeepMasks, type AttentionCase, type AttentionInputs } from '../../testing/naive-attention';
 import type { AttentionForwardKernel, AttentionProblem } from '../attention';
-import { attentionForwardJs } from '../attention-js';
-import { createAttentionForwardWasm } from './attention-forward-wasm';
+import { attentionForwardJs } from '../js/attention';
+import { createAttentionForwardWasm } from './attention';
 import { loadWasmKernels } from './load-wasm-kernels';
 
 // Shape letters: n slices, nKv key/value slices (n / groupSize), Lq queries, Lk keys, d features, dv value features.
@@ -72,8 +72,8 @@ describe('createAttentionForwardWasm against a naive float64 reference and the J
     const Lk = 270;
     const masks = stridedKeepMasks(rng, n, Lq, Lk); // [Lq, Lk], [n, 1, Lk], [n, Lq, Lk], transposed
     for (const [keep, keepStrides] of masks) {
-      check({ n, queryLength: Lq, keyLength: Lk, headDim: 5, keep, keepStrides });
-      check({ n, queryLength: Lq, keyLength: Lk, headDim: 5, keep, keepStrides, causalOffset: Lk - Lq });
+      check({ n, queryLength: Lq, keyLength: Lk, headDim: 5, attentionMask: keep, attentionMaskStrides: keepStrides });
+      check({ n, queryLength: Lq, keyLength: Lk, headDim: 5, attentionMask: keep, attentionMaskStrides: keepStrides, causalOffset: Lk - Lq });
     }
   });
 
@@ -81,7 +81,7 @@ describe('createAttentionForwardWasm against a naive float64 reference and the J
     check({ n: 4, groupSize: 2, queryLength: 33, keyLength: 45, headDim: 16 });
     check({ n: 4, groupSize: 4, queryLength: 19, keyLength: 70, headDim: 8, causalOffset: 51 });
     const keep = Float32Array.from({ length: 4 * 70 }, (_, idx) => (idx % 3 === 0 ? 1 : 0)); // [n, 1, Lk]
-    check({ n: 4, groupSize: 4, queryLength: 19, keyLength: 70, headDim: 8, keep, keepStrides: [70, 0, 1] });
+    check({ n: 4, groupSize: 4, queryLength: 19, keyLength: 70, headDim: 8, attentionMask: keep, attentionMaskStrides: [70, 0, 1] });
   });
 
   it('fully masked rows, including a row masked only in later key blocks: zero output, −∞, no NaN', () => {
@@ -93,7 +93,7 @@ describe('createAttentionForwardWasm against a naive float64 reference and the J
     // Row 5 of slice 1 sees only the first key block; row 6 only the second.
     keep.fill(0, (Lq + 5) * Lk + 256, (Lq + 6) * Lk);
     keep.fill(0, (Lq + 6) * Lk, (Lq + 6) * Lk + 256);
-    const { got } = check({ n, queryLength: Lq, keyLength: Lk, headDim: 6, keep, keepStrides: [Lq * Lk, Lk, 1] });
+    const { got } = check({ n, queryLength: Lq, keyLength: Lk, headDim: 6, attentionMask: keep, attentionMaskStrides: [Lq * Lk, Lk, 1] });
     for (const [s, i] of [[0, 3], [0, 36], [1, 0]] as const) {
       expect(got.lse[s * Lq + i]).toBe(-Infinity);
       expect(Array.from(got.out.subarray((s * Lq + i) * 8, (s * Lq + i + 1) * 8)).every((x) => x === 0)).toBe(true);

@@ -3,10 +3,11 @@ import { Rng } from '../../rng';
 import { matmul } from '../../ops/matmul';
 import { tensor } from '../../creation';
 import { expectClose } from '../../testing/expect-close';
-import { matmulKernelJs, type MatmulKernel } from '../matmul';
+import { matmulKernelJs } from '../js/matmul';
+import type { MatmulKernel } from '../matmul';
 import { getKernels, setKernels } from '../registry';
 import { loadWasmKernels, wasmSimdSupported } from './load-wasm-kernels';
-import { createMatmulKernelWasm } from './matmul-wasm';
+import { createMatmulKernelWasm } from './matmul';
 import type { WasmKernelInstance } from './wasm-kernel-instance';
 
 // The kernel computes out[m, n] = op(A) [m, k] · op(B) [k, n] at offsets into flat buffers, in float32.

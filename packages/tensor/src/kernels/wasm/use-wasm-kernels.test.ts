@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, test } from 'vitest';
 import { matmul } from '../../ops/matmul';
 import { tensor } from '../../creation';
-import { attentionBackwardJs, attentionForwardJs } from '../attention-js';
-import { matmulKernelJs } from '../matmul';
+import { attentionBackwardJs, attentionForwardJs } from '../js/attention';
+import { matmulKernelJs } from '../js/matmul';
 import { getKernels, plainKernels, setKernels } from '../registry';
 import { wasmSimdSupported } from './load-wasm-kernels';
 import { useJsKernels, useWasmKernels } from './use-wasm-kernels';

@@ -1,13 +1,8 @@
-import { getKernels, plainKernels, setKernels, type Kernels } from '../registry';
-import { createAttentionBackwardWasm } from './attention-backward-wasm';
-import { createAttentionForwardWasm } from './attention-forward-wasm';
+import { registerKernelSet, useKernelSet } from '../registry';
+import { wasmKernelSet } from './kernel-set';
 import { loadWasmKernels, type LoadWasmKernelsOptions } from './load-wasm-kernels';
-import { createMatmulKernelWasm } from './matmul-wasm';
 
 export type UseWasmKernelsOptions = LoadWasmKernelsOptions;
-
-/** The kernels the last successful useWasmKernels() installed (so useJsKernels removes only those). */
-let installed: Partial<Kernels> = {};
 
 /**
  * Switches matmul and the fused attention (forward and backward) to WebAssembly SIMD kernels (float32
@@ -25,24 +20,13 @@ let installed: Partial<Kernels> = {};
 export async function useWasmKernels(options: UseWasmKernelsOptions = {}): Promise<boolean> {
   const wasm = await loadWasmKernels(options);
   if (!wasm) return false;
-  useJsKernels();
-  installed = {
-    matmul: createMatmulKernelWasm(wasm),
-    attentionForward: createAttentionForwardWasm(wasm),
-    attentionBackward: createAttentionBackwardWasm(wasm),
-  };
-  setKernels(installed);
+  const set = wasmKernelSet(wasm);
+  registerKernelSet(set); // replaces (and disposes) a 'wasm' set of other options
+  useKernelSet(set.name);
   return true;
 }
 
-/** Puts the plain TypeScript kernels back where useWasmKernels() had replaced them. */
+/** Puts the plain TypeScript kernels back in use (kernels installed with `setKernels` stay); stops the WebAssembly workers. */
 export function useJsKernels(): void {
-  const active = getKernels();
-  const plain = plainKernels();
-  const restore: Partial<Kernels> = {};
-  for (const key of Object.keys(installed) as (keyof Kernels)[]) {
-    if (active[key] === installed[key]) Object.assign(restore, { [key]: plain[key] });
-  }
-  setKernels(restore);
-  installed = {};
+  useKernelSet('js');
 }

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
-import { Rng } from '../rng';
-import { expectClose } from '../testing/expect-close';
+import { Rng } from '../../rng';
+import { expectClose } from '../../testing/expect-close';
 import { matmulKernelJs } from './matmul';
 
 // The kernel computes out[m, n] = op(A) [m, k] · op(B) [k, n] at offsets into flat buffers.

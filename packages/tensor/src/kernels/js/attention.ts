@@ -1,5 +1,5 @@
-import type { AttentionBackwardKernel, AttentionForwardKernel } from './attention';
-import { interleavedHeads, toHeadsFirst, toSequenceFirst } from './attention-layout';
+import type { AttentionBackwardKernel, AttentionForwardKernel } from '../attention';
+import { interleavedHeads, toHeadsFirst, toSequenceFirst } from '../attention-layout';
 
 // Plain TypeScript kernels for the fused attention seam (FlashAttention-2 loop order, Dao 2023).
 // Shape letters: n slices (batch·heads), Lq queries, Lk keys, d query/key features, dv value features,
@@ -249,7 +249,7 @@ export function addWeightedRows(w: Float64Array, b: Float32Array, bOffset: numbe
  *   l ← l·e^(m−m') + Σ P,  acc ← acc·e^(m−m') + P V_tile;   finally out = acc / l,  logSumExp = m + log l.
  */
 const forwardHeadsFirst: AttentionForwardKernel = (problem, q, k, v, out, logSumExp) => {
-  const { n, queryLength: Lq, keyLength: Lk, headDim: d, valueDim: dv, scale, causalOffset, keep, keepStrides, groupSize } = problem;
+  const { n, queryLength: Lq, keyLength: Lk, headDim: d, valueDim: dv, scale, causalOffset, attentionMask: keep, attentionMaskStrides: keepStrides, groupSize } = problem;
   const [keepSlice, keepQuery, keepKey] = keepStrides;
   const causal = causalOffset !== null;
   const offset = causalOffset ?? 0;
@@ -337,7 +337,7 @@ const forwardHeadsFirst: AttentionForwardKernel = (problem, q, k, v, out, logSum
  *   dV_tile += Pᵀ dOut,   dK_tile += scale · dSᵀ Q,   dQ += scale · dS K_tile.
  */
 const backwardHeadsFirst: AttentionBackwardKernel = (problem, q, k, v, out, logSumExp, dOut, dq, dk, dv) => {
-  const { n, queryLength: Lq, keyLength: Lk, headDim: d, valueDim: dvSize, scale, causalOffset, keep, keepStrides, groupSize } = problem;
+  const { n, queryLength: Lq, keyLength: Lk, headDim: d, valueDim: dvSize, scale, causalOffset, attentionMask: keep, attentionMaskStrides: keepStrides, groupSize } = problem;
   const [keepSlice, keepQuery, keepKey] = keepStrides;
   const causal = causalOffset !== null;
   const offset = causalOffset ?? 0;

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, test } from 'vitest';
-import { expWasm } from './exp-wasm';
+import { expWasm } from './exp';
 import { loadWasmKernels } from './load-wasm-kernels';
 import type { WasmKernelInstance } from './wasm-kernel-instance';
 
