@@ -1,4 +1,5 @@
 import { ArgumentError, broadcastTo, ConfigError, mul, permute, plainKernels, randn, reshape, Rng, setKernels, ShapeError, sum, Tensor, tensor, type AttentionProblem } from '@heed/tensor';
+import { expectThrows } from '@heed/tensor/testing';
 import { AdditiveScorer, DotScorer, ScaledDotScorer } from '@heed/scorers';
 import { afterEach, describe, expect, it } from 'vitest';
 import { assertClose, loadFixture, toHeed, torchMaskToKeep } from '../../../fixtures/load-fixture';
@@ -194,17 +195,6 @@ describe('attend: choosing the path', () => {
     expect(call('fused')).toThrow(/^scaled-dot\.score: .*dq must equal dk/);
   });
 });
-
-/** Runs `fn`, expects an instance of `errorClass` and returns it for field checks. */
-function expectThrows<E extends Error>(fn: () => unknown, errorClass: new (...args: never[]) => E): E {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(errorClass);
-    return error as E;
-  }
-  throw new Error(`expected a ${errorClass.name} to be thrown, but nothing was thrown`);
-}
 
 describe('attend: grouped-query heads (groupSize) and the sequence-first layout', () => {
   let spy: ReturnType<typeof spyOnFused> | null = null;

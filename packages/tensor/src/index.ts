@@ -37,7 +37,7 @@ export type { ScaledDotProductAttentionOptions } from './ops/scaled-dot-product-
 export { attentionWeights } from './ops/attention-weights';
 export type { AttentionWeightsOptions } from './ops/attention-weights';
 
-export { getKernels, setKernels, plainKernels, registerKernelSet, useKernelSet, listKernelSets, activeKernelSet, resolveKernelSet } from './kernels/registry';
+export { getKernels, setKernels, plainKernels, registerKernelSet, unregisterKernelSet, useKernelSet, listKernelSets, activeKernelSet, resolveKernelSet } from './kernels/registry';
 export type { Kernels, KernelSet } from './kernels/registry';
 export { jsKernelSet } from './kernels/js/kernel-set';
 export { matmulKernelJs } from './kernels/js/matmul';

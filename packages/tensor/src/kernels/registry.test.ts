@@ -10,7 +10,7 @@ import { sum } from '../ops/reduce';
 import { exp } from '../ops/unary';
 import { expectThrows } from '../testing/expect-throws';
 import { jsKernelSet } from './js/kernel-set';
-import { activeKernelSet, getKernels, listKernelSets, plainKernels, registerKernelSet, setKernels, useKernelSet, type Kernels } from './registry';
+import { activeKernelSet, getKernels, listKernelSets, plainKernels, registerKernelSet, setKernels, unregisterKernelSet, useKernelSet, type Kernels } from './registry';
 
 describe('kernel registry', () => {
   let restore: (() => void) | null = null;
@@ -118,19 +118,29 @@ describe('kernel sets', () => {
     expect(calls).toEqual([]);
   });
 
-  test('a set with dispose is disposed and unregistered when another set replaces it in use or by name', () => {
+  test('a set is disposed when unregistered (the JS kernels take its place if it was in use) or replaced under its name', () => {
     let disposed = 0;
-    registerKernelSet({ name: 'held', kernels: {}, dispose: () => disposed++ });
+    registerKernelSet({ name: 'held', kernels: { matmul: (...args) => plainKernels().matmul(...args) }, dispose: () => disposed++ });
     useKernelSet('held');
     useKernelSet('js');
+    useKernelSet('held'); // switching does not dispose
+    expect(disposed).toBe(0);
+    unregisterKernelSet('held');
     expect(disposed).toBe(1);
+    expect(activeKernelSet()).toBe('js');
+    expect(getKernels().matmul).toBe(plainKernels().matmul);
     expect(listKernelSets()).not.toContain('held');
+    unregisterKernelSet('held'); // unknown: nothing happens
     const first = { name: 'named', kernels: {}, dispose: () => disposed++ };
     registerKernelSet(first);
     registerKernelSet(first); // the same set again: nothing happens
     expect(disposed).toBe(1);
-    registerKernelSet({ name: 'named', kernels: {} });
+    useKernelSet('named');
+    const second = { name: 'named', kernels: {} };
+    registerKernelSet(second); // replaces the set in use: the new one is in use, the old one disposed
     expect(disposed).toBe(2);
+    expect(activeKernelSet()).toBe('named');
+    expect(expectThrows(() => unregisterKernelSet('js'), ArgumentError).op).toBe('unregisterKernelSet');
   });
 
   test('kernels installed with setKernels stay across a switch until their restore runs', () => {

@@ -32,8 +32,8 @@ export interface Kernels {
 
 /**
  * A named set of kernels. `kernels` overrides any subset; the plain TypeScript kernels ('js') fill in
- * the rest. `dispose` releases what the set holds (worker threads): the registry calls it, and forgets
- * the set, when another set replaces it in use or under its name.
+ * the rest. `dispose` releases what the set holds (worker threads): the registry calls it when the set
+ * is unregistered or replaced by another set of the same name.
  */
 export interface KernelSet {
   readonly name: string;
@@ -116,21 +116,28 @@ export function registerKernelSet(set: KernelSet): void {
 
 /**
  * Puts a registered set in use: ops reach its kernels (and the plain TypeScript ones for the rest)
- * from now on. The set it replaces is disposed and unregistered if it has a `dispose` (it holds
- * workers or memory; register it again to use it again). Kernels installed with `setKernels` stay.
+ * from now on. Kernels installed with `setKernels` stay. The set it replaces stays registered (and
+ * keeps what it holds) until it is unregistered or replaced under its name.
  */
 export function useKernelSet(name: string): void {
   const next = sets.get(name);
   if (next === undefined) {
     throw new ArgumentError(`no kernel set named '${String(name)}' (registered: ${listKernelSets().join(', ')})`, { op: 'useKernelSet', argument: 'name' });
   }
-  const previous = current;
-  if (next === previous) return;
-  switchTo(next);
-  if (previous.dispose) {
-    sets.delete(previous.name);
-    previous.dispose();
-  }
+  if (next !== current) switchTo(next);
+}
+
+/**
+ * Forgets a registered set and disposes it (its workers stop); if it was in use, the plain TypeScript
+ * kernels take its place. Unknown names are ignored; 'js' cannot be unregistered.
+ */
+export function unregisterKernelSet(name: string): void {
+  if (name === jsKernelSet.name) throw new ArgumentError(`the plain TypeScript kernels ('js') cannot be unregistered`, { op: 'unregisterKernelSet', argument: 'name' });
+  const set = sets.get(name);
+  if (set === undefined) return;
+  if (set === current) switchTo(jsKernelSet);
+  sets.delete(name);
+  set.dispose?.();
 }
 
 /**

@@ -51,6 +51,7 @@ export interface NaiveAttention {
   dq: Float64Array; // [n, Lq, d]
   dk: Float64Array; // [nKv, Lk, d]
   dv: Float64Array; // [nKv, Lk, dv]
+  weights: Float64Array; // [n, Lq, Lk]: the softmax weights P (0 where masked, and for a fully masked row)
 }
 
 /**
@@ -66,6 +67,7 @@ export function naiveAttention(p: AttentionProblem, { q, k, v, dOut }: Attention
   const dq = new Float64Array(n * Lq * d);
   const dk = new Float64Array(nKv * Lk * d);
   const dvGrad = new Float64Array(nKv * Lk * dv);
+  const weights = new Float64Array(n * Lq * Lk);
   for (let s = 0; s < n; s++) {
     const g = Math.floor(s / groupSize);
     for (let i = 0; i < Lq; i++) {
@@ -86,6 +88,7 @@ export function naiveAttention(p: AttentionProblem, { q, k, v, dOut }: Attention
       for (let j = 0; j < Lk; j++) total += Math.exp(scores[j]! - max);
       lse[s * Lq + i] = max + Math.log(total);
       const P = scores.map((x) => Math.exp(x - max) / total); // [Lk]
+      weights.set(P, (s * Lq + i) * Lk);
       const dP = new Float64Array(Lk); // [Lk]
       let rowDot = 0;
       for (let j = 0; j < Lk; j++) {
@@ -105,7 +108,7 @@ export function naiveAttention(p: AttentionProblem, { q, k, v, dOut }: Attention
       }
     }
   }
-  return { out, lse, dq, dk, dv: dvGrad };
+  return { out, lse, dq, dk, dv: dvGrad, weights };
 }
 
 /**

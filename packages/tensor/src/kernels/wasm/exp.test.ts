@@ -10,8 +10,10 @@ let builds: WasmKernelInstance[];
 
 beforeAll(async () => {
   const plain = await loadWasmKernels({ relaxedSimd: false });
+  const relaxed = await loadWasmKernels({ relaxedSimd: true });
   expect(plain).not.toBeNull(); // Node runs WebAssembly SIMD: never a skip
-  builds = [plain!];
+  expect(relaxed?.relaxedSimd).toBe(true); // and relaxed SIMD with the flag vitest.config.ts passes
+  builds = [plain!, relaxed!];
 });
 
 describe('expWasm (vectorized e^x in the WebAssembly module)', () => {

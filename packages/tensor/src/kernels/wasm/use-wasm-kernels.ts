@@ -1,4 +1,4 @@
-import { registerKernelSet, useKernelSet } from '../registry';
+import { registerKernelSet, unregisterKernelSet, useKernelSet } from '../registry';
 import { wasmKernelSet } from './kernel-set';
 import { loadWasmKernels, type LoadWasmKernelsOptions } from './load-wasm-kernels';
 
@@ -26,7 +26,8 @@ export async function useWasmKernels(options: UseWasmKernelsOptions = {}): Promi
   return true;
 }
 
-/** Puts the plain TypeScript kernels back in use (kernels installed with `setKernels` stay); stops the WebAssembly workers. */
+/** Puts the plain TypeScript kernels back in use (kernels installed with `setKernels` stay) and stops the WebAssembly workers. */
 export function useJsKernels(): void {
+  unregisterKernelSet('wasm');
   useKernelSet('js');
 }

@@ -3,7 +3,7 @@ import { Rng } from '../../rng';
 import type { AttentionProblem } from '../attention';
 import { createAttentionBackwardWasm } from './attention';
 import { createAttentionForwardWasm } from './attention';
-import { loadWasmKernels } from './load-wasm-kernels';
+import { loadWasmKernels, releaseWasmKernels } from './load-wasm-kernels';
 import { createMatmulKernelWasm } from './matmul';
 import type { WasmKernelInstance } from './wasm-kernel-instance';
 
@@ -23,7 +23,7 @@ beforeAll(async () => {
 });
 
 afterAll(() => {
-  threaded.pool?.terminate();
+  releaseWasmKernels(threaded);
 });
 
 const random = (size: number, rng: Rng) => Float32Array.from({ length: size }, () => rng.normal());
