@@ -41,6 +41,9 @@ const matmulArgs = [
   ptr('work', 'work', 'matmulWorkBytes() bytes of packed panels'),
 ] as const;
 
+/** The operands both attention entry points read first. */
+const attentionOperands = [ptr('q', 'in', 'q [n, Lq, d]'), ptr('k', 'in', 'k [nKv, Lk, d]'), ptr('v', 'in', 'v [nKv, Lk, dv]')] as const;
+
 /** Masking, sizes and layout shared by the attention forward and backward. */
 const attentionProblemArgs = [
   i32('n', 'slices of q (batch·heads)'),
@@ -73,9 +76,7 @@ export const WASM_ABI = {
   attentionWorkBytes: { args: [i32('keyLength', 'Lk'), i32('headDim', 'd'), i32('valueDim', 'dv')], returns: 'i32' },
   attentionForward: {
     args: [
-      ptr('q', 'in', 'q [n, Lq, d]'),
-      ptr('k', 'in', 'k [nKv, Lk, d]'),
-      ptr('v', 'in', 'v [nKv, Lk, dv]'),
+      ...attentionOperands,
       ptr('out', 'out', 'out [n, Lq, dv]'),
       ptr('logSumExp', 'out', 'logSumExp [n, Lq]'),
       ptr('attentionMask', 'in', 'attention mask read through its strides, or 0 for none'),
@@ -86,9 +87,7 @@ export const WASM_ABI = {
   attentionBackwardWorkBytes: { args: [i32('keyLength', 'Lk'), i32('headDim', 'd'), i32('valueDim', 'dv')], returns: 'i32' },
   attentionBackward: {
     args: [
-      ptr('q', 'in', 'q [n, Lq, d]'),
-      ptr('k', 'in', 'k [nKv, Lk, d]'),
-      ptr('v', 'in', 'v [nKv, Lk, dv]'),
+      ...attentionOperands,
       ptr('out', 'in', 'out [n, Lq, dv] of the forward'),
       ptr('logSumExp', 'in', 'logSumExp [n, Lq] of the forward'),
       ptr('dOut', 'in', 'dOut [n, Lq, dv]'),

@@ -2,7 +2,7 @@ import type { AttentionBackwardKernel, AttentionForwardKernel, AttentionProblem 
 import { interleavedHeads } from '../attention-layout';
 import { attentionBackwardJs, attentionForwardJs } from '../js/attention';
 import { invoke, wasmCall, type WasmArguments, type WasmCall } from './abi';
-import { align64, type WasmKernelInstance } from './wasm-kernel-instance';
+import { align64, layOut, type WasmKernelInstance } from './wasm-kernel-instance';
 
 // The fused attention seam on WebAssembly SIMD. Shape letters as in `AttentionProblem`.
 
@@ -26,6 +26,12 @@ function problemArguments(problem: AttentionProblem): ProblemArguments {
   };
 }
 
+/** Element counts of the operands: q and dq, k and dk, v and dv, out and dOut, logSumExp (either layout). */
+function operandSizes({ n, queryLength: Lq, keyLength: Lk, headDim: d, valueDim: dv, groupSize }: AttentionProblem) {
+  const nKv = n / groupSize;
+  return { nKv, q: n * Lq * d, k: nKv * Lk * d, v: nKv * Lk * dv, out: n * Lq * dv, lse: n * Lq };
+}
+
 /** Runs one share per thread: on the pool when there is more than one, else here. */
 function runShares(wasm: WasmKernelInstance, shares: readonly WasmCall[]): void {
   const run = (call: WasmCall) => void invoke(wasm.exports, call);
@@ -44,20 +50,11 @@ function runShares(wasm: WasmKernelInstance, shares: readonly WasmCall[]): void 
 export function createAttentionForwardWasm(wasm: WasmKernelInstance): AttentionForwardKernel {
   const { pool, tileRows } = wasm;
   return (problem, q, k, v, out, logSumExp) => {
-    const { n, queryLength: Lq, keyLength: Lk, headDim: d, valueDim: dv, attentionMask, groupSize } = problem;
-    const nKv = n / groupSize;
-    const qSize = n * Lq * d;
-    const kSize = nKv * Lk * d;
-    const vSize = nKv * Lk * dv;
-    const outSize = n * Lq * dv;
-    const lseSize = n * Lq;
-    const qAt = wasm.base; //                               q [n, Lq, d] (or [B, Lq, H, d]: same size, any layout)
-    const kAt = align64(qAt + qSize * 4); //                 k [nKv, Lk, d]
-    const vAt = align64(kAt + kSize * 4); //                 v [nKv, Lk, dv]
-    const outAt = align64(vAt + vSize * 4); //               out [n, Lq, dv]
-    const lseAt = align64(outAt + outSize * 4); //           logSumExp [n, Lq]
-    const maskAt = align64(lseAt + lseSize * 4); //          attention mask (as given; read through its strides)
-    const workAt = align64(maskAt + (attentionMask ? attentionMask.length * 4 : 0)); // one work area per thread
+    const { n, queryLength: Lq, keyLength: Lk, headDim: d, valueDim: dv, attentionMask } = problem;
+    const size = operandSizes(problem);
+    // q [n, Lq, d], k [nKv, Lk, d], v [nKv, Lk, dv], out [n, Lq, dv], logSumExp [n, Lq] (or [B, L, H, ·]: same sizes),
+    // the attention mask as given (read through its strides), then one work area per thread
+    const [qAt, kAt, vAt, outAt, lseAt, maskAt, workAt] = layOut(wasm.base, [size.q, size.k, size.v, size.out, size.lse, attentionMask?.length ?? 0]) as [number, number, number, number, number, number, number];
     const workBytes = align64(wasm.call('attentionWorkBytes', { keyLength: Lk, headDim: d, valueDim: dv }));
     const panels = Math.ceil(Lq / tileRows);
     const threads = pool && n * Lq * Lk * (d + dv) >= THREAD_MIN_MACS ? Math.min(pool.size, panels) : 1;
@@ -66,16 +63,16 @@ export function createAttentionForwardWasm(wasm: WasmKernelInstance): AttentionF
       return;
     }
     const heap = wasm.heap();
-    heap.set(q.subarray(0, qSize), qAt >> 2);
-    heap.set(k.subarray(0, kSize), kAt >> 2);
-    heap.set(v.subarray(0, vSize), vAt >> 2);
+    heap.set(q.subarray(0, size.q), qAt >> 2);
+    heap.set(k.subarray(0, size.k), kAt >> 2);
+    heap.set(v.subarray(0, size.v), vAt >> 2);
     if (attentionMask) heap.set(attentionMask, maskAt >> 2);
     const common = { ...problemArguments(problem), q: qAt, k: kAt, v: vAt, out: outAt, logSumExp: lseAt, attentionMask: attentionMask ? maskAt : 0 };
     const shares = Array.from({ length: threads }, (_, t) => wasmCall('attentionForward', { ...common, work: workAt + t * workBytes, first: t, step: threads }));
     runShares(wasm, shares);
     const after = wasm.heap();
-    out.set(after.subarray(outAt >> 2, (outAt >> 2) + outSize));
-    logSumExp.set(after.subarray(lseAt >> 2, (lseAt >> 2) + lseSize));
+    out.set(after.subarray(outAt >> 2, (outAt >> 2) + size.out));
+    logSumExp.set(after.subarray(lseAt >> 2, (lseAt >> 2) + size.lse));
   };
 }
 
@@ -92,24 +89,12 @@ export function createAttentionForwardWasm(wasm: WasmKernelInstance): AttentionF
 export function createAttentionBackwardWasm(wasm: WasmKernelInstance): AttentionBackwardKernel {
   const { pool } = wasm;
   return (problem, q, k, v, out, logSumExp, dOut, dq, dk, dv) => {
-    const { n, queryLength: Lq, keyLength: Lk, headDim: d, valueDim: dvSize, attentionMask, groupSize } = problem;
-    const nKv = n / groupSize;
-    const qSize = n * Lq * d;
-    const kSize = nKv * Lk * d;
-    const vSize = nKv * Lk * dvSize;
-    const outSize = n * Lq * dvSize;
-    const lseSize = n * Lq;
-    const qAt = wasm.base; //                               q [n, Lq, d] (or [B, Lq, H, d]: same size, any layout)
-    const kAt = align64(qAt + qSize * 4); //                 k [nKv, Lk, d]
-    const vAt = align64(kAt + kSize * 4); //                 v [nKv, Lk, dv]
-    const outAt = align64(vAt + vSize * 4); //               out [n, Lq, dv]
-    const lseAt = align64(outAt + outSize * 4); //           logSumExp [n, Lq]
-    const dOutAt = align64(lseAt + lseSize * 4); //          dOut [n, Lq, dv]
-    const dqAt = align64(dOutAt + outSize * 4); //           dq [n, Lq, d]
-    const dkAt = align64(dqAt + qSize * 4); //               dk [nKv, Lk, d]
-    const dvAt = align64(dkAt + kSize * 4); //               dv [nKv, Lk, dv]
-    const maskAt = align64(dvAt + vSize * 4); //             attention mask (as given; read through its strides)
-    const workAt = align64(maskAt + (attentionMask ? attentionMask.length * 4 : 0)); // one work area per thread
+    const { n, queryLength: Lq, keyLength: Lk, headDim: d, valueDim: dvSize, attentionMask } = problem;
+    const size = operandSizes(problem);
+    const { nKv } = size;
+    // q, k, v, out, logSumExp, dOut [n, Lq, dv], dq [n, Lq, d], dk [nKv, Lk, d], dv [nKv, Lk, dv], the attention mask, work
+    const lengths = [size.q, size.k, size.v, size.out, size.lse, size.out, size.q, size.k, size.v, attentionMask?.length ?? 0];
+    const [qAt, kAt, vAt, outAt, lseAt, dOutAt, dqAt, dkAt, dvAt, maskAt, workAt] = layOut(wasm.base, lengths) as [number, number, number, number, number, number, number, number, number, number, number];
     const workBytes = align64(wasm.call('attentionBackwardWorkBytes', { keyLength: Lk, headDim: d, valueDim: dvSize }));
     const threads = pool && n * Lq * Lk * (d + dvSize) >= THREAD_MIN_MACS ? Math.max(1, Math.min(pool.size, nKv)) : 1;
     if (!wasm.reserve(workAt + threads * workBytes)) {
@@ -117,12 +102,12 @@ export function createAttentionBackwardWasm(wasm: WasmKernelInstance): Attention
       return;
     }
     const heap = wasm.heap();
-    heap.set(q.subarray(0, qSize), qAt >> 2);
-    heap.set(k.subarray(0, kSize), kAt >> 2);
-    heap.set(v.subarray(0, vSize), vAt >> 2);
-    heap.set(out.subarray(0, outSize), outAt >> 2);
-    heap.set(logSumExp.subarray(0, lseSize), lseAt >> 2);
-    heap.set(dOut.subarray(0, outSize), dOutAt >> 2);
+    heap.set(q.subarray(0, size.q), qAt >> 2);
+    heap.set(k.subarray(0, size.k), kAt >> 2);
+    heap.set(v.subarray(0, size.v), vAt >> 2);
+    heap.set(out.subarray(0, size.out), outAt >> 2);
+    heap.set(logSumExp.subarray(0, size.lse), lseAt >> 2);
+    heap.set(dOut.subarray(0, size.out), dOutAt >> 2);
     if (attentionMask) heap.set(attentionMask, maskAt >> 2);
     const common = {
       ...problemArguments(problem),
@@ -132,8 +117,8 @@ export function createAttentionBackwardWasm(wasm: WasmKernelInstance): Attention
     const shares = Array.from({ length: threads }, (_, t) => wasmCall('attentionBackward', { ...common, work: workAt + t * workBytes, first: t, step: threads }));
     runShares(wasm, shares);
     const after = wasm.heap();
-    dq.set(after.subarray(dqAt >> 2, (dqAt >> 2) + qSize));
-    dk.set(after.subarray(dkAt >> 2, (dkAt >> 2) + kSize));
-    dv.set(after.subarray(dvAt >> 2, (dvAt >> 2) + vSize));
+    dq.set(after.subarray(dqAt >> 2, (dqAt >> 2) + size.q));
+    dk.set(after.subarray(dkAt >> 2, (dkAt >> 2) + size.k));
+    dv.set(after.subarray(dvAt >> 2, (dvAt >> 2) + size.v));
   };
 }

@@ -1,7 +1,7 @@
 import type { MatmulKernel } from '../matmul';
 import { matmulKernelJs } from '../js/matmul';
 import { invoke, wasmCall, type WasmCall } from './abi';
-import { align64, type WasmKernelInstance } from './wasm-kernel-instance';
+import { align64, layOut, type WasmKernelInstance } from './wasm-kernel-instance';
 
 /** Below this many multiply-adds a product stays on one thread (waking a worker costs ~10-50 µs). */
 const THREAD_MIN_MACS = 1 << 20;
@@ -23,10 +23,8 @@ export function createMatmulKernelWasm(wasm: WasmKernelInstance): MatmulKernel {
     const outSize = m * n;
     const tiles = Math.ceil(m / tileRows);
     const threads = pool && m * n * k >= THREAD_MIN_MACS ? Math.min(pool.size, tiles) : 1;
-    const aAt = wasm.base; //                         A [m, k] or stored [k, m]
-    const bAt = align64(aAt + aSize * 4); //          B [k, n] or stored [n, k]
-    const outAt = align64(bAt + bSize * 4); //        out [m, n]
-    const workAt = align64(outAt + outSize * 4); //   packed panels, one work area per thread
+    // A [m, k] (or stored [k, m]), B [k, n] (or stored [n, k]), out [m, n], then packed panels: one work area per thread
+    const [aAt, bAt, outAt, workAt] = layOut(wasm.base, [aSize, bSize, outSize]) as [number, number, number, number];
     if (!wasm.reserve(workAt + threads * workBytes)) {
       matmulKernelJs(a, aOffset, b, bOffset, out, outOffset, m, n, k, transposeA, transposeB);
       return;

@@ -14,6 +14,16 @@ export function align64(address: number): number {
   return Math.ceil(address / 64) * 64;
 }
 
+/**
+ * Byte addresses of float32 arrays of the given lengths laid out one after another from `base`, each on
+ * a 64-byte boundary, followed by the address where the rest (work areas) starts.
+ */
+export function layOut(base: number, lengths: readonly number[]): number[] {
+  const addresses = [align64(base)];
+  for (const length of lengths) addresses.push(align64(addresses[addresses.length - 1]! + length * 4));
+  return addresses;
+}
+
 export class WasmKernelInstance {
   readonly exports: WasmKernelExports;
   readonly memory: WebAssembly.Memory;
