@@ -8,7 +8,7 @@ import { add, mul } from '../ops/binary';
 import { softmax } from '../ops/softmax';
 import { sum } from '../ops/reduce';
 import { exp } from '../ops/unary';
-import { expectThrows } from '../testing/expect-throws';
+import { expectHeedError } from '../testing/expect-heed-error';
 import { jsKernelSet } from './js/kernel-set';
 import { activeKernelSet, getKernels, listKernelSets, plainKernels, registerKernelSet, setKernels, unregisterKernelSet, useKernelSet, type Kernels } from './registry';
 
@@ -140,7 +140,7 @@ describe('kernel sets', () => {
     registerKernelSet(second); // replaces the set in use: the new one is in use, the old one disposed
     expect(disposed).toBe(2);
     expect(activeKernelSet()).toBe('named');
-    expect(expectThrows(() => unregisterKernelSet('js'), ArgumentError).op).toBe('unregisterKernelSet');
+    expectHeedError(() => unregisterKernelSet('js'), ArgumentError, { op: 'unregisterKernelSet', argument: 'name' });
   });
 
   test('kernels installed with setKernels stay across a switch until their restore runs', () => {
@@ -164,12 +164,8 @@ describe('kernel sets', () => {
       [{ name: 'x', kernels: { matmul: 1 } }, 'set.kernels.matmul'],
       [{ name: 'x', kernels: {}, dispose: 1 }, 'set.dispose'],
     ];
-    for (const [set, argument] of cases) {
-      const error = expectThrows(() => registerKernelSet(set as never), ArgumentError);
-      expect([error.op, error.argument]).toEqual(['registerKernelSet', argument]);
-    }
-    const error = expectThrows(() => useKernelSet('webgpu'), ArgumentError);
-    expect([error.op, error.argument]).toEqual(['useKernelSet', 'name']);
+    for (const [set, argument] of cases) expectHeedError(() => registerKernelSet(set as never), ArgumentError, { op: 'registerKernelSet', argument, shapes: {} });
+    const error = expectHeedError(() => useKernelSet('webgpu'), ArgumentError, { op: 'useKernelSet', argument: 'name' });
     expect(error.message).toMatch(/^useKernelSet: no kernel set named 'webgpu' \(registered: js, spy, /);
     expect(listKernelSets()).toEqual(before);
     expect(activeKernelSet()).toBe('js');

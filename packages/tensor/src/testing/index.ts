@@ -2,6 +2,7 @@
 export { expectClose } from './expect-close';
 export type { CloseOptions } from './expect-close';
 export { expectThrows } from './expect-throws';
+export { expectHeedError } from './expect-heed-error';
 export { attentionProblemOf, naiveAttention, randomAttentionInputs, stridedKeepMasks } from './naive-attention';
 export type { AttentionCase, AttentionInputs, NaiveAttention } from './naive-attention';
 export { expectWithin, naiveBroadcast, naiveMatmul, naiveReduce, naiveSoftmax } from './naive-kernels';

@@ -1,4 +1,4 @@
-// Test-only helper (exported from nowhere): fused-attention problems, random inputs and a naive float64
+// Test-only helper (exported from @heed/tensor/testing): fused-attention problems, random inputs and a naive float64
 // reference for the attention kernels (forward and backward), heads-first layout.
 // Shape letters: n slices, nKv key/value slices (n / groupSize), Lq queries, Lk keys, d features, dv value features.
 import type { AttentionProblem } from '../kernels/attention';
