@@ -25,5 +25,7 @@ export default defineProject({
     },
     // Worker-thread and large-L tests take seconds on a loaded 2-core CI machine.
     testTimeout: 60_000,
+    // The conformance suite runs the relaxed-SIMD build too, which Node 20 validates only with this flag.
+    execArgv: ['--experimental-wasm-relaxed-simd'],
   },
 });

@@ -565,7 +565,7 @@ describe('MultiHeadAttention on the fused path', () => {
       const x = randn([2, 5, 8], rng);
       layer.forward(x, x, x, { causal: true, needWeights: false });
       expect(problems).toHaveLength(1);
-      expect(problems[0]).toMatchObject({ n: 8, groupSize: 2, layout: 'sequence-first', heads: 4, causalOffset: 0, keep: null });
+      expect(problems[0]).toMatchObject({ n: 8, groupSize: 2, layout: 'sequence-first', heads: 4, causalOffset: 0, attentionMask: null });
       // With a cache the keys are kept [B, Hkv, L, d]: heads-first.
       layer.forward(x, x, x, { needWeights: false, cache: layer.createCache() });
       expect(problems[1]!.layout ?? 'heads-first').toBe('heads-first');

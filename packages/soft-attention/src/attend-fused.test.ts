@@ -1,4 +1,5 @@
 import { ArgumentError, broadcastTo, ConfigError, mul, permute, plainKernels, randn, reshape, Rng, setKernels, ShapeError, sum, Tensor, tensor, type AttentionProblem } from '@heed/tensor';
+import { expectThrows } from '@heed/tensor/testing';
 import { AdditiveScorer, DotScorer, ScaledDotScorer } from '@heed/scorers';
 import { afterEach, describe, expect, it } from 'vitest';
 import { assertClose, loadFixture, toHeed, torchMaskToKeep } from '../../../fixtures/load-fixture';
@@ -163,11 +164,11 @@ describe('attend: choosing the path', () => {
     expect(spy.problems).toHaveLength(1);
     const problem = spy.problems[0]!;
     expect(problem.causalOffset).toBe(0);
-    expect(problem.keep).toBeNull();
+    expect(problem.attentionMask).toBeNull();
     expect(problem.scale).toBe(0.125);
     attend({ ...base, keyPaddingMask: tensor([[1, 1, 1, 1, 0, 0], [1, 1, 1, 1, 1, 1]]), needWeights: false });
-    expect(spy.problems[1]!.keep!.length).toBe(2 * 6); // [B, 1, Lk], read through strides
-    expect(spy.problems[1]!.keepStrides).toEqual([6, 0, 1]);
+    expect(spy.problems[1]!.attentionMask!.length).toBe(2 * 6); // [B, 1, Lk], read through strides
+    expect(spy.problems[1]!.attentionMaskStrides).toEqual([6, 0, 1]);
   });
 
   it("'fused' refuses what cannot fuse with a ConfigError saying why", () => {
@@ -194,17 +195,6 @@ describe('attend: choosing the path', () => {
     expect(call('fused')).toThrow(/^attend: the 'scaled-dot' scorer .*dq must equal dk/);
   });
 });
-
-/** Runs `fn`, expects an instance of `errorClass` and returns it for field checks. */
-function expectThrows<E extends Error>(fn: () => unknown, errorClass: new (...args: never[]) => E): E {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(errorClass);
-    return error as E;
-  }
-  throw new Error(`expected a ${errorClass.name} to be thrown, but nothing was thrown`);
-}
 
 describe('attend: grouped-query heads (groupSize) and the sequence-first layout', () => {
   let spy: ReturnType<typeof spyOnFused> | null = null;

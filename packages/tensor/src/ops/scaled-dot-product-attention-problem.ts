@@ -133,7 +133,7 @@ export function resolveAttention(op: string, query: Tensor, keys: Tensor, values
 
   const n = sizeOf(lead);
   const { keep, keepStrides } = keepLayout(op, options.attentionMask ?? null, lead, Lq, Lk, shapes);
-  const problem: AttentionProblem = { n, queryLength: Lq, keyLength: Lk, headDim: d, valueDim: dv, scale, causalOffset, keep, keepStrides, groupSize };
+  const problem: AttentionProblem = { n, queryLength: Lq, keyLength: Lk, headDim: d, valueDim: dv, scale, causalOffset, attentionMask: keep, attentionMaskStrides: keepStrides, groupSize };
   if (sequenceFirst) Object.assign(problem, { layout, heads: lead[lead.length - 1]! });
   const outputShape = sequenceFirst ? [...query.shape.slice(0, -1), dv] : [...lead, Lq, dv];
   return { problem, lead, outputShape };

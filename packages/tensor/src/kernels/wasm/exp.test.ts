@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, test } from 'vitest';
-import { expWasm } from './exp-wasm';
+import { expWasm } from './exp';
 import { loadWasmKernels } from './load-wasm-kernels';
 import type { WasmKernelInstance } from './wasm-kernel-instance';
 
@@ -10,8 +10,10 @@ let builds: WasmKernelInstance[];
 
 beforeAll(async () => {
   const plain = await loadWasmKernels({ relaxedSimd: false });
+  const relaxed = await loadWasmKernels({ relaxedSimd: true });
   expect(plain).not.toBeNull(); // Node runs WebAssembly SIMD: never a skip
-  builds = [plain!];
+  expect(relaxed?.relaxedSimd).toBe(true); // and relaxed SIMD with the flag vitest.config.ts passes
+  builds = [plain!, relaxed!];
 });
 
 describe('expWasm (vectorized e^x in the WebAssembly module)', () => {

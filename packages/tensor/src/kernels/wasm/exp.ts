@@ -9,6 +9,6 @@ export function expWasm(wasm: WasmKernelInstance, data: Float32Array): void {
   if (!wasm.reserve(at + data.length * 4)) throw new RangeError(`expWasm: cannot hold ${data.length} values in WebAssembly memory`);
   const heap = wasm.heap();
   heap.set(data, at >> 2);
-  wasm.exports.expInPlace(at, data.length);
+  wasm.call('expInPlace', { data: at, length: data.length });
   data.set(heap.subarray(at >> 2, (at >> 2) + data.length));
 }

@@ -1,5 +1,5 @@
-import type { AttentionBackwardKernel, AttentionForwardKernel, AttentionProblem } from './attention';
-import { interleavedHeads, toHeadsFirst, toSequenceFirst } from './attention-layout';
+import type { AttentionBackwardKernel, AttentionForwardKernel, AttentionProblem } from '../attention';
+import { interleavedHeads, toHeadsFirst, toSequenceFirst } from '../attention-layout';
 
 // Plain TypeScript kernels for the fused attention seam (FlashAttention-2 loop order, Dao 2023).
 // Shape letters: n slices (batch·heads), Lq queries, Lk keys, d query/key features, dv value features,
@@ -296,7 +296,7 @@ function exponentiate(s: Float64Array, row: number, count: number, m: number, l:
  *   l ← l·e^(m−m') + Σ P,  acc ← acc·e^(m−m') + P V_tile;   finally out = acc / l,  logSumExp = m + log l.
  */
 const forwardHeadsFirst: AttentionForwardKernel = (problem, q, k, v, out, logSumExp) => {
-  const { n, queryLength: Lq, keyLength: Lk, headDim: d, valueDim: dv, scale, causalOffset, keep, keepStrides, groupSize } = problem;
+  const { n, queryLength: Lq, keyLength: Lk, headDim: d, valueDim: dv, scale, causalOffset, attentionMask: keep, attentionMaskStrides: keepStrides, groupSize } = problem;
   const [keepSlice, keepQuery, keepKey] = keepStrides;
   const causal = causalOffset !== null;
   const offset = causalOffset ?? 0;
@@ -377,7 +377,7 @@ const forwardHeadsFirst: AttentionForwardKernel = (problem, q, k, v, out, logSum
  * s is a scratch tile [BLOCK_Q, BLOCK_K].  q [n, Lq, d] x k [nKv, Lk, d] -> rowMax, rowSum [Lq]
  */
 function rowStatistics(problem: AttentionProblem, q: Float32Array, k: Float32Array, slice: number, kBase: number, logSumExp: Float32Array, rowMax: Float64Array, rowSum: Float64Array, at: number, s: Float64Array): void {
-  const { queryLength: Lq, keyLength: Lk, headDim: d, scale, causalOffset, keep, keepStrides } = problem;
+  const { queryLength: Lq, keyLength: Lk, headDim: d, scale, causalOffset, attentionMask: keep, attentionMaskStrides: keepStrides } = problem;
   const [keepSlice, keepQuery, keepKey] = keepStrides;
   const causal = causalOffset !== null;
   const offset = causalOffset ?? 0;
@@ -430,7 +430,7 @@ function rowStatistics(problem: AttentionProblem, q: Float32Array, k: Float32Arr
  * by `rowStatistics`, since e^(S − lse) with a float32 lse of 1e6 is off by up to e^(±0.03).
  */
 const backwardHeadsFirst: AttentionBackwardKernel = (problem, q, k, v, out, logSumExp, dOut, dq, dk, dv) => {
-  const { n, queryLength: Lq, keyLength: Lk, headDim: d, valueDim: dvSize, scale, causalOffset, keep, keepStrides, groupSize } = problem;
+  const { n, queryLength: Lq, keyLength: Lk, headDim: d, valueDim: dvSize, scale, causalOffset, attentionMask: keep, attentionMaskStrides: keepStrides, groupSize } = problem;
   const [keepSlice, keepQuery, keepKey] = keepStrides;
   const causal = causalOffset !== null;
   const offset = causalOffset ?? 0;

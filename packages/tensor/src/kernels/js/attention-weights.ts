@@ -1,5 +1,5 @@
-import type { AttentionProblem } from './attention';
-import { addWeightedRows, dotRows } from './attention-js';
+import type { AttentionWeightsBackwardKernel, AttentionWeightsKernel } from '../attention';
+import { addWeightedRows, dotRows } from './attention';
 
 // Exact attention weights of chosen query rows, rebuilt from the fused forward's log-sum-exp.
 // Shape letters: n slices, R chosen rows, Lq queries, Lk keys, d features.
@@ -10,9 +10,9 @@ import { addWeightedRows, dotRows } from './attention-js';
  * divided by its sum (1 up to the float32 rounding of logSumExp).
  * q [n, Lq, d], k [nKv, Lk, d], logSumExp [n, Lq] -> out [n, R, Lk]
  */
-export function attentionWeightsKernel(problem: AttentionProblem, q: Float32Array, k: Float32Array, logSumExp: Float32Array, rows: Int32Array, out: Float32Array): void {
-  const { n, queryLength: Lq, keyLength: Lk, headDim: d, scale, causalOffset, keep, keepStrides, groupSize } = problem;
-  const [keepSlice, keepQuery, keepKey] = keepStrides;
+export const attentionWeightsJs: AttentionWeightsKernel = (problem, q, k, logSumExp, rows, out) => {
+  const { n, queryLength: Lq, keyLength: Lk, headDim: d, scale, causalOffset, attentionMask, attentionMaskStrides, groupSize } = problem;
+  const [maskSlice, maskQuery, maskKey] = attentionMaskStrides;
   const R = rows.length;
   const s = new Float64Array(Lk); // one row of scores   [Lk]
   for (let slice = 0; slice < n; slice++) {
@@ -25,10 +25,10 @@ export function attentionWeightsKernel(problem: AttentionProblem, q: Float32Arra
       out.fill(0, o, o + Lk);
       if (lse === -Infinity || visible === 0) continue;
       dotRows(q, (slice * Lq + i) * d, k, kBase, d, visible, scale, s); // [d] x [visible, d] -> [visible]
-      const keepRow = slice * keepSlice + i * keepQuery;
+      const maskRow = slice * maskSlice + i * maskQuery;
       let total = 0;
       for (let j = 0; j < visible; j++) {
-        if (keep !== null && keep[keepRow + j * keepKey] === 0) s[j] = 0;
+        if (attentionMask !== null && attentionMask[maskRow + j * maskKey] === 0) s[j] = 0;
         else {
           const p = Math.exp(s[j]! - lse);
           s[j] = p;
@@ -40,23 +40,14 @@ export function attentionWeightsKernel(problem: AttentionProblem, q: Float32Arra
       for (let j = 0; j < visible; j++) out[o + j] = s[j]! * inv;
     }
   }
-}
+};
 
 /**
  * Gradient of the weights as a softmax of complete rows: dS = P ⊙ (G − rowsum(G ⊙ P)), then
  * dq[s, rows[r]] += scale · dS K and dk += scale · dSᵀ q (both accumulated; zero them first).
  * weights, dWeights [n, R, Lk] -> dq [n, Lq, d], dk [nKv, Lk, d]
  */
-export function attentionWeightsBackwardKernel(
-  problem: AttentionProblem,
-  q: Float32Array,
-  k: Float32Array,
-  rows: Int32Array,
-  weights: Float32Array,
-  dWeights: Float32Array,
-  dq: Float32Array,
-  dk: Float32Array,
-): void {
+export const attentionWeightsBackwardJs: AttentionWeightsBackwardKernel = (problem, q, k, rows, weights, dWeights, dq, dk) => {
   const { n, queryLength: Lq, keyLength: Lk, headDim: d, scale, groupSize } = problem;
   const R = rows.length;
   const dS = new Float64Array(Lk); // one row of dS   [Lk]
@@ -86,4 +77,4 @@ export function attentionWeightsBackwardKernel(
       }
     }
   }
-}
+};

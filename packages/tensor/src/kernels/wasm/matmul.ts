@@ -1,6 +1,7 @@
-import { matmulKernelJs, type MatmulKernel } from '../matmul';
-import { align64, type WasmKernelInstance } from './wasm-kernel-instance';
-import type { WasmJob } from './wasm-thread-pool';
+import type { MatmulKernel } from '../matmul';
+import { matmulKernelJs } from '../js/matmul';
+import { invoke, wasmCall, type WasmCall } from './abi';
+import { align64, layOut, type WasmKernelInstance } from './wasm-kernel-instance';
 
 /** Below this many multiply-adds a product stays on one thread (waking a worker costs ~10-50 µs). */
 const THREAD_MIN_MACS = 1 << 20;
@@ -13,8 +14,8 @@ const THREAD_MIN_MACS = 1 << 20;
  * Falls back to the JS kernel only when the memory cannot grow to hold the operands.
  */
 export function createMatmulKernelWasm(wasm: WasmKernelInstance): MatmulKernel {
-  const { exports, pool, tileRows } = wasm;
-  const workBytes = align64(exports.matmulWorkBytes());
+  const { pool, tileRows } = wasm;
+  const workBytes = align64(wasm.call('matmulWorkBytes', {}));
   return (a, aOffset, b, bOffset, out, outOffset, m, n, k, transposeA, transposeB) => {
     if (m === 0 || n === 0) return;
     const aSize = m * k;
@@ -22,10 +23,8 @@ export function createMatmulKernelWasm(wasm: WasmKernelInstance): MatmulKernel {
     const outSize = m * n;
     const tiles = Math.ceil(m / tileRows);
     const threads = pool && m * n * k >= THREAD_MIN_MACS ? Math.min(pool.size, tiles) : 1;
-    const aAt = wasm.base; //                         A [m, k] or stored [k, m]
-    const bAt = align64(aAt + aSize * 4); //          B [k, n] or stored [n, k]
-    const outAt = align64(bAt + bSize * 4); //        out [m, n]
-    const workAt = align64(outAt + outSize * 4); //   packed panels, one work area per thread
+    // A [m, k] (or stored [k, m]), B [k, n] (or stored [n, k]), out [m, n], then packed panels: one work area per thread
+    const [aAt, bAt, outAt, workAt] = layOut(wasm.base, [aSize, bSize, outSize]) as [number, number, number, number];
     if (!wasm.reserve(workAt + threads * workBytes)) {
       matmulKernelJs(a, aOffset, b, bOffset, out, outOffset, m, n, k, transposeA, transposeB);
       return;
@@ -33,18 +32,16 @@ export function createMatmulKernelWasm(wasm: WasmKernelInstance): MatmulKernel {
     const heap = wasm.heap();
     heap.set(a.subarray(aOffset, aOffset + aSize), aAt >> 2);
     heap.set(b.subarray(bOffset, bOffset + bSize), bAt >> 2);
-    const [tA, tB] = [transposeA ? 1 : 0, transposeB ? 1 : 0];
+    const product = { a: aAt, b: bAt, out: outAt, m, n, k, transposeA, transposeB };
     if (threads === 1 || !pool) {
-      exports.matmul(aAt, bAt, outAt, m, n, k, tA, tB, workAt);
+      wasm.call('matmul', { ...product, work: workAt });
     } else {
       const rowsPerThread = Math.ceil(tiles / threads) * tileRows;
-      const shares: WasmJob[] = [];
+      const shares: WasmCall[] = [];
       for (let t = 0; t * rowsPerThread < m; t++) {
-        const rows = [t * rowsPerThread, Math.min(m, (t + 1) * rowsPerThread)];
-        shares.push({ kind: 1, args: [aAt, bAt, outAt, m, n, k, tA, tB, workAt + t * workBytes, ...rows] });
+        shares.push(wasmCall('matmulRows', { ...product, work: workAt + t * workBytes, rowStart: t * rowsPerThread, rowEnd: Math.min(m, (t + 1) * rowsPerThread) }));
       }
-      const args = (job: WasmJob) => job.args as [number, number, number, number, number, number, number, number, number, number, number];
-      pool.run(shares, (job) => exports.matmulRows(...args(job)));
+      pool.run(shares, (call) => void invoke(wasm.exports, call));
     }
     out.set(wasm.heap().subarray(outAt >> 2, (outAt >> 2) + outSize), outOffset);
   };
