@@ -81,6 +81,8 @@ describe('planAttention: one checked plan', () => {
     expect(plan.keep.mask).toBeNull();
     expect(plan.keep.rules.map((rule) => [rule.kind, (rule as { offset?: number }).offset])).toEqual([['causal', 2]]);
     expect(Array.from(keepMaskOf(plan)!.data)).toEqual(Array.from(causalMask(5, 7, { offset: 2 }).data));
+    const padded = planOf({}, { keyPaddingMask: tensor([[1, 1, 0, 1, 1, 1, 1], [1, 1, 1, 1, 1, 0, 0]]), attentionMask: tensor([[1, 1, 1, 1, 1, 1, 0]]) });
+    expect([padded.keep.mask!.shape, padded.keep.maskStrides]).toEqual([[2, 1, 7], [7, 0, 1]]); // [B, 1, Lk] read over [B, Lq, Lk]
     expect(planOf({}, { causal: true }).keep.rules.map((rule) => (rule as { offset?: number }).offset)).toEqual([0]);
   });
 

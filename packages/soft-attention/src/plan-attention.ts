@@ -1,6 +1,7 @@
 import {
   ArgumentError,
   broadcastShapes,
+  broadcastStrides,
   concat,
   ConfigError,
   formatShape,
@@ -78,6 +79,8 @@ export interface CausalRule extends IndexRule {
 export interface KeepRule {
   /** attentionMask AND keyPaddingMask, broadcastable to the scores [..., H, Lq, Lk] (never copied to that size); null when neither is given. */
   mask: Tensor | null;
+  /** How `mask.data` is read at score index [..., h, i, j]: its strides over the scores' axes, 0 where it broadcasts; null without a mask. */
+  maskStrides: readonly number[] | null;
   /** Rules by (query, key) index: causal, and those the variants add. */
   rules: readonly IndexRule[];
 }
@@ -216,7 +219,7 @@ export function planAttention(call: AttentionCall, options: AttentionCallOptions
     layout,
     groupSize,
     scoresShape,
-    keep: { mask, rules },
+    keep: { mask, maskStrides: mask ? broadcastStrides(mask.shape, scoresShape) : null, rules },
     additive,
     scale: reason === null ? (fused as number) : null,
     needWeights,
