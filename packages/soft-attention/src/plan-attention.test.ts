@@ -110,6 +110,13 @@ describe('planAttention: one checked plan', () => {
     expect([e.op, e.argument, e.message]).toEqual(['SoftAttention.forward', 'query', expect.stringMatching(/^SoftAttention\.forward: general\.score: was built for queryDim 3, got query \[2, 5, 4\]/)]);
   });
 
+  it('refuses the old option names instead of silently dropping the mask', () => {
+    const { query, keys, values } = inputs(3);
+    const e = expectHeedError(() => attend({ query, keys, values, mask: tensor([[1, 0, 1, 1, 1, 1, 1]]) } as never), ArgumentError);
+    expect([e.op, e.argument, e.message]).toEqual(['attend', 'mask', 'attend: the option mask is now called attentionMask (one name in every attention call)']);
+    expect(expectHeedError(() => new SoftAttention().forward(query, keys, values, { additiveAttentionMask: tensor([[0]]) } as never), ArgumentError).argument).toBe('additiveAttentionMask');
+  });
+
   it('names the public call and its argument in shape errors', () => {
     const { query, keys, values } = inputs(3);
     const e = expectHeedError(() => new SoftAttention().forward(query, keys, values, { attentionMask: tensor([[1, 0]]) }), ShapeError);

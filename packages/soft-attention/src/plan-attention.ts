@@ -113,6 +113,13 @@ export interface AttentionCall {
   checkedKeyPositions?: number;
 }
 
+/** Options renamed when the calls took one vocabulary: passing the old name would silently drop the mask, so it is refused. */
+const renamedOptions: readonly [string, string][] = [
+  ['mask', 'attentionMask'],
+  ['additiveAttentionMask', 'additiveMask'],
+  ['keep', 'attentionMask'],
+];
+
 /** A checked attention call: everything the plain and the fused path read, resolved once. */
 export interface AttentionPlan {
   /** The public call (errors downstream name it too). */
@@ -153,6 +160,11 @@ export function planAttention(call: AttentionCall, options: AttentionCallOptions
     if (!(t instanceof Tensor)) throw new ArgumentError(`${names[argument]} must be a Tensor, got ${describe(t)}`, { op, argument: names[argument] });
   }
   const shapes = { [names.query]: call.query.shape, [names.keys]: call.keys.shape, [names.values]: call.values.shape };
+  for (const [old, now] of renamedOptions) {
+    if (typeof options === 'object' && options !== null && old in options) {
+      throw new ArgumentError(`the option ${old} is now called ${now} (one name in every attention call)`, { op, argument: old, shapes });
+    }
+  }
   const layout = call.layout ?? 'heads-first';
   if (layout !== 'heads-first' && layout !== 'sequence-first') {
     throw new ArgumentError(`layout must be 'heads-first' or 'sequence-first', got ${JSON.stringify(layout)}`, { op, argument: 'layout', shapes });
