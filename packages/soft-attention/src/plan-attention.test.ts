@@ -114,6 +114,8 @@ describe('planAttention: one checked plan', () => {
     const { query, keys, values } = inputs(3);
     const e = expectHeedError(() => attend({ query, keys, values, mask: tensor([[1, 0, 1, 1, 1, 1, 1]]) } as never), ArgumentError);
     expect([e.op, e.argument, e.message]).toEqual(['attend', 'mask', 'attend: the option mask is now called attentionMask (one name in every attention call)']);
+    expect(expectHeedError(() => attend(undefined as never), ArgumentError).argument).toBe('options');
+    expect(expectHeedError(() => attend({ query: [[1, 2]], keys, values } as never), ArgumentError).message).toBe('attend: query must be a Tensor, got an array');
     expect(expectHeedError(() => new SoftAttention().forward(query, keys, values, { additiveAttentionMask: tensor([[0]]) } as never), ArgumentError).argument).toBe('additiveAttentionMask');
   });
 
