@@ -160,8 +160,9 @@ export function planAttention(call: AttentionCall, options: AttentionCallOptions
     if (!(t instanceof Tensor)) throw new ArgumentError(`${names[argument]} must be a Tensor, got ${describe(t)}`, { op, argument: names[argument] });
   }
   const shapes = { [names.query]: call.query.shape, [names.keys]: call.keys.shape, [names.values]: call.values.shape };
+  if (typeof options !== 'object' || options === null) throw new ArgumentError(`options must be an object, got ${String(options)}`, { op, argument: 'options', shapes });
   for (const [old, now] of renamedOptions) {
-    if (typeof options === 'object' && options !== null && old in options) {
+    if (old in options) {
       throw new ArgumentError(`the option ${old} is now called ${now} (one name in every attention call)`, { op, argument: old, shapes });
     }
   }
