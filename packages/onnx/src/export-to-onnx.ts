@@ -4,6 +4,7 @@ import { GraphBuilder } from './graph-builder';
 import type { KeepInputs } from './keep-mask';
 import { encodeModel } from './onnx-model';
 import { ParameterTable } from './parameter-table';
+import './variant-exports'; // registers the exports of the built-in variant scorers (RoPE, softcap)
 import { describe, type AttendDims, type AttentionDescription, type ExportSource, type LinearParameters } from './read-module';
 
 // Shape letters: B batch, L sequence (self-attention), Lq queries, Lk keys, E embedDim, H heads,

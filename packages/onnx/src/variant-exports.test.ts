@@ -1,0 +1,53 @@
+import { afterAll, describe, it } from 'vitest';
+import { Rng, randn } from '@heed/tensor';
+import { createScorer } from '@heed/scorers';
+import { attend, createNormalizer, RotaryScorer, SoftcapScorer } from '@heed/soft-attention';
+import { MultiHeadAttention } from '@heed/multi-head';
+import { exportToOnnx } from './export-to-onnx';
+import { B, expectAgreement, exportOptionsFor, float, LENGTHS, maskFeeds, masksFor, reportWorst } from './testing/agreement';
+
+// The variant scorers exported and run in both runtimes at two lengths, against heed's output.
+
+afterAll(reportWorst);
+
+describe('variants: RoPE and soft-capping', () => {
+  it('RoPE (both styles, query offsets) and softcap around dot, scaled-dot and general scorers', async () => {
+    const rng = new Rng(4);
+    const d = 6;
+    const scorers = [
+      new RotaryScorer(),
+      new RotaryScorer({ style: 'interleaved', base: 500, inner: createScorer({ kind: 'dot' }) }),
+      new RotaryScorer({ queryPositionOffset: 'bottom-right' }),
+      new RotaryScorer({ queryPositionOffset: 3, inner: createScorer({ kind: 'general', queryDim: d, keyDim: d, rng }) }),
+      new SoftcapScorer(2),
+      new SoftcapScorer(1.5, { inner: new RotaryScorer() }),
+    ];
+    for (const scorer of scorers) {
+      for (const normalizer of [createNormalizer({ kind: 'softmax' }), createNormalizer({ kind: 'entmax15' })]) {
+        for (const form of ['none', 'all'] as const) {
+          const { bytes } = exportToOnnx({ scorer, normalizer }, { dims: { queryDim: d, valueDim: 3 }, ...exportOptionsFor(form) });
+          const cases = LENGTHS.map(([Lq, Lk]) => {
+            const [query, keys, values] = [randn([B, Lq, d], rng), randn([B, Lk, d], rng), randn([B, Lk, 3], rng)];
+            const masks = masksFor(form, Lq, Lk, false, rng);
+            const expected = attend({ query, keys, values, scorer, normalizer, mask: masks.attentionMask, keyPaddingMask: masks.keyPaddingMask, causal: masks.causal, implementation: 'plain' }).context;
+            return { feeds: { query: float(query), keys: float(keys), values: float(values), ...maskFeeds(masks) }, expected };
+          });
+          await expectAgreement(`${scorer.kind} ${normalizer.kind}`, bytes, cases, normalizer.kind === 'softmax' ? 1e-5 : 1e-4);
+        }
+      }
+    }
+  }, 60_000);
+
+  it('a MultiHeadAttention with a rotary scorer in every head (GQA)', async () => {
+    const rng = new Rng(9);
+    const module = new MultiHeadAttention({ embedDim: 8, numHeads: 4, numKeyValueHeads: 2, scorer: new RotaryScorer(), rng });
+    for (const target of ['standard', 'decomposed'] as const) {
+      const { bytes } = exportToOnnx(module, { target, causal: true });
+      const cases = LENGTHS.map(([L]) => {
+        const x = randn([B, L, 8], rng);
+        return { feeds: { query: float(x), key: float(x), value: float(x) }, expected: module.forward(x, x, x, { causal: true, needWeights: false }).output };
+      });
+      await expectAgreement(`MultiHeadAttention rotary ${target}`, bytes, cases, 1e-5);
+    }
+  }, 60_000);
+});
