@@ -1,5 +1,6 @@
 import { DotScorer, ScaledDotScorer, type Scorer } from '@heed/scorers';
 import { Softmax, type Normalizer } from '@heed/soft-attention';
+import type { Module } from '@heed/tensor';
 import type { GraphBuilder } from './graph-builder';
 import { buildKeepMask, rowKeepsAny, type KeepInputs } from './keep-mask';
 import { normalizerExportFor, temperatureOf } from './normalizer-export';
@@ -90,7 +91,9 @@ export function attentionCore(graph: GraphBuilder, parameters: ParameterTable, q
   const v = repeatHeads(graph, values, spec.groupSize); // [B, Hkv, Lk, dv] -> [B, H, Lk, dv]
   const keep = buildKeepMask(graph, masks, query, k, rank); // broadcastable to [B, (H,) Lq, Lk], or null
   const scores = scoreAll(graph, parameters, query, k, spec, rank); // [B, (H,) Lq, Lk]
-  const weights = normalizerExportFor(spec.normalizer, spec.op)(graph, scores, keep, { normalizer: spec.normalizer }); // [B, (H,) Lq, Lk]
+  const normalizer = spec.normalizer;
+  const parameter = (path: string): string => parameters.useIn(normalizer as unknown as Module, path, 'normalizer.');
+  const weights = normalizerExportFor(normalizer, spec.op)(graph, scores, keep, { normalizer, parameter }); // [B, (H,) Lq, Lk]
   return graph.op('MatMul', [weights, v], {}, { name: 'context' }); // [B, (H,) Lq, Lk] x [B, (H,) Lk, dv] -> [B, (H,) Lq, dv]
 }
 

@@ -8,6 +8,8 @@ const FLOAT_LOWEST = -3.4028234663852886e38;
 
 export interface NormalizerExportContext<N extends Normalizer = Normalizer> {
   normalizer: N;
+  /** The initializer holding the normalizer's parameter at `path` (e.g. 'sinks'), under its heed name. */
+  parameter(path: string): string;
 }
 
 /**

@@ -1,4 +1,4 @@
-import { ConfigError, type Linear, type Module, type Parameter } from '@heed/tensor';
+import { ConfigError, Module, type Linear, type Parameter } from '@heed/tensor';
 import { MultiHeadAttention } from '@heed/multi-head';
 import { SelfAttention } from '@heed/self-attention';
 import { resolveNormalizer, resolveScorer, SoftAttention, type Normalizer, type NormalizerSpec } from '@heed/soft-attention';
@@ -79,7 +79,7 @@ export function describe(source: ExportSource, dims: AttendDims | undefined): At
   if (numHeads === 0 ? dims.numKeyValueHeads !== undefined : numHeads % numKeyValueHeads !== 0) {
     throw new ConfigError(`dims.numKeyValueHeads ${numKeyValueHeads} must divide dims.numHeads ${numHeads}`, { op: 'exportToOnnx', argument: 'dims.numKeyValueHeads' });
   }
-  const named = (source instanceof SoftAttention ? source : (scorer as Module)).namedParameters(source instanceof SoftAttention ? '' : 'scorer.');
+  const named = source instanceof SoftAttention ? source.namedParameters() : [...(scorer as Module).namedParameters('scorer.'), ...(normalizer instanceof Module ? normalizer.namedParameters('normalizer.') : [])];
   return {
     kind: 'attend',
     scorers: [{ scorer, prefix: 'scorer.' }],

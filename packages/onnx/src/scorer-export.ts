@@ -41,7 +41,8 @@ export function listScorerExports(): string[] {
 
 /** The export for this scorer's kind, or a ConfigError naming the exportable kinds. */
 export function scorerExportFor(scorer: Scorer, op: string): ScorerExport {
-  const exporter = scorerExports.get(scorer.kind);
+  // A scorer that adds a position bias to an inner scorer is named '<bias>+<inner>': its export is '<bias>+*'.
+  const exporter = scorerExports.get(scorer.kind) ?? (scorer.kind.includes('+') ? scorerExports.get(`${scorer.kind.split('+')[0]}+*`) : undefined);
   if (!exporter) {
     const known = listScorers().includes(scorer.kind) ? 'a registered scorer' : 'a custom scorer';
     throw new ConfigError(`the scorer kind '${scorer.kind}' (${known}) has no ONNX export; exportable kinds: ${listScorerExports().join(', ')}. Register one with registerScorerExport('${scorer.kind}', …)`, {

@@ -1,7 +1,7 @@
 import { afterAll, describe, it } from 'vitest';
 import { Rng, randn } from '@heed/tensor';
 import { createScorer } from '@heed/scorers';
-import { attend, createNormalizer, RotaryScorer, SoftcapScorer } from '@heed/soft-attention';
+import { alibiScorer, attend, createNormalizer, RotaryScorer, SoftcapScorer, SoftmaxWithSinks } from '@heed/soft-attention';
 import { MultiHeadAttention } from '@heed/multi-head';
 import { exportToOnnx } from './export-to-onnx';
 import { B, expectAgreement, exportOptionsFor, float, LENGTHS, maskFeeds, masksFor, reportWorst } from './testing/agreement';
@@ -48,6 +48,39 @@ describe('variants: RoPE and soft-capping', () => {
         return { feeds: { query: float(x), key: float(x), value: float(x) }, expected: module.forward(x, x, x, { causal: true, needWeights: false }).output };
       });
       await expectAgreement(`MultiHeadAttention rotary ${target}`, bytes, cases, 1e-5);
+    }
+  }, 60_000);
+
+  it('ALiBi and attention sinks on heads: attend (GQA) and MultiHeadAttention', async () => {
+    const rng = new Rng(12);
+    const d = 4;
+    const [numHeads, numKeyValueHeads] = [4, 2];
+    const configs = [
+      { scorer: alibiScorer(numHeads), normalizer: createNormalizer({ kind: 'softmax' }) },
+      { scorer: alibiScorer(numHeads, createScorer({ kind: 'dot' }), { queryPositionOffset: 'bottom-right' }), normalizer: createNormalizer({ kind: 'sparsemax' }) },
+      { scorer: createScorer({ kind: 'scaled-dot' }), normalizer: new SoftmaxWithSinks({ numHeads, init: 'normal', rng }) },
+      { scorer: alibiScorer(numHeads), normalizer: new SoftmaxWithSinks({ numHeads, init: 'normal', rng }) },
+    ];
+    for (const { scorer, normalizer } of configs) {
+      for (const form of ['none', 'all'] as const) {
+        const { bytes } = exportToOnnx({ scorer, normalizer }, { dims: { queryDim: d, numHeads, numKeyValueHeads }, ...exportOptionsFor(form) });
+        const cases = LENGTHS.map(([Lq, Lk]) => {
+          const [query, keys, values] = [randn([B, numHeads, Lq, d], rng), randn([B, numKeyValueHeads, Lk, d], rng), randn([B, numKeyValueHeads, Lk, d], rng)];
+          const masks = masksFor(form, Lq, Lk, true, rng);
+          const expected = attend({ query, keys, values, scorer, normalizer, groupSize: 2, mask: masks.attentionMask, keyPaddingMask: masks.keyPaddingMask, causal: masks.causal, implementation: 'plain' }).context;
+          return { feeds: { query: float(query), keys: float(keys), values: float(values), ...maskFeeds(masks) }, expected };
+        });
+        await expectAgreement(`${scorer.kind} ${normalizer.kind} heads`, bytes, cases, normalizer.kind === 'sparsemax' ? 1e-4 : 1e-5);
+      }
+      const module = new MultiHeadAttention({ embedDim: 8, numHeads, numKeyValueHeads, scorer, normalizer, rng });
+      const { bytes } = exportToOnnx(module, { causal: true, keyPaddingMask: true });
+      const cases = LENGTHS.map(([L]) => {
+        const x = randn([B, L, 8], rng);
+        const { keyPaddingMask } = masksFor('keyPaddingMask', L, L, true, rng);
+        const expected = module.forward(x, x, x, { causal: true, keyPaddingMask, needWeights: false }).output;
+        return { feeds: { query: float(x), key: float(x), value: float(x), ...maskFeeds({ keyPaddingMask }) }, expected };
+      });
+      await expectAgreement(`MultiHeadAttention ${scorer.kind} ${normalizer.kind}`, bytes, cases, normalizer.kind === 'sparsemax' ? 1e-4 : 1e-5);
     }
   }, 60_000);
 });

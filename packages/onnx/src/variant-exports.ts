@@ -1,9 +1,12 @@
-import type { RotaryScorer, SoftcapScorer } from '@heed/soft-attention';
+import { AlibiBias, type BiasedScorer, type RotaryScorer, type SoftcapScorer, type SoftmaxWithSinks } from '@heed/soft-attention';
+import { ConfigError } from '@heed/tensor';
 import type { Scorer } from '@heed/scorers';
 import type { GraphBuilder } from './graph-builder';
+import { registerNormalizerExport } from './normalizer-export';
 import { registerScorerExport, scorerExportFor, type ScorerExportContext } from './scorer-export';
 
-// The built-in variants that wrap a scorer: rotary position embedding (RoPE) and logit soft-capping.
+// The built-in variants: scorers that wrap a scorer — rotary position embedding (RoPE), logit
+// soft-capping, ALiBi — and softmax with attention sinks.
 // Shape letters: ... leading dims, L positions, d features (even for RoPE), Lq queries, Lk keys.
 
 /** The wrapped scorer's export, its parameters read under `inner.`. */
@@ -59,4 +62,39 @@ registerScorerExport<SoftcapScorer>('softcap', (graph, q, k, context) => {
   const cap = graph.float(context.scorer.cap, undefined, 'cap');
   const scores = scoreInner(graph, q, k, context as ScorerExportContext<Scorer & { inner: Scorer }>); // [..., Lq, Lk]
   return graph.op('Mul', [graph.op('Tanh', [graph.op('Div', [scores, cap])]), cap], {}, { name: 'capped_scores' });
+});
+
+/**
+ * ALiBi (Press et al. 2022): scores + slope_h · (j − (i + offset)) for query i, key j, head h.
+ * -> [..., H, Lq, Lk] (a single slope without a heads axis).
+ */
+registerScorerExport<BiasedScorer>('alibi+*', (graph, q, k, context) => {
+  const { scorer, rank } = context;
+  const bias = scorer.positionBias;
+  if (!(bias instanceof AlibiBias)) {
+    throw new ConfigError(`the '${bias.kind}' position bias has no ONNX export (ALiBi has)`, { op: 'exportToOnnx', argument: 'scorer' });
+  }
+  const scores = scoreInner(graph, q, k, context as ScorerExportContext<Scorer & { inner: Scorer }>); // [..., (H,) Lq, Lk]
+  const offset =
+    scorer.queryPositionOffset === 'bottom-right'
+      ? graph.op('Cast', [graph.op('Sub', [lengthOf(graph, k), lengthOf(graph, q)])], { to: 1 })
+      : graph.float(scorer.queryPositionOffset);
+  const positions = (x: string): string => graph.op('Cast', [graph.op('Range', [graph.int64(0), lengthOf(graph, x), graph.int64(1)])], { to: 1 }); // [L]
+  const queryPositions = graph.op('Unsqueeze', [graph.op('Add', [positions(q), offset]), graph.int64s([1])]); // [Lq, 1]
+  const distance = graph.op('Sub', [positions(k), queryPositions]); // j − (i + offset)  [Lq, Lk]
+  const slopes = rank >= 4 ? graph.float(bias.slopes, [bias.slopes.length, 1, 1], 'alibi_slopes') : graph.float(bias.slopes[0]!, undefined, 'alibi_slope'); // [H, 1, 1] or []
+  return graph.op('Add', [scores, graph.op('Mul', [slopes, distance])], {}, { name: 'biased_scores' }); // [..., (H,) Lq, Lk]
+});
+
+/**
+ * Softmax with one learned sink logit per head (gpt-oss): softmax over [scores, sink_h], the sink's
+ * weight dropped, so a row's weights may sum to less than 1. scores [..., H, Lq, Lk] -> [..., H, Lq, Lk]
+ */
+registerNormalizerExport<SoftmaxWithSinks>('softmax-sinks', (graph, scores, keep, { normalizer, parameter }) => {
+  const kept = keep ? graph.op('Where', [keep, scores, graph.float(-3.4028234663852886e38)]) : scores; // [..., H, Lq, Lk]
+  const sinkShape = graph.op('Concat', [graph.op('Shape', [scores], { end: -1 }), graph.int64s([1])], { axis: 0 }); // [..., H, Lq, 1]
+  const sinks = graph.op('Expand', [graph.op('Reshape', [parameter('sinks'), graph.int64s([normalizer.numHeads, 1, 1])]), sinkShape]); // [H, 1, 1] -> [..., H, Lq, 1]
+  const all = graph.op('Softmax', [graph.op('Concat', [kept, sinks], { axis: -1 })], { axis: -1 }); // [..., H, Lq, Lk + 1]
+  const weights = graph.op('Slice', [all, graph.int64s([0]), graph.int64s([-1]), graph.int64s([-1])]); // [..., H, Lq, Lk]
+  return keep ? graph.op('Where', [keep, weights, graph.float(0)], {}, { name: 'weights' }) : weights;
 });
