@@ -1,5 +1,5 @@
 import { div, matmul, maximum, Module, mul, sqrt, sum, Tensor } from '@heed/tensor';
-import { checkPositive } from './check-dim';
+import { checkOptions, checkPositive } from './check-dim';
 import { checkScorerInputs } from './check-scorer-inputs';
 import type { Scorer } from './scorer';
 
@@ -22,6 +22,7 @@ export class CosineScorer extends Module implements Scorer {
 
   constructor(options: CosineScorerOptions = {}) {
     super();
+    checkOptions('CosineScorer', options, false);
     this.temperature = checkPositive('CosineScorer', 'temperature', options.temperature ?? 1);
     this.eps = checkPositive('CosineScorer', 'eps', options.eps ?? 1e-8);
   }

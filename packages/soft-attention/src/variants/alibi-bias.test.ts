@@ -45,8 +45,18 @@ describe('ALiBi as a part', () => {
     const v = randn([B, H, L, 3], rng);
     const full = attend({ query: q, keys: k, values: v, scorer: alibiScorer(H), causal: true }).context; // [B, H, L, 3]
     const scorer = alibiScorer(H, undefined, { queryPositionOffset: 'bottom-right' });
-    const decoded = attend({ query: slice(q, 2, P), keys: k, values: v, scorer, mask: causalMask(L - P, L, { align: 'bottom-right' }) }).context; // [B, H, L − P, 3]
+    const decoded = attend({ query: slice(q, 2, P), keys: k, values: v, scorer, attentionMask: causalMask(L - P, L, { align: 'bottom-right' }) }).context; // [B, H, L − P, 3]
     assertClose('decoded', decoded, slice(full, 2, P), { rtol: 1e-5, atol: 1e-6 });
+  });
+
+  it('the bias given as attend’s additiveMask gives the same weights as BiasedScorer', () => {
+    const rng = new Rng(7);
+    const [q, k, v] = [randn([2, 4, 5, 8], rng), randn([2, 4, 5, 8], rng), randn([2, 4, 5, 3], rng)];
+    const alibi = new AlibiBias(4);
+    const asScorer = attend({ query: q, keys: k, values: v, scorer: new BiasedScorer(alibi), causal: true });
+    const asMask = attend({ query: q, keys: k, values: v, additiveMask: alibi.bias(5, 5, 0), causal: true });
+    assertClose('weights', asMask.weights, asScorer.weights, { rtol: 1e-6, atol: 1e-7 });
+    assertClose('context', asMask.context, asScorer.context, { rtol: 1e-6, atol: 1e-7 });
   });
 
   it('composes with sparsemax and refuses a bias of the wrong head count', () => {

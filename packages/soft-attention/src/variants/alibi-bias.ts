@@ -1,5 +1,5 @@
 import { ConfigError, Tensor } from '@heed/tensor';
-import type { Scorer } from '@heed/scorers';
+import type { Scorer, ScorerSpec } from '@heed/scorers';
 import { alibiSlopes } from './alibi-slopes';
 import { BiasedScorer, type BiasedScorerOptions, type ScoreBias } from './biased-scorer';
 
@@ -35,6 +35,6 @@ export class AlibiBias implements ScoreBias {
 }
 
 /** ALiBi in front of any scorer: `new BiasedScorer(new AlibiBias(numHeads), { inner })`. */
-export function alibiScorer(numHeads: number, inner?: Scorer, options: Omit<BiasedScorerOptions, 'inner'> = {}): BiasedScorer {
+export function alibiScorer(numHeads: number, inner?: Scorer | ScorerSpec, options: Omit<BiasedScorerOptions, 'inner'> = {}): BiasedScorer {
   return new BiasedScorer(new AlibiBias(numHeads), { ...options, inner });
 }

@@ -1,5 +1,6 @@
 import { add, ConfigError, formatShape, Module, ShapeError, type Tensor } from '@heed/tensor';
-import { ScaledDotScorer, type Scorer } from '@heed/scorers';
+import type { Scorer, ScorerSpec } from '@heed/scorers';
+import { resolveScorer } from '../resolve-scorer';
 import { resolveQueryOffset, type QueryPositionOffset } from './query-offset';
 
 // Shape letters: H heads, Lq queries, Lk keys, ... leading dims (B).
@@ -17,7 +18,7 @@ export interface ScoreBias {
 
 export interface BiasedScorerOptions {
   /** The scorer whose scores get the bias (default scaled-dot, 1/√d). */
-  inner?: Scorer;
+  inner?: Scorer | ScorerSpec;
   /** Query row r is at position r + offset (default 0; 'bottom-right' when decoding with a cache). */
   queryPositionOffset?: QueryPositionOffset;
 }
@@ -42,7 +43,7 @@ export class BiasedScorer extends Module implements Scorer {
       throw new ConfigError(`queryPositionOffset must be an integer or 'bottom-right', got ${JSON.stringify(offset)}`, { op: 'BiasedScorer', argument: 'queryPositionOffset' });
     }
     this.positionBias = positionBias;
-    this.inner = options.inner ?? new ScaledDotScorer();
+    this.inner = resolveScorer(options.inner);
     this.queryPositionOffset = offset ?? 0;
     this.kind = `${positionBias.kind}+${this.inner.kind}`;
   }

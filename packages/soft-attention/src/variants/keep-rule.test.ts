@@ -79,6 +79,9 @@ describe('KeepRule', () => {
     expect(() => new LocalWindowRule(-1)).toThrow(ConfigError);
     expect(() => segmentMask([[0, 1]], [[0, 1], [1, 1]])).toThrow(/batch rows/);
     expect(() => new SegmentRule([[0, 1], [0]])).toThrow(/same length/);
+    expect(() => new SegmentRule([[0, 1], [1, 1]]).toMask([2, 2])).toThrow(/B = 2 rows/);
+    expect(() => new SegmentRule([[0, 1]]).toMask([1, 1, 3, 2])).toThrow(/does not fit the segment ids/);
+    expect(Array.from(new SegmentRule([[0, 1, 1]]).toMask([1, 3], { queryOffset: 2 }).data)).toEqual([0, 1, 1]); // B = 1 may omit the batch axis; the last query
     expect(() => new CausalRule().and({} as CausalRule)).toThrow(ConfigError);
     expect(() => new CausalRule().toMask([2])).toThrow(/must be \[Lq, Lk\]/);
   });

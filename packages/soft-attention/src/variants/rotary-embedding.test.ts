@@ -32,7 +32,7 @@ describe('applyRotaryEmbedding and RotaryScorer against the PyTorch fixtures', (
       const offset = queryPositions[0]!;
       expect(offset).toBe(Lk - Lq);
       const scorer = new RotaryScorer({ base, style, queryPositionOffset: offset === 0 ? 0 : 'bottom-right' });
-      const { context, weights } = attend({ query: q, keys: k, values: v, scorer, mask: causalMask(Lq, Lk, { align: 'bottom-right' }) });
+      const { context, weights } = attend({ query: q, keys: k, values: v, scorer, attentionMask: causalMask(Lq, Lk, { align: 'bottom-right' }) });
       checkOutput(fixture, 'attn_weights', weights);
       checkOutput(fixture, 'output', context);
       backwardFromFixture(fixture, 'output', context);
@@ -78,6 +78,7 @@ describe('applyRotaryEmbedding and RotaryScorer against the PyTorch fixtures', (
     expect(() => new RotaryScorer({ headDim: 7 })).toThrow(ConfigError);
     expect(() => new RotaryScorer({ headDim: 7 })).toThrow(/RotaryScorer.*headDim|headDim/);
     expect(() => new RotaryScorer({ base: 0 })).toThrow(ConfigError);
+    expect(() => rotaryScorer(new RotaryScorer())).toThrow(/rotating q and k twice/);
     expect(() => new RotaryScorer({ queryPositionOffset: 1.5 })).toThrow(ConfigError);
     expect(() => new RotaryScorer({ base: -1 })).toThrow(expect.objectContaining({ op: 'RotaryScorer', argument: 'base' }));
   });

@@ -1,11 +1,12 @@
 import { ConfigError, Module, type Tensor } from '@heed/tensor';
-import { ScaledDotScorer, type Scorer } from '@heed/scorers';
+import type { Scorer, ScorerSpec } from '@heed/scorers';
+import { resolveScorer } from '../resolve-scorer';
 import { resolveQueryOffset, type QueryPositionOffset } from './query-offset';
 import { applyRotaryEmbedding, checkRotaryOptions, type RotaryStyle } from './rotary-embedding';
 
 export interface RotaryScorerOptions {
   /** The scorer that compares the rotated q and k (default scaled-dot, 1/√d). */
-  inner?: Scorer;
+  inner?: Scorer | ScorerSpec;
   /** Frequency base (default 10000). */
   base?: number;
   /** Feature pairing (default 'rotate-half'). */
@@ -39,7 +40,10 @@ export class RotaryScorer extends Module implements Scorer {
     if (options.headDim !== undefined && (!Number.isInteger(options.headDim) || options.headDim <= 0 || options.headDim % 2 !== 0)) {
       throw new ConfigError(`headDim must be a positive even integer (features rotate in pairs), got ${options.headDim}`, { op: 'RotaryScorer', argument: 'headDim' });
     }
-    this.inner = options.inner ?? new ScaledDotScorer();
+    if (options.inner instanceof RotaryScorer) {
+      throw new ConfigError('inner is already a RotaryScorer: rotating q and k twice by their positions is not RoPE (it doubles every angle); use one RotaryScorer', { op: 'RotaryScorer', argument: 'inner' });
+    }
+    this.inner = resolveScorer(options.inner);
     this.queryPositionOffset = options.queryPositionOffset ?? 0;
   }
 
@@ -55,6 +59,6 @@ export class RotaryScorer extends Module implements Scorer {
 }
 
 /** `new RotaryScorer({ inner, ...options })`: RoPE in front of any scorer. */
-export function rotaryScorer(inner?: Scorer, options: Omit<RotaryScorerOptions, 'inner'> = {}): RotaryScorer {
+export function rotaryScorer(inner?: Scorer | ScorerSpec, options: Omit<RotaryScorerOptions, 'inner'> = {}): RotaryScorer {
   return new RotaryScorer({ ...options, inner });
 }

@@ -1,6 +1,6 @@
-import { ArgumentError, ConfigError, Tensor } from '@heed/tensor';
+import { ArgumentError, ConfigError, formatShape, ShapeError, Tensor } from '@heed/tensor';
 import { CausalRule } from './causal-rule';
-import { KeepRule } from './keep-rule';
+import { KeepRule, type KeepRuleMaskOptions } from './keep-rule';
 
 /** Segment ids per batch row: [B, L] as nested arrays or a tensor. */
 export type SegmentIds = readonly (readonly number[])[] | Tensor;
@@ -25,6 +25,24 @@ export class SegmentRule extends KeepRule {
 
   allows(b: number, _h: number, i: number, j: number): boolean {
     return this.querySegments[b]![i] === this.keySegments[b]![j];
+  }
+
+  /** As `KeepRule.toMask`, after checking that the shape fits the segment ids: [B, Lq, Lk] or [B, H, Lq, Lk] (or [Lq, Lk] for B = 1). */
+  override toMask(shape: readonly number[], options: KeepRuleMaskOptions = {}): Tensor {
+    const B = this.querySegments.length;
+    const queries = this.querySegments[0]?.length ?? 0;
+    const keys = this.keySegments[0]?.length ?? 0;
+    const [Lq, Lk] = shape.slice(-2) as [number, number];
+    const offset = options.queryOffset ?? 0;
+    const batch = shape.length >= 3 ? shape[0] : 1;
+    if (shape.length >= 2 && (batch !== B || Lk > keys || offset < 0 || offset + Lq > queries)) {
+      throw new ShapeError(`shape ${formatShape(shape)} does not fit the segment ids: B = ${B} rows (give [B, Lq, Lk] or [B, H, Lq, Lk]), ${queries} query positions (queryOffset ${offset}), ${keys} key positions`, {
+        op: 'segments.toMask',
+        argument: 'shape',
+        shapes: { shape, querySegments: [B, queries], keySegments: [B, keys] },
+      });
+    }
+    return super.toMask(shape, options);
   }
 }
 

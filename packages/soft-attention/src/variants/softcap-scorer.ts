@@ -1,5 +1,6 @@
 import { ConfigError, Module, type Tensor } from '@heed/tensor';
-import { ScaledDotScorer, type Scorer } from '@heed/scorers';
+import type { Scorer, ScorerSpec } from '@heed/scorers';
+import { resolveScorer } from '../resolve-scorer';
 import { checkCap, softcap } from './softcap';
 
 /**
@@ -12,11 +13,11 @@ export class SoftcapScorer extends Module implements Scorer {
 
   constructor(
     readonly cap: number,
-    options: { inner?: Scorer } = {},
+    options: { inner?: Scorer | ScorerSpec } = {},
   ) {
     super();
     checkCap('SoftcapScorer', cap, ConfigError);
-    this.inner = options.inner ?? new ScaledDotScorer();
+    this.inner = resolveScorer(options.inner);
   }
 
   /** [..., Lq, dq] x [..., Lk, dk] -> [..., Lq, Lk] */

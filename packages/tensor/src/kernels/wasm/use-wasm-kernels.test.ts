@@ -7,10 +7,11 @@ import { sum } from '../../ops/reduce';
 import { Rng } from '../../rng';
 import { tensor } from '../../creation';
 import { expectClose } from '../../testing/expect-close';
-import { attentionBackwardJs, attentionForwardJs } from '../attention-js';
-import { matmulKernelJs } from '../matmul';
-import { getKernels, plainKernels, setKernels } from '../registry';
-import { wasmSimdSupported } from './load-wasm-kernels';
+import { attentionBackwardJs, attentionForwardJs } from '../js/attention';
+import { matmulKernelJs } from '../js/matmul';
+import { activeKernelSet, getKernels, listKernelSets, plainKernels, setKernels } from '../registry';
+import { loadWasmKernels, releaseWasmKernels, wasmRelaxedSimdSupported, wasmSimdSupported } from './load-wasm-kernels';
+import { liveWorkerCount } from './wasm-thread-pool';
 import { useJsKernels, useWasmKernels } from './use-wasm-kernels';
 
 afterEach(() => {
@@ -210,5 +211,41 @@ describe('useWasmKernels when threads cannot start (fresh module state for each 
       fresh.useJsKernels();
     }
     expect(warn).not.toHaveBeenCalled();
+  });
+});
+
+describe('worker pools', () => {
+  test('threads 5..9 one after another do not accumulate workers; useJsKernels stops them', async () => {
+    expect(liveWorkerCount()).toBe(0);
+    for (let threads = 5; threads <= 9; threads++) {
+      expect(await useWasmKernels({ relaxedSimd: false, threads })).toBe(true);
+      expect(liveWorkerCount()).toBe(threads - 1); // the pool of the previous call was stopped
+      expect(listKernelSets()).toEqual(['js', 'wasm']);
+    }
+    const y = matmul(tensor([[1, 2], [3, 4]]), tensor([[5, 6], [7, 8]]));
+    expect(Array.from(y.data)).toEqual([19, 22, 43, 50]);
+    useJsKernels();
+    expect(liveWorkerCount()).toBe(0);
+    expect(activeKernelSet()).toBe('js');
+    expect(listKernelSets()).toEqual(['js']);
+  });
+
+  test('the same options twice, or options that pick the same build, share one pool; a stopped pool is not reused', async () => {
+    const first = await loadWasmKernels({ relaxedSimd: false, threads: 2 });
+    expect(await loadWasmKernels({ relaxedSimd: false, threads: 2 })).toBe(first);
+    // relaxedSimd: true picks the relaxed build where it validates (here: with the vitest flag), else the same plain one.
+    const relaxed = await loadWasmKernels({ relaxedSimd: true, threads: 2 });
+    expect(relaxed === first).toBe(!wasmRelaxedSimdSupported());
+    expect(await useWasmKernels({ relaxedSimd: false, threads: 2 })).toBe(true);
+    expect(await useWasmKernels({ relaxedSimd: false, threads: 2 })).toBe(true); // the same set again: the pool stays
+    expect(first!.pool!.terminated).toBe(false);
+    useJsKernels();
+    expect(first!.pool!.terminated).toBe(true);
+    const fresh = await loadWasmKernels({ relaxedSimd: false, threads: 2 });
+    expect(fresh).not.toBe(first);
+    expect(fresh!.pool!.size).toBe(2);
+    releaseWasmKernels(fresh!);
+    releaseWasmKernels(relaxed!);
+    expect(liveWorkerCount()).toBe(0);
   });
 });

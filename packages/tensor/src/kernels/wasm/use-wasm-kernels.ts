@@ -1,9 +1,7 @@
 import { ArgumentError } from '../../errors/argument-error';
-import { getKernels, plainKernels, setKernels, type Kernels } from '../registry';
-import { createAttentionBackwardWasm } from './attention-backward-wasm';
-import { createAttentionForwardWasm } from './attention-forward-wasm';
+import { registerKernelSet, unregisterKernelSet, useKernelSet } from '../registry';
+import { wasmKernelSet } from './kernel-set';
 import { loadWasmKernels, type LoadWasmKernelsOptions } from './load-wasm-kernels';
-import { createMatmulKernelWasm } from './matmul-wasm';
 import type { WasmKernelInstance } from './wasm-kernel-instance';
 
 export type UseWasmKernelsOptions = LoadWasmKernelsOptions;
@@ -19,8 +17,6 @@ export interface WasmKernelsInfo {
 /** The most threads useWasmKernels() accepts (the calling one included). */
 const MAX_WASM_THREADS = 64;
 
-/** The kernels the last successful useWasmKernels() installed (so useJsKernels removes only those). */
-let installed: Partial<Kernels> = {};
 /** Whether the "threads could not start" warning was printed already (it is printed once). */
 let warnedThreads = false;
 
@@ -44,13 +40,9 @@ export async function useWasmKernels(options: UseWasmKernelsOptions = {}): Promi
   const { relaxedSimd, threads } = checkOptions(options);
   const wasm = await loadWasmKernels({ relaxedSimd, threads });
   if (!wasm) return false;
-  useJsKernels();
-  installed = {
-    matmul: createMatmulKernelWasm(wasm),
-    attentionForward: createAttentionForwardWasm(wasm),
-    attentionBackward: createAttentionBackwardWasm(wasm),
-  };
-  setKernels(installed);
+  const set = wasmKernelSet(wasm);
+  registerKernelSet(set); // replaces (and disposes) a 'wasm' set of other options
+  useKernelSet(set.name);
   const info: WasmKernelsInfo = { simd: wasm.relaxedSimd ? 'relaxed' : 'plain', threads: wasm.pool?.size ?? 1 };
   if (threads > 1 && info.threads < threads && !warnedThreads) {
     warnedThreads = true;
@@ -59,16 +51,10 @@ export async function useWasmKernels(options: UseWasmKernelsOptions = {}): Promi
   return info;
 }
 
-/** Puts the plain TypeScript kernels back where useWasmKernels() had replaced them. */
+/** Puts the plain TypeScript kernels back in use (kernels installed with `setKernels` stay) and stops the WebAssembly workers. */
 export function useJsKernels(): void {
-  const active = getKernels();
-  const plain = plainKernels();
-  const restore: Partial<Kernels> = {};
-  for (const key of Object.keys(installed) as (keyof Kernels)[]) {
-    if (active[key] === installed[key]) Object.assign(restore, { [key]: plain[key] });
-  }
-  setKernels(restore);
-  installed = {};
+  unregisterKernelSet('wasm');
+  useKernelSet('js');
 }
 
 function checkOptions(options: unknown): { relaxedSimd: boolean; threads: number } {
