@@ -38,7 +38,7 @@ describe('SoftAttention and SelfAttention modules', () => {
             const cases = LENGTHS.map(([L]) => {
               const x = randn([B, L, 6], rng);
               const masks = masksFor(form, L, L, false, rng);
-              const expected = module.forward(x, { mask: masks.attentionMask, keyPaddingMask: masks.keyPaddingMask, causal: masks.causal }).output;
+              const expected = module.forward(x, { attentionMask: masks.attentionMask, keyPaddingMask: masks.keyPaddingMask, causal: masks.causal }).output;
               return { feeds: { x: float(x), ...maskFeeds(masks) }, expected };
             });
             await expectAgreement(`SelfAttention ${target} ${normalizer.kind}`, bytes, cases, toleranceFor(normalizer));

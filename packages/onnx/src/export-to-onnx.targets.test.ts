@@ -28,7 +28,7 @@ describe('attend with heads: the standard Attention op, the contrib op and plain
                 const [query, keys, values] = [randn([B, numHeads, Lq, d], rng), randn([B, numKeyValueHeads, Lk, d], rng), randn([B, numKeyValueHeads, Lk, d], rng)];
                 const masks = masksFor(form, Lq, Lk, true, rng);
                 const groupSize = numHeads / numKeyValueHeads;
-                const expected = attend({ query, keys, values, scorer, normalizer, groupSize, mask: masks.attentionMask, keyPaddingMask: masks.keyPaddingMask, causal: masks.causal, implementation: 'plain' }).context;
+                const expected = attend({ query, keys, values, scorer, normalizer, groupSize, attentionMask: masks.attentionMask, keyPaddingMask: masks.keyPaddingMask, causal: masks.causal, implementation: 'plain' }).context;
                 return { feeds: { query: float(query), keys: float(keys), values: float(values), ...maskFeeds(masks) }, expected };
               });
               await expectAgreement(`attend heads ${target}`, exported.bytes, cases, 1e-5);

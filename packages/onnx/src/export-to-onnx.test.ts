@@ -24,7 +24,7 @@ describe('attend configurations: every scorer × normalizer × mask form, decomp
           const cases = LENGTHS.map(([Lq, Lk]) => {
             const [query, keys, values] = [randn([B, Lq, d], rng), randn([B, Lk, d], rng), randn([B, Lk, 3], rng)];
             const masks = masksFor(form, Lq, Lk, false, rng);
-            const expected = attend({ query, keys, values, scorer, normalizer, mask: masks.attentionMask, keyPaddingMask: masks.keyPaddingMask, causal: masks.causal, implementation: 'plain' }).context;
+            const expected = attend({ query, keys, values, scorer, normalizer, attentionMask: masks.attentionMask, keyPaddingMask: masks.keyPaddingMask, causal: masks.causal, implementation: 'plain' }).context;
             return { feeds: { query: { tensor: query, type: 'float' as const }, keys: { tensor: keys, type: 'float' as const }, values: { tensor: values, type: 'float' as const }, ...maskFeeds(masks) }, expected };
           });
           await expectAgreement(`attend ${normalizerSpec.kind}`, bytes, cases, toleranceFor(normalizerSpec));

@@ -29,7 +29,7 @@ describe('variants: RoPE and soft-capping', () => {
           const cases = LENGTHS.map(([Lq, Lk]) => {
             const [query, keys, values] = [randn([B, Lq, d], rng), randn([B, Lk, d], rng), randn([B, Lk, 3], rng)];
             const masks = masksFor(form, Lq, Lk, false, rng);
-            const expected = attend({ query, keys, values, scorer, normalizer, mask: masks.attentionMask, keyPaddingMask: masks.keyPaddingMask, causal: masks.causal, implementation: 'plain' }).context;
+            const expected = attend({ query, keys, values, scorer, normalizer, attentionMask: masks.attentionMask, keyPaddingMask: masks.keyPaddingMask, causal: masks.causal, implementation: 'plain' }).context;
             return { feeds: { query: float(query), keys: float(keys), values: float(values), ...maskFeeds(masks) }, expected };
           });
           await expectAgreement(`${scorer.kind} ${normalizer.kind}`, bytes, cases, normalizer.kind === 'softmax' ? 1e-5 : 1e-4);
@@ -67,7 +67,7 @@ describe('variants: RoPE and soft-capping', () => {
         const cases = LENGTHS.map(([Lq, Lk]) => {
           const [query, keys, values] = [randn([B, numHeads, Lq, d], rng), randn([B, numKeyValueHeads, Lk, d], rng), randn([B, numKeyValueHeads, Lk, d], rng)];
           const masks = masksFor(form, Lq, Lk, true, rng);
-          const expected = attend({ query, keys, values, scorer, normalizer, groupSize: 2, mask: masks.attentionMask, keyPaddingMask: masks.keyPaddingMask, causal: masks.causal, implementation: 'plain' }).context;
+          const expected = attend({ query, keys, values, scorer, normalizer, groupSize: 2, attentionMask: masks.attentionMask, keyPaddingMask: masks.keyPaddingMask, causal: masks.causal, implementation: 'plain' }).context;
           return { feeds: { query: float(query), keys: float(keys), values: float(values), ...maskFeeds(masks) }, expected };
         });
         await expectAgreement(`${scorer.kind} ${normalizer.kind} heads`, bytes, cases, normalizer.kind === 'sparsemax' ? 1e-4 : 1e-5);
