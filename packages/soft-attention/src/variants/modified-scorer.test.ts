@@ -34,7 +34,7 @@ describe('ModifiedScorer with a user-defined ScoreModifier', () => {
     const scorer = new ModifiedScorer(fallOff);
     const mask = new SlidingWindowRule(2).toMask([4, 4]);
     const v = randn([1, 2, 4, 2], rng);
-    const check = gradcheck((qq, kk) => attend({ query: qq!, keys: kk!, values: v, scorer, mask }).context, [randn([1, 2, 4, 3], rng), randn([1, 2, 4, 3], rng)]);
+    const check = gradcheck((qq, kk) => attend({ query: qq!, keys: kk!, values: v, scorer, attentionMask: mask }).context, [randn([1, 2, 4, 3], rng), randn([1, 2, 4, 3], rng)]);
     expect(check.ok, JSON.stringify(check)).toBe(true);
     expect(scorer.kind).toBe('fall-off+scaled-dot');
   });
