@@ -59,7 +59,7 @@ function fusedScale(spec: AttentionCoreSpec): number {
 export function attentionCore(graph: GraphBuilder, parameters: ParameterTable, query: string, keys: string, values: string, masks: KeepInputs, spec: AttentionCoreSpec): string {
   const rank = spec.numHeads > 0 ? 4 : 3;
   const fused = fusedOpFor(spec);
-  const onlyCausal = masks.causal === true && !masks.attentionMask && !masks.keyPaddingMask;
+  const onlyCausal = masks.causal === true && masks.slidingWindow === undefined && !masks.attentionMask && !masks.keyPaddingMask;
   if (fused === 'Attention') {
     // Attention-23 wants [B, H, L, d] (it reads Hkv < H key/value heads itself).
     const toFour = (x: string): string => (rank === 4 ? x : graph.op('Unsqueeze', [x, graph.int64s([1])])); // [B, L, d] -> [B, 1, L, d]

@@ -4,7 +4,7 @@ import { GraphBuilder } from './graph-builder';
 import type { KeepInputs } from './keep-mask';
 import { encodeModel } from './onnx-model';
 import { ParameterTable } from './parameter-table';
-import './variant-exports'; // registers the exports of the built-in variant scorers (RoPE, softcap)
+import { rotate } from './variant-exports'; // also registers the exports of the built-in variants
 import { describe, type AttendDims, type AttentionDescription, type ExportSource, type LinearParameters } from './read-module';
 
 // Shape letters: B batch, L sequence (self-attention), Lq queries, Lk keys, E embedDim, H heads,
@@ -53,6 +53,7 @@ const TARGETS: readonly OnnxTarget[] = ['standard', 'contrib', 'decomposed'];
  *   attend / SoftAttention:  query [B, (H,) Lq, dq], keys [B, (Hkv,) Lk, dk], values [B, (Hkv,) Lk, dv] -> context [B, (H,) Lq, dv]
  *   SelfAttention:           x [B, L, d] -> output [B, L, do or dv]
  *   MultiHeadAttention:      query [B, Lq, E], key [B, Lk, kdim], value [B, Lk, vdim] -> output [B, Lq, E]
+ *   LlamaAttention:          x [B, L, E] -> output [B, L, E] (causal, or its sliding window, always)
  */
 export function exportToOnnx(source: ExportSource, options: ExportToOnnxOptions = {}): OnnxExport {
   const target = options.target ?? 'standard';
@@ -70,10 +71,10 @@ export function exportToOnnx(source: ExportSource, options: ExportToOnnxOptions 
   const names = options.inputNames ?? {};
   const axes = {
     batch: options.dynamicAxes?.batch ?? 'batch',
-    queryLength: options.dynamicAxes?.queryLength ?? (description.kind === 'self-attention' ? 'sequence_length' : 'query_length'),
+    queryLength: options.dynamicAxes?.queryLength ?? (description.kind === 'self-attention' || description.kind === 'llama' ? 'sequence_length' : 'query_length'),
     keyLength: options.dynamicAxes?.keyLength ?? 'key_length',
   };
-  if (description.kind === 'self-attention') axes.keyLength = axes.queryLength;
+  if (description.kind === 'self-attention' || description.kind === 'llama') axes.keyLength = axes.queryLength;
 
   const { B, Lq, Lk } = { B: axes.batch, Lq: axes.queryLength, Lk: axes.keyLength };
   const heads = description.numHeads;
@@ -106,6 +107,16 @@ export function exportToOnnx(source: ExportSource, options: ExportToOnnxOptions 
     keys = linear(graph, parameters, x, projections.key, 'keyProjection'); // [B, L, dk]
     values = linear(graph, parameters, x, projections.value, 'valueProjection'); // [B, L, dv]
     scoresShape = ['mask_batch', Lq, Lk];
+  } else if (description.kind === 'llama') {
+    const x = graph.input(names.x ?? 'x', 'float', [B, Lq, description.inputDims.query]);
+    const projections = description.projections!;
+    const rope = description.rotary!;
+    const zero = graph.float(0);
+    const heads = (layer: LinearParameters, count: number, name: string): string => splitHeads(graph, linear(graph, parameters, x, layer, name), count, description.queryDim); // [B, L, E] -> [B, count, L, d]
+    query = rotate(graph, heads(projections.query, description.numHeads, 'queryProjection'), zero, description.queryDim, rope); // [B, H, L, d]
+    keys = rotate(graph, heads(projections.key, description.numKeyValueHeads, 'keyProjection'), zero, description.keyDim, rope); // [B, Hkv, L, d]
+    values = heads(projections.value, description.numKeyValueHeads, 'valueProjection'); // [B, Hkv, L, d]
+    scoresShape = ['mask_batch', 'mask_heads', Lq, Lk];
   } else {
     const projections = description.projections!;
     const queryInput = graph.input(names.query ?? 'query', 'float', [B, Lq, description.inputDims.query]);
@@ -117,13 +128,14 @@ export function exportToOnnx(source: ExportSource, options: ExportToOnnxOptions 
     scoresShape = ['mask_batch', 'mask_heads', Lq, Lk];
   }
 
-  const masks: KeepInputs = { causal: options.causal ?? false };
+  const rule = description.keepRule;
+  const masks: KeepInputs = rule ? { ...rule } : { causal: options.causal ?? false };
   if (options.attentionMask) masks.attentionMask = graph.input(names.attentionMask ?? 'attentionMask', 'bool', scoresShape);
   if (options.keyPaddingMask) masks.keyPaddingMask = graph.input(names.keyPaddingMask ?? 'keyPaddingMask', 'bool', [B, Lk]);
 
   const context = attentionCore(graph, parameters, query, keys, values, masks, spec); // [B, (H,) Lq, dv]
   let output = context;
-  if (description.kind === 'multi-head') {
+  if (description.kind === 'multi-head' || description.kind === 'llama') {
     const merged = graph.op('Reshape', [graph.op('Transpose', [context], { perm: [0, 2, 1, 3] }), graph.int64s([0, 0, -1])]); // [B, H, Lq, d] -> [B, Lq, E]
     output = linear(graph, parameters, merged, description.projections!.output!, 'outputProjection'); // [B, Lq, E]
   } else if (description.projections?.output) {

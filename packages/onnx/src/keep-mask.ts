@@ -9,6 +9,8 @@ export interface KeepInputs {
   keyPaddingMask?: string;
   /** Query i may attend keys j ≤ i (top-left aligned, as heed). */
   causal?: boolean;
+  /** With causal: query i may attend keys i − window < j ≤ i only (a causal sliding window). */
+  slidingWindow?: number;
 }
 
 /**
@@ -22,19 +24,22 @@ export function buildKeepMask(graph: GraphBuilder, masks: KeepInputs, query: str
     const middle = Array.from({ length: rank - 2 }, (_, i) => i + 1);
     parts.push(graph.op('Unsqueeze', [masks.keyPaddingMask, graph.int64s(middle)], {}, { name: 'key_padding_keep' })); // [B, Lk] -> [B, 1, (1,) Lk]
   }
-  if (masks.causal) parts.push(causalKeep(graph, query, keys)); // [Lq, Lk]
+  if (masks.causal) parts.push(causalKeep(graph, query, keys, masks.slidingWindow)); // [Lq, Lk]
   if (parts.length === 0) return null;
   return parts.slice(1).reduce((all, part) => graph.op('And', [all, part], {}, { name: 'keep' }), parts[0]!);
 }
 
-/** keep[i, j] = j ≤ i for query [..., Lq, d] and keys [..., Lk, d]: -> [Lq, Lk] */
-export function causalKeep(graph: GraphBuilder, query: string, keys: string): string {
+/** keep[i, j] = j ≤ i (and i − window < j with a window) for query [..., Lq, d] and keys [..., Lk, d]: -> [Lq, Lk] */
+export function causalKeep(graph: GraphBuilder, query: string, keys: string, window?: number): string {
   const zero = graph.int64(0);
   const one = graph.int64(1);
   const lengthOf = (x: string): string => graph.op('Squeeze', [graph.op('Shape', [x], { start: -2, end: -1 }), graph.int64s([0])]); // []
   const rows = graph.op('Unsqueeze', [graph.op('Range', [zero, lengthOf(query), one]), graph.int64s([1])]); // [Lq, 1]
   const columns = graph.op('Range', [zero, lengthOf(keys), one]); // [Lk]
-  return graph.op('GreaterOrEqual', [rows, columns], {}, { name: 'causal_keep' }); // [Lq, Lk]
+  const causal = graph.op('GreaterOrEqual', [rows, columns], {}, { name: 'causal_keep' }); // [Lq, Lk]
+  if (window === undefined) return causal;
+  const inWindow = graph.op('Less', [graph.op('Sub', [rows, columns]), graph.int64(window)]); // i − j < window  [Lq, Lk]
+  return graph.op('And', [causal, inWindow], {}, { name: 'window_keep' });
 }
 
 /** true for each query row that keeps at least one key: keep [..., Lq, Lk] -> [..., Lq, 1] */

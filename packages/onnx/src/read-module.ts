@@ -1,8 +1,8 @@
 import { ConfigError, Module, type Linear, type Parameter } from '@heed/tensor';
-import { MultiHeadAttention } from '@heed/multi-head';
+import { LlamaAttention, MultiHeadAttention } from '@heed/multi-head';
 import { SelfAttention } from '@heed/self-attention';
-import { resolveNormalizer, resolveScorer, SoftAttention, type Normalizer, type NormalizerSpec } from '@heed/soft-attention';
-import type { Scorer, ScorerSpec } from '@heed/scorers';
+import { resolveNormalizer, resolveScorer, SoftAttention, SoftcapScorer, type Normalizer, type NormalizerSpec, type RotaryStyle } from '@heed/soft-attention';
+import { ScaledDotScorer, type Scorer, type ScorerSpec } from '@heed/scorers';
 
 // The one place that reads heed's modules and attention configurations: their public fields and
 // parameters, turned into the description the exporter writes. When a module's options change, this
@@ -28,7 +28,7 @@ export interface AttendDims {
   numKeyValueHeads?: number;
 }
 
-export type ExportSource = SoftAttention | SelfAttention | MultiHeadAttention | AttendConfig;
+export type ExportSource = SoftAttention | SelfAttention | MultiHeadAttention | LlamaAttention | AttendConfig;
 
 export interface LinearParameters {
   weight: Parameter;
@@ -36,7 +36,7 @@ export interface LinearParameters {
 }
 
 export interface AttentionDescription {
-  kind: 'attend' | 'self-attention' | 'multi-head';
+  kind: 'attend' | 'self-attention' | 'multi-head' | 'llama';
   scorers: { scorer: Scorer; prefix: string }[];
   normalizer: Normalizer;
   /** H (0: no heads axis), Hkv. */
@@ -53,6 +53,10 @@ export interface AttentionDescription {
   /** The output feature size. */
   outputDim: number;
   namedParameters: [string, Parameter][];
+  /** Rotary embedding of the projected queries and keys (LlamaAttention). */
+  rotary: { base: number; style: RotaryStyle } | null;
+  /** The block's own keep rule (LlamaAttention: always causal, maybe a sliding window). */
+  keepRule: { causal: true; slidingWindow?: number } | null;
 }
 
 const linear = (layer: Linear): LinearParameters => ({ weight: layer.weight, bias: layer.bias });
@@ -67,6 +71,7 @@ function positive(value: number | undefined, argument: string): number {
 /** Reads a module or an attend configuration; `dims` is needed for `attend` / `SoftAttention`. */
 export function describe(source: ExportSource, dims: AttendDims | undefined): AttentionDescription {
   if (source instanceof MultiHeadAttention) return describeMultiHead(source);
+  if (source instanceof LlamaAttention) return describeLlama(source);
   if (source instanceof SelfAttention) return describeSelfAttention(source);
   const scorer = source instanceof SoftAttention ? source.scorer : resolveScorer(source.scorer);
   const normalizer = source instanceof SoftAttention ? source.normalizer : resolveNormalizer(source.normalizer);
@@ -93,6 +98,8 @@ export function describe(source: ExportSource, dims: AttendDims | undefined): At
     inputDims: { query: queryDim, key: keyDim, value: valueDim },
     outputDim: valueDim,
     namedParameters: named,
+    rotary: null,
+    keepRule: null,
   };
 }
 
@@ -115,6 +122,8 @@ function describeSelfAttention(module: SelfAttention): AttentionDescription {
     inputDims: { query: module.inputDim, key: module.inputDim, value: module.inputDim },
     outputDim: module.outputDim ?? module.valueDim,
     namedParameters: module.namedParameters(),
+    rotary: null,
+    keepRule: null,
   };
 }
 
@@ -140,5 +149,38 @@ function describeMultiHead(module: MultiHeadAttention): AttentionDescription {
     inputDims: { query: module.embedDim, key: module.keyDim, value: module.valueDim },
     outputDim: module.embedDim,
     namedParameters: module.namedParameters(),
+    rotary: null,
+    keepRule: null,
+  };
+}
+
+/**
+ * LlamaAttention from its public fields: RoPE on the projected queries and keys, scaled-dot scores at
+ * `scale` (soft-capped when `softcap` is set), its normalizer (softmax or softmax with sinks), causal or a
+ * causal sliding window, GQA heads.
+ */
+function describeLlama(module: LlamaAttention): AttentionDescription {
+  const scaledDot = new ScaledDotScorer({ scale: module.scale });
+  const scorer = module.softcap === null ? scaledDot : new SoftcapScorer(module.softcap, { inner: scaledDot });
+  return {
+    kind: 'llama',
+    scorers: [{ scorer, prefix: 'scorer.' }],
+    normalizer: module.normalizer,
+    numHeads: module.numHeads,
+    numKeyValueHeads: module.numKeyValueHeads,
+    queryDim: module.headDim,
+    keyDim: module.headDim,
+    valueDim: module.headDim,
+    projections: {
+      query: linear(module.queryProjection),
+      key: linear(module.keyProjection),
+      value: linear(module.valueProjection),
+      output: linear(module.outputProjection),
+    },
+    inputDims: { query: module.embedDim, key: module.embedDim, value: module.embedDim },
+    outputDim: module.embedDim,
+    namedParameters: module.namedParameters(),
+    rotary: { base: module.ropeBase, style: module.ropeStyle },
+    keepRule: module.slidingWindow === null ? { causal: true } : { causal: true, slidingWindow: module.slidingWindow },
   };
 }

@@ -2,7 +2,7 @@ import { afterAll, describe, it } from 'vitest';
 import { Rng, randn } from '@heed/tensor';
 import { createScorer } from '@heed/scorers';
 import { alibiScorer, attend, createNormalizer, RotaryScorer, SoftcapScorer, SoftmaxWithSinks } from '@heed/soft-attention';
-import { MultiHeadAttention } from '@heed/multi-head';
+import { LlamaAttention, MultiHeadAttention } from '@heed/multi-head';
 import { exportToOnnx } from './export-to-onnx';
 import { B, expectAgreement, exportOptionsFor, float, LENGTHS, maskFeeds, masksFor, reportWorst } from './testing/agreement';
 
@@ -81,6 +81,27 @@ describe('variants: RoPE and soft-capping', () => {
         return { feeds: { query: float(x), key: float(x), value: float(x), ...maskFeeds({ keyPaddingMask }) }, expected };
       });
       await expectAgreement(`MultiHeadAttention ${scorer.kind} ${normalizer.kind}`, bytes, cases, normalizer.kind === 'sparsemax' ? 1e-4 : 1e-5);
+    }
+  }, 60_000);
+
+  it('LlamaAttention: RoPE, GQA, sliding window, softcap, sinks, biases, a head size of its own', async () => {
+    const rng = new Rng(31);
+    const configs = [
+      { embedDim: 8, numHeads: 4, numKeyValueHeads: 2 },
+      { embedDim: 8, numHeads: 2, numKeyValueHeads: 1, headDim: 6, ropeBase: 500, ropeStyle: 'interleaved', attentionBias: true },
+      { embedDim: 8, numHeads: 4, numKeyValueHeads: 2, slidingWindow: 3, softcap: 5, sinks: true, queryPreAttentionScalar: 3 },
+    ] as const;
+    for (const config of configs) {
+      const module = new LlamaAttention({ ...config, rng });
+      if (module.normalizer instanceof SoftmaxWithSinks) module.normalizer.sinks.data.set([0.5, -1, 2, 0]);
+      for (const target of ['standard', 'decomposed'] as const) {
+        const { bytes, attentionOp } = exportToOnnx(module, { target });
+        const cases = LENGTHS.map(([L]) => {
+          const x = randn([B, L, 8], rng);
+          return { feeds: { x: float(x) }, expected: module.forward(x, { needWeights: false }).output };
+        });
+        await expectAgreement(`LlamaAttention ${target} ${attentionOp}`, bytes, cases, 1e-5);
+      }
     }
   }, 60_000);
 });

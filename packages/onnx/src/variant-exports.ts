@@ -24,7 +24,7 @@ function lengthOf(graph: GraphBuilder, x: string): string {
  * RoPE (Su et al. 2021): x_rot = x ⊙ cos θ + pairSwap(x) ⊙ sin θ with θ[p, i] = (p + offset) · base^(−2i/d),
  * the positions p = 0 … L − 1 computed in the graph (dynamic L). x [..., L, d] -> [..., L, d]
  */
-function rotate(graph: GraphBuilder, x: string, offset: string, d: number, scorer: RotaryScorer): string {
+export function rotate(graph: GraphBuilder, x: string, offset: string, d: number, scorer: Pick<RotaryScorer, 'base' | 'style'>): string {
   const half = d / 2;
   const inverseFrequencies = graph.float(Array.from({ length: half }, (_, i) => scorer.base ** ((-2 * i) / d)), [1, half], 'inverse_frequencies'); // [1, d/2]
   const positions = graph.op('Add', [graph.op('Cast', [graph.op('Range', [graph.int64(0), lengthOf(graph, x), graph.int64(1)])], { to: 1 }), offset]); // [L]
