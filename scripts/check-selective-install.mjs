@@ -83,6 +83,15 @@ const cases = [
     ts: "import { MultiHeadAttention, type KeyValueCache, type MultiHeadAttentionResult } from '@heed/multi-head'; import { zeros } from '@heed/tensor'; const m = new MultiHeadAttention({ embedDim: 8, numHeads: 4, numKeyValueHeads: 2 }); const x = zeros([2, 3, 8]); const cache: KeyValueCache = m.createCache(); m.forward(x, x, x, { causal: true, cache }); const r: MultiHeadAttentionResult = m.forward(x, x, x, { causal: true, cache, averageHeadWeights: false }); const s: string = r.weights?.shape.join('x') ?? 'none'; console.log(s);",
     expect: '2x4x3x6',
   },
+  {
+    pkg: '@heed/onnx',
+    needs: ['@heed/onnx', '@heed/multi-head', '@heed/self-attention', '@heed/soft-attention', '@heed/scorers', '@heed/tensor'],
+    exportName: 'exportToOnnx',
+    esm: "import { exportToOnnx } from '@heed/onnx'; import { MultiHeadAttention } from '@heed/multi-head'; const r = exportToOnnx(new MultiHeadAttention({ embedDim: 8, numHeads: 4, numKeyValueHeads: 2 }), { causal: true }); console.log(r.attentionOp, r.bytes.length > 1000);",
+    cjs: "const { exportToOnnx } = require('@heed/onnx'); const { MultiHeadAttention } = require('@heed/multi-head'); const r = exportToOnnx(new MultiHeadAttention({ embedDim: 8, numHeads: 4, numKeyValueHeads: 2 }), { causal: true }); console.log(r.attentionOp, r.bytes.length > 1000);",
+    ts: "import { exportToOnnx, type OnnxExport } from '@heed/onnx'; import { MultiHeadAttention } from '@heed/multi-head'; const r: OnnxExport = exportToOnnx(new MultiHeadAttention({ embedDim: 8, numHeads: 4, numKeyValueHeads: 2 }), { causal: true }); const ok: boolean = r.bytes.length > 1000; console.log(r.attentionOp, ok);",
+    expect: 'Attention true',
+  },
 ];
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');

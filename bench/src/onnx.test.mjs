@@ -1,23 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import * as ort from 'onnxruntime-node';
-import { bytesField, floatField, intField, mhaModel, sdpaModel, varint } from './onnx.mjs';
+import { mhaModel, sdpaModel } from './onnx.mjs';
 import { HEAD_DIM, HEADS, MODEL_DIM, causalAdditiveMask, compare, flopsOf, makeInputs, makeWeights } from './problem.mjs';
 import { mhaReference, sdpaReference } from './attention-reference.mjs';
-
-const bytes = (u8) => [...u8];
-
-describe('protobuf wire format', () => {
-  it('encodes varints, including negative int64 as ten bytes', () => {
-    expect(bytes(varint(0))).toEqual([0]);
-    expect(bytes(varint(300))).toEqual([0xac, 0x02]);
-    expect(bytes(varint(-1))).toEqual([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]);
-  });
-  it('encodes fields with their keys', () => {
-    expect(bytes(intField(1, 150))).toEqual([0x08, 0x96, 0x01]);
-    expect(bytes(bytesField(2, Uint8Array.of(1, 2)))).toEqual([0x12, 2, 1, 2]);
-    expect(bytes(floatField(2, 1))).toEqual([0x15, 0, 0, 0x80, 0x3f]);
-  });
-});
 
 describe('ONNX graphs run in onnxruntime-node and compute attention', () => {
   const L = 8;
