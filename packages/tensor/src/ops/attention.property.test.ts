@@ -297,9 +297,9 @@ const sets: [string, Kernels][] = [];
 beforeAll(async () => {
   useJsKernels();
   sets.push(['JS', { ...plainKernels() }]);
-  expect(await useWasmKernels({ relaxedSimd: false })).toBe(true); // Node runs WebAssembly SIMD: never a skip
+  expect(await useWasmKernels({ relaxedSimd: false })).toEqual({ simd: 'plain', threads: 1 }); // Node runs WebAssembly SIMD: never a skip
   sets.push(['WASM', { ...getKernels() }]);
-  expect(await useWasmKernels({ relaxedSimd: false, threads: 2 })).toBe(true);
+  expect(await useWasmKernels({ relaxedSimd: false, threads: 2 })).toEqual({ simd: 'plain', threads: 2 });
   sets.push(['WASM, 2 threads', { ...getKernels() }]);
   useJsKernels();
 });

@@ -218,7 +218,7 @@ describe('worker pools', () => {
   test('threads 5..9 one after another do not accumulate workers; useJsKernels stops them', async () => {
     expect(liveWorkerCount()).toBe(0);
     for (let threads = 5; threads <= 9; threads++) {
-      expect(await useWasmKernels({ relaxedSimd: false, threads })).toBe(true);
+      expect(await useWasmKernels({ relaxedSimd: false, threads })).toEqual({ simd: 'plain', threads });
       expect(liveWorkerCount()).toBe(threads - 1); // the pool of the previous call was stopped
       expect(listKernelSets()).toEqual(['js', 'wasm']);
     }
@@ -236,8 +236,8 @@ describe('worker pools', () => {
     // relaxedSimd: true picks the relaxed build where it validates (here: with the vitest flag), else the same plain one.
     const relaxed = await loadWasmKernels({ relaxedSimd: true, threads: 2 });
     expect(relaxed === first).toBe(!wasmRelaxedSimdSupported());
-    expect(await useWasmKernels({ relaxedSimd: false, threads: 2 })).toBe(true);
-    expect(await useWasmKernels({ relaxedSimd: false, threads: 2 })).toBe(true); // the same set again: the pool stays
+    expect(await useWasmKernels({ relaxedSimd: false, threads: 2 })).toEqual({ simd: 'plain', threads: 2 });
+    expect(await useWasmKernels({ relaxedSimd: false, threads: 2 })).toEqual({ simd: 'plain', threads: 2 }); // the same set again: the pool stays
     expect(first!.pool!.terminated).toBe(false);
     useJsKernels();
     expect(first!.pool!.terminated).toBe(true);
