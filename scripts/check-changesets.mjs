@@ -67,9 +67,14 @@ if (base) {
 } else {
   const tag = tryGit('describe', '--tags', '--abbrev=0', '--match', '@heed/*', '--match', 'v[0-9]*', 'HEAD');
   const introduced = lines(tryGit('log', '--diff-filter=A', '--format=%H', 'HEAD', '--', 'scripts/check-changesets.mjs')).pop() ?? head;
-  const since = tag ? `${tag}..HEAD` : `${introduced}^..HEAD`;
-  const shallowStart = tag ? null : tryGit('rev-parse', '--verify', '--quiet', `${introduced}^`) === null;
-  const commits = lines(shallowStart ? head : git('rev-list', '--first-parent', since)).reverse();
+  // First-parent commits since the tag; without one, those that came after this script (descendants of
+  // the commit that added it, or that commit itself: a merge that brought it in counts, earlier ones not).
+  let commits = lines(git('rev-list', '--first-parent', tag ? `${tag}..HEAD` : 'HEAD'));
+  if (!tag) {
+    const after = new Set([introduced, ...lines(git('rev-list', '--ancestry-path', `${introduced}..HEAD`))]);
+    commits = commits.filter((c) => after.has(c));
+  }
+  commits.reverse();
   console.log(`changesets: checking ${commits.length} commit(s) on main one by one, since ${tag ? `the release tag ${tag}` : `the commit that added this check (${introduced.slice(0, 9)})`}`);
   for (const commit of commits) {
     const parent = tryGit('rev-parse', '--verify', '--quiet', `${commit}^1`);
