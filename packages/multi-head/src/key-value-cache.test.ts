@@ -130,4 +130,31 @@ describe('KeyValueCache: cached decoding equals the full causal pass', () => {
     const wrong: Tensor = randn([1, 2, 1, 3], new Rng(0));
     expect(() => cache.append(wrong, wrong)).toThrow('KeyValueCache.append: cache holds keys [B, 2, L, 2] (numKeyValueHeads 2, headDim 2), got [1, 2, 1, 3]');
   });
+
+  it('refuses keys and values of different lengths or batches, leaving the cache as it was', () => {
+    const cache = new KeyValueCache(2, 2);
+    cache.append(randn([1, 2, 3, 2], new Rng(0)), randn([1, 2, 3, 2], new Rng(1)));
+    for (const [keyShape, valueShape] of [
+      [[1, 2, 1, 2], [1, 2, 2, 2]], // lengths 1 and 2
+      [[1, 2, 1, 2], [2, 2, 1, 2]], // batches 1 and 2
+    ] as const) {
+      const keys = randn([...keyShape], new Rng(2));
+      const values = randn([...valueShape], new Rng(3));
+      let caught: unknown = null;
+      try {
+        cache.append(keys, values);
+      } catch (error) {
+        caught = error;
+      }
+      expect(caught).toBeInstanceOf(ShapeError);
+      const error = caught as ShapeError;
+      expect(error.message).toContain('KeyValueCache.append');
+      expect([error.op, error.argument]).toEqual(['KeyValueCache.append', 'values']);
+      expect(error.shapes).toEqual({ keys: keyShape, values: valueShape });
+      expect([cache.length, cache.keys!.shape, cache.values!.shape]).toEqual([3, [1, 2, 3, 2], [1, 2, 3, 2]]);
+    }
+    const empty = new KeyValueCache(2, 2);
+    expect(() => empty.append(randn([1, 2, 1, 2], new Rng(4)), randn([1, 2, 4, 2], new Rng(5)))).toThrow(ShapeError);
+    expect(empty.length).toBe(0);
+  });
 });

@@ -48,7 +48,8 @@ export class KeyValueCache {
 
   /**
    * Appends new keys and values [B, Hkv, Lnew, d]; returns everything cached, [B, Hkv, L + Lnew, d].
-   * Refuses another batch size or head layout than the cache holds, naming both shapes.
+   * Refuses another batch size or head layout than the cache holds, and keys and values of different
+   * batches or lengths, naming the shapes; a refused call leaves the cache as it was.
    */
   append(keys: Tensor, values: Tensor, op = 'KeyValueCache.append'): { keys: Tensor; values: Tensor } {
     const expected = `[B, ${this.numKeyValueHeads}, L, ${this.headDim}]`;
@@ -60,6 +61,13 @@ export class KeyValueCache {
           shapes: { [argument]: t.shape },
         });
       }
+    }
+    if (keys.shape[0] !== values.shape[0] || keys.shape[2] !== values.shape[2]) {
+      throw new ShapeError(`keys ${formatShape(keys.shape)} and values ${formatShape(values.shape)} must have the same batch and length (one value per key)`, {
+        op,
+        argument: 'values',
+        shapes: { keys: keys.shape, values: values.shape },
+      });
     }
     if (this.cachedKeys && this.cachedValues) {
       const B = this.cachedKeys.shape[0]!;

@@ -65,7 +65,7 @@ describe('loadTorchStateDict / torchStateDict', () => {
     const bad = { ...params, 'out_proj.bias': randn([7], new Rng(0)) };
     const call = () => layer.loadTorchStateDict(bad);
     expect(call).toThrow(StateDictError);
-    expect(call).toThrow("MultiHeadAttention.loadTorchStateDict: key 'out_proj.bias' has shape [7], this layer expects [8]");
+    expect(call).toThrow("MultiHeadAttention.loadTorchStateDict: key 'out_proj.bias' has shape [7], the module expects [8]");
     try {
       call();
     } catch (error) {
@@ -73,6 +73,40 @@ describe('loadTorchStateDict / torchStateDict', () => {
       expect((error as StateDictError).shapes).toEqual({ expected: [8], got: [7] });
     }
     expect(snapshot(layer)).toEqual(before);
+  });
+
+  it('refuses null, undefined, {} and string entries in strict mode, and loads nothing (no partial load)', () => {
+    const params = fixtureParams('mha_causal');
+    for (const bad of [null, undefined, {}, 'abc', { shape: [8], data: 'abcdefgh' }, { shape: [8], data: Array(8).fill('1') }]) {
+      const layer = new MultiHeadAttention({ embedDim: 8, numHeads: 2, rng: new Rng(1) });
+      const before = snapshot(layer);
+      const state = { ...params, in_proj_weight: bad } as unknown as Tensors;
+      let caught: unknown = null;
+      try {
+        layer.loadTorchStateDict(state);
+      } catch (error) {
+        caught = error;
+      }
+      expect(caught).toBeInstanceOf(StateDictError);
+      const error = caught as StateDictError;
+      expect([error.op, error.argument, error.keys]).toEqual(['MultiHeadAttention.loadTorchStateDict', 'in_proj_weight', ['in_proj_weight']]);
+      expect(snapshot(layer)).toEqual(before);
+    }
+  });
+
+  it('refuses NaN and ±Infinity weights unless allowNonFinite, naming the key and index', () => {
+    const params = fixtureParams('mha_causal');
+    for (const bad of [NaN, Infinity, -Infinity]) {
+      const layer = new MultiHeadAttention({ embedDim: 8, numHeads: 2, rng: new Rng(1) });
+      const before = snapshot(layer);
+      const weight = params['out_proj.weight']!.clone();
+      weight.data[5] = bad;
+      const state = { ...params, 'out_proj.weight': weight };
+      expect(() => layer.loadTorchStateDict(state)).toThrow(`MultiHeadAttention.loadTorchStateDict: key 'out_proj.weight' holds ${bad} at index 5`);
+      expect(snapshot(layer)).toEqual(before);
+      layer.loadTorchStateDict(state, { allowNonFinite: true });
+      expect(layer.outputProjection.weight.data[5]).toBe(bad);
+    }
   });
 
   it('refuses missing and unexpected keys, listing them and what the layer expects', () => {

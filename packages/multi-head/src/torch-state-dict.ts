@@ -1,9 +1,9 @@
-import { formatShape, sameShape, sizeOf, StateDictError, Tensor, type Parameter } from '@heed/tensor';
+import { checkStateDictEntry, sizeOf, StateDictError, Tensor, type Parameter, type StateDictValueOptions } from '@heed/tensor';
 
 /** A state dict as PyTorch names it: tensors, or `{ shape, data }` records (e.g. parsed from JSON). */
 export type TorchStateDict = Record<string, Tensor | { readonly shape: readonly number[]; readonly data: ArrayLike<number> }>;
 
-export interface LoadTorchStateDictOptions {
+export interface LoadTorchStateDictOptions extends StateDictValueOptions {
   /**
    * Refuse missing and unexpected keys (default true). With false, keys the layer does not know are
    * ignored and parameters without a key keep their values; shapes are checked either way.
@@ -23,7 +23,7 @@ export interface TorchLayoutSource {
   readonly bias: boolean;
   readonly addBiasKv: boolean;
   namedParameters(): [string, Parameter][];
-  loadStateDict(state: Record<string, { shape: readonly number[]; data: ArrayLike<number> }>, options?: { strict?: boolean }): void;
+  loadStateDict(state: Record<string, { shape: readonly number[]; data: ArrayLike<number> }>, options?: { strict?: boolean } & StateDictValueOptions): void;
 }
 
 /** One PyTorch tensor: its key, its shape, and the heed parameters whose row-major data, concatenated in order, make it up. */
@@ -63,14 +63,18 @@ export function packsInputProjections(layer: TorchLayoutSource): boolean {
 }
 
 /**
- * Loads an `nn.MultiheadAttention` state dict into heed's parameters: checks every key and shape
- * first (nothing is written unless all fit), then splits the packed tensors. Masks are not weights:
+ * Loads an `nn.MultiheadAttention` state dict into heed's parameters: checks every key, shape and value
+ * first (nothing is written unless all fit; null entries, strings and — unless `allowNonFinite` —
+ * NaN/±Infinity weights are refused), then splits the packed tensors. Masks are not weights:
  * nothing here touches a mask convention.
  */
 export function loadTorchStateDict(layer: TorchLayoutSource, stateDict: TorchStateDict, options: LoadTorchStateDictOptions = {}): void {
   const op = 'MultiHeadAttention.loadTorchStateDict';
   const strict = options.strict ?? true;
   const prefix = options.prefix ?? '';
+  if (typeof stateDict !== 'object' || stateDict === null) {
+    throw new StateDictError(`stateDict must be an object of tensors by PyTorch name, got ${stateDict === null ? 'null' : typeof stateDict}`, { op, argument: 'stateDict', keys: [] });
+  }
   const given = new Map(
     Object.entries(stateDict)
       .filter(([key]) => key.startsWith(prefix))
@@ -97,16 +101,9 @@ export function loadTorchStateDict(layer: TorchLayoutSource, stateDict: TorchSta
   const own = new Map(layer.namedParameters());
   const heed: Record<string, { shape: readonly number[]; data: Float32Array }> = {};
   for (const entry of entries) {
-    const value = given.get(entry.torchName);
-    if (!value) continue;
-    if (!sameShape(value.shape, entry.shape) || value.data.length !== sizeOf(entry.shape)) {
-      throw new StateDictError(`key '${prefix}${entry.torchName}' has shape ${formatShape(value.shape)}, this layer expects ${formatShape(entry.shape)}`, {
-        op,
-        argument: prefix + entry.torchName,
-        keys: [prefix + entry.torchName],
-        shapes: { expected: entry.shape, got: value.shape },
-      });
-    }
+    if (!given.has(entry.torchName)) continue; // only without strict
+    // Every entry is checked (not null, its shape, finite numbers) before anything is written.
+    const value = checkStateDictEntry(op, prefix + entry.torchName, given.get(entry.torchName), entry.shape, options);
     let offset = 0;
     for (const name of entry.parts) {
       const shape = own.get(name)!.shape;
@@ -115,7 +112,7 @@ export function loadTorchStateDict(layer: TorchLayoutSource, stateDict: TorchSta
       offset += size;
     }
   }
-  layer.loadStateDict(heed, { strict: false }); // scorer parameters have no PyTorch counterpart and keep their values
+  layer.loadStateDict(heed, { strict: false, allowNonFinite: options.allowNonFinite ?? false }); // scorer parameters have no PyTorch counterpart and keep their values
 }
 
 /**

@@ -1,5 +1,5 @@
 import { add, Linear, linear, Module, Parameter, squeeze, tanh, uniformInit, unsqueeze, defaultRng, type Rng, type Tensor } from '@heed/tensor';
-import { checkDim } from './check-dim';
+import { checkDim, checkOptions } from './check-dim';
 import { checkScorerInputs } from './check-scorer-inputs';
 import type { Scorer, ScorerDims } from './scorer';
 
@@ -23,6 +23,7 @@ export class AdditiveScorer extends Module implements Scorer {
 
   constructor(options: AdditiveScorerOptions) {
     super();
+    checkOptions('AdditiveScorer', options, true);
     const queryDim = checkDim('AdditiveScorer', 'queryDim', options.queryDim);
     const keyDim = checkDim('AdditiveScorer', 'keyDim', options.keyDim ?? options.queryDim);
     const hiddenDim = checkDim('AdditiveScorer', 'hiddenDim', options.hiddenDim ?? keyDim);

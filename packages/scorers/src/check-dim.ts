@@ -1,4 +1,4 @@
-import { ConfigError } from '@heed/tensor';
+import { ConfigError, describeValue } from '@heed/tensor';
 
 /** Throws a ConfigError unless `value` is a positive integer; returns it. */
 export function checkDim(op: string, argument: string, value: number | undefined): number {
@@ -14,4 +14,12 @@ export function checkPositive(op: string, argument: string, value: number): numb
     throw new ConfigError(`${argument} must be a finite number > 0, got ${value}`, { op, argument });
   }
   return value;
+}
+
+/** Throws a ConfigError naming `op` unless `options` is an object (or, when not `required`, left out). */
+export function checkOptions(op: string, options: unknown, required: boolean): void {
+  if (options === undefined && !required) return;
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new ConfigError(`options must be an object${required ? ' with the feature sizes (queryDim, ...)' : ''}, got ${describeValue(options)}`, { op, argument: 'options' });
+  }
 }

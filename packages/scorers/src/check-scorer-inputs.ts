@@ -1,4 +1,4 @@
-import { formatShape, ShapeError, type Tensor } from '@heed/tensor';
+import { expectTensor, formatShape, ShapeError, type Tensor } from '@heed/tensor';
 
 /**
  * Checks query [..., Lq, dq] and keys [..., Lk, dk] for a scorer: ranks ≥ 2, equal leading dims,
@@ -11,6 +11,8 @@ export function checkScorerInputs(
   expect: { queryDim?: number; keyDim?: number; sameDim?: boolean } = {},
 ): { queryDim: number; keyDim: number } {
   const op = `${kind}.score`;
+  expectTensor(op, 'query', query);
+  expectTensor(op, 'keys', keys);
   const shapes = { query: query.shape, keys: keys.shape };
   if (query.rank < 2 || keys.rank < 2) {
     throw new ShapeError(`query ${formatShape(query.shape)} and keys ${formatShape(keys.shape)} must be [..., L, d]`, {

@@ -1,5 +1,5 @@
 import { add, Linear, linear, Module, slice, squeeze, tanh, unsqueeze, type Rng, type Tensor } from '@heed/tensor';
-import { checkDim } from './check-dim';
+import { checkDim, checkOptions } from './check-dim';
 import { checkScorerInputs } from './check-scorer-inputs';
 import type { Scorer, ScorerDims } from './scorer';
 
@@ -23,6 +23,7 @@ export class ConcatScorer extends Module implements Scorer {
 
   constructor(options: ConcatScorerOptions) {
     super();
+    checkOptions('ConcatScorer', options, true);
     this.queryDim = checkDim('ConcatScorer', 'queryDim', options.queryDim);
     const keyDim = checkDim('ConcatScorer', 'keyDim', options.keyDim ?? options.queryDim);
     const hiddenDim = checkDim('ConcatScorer', 'hiddenDim', options.hiddenDim ?? keyDim);

@@ -30,6 +30,17 @@ describe('CosineScorer', () => {
     for (const g of [...q.grad!.data, ...k.grad!.data]) expect(Number.isFinite(g)).toBe(true);
   });
 
+  it('does not overflow: cos(1e20·x, 1e20·x) = 1 and huge or small rows score their true cosine, with finite gradients', () => {
+    const q = tensor([[[1e20, 1e20, 1e20], [3e38, -3e38, 0]]], undefined, { requiresGrad: true });
+    const k = tensor([[[1e20, 1e20, 1e20], [1e-5, 2e-5, 0], [3e38, -3e38, 0]]], undefined, { requiresGrad: true });
+    const s = new CosineScorer().score(q, k);
+    // Independent reference in float64: (q·k) / (‖q‖ ‖k‖) with each row divided by its scale (1e20, 1e-5, 3e38) first.
+    const expected = [1, 3 / Math.sqrt(3 * 5), 0, 0, -1 / Math.sqrt(2 * 5), 1];
+    for (let i = 0; i < expected.length; i++) expect(s.data[i]).toBeCloseTo(expected[i]!, 6);
+    sum(s).backward();
+    for (const g of [...q.grad!.data, ...k.grad!.data]) expect(Number.isFinite(g)).toBe(true);
+  });
+
   it('refuses a non-positive temperature', () => {
     expect(() => new CosineScorer({ temperature: 0 })).toThrow(ConfigError);
     expect(() => new CosineScorer({ temperature: -1 })).toThrow(/temperature must be a finite number > 0, got -1/);

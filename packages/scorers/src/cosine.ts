@@ -1,5 +1,5 @@
-import { div, matmul, maximum, Module, mul, sqrt, sum, type Tensor } from '@heed/tensor';
-import { checkPositive } from './check-dim';
+import { div, matmul, maximum, Module, mul, sqrt, sum, Tensor } from '@heed/tensor';
+import { checkOptions, checkPositive } from './check-dim';
 import { checkScorerInputs } from './check-scorer-inputs';
 import type { Scorer } from './scorer';
 
@@ -22,6 +22,7 @@ export class CosineScorer extends Module implements Scorer {
 
   constructor(options: CosineScorerOptions = {}) {
     super();
+    checkOptions('CosineScorer', options, false);
     this.temperature = checkPositive('CosineScorer', 'temperature', options.temperature ?? 1);
     this.eps = checkPositive('CosineScorer', 'eps', options.eps ?? 1e-8);
   }
@@ -29,14 +30,33 @@ export class CosineScorer extends Module implements Scorer {
   /** [..., Lq, d] x [..., Lk, d] -> [..., Lq, Lk] */
   score(query: Tensor, keys: Tensor): Tensor {
     checkScorerInputs(this.kind, query, keys, { sameDim: true });
-    const unitQuery = div(query, this.norm(query)); // [..., Lq, d] / [..., Lq, 1]
-    const unitKeys = div(keys, this.norm(keys)); // [..., Lk, d] / [..., Lk, 1]
+    const unitQuery = this.unit(query); // [..., Lq, d]
+    const unitKeys = this.unit(keys); // [..., Lk, d]
     const cosine = matmul(unitQuery, unitKeys, { transposeB: true }); // [..., Lq, d] x [..., d, Lk] -> [..., Lq, Lk]
     return div(cosine, this.temperature); // [..., Lq, Lk]
   }
 
-  /** max(‖x‖, eps) along the last axis, clamped before the square root so its gradient stays finite: [..., L, d] -> [..., L, 1] */
-  private norm(x: Tensor): Tensor {
-    return sqrt(maximum(sum(mul(x, x), -1, true), this.eps * this.eps));
+  /**
+   * x / max(‖x‖, eps) along the last axis, [..., L, d] -> [..., L, d]. Each row is first divided by its
+   * largest |x_i| (a constant c, so u = x / c has entries in [−1, 1] and ‖u‖² cannot overflow float32
+   * even for x ≈ 1e38); then x / max(‖x‖, eps) = u / max(‖u‖, eps / c). The clamp sits before the square
+   * root so its gradient stays finite, and holding c constant loses no gradient: u / ‖u‖ does not
+   * change when u is scaled.
+   */
+  private unit(x: Tensor): Tensor {
+    const d = x.shape[x.rank - 1]!;
+    const rows = d === 0 ? 0 : x.size / d;
+    const rowShape = [...x.shape.slice(0, -1), 1];
+    const scale = new Float32Array(rows); // c = max_i |x_i|, 1 for a zero row   [..., L, 1]
+    const floor = new Float32Array(rows); // (eps / c)², the clamp on ‖u‖²       [..., L, 1]
+    for (let r = 0; r < rows; r++) {
+      let c = 0;
+      for (let i = r * d; i < (r + 1) * d; i++) c = Math.max(c, Math.abs(x.data[i]!));
+      if (!(c > 0)) c = 1;
+      scale[r] = c;
+      floor[r] = (this.eps / c) ** 2;
+    }
+    const u = div(x, new Tensor(scale, rowShape)); // [..., L, d] / [..., L, 1]
+    return div(u, sqrt(maximum(sum(mul(u, u), -1, true), new Tensor(floor, rowShape)))); // [..., L, d] / [..., L, 1]
   }
 }

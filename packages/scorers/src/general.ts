@@ -1,5 +1,5 @@
 import { Linear, linear, matmul, Module, type Rng, type Tensor } from '@heed/tensor';
-import { checkDim } from './check-dim';
+import { checkDim, checkOptions } from './check-dim';
 import { checkScorerInputs } from './check-scorer-inputs';
 import type { Scorer, ScorerDims } from './scorer';
 
@@ -18,6 +18,7 @@ export class GeneralScorer extends Module implements Scorer {
 
   constructor(options: GeneralScorerOptions) {
     super();
+    checkOptions('GeneralScorer', options, true);
     const queryDim = checkDim('GeneralScorer', 'queryDim', options.queryDim);
     const keyDim = checkDim('GeneralScorer', 'keyDim', options.keyDim ?? options.queryDim);
     this.W = new Linear(keyDim, queryDim, { bias: false, rng: options.rng });

@@ -1,4 +1,5 @@
-export type { Scorer, ScorerDims } from './scorer';
+export type { Scorer, ScorerDims, FusedScore } from './scorer';
+export { scorerBrand, isScorer } from './scorer';
 export { DotScorer } from './dot';
 export { ScaledDotScorer } from './scaled-dot';
 export type { ScaledDotScorerOptions } from './scaled-dot';

@@ -1,4 +1,4 @@
-import { ArgumentError, ConfigError, type Rng } from '@heed/tensor';
+import { ArgumentError, ConfigError, describeValue, type Rng } from '@heed/tensor';
 import { AdditiveScorer, type AdditiveScorerOptions } from './additive';
 import { ConcatScorer, type ConcatScorerOptions } from './concat';
 import { CosineScorer, type CosineScorerOptions } from './cosine';
@@ -41,9 +41,12 @@ export type ScorerOfKind<K extends string> = string extends K ? Scorer : K exten
 
 /**
  * What a scorer option builds: a `Scorer` instance is itself; a spec `{ kind, … }` is its kind's class
- * (`ScorerFor<{ kind: 'additive' }>` is `AdditiveScorer`), or `Scorer` when the kind is not known statically.
+ * (`ScorerFor<{ kind: 'additive' }>` and `ScorerFor<'additive'>` are `AdditiveScorer`), or `Scorer` when the kind is not known statically.
  */
-export type ScorerFor<S extends Scorer | ScorerSpec> = Extract<S, Scorer> | ScorerOfKind<Exclude<S, Scorer>['kind']>;
+export type ScorerFor<S extends Scorer | ScorerSpec | string> = Extract<S, Scorer> | ScorerOfKind<SpecKind<Exclude<S, Scorer>>>;
+
+/** The kind a spec names: a kind string is itself, `{ kind }` its `kind`. */
+type SpecKind<S> = S extends string ? S : S extends { kind: infer K extends string } ? K : never;
 
 /** What a factory receives: the kind's options plus the feature sizes and generator of the caller. */
 export type ScorerFactoryOptions = ScorerDims & { rng?: Rng } & Record<string, unknown>;
@@ -102,6 +105,7 @@ export function listScorers(): string[] {
  * `AdditiveScorer` (see `ScorerFor`); a kind known only at run time gives a `Scorer`.
  */
 export function createScorer<const S extends ScorerSpec>(spec: S): ScorerFor<S> {
+  checkScorerSpec(spec);
   const { kind, ...options } = spec as { kind: string } & ScorerFactoryOptions;
   const factory = factories.get(kind);
   if (!factory) {
@@ -113,4 +117,10 @@ export function createScorer<const S extends ScorerSpec>(spec: S): ScorerFor<S> 
     Object.defineProperty(scorer, 'kind', { value: kind });
   }
   return scorer as ScorerFor<S>; // the registry maps each kind to the class ScorerByKind declares
+}
+
+/** Refuses a spec that is neither `{ kind, ...options }` nor a kind name (null, undefined, a number) with a ConfigError naming createScorer. */
+function checkScorerSpec(spec: unknown): void {
+  if (typeof spec === 'string' || (typeof spec === 'object' && spec !== null && !Array.isArray(spec))) return;
+  throw new ConfigError(`spec must be { kind, ...options } (kinds: ${listScorers().join(', ')}), got ${describeValue(spec)}`, { op: 'createScorer', argument: 'spec' });
 }

@@ -1,4 +1,4 @@
-import { ArgumentError, broadcastShapes, formatShape, mul, sameShape, ShapeError, Tensor, tensor, type NestedArray } from '@heed/tensor';
+import { ArgumentError, broadcastShapes, describeValue, formatShape, mul, sameShape, ShapeError, Tensor, tensor, type NestedArray } from '@heed/tensor';
 
 // Masks keep: 1 (true) = may attend, 0 (false) = may not. Everywhere in heed.
 
@@ -7,20 +7,28 @@ export type MaskLike = Tensor | NestedArray;
 
 /** A keep-mask as a tensor of 0/1 (any non-zero counts as keep). */
 export function toMask(mask: MaskLike): Tensor {
+  if (!(mask instanceof Tensor) && !Array.isArray(mask) && !ArrayBuffer.isView(mask)) {
+    // A string of the right length would otherwise read as NaN, i.e. all-keep.
+    throw new ArgumentError(`mask must be a Tensor or nested arrays of 0/1 or booleans, got ${describeValue(mask)}`, { op: 'toMask', argument: 'mask' });
+  }
   const t = mask instanceof Tensor ? mask : tensor(mask);
   if (t.requiresGrad) return t.detach();
   return t;
 }
 
 /**
- * Causal keep-mask [Lq, Lk]: query i may attend key j when j ≤ i (top-left aligned), or
- * j ≤ i + (Lk − Lq) when `align: 'bottom-right'` (the last query sees every key, as when decoding with a cache).
+ * Causal keep-mask [Lq, Lk]: query i may attend key j when j ≤ i + offset. Offset 0 (the default) is
+ * top-left aligned; `align: 'bottom-right'` is offset Lk − Lq (the last query sees every key, as when
+ * decoding with a cache). The attention calls take `causal: { offset }` as an index rule instead.
  */
-export function causalMask(queryLength: number, keyLength: number, options: { align?: 'top-left' | 'bottom-right' } = {}): Tensor {
+export function causalMask(queryLength: number, keyLength: number, options: { align?: 'top-left' | 'bottom-right'; offset?: number } = {}): Tensor {
   for (const [name, v] of [['queryLength', queryLength], ['keyLength', keyLength]] as const) {
     if (!Number.isInteger(v) || v < 0) throw new ArgumentError(`${name} must be a non-negative integer, got ${v}`, { op: 'causalMask', argument: name });
   }
-  const offset = options.align === 'bottom-right' ? keyLength - queryLength : 0;
+  if (options.offset !== undefined && !Number.isInteger(options.offset)) {
+    throw new ArgumentError(`offset must be an integer, got ${options.offset}`, { op: 'causalMask', argument: 'offset' });
+  }
+  const offset = options.offset ?? (options.align === 'bottom-right' ? keyLength - queryLength : 0);
   const data = new Float32Array(queryLength * keyLength);
   for (let i = 0; i < queryLength; i++) for (let j = 0; j < keyLength && j <= i + offset; j++) data[i * keyLength + j] = 1;
   return new Tensor(data, [queryLength, keyLength]);
@@ -37,6 +45,12 @@ export function keyPaddingToMask(keyPaddingMask: MaskLike): Tensor {
 
 /** Keep-mask [B, L] from sequence lengths: position j of row b is kept when j < lengths[b]. */
 export function lengthsToMask(lengths: ArrayLike<number>, maxLength: number): Tensor {
+  if (!Number.isInteger(maxLength) || maxLength < 0) {
+    throw new ArgumentError(`maxLength must be a non-negative integer, got ${describeValue(maxLength)}`, { op: 'lengthsToMask', argument: 'maxLength' });
+  }
+  if (!Array.isArray(lengths) && !ArrayBuffer.isView(lengths)) {
+    throw new ArgumentError(`lengths must be an array of integers, got ${describeValue(lengths)}`, { op: 'lengthsToMask', argument: 'lengths' });
+  }
   const data = new Float32Array(lengths.length * maxLength);
   for (let b = 0; b < lengths.length; b++) {
     const n = lengths[b]!;

@@ -44,4 +44,32 @@ describe('sparsemax', () => {
     sum(mul(p, tensor([[1, 2, 3], [4, 5, 6]]))).backward();
     expect(Array.from(z.grad!.data)).toEqual([-1, 0, 1, 0, 0, 0]);
   });
+
+  it('is exact for logits of any size (1e16 to 3e38): the row max is subtracted first', () => {
+    const z = tensor(
+      [
+        [1e16, 0, -1e16], // a gap ≥ 1 to the runner-up: one-hot
+        [-1e30, -1e30, -1e30], // three ties: 1/3 each
+        [3e38, 3e38, -3e38], // two ties at the top of float32: 1/2 each
+        [4e6, 4e6 + 0.5, 4e6 - 0.25], // exact float32 differences [0, 0.5, −0.25] near 4e6
+        [-1e38, 1e20, 1e20 - 2 ** 43], // −1e38 never chosen; the other gap is 2^43 ≥ 1
+      ],
+      undefined,
+      { requiresGrad: true },
+    );
+    const p = sparsemax(z);
+    // Reference by hand: sparsemax([0, 0.5, −0.25]) has support {0, 1}, τ = (0 + 0.5 − 1) / 2 = −0.25 → [0.25, 0.75, 0].
+    expect(Array.from(p.data)).toEqual([1, 0, 0, 1 / 3, 1 / 3, 1 / 3, 0.5, 0.5, 0, 0.25, 0.75, 0, 0, 1, 0].map(Math.fround));
+    sum(mul(p, tensor([[1, 2, 3], [1, 2, 3], [1, 2, 6], [1, 2, 3], [1, 2, 3]]))).backward();
+    // dz_i = g_i − mean of g over the support, 0 off it.
+    expect(Array.from(z.grad!.data)).toEqual([0, 0, 0, -1, 0, 1, -0.5, 0.5, 0, -0.5, 0.5, 0, 0, 0, 0]);
+  });
+
+  it('splits a row with +∞ entries equally among them (the limit), with finite gradients', () => {
+    const z = tensor([[Infinity, 0, Infinity, -Infinity], [Infinity, 1e38, 0, 0]], undefined, { requiresGrad: true });
+    const p = sparsemax(z);
+    expect(Array.from(p.data)).toEqual([0.5, 0, 0.5, 0, 1, 0, 0, 0]);
+    sum(mul(p, tensor([[1, 2, 3, 4], [1, 2, 3, 4]]))).backward();
+    expect(Array.from(z.grad!.data)).toEqual([-1, 0, 1, 0, 0, 0, 0, 0]);
+  });
 });

@@ -8,22 +8,31 @@
 // causality hides from every row of the query block):
 //   S  = (scale·Q)·Kᵀ                  [R, d] x [d, C] -> [R, C]
 //   dP = dOut·Vᵀ                       [R, dv] x [dv, C] -> [R, C]
-//   P  = e^(S − lse) (masked → 0);  dS = scale · P ⊙ (dP − D)
+//   P  = e^(S − m) / l (masked → 0);  dS = scale · P ⊙ (dP − D)
 //   dV += Pᵀ·dOut                      [C, R] x [R, dv] -> [C, dv]
 //   dK += dSᵀ·Q                        [C, R] x [R, d] -> [C, d]
 //   dQ += dS·K                         [R, C] x [C, d] -> [R, d]
 // A row with logSumExp = −∞ (no visible key) contributes nothing and gets dQ = 0.
+// m and l are the row's softmax max and sum: (lse, 1) where the forward's float32 logSumExp is small
+// enough to trust (|lse| < TRUSTED_LOG_SUM_EXP); for the rows of a block with larger ones (logits of
+// 1e4 and beyond, tiny temperatures, +∞ scores) they are first recomputed over the row's keys
+// (`rowStatistics`), since e^(S − lse) with an lse of 1e6 rounded to float32 is off by up to e^(±0.03).
+// A row with +∞ scores is uniform over them, as in the forward. D = dOut·out is summed in the order
+// (and with the multiply-add) of the micro-kernel's dP, so a row with one visible key (P = 1, out = v)
+// has dP − D = 0 exactly: no noise where the gradient is exactly 0.
 import { align64 } from './attention';
 import { expNonPositiveF32x4 } from './exp';
 import { MR, NR, microKernel } from './matmul';
 import { pack, packSplat } from './pack';
 import { sliceAddress, zeroRows } from './slices';
-import { setTileScratch, TILE_SCRATCH_BYTES } from './tile';
+import { madd, setTileScratch, TILE_SCRATCH_BYTES } from './tile';
 
 /** Query rows per block (a multiple of MR): the depth of the dK and dV products. */
 const BQ: i32 = 16 * MR;
 /** Keys per block (a multiple of NR): the depth of the dQ product. P and dS [BQ][BC] stay in L1/L2. */
 const BC: i32 = 64;
+/** The float32 logSumExp is trusted below this magnitude: its rounding scales P by less than 1 + 2⁻²⁰. */
+const TRUSTED_LOG_SUM_EXP: f32 = 16;
 
 // @ts-ignore: decorator
 @inline function roundUp(x: i32, to: i32): usize {
@@ -39,8 +48,9 @@ export function attentionBackwardWorkBytes(Lk: i32, d: i32, dv: i32): usize {
     + 2 * <usize>(BQ * BC) * 4 // P and dS
     + <usize>(max(BQ, BC) * MR) * 16 // one pre-splatted panel of Pᵀ, dSᵀ or dS
     + <usize>BQ * 4 // D
+    + 2 * <usize>BQ * 4 // m and l
     + TILE_SCRATCH_BYTES
-    + 12 * 64; // cache-line alignment of each part
+    + 14 * 64; // cache-line alignment of each part
 }
 
 /**
@@ -67,7 +77,9 @@ export function attentionBackward(
   const dS = align64(P + <usize>(BQ * BC) * 4); // [BQ][BC]: dP, then dS
   const aPanel = align64(dS + <usize>(BQ * BC) * 4); // [depth][MR][4]
   const delta = align64(aPanel + <usize>(max(BQ, BC) * MR) * 16); // [BQ]
-  setTileScratch(align64(delta + <usize>BQ * 4));
+  const rowMax = align64(delta + <usize>BQ * 4); // [BQ] m
+  const rowSum = align64(rowMax + <usize>BQ * 4); // [BQ] l
+  setTileScratch(align64(rowSum + <usize>BQ * 4));
   const ldP = <usize>BC * 4;
   const qLd = qHeads * d; // row pitches in floats
   const oLd = qHeads * dvSize;
@@ -105,17 +117,13 @@ export function attentionBackward(
         let keyEnd = Lk;
         if (causal) keyEnd = max(0, min(Lk, i0 + bq + causalOffset));
         if (keyEnd == 0) continue;
-        // D = rowsum(dOut ⊙ out)   [R, dv] -> [R]
+        // D = rowsum(dOut ⊙ out), one multiply-add at a time in x order, as the micro-kernel sums dP.   [R, dv] -> [R]
         for (let r = 0; r < bq; r++) {
           const oRow = oSlice + <usize>(i0 + r) * <usize>oLd * 4;
           const gRow = doSlice + <usize>(i0 + r) * <usize>oLd * 4;
           let acc = zero;
-          let x = 0;
-          for (; x + 4 <= dvSize; x += 4) acc = f32x4.add(acc, f32x4.mul(v128.load(oRow + (<usize>x << 2)), v128.load(gRow + (<usize>x << 2))));
-          const w = f32x4.add(acc, v128.shuffle<f32>(acc, acc, 2, 3, 0, 1));
-          let D = f32x4.extract_lane(w, 0) + f32x4.extract_lane(w, 1);
-          for (; x < dvSize; x++) D += load<f32>(oRow + (<usize>x << 2)) * load<f32>(gRow + (<usize>x << 2));
-          store<f32>(delta + (<usize>r << 2), D);
+          for (let x = 0; x < dvSize; x++) acc = madd(f32x4.splat(load<f32>(gRow + (<usize>x << 2))), f32x4.splat(load<f32>(oRow + (<usize>x << 2))), acc);
+          store<f32>(delta + (<usize>r << 2), f32x4.extract_lane(acc, 0));
         }
         // The block of Q (scaled) and dOut as A panels; Q and dOut as B.
         for (let r0 = 0; r0 < bq; r0 += MR) {
@@ -125,6 +133,17 @@ export function attentionBackward(
         }
         pack(qSlice, qLd, false, 0, i0, d, bq, NR, qB); // [R] x [d]
         pack(doSlice, oLd, false, 0, i0, dvSize, bq, NR, oB); // [R] x [dv]
+        // m and l of each row: (lse, 1) where lse can be trusted, else recomputed for the whole block.
+        let recompute = false;
+        for (let r = 0; r < bq; r++) {
+          const lse = load<f32>(lseSlice + (<usize>(i0 + r) << 2));
+          store<f32>(rowMax + (<usize>r << 2), lse);
+          store<f32>(rowSum + (<usize>r << 2), 1);
+          if (lse != -Infinity && !(abs(lse) < TRUSTED_LOG_SUM_EXP)) recompute = true;
+        }
+        if (recompute) {
+          rowStatistics(qSplat, qPanelBytes, packedKT, d, P, keep, slice, i0, bq, keyEnd, causal, causalOffset, ks0, ks1, ks2, rowMax, rowSum);
+        }
 
         for (let j0 = 0; j0 < keyEnd; j0 += BC) {
           const bc = min(BC, keyEnd - j0);
@@ -150,10 +169,10 @@ export function attentionBackward(
             const i = i0 + r;
             const pRow = P + <usize>r * ldP;
             const sRow = dS + <usize>r * ldP;
-            const lse = load<f32>(lseSlice + (<usize>i << 2));
+            const m = load<f32>(rowMax + (<usize>r << 2));
             let visible = bc; // keys [j0, j0 + visible)
             if (causal) visible = max(0, min(bc, i + causalOffset + 1 - j0));
-            if (lse == -Infinity) visible = 0; // fully masked row: passes nothing
+            if (m == -Infinity) visible = 0; // fully masked row: passes nothing
             if (keep != 0) {
               let at = keep + (<usize>slice * <usize>ks0 + <usize>i * <usize>ks1 + <usize>j0 * <usize>ks2) * 4;
               const stride = <usize>ks2 * 4;
@@ -164,11 +183,16 @@ export function attentionBackward(
             }
             const visible4 = (visible + 3) & ~3;
             for (let c = visible; c < visible4; c++) store<f32>(pRow + (<usize>c << 2), -Infinity);
-            const lseV = f32x4.splat(lse);
+            const mV = f32x4.splat(m);
+            const invL = f32x4.splat(1 / load<f32>(rowSum + (<usize>r << 2)));
+            const infinite = m == Infinity; // +∞ scores: P = 1 / l on them, 0 elsewhere
             const DV = f32x4.splat(load<f32>(delta + (<usize>r << 2)));
             for (let c = 0; c < visible4; c += 4) {
               const at = <usize>c << 2;
-              const p = expNonPositiveF32x4(f32x4.pmin(f32x4.sub(v128.load(pRow + at), lseV), zero)); // masked: e^(−∞) = 0
+              const sc = v128.load(pRow + at);
+              const p = infinite
+                ? v128.and(f32x4.eq(sc, mV), invL)
+                : f32x4.mul(expNonPositiveF32x4(f32x4.pmin(f32x4.sub(sc, mV), zero)), invL); // masked: e^(−∞) = 0
               const ds = f32x4.mul(f32x4.mul(p, f32x4.sub(v128.load(sRow + at), DV)), scaleV);
               v128.store(pRow + at, p);
               v128.store(sRow + at, v128.and(ds, f32x4.ne(p, zero))); // exactly 0 where P is
@@ -214,6 +238,73 @@ export function attentionBackward(
           }
         }
       }
+    }
+  }
+}
+
+/**
+ * The softmax max m and sum l of the bq rows of a query block (rowMax, rowSum [bq]), recomputed from
+ * S = (scale·Q)·Kᵀ over the visible keys [0, keyEnd) with the forward's online rule (−∞ for a row that
+ * sees nothing; with +∞ scores, m = +∞ and l their count). S is recomputed into `scores` [BQ][BC]
+ * by the same micro-kernel products the gradient pass uses, so P = e^(S − m) / l ≤ 1 is exact.
+ */
+function rowStatistics(
+  qSplat: usize, qPanelBytes: usize, packedKT: usize, d: i32, scores: usize, keep: usize, slice: i32, i0: i32, bq: i32, keyEnd: i32,
+  causal: bool, causalOffset: i32, ks0: i32, ks1: i32, ks2: i32, rowMax: usize, rowSum: usize,
+): void {
+  const ldP = <usize>BC * 4;
+  for (let r = 0; r < bq; r++) {
+    store<f32>(rowMax + (<usize>r << 2), -Infinity);
+    store<f32>(rowSum + (<usize>r << 2), 0);
+  }
+  for (let j0 = 0; j0 < keyEnd; j0 += BC) {
+    const bc = min(BC, keyEnd - j0);
+    for (let r0 = 0; r0 < bq; r0 += MR) {
+      let kPanel = packedKT + <usize>j0 * <usize>d * 4;
+      for (let c0 = 0; c0 < bc; c0 += NR) {
+        microKernel(qSplat + <usize>(r0 / MR) * qPanelBytes, kPanel, d, scores + <usize>r0 * ldP + (<usize>c0 << 2), ldP, false, min(MR, bq - r0), min(NR, bc - c0));
+        kPanel += <usize>(d * NR) * 4;
+      }
+    }
+    for (let r = 0; r < bq; r++) {
+      const i = i0 + r;
+      const row = scores + <usize>r * ldP;
+      let visible = bc;
+      if (causal) visible = max(0, min(bc, i + causalOffset + 1 - j0));
+      if (keep != 0) {
+        let at = keep + (<usize>slice * <usize>ks0 + <usize>i * <usize>ks1 + <usize>j0 * <usize>ks2) * 4;
+        for (let c = 0; c < visible; c++) {
+          if (load<f32>(at) == 0) store<f32>(row + (<usize>c << 2), -Infinity);
+          at += <usize>ks2 * 4;
+        }
+      }
+      let blockMax: f32 = -Infinity;
+      for (let c = 0; c < visible; c++) {
+        const sc = load<f32>(row + (<usize>c << 2));
+        if (sc > blockMax) blockMax = sc; // NaN scores are skipped, as in the forward
+      }
+      if (blockMax == -Infinity) continue;
+      let m = load<f32>(rowMax + (<usize>r << 2));
+      let l = load<f32>(rowSum + (<usize>r << 2));
+      if (blockMax > m) {
+        l *= f32x4.extract_lane(expNonPositiveF32x4(f32x4.splat(m - blockMax)), 0);
+        m = blockMax;
+      }
+      const mV = f32x4.splat(m);
+      let sum = f32x4.splat(0);
+      let c = 0;
+      for (; c + 4 <= visible; c += 4) {
+        const sc = v128.load(row + (<usize>c << 2));
+        sum = f32x4.add(sum, m == Infinity ? v128.and(f32x4.eq(sc, mV), f32x4.splat(1)) : expNonPositiveF32x4(f32x4.sub(sc, mV)));
+      }
+      const w = f32x4.add(sum, v128.shuffle<f32>(sum, sum, 2, 3, 0, 1));
+      l += f32x4.extract_lane(w, 0) + f32x4.extract_lane(w, 1);
+      for (; c < visible; c++) {
+        const sc = load<f32>(row + (<usize>c << 2));
+        l += m == Infinity ? (sc == Infinity ? 1 : 0) : f32x4.extract_lane(expNonPositiveF32x4(f32x4.splat(sc - m)), 0);
+      }
+      store<f32>(rowMax + (<usize>r << 2), m);
+      store<f32>(rowSum + (<usize>r << 2), l);
     }
   }
 }

@@ -6,6 +6,9 @@
 //   s masked → −∞;  m' = max(m, max s);  O ← O·e^(m−m');  P = e^(s−m');  l ← l·e^(m−m') + ΣP
 //   O += P·V_block                   [MR, BK] x [BK, dv] -> [MR, dv]   (P written pre-splatted as it is computed)
 // and finally O /= l, logSumExp = m + ln l (a row with no visible key: O = 0, logSumExp = −∞).
+// Scores that overflow float32 are ±∞: a row with +∞ scores is uniform over them (P = 1 there, 0
+// elsewhere; softmax's limit). Values so large that O = Σ P·v could overflow (|v| > FLT_MAX / Lk) are
+// packed times 2^−e (exact) and out is scaled back by 2^e after O /= l, so out stays finite.
 import { expF32x4, expNonPositiveF32x4 } from './exp';
 import { MR, NR, microKernel } from './matmul';
 import { pack, packSplat } from './pack';
@@ -41,6 +44,29 @@ function logOfSum(x: f32): f32 {
   const s2 = s * s;
   const series = s * (2 + s2 * (2.0 / 3 + s2 * (2.0 / 5 + s2 * (2.0 / 7 + s2 * (2.0 / 9 + s2 * (2.0 / 11))))));
   return <f32>(<f64>e * 0.6931471805599453 + series);
+}
+
+/**
+ * When the packed values (`count` floats at `at`) are large enough that a sum of Lk of them weighted by
+ * P ≤ 1 could overflow float32 (max |v| > FLT_MAX / 2^e with 2^e ≥ Lk), multiplies them by 2^−e in
+ * place (exact: a power of two) and returns 2^e, the factor that scales the output back; else 1.
+ */
+function packedValueScale(at: usize, count: i32, Lk: i32): f32 {
+  let e = 0;
+  while ((1 << e) < Lk) e++;
+  const up = reinterpret<f32>((127 + e) << 23); // 2^e
+  const limit = f32x4.splat(3.4028234663852886e38 / <f32>up);
+  let over = f32x4.splat(0);
+  let i = 0;
+  for (; i + 4 <= count; i += 4) over = v128.or(over, f32x4.gt(f32x4.abs(v128.load(at + (<usize>i << 2))), limit));
+  let any = v128.any_true(over);
+  for (; i < count; i++) if (abs(load<f32>(at + (<usize>i << 2))) > f32x4.extract_lane(limit, 0)) any = true;
+  if (!any) return 1;
+  const down = f32x4.splat(reinterpret<f32>((127 - e) << 23)); // 2^−e
+  i = 0;
+  for (; i + 4 <= count; i += 4) v128.store(at + (<usize>i << 2), f32x4.mul(v128.load(at + (<usize>i << 2)), down));
+  for (; i < count; i++) store<f32>(at + (<usize>i << 2), load<f32>(at + (<usize>i << 2)) * f32x4.extract_lane(down, 0));
+  return up;
 }
 
 // @ts-ignore: decorator
@@ -97,6 +123,7 @@ export function attentionForward(
       pack(kSlice, kvHeads * d, true, 0, 0, Lk, d, NR, packedK); // Kᵀ as B: [d] x [Lk]
       pack(vSlice, kvHeads * dv, false, 0, 0, dv, Lk, NR, packedV); // V as B: [Lk] x [dv]
     }
+    const valueScale = packedValueScale(packedV, valuesPadded * Lk, Lk); // 2^e: out = (O / l)·2^e
     for (let member = 0; member < groupSize; member++) {
       const slice = g * groupSize + member;
       const qSlice = sliceAddress(q, slice, Lq, qHeads, d);
@@ -176,10 +203,12 @@ export function attentionForward(
               store<f32>(rowMax + (<usize>r << 2), m);
             }
             const mV = f32x4.splat(m);
+            const infinite = m == Infinity; // +∞ scores: P = 1 on them, 0 elsewhere (e^(∞ − ∞) would be NaN)
             let sv = f32x4.splat(0);
             let pAt = pRow;
             for (let c = 0; c < bk4; c += 4) {
-              const p = expNonPositiveF32x4(f32x4.sub(v128.load(row + (<usize>c << 2)), mV)); // masked: e^(−∞) = 0
+              const sc = v128.load(row + (<usize>c << 2));
+              const p = infinite ? v128.and(f32x4.eq(sc, mV), f32x4.splat(1)) : expNonPositiveF32x4(f32x4.sub(sc, mV)); // masked: e^(−∞) = 0
               sv = f32x4.add(sv, p);
               // Straight into the pre-splatted A panel of O += P · V (no second pass over P).
               v128.store(pAt, v128.shuffle<f32>(p, p, 0, 0, 0, 0));
@@ -207,12 +236,12 @@ export function attentionForward(
             continue;
           }
           const l = load<f32>(rowSum + (<usize>r << 2));
-          store<f32>(lseAt, m + logOfSum(l));
+          store<f32>(lseAt, m + logOfSum(l)); // +∞ for a row with +∞ scores
           const inv: f32 = 1 / l;
           const oRow = oPanel + <usize>r * ldO;
           for (let x = 0; x < dv; x++) {
             const at = oRow + (<usize>x << 2);
-            store<f32>(at, load<f32>(at) * inv);
+            store<f32>(at, load<f32>(at) * inv * valueScale);
           }
         }
       }

@@ -129,8 +129,8 @@ describe('full, zeros, ones', () => {
   });
 
   test('reject bad shapes', () => {
-    expect(expectThrows(() => zeros([-2]), ArgumentError).op).toBe('full');
-    expect(expectThrows(() => ones([2.5]), ArgumentError).op).toBe('full');
+    expect(expectThrows(() => zeros([-2]), ArgumentError).op).toBe('zeros');
+    expect(expectThrows(() => ones([2.5]), ArgumentError).op).toBe('ones');
     expect(expectThrows(() => full([1, -1], 3), ArgumentError).message).toContain('[1, -1]');
   });
 });

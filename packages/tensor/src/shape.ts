@@ -22,6 +22,9 @@ export function stridesOf(shape: readonly number[]): number[] {
 
 /** Throws unless every dimension is a non-negative integer. */
 export function assertValidShape(shape: readonly number[], op: string, argument = 'shape'): void {
+  if (!Array.isArray(shape)) {
+    throw new ArgumentError(`${argument} must be an array of non-negative integers, got ${shape === null ? 'null' : typeof shape}`, { op, argument });
+  }
   for (const d of shape) {
     if (!Number.isInteger(d) || d < 0) {
       throw new ArgumentError(`${argument} ${formatShape(shape)} has a dimension that is not a non-negative integer (${d})`, {

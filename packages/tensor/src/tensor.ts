@@ -1,6 +1,7 @@
 import { ArgumentError } from './errors/argument-error';
 import { formatShape } from './errors/heed-error';
 import { ShapeError } from './errors/shape-error';
+import { describeValue } from './expect-tensor';
 import { isGradEnabled, noGrad } from './grad-mode';
 import { add, div, mul, sub } from './ops/binary';
 import { matmul, type MatmulOptions } from './ops/matmul';
@@ -50,6 +51,12 @@ export class Tensor {
   node: GradNode | null = null;
 
   constructor(data: Float32Array, shape: readonly number[], requiresGrad = false) {
+    if (!(data instanceof Float32Array)) {
+      throw new ArgumentError(`data must be a Float32Array, got ${describeValue(data)}${Array.isArray(data) ? ' (use tensor(values) for arrays)' : ''}`, {
+        op: 'Tensor',
+        argument: 'data',
+      });
+    }
     assertValidShape(shape, 'Tensor');
     if (data.length !== sizeOf(shape)) {
       throw new ShapeError(`data of length ${data.length} does not fit shape ${formatShape(shape)} (${sizeOf(shape)} elements)`, {
@@ -162,6 +169,7 @@ export class Tensor {
       }
       seed = new Tensor(new Float32Array([1]), this.shape);
     } else {
+      if (!(grad instanceof Tensor)) throw new ArgumentError(`grad must be a Tensor, got ${describeValue(grad)}`, { op: 'backward', argument: 'grad', shapes: { this: this.shape } });
       if (!sameShape(grad.shape, this.shape)) {
         throw new ShapeError(`grad ${formatShape(grad.shape)} must have the shape of the tensor ${formatShape(this.shape)}`, {
           op: 'backward',

@@ -222,4 +222,39 @@ describe('stateDict and loadStateDict', () => {
     expect(Array.from(mlp.scale.data)).toEqual([2, 3]);
     expect(() => mlp.loadStateDict({ scale: tensor([1, 2, 3]) }, { strict: false })).toThrow(StateDictError);
   });
+
+  test('null, undefined, {} and string entries are refused by key in strict mode, before anything is written', () => {
+    for (const bad of [null, undefined, {}, 'abc', { shape: [2], data: 'ab' }, { shape: [2], data: ['1', '2'] }, { shape: null, data: [1, 2] }]) {
+      const mlp = new Mlp(new Rng(1));
+      const before = mlp.stateDict();
+      const state: Record<string, unknown> = { ...new Mlp(new Rng(2)).stateDict(), scale: bad };
+      const error = expectThrows(() => mlp.loadStateDict(state as Parameters<Mlp['loadStateDict']>[0]), StateDictError);
+      expect([error.op, error.argument, error.keys]).toEqual(['Mlp.loadStateDict', 'scale', ['scale']]);
+      expect(error.message).toContain("key 'scale'");
+      for (const [name, p] of mlp.namedParameters()) expect(Array.from(p.data)).toEqual(Array.from(before[name]!.data));
+    }
+    const mlp = new Mlp(new Rng(1));
+    expect(expectThrows(() => mlp.loadStateDict(null as unknown as Record<string, Tensor>), StateDictError).argument).toBe('state');
+    // strict: false skips unknown keys whatever they hold, but not a bad value under a known key
+    mlp.loadStateDict({ scale: tensor([2, 3]), extra: null as unknown as Tensor }, { strict: false });
+    expect(() => mlp.loadStateDict({ scale: null as unknown as Tensor }, { strict: false })).toThrow(StateDictError);
+  });
+
+  test('NaN and ±Infinity weights are refused, naming key and index, unless allowNonFinite', () => {
+    for (const bad of [NaN, Infinity, -Infinity]) {
+      const mlp = new Mlp(new Rng(1));
+      const before = mlp.stateDict();
+      const state = new Mlp(new Rng(2)).stateDict();
+      state['layers.1.bias']!.data[1] = bad;
+      const error = expectThrows(() => mlp.loadStateDict(state), StateDictError);
+      expect([error.op, error.argument]).toEqual(['Mlp.loadStateDict', 'layers.1.bias']);
+      expect(error.message).toContain(`holds ${bad} at index 1`);
+      expect(error.message).toContain('allowNonFinite');
+      for (const [name, p] of mlp.namedParameters()) expect(Array.from(p.data)).toEqual(Array.from(before[name]!.data));
+      mlp.loadStateDict(state, { allowNonFinite: true });
+      expect(mlp.layers[1]!.bias!.data[1]).toBe(bad);
+    }
+    const lin = new Linear(2, 1, { rng: new Rng(0) });
+    expect(() => lin.loadStateDict({ weight: { shape: [1, 2], data: [3, NaN] }, bias: { shape: [1], data: [5] } })).toThrow("key 'weight' holds NaN at index 1");
+  });
 });

@@ -1,7 +1,6 @@
-import { formatShape } from '../errors/heed-error';
 import { StateDictError } from '../errors/state-dict-error';
-import { sameShape } from '../shape';
 import { Tensor } from '../tensor';
+import { checkStateDictEntry, type StateDictValue, type StateDictValueOptions } from './check-state-dict-entry';
 import { Parameter } from './parameter';
 
 /**
@@ -77,13 +76,17 @@ export abstract class Module {
   }
 
   /**
-   * Copies values into the parameters by name. Every key must exist and every shape match;
-   * nothing is written unless all of them do (a failed load leaves the module unchanged).
+   * Copies values into the parameters by name. Every key must exist and every shape match; every value
+   * must be a Tensor or `{ shape, data }` of finite numbers (NaN/±Infinity only with `allowNonFinite`).
+   * Nothing is written unless all of them pass (a failed load leaves the module unchanged).
    */
-  loadStateDict(state: Record<string, Tensor | { shape: readonly number[]; data: ArrayLike<number> }>, options: { strict?: boolean } = {}): void {
+  loadStateDict(state: Record<string, Tensor | StateDictValue>, options: { strict?: boolean } & StateDictValueOptions = {}): void {
     const strict = options.strict ?? true;
     const own = new Map(this.namedParameters());
     const op = `${this.constructor.name}.loadStateDict`;
+    if (typeof state !== 'object' || state === null) {
+      throw new StateDictError(`state must be an object of tensors by name, got ${state === null ? 'null' : typeof state}`, { op, argument: 'state', keys: [] });
+    }
     const missing = [...own.keys()].filter((k) => !(k in state));
     const extra = Object.keys(state).filter((k) => !own.has(k));
     if (strict && (missing.length > 0 || extra.length > 0)) {
@@ -96,18 +99,11 @@ export abstract class Module {
         keys: [...missing, ...extra],
       });
     }
+    const checked: [Tensor, StateDictValue][] = [];
     for (const [key, value] of Object.entries(state)) {
       const p = own.get(key);
-      if (!p) continue;
-      if (!sameShape(p.shape, value.shape) || value.data.length !== p.size) {
-        throw new StateDictError(`key '${key}' has shape ${formatShape(value.shape)}, the module expects ${formatShape(p.shape)}`, {
-          op,
-          argument: key,
-          keys: [key],
-          shapes: { expected: p.shape, got: value.shape },
-        });
-      }
+      if (p) checked.push([p, checkStateDictEntry(op, key, value, p.shape, options)]);
     }
-    for (const [key, value] of Object.entries(state)) own.get(key)?.data.set(value.data);
+    for (const [p, value] of checked) p.data.set(value.data);
   }
 }

@@ -1,31 +1,33 @@
-import { BinaryOp, binaryKernel } from '../kernels/elementwise';
+import { BinaryOp } from '../kernels/elementwise';
+import { getKernels } from '../kernels/registry';
 import { broadcastShapes, broadcastStrides, sizeOf } from '../shape';
 import { fromOp, Tensor, type TensorLike } from '../tensor';
 import { sumToShape } from './sum-to-shape';
 import { toTensor } from './to-tensor';
 import { log } from './unary';
+import { expectTensorLike } from '../expect-tensor';
 
 // Elementwise binary ops with NumPy broadcasting: out shape = broadcast(a.shape, b.shape).
 // Backward functions run with gradients off, so they are written with the public ops.
 
 function compute(op: BinaryOp, a: Tensor, b: Tensor, outShape: readonly number[]): Float32Array {
   const out = new Float32Array(sizeOf(outShape));
-  binaryKernel(op, a.data, broadcastStrides(a.shape, outShape), b.data, broadcastStrides(b.shape, outShape), outShape, out);
+  getKernels().binary(op, a.data, broadcastStrides(a.shape, outShape), b.data, broadcastStrides(b.shape, outShape), outShape, out);
   return out;
 }
 
 /** a + b, broadcasting. */
 export function add(aIn: TensorLike, bIn: TensorLike): Tensor {
-  const a = toTensor(aIn);
-  const b = toTensor(bIn);
+  const a = expectTensorLike('add', 'a', aIn);
+  const b = expectTensorLike('add', 'b', bIn);
   const shape = broadcastShapes(a.shape, b.shape, 'add');
   return fromOp(compute(BinaryOp.Add, a, b, shape), shape, 'add', [a, b], (g) => [sumToShape(g, a.shape), sumToShape(g, b.shape)]);
 }
 
 /** a − b, broadcasting. */
 export function sub(aIn: TensorLike, bIn: TensorLike): Tensor {
-  const a = toTensor(aIn);
-  const b = toTensor(bIn);
+  const a = expectTensorLike('sub', 'a', aIn);
+  const b = expectTensorLike('sub', 'b', bIn);
   const shape = broadcastShapes(a.shape, b.shape, 'sub');
   return fromOp(compute(BinaryOp.Sub, a, b, shape), shape, 'sub', [a, b], (g) => [
     sumToShape(g, a.shape),
@@ -35,8 +37,8 @@ export function sub(aIn: TensorLike, bIn: TensorLike): Tensor {
 
 /** a ⊙ b (elementwise product), broadcasting. */
 export function mul(aIn: TensorLike, bIn: TensorLike): Tensor {
-  const a = toTensor(aIn);
-  const b = toTensor(bIn);
+  const a = expectTensorLike('mul', 'a', aIn);
+  const b = expectTensorLike('mul', 'b', bIn);
   const shape = broadcastShapes(a.shape, b.shape, 'mul');
   return fromOp(compute(BinaryOp.Mul, a, b, shape), shape, 'mul', [a, b], (g) => [
     a.requiresGrad ? sumToShape(mul(g, b), a.shape) : null, // dL/da = g b
@@ -46,8 +48,8 @@ export function mul(aIn: TensorLike, bIn: TensorLike): Tensor {
 
 /** a / b, broadcasting. */
 export function div(aIn: TensorLike, bIn: TensorLike): Tensor {
-  const a = toTensor(aIn);
-  const b = toTensor(bIn);
+  const a = expectTensorLike('div', 'a', aIn);
+  const b = expectTensorLike('div', 'b', bIn);
   const shape = broadcastShapes(a.shape, b.shape, 'div');
   return fromOp(compute(BinaryOp.Div, a, b, shape), shape, 'div', [a, b], (g) => {
     const gOverB = div(g, b);
@@ -60,8 +62,8 @@ export function div(aIn: TensorLike, bIn: TensorLike): Tensor {
 
 /** a ** b, broadcasting (b may be a number). */
 export function pow(aIn: TensorLike, bIn: TensorLike): Tensor {
-  const a = toTensor(aIn);
-  const b = toTensor(bIn);
+  const a = expectTensorLike('pow', 'a', aIn);
+  const b = expectTensorLike('pow', 'b', bIn);
   const shape = broadcastShapes(a.shape, b.shape, 'pow');
   const out = compute(BinaryOp.Pow, a, b, shape);
   return fromOp(out, shape, 'pow', [a, b], (g) => [
@@ -72,8 +74,8 @@ export function pow(aIn: TensorLike, bIn: TensorLike): Tensor {
 
 /** max(a, b) elementwise, broadcasting; the gradient goes to `a` where a ≥ b, else to `b`. */
 export function maximum(aIn: TensorLike, bIn: TensorLike): Tensor {
-  const a = toTensor(aIn);
-  const b = toTensor(bIn);
+  const a = expectTensorLike('maximum', 'a', aIn);
+  const b = expectTensorLike('maximum', 'b', bIn);
   const shape = broadcastShapes(a.shape, b.shape, 'maximum');
   const out = compute(BinaryOp.Maximum, a, b, shape);
   return fromOp(out, shape, 'maximum', [a, b], (g) => {

@@ -1,12 +1,16 @@
-import { BinaryOp, binaryKernel } from '../kernels/elementwise';
+import { BinaryOp } from '../kernels/elementwise';
+import { getKernels } from '../kernels/registry';
 import { broadcastShapes, broadcastStrides, sameShape, sizeOf } from '../shape';
 import { formatShape } from '../errors/heed-error';
 import { ShapeError } from '../errors/shape-error';
 import { fromOp, type Tensor } from '../tensor';
 import { sumToShape } from './sum-to-shape';
+import { expectNumbers, expectTensor } from '../expect-tensor';
 
 /** Repeats `x` along its size-1 (or missing leading) dimensions to `shape`: [..] -> shape. */
 export function broadcastTo(x: Tensor, shape: readonly number[]): Tensor {
+  expectTensor('broadcastTo', 'x', x);
+  expectNumbers('broadcastTo', 'shape', shape);
   if (sameShape(x.shape, shape)) return x;
   const target = broadcastShapes(x.shape, shape, 'broadcastTo', ['x', 'shape']);
   if (!sameShape(target, shape)) {
@@ -17,6 +21,6 @@ export function broadcastTo(x: Tensor, shape: readonly number[]): Tensor {
     });
   }
   const out = new Float32Array(sizeOf(shape));
-  binaryKernel(BinaryOp.Add, x.data, broadcastStrides(x.shape, shape), new Float32Array(1), shape.map(() => 0), shape, out);
+  getKernels().binary(BinaryOp.Add, x.data, broadcastStrides(x.shape, shape), new Float32Array(1), shape.map(() => 0), shape, out);
   return fromOp(out, shape, 'broadcastTo', [x], (g) => [sumToShape(g, x.shape)]);
 }

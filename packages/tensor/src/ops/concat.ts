@@ -4,9 +4,12 @@ import { ShapeError } from '../errors/shape-error';
 import { normalizeAxis, sizeOf } from '../shape';
 import { fromOp, type Tensor } from '../tensor';
 import { slice } from './slice';
+import { describeValue, expectTensor } from '../expect-tensor';
 
 /** Joins tensors along `axis`; all other dimensions must agree: [.., n_i, ..] -> [.., Σ n_i, ..]. */
 export function concat(tensors: readonly Tensor[], axis = 0): Tensor {
+  if (!Array.isArray(tensors as unknown)) throw new ArgumentError(`tensors must be an array of Tensors, got ${describeValue(tensors)}`, { op: 'concat', argument: 'tensors' });
+  tensors.forEach((t, i) => expectTensor('concat', `tensors[${i}]`, t));
   const first = tensors[0];
   if (!first) throw new ArgumentError('needs at least one tensor', { op: 'concat', argument: 'tensors' });
   const ax = normalizeAxis(axis, first.rank, 'concat', first.shape);

@@ -2,16 +2,19 @@ import { ArgumentError } from '../errors/argument-error';
 import type { Rng } from '../rng';
 import { fromOp, Tensor } from '../tensor';
 import { mul } from './binary';
+import { expectRng, expectTensor } from '../expect-tensor';
 
 /**
  * Zeroes each element with probability `p` and scales the rest by 1/(1 − p) (inverted dropout),
  * from a seeded generator: same seed, same mask. Identity when `training` is false or p = 0.
  */
 export function dropout(x: Tensor, p: number, rng: Rng, training = true): Tensor {
+  expectTensor('dropout', 'x', x);
   if (!(p >= 0 && p < 1)) {
     throw new ArgumentError(`p must be in [0, 1), got ${p}`, { op: 'dropout', argument: 'p', shapes: { x: x.shape } });
   }
   if (!training || p === 0) return x;
+  expectRng('dropout', 'rng', rng);
   const scale = 1 / (1 - p);
   const keep = new Float32Array(x.size);
   for (let i = 0; i < keep.length; i++) keep[i] = rng.uniform() >= p ? scale : 0;

@@ -3,12 +3,15 @@ import { formatShape } from '../errors/heed-error';
 import { ShapeError } from '../errors/shape-error';
 import { normalizeAxis, stridesOf } from '../shape';
 import { fromOp, Tensor } from '../tensor';
+import { expectIndices, expectTensor } from '../expect-tensor';
 
 /**
  * out[.., i, ..] = x[.., index[.., i, ..], ..] along `axis` (PyTorch's gather): out.shape = index.shape,
  * which must have x's rank and not exceed x off the axis. Gradients scatter-add back.
  */
 export function gather(x: Tensor, axis: number, index: Tensor): Tensor {
+  expectTensor('gather', 'x', x);
+  expectTensor('gather', 'index', index);
   const ax = normalizeAxis(axis, x.rank, 'gather', x.shape);
   if (index.rank !== x.rank || index.shape.some((d, i) => i !== ax && d > x.shape[i]!)) {
     throw new ShapeError(`index ${formatShape(index.shape)} must have the rank of x ${formatShape(x.shape)} and fit inside it off axis ${ax}`, {
@@ -49,7 +52,8 @@ export function gather(x: Tensor, axis: number, index: Tensor): Tensor {
 
 /** Rows of `weight` [V, D] picked by integer `indices` [...] -> [..., D]. Gradients scatter-add into the rows. */
 export function embedding(weight: Tensor, indices: Tensor | ArrayLike<number>): Tensor {
-  const ids = indices instanceof Tensor ? indices : new Tensor(Float32Array.from(indices), [indices.length]);
+  expectTensor('embedding', 'weight', weight);
+  const ids = indices instanceof Tensor ? indices : new Tensor(Float32Array.from(expectIndices('embedding', 'indices', indices)), [indices.length]);
   if (weight.rank !== 2) {
     throw new ShapeError(`weight must be [numEmbeddings, dim], got ${formatShape(weight.shape)}`, { op: 'embedding', argument: 'weight', shapes: { weight: weight.shape } });
   }

@@ -4,6 +4,7 @@ import { getKernels } from '../kernels/registry';
 import { sizeOf } from '../shape';
 import { fromOp, Tensor } from '../tensor';
 import { sumToShape } from './sum-to-shape';
+import { expectTensor } from '../expect-tensor';
 
 // Shape letters: N rows (the leading dims of x, flattened), I in features, O out features.
 
@@ -13,6 +14,9 @@ import { sumToShape } from './sum-to-shape';
  * added in place; the same numbers, gradients included, as `add(matmul(x, Wᵀ), b)`.
  */
 export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
+  expectTensor('linear', 'x', x);
+  expectTensor('linear', 'weight', weight);
+  if (bias !== undefined && bias !== null) expectTensor('linear', 'bias', bias);
   const inFeatures = weight.shape[1];
   if (weight.rank !== 2 || x.rank < 1 || x.shape[x.rank - 1] !== inFeatures) {
     throw new ShapeError(`input ${formatShape(x.shape)} does not fit weight ${formatShape(weight.shape)} (expected [..., ${inFeatures ?? '?'}] and weight [out, in])`, {

@@ -7,13 +7,15 @@ import { gather } from './gather';
 import { mean } from './reduce';
 import { reshape } from './reshape';
 import { logSoftmax } from './softmax';
+import { expectIndices, expectTensor } from '../expect-tensor';
 
 /**
  * Mean negative log-likelihood of integer `targets` [N] under `logits` [N, C] -> scalar.
  * (Stable: through logSoftmax.)
  */
 export function crossEntropy(logits: Tensor, targets: Tensor | ArrayLike<number>): Tensor {
-  const t = targets instanceof Tensor ? targets : new Tensor(Float32Array.from(targets), [targets.length]);
+  expectTensor('crossEntropy', 'logits', logits);
+  const t = targets instanceof Tensor ? targets : new Tensor(Float32Array.from(expectIndices('crossEntropy', 'targets', targets)), [targets.length]);
   if (logits.rank !== 2 || t.rank !== 1 || t.shape[0] !== logits.shape[0]) {
     throw new ShapeError(`expects logits [N, C] and targets [N], got ${formatShape(logits.shape)} and ${formatShape(t.shape)}`, {
       op: 'crossEntropy',
@@ -37,6 +39,8 @@ export function crossEntropy(logits: Tensor, targets: Tensor | ArrayLike<number>
 
 /** Mean squared error between two tensors of the same shape -> scalar. */
 export function mseLoss(prediction: Tensor, target: Tensor): Tensor {
+  expectTensor('mseLoss', 'prediction', prediction);
+  expectTensor('mseLoss', 'target', target);
   if (prediction.shape.join() !== target.shape.join()) {
     throw new ShapeError(`prediction ${formatShape(prediction.shape)} and target ${formatShape(target.shape)} differ`, {
       op: 'mseLoss',

@@ -4,6 +4,7 @@ import { getKernels } from '../kernels/registry';
 import { broadcastShapes, broadcastStrides, sizeOf } from '../shape';
 import { fromOp, type Tensor } from '../tensor';
 import { sumToShape } from './sum-to-shape';
+import { expectTensor } from '../expect-tensor';
 
 export interface MatmulOptions {
   /** Use a's last two axes transposed (a stored as [.., k, m]) without copying it. */
@@ -17,8 +18,10 @@ export interface MatmulOptions {
  * [..., m, k] x [..., k, n] -> [..., m, n]   (either side may be read transposed, see options).
  */
 export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tensor {
-  const transposeA = options.transposeA ?? false;
-  const transposeB = options.transposeB ?? false;
+  expectTensor('matmul', 'a', a);
+  expectTensor('matmul', 'b', b);
+  const transposeA = options?.transposeA ?? false;
+  const transposeB = options?.transposeB ?? false;
   if (a.rank < 2 || b.rank < 2) {
     throw new ShapeError(`needs tensors of rank ≥ 2, got a ${formatShape(a.shape)} and b ${formatShape(b.shape)}`, {
       op: 'matmul',

@@ -2,9 +2,12 @@ import { ArgumentError } from '../errors/argument-error';
 import { formatShape } from '../errors/heed-error';
 import { normalizeAxis, stridesOf } from '../shape';
 import { fromOp, type Tensor } from '../tensor';
+import { expectNumbers, expectTensor } from '../expect-tensor';
 
 /** Reorders axes: out.shape[i] = x.shape[axes[i]]. Copies into row-major order. */
 export function permute(x: Tensor, axes: readonly number[]): Tensor {
+  expectTensor('permute', 'x', x);
+  expectNumbers('permute', 'axes', axes);
   const rank = x.rank;
   const order = axes.map((a) => normalizeAxis(a, rank, 'permute', x.shape, 'axes'));
   if (order.length !== rank || new Set(order).size !== rank) {
@@ -42,6 +45,7 @@ export function permute(x: Tensor, axes: readonly number[]): Tensor {
 
 /** Swaps two axes (the last two by default): [.., m, n] -> [.., n, m]. */
 export function transpose(x: Tensor, axis0 = -2, axis1 = -1): Tensor {
+  expectTensor('transpose', 'x', x);
   const a = normalizeAxis(axis0, x.rank, 'transpose', x.shape, 'axis0');
   const b = normalizeAxis(axis1, x.rank, 'transpose', x.shape, 'axis1');
   const order = Array.from({ length: x.rank }, (_, i) => i);

@@ -1,8 +1,10 @@
-import { ReduceOp, reduceAxisKernel } from '../kernels/reduce';
+import { ReduceOp } from '../kernels/reduce';
+import { getKernels } from '../kernels/registry';
 import { normalizeAxes } from '../shape';
 import { fromOp, Tensor } from '../tensor';
 import { mul } from './binary';
 import { broadcastTo } from './broadcast-to';
+import { expectTensor } from '../expect-tensor';
 
 // Reductions over axes, with `keepDims`. `axes` undefined reduces everything (to a scalar).
 
@@ -15,7 +17,7 @@ function reduceRaw(op: ReduceOp, x: Tensor, axes: readonly number[]): { data: Fl
     let inner = 1;
     for (let d = axis + 1; d < shape.length; d++) inner *= shape[d]!;
     const out = new Float32Array(outer * inner);
-    reduceAxisKernel(op, data, outer, shape[axis]!, inner, out);
+    getKernels().reduceAxis(op, data, outer, shape[axis]!, inner, out);
     data = out;
     shape[axis] = 1;
   }
@@ -28,6 +30,7 @@ function outShape(keptShape: readonly number[], axes: readonly number[], keepDim
 
 /** Σ over `axes`: [..] -> [..] without those axes (or with size 1 when keepDims). */
 export function sum(x: Tensor, axes?: number | readonly number[], keepDims = false): Tensor {
+  expectTensor('sum', 'x', x);
   const list = normalizeAxes(axes, x.rank, 'sum', x.shape);
   const { data, keptShape } = reduceRaw(ReduceOp.Sum, x, list);
   return fromOp(data, outShape(keptShape, list, keepDims), 'sum', [x], (g) => [broadcastTo(g.reshape(keptShape), x.shape)]);
@@ -35,6 +38,7 @@ export function sum(x: Tensor, axes?: number | readonly number[], keepDims = fal
 
 /** Mean over `axes`. */
 export function mean(x: Tensor, axes?: number | readonly number[], keepDims = false): Tensor {
+  expectTensor('mean', 'x', x);
   const list = normalizeAxes(axes, x.rank, 'mean', x.shape);
   let count = 1;
   for (const a of list) count *= x.shape[a]!;
@@ -44,6 +48,7 @@ export function mean(x: Tensor, axes?: number | readonly number[], keepDims = fa
 }
 
 function extreme(op: ReduceOp, name: string, x: Tensor, axes: number | readonly number[] | undefined, keepDims: boolean): Tensor {
+  expectTensor(name, 'x', x);
   const list = normalizeAxes(axes, x.rank, name, x.shape);
   const { data, keptShape } = reduceRaw(op, x, list);
   return fromOp(data, outShape(keptShape, list, keepDims), name, [x], (g) => {

@@ -2,9 +2,12 @@ import { ShapeError } from '../errors/shape-error';
 import { formatShape } from '../errors/heed-error';
 import { assertValidShape, normalizeAxis, sizeOf } from '../shape';
 import { fromOp, type Tensor } from '../tensor';
+import { expectNumbers, expectTensor } from '../expect-tensor';
 
 /** Same data, new shape (one dimension may be −1 and is inferred): [..] -> shape. Shares the buffer. */
 export function reshape(x: Tensor, shape: readonly number[]): Tensor {
+  expectTensor('reshape', 'x', x);
+  expectNumbers('reshape', 'shape', shape);
   const resolved = [...shape];
   const inferAt = resolved.indexOf(-1);
   if (inferAt !== -1) {
@@ -32,6 +35,7 @@ export function reshape(x: Tensor, shape: readonly number[]): Tensor {
 
 /** Inserts a size-1 axis at `axis`: [..] -> [.., 1, ..]. */
 export function unsqueeze(x: Tensor, axis: number): Tensor {
+  expectTensor('unsqueeze', 'x', x);
   const at = normalizeAxis(axis, x.rank + 1, 'unsqueeze', x.shape);
   const shape = [...x.shape];
   shape.splice(at, 0, 1);
@@ -40,6 +44,7 @@ export function unsqueeze(x: Tensor, axis: number): Tensor {
 
 /** Removes size-1 axes (all of them, or the one given). */
 export function squeeze(x: Tensor, axis?: number): Tensor {
+  expectTensor('squeeze', 'x', x);
   if (axis === undefined) return reshape(x, x.shape.filter((d) => d !== 1));
   const at = normalizeAxis(axis, x.rank, 'squeeze', x.shape);
   if (x.shape[at] !== 1) {

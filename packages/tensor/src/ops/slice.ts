@@ -2,9 +2,11 @@ import { ArgumentError } from '../errors/argument-error';
 import { formatShape } from '../errors/heed-error';
 import { normalizeAxis, sizeOf } from '../shape';
 import { fromOp, Tensor } from '../tensor';
+import { expectNumbers, expectTensor } from '../expect-tensor';
 
 /** Elements `start` (inclusive) to `end` (exclusive) along `axis`: [.., n, ..] -> [.., end − start, ..]. */
 export function slice(x: Tensor, axis: number, start: number, end?: number): Tensor {
+  expectTensor('slice', 'x', x);
   const ax = normalizeAxis(axis, x.rank, 'slice', x.shape);
   const n = x.shape[ax]!;
   const from = start < 0 ? start + n : start;
@@ -36,6 +38,8 @@ export function slice(x: Tensor, axis: number, start: number, end?: number): Ten
 
 /** Splits along `axis` into pieces of the given sizes (or into `sections` equal pieces). */
 export function split(x: Tensor, sizes: number | readonly number[], axis = 0): Tensor[] {
+  expectTensor('split', 'x', x);
+  if (typeof sizes !== 'number') expectNumbers('split', 'sizes', sizes);
   const ax = normalizeAxis(axis, x.rank, 'split', x.shape);
   const n = x.shape[ax]!;
   let list: number[];

@@ -134,3 +134,24 @@ describe('logSoftmax at −∞', () => {
     expect(g[2]).toBeCloseTo(1 - 3 * (1 - p0), 6);
   });
 });
+
+describe('softmax at +∞ (scores that overflowed float32)', () => {
+  test('a row with +∞ entries is uniform over them and 0 elsewhere, with the gradient of that row', () => {
+    const x = tensor([[Infinity, 1, Infinity, -Infinity], [Infinity, 3e38, -3e38, 0]], undefined, { requiresGrad: true }); // [2, 4]
+    const y = softmax(x);
+    expect(Array.from(y.data)).toEqual([0.5, 0, 0.5, 0, 1, 0, 0, 0]);
+    y.backward(tensor([[1, 5, 3, 7], [2, 4, 6, 8]]));
+    // y ⊙ (g − Σ g y) by hand: row 0: Σ g y = 2 → [0.5·(1 − 2), 0, 0.5·(3 − 2), 0]; row 1 one-hot: all 0.
+    expect(Array.from(x.grad!.data)).toEqual([-0.5, 0, 0.5, 0, 0, 0, 0, 0]);
+  });
+
+  test('float32 overflow of q·k (entries 1e20) gives the uniform limit over the +∞ scores, not NaN', () => {
+    const scores = mul(tensor([[1e20, 1e20, -1e20]]), tensor([[1e20, 2e20, 1e20]])); // [1e40 → ∞, ∞, −∞]
+    expect(Array.from(scores.data)).toEqual([Infinity, Infinity, -Infinity]);
+    expect(Array.from(softmax(scores).data)).toEqual([0.5, 0.5, 0]);
+  });
+
+  test('logSoftmax: −log k on the +∞ entries, −∞ elsewhere', () => {
+    expect(Array.from(logSoftmax(tensor([[Infinity, 0, Infinity]])).data)).toEqual([-Math.log(2), -Infinity, -Math.log(2)].map(Math.fround));
+  });
+});

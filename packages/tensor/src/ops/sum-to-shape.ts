@@ -1,12 +1,16 @@
-import { ReduceOp, reduceAxisKernel } from '../kernels/reduce';
+import { ReduceOp } from '../kernels/reduce';
+import { getKernels } from '../kernels/registry';
 import { sameShape } from '../shape';
 import { Tensor } from '../tensor';
+import { expectNumbers, expectTensor } from '../expect-tensor';
 
 /**
  * Sums a gradient of a broadcast result back to the shape of the operand that was broadcast
  * (no gradient recorded: used inside backward functions).
  */
 export function sumToShape(grad: Tensor, shape: readonly number[]): Tensor {
+  expectTensor('sumToShape', 'grad', grad);
+  expectNumbers('sumToShape', 'shape', shape);
   if (sameShape(grad.shape, shape)) return grad;
   const lead = grad.rank - shape.length;
   let data = grad.data;
@@ -19,7 +23,7 @@ export function sumToShape(grad: Tensor, shape: readonly number[]): Tensor {
       let inner = 1;
       for (let d = axis + 1; d < current.length; d++) inner *= current[d]!;
       const out = new Float32Array(outer * inner);
-      reduceAxisKernel(ReduceOp.Sum, data, outer, current[axis]!, inner, out);
+      getKernels().reduceAxis(ReduceOp.Sum, data, outer, current[axis]!, inner, out);
       data = out;
       current[axis] = 1;
     }

@@ -1,33 +1,39 @@
-import { UnaryOp, unaryKernel } from '../kernels/elementwise';
+import { UnaryOp } from '../kernels/elementwise';
+import { getKernels } from '../kernels/registry';
 import { fromOp, Tensor } from '../tensor';
 import { div, mul, sub } from './binary';
+import { expectTensor } from '../expect-tensor';
 
 // Elementwise unary ops; each gradient is written right below its forward.
 
 function apply(op: UnaryOp, x: Tensor): Float32Array {
   const out = new Float32Array(x.size);
-  unaryKernel(op, x.data, out);
+  getKernels().unary(op, x.data, out);
   return out;
 }
 
 /** −x */
 export function neg(x: Tensor): Tensor {
+  expectTensor('neg', 'x', x);
   return fromOp(apply(UnaryOp.Neg, x), x.shape, 'neg', [x], (g) => [mul(g, -1)]);
 }
 
 /** eˣ */
 export function exp(x: Tensor): Tensor {
+  expectTensor('exp', 'x', x);
   const y = apply(UnaryOp.Exp, x);
   return fromOp(y, x.shape, 'exp', [x], (g) => [mul(g, new Tensor(y, x.shape))]); // g eˣ
 }
 
 /** ln x */
 export function log(x: Tensor): Tensor {
+  expectTensor('log', 'x', x);
   return fromOp(apply(UnaryOp.Log, x), x.shape, 'log', [x], (g) => [div(g, x)]); // g / x
 }
 
 /** tanh x */
 export function tanh(x: Tensor): Tensor {
+  expectTensor('tanh', 'x', x);
   const y = apply(UnaryOp.Tanh, x);
   return fromOp(y, x.shape, 'tanh', [x], (g) => {
     const yt = new Tensor(y, x.shape);
@@ -37,6 +43,7 @@ export function tanh(x: Tensor): Tensor {
 
 /** σ(x) = 1 / (1 + e⁻ˣ) */
 export function sigmoid(x: Tensor): Tensor {
+  expectTensor('sigmoid', 'x', x);
   const y = apply(UnaryOp.Sigmoid, x);
   return fromOp(y, x.shape, 'sigmoid', [x], (g) => {
     const yt = new Tensor(y, x.shape);
@@ -46,6 +53,7 @@ export function sigmoid(x: Tensor): Tensor {
 
 /** max(x, 0) */
 export function relu(x: Tensor): Tensor {
+  expectTensor('relu', 'x', x);
   return fromOp(apply(UnaryOp.Relu, x), x.shape, 'relu', [x], (g) => {
     const step = new Float32Array(x.size);
     for (let i = 0; i < step.length; i++) step[i] = x.data[i]! > 0 ? 1 : 0;
@@ -55,12 +63,14 @@ export function relu(x: Tensor): Tensor {
 
 /** √x */
 export function sqrt(x: Tensor): Tensor {
+  expectTensor('sqrt', 'x', x);
   const y = apply(UnaryOp.Sqrt, x);
   return fromOp(y, x.shape, 'sqrt', [x], (g) => [div(mul(g, 0.5), new Tensor(y, x.shape))]); // g / (2√x)
 }
 
 /** |x| (gradient sign(x), 0 at 0) */
 export function abs(x: Tensor): Tensor {
+  expectTensor('abs', 'x', x);
   return fromOp(apply(UnaryOp.Abs, x), x.shape, 'abs', [x], (g) => {
     const sign = new Float32Array(x.size);
     for (let i = 0; i < sign.length; i++) sign[i] = Math.sign(x.data[i]!);

@@ -5,11 +5,14 @@ import { mul, sub } from './binary';
 import { broadcastTo } from './broadcast-to';
 import { sumToShape } from './sum-to-shape';
 import { toTensor } from './to-tensor';
+import { describeValue, expectTensor, expectTensorLike } from '../expect-tensor';
+import { ArgumentError } from '../errors/argument-error';
 
 /** Picks `a` where `condition` is non-zero, else `b`; all three broadcast together. */
 export function where(condition: Tensor, aIn: TensorLike, bIn: TensorLike): Tensor {
-  const a = toTensor(aIn);
-  const b = toTensor(bIn);
+  expectTensor('where', 'condition', condition);
+  const a = expectTensorLike('where', 'a', aIn);
+  const b = expectTensorLike('where', 'b', bIn);
   const shape = broadcastShapes(broadcastShapes(condition.shape, a.shape, 'where', ['condition', 'a']), b.shape, 'where', ['condition and a', 'b']);
   const [c, aFull, bFull] = noGrad(() => [broadcastTo(condition, shape).data, broadcastTo(a, shape).data, broadcastTo(b, shape).data]);
   const out = new Float32Array(c.length);
@@ -27,5 +30,8 @@ export function where(condition: Tensor, aIn: TensorLike, bIn: TensorLike): Tens
 
 /** `x` with `value` written where `mask` is non-zero (mask broadcasts to x). No gradient reaches filled entries. */
 export function maskedFill(x: Tensor, mask: Tensor, value: number): Tensor {
+  expectTensor('maskedFill', 'x', x);
+  expectTensor('maskedFill', 'mask', mask);
+  if (typeof value !== 'number') throw new ArgumentError(`value must be a number, got ${describeValue(value)}`, { op: 'maskedFill', argument: 'value', shapes: { x: x.shape } });
   return where(mask, value, x);
 }

@@ -1,5 +1,7 @@
 import type { Parameter } from '../nn/parameter';
-import { checkHyper, Optimizer } from './optimizer';
+import { checkHyper, checkOptions, Optimizer } from './optimizer';
+import { ConfigError } from '../errors/config-error';
+import { describeValue } from '../expect-tensor';
 
 export interface AdamOptions {
   lr?: number;
@@ -26,8 +28,13 @@ export class Adam extends Optimizer {
 
   constructor(params: Iterable<Parameter>, options: AdamOptions = {}) {
     super(params, 'Adam');
+    checkOptions('Adam', options, false);
     this.lr = options.lr ?? 1e-3;
-    [this.beta1, this.beta2] = options.betas ?? [0.9, 0.999];
+    const betas: unknown = options.betas ?? [0.9, 0.999];
+    if (!Array.isArray(betas) || betas.length !== 2) {
+      throw new ConfigError(`betas must be a pair [beta1, beta2], got ${describeValue(betas)}`, { op: 'Adam', argument: 'betas' });
+    }
+    [this.beta1, this.beta2] = betas as [number, number];
     this.eps = options.eps ?? 1e-8;
     this.weightDecay = options.weightDecay ?? 0;
     this.decoupledWeightDecay = options.decoupledWeightDecay ?? false;

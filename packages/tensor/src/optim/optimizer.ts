@@ -1,12 +1,13 @@
 import { ConfigError } from '../errors/config-error';
-import type { Parameter } from '../nn/parameter';
+import { describeValue } from '../expect-tensor';
+import { Parameter } from '../nn/parameter';
 
 /** Base of the optimizers: holds the parameters, clears their gradients, takes a step. */
 export abstract class Optimizer {
   readonly params: readonly Parameter[];
 
   constructor(params: Iterable<Parameter>, op: string) {
-    this.params = [...params];
+    this.params = checkParameters(op, params);
     if (this.params.length === 0) throw new ConfigError('got an empty parameter list', { op, argument: 'params' });
   }
 
@@ -24,5 +25,31 @@ export function checkHyper(op: string, argument: string, value: number, min: num
   if (!Number.isFinite(value) || value < min || (below !== undefined && value >= below)) {
     const range = below === undefined ? `≥ ${min}` : `in [${min}, ${below})`;
     throw new ConfigError(`${argument} must be a finite number ${range}, got ${value}`, { op, argument });
+  }
+}
+
+/**
+ * The parameters as an array: an iterable (e.g. `model.parameters()`) of Parameters, each once. A single
+ * Parameter, undefined or plain tensors are refused with a ConfigError naming `op`.
+ */
+export function checkParameters(op: string, params: unknown): Parameter[] {
+  if (params instanceof Parameter) {
+    throw new ConfigError('params must be a list of Parameters (e.g. model.parameters()), got a single Parameter: wrap it in [ ]', { op, argument: 'params' });
+  }
+  if (typeof params !== 'object' || params === null || typeof (params as Iterable<unknown>)[Symbol.iterator] !== 'function') {
+    throw new ConfigError(`params must be an iterable of Parameters (e.g. model.parameters()), got ${describeValue(params)}`, { op, argument: 'params' });
+  }
+  const list = [...(params as Iterable<unknown>)];
+  list.forEach((p, i) => {
+    if (!(p instanceof Parameter)) throw new ConfigError(`params[${i}] must be a Parameter, got ${describeValue(p)}`, { op, argument: 'params' });
+  });
+  return list as Parameter[];
+}
+
+/** Throws a ConfigError naming `op` unless `options` is an object (`required`: it may not be left out). */
+export function checkOptions(op: string, options: unknown, required: boolean): void {
+  if (options === undefined && !required) return;
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new ConfigError(`options must be an object${required ? ' (it holds the learning rate lr)' : ''}, got ${describeValue(options)}`, { op, argument: 'options' });
   }
 }

@@ -1,6 +1,6 @@
 import { ConfigError } from '../errors/config-error';
 import type { Parameter } from '../nn/parameter';
-import { checkHyper, Optimizer } from './optimizer';
+import { checkHyper, checkOptions, Optimizer } from './optimizer';
 
 export interface SgdOptions {
   lr: number;
@@ -24,6 +24,7 @@ export class SGD extends Optimizer {
 
   constructor(params: Iterable<Parameter>, options: SgdOptions) {
     super(params, 'SGD');
+    checkOptions('SGD', options, true);
     this.lr = options.lr;
     this.momentum = options.momentum ?? 0;
     this.dampening = options.dampening ?? 0;
