@@ -176,7 +176,7 @@ export class LlamaAttention extends Module {
       scorer: this.scorer,
       normalizer: this.normalizer,
       groupSize: this.numHeads / this.numKeyValueHeads,
-      ...(plainCausal ? { causal: true } : { mask: this.keepRule.toMask([L, P + L], { queryOffset: P }) }), // [L, Lk]
+      ...(plainCausal ? { causal: true } : { attentionMask: this.keepRule.toMask([L, P + L], { queryOffset: P }) }), // [L, Lk]
       needWeights: options.needWeights ?? true,
     }); // [B, H, L, d], [B, H, L, Lk]
     const output = this.outputProjection.forward(mergeHeads(context)); // [B, H, L, d] -> [B, L, H·d] -> [B, L, E]

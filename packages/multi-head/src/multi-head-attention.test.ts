@@ -589,7 +589,7 @@ describe('MultiHeadAttention on the fused path', () => {
       const x = randn([1, 6, 8], rng);
       layer.forward(slice(x, 1, 0, 4), slice(x, 1, 0, 4), slice(x, 1, 0, 4), { causal: true, cache, needWeights: false });
       layer.forward(slice(x, 1, 4, 6), slice(x, 1, 4, 6), slice(x, 1, 4, 6), { causal: true, cache, needWeights: false });
-      expect(problems.map((p) => [p.causalOffset, p.keep, p.keyLength])).toEqual([
+      expect(problems.map((p) => [p.causalOffset, p.attentionMask, p.keyLength])).toEqual([
         [0, null, 4],
         [4, null, 6],
       ]);

@@ -69,13 +69,13 @@ export interface IndexRule {
 }
 
 /** Causality as an index rule: key j is kept for query i when j ≤ i + offset. */
-export interface CausalRule extends IndexRule {
+export interface CausalIndexRule extends IndexRule {
   readonly kind: 'causal';
   readonly offset: number;
 }
 
 /** What may be attended: the keep-masks ANDed into one view, AND every index rule. */
-export interface KeepRule {
+export interface KeepPlan {
   /** attentionMask AND keyPaddingMask, broadcastable to the scores [..., H, Lq, Lk] (never copied to that size); null when neither is given. */
   mask: Tensor | null;
   /** Rules by (query, key) index: causal, and those the variants add. */
@@ -122,7 +122,7 @@ export interface AttentionPlan {
   readonly groupSize: number;
   /** The scores' shape [..., H, Lq, Lk] (heads first whatever the layout). */
   readonly scoresShape: readonly number[];
-  readonly keep: KeepRule;
+  readonly keep: KeepPlan;
   /** Added to the scores, broadcastable to `scoresShape`, or null. */
   readonly additive: Tensor | null;
   /** The fused path's multiplier of q·k (the scorer's scale over the softmax temperature); null on the plain path. */
@@ -289,7 +289,7 @@ function checkShapes(
 }
 
 /** The causal option as an index rule, or null; refuses anything but a boolean or `{ offset }` with an integer offset. */
-function causalRule(op: string, causal: AttentionCallOptions['causal'], shapes: Record<string, readonly number[]>): CausalRule | null {
+function causalRule(op: string, causal: AttentionCallOptions['causal'], shapes: Record<string, readonly number[]>): CausalIndexRule | null {
   if (causal === undefined || causal === false) return null;
   const offset = causal === true ? 0 : typeof causal === 'object' && causal !== null ? causal.offset : NaN;
   if (!Number.isInteger(offset)) {

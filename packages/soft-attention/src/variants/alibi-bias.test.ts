@@ -45,7 +45,7 @@ describe('ALiBi as a part', () => {
     const v = randn([B, H, L, 3], rng);
     const full = attend({ query: q, keys: k, values: v, scorer: alibiScorer(H), causal: true }).context; // [B, H, L, 3]
     const scorer = alibiScorer(H, undefined, { queryPositionOffset: 'bottom-right' });
-    const decoded = attend({ query: slice(q, 2, P), keys: k, values: v, scorer, mask: causalMask(L - P, L, { align: 'bottom-right' }) }).context; // [B, H, L − P, 3]
+    const decoded = attend({ query: slice(q, 2, P), keys: k, values: v, scorer, attentionMask: causalMask(L - P, L, { align: 'bottom-right' }) }).context; // [B, H, L − P, 3]
     assertClose('decoded', decoded, slice(full, 2, P), { rtol: 1e-5, atol: 1e-6 });
   });
 

@@ -1,6 +1,6 @@
 import { add, ConfigError, formatShape, Module, ShapeError, type Tensor } from '@heed/tensor';
 import type { Scorer, ScorerSpec } from '@heed/scorers';
-import { resolveScorer } from '../attend';
+import { resolveScorer } from '../resolve-scorer';
 import { resolveQueryOffset, type QueryPositionOffset } from './query-offset';
 
 // Shape letters: H heads, Lq queries, Lk keys, ... leading dims (B).

@@ -32,7 +32,7 @@ describe('applyRotaryEmbedding and RotaryScorer against the PyTorch fixtures', (
       const offset = queryPositions[0]!;
       expect(offset).toBe(Lk - Lq);
       const scorer = new RotaryScorer({ base, style, queryPositionOffset: offset === 0 ? 0 : 'bottom-right' });
-      const { context, weights } = attend({ query: q, keys: k, values: v, scorer, mask: causalMask(Lq, Lk, { align: 'bottom-right' }) });
+      const { context, weights } = attend({ query: q, keys: k, values: v, scorer, attentionMask: causalMask(Lq, Lk, { align: 'bottom-right' }) });
       checkOutput(fixture, 'attn_weights', weights);
       checkOutput(fixture, 'output', context);
       backwardFromFixture(fixture, 'output', context);

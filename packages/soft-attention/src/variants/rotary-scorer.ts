@@ -1,6 +1,6 @@
 import { ConfigError, Module, type Tensor } from '@heed/tensor';
 import type { Scorer, ScorerSpec } from '@heed/scorers';
-import { resolveScorer } from '../attend';
+import { resolveScorer } from '../resolve-scorer';
 import { resolveQueryOffset, type QueryPositionOffset } from './query-offset';
 import { applyRotaryEmbedding, checkRotaryOptions, type RotaryStyle } from './rotary-embedding';
 

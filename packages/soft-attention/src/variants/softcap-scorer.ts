@@ -1,6 +1,6 @@
 import { ConfigError, Module, type Tensor } from '@heed/tensor';
 import type { Scorer, ScorerSpec } from '@heed/scorers';
-import { resolveScorer } from '../attend';
+import { resolveScorer } from '../resolve-scorer';
 import { checkCap, softcap } from './softcap';
 
 /**

@@ -461,9 +461,9 @@ describe.each(SETS)('kernel set $name', ({ name, kernels, tolerances }) => {
       const keep = new Tensor(Float32Array.from({ length: 2 * 90 }, (_, i) => (i % 7 === 3 ? 0 : 1)), [2, 1, 1, 90]); // [B, 1, 1, Lk]
       const cases: [{ query: number[]; keys: number[]; values: number[] }, ScaledDotProductAttentionOptions][] = [
         [{ query: [2, 3, 70, 16], keys: [2, 3, 90, 16], values: [2, 3, 90, 12] }, {}],
-        [{ query: [2, 3, 70, 16], keys: [2, 3, 90, 16], values: [2, 3, 90, 12] }, { causal: { offset: 20 }, keep }],
+        [{ query: [2, 3, 70, 16], keys: [2, 3, 90, 16], values: [2, 3, 90, 12] }, { causal: { offset: 20 }, attentionMask: keep }],
         [{ query: [2, 4, 70, 16], keys: [2, 2, 90, 16], values: [2, 2, 90, 16] }, { causal: true, groupSize: 2 }],
-        [{ query: [2, 70, 4, 16], keys: [2, 90, 2, 16], values: [2, 90, 2, 8] }, { causal: { offset: 20 }, groupSize: 2, layout: 'sequence-first', keep }],
+        [{ query: [2, 70, 4, 16], keys: [2, 90, 2, 16], values: [2, 90, 2, 8] }, { causal: { offset: 20 }, groupSize: 2, layout: 'sequence-first', attentionMask: keep }],
       ];
       for (const [index, [shapes, options]] of cases.entries()) {
         const [js, here] = both(() => gradients(shapes, options, index));
