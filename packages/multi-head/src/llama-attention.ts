@@ -155,6 +155,9 @@ export class LlamaAttention extends Module {
   }
 
   /** x [B, L, E] -> output [B, L, E], weights [B, H, L, Lk] */
+  forward(x: Tensor, options: LlamaForwardOptions & { needWeights: false }): LlamaAttentionResult & { weights: null };
+  forward(x: Tensor, options?: LlamaForwardOptions & { needWeights?: true }): LlamaAttentionResult & { weights: Tensor };
+  forward(x: Tensor, options?: LlamaForwardOptions): LlamaAttentionResult;
   forward(x: Tensor, options: LlamaForwardOptions = {}): LlamaAttentionResult {
     const op = 'LlamaAttention.forward';
     if (x.rank !== 3 || x.shape[2] !== this.embedDim) {
