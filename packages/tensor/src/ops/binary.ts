@@ -1,10 +1,10 @@
+import { expectTensorLike } from '../expect-tensor';
 import { BinaryOp, binaryKernel } from '../kernels/elementwise';
 import { broadcastShapes, broadcastStrides, sizeOf } from '../shape';
 import { fromOp, Tensor, type TensorLike } from '../tensor';
 import { sumToShape } from './sum-to-shape';
 import { toTensor } from './to-tensor';
 import { log } from './unary';
-import { expectTensorLike } from '../expect-tensor';
 
 // Elementwise binary ops with NumPy broadcasting: out shape = broadcast(a.shape, b.shape).
 // Backward functions run with gradients off, so they are written with the public ops.

@@ -1,9 +1,9 @@
+import { expectTensor } from '../expect-tensor';
 import { ReduceOp, reduceAxisKernel } from '../kernels/reduce';
 import { normalizeAxes } from '../shape';
 import { fromOp, Tensor } from '../tensor';
 import { mul } from './binary';
 import { broadcastTo } from './broadcast-to';
-import { expectTensor } from '../expect-tensor';
 
 // Reductions over axes, with `keepDims`. `axes` undefined reduces everything (to a scalar).
 

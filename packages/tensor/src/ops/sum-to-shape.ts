@@ -1,7 +1,7 @@
+import { expectNumbers, expectTensor } from '../expect-tensor';
 import { ReduceOp, reduceAxisKernel } from '../kernels/reduce';
 import { sameShape } from '../shape';
 import { Tensor } from '../tensor';
-import { expectNumbers, expectTensor } from '../expect-tensor';
 
 /**
  * Sums a gradient of a broadcast result back to the shape of the operand that was broadcast

@@ -1,7 +1,7 @@
+import { expectTensor } from '../expect-tensor';
 import { UnaryOp, unaryKernel } from '../kernels/elementwise';
 import { fromOp, Tensor } from '../tensor';
 import { div, mul, sub } from './binary';
-import { expectTensor } from '../expect-tensor';
 
 // Elementwise unary ops; each gradient is written right below its forward.
 
