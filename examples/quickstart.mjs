@@ -17,4 +17,4 @@ console.log(weights.toString(), context.shape);
 const layer = new MultiHeadAttention({ embedDim: 4, numHeads: 2, scorer: { kind: 'additive' }, rng });
 const { output } = layer.forward(query, keys, keys, { causal: true }); // [1, 3, 4]
 sum(output).backward(); // gradients reach every parameter, the scorers' included
-console.log(output.shape, layer.parameters().length, layer.scorers[0].W1.weight.grad.shape);
+console.log(output.shape, layer.parameters().length, layer.scorers[0].W1.weight.grad?.shape);

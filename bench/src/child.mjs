@@ -45,8 +45,8 @@ const median = (xs) => {
 
 async function main() {
   const impl = IMPLS[job.impl];
-  const setup = await impl.load(job.task, { causal: job.causal });
-  await send({ type: 'info', info: setup.info });
+  const setup = await impl.load(job.task, { causal: job.causal, ...(job.steadyWarmUp ? { warmUp: job.steadyWarmUp } : {}) });
+  await send({ type: 'info', info: { ...setup.info, runtime: { node: process.version, v8: process.versions.v8, execArgv: process.execArgv } } });
   const lengths = job.lengths;
   for (let i = 0; i < lengths.length; i++) {
     const L = lengths[i];

@@ -10,6 +10,8 @@ import { createRequire } from 'node:module';
 import * as T from '@heed/tensor';
 import * as SA from '@heed/soft-attention';
 import { HEAD_DIM, HEADS, MODEL_DIM, makeWeights } from './problem.mjs';
+import { osThreadCount, threadsStarted } from './os-threads.mjs';
+import { buildLabel, heedWasmBuild, relaxedBuildValidates } from './wasm-build.mjs';
 
 async function importMultiHead() {
   try {
@@ -46,19 +48,21 @@ function wasmThreadsAvailable() {
   }
 }
 
-/** Selects the kernels for a variant ('js' | 'wasm1' | 'wasm2') and describes what was selected. */
+/**
+ * Selects the kernels for a variant ('js' | 'wasm1' | 'wasm2'); returns { kernels, build }: what was
+ * asked and what the kernel instance says ran (relaxed SIMD or SIMD-128, threads).
+ */
 async function selectKernels(variant) {
   if (variant === 'js') {
     if (typeof T.setKernels === 'function' && typeof T.plainKernels === 'function') T.setKernels(T.plainKernels());
-    return 'plain TypeScript kernels (plainKernels)';
+    return { kernels: 'plain TypeScript kernels (plainKernels)', build: { kind: 'js', threads: 1, source: 'setKernels(plainKernels())' } };
   }
   if (typeof T.useWasmKernels !== 'function') throw new Error('@heed/tensor has no useWasmKernels export');
   const threads = variant === 'wasm2' ? 2 : 1;
+  const before = osThreadCount();
   const result = await T.useWasmKernels({ threads });
-  if (result === false) throw new Error('useWasmKernels() resolved false: WebAssembly SIMD is unavailable, the wasm row would measure the JS kernels');
-  const described = result && typeof result === 'object' ? ` -> ${JSON.stringify(result)}` : ` -> ${String(result)}`;
-  const relaxed = process.execArgv.some((a) => a.includes('relaxed-simd')) ? 'relaxed-SIMD flag on' : 'plain SIMD-128 build (Node 20 validates relaxed SIMD only with --experimental-wasm-relaxed-simd)';
-  return `useWasmKernels({ threads: ${threads} })${described}; ${relaxed}`;
+  const build = heedWasmBuild(result, threads, { relaxed: relaxedBuildValidates, threadsStarted: threadsStarted(before, osThreadCount(), threads) });
+  return { kernels: `useWasmKernels({ threads: ${threads} }) -> ${buildLabel(build)} [${build.source}]`, build };
 }
 
 const wrap = (data, shape, requiresGrad = false) => new T.Tensor(data, shape, requiresGrad);
@@ -123,7 +127,7 @@ function buildLayer(mh, W) {
  * mha/sdpa run inside noGrad; train runs forward + backward and returns dL/dWq ‖ dL/dWo.
  */
 export async function createHeed(variant, task, { causal = false } = {}) {
-  const kernels = await selectKernels(variant);
+  const { kernels, build } = await selectKernels(variant);
   const mh = task === 'sdpa' ? null : await importMultiHead();
   const W = layerWeights(task === 'train');
   const built = mh ? buildLayer(mh, W) : null;
@@ -143,7 +147,7 @@ export async function createHeed(variant, task, { causal = false } = {}) {
         ? 'MultiHeadAttention (eval, needWeights: false)'
         : `linear + attend({ needWeights: false }) composed${mh ? ' (MultiHeadAttention present but its parameter names were not recognised)' : ''}`;
   return {
-    info: { kernels, path },
+    info: { kernels, path, build },
     prepare(L, inputs) {
       if (task === 'sdpa') {
         const shape = [1, HEADS, L, HEAD_DIM];

@@ -1,43 +1,19 @@
-// ONNX Runtime (onnxruntime-node, its CPU execution provider) on graphs built in code
-// (see onnx.mjs): standard MatMul/Add/Reshape/Transpose/Softmax/Mul nodes, opset 17, weights as
-// initializers with heed's values. One session per sequence length (static shapes).
+// ONNX Runtime native (onnxruntime-node, its CPU execution provider), 1 or 2 intra-op threads.
 
 import * as ort from 'onnxruntime-node';
-import { HEAD_DIM, HEADS, MODEL_DIM, causalAdditiveMask, makeWeights } from './problem.mjs';
-import { mhaModel, sdpaModel } from './onnx.mjs';
+import { ortPeer } from './ort-peer.mjs';
 
-export async function createOrt(threads, task, { causal = false } = {}) {
-  if (task === 'train') throw new Error('onnxruntime-node has no training API');
-  const weights = task === 'mha' ? makeWeights() : null;
-  const options = {
+export async function createOrt(threads, task, options = {}) {
+  const sessionOptions = {
     executionProviders: ['cpu'],
     intraOpNumThreads: threads,
     interOpNumThreads: 1,
     executionMode: 'sequential',
     graphOptimizationLevel: 'all',
   };
-  return {
-    info: { kernels: `cpu EP, intraOpNumThreads ${threads}, ort ${ort.env.versions?.node ?? '?'}`, path: `ONNX graph (opset 17, ${task === 'mha' ? 'MHA' : 'SDPA'})` },
-    async prepare(L, inputs) {
-      const bytes = task === 'mha' ? mhaModel(L, weights, { causal }) : sdpaModel(L, { causal });
-      const session = await ort.InferenceSession.create(bytes, options);
-      const feeds = {};
-      if (task === 'mha') {
-        feeds.x = new ort.Tensor('float32', inputs.x, [1, L, MODEL_DIM]);
-      } else {
-        const shape = [1, HEADS, L, HEAD_DIM];
-        feeds.q = new ort.Tensor('float32', inputs.q, shape);
-        feeds.k = new ort.Tensor('float32', inputs.k, shape);
-        feeds.v = new ort.Tensor('float32', inputs.v, shape);
-      }
-      if (causal) feeds.mask = new ort.Tensor('float32', causalAdditiveMask(L), [L, L]);
-      return {
-        run: async () => {
-          const result = await session.run(feeds);
-          return result.out.data;
-        },
-        dispose: () => session.release(),
-      };
-    },
+  const info = {
+    kernels: `cpu EP, intraOpNumThreads ${threads}, onnxruntime-node ${ort.env.versions?.node ?? '?'}`,
+    build: { kind: 'native', threads, source: 'intraOpNumThreads' },
   };
+  return ortPeer(ort, sessionOptions, info, task, options);
 }

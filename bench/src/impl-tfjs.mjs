@@ -7,16 +7,21 @@
 import * as tf from '@tensorflow/tfjs'; // core + cpu backend + every op's gradient (tf.variableGrads)
 import '@tensorflow/tfjs-backend-wasm';
 import { HEAD_DIM, HEADS, MODEL_DIM, SCALE, causalAdditiveMask, makeWeights, transposed } from './problem.mjs';
+import { osThreadCount, threadsStarted } from './os-threads.mjs';
 
+/** Switches tfjs to a backend; returns { kernels, build } (the build from what the backend reports). */
 async function useBackend(name) {
+  const before = osThreadCount();
   if (!(await tf.setBackend(name))) throw new Error(`tfjs backend ${name} failed to initialise`);
   await tf.ready();
   if (name === 'wasm') {
     const simd = tf.env().getAsync ? await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT') : undefined;
     const threads = tf.env().getAsync ? await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT') : undefined;
-    return `wasm (SIMD ${simd ? 'on' : 'off'}, threads ${threads ? 'on' : 'off'})`;
+    const started = threads ? threadsStarted(before, osThreadCount(), Infinity) : 1;
+    const build = { kind: 'wasm', simd: simd ? 'plain' : 'none', threads: started, source: 'tfjs flags WASM_HAS_SIMD_SUPPORT, WASM_HAS_MULTITHREAD_SUPPORT' };
+    return { kernels: `wasm (SIMD ${simd ? 'on' : 'off'}, threads ${threads ? 'on' : 'off'})`, build };
   }
-  return name;
+  return { kernels: name, build: { kind: 'js', threads: 1, source: `tfjs backend ${name}` } };
 }
 
 /** Per-head attention on 2-D [L, 512] q, k, v: plain matMuls, kᵀ sliced from one transpose. */
@@ -50,7 +55,7 @@ const fromHeads = (t, L) => tf.reshape(tf.transpose(t, [1, 0, 2]), [L, MODEL_DIM
  * Returns { info, prepare(L, inputs) -> { run(): Float32Array, dispose() } }.
  */
 export async function createTfjs(backend, form, task, { causal = false } = {}) {
-  const backendInfo = await useBackend(backend);
+  const { kernels, build } = await useBackend(backend);
   const d = MODEL_DIM;
   const w = makeWeights();
   const W = {};
@@ -72,7 +77,7 @@ export async function createTfjs(backend, form, task, { causal = false } = {}) {
     });
 
   return {
-    info: { kernels: backendInfo, path: perHead ? 'one 2-D matMul per head' : 'batched matMul over [H, L, dh], transposeB' },
+    info: { kernels, build, path: perHead ? 'one 2-D matMul per head' : 'batched matMul over [H, L, dh], transposeB' },
     prepare(L, inputs) {
       const mask = causal ? tf.tensor2d(causalAdditiveMask(L), [L, L]) : null;
       const owned = mask ? [mask] : [];

@@ -9,4 +9,6 @@ export const IMPLS = {
   'tfjs-wasm-head': { label: 'tfjs-wasm (per head)', family: 'tfjs', load: async (task, o) => (await import('./impl-tfjs.mjs')).createTfjs('wasm', 'perhead', task, o) },
   'ort-1': { label: 'onnxruntime (1 thread)', family: 'ort', load: async (task, o) => (await import('./impl-ort.mjs')).createOrt(1, task, o) },
   'ort-2': { label: 'onnxruntime (2 threads)', family: 'ort', load: async (task, o) => (await import('./impl-ort.mjs')).createOrt(2, task, o) },
+  'ortweb-1': { label: 'onnxruntime-web (1 thread)', family: 'ort', load: async (task, o) => (await import('./impl-ort-web.mjs')).createOrtWeb(1, task, o) },
+  'ortweb-2': { label: 'onnxruntime-web (2 threads)', family: 'ort', load: async (task, o) => (await import('./impl-ort-web.mjs')).createOrtWeb(2, task, o) },
 };

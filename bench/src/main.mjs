@@ -1,46 +1,77 @@
-// pnpm bench [--full] [--only=id,id] [--lengths=128,512] [--no-train] [--mem-cap-gb=6]
+// pnpm bench [--quick | --full] [--node PATH] [--node-flags="--flag …"] [--only=id,id] [--lengths=128,512]
+//            [--no-train] [--mem-cap-gb=6]
 //
 // Runs heed and its peers on identical inputs, each implementation × task in its own child
-// process (child.mjs), prints one table, writes results/latest.json and results/gflops.svg.
+// process (child.mjs, under the parent's Node or --node PATH, with the parent's runtime flags),
+// prints one table, writes results/latest.json and results/gflops.svg.
 // Exits non-zero when an output disagrees with heed's beyond 1e-3 relative, or a timed row fails.
 
 import { fork } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, freemem, tmpdir, totalmem } from 'node:os';
-import { dirname, join } from 'node:path';
+import { cpus, freemem, loadavg, tmpdir, totalmem } from 'node:os';
+import { dirname, join, relative, resolve } from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { flopsOf } from './problem.mjs';
 import { IMPLS } from './impls.mjs';
 import { detectHeed } from './impl-heed.mjs';
 import { formatTable, gflopsSvg } from './report.mjs';
+import { resolveRuntime } from './runtime.mjs';
+import { buildLabel } from './wasm-build.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const resultsDir = join(here, '..', 'results');
 const TOLERANCE = 1e-3; // relative: max |out − heed| / max |heed|
 
 // --- options ----------------------------------------------------------------------------------
 
 const argv = process.argv.slice(2).filter((a) => a !== '--');
 const flag = (name) => argv.includes(`--${name}`);
-const value = (name) => argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
+/** `--name=value` or `--name value`. */
+const value = (name) => {
+  const joined = argv.find((a) => a.startsWith(`--${name}=`));
+  if (joined) return joined.slice(name.length + 3);
+  const at = argv.indexOf(`--${name}`);
+  return at >= 0 && at + 1 < argv.length ? argv[at + 1] : undefined;
+};
+const KNOWN = ['quick', 'full', 'node', 'node-flags', 'only', 'lengths', 'no-train', 'memory', 'no-memory', 'memory-length', 'mem-cap-gb', 'memory-limit-s', 'out'];
+for (const [i, a] of argv.entries()) {
+  const name = a.startsWith('--') ? a.slice(2).split('=')[0] : null;
+  const isValue = i > 0 && ['--node', '--node-flags', '--out'].includes(argv[i - 1]);
+  if (!isValue && (name === null || !KNOWN.includes(name))) throw new Error(`pnpm bench: unknown option ${a} (known: ${KNOWN.map((k) => `--${k}`).join(' ')})`);
+}
+// Paths are relative to where the command was typed (pnpm runs the script inside bench/ and says where in INIT_CWD).
+const userPath = (p) => resolve(process.env.INIT_CWD ?? process.cwd(), p);
+const resultsDir = value('out') ? userPath(value('out')) : join(here, '..', 'results');
 const full = flag('full');
-const config = full
-  ? { mode: 'full', lengths: [128, 512, 1024, 2048, 4096], warmup: 1, minRuns: 2, maxRuns: 10, budgetMs: 4000, rowLimitMs: 120_000, memory: true }
-  : { mode: 'short', lengths: [128, 512, 1024], warmup: 1, minRuns: 2, maxRuns: 5, budgetMs: 1000, rowLimitMs: 10_000, memory: false };
+const quick = flag('quick');
+if (full && quick) throw new Error('pnpm bench: choose one of --quick and --full');
+const MODES = {
+  quick: { mode: 'quick', lengths: [128, 256], warmup: 1, minRuns: 2, maxRuns: 3, budgetMs: 300, rowLimitMs: 4000, memory: false, trainLength: 256, steadyWarmUp: { minMs: 1500, maxMs: 5000 } },
+  short: { mode: 'short', lengths: [128, 512, 1024], warmup: 1, minRuns: 2, maxRuns: 5, budgetMs: 1000, rowLimitMs: 10_000, memory: false, trainLength: 512 },
+  full: { mode: 'full', lengths: [128, 512, 1024, 2048, 4096], warmup: 1, minRuns: 2, maxRuns: 10, budgetMs: 4000, rowLimitMs: 120_000, memory: true, trainLength: 512 },
+};
+const config = { ...MODES[full ? 'full' : quick ? 'quick' : 'short'] };
 if (value('lengths')) config.lengths = value('lengths').split(',').map(Number);
 if (flag('memory')) config.memory = true;
 if (flag('no-memory')) config.memory = false;
 config.train = !flag('no-train');
-config.trainLength = 512;
 config.memoryLength = Number(value('memory-length') ?? 16384);
 config.memoryCapBytes = Number(value('mem-cap-gb') ?? Math.min(6, (0.5 * freemem()) / 2 ** 30)) * 2 ** 30;
 config.memoryRowLimitMs = Number(value('memory-limit-s') ?? 330) * 1000;
 
+// --- the runtime of the children -----------------------------------------------------------------
+
+const runtime = resolveRuntime({
+  nodePath: value('node') ? userPath(value('node')) : process.execPath,
+  parentExecArgv: process.execArgv,
+  extraFlags: value('node-flags')?.split(/\s+/).filter(Boolean) ?? [],
+});
+for (const { flag: f, reason } of runtime.dropped) process.stderr.write(`note: node ${runtime.node} refuses ${f}, children run without it (${reason})\n`);
+
 // --- which implementations exist ----------------------------------------------------------------
 
 const heed = await detectHeed();
-const available = ['heed-js', ...(heed.wasm ? ['heed-wasm1'] : []), ...(heed.wasmThreads ? ['heed-wasm2'] : []), 'tfjs-cpu', 'tfjs-wasm', 'tfjs-wasm-head', 'ort-1', 'ort-2'];
+const available = ['heed-js', ...(heed.wasm ? ['heed-wasm1'] : []), ...(heed.wasmThreads ? ['heed-wasm2'] : []), 'tfjs-cpu', 'tfjs-wasm', 'tfjs-wasm-head', 'ort-1', 'ort-2', 'ortweb-1', 'ortweb-2'];
 const only = value('only')?.split(',');
 const chosen = only ? available.filter((id) => only.includes(id)) : available;
 const heedIds = chosen.filter((id) => IMPLS[id].family === 'heed');
@@ -61,7 +92,7 @@ function versionOf(pkg) {
   }
 }
 const versions = Object.fromEntries(
-  ['@heed/tensor', '@heed/soft-attention', '@heed/multi-head', '@tensorflow/tfjs', '@tensorflow/tfjs-backend-wasm', 'onnxruntime-node'].map((p) => [p, versionOf(p)]),
+  ['@heed/tensor', '@heed/soft-attention', '@heed/multi-head', '@tensorflow/tfjs', '@tensorflow/tfjs-backend-wasm', 'onnxruntime-node', 'onnxruntime-web'].map((p) => [p, versionOf(p)]),
 );
 
 // --- child processes ----------------------------------------------------------------------------
@@ -81,7 +112,8 @@ function vmRss(pid) {
 function runChild(job, timeoutMs) {
   return new Promise((resolve) => {
     const child = fork(join(here, 'child.mjs'), [JSON.stringify(job)], {
-      execArgv: ['--expose-gc', '--max-old-space-size=8192'],
+      execPath: runtime.execPath,
+      execArgv: runtime.execArgv,
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     });
     let log = '';
@@ -128,7 +160,9 @@ function runChild(job, timeoutMs) {
 
 const results = [];
 const infos = {};
+const childRuntimes = new Set();
 const started = Date.now();
+const loadAtStart = loadavg()[0];
 const progress = (msg) => process.stderr.write(`[${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${msg}\n`);
 
 async function runRow(task, id, lengths, overrides = {}) {
@@ -137,11 +171,14 @@ async function runRow(task, id, lengths, overrides = {}) {
   progress(`${task}${job.causal ? ' (causal)' : ''}: ${IMPLS[id].label} at L = ${lengths.join(', ')}`);
   const { info, rows } = await runChild(job, timeoutMs);
   if (info) {
-    infos[id] ??= { kernels: info.kernels, paths: {} };
+    infos[id] ??= { kernels: info.kernels, build: info.build, paths: {} };
     infos[id].paths[overrides.rowTask ?? task] = info.path;
+    childRuntimes.add(JSON.stringify(info.runtime));
   }
+  // Every row carries the build its own child reported (relaxed SIMD or SIMD-128, threads).
+  const build = info?.build ?? null;
   for (const row of rows) {
-    results.push({ task: overrides.rowTask ?? task, impl: id, label: IMPLS[id].label, family: IMPLS[id].family, flops: flopsOf(task, row.L), ...row });
+    results.push({ task: overrides.rowTask ?? task, impl: id, label: IMPLS[id].label, family: IMPLS[id].family, build, buildLabel: build ? buildLabel(build) : undefined, flops: flopsOf(task, row.L), ...row });
   }
   return rows;
 }
@@ -195,9 +232,18 @@ for (const r of results) {
 const meta = {
   date: new Date().toISOString(),
   mode: config.mode,
-  node: process.version,
+  node: runtime.node,
+  v8: runtime.v8,
+  runtime: {
+    execPath: runtime.execPath,
+    execArgv: runtime.execArgv,
+    dropped: runtime.dropped,
+    parent: { node: process.version, v8: process.versions.v8, execArgv: process.execArgv },
+    reportedByChildren: [...childRuntimes].map((j) => JSON.parse(j)),
+  },
   cpu: `${cpus().length} × ${cpus()[0]?.model ?? '?'}`,
   memory: `${(totalmem() / 2 ** 30).toFixed(1)} GiB`,
+  loadAverage: { start: loadAtStart, end: loadavg()[0] }, // 1-minute load: other work on the machine
   versions,
   heed: { detected: heed, kernels: Object.fromEntries(heedIds.map((id) => [IMPLS[id].label, infos[id] ?? null])) },
   peers: Object.fromEntries(chosen.filter((id) => IMPLS[id].family !== 'heed').map((id) => [IMPLS[id].label, infos[id] ?? null])),
@@ -210,7 +256,7 @@ console.log(formatTable(results, meta));
 mkdirSync(resultsDir, { recursive: true });
 writeFileSync(join(resultsDir, 'latest.json'), `${JSON.stringify({ meta, results }, null, 2)}\n`);
 writeFileSync(join(resultsDir, 'gflops.svg'), gflopsSvg(results, meta));
-console.log(`\nwrote ${join('bench', 'results', 'latest.json')} and ${join('bench', 'results', 'gflops.svg')} (${meta.seconds} s)`);
+console.log(`\nwrote ${relative(process.cwd(), join(resultsDir, 'latest.json'))} and ${relative(process.cwd(), join(resultsDir, 'gflops.svg'))} (${meta.seconds} s)`);
 
 const mismatches = results.filter((r) => r.agrees === false);
 const failures = results.filter((r) => r.error && r.task !== 'memory');

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import * as ort from 'onnxruntime-node';
 import { bytesField, floatField, intField, mhaModel, sdpaModel, varint } from './onnx.mjs';
-import { HEAD_DIM, HEADS, MODEL_DIM, SCALE, causalAdditiveMask, compare, flopsOf, makeInputs, makeWeights } from './problem.mjs';
+import { HEAD_DIM, HEADS, MODEL_DIM, causalAdditiveMask, compare, flopsOf, makeInputs, makeWeights } from './problem.mjs';
+import { mhaReference, sdpaReference } from './attention-reference.mjs';
 
 const bytes = (u8) => [...u8];
 
@@ -18,25 +19,6 @@ describe('protobuf wire format', () => {
   });
 });
 
-/** float64 reference: softmax(q kᵀ · scale + mask) v for one head, rows of [L, dh]. */
-function attentionReference(q, k, v, L, dh, mask) {
-  const out = new Float64Array(L * dh);
-  for (let i = 0; i < L; i++) {
-    const s = new Float64Array(L);
-    let max = -Infinity;
-    for (let j = 0; j < L; j++) {
-      let dot = 0;
-      for (let c = 0; c < dh; c++) dot += q[i * dh + c] * k[j * dh + c];
-      s[j] = dot * SCALE + (mask ? mask[i * L + j] : 0);
-      max = Math.max(max, s[j]);
-    }
-    let sum = 0;
-    for (let j = 0; j < L; j++) sum += s[j] = Math.exp(s[j] - max);
-    for (let j = 0; j < L; j++) for (let c = 0; c < dh; c++) out[i * dh + c] += (s[j] / sum) * v[j * dh + c];
-  }
-  return out;
-}
-
 describe('ONNX graphs run in onnxruntime-node and compute attention', () => {
   const L = 8;
 
@@ -48,12 +30,7 @@ describe('ONNX graphs run in onnxruntime-node and compute attention', () => {
       const feeds = { q: new ort.Tensor('float32', q, shape), k: new ort.Tensor('float32', k, shape), v: new ort.Tensor('float32', v, shape) };
       if (causal) feeds.mask = new ort.Tensor('float32', causalAdditiveMask(L), [L, L]);
       const out = (await session.run(feeds)).out.data;
-      const n = L * HEAD_DIM;
-      const ref = new Float32Array(HEADS * n);
-      for (let h = 0; h < HEADS; h++) {
-        const head = (a) => a.subarray(h * n, (h + 1) * n);
-        ref.set(attentionReference(head(q), head(k), head(v), L, HEAD_DIM, causal ? causalAdditiveMask(L) : null), h * n);
-      }
+      const ref = sdpaReference(q, k, v, L, causal ? causalAdditiveMask(L) : null);
       expect(compare(out, ref).relDiff).toBeLessThan(1e-5);
       await session.release();
     }
@@ -63,27 +40,7 @@ describe('ONNX graphs run in onnxruntime-node and compute attention', () => {
     const w = makeWeights();
     const { x } = makeInputs('mha', L);
     const d = MODEL_DIM;
-    const linear = (input, weight, bias) => {
-      const y = new Float64Array(L * d);
-      for (let i = 0; i < L; i++) for (let o = 0; o < d; o++) {
-        let s = bias[o];
-        for (let c = 0; c < d; c++) s += input[i * d + c] * weight[o * d + c];
-        y[i * d + o] = s;
-      }
-      return y;
-    };
-    const [q, k, v] = [linear(x, w.wq, w.bq), linear(x, w.wk, w.bk), linear(x, w.wv, w.bv)];
-    const ctx = new Float64Array(L * d);
-    const headOf = (a, h) => {
-      const out = new Float64Array(L * HEAD_DIM);
-      for (let i = 0; i < L; i++) for (let c = 0; c < HEAD_DIM; c++) out[i * HEAD_DIM + c] = a[i * d + h * HEAD_DIM + c];
-      return out;
-    };
-    for (let h = 0; h < HEADS; h++) {
-      const o = attentionReference(headOf(q, h), headOf(k, h), headOf(v, h), L, HEAD_DIM, null);
-      for (let i = 0; i < L; i++) for (let c = 0; c < HEAD_DIM; c++) ctx[i * d + h * HEAD_DIM + c] = o[i * HEAD_DIM + c];
-    }
-    const ref = Float32Array.from(linear(ctx, w.wo, w.bo));
+    const ref = mhaReference(x, w, L);
     const session = await ort.InferenceSession.create(mhaModel(L, w));
     const out = (await session.run({ x: new ort.Tensor('float32', x, [1, L, d]) })).out.data;
     expect(compare(out, ref).relDiff).toBeLessThan(1e-5);

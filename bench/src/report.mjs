@@ -1,5 +1,7 @@
 // The printed table and the hand-written SVG chart.
 
+import { buildLabel } from './wasm-build.mjs';
+
 const TASKS = {
   mha: 'MHA forward',
   sdpa: 'SDPA',
@@ -20,6 +22,19 @@ function pad(cells, widths, aligns) {
   return cells.map((c, i) => (aligns[i] === 'l' ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i]))).join('  ');
 }
 
+/**
+ * How a wasm peer fails past its 4 GiB heap: tfjs-wasm runs out of bounds or memory; onnxruntime-web's
+ * 32-bit size arithmetic overflows ("SafeInt … Integer overflow") before it allocates.
+ */
+const OUT_OF_MEMORY = /out of bounds|out of memory|allocation failed|failed to allocate|bad_alloc|\bOOM\b|maximum memory|integer overflow/i;
+
+/** The line of `text` where `pattern` matches, cut to ~90 characters around the match. */
+function around(text, pattern) {
+  const line = text.split('\n').find((l) => pattern.test(l)) ?? text.split('\n')[0];
+  const at = line.search(pattern);
+  return line.slice(Math.max(0, at - 45), at + 45).trim();
+}
+
 function memoryCell(r) {
   if (r.peakRssMB === undefined) return '—';
   const delta = r.peakOverBaseMB === null || r.peakOverBaseMB === undefined ? '' : ` (+${r.peakOverBaseMB.toFixed(0)})`;
@@ -34,8 +49,8 @@ function agreementCell(r) {
 
 /** One table: every task, length and implementation, then the notes needed to read it. */
 export function formatTable(results, meta) {
-  const header = ['task', 'implementation', 'L', 'runs', 'median ms', 'GFLOP/s', 'cpu/wall', 'peak RSS MB (+Δ)', 'max |Δ| vs heed (rel)', 'heed speed-up'];
-  const aligns = ['l', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'];
+  const header = ['task', 'implementation', 'build', 'L', 'runs', 'median ms', 'GFLOP/s', 'cpu/wall', 'peak RSS MB (+Δ)', 'max |Δ| vs heed (rel)', 'heed speed-up'];
+  const aligns = ['l', 'l', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'];
   const lines = [];
   const order = ['mha', 'sdpa', 'train', 'memory'];
   const sorted = [...results].sort((a, b) => order.indexOf(a.task) - order.indexOf(b.task) || a.L - b.L);
@@ -44,11 +59,11 @@ export function formatTable(results, meta) {
     const group = `${r.task}/${r.L}`;
     if (last && group !== last) lines.push(null); // blank separator between (task, L) groups
     last = group;
-    const base = [TASKS[r.task] ?? r.task, r.label, String(r.L)];
+    const base = [TASKS[r.task] ?? r.task, r.label, r.buildLabel ?? '?', String(r.L)];
     if (r.skipped) lines.push({ base, note: `skipped: ${r.skipped}` });
     else if (r.killed) lines.push({ base, note: `stopped: ${r.killed} (peak RSS seen > ${r.peakRssMB.toFixed(0)} MB)` });
-    else if (r.error && r.task === 'memory' && /out of bounds|out of memory|allocation failed/i.test(r.error)) {
-      lines.push({ base, note: `out of memory (tfjs-wasm's heap is at most 4 GiB): ${r.error.split('\n')[0].slice(0, 70)}` });
+    else if (r.error && r.task === 'memory' && OUT_OF_MEMORY.test(r.error)) {
+      lines.push({ base, note: `out of memory (a wasm heap is at most 4 GiB): ${around(r.error, OUT_OF_MEMORY)}` });
     } else if (r.error) lines.push({ base, note: `ERROR: ${r.error.split('\n')[0].slice(0, 100)}` });
     else {
       lines.push({
@@ -66,27 +81,37 @@ export function formatTable(results, meta) {
     }
   }
   const full = lines.filter((l) => l && l.cells).map((l) => [...l.base, ...l.cells]);
-  const widths = header.map((h, i) => Math.max(h.length, ...full.map((c) => c[i].length), ...(i < 3 ? lines.filter((l) => l).map((l) => l.base[i].length) : [])));
+  const widths = header.map((h, i) => Math.max(h.length, ...full.map((c) => c[i].length), ...(i < 4 ? lines.filter((l) => l).map((l) => l.base[i].length) : [])));
   const out = [];
-  out.push(`heed bench — ${meta.mode} mode, ${meta.date}, node ${meta.node}, ${meta.cpu}, ${meta.memory}`);
+  out.push(`heed bench — ${meta.mode} mode, ${meta.date}, ${meta.cpu}, ${meta.memory}, load average ${meta.loadAverage.start.toFixed(1)} at the start, ${meta.loadAverage.end.toFixed(1)} at the end`);
+  const rt = meta.runtime;
+  out.push(`children: node ${meta.node} (V8 ${meta.v8}) at ${rt.execPath}`);
+  out.push(`  flags: ${rt.execArgv.join(' ')}${rt.dropped.length ? `; refused by this node, not passed: ${rt.dropped.map((d) => d.flag).join(' ')}` : ''}`);
+  out.push(`  parent: node ${rt.parent.node} (V8 ${rt.parent.v8})${rt.parent.execArgv.length ? `, flags ${rt.parent.execArgv.join(' ')}` : ''}`);
+  const strays = rt.reportedByChildren.filter((c) => c.node !== meta.node || c.execArgv.join(' ') !== rt.execArgv.join(' '));
+  for (const c of strays) out.push(`  !! a child reported node ${c.node}, flags ${c.execArgv.join(' ')}`);
   out.push(`peers: ${Object.entries(meta.versions).filter(([p]) => !p.startsWith('@heed')).map(([p, v]) => `${p} ${v}`).join(', ')}`);
   out.push('heed kernels used:');
   for (const [label, info] of Object.entries(meta.heed.kernels)) {
-    out.push(`  ${label}: ${info ? info.kernels : 'did not start'}`);
+    out.push(`  ${label}: ${info ? `${buildLabel(info.build)} — ${info.kernels}` : 'did not start'}`);
     for (const [task, path] of Object.entries(info?.paths ?? {})) out.push(`      ${TASKS[task] ?? task}: ${path}`);
   }
   if (!meta.heed.detected.wasm) out.push('  (no useWasmKernels export in @heed/tensor yet: heed runs on its plain TypeScript kernels only)');
+  const peers = Object.entries(meta.peers).filter(([, info]) => info);
+  if (peers.length) out.push('peer builds:');
+  for (const [label, info] of peers) out.push(`  ${label}: ${buildLabel(info.build)} — ${info.kernels}`);
   out.push('');
   out.push(pad(header, widths, aligns));
   out.push(pad(widths.map((w) => '-'.repeat(w)), widths, aligns));
   for (const l of lines) {
     if (l === null) out.push('');
     else if (l.cells) out.push(pad([...l.base, ...l.cells], widths, aligns));
-    else out.push(`${pad(l.base, widths.slice(0, 3), aligns)}  ${l.note}`);
+    else out.push(`${pad(l.base, widths.slice(0, 4), aligns)}  ${l.note}`);
   }
   out.push('');
   out.push('MHA forward: d_model 512, 8 heads, batch 1 (Q, K, V projections, attention per head, output projection); FLOPs 4·2·L·d² + 4·L²·d.');
   out.push('SDPA: 8 heads × head dim 64, batch 1; FLOPs 4·L²·512. MHA fwd+bwd: one training step, FLOPs counted as 3 × forward.');
+  out.push('build: what each child\'s runtime reported it ran — wasm relaxed SIMD (fused multiply-add) or SIMD-128, js, native — × the threads that started.');
   out.push(`median ms: median of "runs" timed runs after ${meta.config.warmup} warm-up run(s); GFLOP/s = FLOPs / median.`);
   out.push('cpu/wall: CPU time of the child ÷ wall time over the timed runs, ≈ cores kept busy (< 2 for a 2-thread row: the other core was taken).');
   out.push('peak RSS MB: the child process\'s peak resident set during that row (VmHWM, reset per length), +Δ over its RSS after setup.');
@@ -95,7 +120,7 @@ export function formatTable(results, meta) {
   if (results.some((r) => r.task === 'memory')) {
     out.push('MHA causal, memory: one causal forward per child process; peers add a [L, L] mask and build [8, L, L] scores (8 GiB each at L = 16384).');
   }
-  out.push('Numbers come from a shared 2-core machine: expect ±20 % noise between runs.');
+  out.push(`Numbers come from a machine shared with other work (load average above): expect ±20 % noise between runs, far more when the load passes the ${meta.cpu.split(' ')[0]} cores (cpu/wall well under 1).`);
   const train = results.filter((r) => r.task === 'train');
   const heedTrain = train.filter((r) => r.family === 'heed' && r.medianMs);
   const tfTrain = train.filter((r) => r.impl.startsWith('tfjs-wasm') && r.medianMs);
@@ -119,6 +144,8 @@ const PALETTE = {
   'tfjs-wasm-head': '#b2182b',
   'ort-1': '#4393c3',
   'ort-2': '#053061',
+  'ortweb-1': '#92c5de',
+  'ortweb-2': '#2166ac',
 };
 const esc = (s) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
@@ -128,7 +155,7 @@ export function gflopsSvg(results, meta) {
   const W = 460;
   const H = 340;
   const m = { left: 64, right: 16, top: 40, bottom: 52 };
-  const legendW = 210;
+  const legendW = 360;
   const width = panels.length * W + legendW;
   const height = H + 30;
   const plotted = results.filter((r) => panels.includes(r.task) && r.gflops);
@@ -142,7 +169,7 @@ export function gflopsSvg(results, meta) {
   const parts = [];
   parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`);
   parts.push(`<rect width="100%" height="100%" fill="white"/>`);
-  parts.push(`<text x="${width / 2}" y="18" text-anchor="middle" font-size="14" font-weight="bold">heed bench: GFLOP/s against sequence length (${esc(meta.mode)} mode, ${esc(meta.date.slice(0, 10))})</text>`);
+  parts.push(`<text x="${width / 2}" y="18" text-anchor="middle" font-size="14" font-weight="bold">heed bench: GFLOP/s against sequence length (${esc(meta.mode)} mode, ${esc(meta.date.slice(0, 10))}, node ${esc(meta.node)})</text>`);
   panels.forEach((task, p) => {
     const ox = p * W;
     const x0 = ox + m.left;
@@ -184,7 +211,8 @@ export function gflopsSvg(results, meta) {
   parts.push(`<text x="${lx}" y="${30 + m.top}" font-weight="bold">implementation</text>`);
   ids.forEach((id, i) => {
     const y = 30 + m.top + 20 + i * 20;
-    const label = plotted.find((r) => r.impl === id).label;
+    const first = plotted.find((r) => r.impl === id);
+    const label = first.buildLabel ? `${first.label}, ${first.buildLabel}` : first.label;
     const dash = id.startsWith('heed') ? '' : ' stroke-dasharray="6 3"';
     parts.push(`<line x1="${lx}" x2="${lx + 26}" y1="${y - 4}" y2="${y - 4}" stroke="${PALETTE[id] ?? '#000'}" stroke-width="2"${dash}/>`);
     parts.push(`<text x="${lx + 32}" y="${y}">${esc(label)}</text>`);

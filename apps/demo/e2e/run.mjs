@@ -1,5 +1,6 @@
 // End-to-end test of the built demo (run `vite build` first; `pnpm test` does):
-// serves dist/ with Vite's preview() API, drives Debian's Chromium with playwright-core, checks the three
+// serves dist/ with Vite's preview() API, drives Chromium with playwright-core (the one pinned as
+// @sparticuz/chromium, or CHROMIUM_PATH: see chromium.mjs), checks the three
 // panels, saves a screenshot of each, and fails on any console error, page error, failed request or
 // request outside the page's origin.
 //   node e2e/run.mjs [--screenshots <dir under apps/demo>]
@@ -9,12 +10,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { preview } from 'vite';
+import { findChromium } from './chromium.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 // screenshots/ by default (git-ignored); `--screenshots docs` refreshes the images the READMEs show
 const dirFlag = process.argv.indexOf('--screenshots');
 const screenshots = join(root, dirFlag > 0 && process.argv[dirFlag + 1] ? process.argv[dirFlag + 1] : 'screenshots');
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const TRAIN_STEPS = 150;
 const DEADLINE_MS = 170_000;
 
@@ -22,10 +23,14 @@ if (!existsSync(join(root, 'dist', 'index.html'))) {
   console.error('e2e: dist/index.html is missing; run `pnpm --filter @heed/demo run build` first');
   process.exit(1);
 }
-if (!existsSync(CHROMIUM)) {
-  console.error(`e2e: no Chromium at ${CHROMIUM} (apt-get install -y chromium, or set CHROMIUM_PATH)`);
+let chromiumFound;
+try {
+  chromiumFound = await findChromium();
+} catch (error) {
+  console.error(error instanceof Error ? error.message : String(error));
   process.exit(1);
 }
+const CHROMIUM = chromiumFound.path;
 
 const failures = [];
 const problems = []; // console errors, page errors, failed or foreign requests
@@ -88,7 +93,11 @@ try {
   });
   page.on('worker', (w) => console.log(`  · worker started: ${w.url().replace(origin, '')}`));
 
-  console.log(`e2e: ${url} in ${CHROMIUM}`);
+  const browserVersion = context.browser()?.version() ?? (await page.evaluate(() => navigator.userAgent.match(/Chrome\/([\d.]+)/)?.[1] ?? 'unknown'));
+  console.log(`e2e: ${url} in Chromium ${browserVersion} (${chromiumFound.source}: ${CHROMIUM})`);
+  if (chromiumFound.expectedMajor !== null) {
+    check(`the browser is the pinned Chromium ${chromiumFound.expectedMajor}`, Number(browserVersion.split('.')[0]) === chromiumFound.expectedMajor, browserVersion);
+  }
   await page.goto(url);
   mkdirSync(screenshots, { recursive: true });
 

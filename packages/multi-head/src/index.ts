@@ -4,3 +4,5 @@ export { KeyValueCache } from './key-value-cache';
 export { PerHeadScorer } from './per-head-scorer';
 export { fromTorchMask } from './from-torch-mask';
 export type { TorchStateDict, LoadTorchStateDictOptions } from './torch-state-dict';
+export { LlamaAttention } from './llama-attention';
+export type { LlamaAttentionOptions, LlamaForwardOptions, LlamaAttentionResult } from './llama-attention';

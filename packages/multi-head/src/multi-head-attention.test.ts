@@ -67,15 +67,15 @@ describe('MultiHeadAttention against PyTorch nn.MultiheadAttention (after loadTo
     checkMhaFixture(f, { keyPaddingMask: torchMaskToKeep(f.inputs.key_padding_mask!), attentionMask: torchMaskToKeep(f.inputs.attn_mask!) });
     const [B, Lk] = f.inputs.key_padding_mask!.shape as [number, number];
     const padding = toHeed(f.inputs.key_padding_mask_additive!).reshape([B, 1, Lk]); // [B, 1, Lk]
-    checkMhaFixture(f, { additiveAttentionMask: add(toHeed(f.inputs.attn_mask_additive!), padding) }); // [B, Lq, Lk]
-    checkMhaFixture(f, { keyPaddingMask: torchMaskToKeep(f.inputs.key_padding_mask!), additiveAttentionMask: toHeed(f.inputs.attn_mask_additive!) });
+    checkMhaFixture(f, { additiveMask: add(toHeed(f.inputs.attn_mask_additive!), padding) }); // [B, Lq, Lk]
+    checkMhaFixture(f, { keyPaddingMask: torchMaskToKeep(f.inputs.key_padding_mask!), additiveMask: toHeed(f.inputs.attn_mask_additive!) });
   });
 
   it('mha_causal: causal: true, the explicit keep-mask and the additive mask agree with PyTorch', () => {
     const f = loadFixture('mha_causal');
     checkMhaFixture(f, { causal: true });
     checkMhaFixture(f, { attentionMask: torchMaskToKeep(f.inputs.attn_mask!) });
-    checkMhaFixture(f, { additiveAttentionMask: toHeed(f.inputs.attn_mask_additive!) });
+    checkMhaFixture(f, { additiveMask: toHeed(f.inputs.attn_mask_additive!) });
   });
 
   it('mha_no_bias_need_weights_false: no biases, weights not returned', () => {
@@ -137,7 +137,7 @@ describe('fully masked rows (PyTorch gives NaN: torch_behaviour_mha_fully_masked
 
   it('an attention mask hiding every key of query 0 (keep-mask and additive −∞): zeros there, PyTorch elsewhere', () => {
     check({ attentionMask: torchMaskToKeep(f.inputs.attn_mask!) }, observed[3]!, (_, i) => i === 0);
-    check({ additiveAttentionMask: toHeed(f.inputs.attn_mask_additive!) }, observed[4]!, (_, i) => i === 0);
+    check({ additiveMask: toHeed(f.inputs.attn_mask_additive!) }, observed[4]!, (_, i) => i === 0);
   });
 
   it('with addZeroAttn or addBiasKv a fully masked row still sees the extra keys, finitely', () => {
@@ -461,9 +461,64 @@ describe('MultiHeadAttention refuses bad configurations and inputs', () => {
     expect(() => layer.forward(q, k, k, { attentionMask: randn([3, 3, 4], rng) })).toThrow('attentionMask [3, 3, 4] must be');
     expect(() => layer.forward(q, k, k, { attentionMask: randn([2, 3, 3, 4], rng) })).toThrow(ShapeError);
     expect(() => layer.forward(q, k, k, { keyPaddingMask: tensor([[1, 1, 1]]) })).toThrow('keyPaddingMask [1, 3] must be [B, Lk] = [2, 4]');
-    expect(() => layer.forward(q, k, k, { additiveAttentionMask: randn([4, 3], rng) })).toThrow('additiveAttentionMask [4, 3] must be [Lq, Lk] = [3, 4]');
+    expect(() => layer.forward(q, k, k, { additiveMask: randn([4, 3], rng) })).toThrow('additiveMask [4, 3] must be [Lq, Lk] = [3, 4]');
     // broadcastable shapes are accepted
     expect(layer.forward(q, k, k, { attentionMask: tensor([[[[1, 0, 1, 1]]], [[[1, 1, 1, 0]]]]) }).output.shape).toEqual([2, 3, 8]); // [B, 1, 1, Lk]
+  });
+
+  it('a forward that throws leaves the cache as it was (nothing appended)', () => {
+    const rng = new Rng(6);
+    // A shared scorer instance built for another head size refuses the head size 4 after the keys were projected.
+    const layer = new MultiHeadAttention({ embedDim: 8, numHeads: 2, scorer: new AdditiveScorer({ queryDim: 3, keyDim: 3, hiddenDim: 5, rng }), rng });
+    const cache = layer.createCache();
+    const x = randn([1, 2, 8], rng);
+    expect(() => layer.forward(x, x, x, { cache })).toThrow(ShapeError);
+    expect([cache.length, cache.keys]).toEqual([0, null]);
+    // A cache holding keys keeps exactly those keys when a later call is refused (here: a bad mask).
+    const ok = new MultiHeadAttention({ embedDim: 8, numHeads: 2, rng });
+    const filled = ok.createCache();
+    ok.forward(x, x, x, { cache: filled });
+    const held = filled.keys!;
+    expect(() => ok.forward(x, x, x, { cache: filled, keyPaddingMask: tensor([[1, 1]]) })).toThrow(ShapeError); // must cover all 4 keys
+    expect(filled.length).toBe(2);
+    expect(filled.keys).toBe(held);
+    let refused: HeedError | null = null;
+    try {
+      ok.forward(x, x, x, { cache: filled, causal: { offset: 0.5 } });
+    } catch (error) {
+      refused = error as HeedError;
+    }
+    expect([refused?.op, refused?.argument]).toEqual(['MultiHeadAttention.forward', 'causal']);
+    expect(filled.length).toBe(2);
+  });
+
+  it('takes implementation like every call: fused refuses sparsemax naming MultiHeadAttention.forward; NaN at padded keys is never read', () => {
+    const rng = new Rng(8);
+    const sparse = new MultiHeadAttention({ embedDim: 8, numHeads: 2, normalizer: 'sparsemax', rng });
+    const x = randn([2, 3, 8], rng);
+    let refused: HeedError | null = null;
+    try {
+      sparse.forward(x, x, x, { implementation: 'fused', needWeights: false });
+    } catch (error) {
+      refused = error as HeedError;
+    }
+    expect(refused).toBeInstanceOf(ConfigError);
+    expect([refused?.op, refused?.argument]).toEqual(['MultiHeadAttention.forward', 'implementation']);
+    const layer = new MultiHeadAttention({ embedDim: 8, numHeads: 2, rng });
+    const memory = randn([2, 5, 8], rng);
+    const dirty = new Tensor(memory.data.slice(), memory.shape);
+    dirty.data.fill(NaN, 3 * 8, 5 * 8); // batch 0, keys 3 and 4: padding
+    const keyPaddingMask = tensor([[1, 1, 1, 0, 0], [1, 1, 1, 1, 1]]);
+    for (const implementation of ['plain', 'fused'] as const) {
+      const got = layer.forward(x, dirty, dirty, { keyPaddingMask, implementation, needWeights: false }).output;
+      const clean = layer.forward(x, memory, memory, { keyPaddingMask, implementation: 'plain' }).output;
+      assertClose(`output (${implementation})`, got, clean, FLOAT32);
+    }
+  });
+
+  it("kind names are shorthands: scorer 'dot', normalizer 'sparsemax'", () => {
+    const layer = new MultiHeadAttention({ embedDim: 8, numHeads: 2, scorer: 'dot', normalizer: 'sparsemax' });
+    expect([layer.scorers[0]!.kind, layer.normalizer.kind]).toEqual(['dot', 'sparsemax']);
   });
 
   it('dropout on the weights: seeded, and off in eval mode', () => {
@@ -510,10 +565,34 @@ describe('MultiHeadAttention on the fused path', () => {
       const x = randn([2, 5, 8], rng);
       layer.forward(x, x, x, { causal: true, needWeights: false });
       expect(problems).toHaveLength(1);
-      expect(problems[0]).toMatchObject({ n: 8, groupSize: 2, layout: 'sequence-first', heads: 4, causalOffset: 0, keep: null });
+      expect(problems[0]).toMatchObject({ n: 8, groupSize: 2, layout: 'sequence-first', heads: 4, causalOffset: 0, attentionMask: null });
       // With a cache the keys are kept [B, Hkv, L, d]: heads-first.
       layer.forward(x, x, x, { needWeights: false, cache: layer.createCache() });
       expect(problems[1]!.layout ?? 'heads-first').toBe('heads-first');
+    } finally {
+      restore();
+    }
+  });
+
+  it('with a cache, causal reaches the kernel as the offset = cached length, never as a mask; masks are checked once', () => {
+    const problems: AttentionProblem[] = [];
+    const restore = setKernels({
+      attentionForward: (problem, ...rest) => {
+        problems.push(problem);
+        plainKernels().attentionForward(problem, ...rest);
+      },
+    });
+    try {
+      const rng = new Rng(4);
+      const layer = new MultiHeadAttention({ embedDim: 8, numHeads: 2, rng });
+      const cache = layer.createCache();
+      const x = randn([1, 6, 8], rng);
+      layer.forward(slice(x, 1, 0, 4), slice(x, 1, 0, 4), slice(x, 1, 0, 4), { causal: true, cache, needWeights: false });
+      layer.forward(slice(x, 1, 4, 6), slice(x, 1, 4, 6), slice(x, 1, 4, 6), { causal: true, cache, needWeights: false });
+      expect(problems.map((p) => [p.causalOffset, p.attentionMask, p.keyLength])).toEqual([
+        [0, null, 4],
+        [4, null, 6],
+      ]);
     } finally {
       restore();
     }
@@ -532,7 +611,7 @@ describe('MultiHeadAttention on the fused path', () => {
     for (const options of [{ embedDim: 32, numHeads: 4, numKeyValueHeads: 2 }, { embedDim: 32, numHeads: 2, addBiasKv: true }]) {
       useJsKernels();
       const js = run(options);
-      expect(await useWasmKernels({ relaxedSimd: false })).toBe(true);
+      expect(await useWasmKernels({ relaxedSimd: false })).toEqual({ simd: 'plain', threads: 1 });
       try {
         const wasm = run(options);
         wasm.forEach((t, i) => assertClose(`${JSON.stringify(options)} tensor ${i}`, t, js[i]!, { rtol: 1e-3, atol: 1e-4 }));

@@ -1,4 +1,5 @@
 import {
+  ArgumentError,
   concat,
   ConfigError,
   defaultRng,
@@ -10,15 +11,24 @@ import {
   reshape,
   broadcastTo,
   ShapeError,
+  Tensor,
   xavierNormal,
   xavierUniform,
   zeros,
   type Rng,
-  type Tensor,
 } from '@heed/tensor';
-import { createScorer, type Scorer, type ScorerSpec } from '@heed/scorers';
-import { attend, causalMask, combineMasks, resolveNormalizer, toMask, type MaskLike, type Normalizer, type NormalizerSpec } from '@heed/soft-attention';
-import { keyPaddingToHeadMask, padKeys, toHeadMask, type HeadMaskDims } from './head-mask';
+import type { Scorer, ScorerFor } from '@heed/scorers';
+import {
+  planAttention,
+  resolveNormalizer,
+  resolveScorer,
+  runAttention,
+  type AttentionCallOptions,
+  type AttentionLayout,
+  type Normalizer,
+  type NormalizerLike,
+  type ScorerLike,
+} from '@heed/soft-attention';
 import { KeyValueCache } from './key-value-cache';
 import { PerHeadScorer } from './per-head-scorer';
 import { mergeHeads, splitHeads } from './split-heads';
@@ -55,26 +65,25 @@ export interface MultiHeadAttentionOptions {
    * How each head scores its keys: a spec `{ kind, ...options }` (default `{ kind: 'scaled-dot' }`, scale 1/√d),
    * built with the head's sizes (queryDim = keyDim = d). A kind with parameters (general, concat, additive)
    * gets one instance per head, each with its own parameters (`scorers.0.…`, `scorers.1.…`); a parameter-free
-   * kind one instance serving every head. A Scorer instance is shared by every head as given.
+   * kind one instance serving every head. A Scorer instance is shared by every head as given. A kind name
+   * ('dot') is short for `{ kind }`.
    */
-  scorer?: Scorer | ScorerSpec;
-  /** Normalizer or spec (default softmax); `{ kind: 'sparsemax' }` gives a sparsemax multi-head layer. */
-  normalizer?: Normalizer | NormalizerSpec;
+  scorer?: ScorerLike;
+  /** Normalizer, spec or kind name (default softmax); `'sparsemax'` gives a sparsemax multi-head layer. */
+  normalizer?: NormalizerLike;
   /** Generator for the initial weights and for dropout (default: the shared default generator). */
   rng?: Rng;
 }
 
-export interface MultiHeadForwardOptions {
-  /** Keep-mask [B, Lk] (1 = real key, 0 = padding), over every key the queries see (cached keys first). */
-  keyPaddingMask?: MaskLike;
-  /** Keep-mask (1 = may attend): [Lq, Lk], [B, Lq, Lk] or [B, H, Lq, Lk] (B, H and Lq may be 1 to broadcast). */
-  attentionMask?: MaskLike;
-  /** Float mask added to the scores (0 = keep, −∞ = drop, or any bias), in the shapes of `attentionMask`. */
-  additiveAttentionMask?: Tensor;
-  /** Query i may attend keys j ≤ i; with a cache the new queries follow the cached keys (bottom-right aligned). */
-  causal?: boolean;
-  /** Return the attention weights (default true); false returns `weights: null`. */
-  needWeights?: boolean;
+/**
+ * The options of `MultiHeadAttention.forward`: the attention options of every call (see
+ * `AttentionCallOptions`), over the keys the queries see (cached keys first), plus the layer's own:
+ *   attentionMask  keep-mask [Lq, Lk], [B, Lq, Lk] or [B, H, Lq, Lk] (B, H and Lq may be 1)
+ *   keyPaddingMask keep-mask [B, Lk]
+ *   additiveMask   float mask in the shapes of attentionMask
+ *   causal         `true` is offset 0, or the cached length with a cache (the new queries follow the cached keys)
+ */
+export interface MultiHeadForwardOptions extends AttentionCallOptions {
   /** Weights averaged over the heads [B, Lq, Lk] (default true), or per head [B, H, Lq, Lk]. */
   averageHeadWeights?: boolean;
   /** Key/value cache from `createCache()`: the new keys and values are appended to it, and the queries see all of it. */
@@ -98,7 +107,7 @@ export interface MultiHeadAttentionResult {
  * `biasKey`/`biasValue` [1, 1, Ekv] (addBiasKv), `scorers.*` (parametric scorers), `outputProjection` [E, E].
  * `loadTorchStateDict` reads PyTorch's names and layouts.
  */
-export class MultiHeadAttention extends Module {
+export class MultiHeadAttention<Spec extends ScorerLike = ScorerLike, S = ScorerFor<Spec>> extends Module {
   readonly embedDim: number;
   readonly numHeads: number;
   readonly numKeyValueHeads: number;
@@ -121,14 +130,14 @@ export class MultiHeadAttention extends Module {
   /** [1, 1, Ekv], the learned value appended to every sequence (addBiasKv), else null. */
   readonly biasValue: Parameter | null;
   /** One scorer per head, or a single one serving every head (parameter-free kinds, or an instance you gave). */
-  readonly scorers: readonly Scorer[];
+  readonly scorers: readonly Extract<S, Scorer>[];
   readonly normalizer: Normalizer;
   readonly outputProjection: Linear;
 
   readonly #scorer: Scorer;
   readonly #rng: Rng;
 
-  constructor(options: MultiHeadAttentionOptions) {
+  constructor(options: MultiHeadAttentionOptions & { scorer?: Spec }) {
     super();
     const op = 'MultiHeadAttention';
     this.embedDim = positiveInteger(op, 'embedDim', options.embedDim);
@@ -174,8 +183,8 @@ export class MultiHeadAttention extends Module {
     const learnedKeyValue = (): Parameter => xavierNormal(new Parameter(new Float32Array(this.keyValueEmbedDim), [1, 1, this.keyValueEmbedDim]), rng) as Parameter;
     this.biasKey = this.addBiasKv ? learnedKeyValue() : null;
     this.biasValue = this.addBiasKv ? learnedKeyValue() : null;
-    this.scorers = buildScorers(options.scorer, this.numHeads, this.headDim, rng);
-    this.normalizer = resolveNormalizer(options.normalizer);
+    this.scorers = buildScorers(options.scorer, this.numHeads, this.headDim, rng) as Extract<S, Scorer>[];
+    this.normalizer = resolveNormalizer(options.normalizer, op);
     this.outputProjection = new Linear(this.embedDim, this.embedDim, { bias: this.bias, rng });
     this.outputProjection.bias?.data.fill(0);
     this.#scorer = this.scorers.length === 1 ? this.scorers[0]! : new PerHeadScorer(this.scorers);
@@ -191,36 +200,43 @@ export class MultiHeadAttention extends Module {
    * weights [B, Lq, Lk + X] (averaged) or [B, H, Lq, Lk + X] (per head) or null,
    * where Lk = Lnew, plus the cached positions when a cache is given.
    */
+  forward(query: Tensor, key: Tensor, value: Tensor, options: MultiHeadForwardOptions & { needWeights: false }): MultiHeadAttentionResult & { weights: null };
+  forward(query: Tensor, key: Tensor, value: Tensor, options?: MultiHeadForwardOptions & { needWeights?: true }): MultiHeadAttentionResult & { weights: Tensor };
+  forward(query: Tensor, key: Tensor, value: Tensor, options?: MultiHeadForwardOptions): MultiHeadAttentionResult;
   forward(query: Tensor, key: Tensor, value: Tensor, options: MultiHeadForwardOptions = {}): MultiHeadAttentionResult {
     const op = 'MultiHeadAttention.forward';
-    this.checkInputs(query, key, value, options.cache, op);
+    const cache = options.cache;
+    this.checkInputs(query, key, value, cache, op);
+    const before = cache ? { keys: cache.keys, values: cache.values } : null;
+    try {
+      return this.attendAll(query, key, value, options, op);
+    } catch (error) {
+      // A call that throws changes nothing: the cache gets back what it held.
+      if (cache && before) {
+        cache.reset();
+        if (before.keys && before.values) cache.append(before.keys, before.values, op);
+      }
+      throw error;
+    }
+  }
+
+  /** `forward` once its inputs are checked: project, append to the cache, plan and run attention, merge the heads. */
+  private attendAll(query: Tensor, key: Tensor, value: Tensor, options: MultiHeadForwardOptions, op: string): MultiHeadAttentionResult {
     const [B, Lq] = query.shape as [number, number, number];
     const { numHeads: H, numKeyValueHeads: Hkv, headDim: d } = this;
-    const pastLength = options.cache?.length ?? 0;
-    const Lk = pastLength + key.shape[1]!; // keys the queries see: cached + new
+    const cache = options.cache;
+    const pastLength = cache?.length ?? 0;
     const extraKeys = Number(this.addBiasKv) + Number(this.addZeroAttn);
 
-    // Masks first: a refused mask leaves the cache untouched.
-    const dims: HeadMaskDims = { batchSize: B, numHeads: H, queryLength: Lq, keyLength: Lk };
-    const causal = options.causal ?? false;
-    // The plain causal flag reaches attend (and its fused path) when it means the same as the mask below.
-    const causalFlag = causal && extraKeys === 0 && Lq === Lk;
-    const causalKeep = causal && !causalFlag ? causalMask(Lq, Lk, { align: pastLength > 0 ? 'bottom-right' : 'top-left' }) : null; // [Lq, Lk]
-    const explicitKeep = options.attentionMask === undefined ? null : toHeadMask(toMask(options.attentionMask), dims, op, 'attentionMask'); // [B|1, H|1, Lq, Lk]
-    const paddingKeep = options.keyPaddingMask === undefined ? null : keyPaddingToHeadMask(toMask(options.keyPaddingMask), dims, op); // [B, 1, 1, Lk]
-    const keep = combineMasks(explicitKeep, paddingKeep, causalKeep); // broadcastable to [B, H, Lq, Lk], or null
-    const mask = keep ? padKeys(keep, extraKeys, 1) : undefined; // [.., Lq, Lk + X]: the extra keys stay visible
-    const additive = options.additiveAttentionMask ? padKeys(toHeadMask(options.additiveAttentionMask, dims, op, 'additiveAttentionMask'), extraKeys, 0) : undefined; // [B|1, H|1, Lq, Lk + X]
-
-    // The heads stay where the projections put them ([B, L, H, d], 'sequence-first': no permute, and attend's
-    // fused path reads them in place), except with a cache, which keeps [B, Hkv, L, d] ('heads-first').
-    const layout = options.cache ? 'heads-first' : 'sequence-first';
+    // The heads stay where the projections put them ([B, L, H, d], 'sequence-first': no permute, and the fused
+    // path reads them in place), except with a cache, which keeps [B, Hkv, L, d] ('heads-first').
+    const layout: AttentionLayout = cache ? 'heads-first' : 'sequence-first';
     const heads = (x: Tensor, count: number): Tensor => (layout === 'sequence-first' ? reshape(x, [B, x.shape[1]!, count, d]) : splitHeads(x, count));
     const sequenceAxis = layout === 'sequence-first' ? 1 : 2;
     const q = heads(this.queryProjection.forward(query), H); // [B, Lq, E] -> [B, Lq, H, d] (or [B, H, Lq, d])
     let k = heads(this.keyProjection.forward(key), Hkv); // [B, Lnew, kdim] -> [B, Lnew, Hkv, d] (or [B, Hkv, Lnew, d])
     let v = heads(this.valueProjection.forward(value), Hkv); // [B, Lnew, vdim] -> [B, Lnew, Hkv, d] (or [B, Hkv, Lnew, d])
-    if (options.cache) ({ keys: k, values: v } = options.cache.append(k, v, op)); // [B, Hkv, Lk, d] with Lk = past + Lnew
+    if (cache) ({ keys: k, values: v } = cache.append(k, v, op)); // [B, Hkv, Lk, d] with Lk = past + Lnew
     const extraShape = layout === 'sequence-first' ? [B, 1, Hkv, d] : [B, Hkv, 1, d];
     if (this.biasKey && this.biasValue) {
       k = concat([k, this.perBatch(this.biasKey, extraShape)], sequenceAxis); // [B, Lk, Hkv, d] ++ [B, 1, Hkv, d] -> [B, Lk + 1, Hkv, d] (or on axis 2)
@@ -231,53 +247,31 @@ export class MultiHeadAttention extends Module {
       v = concat([v, zeros(extraShape)], sequenceAxis); // [B, Lk + X, Hkv, d]
     }
 
-    const needWeights = options.needWeights ?? true;
-    const attendOptions = { mask, causal: causalFlag, additive, needWeights, groupSize: H / Hkv, layout } as const;
-    const { context, weights } = this.attendHeads(q, k, v, attendOptions); // [B, Lq, H, d] (or [B, H, Lq, d])
-    const merged = layout === 'sequence-first' ? reshape(context, [B, Lq, H * d]) : mergeHeads(context); // -> [B, Lq, E]
-    const output = this.outputProjection.forward(merged); // [B, Lq, E] -> [B, Lq, E]
-    if (!needWeights || !weights) return { output, weights: null };
-    const averaged = options.averageHeadWeights ?? true;
-    return { output, weights: averaged ? mean(weights, 1) : weights }; // [B, Lq, Lk + X] or [B, H, Lq, Lk + X]
-  }
-
-  /**
-   * The one call to attend, for every head at once: q [B, Lq, H, d], keys/values [B, Lk, Hkv, d]
-   * ('sequence-first'; or [B, H, Lq, d], [B, Hkv, Lk, d] 'heads-first') -> context [B, Lq, H, d] (or
-   * [B, H, Lq, d]), weights [B, H, Lq, Lk] (null with needWeights false). Query head h reads key/value
-   * head ⌊h / groupSize⌋. `needWeights: false` lets attend take its fused path (no [B, H, Lq, Lk] matrix,
-   * no copies of the heads) when the scorer and normalizer allow it.
-   */
-  private attendHeads(
-    q: Tensor,
-    keys: Tensor,
-    values: Tensor,
-    options: {
-      mask: Tensor | undefined;
-      causal: boolean;
-      additive: Tensor | undefined;
-      needWeights: boolean;
-      groupSize: number;
-      layout: 'heads-first' | 'sequence-first';
-    },
-  ): { context: Tensor; weights: Tensor | null } {
-    const { context, weights } = attend({
+    // One plan for every head: the masks are checked once there; causal stays an index rule (offset = cached length).
+    const causal = options.causal === true && pastLength > 0 ? { offset: pastLength } : options.causal;
+    const call = {
+      op,
       query: q,
-      keys,
-      values,
+      keys: k,
+      values: v,
       scorer: this.#scorer,
       normalizer: this.normalizer,
-      mask: options.mask,
-      causal: options.causal,
-      additiveMask: options.additive,
+      groupSize: H / Hkv,
+      layout,
       dropout: this.dropout,
       training: this.training,
-      rng: this.#rng,
-      needWeights: options.needWeights,
-      groupSize: options.groupSize,
-      layout: options.layout,
-    });
-    return { context, weights }; // [B, Lq, H, d] (or [B, H, Lq, d]), [B, H, Lq, Lk] or null
+      names: { query: 'query', keys: 'key', values: 'value' },
+      batchMasks: true,
+      visibleExtraKeys: extraKeys,
+      checkedKeyPositions: pastLength,
+    };
+    const plan = planAttention(call, { ...options, causal });
+    const { context, weights } = runAttention(plan, this.#scorer, this.normalizer, this.#rng); // [B, Lq, H, d] (or [B, H, Lq, d]), [B, H, Lq, Lk + X] or null
+    const merged = layout === 'sequence-first' ? reshape(context, [B, Lq, H * d]) : mergeHeads(context); // -> [B, Lq, E]
+    const output = this.outputProjection.forward(merged); // [B, Lq, E] -> [B, Lq, E]
+    if (!weights) return { output, weights: null };
+    const averaged = options.averageHeadWeights ?? true;
+    return { output, weights: averaged ? mean(weights, 1) : weights }; // [B, Lq, Lk + X] or [B, H, Lq, Lk + X]
   }
 
   /**
@@ -290,6 +284,9 @@ export class MultiHeadAttention extends Module {
   }
 
   private checkInputs(query: Tensor, key: Tensor, value: Tensor, cache: KeyValueCache | undefined, op: string): void {
+    for (const [argument, t] of [['query', query], ['key', key], ['value', value]] as const) {
+      if (!(t instanceof Tensor)) throw new ArgumentError(`${argument} must be a Tensor, got ${Array.isArray(t) ? 'an array' : String(t)}`, { op, argument });
+    }
     const shapes = { query: query.shape, key: key.shape, value: value.shape };
     const expect = (argument: 'query' | 'key' | 'value', t: Tensor, features: number, name: string, L: string): void => {
       if (t.rank !== 3 || t.shape[2] !== features) {
@@ -354,19 +351,9 @@ function positiveInteger(op: string, argument: string, value: number): number {
 }
 
 /** One scorer per head for a kind with parameters; one shared instance for a parameter-free kind or a given instance. */
-function buildScorers(scorer: Scorer | ScorerSpec | undefined, numHeads: number, headDim: number, rng: Rng): Scorer[] {
-  if (scorer !== undefined && typeof (scorer as Scorer).score === 'function') return [scorer as Scorer];
-  const spec = (scorer ?? { kind: 'scaled-dot' }) as ScorerSpec;
-  const make = (): Scorer => createScorer({ ...spec, queryDim: headDim, keyDim: headDim, rng: spec.rng ?? rng } as ScorerSpec);
-  let first: Scorer;
-  try {
-    first = make();
-  } catch (error) {
-    if (error instanceof ConfigError && error.op === 'createScorer') {
-      throw new ConfigError(`scorer: ${error.message.replace(/^createScorer: /, '')}`, { op: 'MultiHeadAttention', argument: 'scorer' });
-    }
-    throw error;
-  }
-  if (first.parameters().length === 0) return [first];
+function buildScorers(scorer: ScorerLike | undefined, numHeads: number, headDim: number, rng: Rng): Scorer[] {
+  const make = (): Scorer => resolveScorer(scorer, { op: 'MultiHeadAttention', queryDim: headDim, keyDim: headDim, rng });
+  const first = make();
+  if (first === scorer || first.parameters().length === 0) return [first];
   return [first, ...Array.from({ length: numHeads - 1 }, make)];
 }

@@ -1,5 +1,5 @@
 import { concat, formatShape, Module, ShapeError, split, type Tensor } from '@heed/tensor';
-import type { Scorer } from '@heed/scorers';
+import { scorerBrand, type Scorer } from '@heed/scorers';
 
 // Shape letters: B batch, H heads, Lq queries, Lk keys, dq/dk per-head feature sizes.
 
@@ -9,6 +9,7 @@ import type { Scorer } from '@heed/scorers';
  */
 export class PerHeadScorer extends Module implements Scorer {
   readonly kind: string;
+  readonly [scorerBrand] = true as const;
 
   constructor(readonly scorers: readonly Scorer[]) {
     super();

@@ -1,4 +1,5 @@
-export type { Scorer, ScorerDims } from './scorer';
+export type { Scorer, ScorerDims, FusedScore } from './scorer';
+export { scorerBrand, isScorer } from './scorer';
 export { DotScorer } from './dot';
 export { ScaledDotScorer } from './scaled-dot';
 export type { ScaledDotScorerOptions } from './scaled-dot';
@@ -11,5 +12,5 @@ export type { AdditiveScorerOptions } from './additive';
 export { CosineScorer } from './cosine';
 export type { CosineScorerOptions } from './cosine';
 export { registerScorer, unregisterScorer, listScorers, createScorer } from './registry';
-export type { ScorerFactory, ScorerFactoryOptions, ScorerSpec, ScorerOptionsByKind } from './registry';
+export type { ScorerByKind, ScorerFactory, ScorerFactoryOptions, ScorerFor, ScorerOfKind, ScorerSpec, ScorerOptionsByKind } from './registry';
 export { checkScorerInputs } from './check-scorer-inputs';

@@ -1,6 +1,5 @@
 import { ConfigError, Module, randn, Rng, type Tensor } from '@heed/tensor';
 import { afterEach, describe, expect, it } from 'vitest';
-import { AdditiveScorer } from './additive';
 import { DotScorer } from './dot';
 import { createScorer, listScorers, registerScorer, unregisterScorer } from './registry';
 import { ScaledDotScorer } from './scaled-dot';
@@ -33,7 +32,7 @@ describe('scorer registry', () => {
       expect(scorer.score(q, k).shape).toEqual([2, 3, 5]);
     }
     expect(createScorer({ kind: 'scaled-dot', scale: 0.25 })).toBeInstanceOf(ScaledDotScorer);
-    expect((createScorer({ kind: 'additive', queryDim: 4, keyDim: 3, hiddenDim: 7 }) as AdditiveScorer).b.shape).toEqual([7]);
+    expect(createScorer({ kind: 'additive', queryDim: 4, keyDim: 3, hiddenDim: 7 }).b.shape).toEqual([7]);
   });
 
   it('fails on an unknown kind with the list of known kinds', () => {

@@ -20,6 +20,34 @@ export interface ScorerOptionsByKind {
   cosine: CosineScorerOptions;
 }
 
+/**
+ * The scorer class each built-in kind builds, so that `createScorer({ kind: 'additive', … })` is an
+ * `AdditiveScorer` (its `W1`, `W2`, `b`, `v` typed) and modules type their scorers by the spec they were given.
+ * A kind of your own can say what it builds by declaration merging, next to its options:
+ * `declare module '@heed/scorers' { interface ScorerByKind { rbf: RbfScorer } }`. (A built-in kind replaced with
+ * `registerScorer(kind, factory, { replace: true })` keeps the type declared here: make the factory build that class.)
+ */
+export interface ScorerByKind {
+  dot: DotScorer;
+  'scaled-dot': ScaledDotScorer;
+  general: GeneralScorer;
+  concat: ConcatScorer;
+  additive: AdditiveScorer;
+  cosine: CosineScorer;
+}
+
+/** The scorer of a registered kind name: its class from `ScorerByKind`, or `Scorer` for any other (or an unknown) kind. */
+export type ScorerOfKind<K extends string> = string extends K ? Scorer : K extends keyof ScorerByKind ? ScorerByKind[K] : Scorer;
+
+/**
+ * What a scorer option builds: a `Scorer` instance is itself; a spec `{ kind, … }` is its kind's class
+ * (`ScorerFor<{ kind: 'additive' }>` and `ScorerFor<'additive'>` are `AdditiveScorer`), or `Scorer` when the kind is not known statically.
+ */
+export type ScorerFor<S extends Scorer | ScorerSpec | string> = Extract<S, Scorer> | ScorerOfKind<SpecKind<Exclude<S, Scorer>>>;
+
+/** The kind a spec names: a kind string is itself, `{ kind }` its `kind`. */
+type SpecKind<S> = S extends string ? S : S extends { kind: infer K extends string } ? K : never;
+
 /** What a factory receives: the kind's options plus the feature sizes and generator of the caller. */
 export type ScorerFactoryOptions = ScorerDims & { rng?: Rng } & Record<string, unknown>;
 
@@ -72,8 +100,11 @@ export function listScorers(): string[] {
   return [...factories.keys()];
 }
 
-/** Builds a scorer: `createScorer({ kind: 'additive', queryDim: 8, keyDim: 8, hiddenDim: 16 })`. */
-export function createScorer(spec: ScorerSpec): Scorer {
+/**
+ * Builds a scorer: `createScorer({ kind: 'additive', queryDim: 8, keyDim: 8, hiddenDim: 16 })` is an
+ * `AdditiveScorer` (see `ScorerFor`); a kind known only at run time gives a `Scorer`.
+ */
+export function createScorer<const S extends ScorerSpec>(spec: S): ScorerFor<S> {
   checkScorerSpec(spec);
   const { kind, ...options } = spec as { kind: string } & ScorerFactoryOptions;
   const factory = factories.get(kind);
@@ -85,7 +116,7 @@ export function createScorer(spec: ScorerSpec): Scorer {
     // a factory registered under a new name may reuse a class; the instance must still report its name
     Object.defineProperty(scorer, 'kind', { value: kind });
   }
-  return scorer;
+  return scorer as ScorerFor<S>; // the registry maps each kind to the class ScorerByKind declares
 }
 
 /** Refuses a spec that is neither `{ kind, ...options }` nor a kind name (null, undefined, a number) with a ConfigError naming createScorer. */

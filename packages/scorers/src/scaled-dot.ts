@@ -1,7 +1,7 @@
 import { matmul, Module, mul, type Tensor } from '@heed/tensor';
 import { checkOptions, checkPositive } from './check-dim';
 import { checkScorerInputs } from './check-scorer-inputs';
-import type { Scorer } from './scorer';
+import { scorerBrand, type FusedScore, type Scorer } from './scorer';
 
 export interface ScaledDotScorerOptions {
   /** Multiplies qᵀk; default 1/√d with d the key feature size at call time. */
@@ -14,6 +14,7 @@ export interface ScaledDotScorerOptions {
  */
 export class ScaledDotScorer extends Module implements Scorer {
   readonly kind = 'scaled-dot';
+  readonly [scorerBrand] = true as const;
   /** The fixed scale, or undefined for 1/√d. */
   readonly scale: number | undefined;
 
@@ -33,5 +34,10 @@ export class ScaledDotScorer extends Module implements Scorer {
     const { keyDim } = checkScorerInputs(this.kind, query, keys, { sameDim: true });
     const logits = matmul(query, keys, { transposeB: true }); // [..., Lq, d] x [..., d, Lk] -> [..., Lq, Lk]
     return mul(logits, this.scaleFor(keyDim)); // [..., Lq, Lk]
+  }
+
+  /** scale · q·k is the fused kernel's score (null for a subclass that changes `score`). */
+  fusedScore(keyDim: number): FusedScore | null {
+    return this.score === ScaledDotScorer.prototype.score ? { kind: 'dot', scale: this.scaleFor(keyDim) } : null;
   }
 }

@@ -191,7 +191,7 @@ describe('SelfAttention masks and shapes', () => {
     const x = randn([2, 4, 4], rng);
     const lower = Array.from({ length: 4 }, (_, i) => Array.from({ length: 4 }, (_, j) => (j <= i ? 1 : 0)));
     const a = layer.forward(x, { causal: true });
-    const b = layer.forward(x, { mask: lower });
+    const b = layer.forward(x, { attentionMask: lower });
     const c = layer.forward(x, { additiveMask: tensor(lower.map((row) => row.map((k) => (k ? 0 : -Infinity)))) });
     for (const other of [b, c]) {
       expect(Array.from(other.output.data)).toEqual(Array.from(a.output.data));
@@ -204,7 +204,7 @@ describe('SelfAttention masks and shapes', () => {
     const layer = new SelfAttention({ inputDim: 3, keyDim: 3, valueDim: 3, bias: false, rng });
     const x = randn([1, 3, 3], rng, { requiresGrad: true });
     const mask = tensor([[0, 0, 0], [1, 1, 0], [1, 1, 1]]);
-    const { output, weights } = layer.forward(x, { mask });
+    const { output, weights } = layer.forward(x, { attentionMask: mask });
     expect(Array.from(weights!.data.subarray(0, 3))).toEqual([0, 0, 0]);
     expect(Array.from(output.data.subarray(0, 3))).toEqual([0, 0, 0]);
     sum(output).backward();
@@ -258,9 +258,9 @@ describe('SelfAttention refuses bad configurations and inputs', () => {
     const cases: [() => unknown, string, string][] = [
       [() => layer.forward(randn([2, 3, 5], rng)), 'x', 'SelfAttention.forward: x [2, 3, 5] must be [..., L, inputDim] = [..., L, 4]'],
       [() => layer.forward(randn([4], rng)), 'x', 'x [4] must be [..., L, inputDim]'],
-      [() => layer.forward(x, { mask: tensor([[1, 1], [1, 1]]) }), 'mask', 'mask [2, 2] does not broadcast to the scores [2, 3, 3]'],
+      [() => layer.forward(x, { attentionMask: tensor([[1, 1], [1, 1]]) }), 'attentionMask', 'attentionMask [2, 2] does not broadcast to the scores [2, 3, 3]'],
       [() => layer.forward(x, { additiveMask: randn([3, 2], rng) }), 'additiveMask', 'additiveMask [3, 2] does not broadcast to the scores [2, 3, 3]'],
-      [() => layer.forward(x, { keyPaddingMask: tensor([[1, 1, 1]]) }), 'keyPaddingMask', 'keyPaddingMask [1, 3] must be [B, L] = [2, 3] for x [2, 3, 4]'],
+      [() => layer.forward(x, { keyPaddingMask: tensor([[1, 1, 1]]) }), 'keyPaddingMask', 'keyPaddingMask [1, 3] must be [B, Lk] = [2, 3], one entry per key'],
     ];
     for (const [call, argument, message] of cases) {
       expect(call).toThrow(ShapeError);
@@ -271,6 +271,44 @@ describe('SelfAttention refuses bad configurations and inputs', () => {
         expect((error as HeedError).op).toBe('SelfAttention.forward');
         expect((error as HeedError).argument).toBe(argument);
       }
+    }
+  });
+});
+
+describe('SelfAttention takes the attention options of every call', () => {
+  it('implementation: fused refuses what cannot fuse, naming SelfAttention.forward; plain and fused agree', () => {
+    const rng = new Rng(3);
+    const x = randn([2, 5, 4], rng);
+    const sparse = new SelfAttention({ inputDim: 4, keyDim: 4, valueDim: 3, normalizer: 'sparsemax', rng });
+    const e = (() => {
+      try {
+        sparse.forward(x, { implementation: 'fused', needWeights: false });
+      } catch (error) {
+        return error as HeedError;
+      }
+      return null;
+    })();
+    expect(e).toBeInstanceOf(ConfigError);
+    expect([e?.op, e?.argument]).toEqual(['SelfAttention.forward', 'implementation']);
+    const layer = new SelfAttention({ inputDim: 4, keyDim: 4, valueDim: 3, rng });
+    const fused = layer.forward(x, { causal: { offset: 1 }, implementation: 'fused', needWeights: false }).output;
+    const plain = layer.forward(x, { causal: { offset: 1 }, implementation: 'plain' }).output;
+    fused.data.forEach((value, i) => expect(value).toBeCloseTo(plain.data[i]!, 5));
+  });
+
+  it('NaN in x is refused, naming x, with or without padding (a padded position is still a query)', () => {
+    const rng = new Rng(4);
+    const layer = new SelfAttention({ inputDim: 4, keyDim: 4, valueDim: 3, rng });
+    const dirty = randn([1, 4, 4], rng);
+    dirty.data[3 * 4 + 1] = NaN; // position 3
+    for (const options of [{}, { keyPaddingMask: tensor([[1, 1, 1, 0]]) }]) {
+      let refused: HeedError | null = null;
+      try {
+        layer.forward(dirty, options);
+      } catch (error) {
+        refused = error as HeedError;
+      }
+      expect([refused?.op, refused?.argument]).toEqual(['SelfAttention.forward', 'x']);
     }
   });
 });

@@ -1,6 +1,15 @@
-import { ConfigError, defaultRng, formatShape, Linear, Module, ShapeError, type Rng, type Tensor } from '@heed/tensor';
-import { createScorer, type Scorer, type ScorerSpec } from '@heed/scorers';
-import { attend, checkMaskShape, resolveNormalizer, toMask, type MaskLike, type Normalizer, type NormalizerSpec } from '@heed/soft-attention';
+import { ArgumentError, ConfigError, defaultRng, formatShape, Linear, Module, ShapeError, Tensor, type Rng } from '@heed/tensor';
+import type { Scorer, ScorerFor } from '@heed/scorers';
+import {
+  planAttention,
+  resolveNormalizer,
+  resolveScorer,
+  runAttention,
+  type AttentionCallOptions,
+  type Normalizer,
+  type NormalizerLike,
+  type ScorerLike,
+} from '@heed/soft-attention';
 
 // Shape letters: B batch (any leading dims), L sequence length, d inputDim, dk keyDim, dv valueDim, do outputDim.
 
@@ -13,11 +22,11 @@ export interface SelfAttentionOptions {
   valueDim: number;
   /**
    * Step one: a Scorer, or a spec `{ kind, ...options }` built with queryDim = keyDim = dk
-   * (default `{ kind: 'scaled-dot' }`, scale 1/√dk). A parametric scorer trains with the layer.
+   * (default `{ kind: 'scaled-dot' }`, scale 1/√dk), or a kind name. A parametric scorer trains with the layer.
    */
-  scorer?: Scorer | ScorerSpec;
-  /** Step two: a Normalizer or a spec (default softmax). */
-  normalizer?: Normalizer | NormalizerSpec;
+  scorer?: ScorerLike;
+  /** Step two: a Normalizer, a spec or a kind name (default softmax). */
+  normalizer?: NormalizerLike;
   /** Biases in the projections (default true). */
   bias?: boolean;
   /** do: add an output projection [do, dv] after the weighted sum (default: none, the output is the context). */
@@ -28,18 +37,11 @@ export interface SelfAttentionOptions {
   rng?: Rng;
 }
 
-export interface SelfAttentionCallOptions {
-  /** Keep-mask (1 = may attend) broadcastable to [..., L, L]. */
-  mask?: MaskLike;
-  /** Keep-mask [B, L]: 1 = real position, 0 = padding. */
-  keyPaddingMask?: MaskLike;
-  /** Position i may attend positions j ≤ i. */
-  causal?: boolean;
-  /** Float mask added to the scores (0 = keep, −∞ = drop, or any bias), broadcastable to [..., L, L]. */
-  additiveMask?: Tensor;
-  /** Return the attention weights (default true); false returns `weights: null`. */
-  needWeights?: boolean;
-}
+/**
+ * The options of `SelfAttention.forward`: the attention options of every call (see `AttentionCallOptions`),
+ * over the scores [..., L, L]; keyPaddingMask is [B, L].
+ */
+export type SelfAttentionCallOptions = AttentionCallOptions;
 
 export interface SelfAttentionResult {
   /** [..., L, do] with an output projection, else [..., L, dv]. */
@@ -56,7 +58,7 @@ export interface SelfAttentionResult {
  * Parameters: `queryProjection` [dk, d], `keyProjection` [dk, d], `valueProjection` [dv, d],
  * `scorer.*` (parametric scorers), `outputProjection` [do, dv] (with outputDim).
  */
-export class SelfAttention extends Module {
+export class SelfAttention<Spec extends ScorerLike = ScorerLike, S = ScorerFor<Spec>> extends Module {
   readonly inputDim: number;
   readonly keyDim: number;
   readonly valueDim: number;
@@ -66,13 +68,13 @@ export class SelfAttention extends Module {
   readonly queryProjection: Linear;
   readonly keyProjection: Linear;
   readonly valueProjection: Linear;
-  readonly scorer: Scorer;
+  readonly scorer: Extract<S, Scorer>;
   readonly normalizer: Normalizer;
   readonly outputProjection: Linear | null;
 
   readonly #rng: Rng;
 
-  constructor(options: SelfAttentionOptions) {
+  constructor(options: SelfAttentionOptions & { scorer?: Spec }) {
     super();
     const op = 'SelfAttention';
     this.inputDim = positiveInteger(op, 'inputDim', options.inputDim);
@@ -90,59 +92,29 @@ export class SelfAttention extends Module {
     this.queryProjection = new Linear(this.inputDim, this.keyDim, { bias, rng });
     this.keyProjection = new Linear(this.inputDim, this.keyDim, { bias, rng });
     this.valueProjection = new Linear(this.inputDim, this.valueDim, { bias, rng });
-    this.scorer = buildScorer(options.scorer, this.keyDim, rng);
-    this.normalizer = resolveNormalizer(options.normalizer);
+    this.scorer = resolveScorer(options.scorer, { op, queryDim: this.keyDim, keyDim: this.keyDim, rng }) as Extract<S, Scorer>;
+    this.normalizer = resolveNormalizer(options.normalizer, op);
     this.outputProjection = this.outputDim === null ? null : new Linear(this.valueDim, this.outputDim, { bias, rng });
   }
 
-  /** x [..., L, d] -> output [..., L, do or dv], weights [..., L, L] (or null) */
+  /** x [..., L, d] -> output [..., L, do or dv], weights [..., L, L] (null with needWeights false) */
+  forward(x: Tensor, options: SelfAttentionCallOptions & { needWeights: false }): SelfAttentionResult & { weights: null };
+  forward(x: Tensor, options?: SelfAttentionCallOptions & { needWeights?: true }): SelfAttentionResult & { weights: Tensor };
+  forward(x: Tensor, options?: SelfAttentionCallOptions): SelfAttentionResult;
   forward(x: Tensor, options: SelfAttentionCallOptions = {}): SelfAttentionResult {
-    this.checkInputs(x, options);
-    const q = this.queryProjection.forward(x); // [..., L, d] -> [..., L, dk]
-    const k = this.keyProjection.forward(x); // [..., L, d] -> [..., L, dk]
-    const v = this.valueProjection.forward(x); // [..., L, d] -> [..., L, dv]
-    const needWeights = options.needWeights ?? true;
-    // needWeights: false lets attend take its fused path (no [..., L, L] matrix) when the scorer and normalizer allow it.
-    const { context, weights } = attend({
-      query: q,
-      keys: k,
-      values: v,
-      scorer: this.scorer,
-      normalizer: this.normalizer,
-      mask: options.mask,
-      keyPaddingMask: options.keyPaddingMask,
-      causal: options.causal,
-      additiveMask: options.additiveMask,
-      dropout: this.dropout,
-      training: this.training,
-      rng: this.#rng,
-      needWeights,
-    }); // context [..., L, dv], weights [..., L, L] or null
-    const output = this.outputProjection ? this.outputProjection.forward(context) : context; // [..., L, dv] -> [..., L, do]
-    return { output, weights };
-  }
-
-  private checkInputs(x: Tensor, options: SelfAttentionCallOptions): void {
     const op = 'SelfAttention.forward';
+    if (!(x instanceof Tensor)) throw new ArgumentError(`x must be a Tensor [..., L, inputDim], got ${Array.isArray(x) ? 'an array' : String(x)}`, { op, argument: 'x' });
     if (x.rank < 2 || x.shape[x.rank - 1] !== this.inputDim) {
       throw new ShapeError(`x ${formatShape(x.shape)} must be [..., L, inputDim] = [..., L, ${this.inputDim}]`, { op, argument: 'x', shapes: { x: x.shape } });
     }
-    const lead = x.shape.slice(0, -2);
-    const L = x.shape[x.rank - 2]!;
-    const scores = [...lead, L, L];
-    if (options.mask !== undefined) checkMaskShape(toMask(options.mask), scores, op, 'mask');
-    if (options.additiveMask !== undefined) checkMaskShape(options.additiveMask, scores, op, 'additiveMask');
-    if (options.keyPaddingMask !== undefined) {
-      const padding = toMask(options.keyPaddingMask);
-      const B = lead[0] ?? 1;
-      if (padding.rank !== 2 || padding.shape[0] !== B || padding.shape[1] !== L) {
-        throw new ShapeError(`keyPaddingMask ${formatShape(padding.shape)} must be [B, L] = [${B}, ${L}] for x ${formatShape(x.shape)}`, {
-          op,
-          argument: 'keyPaddingMask',
-          shapes: { keyPaddingMask: padding.shape, x: x.shape },
-        });
-      }
-    }
+    const q = this.queryProjection.forward(x); // [..., L, d] -> [..., L, dk]
+    const k = this.keyProjection.forward(x); // [..., L, d] -> [..., L, dk]
+    const v = this.valueProjection.forward(x); // [..., L, d] -> [..., L, dv]
+    // Masks and options are checked once, by the planner; needWeights: false lets the fused path run (no [..., L, L] matrix).
+    const call = { op, query: q, keys: k, values: v, scorer: this.scorer, normalizer: this.normalizer, dropout: this.dropout, training: this.training, names: { query: 'x', keys: 'x', values: 'x' } };
+    const { context, weights } = runAttention(planAttention(call, options), this.scorer, this.normalizer, this.#rng); // context [..., L, dv], weights [..., L, L] or null
+    const output = this.outputProjection ? this.outputProjection.forward(context) : context; // [..., L, dv] -> [..., L, do]
+    return { output, weights };
   }
 }
 
@@ -151,18 +123,4 @@ function positiveInteger(op: string, argument: string, value: number): number {
     throw new ConfigError(`${argument} must be a positive integer, got ${value}`, { op, argument });
   }
   return value;
-}
-
-/** The scorer as given, or built from its spec for queries and keys of size dk. */
-function buildScorer(scorer: Scorer | ScorerSpec | undefined, keyDim: number, rng: Rng): Scorer {
-  if (scorer !== undefined && typeof (scorer as Scorer).score === 'function') return scorer as Scorer;
-  const spec = (scorer ?? { kind: 'scaled-dot' }) as ScorerSpec;
-  try {
-    return createScorer({ ...spec, queryDim: keyDim, keyDim, rng: spec.rng ?? rng } as ScorerSpec);
-  } catch (error) {
-    if (error instanceof ConfigError && error.op === 'createScorer') {
-      throw new ConfigError(`scorer: ${error.message.replace(/^createScorer: /, '')}`, { op: 'SelfAttention', argument: 'scorer' });
-    }
-    throw error;
-  }
 }

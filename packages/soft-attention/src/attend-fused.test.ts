@@ -1,4 +1,5 @@
 import { ArgumentError, broadcastTo, ConfigError, mul, permute, plainKernels, randn, reshape, Rng, setKernels, ShapeError, sum, Tensor, tensor, type AttentionProblem } from '@heed/tensor';
+import { expectThrows } from '@heed/tensor/testing';
 import { AdditiveScorer, DotScorer, ScaledDotScorer } from '@heed/scorers';
 import { afterEach, describe, expect, it } from 'vitest';
 import { assertClose, loadFixture, toHeed, torchMaskToKeep } from '../../../fixtures/load-fixture';
@@ -62,9 +63,9 @@ describe('attend: fused path == plain path', () => {
     const base = inputs(shapes, 1);
     expectFusedEqualsPlain(base, {});
     expectFusedEqualsPlain(base, { causal: true });
-    expectFusedEqualsPlain(base, { mask });
+    expectFusedEqualsPlain(base, { attentionMask: mask });
     expectFusedEqualsPlain(base, { keyPaddingMask, causal: true });
-    expectFusedEqualsPlain(base, { mask, keyPaddingMask });
+    expectFusedEqualsPlain(base, { attentionMask: mask, keyPaddingMask });
     expectFusedEqualsPlain(base, { scorer: new DotScorer(), normalizer: new Softmax({ temperature: 0.5 }) });
     expectFusedEqualsPlain(base, { scorer: new ScaledDotScorer({ scale: 0.3 }), normalizer: { kind: 'softmax', temperature: 2 }, causal: true });
     expectFusedEqualsPlain(base, { scorer: { kind: 'dot' }, dropout: 0.5, training: false });
@@ -79,14 +80,14 @@ describe('attend: fused path == plain path', () => {
   it('the weights of the fused path (needWeights) equal the plain ones, gradients through them included', () => {
     const base = inputs(shapes, 3);
     expectFusedEqualsPlain(base, { keyPaddingMask, causal: true }, true);
-    expectFusedEqualsPlain(base, { scorer: new DotScorer(), normalizer: new Softmax({ temperature: 3 }), mask }, true);
+    expectFusedEqualsPlain(base, { scorer: new DotScorer(), normalizer: new Softmax({ temperature: 3 }), attentionMask: mask }, true);
   });
 
   it('a fully masked row: zero context, zero weights, finite gradients on both paths', () => {
     const base = inputs({ query: [1, 4, 3], keys: [1, 5, 3], values: [1, 5, 2] }, 4);
     const rowMask = tensor([[1, 1, 1, 1, 1], [0, 0, 0, 0, 0], [1, 0, 1, 0, 1], [1, 1, 0, 0, 0]]); // [Lq, Lk], row 1 keeps nothing
-    expectFusedEqualsPlain(base, { mask: rowMask }, true);
-    const fused = run(base, { mask: rowMask, implementation: 'fused' });
+    expectFusedEqualsPlain(base, { attentionMask: rowMask }, true);
+    const fused = run(base, { attentionMask: rowMask, implementation: 'fused' });
     expect(Array.from(fused.context.data.subarray(2, 4))).toEqual([0, 0]);
     expect(Array.from(fused.weights!.data.subarray(5, 10))).toEqual([0, 0, 0, 0, 0]);
     for (const g of [fused.dq, fused.dk, fused.dv]) expect(g.data.every(Number.isFinite)).toBe(true);
@@ -163,18 +164,18 @@ describe('attend: choosing the path', () => {
     expect(spy.problems).toHaveLength(1);
     const problem = spy.problems[0]!;
     expect(problem.causalOffset).toBe(0);
-    expect(problem.keep).toBeNull();
+    expect(problem.attentionMask).toBeNull();
     expect(problem.scale).toBe(0.125);
     attend({ ...base, keyPaddingMask: tensor([[1, 1, 1, 1, 0, 0], [1, 1, 1, 1, 1, 1]]), needWeights: false });
-    expect(spy.problems[1]!.keep!.length).toBe(2 * 6); // [B, 1, Lk], read through strides
-    expect(spy.problems[1]!.keepStrides).toEqual([6, 0, 1]);
+    expect(spy.problems[1]!.attentionMask!.length).toBe(2 * 6); // [B, 1, Lk], read through strides
+    expect(spy.problems[1]!.attentionMaskStrides).toEqual([6, 0, 1]);
   });
 
   it("'fused' refuses what cannot fuse with a ConfigError saying why", () => {
     const additive = new AdditiveScorer({ queryDim: 8, keyDim: 8, rng: new Rng(1) });
     const reasons: [Omit<AttendOptions, 'query' | 'keys' | 'values'>, RegExp][] = [
-      [{ scorer: additive }, /scorer is 'additive'.*only the 'dot' and 'scaled-dot' scorers fuse/],
-      [{ normalizer: { kind: 'sparsemax' } }, /normalizer is 'sparsemax'/],
+      [{ scorer: additive }, /scorer 'additive' does not declare a fused score/],
+      [{ normalizer: { kind: 'sparsemax' } }, /normalizer 'sparsemax' does not declare a fused normalizer/],
       [{ additiveMask: tensor([[0, 0, 0, 0, 0, -Infinity]]) }, /additiveMask/],
       [{ dropout: 0.2 }, /dropout 0.2 is active while training/],
     ];
@@ -187,24 +188,13 @@ describe('attend: choosing the path', () => {
     expect(() => attend({ ...base, implementation: 'fast' as never })).toThrow(ArgumentError);
   });
 
-  it('shape errors on the fused path name the scorer like the plain path does', () => {
+  it('the planner refuses dq ≠ dk for a dot-like scorer on both paths, naming attend', () => {
     const call = (implementation: 'plain' | 'fused') => () =>
       attend({ query: randn([2, 4, 8], new Rng(1)), keys: randn([2, 6, 7], new Rng(1)), values: randn([2, 6, 3], new Rng(1)), implementation, needWeights: false });
-    expect(call('plain')).toThrow(/^scaled-dot\.score: .*dq must equal dk/);
-    expect(call('fused')).toThrow(/^scaled-dot\.score: .*dq must equal dk/);
+    expect(call('plain')).toThrow(/^attend: the 'scaled-dot' scorer .*dq must equal dk/);
+    expect(call('fused')).toThrow(/^attend: the 'scaled-dot' scorer .*dq must equal dk/);
   });
 });
-
-/** Runs `fn`, expects an instance of `errorClass` and returns it for field checks. */
-function expectThrows<E extends Error>(fn: () => unknown, errorClass: new (...args: never[]) => E): E {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(errorClass);
-    return error as E;
-  }
-  throw new Error(`expected a ${errorClass.name} to be thrown, but nothing was thrown`);
-}
 
 describe('attend: grouped-query heads (groupSize) and the sequence-first layout', () => {
   let spy: ReturnType<typeof spyOnFused> | null = null;
@@ -222,7 +212,7 @@ describe('attend: grouped-query heads (groupSize) and the sequence-first layout'
       const base = inputs({ query: [2, 4, 9, 8], keys: [2, 4 / groupSize, 21, 8], values: [2, 4 / groupSize, 21, 5] }, groupSize);
       expectFusedEqualsPlain(base, { groupSize });
       expectFusedEqualsPlain(base, { groupSize, causal: true, keyPaddingMask });
-      expectFusedEqualsPlain(base, { groupSize, mask: headMask }, true);
+      expectFusedEqualsPlain(base, { groupSize, attentionMask: headMask }, true);
     }
   });
 
@@ -278,7 +268,7 @@ describe('attend: grouped-query heads (groupSize) and the sequence-first layout'
       let e = expectThrows(() => attend({ ...base, groupSize: 3, implementation, needWeights: false }), ShapeError);
       expect([e.op, e.argument]).toEqual(['attend', 'groupSize']);
       e = expectThrows(() => attend({ ...base, groupSize: 4, implementation, needWeights: false }), ShapeError);
-      expect([e.op, e.argument, e.message]).toEqual(['attend', 'keys', expect.stringMatching(/keys \[2, 2, 21, 8\] must have H \/ groupSize = 1 key\/value heads/)]);
+      expect([e.op, e.argument, e.message]).toEqual(['attend', 'keys', expect.stringMatching(/keys \[2, 2, 21, 8\] must have the leading dims of query \[2, 4, 9, 8\] .*H \/ groupSize = 1 key\/value heads/)]);
       e = expectThrows(() => attend({ query: randn([9, 8], rng), keys: randn([21, 8], rng), values: randn([21, 5], rng), layout: 'sequence-first', implementation }), ShapeError);
       expect([e.op, e.argument]).toEqual(['attend', 'query']);
     }

@@ -30,7 +30,7 @@ describe('attend, against PyTorch', () => {
   it('sdpa_causal with causal: true, with the explicit keep mask, and with the additive mask', () => {
     const f = loadFixture('sdpa_causal');
     runSdpaFixture(f, { causal: true });
-    runSdpaFixture(f, { mask: torchMaskToKeep(f.inputs.attn_mask!) });
+    runSdpaFixture(f, { attentionMask: torchMaskToKeep(f.inputs.attn_mask!) });
     runSdpaFixture(f, { additiveMask: toHeed(f.inputs.attn_mask_additive!) });
   });
 
@@ -38,7 +38,7 @@ describe('attend, against PyTorch', () => {
     const f = loadFixture('sdpa_key_padding_mask');
     const keep = torchMaskToKeep(f.inputs.key_padding_mask!); // [B, Lk]
     runSdpaFixture(f, { keyPaddingMask: keep });
-    runSdpaFixture(f, { mask: keep.reshape([2, 1, 5]) });
+    runSdpaFixture(f, { attentionMask: keep.reshape([2, 1, 5]) });
     runSdpaFixture(f, { additiveMask: toHeed(f.inputs.key_padding_mask_additive!).reshape([2, 1, 5]) });
   });
 
@@ -107,7 +107,7 @@ describe('attend, behaviour', () => {
       return [context, qq.grad!, kk.grad!, vv.grad!];
     };
     const a = grads({ causal: true });
-    const b = grads({ mask: causalMask(4, 6) });
+    const b = grads({ attentionMask: causalMask(4, 6) });
     a.forEach((t, i) => expect(Array.from(t.data)).toEqual(Array.from(b[i]!.data)));
   });
 
@@ -118,7 +118,7 @@ describe('attend, behaviour', () => {
       const keys = k.clone();
       keys.requiresGrad = true;
       const mask = tensor([[1, 1, 1, 1, 1, 1], [0, 0, 0, 0, 0, 0], [1, 0, 0, 0, 0, 0], [0, 0, 0, 0, 0, 1]]); // row 1 fully masked
-      const { context, weights } = attend({ query, keys, values: v, mask, normalizer: { kind: normalizer } });
+      const { context, weights } = attend({ query, keys, values: v, attentionMask: mask, normalizer: { kind: normalizer } });
       for (let b = 0; b < 2; b++) {
         expect(Array.from(weights!.data.subarray((b * 4 + 1) * 6, (b * 4 + 2) * 6))).toEqual([0, 0, 0, 0, 0, 0]);
         expect(Array.from(context.data.subarray((b * 4 + 1) * 3, (b * 4 + 2) * 3))).toEqual([0, 0, 0]);
@@ -154,7 +154,7 @@ describe('attend, behaviour', () => {
   it('refuses keys and values of different lengths, and masks that do not broadcast, naming the shapes', () => {
     expect(() => attend({ query: q, keys: k, values: randn([2, 5, 3], rng) })).toThrow(ShapeError);
     expect(() => attend({ query: q, keys: k, values: randn([2, 5, 3], rng) })).toThrow(/keys \[2, 6, 8\] and values \[2, 5, 3\]/);
-    expect(() => attend({ query: q, keys: k, values: v, mask: tensor([[1, 0, 1]]) })).toThrow(/mask \[1, 3\] does not broadcast to the scores \[2, 4, 6\]/);
+    expect(() => attend({ query: q, keys: k, values: v, attentionMask: tensor([[1, 0, 1]]) })).toThrow(/attentionMask \[1, 3\] does not broadcast to the scores \[2, 4, 6\]/);
     expect(() => attend({ query: q, keys: k, values: v, keyPaddingMask: tensor([[1, 1, 1]]) })).toThrow(/keyPaddingMask \[1, 3\] must be \[B, Lk\] = \[2, 6\]/);
     expect(() => attend({ query: q, keys: k, values: v, dropout: 1.5 })).toThrow(ArgumentError);
   });

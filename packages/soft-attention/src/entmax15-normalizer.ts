@@ -2,7 +2,7 @@ import { div, type Tensor } from '@heed/tensor';
 import { applyKeep } from './apply-keep';
 import { checkTemperature } from './check-temperature';
 import { entmax15 } from './entmax15';
-import type { Normalizer } from './normalizer';
+import { normalizerBrand, type Normalizer } from './normalizer';
 
 /**
  * 1.5-entmax normalizer (Peters, Niculae & Martins 2019): between softmax and sparsemax.
@@ -10,6 +10,7 @@ import type { Normalizer } from './normalizer';
  */
 export class Entmax15 implements Normalizer {
   readonly kind = 'entmax15';
+  readonly [normalizerBrand] = true as const;
   readonly temperature: number;
 
   constructor(options: { temperature?: number } = {}) {

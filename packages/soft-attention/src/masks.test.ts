@@ -18,6 +18,18 @@ describe('masks (1 = may attend)', () => {
     ]);
   });
 
+  it('causal with an offset: query i sees keys j ≤ i + offset (negative offsets hide more)', () => {
+    expect(causalMask(2, 4, { offset: 1 }).toArray()).toEqual([
+      [1, 1, 0, 0],
+      [1, 1, 1, 0],
+    ]);
+    expect(causalMask(2, 3, { offset: -1 }).toArray()).toEqual([
+      [0, 0, 0],
+      [1, 0, 0],
+    ]);
+    expect(() => causalMask(2, 3, { offset: 0.5 })).toThrow('causalMask: offset must be an integer, got 0.5');
+  });
+
   it('key padding [B, Lk] becomes [B, 1, Lk]; lengths give a padding mask', () => {
     expect(keyPaddingToMask([[true, false]]).shape).toEqual([1, 1, 2]);
     expect(lengthsToMask([2, 0, 3], 3).toArray()).toEqual([

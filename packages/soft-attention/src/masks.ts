@@ -17,14 +17,18 @@ export function toMask(mask: MaskLike): Tensor {
 }
 
 /**
- * Causal keep-mask [Lq, Lk]: query i may attend key j when j ≤ i (top-left aligned), or
- * j ≤ i + (Lk − Lq) when `align: 'bottom-right'` (the last query sees every key, as when decoding with a cache).
+ * Causal keep-mask [Lq, Lk]: query i may attend key j when j ≤ i + offset. Offset 0 (the default) is
+ * top-left aligned; `align: 'bottom-right'` is offset Lk − Lq (the last query sees every key, as when
+ * decoding with a cache). The attention calls take `causal: { offset }` as an index rule instead.
  */
-export function causalMask(queryLength: number, keyLength: number, options: { align?: 'top-left' | 'bottom-right' } = {}): Tensor {
+export function causalMask(queryLength: number, keyLength: number, options: { align?: 'top-left' | 'bottom-right'; offset?: number } = {}): Tensor {
   for (const [name, v] of [['queryLength', queryLength], ['keyLength', keyLength]] as const) {
     if (!Number.isInteger(v) || v < 0) throw new ArgumentError(`${name} must be a non-negative integer, got ${v}`, { op: 'causalMask', argument: name });
   }
-  const offset = options.align === 'bottom-right' ? keyLength - queryLength : 0;
+  if (options.offset !== undefined && !Number.isInteger(options.offset)) {
+    throw new ArgumentError(`offset must be an integer, got ${options.offset}`, { op: 'causalMask', argument: 'offset' });
+  }
+  const offset = options.offset ?? (options.align === 'bottom-right' ? keyLength - queryLength : 0);
   const data = new Float32Array(queryLength * keyLength);
   for (let i = 0; i < queryLength; i++) for (let j = 0; j < keyLength && j <= i + offset; j++) data[i * keyLength + j] = 1;
   return new Tensor(data, [queryLength, keyLength]);

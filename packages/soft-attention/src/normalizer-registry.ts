@@ -1,6 +1,6 @@
 import { ArgumentError, ConfigError } from '@heed/tensor';
 import { Entmax15 } from './entmax15-normalizer';
-import type { Normalizer } from './normalizer';
+import { isNormalizer, type Normalizer } from './normalizer';
 import { Softmax } from './softmax';
 import { Sparsemax } from './sparsemax-normalizer';
 
@@ -42,8 +42,22 @@ export function createNormalizer(spec: NormalizerSpec): Normalizer {
   return factory(options);
 }
 
-/** A normalizer as given, or built from its spec; undefined gives softmax. */
-export function resolveNormalizer(normalizer: Normalizer | NormalizerSpec | undefined): Normalizer {
+/** A normalizer as the calls take it: an instance, a spec `{ kind, ...options }`, or a kind name ('sparsemax'). */
+export type NormalizerLike = Normalizer | NormalizerSpec | string;
+
+/**
+ * A normalizer as given (anything carrying the normalizer brand, or with `kind` and `normalize`), or
+ * built from a spec or a kind name; undefined gives softmax. Errors name `op`, the call taking it.
+ */
+export function resolveNormalizer(normalizer: NormalizerLike | undefined, op = 'resolveNormalizer'): Normalizer {
   if (normalizer === undefined) return new Softmax();
-  return typeof (normalizer as Normalizer).normalize === 'function' ? (normalizer as Normalizer) : createNormalizer(normalizer as NormalizerSpec);
+  if (isNormalizer(normalizer)) return normalizer;
+  const spec = typeof normalizer === 'string' ? { kind: normalizer } : normalizer;
+  if (typeof spec !== 'object' || spec === null || typeof spec.kind !== 'string') {
+    throw new ArgumentError(`normalizer must be a Normalizer, a spec { kind, ...options } or a kind name, got ${typeof spec === 'object' ? JSON.stringify(spec) : String(spec)}`, { op, argument: 'normalizer' });
+  }
+  if (!factories.has(spec.kind)) {
+    throw new ConfigError(`unknown normalizer kind '${spec.kind}'; known kinds: ${listNormalizers().join(', ')}`, { op, argument: 'normalizer' });
+  }
+  return createNormalizer(spec);
 }

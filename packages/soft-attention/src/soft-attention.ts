@@ -1,30 +1,23 @@
-import { defaultRng, Module, type Rng, type Tensor } from '@heed/tensor';
-import type { Scorer, ScorerSpec } from '@heed/scorers';
-import { attend, resolveScorer, type AttendImplementation, type AttendResult } from './attend';
-import type { MaskLike } from './masks';
+import { ConfigError, defaultRng, Module, type Rng, type Tensor } from '@heed/tensor';
+import type { Scorer } from '@heed/scorers';
+import { runAttention, type AttendResult } from './attend';
 import type { Normalizer } from './normalizer';
-import { resolveNormalizer, type NormalizerSpec } from './normalizer-registry';
+import { resolveNormalizer, type NormalizerLike } from './normalizer-registry';
+import { planAttention, type AttentionCallOptions } from './plan-attention';
+import { resolveScorer, type ScorerLike } from './resolve-scorer';
 
 export interface SoftAttentionOptions {
-  /** A Scorer or a spec `{ kind, ...options }` (parametric kinds need queryDim/keyDim). Default scaled-dot. */
-  scorer?: Scorer | ScorerSpec;
-  /** A Normalizer or a spec. Default softmax. */
-  normalizer?: Normalizer | NormalizerSpec;
-  /** Dropout on the weights while training. */
+  /** A Scorer, a spec `{ kind, ...options }` (parametric kinds need queryDim/keyDim) or a kind name. Default scaled-dot. */
+  scorer?: ScorerLike;
+  /** A Normalizer, a spec or a kind name. Default softmax. */
+  normalizer?: NormalizerLike;
+  /** Dropout probability on the weights while training, in [0, 1) (default 0). */
   dropout?: number;
   rng?: Rng;
 }
 
-export interface SoftAttentionCallOptions {
-  mask?: MaskLike;
-  keyPaddingMask?: MaskLike;
-  causal?: boolean;
-  additiveMask?: Tensor;
-  /** false: skip the weights (null) and let attention run on the fused O(L)-memory path when it can. */
-  needWeights?: boolean;
-  /** 'auto' (default), 'plain' or 'fused' — see `attend`. */
-  implementation?: AttendImplementation;
-}
+/** The options of `SoftAttention.forward`: the attention options of every call (see `AttentionCallOptions`). */
+export type SoftAttentionCallOptions = AttentionCallOptions;
 
 /** `attend` as a module: holds a scorer (whose parameters train) and a normalizer. */
 export class SoftAttention extends Module {
@@ -35,14 +28,23 @@ export class SoftAttention extends Module {
 
   constructor(options: SoftAttentionOptions = {}) {
     super();
-    this.scorer = resolveScorer(options.scorer);
-    this.normalizer = resolveNormalizer(options.normalizer);
-    this.dropout = options.dropout ?? 0;
+    const op = 'SoftAttention';
+    this.scorer = resolveScorer(options.scorer, { op });
+    this.normalizer = resolveNormalizer(options.normalizer, op);
+    const dropout = options.dropout ?? 0;
+    if (typeof dropout !== 'number' || !(dropout >= 0 && dropout < 1)) {
+      throw new ConfigError(`dropout must be a probability in [0, 1), got ${typeof dropout === 'string' ? JSON.stringify(dropout) : dropout}`, { op, argument: 'dropout' });
+    }
+    this.dropout = dropout;
     this.rng = options.rng ?? defaultRng();
   }
 
-  /** query [..., Lq, dq], keys [..., Lk, dk], values [..., Lk, dv] -> context [..., Lq, dv], weights [..., Lq, Lk] */
+  /** query [..., Lq, dq], keys [..., Lk, dk], values [..., Lk, dv] -> context [..., Lq, dv], weights [..., Lq, Lk] (null with needWeights false) */
+  forward(query: Tensor, keys: Tensor, values: Tensor, options: SoftAttentionCallOptions & { needWeights: false }): AttendResult & { weights: null };
+  forward(query: Tensor, keys: Tensor, values: Tensor, options?: SoftAttentionCallOptions & { needWeights?: true }): AttendResult & { weights: Tensor };
+  forward(query: Tensor, keys: Tensor, values: Tensor, options?: SoftAttentionCallOptions): AttendResult;
   forward(query: Tensor, keys: Tensor, values: Tensor, options: SoftAttentionCallOptions = {}): AttendResult {
-    return attend({ query, keys, values, scorer: this.scorer, normalizer: this.normalizer, dropout: this.dropout, rng: this.rng, training: this.training, ...options });
+    const call = { op: 'SoftAttention.forward', query, keys, values, scorer: this.scorer, normalizer: this.normalizer, dropout: this.dropout, training: this.training };
+    return runAttention(planAttention(call, options), this.scorer, this.normalizer, this.rng);
   }
 }

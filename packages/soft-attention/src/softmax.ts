@@ -1,7 +1,7 @@
 import { div, softmax, type Tensor } from '@heed/tensor';
 import { applyKeep } from './apply-keep';
 import { checkTemperature } from './check-temperature';
-import type { Normalizer } from './normalizer';
+import { normalizerBrand, type FusedNormalizer, type Normalizer } from './normalizer';
 
 export interface SoftmaxOptions {
   /** Divides the scores first (default 1): above 1 flattens the weights, below 1 sharpens them. */
@@ -14,6 +14,7 @@ export interface SoftmaxOptions {
  */
 export class Softmax implements Normalizer {
   readonly kind = 'softmax';
+  readonly [normalizerBrand] = true as const;
   readonly temperature: number;
 
   constructor(options: SoftmaxOptions = {}) {
@@ -24,5 +25,10 @@ export class Softmax implements Normalizer {
   normalize(scores: Tensor, keep?: Tensor | null): Tensor {
     const tempered = this.temperature === 1 ? scores : div(scores, this.temperature); // [..., Lk]
     return softmax(applyKeep(tempered, keep, 'Softmax.normalize'), -1); // [..., Lk]
+  }
+
+  /** softmax(z / T) is the fused kernel's normalizer (null for a subclass that changes `normalize`). */
+  fusedNormalizer(): FusedNormalizer | null {
+    return this.normalize === Softmax.prototype.normalize ? { kind: 'softmax', temperature: this.temperature } : null;
   }
 }

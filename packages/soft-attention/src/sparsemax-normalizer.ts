@@ -1,7 +1,7 @@
 import { div, type Tensor } from '@heed/tensor';
 import { applyKeep } from './apply-keep';
 import { checkTemperature } from './check-temperature';
-import type { Normalizer } from './normalizer';
+import { normalizerBrand, type Normalizer } from './normalizer';
 import { sparsemax } from './sparsemax';
 
 /**
@@ -10,6 +10,7 @@ import { sparsemax } from './sparsemax';
  */
 export class Sparsemax implements Normalizer {
   readonly kind = 'sparsemax';
+  readonly [normalizerBrand] = true as const;
   readonly temperature: number;
 
   constructor(options: { temperature?: number } = {}) {

@@ -1,13 +1,13 @@
 export { Tensor, fromOp } from './tensor';
-export type { GradNode, NestedArray, TensorLike } from './tensor';
+export type { ArraysByRank, GradNode, NestedArray, TensorLike } from './tensor';
 export { tensor, zeros, ones, full, zerosLike, onesLike, arange, randn, rand } from './creation';
 export type { TensorOptions } from './creation';
 export { Rng } from './rng';
 export { defaultRng, manualSeed } from './default-rng';
 export { noGrad, isGradEnabled } from './grad-mode';
-export { sizeOf, stridesOf, broadcastShapes, normalizeAxis, sameShape } from './shape';
+export { sizeOf, stridesOf, broadcastShapes, broadcastStrides, normalizeAxis, sameShape } from './shape';
 
-export { HeedError, formatShape } from './errors/heed-error';
+export { HeedError, formatShape, heedErrorBrand, isHeedError } from './errors/heed-error';
 export { expectTensor, expectTensorLike, expectNumbers, expectRng, describeValue } from './expect-tensor';
 export type { HeedErrorFields } from './errors/heed-error';
 export { ShapeError } from './errors/shape-error';
@@ -38,15 +38,21 @@ export type { ScaledDotProductAttentionOptions } from './ops/scaled-dot-product-
 export { attentionWeights } from './ops/attention-weights';
 export type { AttentionWeightsOptions } from './ops/attention-weights';
 
-export { getKernels, setKernels, plainKernels } from './kernels/registry';
-export type { Kernels } from './kernels/registry';
-export { matmulKernelJs } from './kernels/matmul';
+export { getKernels, setKernels, plainKernels, registerKernelSet, unregisterKernelSet, useKernelSet, listKernelSets, activeKernelSet, resolveKernelSet } from './kernels/registry';
+export type { Kernels, KernelSet } from './kernels/registry';
+export { jsKernelSet } from './kernels/js/kernel-set';
+export { matmulKernelJs } from './kernels/js/matmul';
 export type { MatmulKernel } from './kernels/matmul';
+export type { SoftmaxKernel } from './kernels/softmax';
+export type { ReduceKernel } from './kernels/reduce';
+export { ReduceOp } from './kernels/reduce';
+export type { BinaryKernel, UnaryKernel } from './kernels/elementwise';
+export { BinaryOp, UnaryOp } from './kernels/elementwise';
 export { useWasmKernels, useJsKernels } from './kernels/wasm/use-wasm-kernels';
-export type { UseWasmKernelsOptions } from './kernels/wasm/use-wasm-kernels';
-export { wasmSimdSupported } from './kernels/wasm/load-wasm-kernels';
-export { attentionForwardJs, attentionBackwardJs } from './kernels/attention-js';
-export type { AttentionProblem, AttentionForwardKernel, AttentionBackwardKernel } from './kernels/attention';
+export type { UseWasmKernelsOptions, WasmKernelsInfo } from './kernels/wasm/use-wasm-kernels';
+export { wasmSimdSupported, wasmRelaxedSimdSupported } from './kernels/wasm/load-wasm-kernels';
+export { attentionForwardJs, attentionBackwardJs } from './kernels/js/attention';
+export type { AttentionProblem, AttentionForwardKernel, AttentionBackwardKernel, AttentionWeightsKernel, AttentionWeightsBackwardKernel } from './kernels/attention';
 
 export { Module } from './nn/module';
 export { checkStateDictEntry } from './nn/check-state-dict-entry';

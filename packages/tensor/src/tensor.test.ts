@@ -55,6 +55,18 @@ describe('Tensor', () => {
     expect(tensor(4).toArray()).toBe(4);
   });
 
+  test('toArray(rank) returns the same nesting and refuses another rank, naming both', () => {
+    const t = tensor([1, 2, 3, 4, 5, 6], [1, 2, 3]); // [1, 2, 3]
+    expect(t.toArray(3)).toEqual([[[1, 2, 3], [4, 5, 6]]]);
+    expect(t.toArray(3)[0]![1]!.map((x) => x * 10)).toEqual([40, 50, 60]);
+    expect(tensor(4).toArray(0)).toBe(4);
+    expect(tensor([[], []]).toArray(2)).toEqual([[], []]);
+    const error = expectThrows(() => t.toArray(2), ShapeError);
+    expect(error.op).toBe('toArray');
+    expect(error.argument).toBe('rank');
+    expect(error.message).toBe('toArray: toArray(2) needs a rank-2 tensor, got [1, 2, 3] (rank 3)');
+  });
+
   test('toString is readable: aligned rows, the shape, integer and fractional formats', () => {
     expect(tensor([[1, 2], [3, 4]]).toString()).toBe('tensor([[1, 2],\n        [3, 4]], shape=[2, 2])');
     expect(tensor([0.5, -1.25]).toString()).toBe('tensor([0.5000, -1.2500], shape=[2])');

@@ -15,6 +15,17 @@ import { assertValidShape, sameShape, sizeOf } from './shape';
 /** Nested arrays of numbers or booleans, e.g. `[[1, 2], [3, 4]]`. */
 export type NestedArray = number | boolean | readonly NestedArray[];
 
+/** What `toArray(rank)` returns for each rank: a number for rank 0, `number[]` for rank 1, and so on. */
+export interface ArraysByRank {
+  0: number;
+  1: number[];
+  2: number[][];
+  3: number[][][];
+  4: number[][][][];
+  5: number[][][][][];
+  6: number[][][][][][];
+}
+
 /** Anything an op accepts where a tensor is expected (numbers become scalars). */
 export type TensorLike = Tensor | number;
 
@@ -84,8 +95,20 @@ export class Tensor {
     return this.data[0]!;
   }
 
-  /** Nested arrays of numbers (a number for a scalar). */
-  toArray(): NestedArray {
+  /**
+   * Nested arrays of numbers (a number for a scalar). Give the rank to get a typed result, checked at the
+   * call: `weights.toArray(3)` is a `number[][][]` for a [B, Lq, Lk] tensor and throws a ShapeError for any other rank.
+   */
+  toArray(): NestedArray;
+  toArray<R extends keyof ArraysByRank>(rank: R): ArraysByRank[R];
+  toArray(rank?: number): NestedArray {
+    if (rank !== undefined && rank !== this.shape.length) {
+      throw new ShapeError(`toArray(${rank}) needs a rank-${rank} tensor, got ${formatShape(this.shape)} (rank ${this.shape.length})`, {
+        op: 'toArray',
+        argument: 'rank',
+        shapes: { this: this.shape },
+      });
+    }
     const build = (dim: number, offset: number): NestedArray => {
       if (dim === this.shape.length) return this.data[offset]!;
       const n = this.shape[dim]!;

@@ -2,7 +2,7 @@
 // Trains the date model off the main thread and reports progress: the loss of every step, held-out
 // accuracy every `evaluateEvery` steps, and a snapshot of the weights every `reportEvery` steps (so the
 // page can show the alignment as it is learned).
-import { useWasmKernels } from '@heed/tensor';
+import { useWasmKernels, type WasmKernelsInfo } from '@heed/tensor';
 import { DateTrainer, evaluate, heldOutExamples } from './train';
 import type { FromWorker, StateSnapshot, ToWorker } from './worker-protocol';
 
@@ -11,7 +11,7 @@ const heldOut = heldOutExamples(100);
 let current = 0; // runId of the run going on; a new start or a stop ends the previous one
 // heed's WebAssembly SIMD kernels (about 2× faster training steps here); the plain TypeScript kernels
 // stay in use where WebAssembly SIMD is missing. Awaited before the first step of every run.
-const kernelsReady: Promise<boolean> = useWasmKernels().catch(() => false);
+const kernelsReady: Promise<WasmKernelsInfo | false> = useWasmKernels().catch(() => false);
 
 function post(message: FromWorker, transfer: Transferable[] = []): void {
   scope.postMessage(message, transfer);

@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { ArgumentError } from './argument-error';
 import { ConfigError } from './config-error';
-import { formatShape, HeedError } from './heed-error';
+import { formatShape, HeedError, heedErrorBrand, isHeedError } from './heed-error';
 import { ShapeError } from './shape-error';
 import { StateDictError } from './state-dict-error';
 
@@ -31,5 +31,30 @@ describe('HeedError and its subclasses', () => {
   test('formatShape', () => {
     expect(formatShape([2, 3, 4])).toBe('[2, 3, 4]');
     expect(formatShape([])).toBe('[]');
+  });
+});
+
+describe('the heed error brand', () => {
+  test('instanceof and isHeedError read the brand, so an error from a second installed copy is recognised', () => {
+    // "Another copy" of @heed/tensor: its own classes, no shared prototype, the same Symbol.for brand.
+    class ForeignShapeError extends Error {
+      readonly op = 'matmul';
+      readonly argument = 'b';
+      constructor(message: string) {
+        super(message);
+        (this as unknown as Record<symbol, unknown>)[Symbol.for('heed.error')] = ['ShapeError', 'HeedError'];
+      }
+    }
+    const foreign = new ForeignShapeError('matmul: a [2] and b [3] differ');
+    expect(isHeedError(foreign)).toBe(true);
+    expect(foreign instanceof ShapeError).toBe(true);
+    expect(foreign instanceof HeedError).toBe(true);
+    expect(foreign instanceof ConfigError).toBe(false);
+    expect(isHeedError(new Error('plain'))).toBe(false);
+    expect(isHeedError({ [heedErrorBrand]: ['Other'] })).toBe(false);
+    expect(new Error('plain') instanceof HeedError).toBe(false);
+    const own = new StateDictError('m', { op: 'load', argument: 'state', keys: [] });
+    expect(own[heedErrorBrand]).toEqual(['StateDictError', 'HeedError']);
+    expect([own instanceof StateDictError, own instanceof HeedError, own instanceof ShapeError]).toEqual([true, true, false]);
   });
 });

@@ -8,8 +8,17 @@ export interface HeedErrorFields {
   shapes?: Record<string, readonly number[]>;
 }
 
-/** Base class of every error heed throws on purpose. */
+/**
+ * The brand every heed error carries: the names of its classes, most derived first (e.g.
+ * `['ShapeError', 'HeedError']`). `instanceof HeedError` (and every subclass) reads it, so an error
+ * thrown by a second installed copy of `@heed/tensor` is still recognised.
+ */
+export const heedErrorBrand: unique symbol = Symbol.for('heed.error') as never;
+
+/** Base class of every error heed throws on purpose. `instanceof` checks the brand, not the prototype chain. */
 export class HeedError extends Error {
+  /** The class names of this error, most derived first (see `heedErrorBrand`). */
+  readonly [heedErrorBrand]: readonly string[];
   readonly op: string;
   readonly argument: string;
   readonly shapes: Readonly<Record<string, readonly number[]>>;
@@ -20,7 +29,22 @@ export class HeedError extends Error {
     this.op = fields.op;
     this.argument = fields.argument;
     this.shapes = fields.shapes ?? {};
+    const names: string[] = [];
+    for (let c: unknown = new.target; typeof c === 'function' && c !== Error; c = Object.getPrototypeOf(c)) names.push((c as { name: string }).name);
+    this[heedErrorBrand] = names;
   }
+
+  /** `x instanceof ShapeError`: x carries the heed error brand naming this class (any installed copy). */
+  static [Symbol.hasInstance](x: unknown): boolean {
+    if (isHeedError(x)) return x[heedErrorBrand].includes(this.name);
+    return Function.prototype[Symbol.hasInstance].call(this, x);
+  }
+}
+
+/** Whether `x` is an error heed threw on purpose, from this or any other installed copy of `@heed/tensor`. */
+export function isHeedError(x: unknown): x is HeedError {
+  const brand = typeof x === 'object' && x !== null ? (x as { [heedErrorBrand]?: unknown })[heedErrorBrand] : undefined;
+  return Array.isArray(brand) && brand.includes('HeedError');
 }
 
 /** Formats a shape as `[2, 3, 4]` for error messages. */

@@ -8,7 +8,7 @@
  *
  * Masking (1 = may attend): key j is allowed for query i of slice s when
  *   (causalOffset === null || j ≤ i + causalOffset)  and
- *   (keep === null || keep[s·keepStrides[0] + i·keepStrides[1] + j·keepStrides[2]] !== 0).
+ *   (attentionMask === null || attentionMask[s·attentionMaskStrides[0] + i·attentionMaskStrides[1] + j·attentionMaskStrides[2]] !== 0).
  * A query row with no allowed key gets out = 0 and logSumExp = −∞ (never NaN), and passes no gradient.
  *
  * Layout 'sequence-first' (optional): q, out (and dOut, dq) are stored [B, Lq, H, ·] and k, v (and dk, dv)
@@ -30,10 +30,10 @@ export interface AttentionProblem {
   scale: number;
   /** null: no causal mask; otherwise key j is allowed for query i iff j ≤ i + causalOffset (0 = top-left aligned). */
   causalOffset: number | null;
-  /** Keep mask read through `keepStrides` (0 strides broadcast), or null. */
-  keep: Float32Array | null;
-  /** Strides of the keep mask over (slice, query, key). */
-  keepStrides: readonly [number, number, number];
+  /** The attention mask (1 = may attend, 0 = may not) read through `attentionMaskStrides` (0 strides broadcast), or null. */
+  attentionMask: Float32Array | null;
+  /** Strides of the attention mask over (slice, query, key). */
+  attentionMaskStrides: readonly [number, number, number];
   /** q slices per k/v slice (GQA); 1 for plain multi-head attention. */
   groupSize: number;
   /** How q, k, v, out and their gradients are stored: 'heads-first' (the default) [n, L, ·], or 'sequence-first' [B, L, H, ·]. */
@@ -67,4 +67,32 @@ export type AttentionBackwardKernel = (
   dq: Float32Array,
   dk: Float32Array,
   dv: Float32Array,
+) => void;
+
+/**
+ * Exact attention weights of chosen query rows, rebuilt from the fused forward's log-sum-exp (heads-first):
+ * q [n, Lq, d], k [nKv, Lk, d], logSumExp [n, Lq], rows [R] -> out [n, R, Lk] (overwritten; 0 where masked).
+ */
+export type AttentionWeightsKernel = (
+  problem: AttentionProblem,
+  q: Float32Array,
+  k: Float32Array,
+  logSumExp: Float32Array,
+  rows: Int32Array,
+  out: Float32Array,
+) => void;
+
+/**
+ * Gradient of those weights as a softmax of complete rows: weights, dWeights [n, R, Lk] ->
+ * dq [n, Lq, d], dk [nKv, Lk, d] (accumulated into: zero them first).
+ */
+export type AttentionWeightsBackwardKernel = (
+  problem: AttentionProblem,
+  q: Float32Array,
+  k: Float32Array,
+  rows: Int32Array,
+  weights: Float32Array,
+  dWeights: Float32Array,
+  dq: Float32Array,
+  dk: Float32Array,
 ) => void;

@@ -1,7 +1,7 @@
 import { ArgumentError } from '../errors/argument-error';
 import { formatShape } from '../errors/heed-error';
 import { ShapeError } from '../errors/shape-error';
-import { attentionWeightsBackwardKernel, attentionWeightsKernel } from '../kernels/attention-weights';
+import { getKernels } from '../kernels/registry';
 import { sameShape } from '../shape';
 import { permute } from './permute';
 import { fromOp, Tensor } from '../tensor';
@@ -50,12 +50,12 @@ export function attentionWeights(query: Tensor, keys: Tensor, logSumExp: Tensor,
   }
   const R = rows.length;
   const weights = new Float32Array(n * R * Lk); // [n, R, Lk]
-  attentionWeightsKernel(problem, query.data, keys.data, logSumExp.data, rows, weights);
+  getKernels().attentionWeights(problem, query.data, keys.data, logSumExp.data, rows, weights);
   return fromOp(weights, [...lead, R, Lk], op, [query, keys], (g) => {
     // Each row is a softmax over all its keys: dS = P ⊙ (G − rowsum(G ⊙ P)); dQ = scale·dS K, dK = scale·dSᵀ Q.
     const dq = new Float32Array(query.size); // [..., Lq, d]
     const dk = new Float32Array(keys.size); // [..., Lk, d]
-    attentionWeightsBackwardKernel(problem, query.data, keys.data, rows, weights, g.data, dq, dk);
+    getKernels().attentionWeightsBackward(problem, query.data, keys.data, rows, weights, g.data, dq, dk);
     return [query.requiresGrad ? new Tensor(dq, query.shape) : null, keys.requiresGrad ? new Tensor(dk, keys.shape) : null];
   });
 }

@@ -1,5 +1,6 @@
 import { expectTensorLike } from '../expect-tensor';
-import { BinaryOp, binaryKernel } from '../kernels/elementwise';
+import { BinaryOp } from '../kernels/elementwise';
+import { getKernels } from '../kernels/registry';
 import { broadcastShapes, broadcastStrides, sizeOf } from '../shape';
 import { fromOp, Tensor, type TensorLike } from '../tensor';
 import { sumToShape } from './sum-to-shape';
@@ -11,7 +12,7 @@ import { log } from './unary';
 
 function compute(op: BinaryOp, a: Tensor, b: Tensor, outShape: readonly number[]): Float32Array {
   const out = new Float32Array(sizeOf(outShape));
-  binaryKernel(op, a.data, broadcastStrides(a.shape, outShape), b.data, broadcastStrides(b.shape, outShape), outShape, out);
+  getKernels().binary(op, a.data, broadcastStrides(a.shape, outShape), b.data, broadcastStrides(b.shape, outShape), outShape, out);
   return out;
 }
 

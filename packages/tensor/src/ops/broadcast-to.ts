@@ -1,7 +1,8 @@
 import { formatShape } from '../errors/heed-error';
 import { ShapeError } from '../errors/shape-error';
 import { expectNumbers, expectTensor } from '../expect-tensor';
-import { BinaryOp, binaryKernel } from '../kernels/elementwise';
+import { BinaryOp } from '../kernels/elementwise';
+import { getKernels } from '../kernels/registry';
 import { broadcastShapes, broadcastStrides, sameShape, sizeOf } from '../shape';
 import { fromOp, type Tensor } from '../tensor';
 import { sumToShape } from './sum-to-shape';
@@ -20,6 +21,6 @@ export function broadcastTo(x: Tensor, shape: readonly number[]): Tensor {
     });
   }
   const out = new Float32Array(sizeOf(shape));
-  binaryKernel(BinaryOp.Add, x.data, broadcastStrides(x.shape, shape), new Float32Array(1), shape.map(() => 0), shape, out);
+  getKernels().binary(BinaryOp.Add, x.data, broadcastStrides(x.shape, shape), new Float32Array(1), shape.map(() => 0), shape, out);
   return fromOp(out, shape, 'broadcastTo', [x], (g) => [sumToShape(g, x.shape)]);
 }

@@ -50,7 +50,7 @@ export function gather(x: Tensor, axis: number, index: Tensor): Tensor {
   });
 }
 
-/** Rows of `weight` [V, D] picked by integer `indices` [...]: -> [..., D]. Gradients scatter-add into the rows. */
+/** Rows of `weight` [V, D] picked by integer `indices` [...] -> [..., D]. Gradients scatter-add into the rows. */
 export function embedding(weight: Tensor, indices: Tensor | ArrayLike<number>): Tensor {
   expectTensor('embedding', 'weight', weight);
   const ids = indices instanceof Tensor ? indices : new Tensor(Float32Array.from(expectIndices('embedding', 'indices', indices)), [indices.length]);

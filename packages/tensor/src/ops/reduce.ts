@@ -1,5 +1,6 @@
 import { expectTensor } from '../expect-tensor';
-import { ReduceOp, reduceAxisKernel } from '../kernels/reduce';
+import { ReduceOp } from '../kernels/reduce';
+import { getKernels } from '../kernels/registry';
 import { normalizeAxes } from '../shape';
 import { fromOp, Tensor } from '../tensor';
 import { mul } from './binary';
@@ -16,7 +17,7 @@ function reduceRaw(op: ReduceOp, x: Tensor, axes: readonly number[]): { data: Fl
     let inner = 1;
     for (let d = axis + 1; d < shape.length; d++) inner *= shape[d]!;
     const out = new Float32Array(outer * inner);
-    reduceAxisKernel(op, data, outer, shape[axis]!, inner, out);
+    getKernels().reduceAxis(op, data, outer, shape[axis]!, inner, out);
     data = out;
     shape[axis] = 1;
   }

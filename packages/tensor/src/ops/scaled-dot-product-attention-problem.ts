@@ -13,7 +13,7 @@ export interface ScaledDotProductAttentionOptions {
   /** Query i may attend key j ≤ i (`true`, top-left aligned) or j ≤ i + offset (`{ offset }`; Lk − Lq aligns bottom-right). */
   causal?: boolean | { offset: number };
   /** Keep-mask (non-zero = may attend) broadcastable to [..., Lq, Lk]; never differentiated. */
-  keep?: Tensor | null;
+  attentionMask?: Tensor | null;
   /**
    * Query heads per key/value head (grouped-query attention): query [..., H, Lq, d] with keys and
    * values [..., H / groupSize, Lk, d]; query head h reads key/value head ⌊h / groupSize⌋. Default 1.
@@ -24,7 +24,7 @@ export interface ScaledDotProductAttentionOptions {
    *   'heads-first'     query [..., H, Lq, d], keys [..., Hkv, Lk, d], values [..., Hkv, Lk, dv] -> [..., H, Lq, dv]
    *   'sequence-first'  query [..., Lq, H, d], keys [..., Lk, Hkv, d], values [..., Lk, Hkv, dv] -> [..., Lq, H, dv]
    * 'sequence-first' is a projection's output [..., L, H·d] reshaped, so the heads need no permute (nor
-   * their gradients). The scores stay [..., H, Lq, Lk] either way: `keep` broadcasts to them and
+   * their gradients). The scores stay [..., H, Lq, Lk] either way: `attentionMask` broadcasts to them and
    * logSumExp is [..., H, Lq]. (With 'heads-first' the heads axis is simply one of the leading dims.)
    */
   layout?: 'heads-first' | 'sequence-first';
@@ -132,8 +132,8 @@ export function resolveAttention(op: string, query: Tensor, keys: Tensor, values
   }
 
   const n = sizeOf(lead);
-  const { keep, keepStrides } = keepLayout(op, options.keep ?? null, lead, Lq, Lk, shapes);
-  const problem: AttentionProblem = { n, queryLength: Lq, keyLength: Lk, headDim: d, valueDim: dv, scale, causalOffset, keep, keepStrides, groupSize };
+  const { keep, keepStrides } = keepLayout(op, options.attentionMask ?? null, lead, Lq, Lk, shapes);
+  const problem: AttentionProblem = { n, queryLength: Lq, keyLength: Lk, headDim: d, valueDim: dv, scale, causalOffset, attentionMask: keep, attentionMaskStrides: keepStrides, groupSize };
   if (sequenceFirst) Object.assign(problem, { layout, heads: lead[lead.length - 1]! });
   const outputShape = sequenceFirst ? [...query.shape.slice(0, -1), dv] : [...lead, Lq, dv];
   return { problem, lead, outputShape };
@@ -158,16 +158,16 @@ function keepLayout(
   let fits = keep.rank <= target.length;
   if (fits) {
     try {
-      fits = sameShape(broadcastShapes(target, keep.shape, op, ['scores', 'keep']), target);
+      fits = sameShape(broadcastShapes(target, keep.shape, op, ['scores', 'attentionMask']), target);
     } catch {
       fits = false;
     }
   }
   if (!fits) {
-    throw new ShapeError(`keep ${formatShape(keep.shape)} does not broadcast to the scores ${formatShape(target)}`, {
+    throw new ShapeError(`attentionMask ${formatShape(keep.shape)} does not broadcast to the scores ${formatShape(target)}`, {
       op,
-      argument: 'keep',
-      shapes: { ...shapes, keep: keep.shape },
+      argument: 'attentionMask',
+      shapes: { ...shapes, attentionMask: keep.shape },
     });
   }
   const strides = broadcastStrides(keep.shape, target);

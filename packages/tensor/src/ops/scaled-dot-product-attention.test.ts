@@ -41,7 +41,7 @@ function keepOf(t: FixtureTensor): Tensor {
  * The plain composition: softmax(where(keep, scale · Q Kᵀ, −∞)) V, with the key/value heads repeated
  * for GQA by broadcasting query [B, Hkv, g, Lq, d] against keys [B, Hkv, 1, Lk, d].
  */
-function plainAttention(query: Tensor, keys: Tensor, values: Tensor, options: ScaledDotProductAttentionOptions & { keep?: Tensor | null } = {}): Tensor {
+function plainAttention(query: Tensor, keys: Tensor, values: Tensor, options: ScaledDotProductAttentionOptions = {}): Tensor {
   const d = query.shape[query.rank - 1]!;
   const Lq = query.shape[query.rank - 2]!;
   const Lk = keys.shape[keys.rank - 2]!;
@@ -56,7 +56,7 @@ function plainAttention(query: Tensor, keys: Tensor, values: Tensor, options: Sc
     v = reshape(values, [B, H / g, 1, Lk, values.shape[3]!]); // [B, Hkv, Lk, dv] -> [B, Hkv, 1, Lk, dv]
   }
   let scores = mul(matmul(q, k, { transposeB: true }), options.scale ?? 1 / Math.sqrt(d)); // [..., Lq, Lk]
-  let keep = options.keep ?? null;
+  let keep = options.attentionMask ?? null;
   if (options.causal) {
     const offset = options.causal === true ? 0 : options.causal.offset;
     const causal = new Float32Array(Lq * Lk);
@@ -105,12 +105,12 @@ describe('scaledDotProductAttention', () => {
     expectSameAsPlain(shapes, { causal: { offset: 70 - 37 } });
     const rng = new Rng(9);
     const padding = new Tensor(Float32Array.from({ length: 2 * 70 }, (_, i) => (i % 70 < 50 || rng.uniform() < 0.5 ? 1 : 0)), [2, 1, 1, 70]); // [B, 1, 1, Lk]
-    expectSameAsPlain(shapes, { keep: padding });
-    expectSameAsPlain(shapes, { keep: padding, causal: true });
+    expectSameAsPlain(shapes, { attentionMask: padding });
+    expectSameAsPlain(shapes, { attentionMask: padding, causal: true });
     const perRow = new Tensor(Float32Array.from({ length: 37 * 70 }, (_, i) => (i % 70 === 0 || rng.uniform() < 0.6 ? 1 : 0)), [37, 70]); // [Lq, Lk]
-    expectSameAsPlain(shapes, { keep: perRow });
+    expectSameAsPlain(shapes, { attentionMask: perRow });
     const perHead = new Tensor(Float32Array.from({ length: 3 * 37 * 70 }, (_, i) => (i % 70 === 0 || rng.uniform() < 0.6 ? 1 : 0)), [3, 37, 70]); // [H, Lq, Lk]
-    expectSameAsPlain(shapes, { keep: perHead });
+    expectSameAsPlain(shapes, { attentionMask: perHead });
     expectSameAsPlain({ query: [4, 6, 2], keys: [4, 9, 2], values: [4, 9, 3] }, { causal: true }); // rank 3
     expectSameAsPlain({ query: [5, 1], keys: [7, 1], values: [7, 4] }, {}); // rank 2, d = 1
   });
@@ -119,7 +119,7 @@ describe('scaledDotProductAttention', () => {
     expectSameAsPlain({ query: [2, 4, 9, 8], keys: [2, 2, 20, 8], values: [2, 2, 20, 3] }, { groupSize: 2, causal: true });
     expectSameAsPlain({ query: [2, 4, 9, 8], keys: [2, 1, 20, 8], values: [2, 1, 20, 3] }, { groupSize: 4 });
     const keep = new Tensor(Float32Array.from({ length: 2 * 4 * 9 * 20 }, (_, i) => (i % 20 === 3 || i % 7 !== 0 ? 1 : 0)), [2, 4, 9, 20]); // [B, H, Lq, Lk]
-    expectSameAsPlain({ query: [2, 4, 9, 8], keys: [2, 1, 20, 8], values: [2, 1, 20, 3] }, { groupSize: 4, keep });
+    expectSameAsPlain({ query: [2, 4, 9, 8], keys: [2, 1, 20, 8], values: [2, 1, 20, 3] }, { groupSize: 4, attentionMask: keep });
   });
 
   it("layout 'sequence-first' ([B, L, H, ·]) equals permuting the heads first and back: output, logSumExp, gradients", () => {
@@ -128,7 +128,7 @@ describe('scaledDotProductAttention', () => {
     const keepPerHead = new Tensor(Float32Array.from({ length: 4 * 9 * 20 }, (_, i) => (i % 20 === 0 || rng.uniform() < 0.7 ? 1 : 0)), [4, 9, 20]); // [H, Lq, Lk]
     const cases: [{ query: number[]; keys: number[]; values: number[] }, ScaledDotProductAttentionOptions][] = [
       [{ query: [2, 9, 4, 8], keys: [2, 20, 4, 8], values: [2, 20, 4, 3] }, {}],
-      [{ query: [2, 9, 4, 8], keys: [2, 20, 4, 8], values: [2, 20, 4, 3] }, { causal: { offset: 11 }, keep: keepPerHead, scale: 0.4 }],
+      [{ query: [2, 9, 4, 8], keys: [2, 20, 4, 8], values: [2, 20, 4, 3] }, { causal: { offset: 11 }, attentionMask: keepPerHead, scale: 0.4 }],
       [{ query: [2, 9, 4, 8], keys: [2, 20, 2, 8], values: [2, 20, 2, 3] }, { groupSize: 2, causal: true }],
       [{ query: [1, 9, 4, 8], keys: [1, 20, 1, 8], values: [1, 20, 1, 5] }, { groupSize: 4 }],
     ];
@@ -172,7 +172,7 @@ describe('scaledDotProductAttention', () => {
     const k = randn([2, 5, 4], rng); // [B, Lk, d]
     const v = randn([2, 5, 3], rng); // [B, Lk, dv]
     const keep = new Tensor(Float32Array.from([1, 1, 0, 1, 0, 1, 0, 1, 1, 1]), [2, 1, 5]); // [B, 1, Lk]
-    for (const options of [{}, { causal: { offset: 2 } }, { keep, scale: 0.7 }] as ScaledDotProductAttentionOptions[]) {
+    for (const options of [{}, { causal: { offset: 2 } }, { attentionMask: keep, scale: 0.7 }] as ScaledDotProductAttentionOptions[]) {
       const result = gradcheck((a, b, c) => scaledDotProductAttention(a!, b!, c!, options), [q, k, v]);
       expect(result.ok, JSON.stringify(result)).toBe(true);
     }
@@ -188,7 +188,7 @@ describe('scaledDotProductAttention', () => {
       ['sdpa_no_mask', () => ({})],
       ['sdpa_custom_scale', (f) => ({ scale: f.config.scale as number })],
       ['sdpa_causal', () => ({ causal: true })],
-      ['sdpa_key_padding_mask', (f) => ({ keep: reshape(keepOf(f.inputs.key_padding_mask!), [2, 1, 5]) })], // [B, Lk] -> [B, 1, Lk]
+      ['sdpa_key_padding_mask', (f) => ({ attentionMask: reshape(keepOf(f.inputs.key_padding_mask!), [2, 1, 5]) })], // [B, Lk] -> [B, 1, Lk]
       ['sdpa_large_logits_scaled', () => ({})],
       ['sdpa_large_logits_offset', () => ({})],
     ];
@@ -218,13 +218,13 @@ describe('scaledDotProductAttention', () => {
     const v = randn([2, 5, 3], rng, { requiresGrad: true });
     const keep = new Tensor(new Float32Array(2 * 3 * 5).fill(1), [2, 3, 5]); // [B, Lq, Lk]
     keep.data.fill(0, 5, 10); // batch 0, row 1 keeps nothing
-    const { output, logSumExp } = scaledDotProductAttentionWithLogSumExp(q, k, v, { keep });
+    const { output, logSumExp } = scaledDotProductAttentionWithLogSumExp(q, k, v, { attentionMask: keep });
     expect(Array.from(output.data.subarray(3, 6))).toEqual([0, 0, 0]);
     expect(logSumExp.data[1]).toBe(-Infinity);
     sum(output).backward();
     expect(Array.from(q.grad!.data.subarray(4, 8))).toEqual([0, 0, 0, 0]);
     for (const g of [q.grad!, k.grad!, v.grad!]) expect(g.data.every(Number.isFinite)).toBe(true);
-    expect(Array.from(attentionWeights(q, k, logSumExp, { keep, rows: [1] }).data.subarray(0, 5))).toEqual([0, 0, 0, 0, 0]);
+    expect(Array.from(attentionWeights(q, k, logSumExp, { attentionMask: keep, rows: [1] }).data.subarray(0, 5))).toEqual([0, 0, 0, 0, 0]);
   });
 
   it('runs the kernels of the registry (a replacement is really used)', () => {
@@ -254,9 +254,9 @@ describe('scaledDotProductAttention', () => {
     expect(e.message).toMatch(/groupSize: 2/);
     e = expectThrows(() => scaledDotProductAttention(q, randn([2, 3, 5, 8], rng), randn([2, 3, 5, 6], rng), { groupSize: 3 }), ShapeError);
     expect(e.argument).toBe('groupSize');
-    e = expectThrows(() => scaledDotProductAttention(q, k, v, { keep: new Tensor(new Float32Array(4), [4, 1]) }), ShapeError);
-    expect([e.argument, e.shapes.keep]).toEqual(['keep', [4, 1]]);
-    expect(e.message).toMatch(/keep \[4, 1\] does not broadcast to the scores \[2, 4, 3, 5\]/);
+    e = expectThrows(() => scaledDotProductAttention(q, k, v, { attentionMask: new Tensor(new Float32Array(4), [4, 1]) }), ShapeError);
+    expect([e.argument, e.shapes.attentionMask]).toEqual(['attentionMask', [4, 1]]);
+    expect(e.message).toMatch(/attentionMask \[4, 1\] does not broadcast to the scores \[2, 4, 3, 5\]/);
     expect(expectThrows(() => scaledDotProductAttention(q, k, v, { groupSize: 0 }), ArgumentError).argument).toBe('groupSize');
     expect(expectThrows(() => scaledDotProductAttention(q, k, v, { scale: NaN }), ArgumentError).argument).toBe('scale');
     expect(expectThrows(() => scaledDotProductAttention(q, k, v, { causal: { offset: 0.5 } }), ArgumentError).argument).toBe('causal');
@@ -317,7 +317,7 @@ describe('attentionWeights', () => {
     const k = randn([2, 2, 70, 8], rng); // [B, H, Lk, d]
     const v = randn([2, 2, 70, 3], rng); // [B, H, Lk, dv]
     const keep = new Tensor(Float32Array.from({ length: 2 * 70 }, (_, i) => (i % 70 < 60 ? 1 : 0)), [2, 1, 1, 70]); // [B, 1, 1, Lk]
-    const options: ScaledDotProductAttentionOptions = { causal: { offset: 30 }, keep };
+    const options: ScaledDotProductAttentionOptions = { causal: { offset: 30 }, attentionMask: keep };
     const { logSumExp } = scaledDotProductAttentionWithLogSumExp(q, k, v, options);
     expect(logSumExp.shape).toEqual([2, 2, 40]);
     // Reference: float64 softmax of the masked, scaled scores, computed here.

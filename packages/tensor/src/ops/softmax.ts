@@ -1,5 +1,5 @@
 import { expectTensor } from '../expect-tensor';
-import { softmaxKernel } from '../kernels/softmax';
+import { getKernels } from '../kernels/registry';
 import { normalizeAxis, sizeOf } from '../shape';
 import { fromOp, Tensor } from '../tensor';
 import { mul, sub } from './binary';
@@ -20,7 +20,7 @@ export function softmax(x: Tensor, axis = -1): Tensor {
   expectTensor('softmax', 'x', x);
   const { ax, outer, n, inner } = view(x, axis, 'softmax');
   const y = new Float32Array(x.size);
-  softmaxKernel(x.data, outer, n, inner, y);
+  getKernels().softmax(x.data, outer, n, inner, y, false);
   return fromOp(y, x.shape, 'softmax', [x], (g) => {
     // dL/dx = y ⊙ (g − Σ_j g_j y_j)
     const yt = new Tensor(y, x.shape);
@@ -33,11 +33,11 @@ export function logSoftmax(x: Tensor, axis = -1): Tensor {
   expectTensor('logSoftmax', 'x', x);
   const { ax, outer, n, inner } = view(x, axis, 'logSoftmax');
   const y = new Float32Array(x.size);
-  softmaxKernel(x.data, outer, n, inner, y, true);
+  getKernels().softmax(x.data, outer, n, inner, y, true);
   return fromOp(y, x.shape, 'logSoftmax', [x], (g) => {
     // dL/dx = g − softmax(x) Σ_j g_j, and 0 where the output is −∞ (masked entries, fully masked rows)
     const p = new Float32Array(x.size);
-    softmaxKernel(x.data, outer, n, inner, p);
+    getKernels().softmax(x.data, outer, n, inner, p, false);
     const finite = new Float32Array(x.size);
     for (let i = 0; i < finite.length; i++) finite[i] = y[i] === -Infinity ? 0 : 1;
     return [mul(sub(g, mul(new Tensor(p, x.shape), sum(g, ax, true))), new Tensor(finite, x.shape))];

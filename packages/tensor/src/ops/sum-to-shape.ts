@@ -1,5 +1,6 @@
 import { expectNumbers, expectTensor } from '../expect-tensor';
-import { ReduceOp, reduceAxisKernel } from '../kernels/reduce';
+import { ReduceOp } from '../kernels/reduce';
+import { getKernels } from '../kernels/registry';
 import { sameShape } from '../shape';
 import { Tensor } from '../tensor';
 
@@ -22,7 +23,7 @@ export function sumToShape(grad: Tensor, shape: readonly number[]): Tensor {
       let inner = 1;
       for (let d = axis + 1; d < current.length; d++) inner *= current[d]!;
       const out = new Float32Array(outer * inner);
-      reduceAxisKernel(ReduceOp.Sum, data, outer, current[axis]!, inner, out);
+      getKernels().reduceAxis(ReduceOp.Sum, data, outer, current[axis]!, inner, out);
       data = out;
       current[axis] = 1;
     }

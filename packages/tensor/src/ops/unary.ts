@@ -1,5 +1,6 @@
 import { expectTensor } from '../expect-tensor';
-import { UnaryOp, unaryKernel } from '../kernels/elementwise';
+import { UnaryOp } from '../kernels/elementwise';
+import { getKernels } from '../kernels/registry';
 import { fromOp, Tensor } from '../tensor';
 import { div, mul, sub } from './binary';
 
@@ -7,7 +8,7 @@ import { div, mul, sub } from './binary';
 
 function apply(op: UnaryOp, x: Tensor): Float32Array {
   const out = new Float32Array(x.size);
-  unaryKernel(op, x.data, out);
+  getKernels().unary(op, x.data, out);
   return out;
 }
 

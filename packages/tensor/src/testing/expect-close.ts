@@ -1,4 +1,4 @@
-// Test-only helper (exported from nowhere): elementwise comparison with explicit tolerances.
+// Test-only helper (exported from @heed/tensor/testing): elementwise comparison with explicit tolerances.
 
 export interface CloseOptions {
   /** Absolute tolerance. */

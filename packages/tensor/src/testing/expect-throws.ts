@@ -1,4 +1,4 @@
-// Test-only helper (exported from nowhere): asserts a call throws an instance of a class, returns it.
+// Test-only helper (exported from @heed/tensor/testing): asserts a call throws an instance of a class, returns it.
 
 /** Runs `fn`, expects it to throw an instance of `errorClass` and returns the error for field checks. */
 export function expectThrows<E extends Error>(fn: () => unknown, errorClass: abstract new (...args: never[]) => E): E {

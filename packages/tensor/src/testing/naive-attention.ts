@@ -1,4 +1,4 @@
-// Test-only helper (exported from nowhere): fused-attention problems, random inputs and a naive float64
+// Test-only helper (exported from @heed/tensor/testing): fused-attention problems, random inputs and a naive float64
 // reference for the attention kernels (forward and backward), heads-first layout.
 // Shape letters: n slices, nKv key/value slices (n / groupSize), Lq queries, Lk keys, d features, dv value features.
 import type { AttentionProblem } from '../kernels/attention';
@@ -17,8 +17,8 @@ export function attentionProblemOf(c: AttentionCase): AttentionProblem {
     valueDim: c.valueDim ?? c.headDim + 2,
     scale: c.scale ?? 1 / Math.sqrt(Math.max(c.headDim, 1)),
     causalOffset: c.causalOffset ?? null,
-    keep: c.keep ?? null,
-    keepStrides: c.keepStrides ?? [0, 0, 0],
+    attentionMask: c.attentionMask ?? null,
+    attentionMaskStrides: c.attentionMaskStrides ?? [0, 0, 0],
     groupSize: c.groupSize ?? 1,
     ...(c.layout ? { layout: c.layout } : {}),
     ...(c.heads ? { heads: c.heads } : {}),
@@ -51,6 +51,7 @@ export interface NaiveAttention {
   dq: Float64Array; // [n, Lq, d]
   dk: Float64Array; // [nKv, Lk, d]
   dv: Float64Array; // [nKv, Lk, dv]
+  weights: Float64Array; // [n, Lq, Lk]: the softmax weights P (0 where masked, and for a fully masked row)
 }
 
 /**
@@ -59,20 +60,21 @@ export interface NaiveAttention {
  * A row with no allowed key has out = 0, lse = −∞ and passes no gradient.
  */
 export function naiveAttention(p: AttentionProblem, { q, k, v, dOut }: AttentionInputs): NaiveAttention {
-  const { n, queryLength: Lq, keyLength: Lk, headDim: d, valueDim: dv, scale, causalOffset, keep, keepStrides, groupSize } = p;
+  const { n, queryLength: Lq, keyLength: Lk, headDim: d, valueDim: dv, scale, causalOffset, attentionMask, attentionMaskStrides, groupSize } = p;
   const nKv = n / groupSize;
   const out = new Float64Array(n * Lq * dv);
   const lse = new Float64Array(n * Lq);
   const dq = new Float64Array(n * Lq * d);
   const dk = new Float64Array(nKv * Lk * d);
   const dvGrad = new Float64Array(nKv * Lk * dv);
+  const weights = new Float64Array(n * Lq * Lk);
   for (let s = 0; s < n; s++) {
     const g = Math.floor(s / groupSize);
     for (let i = 0; i < Lq; i++) {
       const scores = new Float64Array(Lk); // [Lk]
       let max = -Infinity;
       for (let j = 0; j < Lk; j++) {
-        const visible = (causalOffset === null || j <= i + causalOffset) && (keep === null || keep[s * keepStrides[0] + i * keepStrides[1] + j * keepStrides[2]] !== 0);
+        const visible = (causalOffset === null || j <= i + causalOffset) && (attentionMask === null || attentionMask[s * attentionMaskStrides[0] + i * attentionMaskStrides[1] + j * attentionMaskStrides[2]] !== 0);
         let dot = 0;
         for (let x = 0; x < d; x++) dot += q[(s * Lq + i) * d + x]! * k[(g * Lk + j) * d + x]!;
         scores[j] = visible ? scale * dot : -Infinity;
@@ -86,6 +88,7 @@ export function naiveAttention(p: AttentionProblem, { q, k, v, dOut }: Attention
       for (let j = 0; j < Lk; j++) total += Math.exp(scores[j]! - max);
       lse[s * Lq + i] = max + Math.log(total);
       const P = scores.map((x) => Math.exp(x - max) / total); // [Lk]
+      weights.set(P, (s * Lq + i) * Lk);
       const dP = new Float64Array(Lk); // [Lk]
       let rowDot = 0;
       for (let j = 0; j < Lk; j++) {
@@ -105,7 +108,7 @@ export function naiveAttention(p: AttentionProblem, { q, k, v, dOut }: Attention
       }
     }
   }
-  return { out, lse, dq, dk, dv: dvGrad };
+  return { out, lse, dq, dk, dv: dvGrad, weights };
 }
 
 /**

@@ -1,30 +1,9 @@
+import { invoke, wasmCall, type WasmArguments, type WasmEntryName, type WasmKernelExports } from './abi';
 import type { WasmThreadPool } from './wasm-thread-pool';
 
 // One instantiated WebAssembly kernel module and its memory. Operands are copied into the module's
 // memory, the kernel runs there, and results are copied out (for products of any size worth
 // speeding up, the copies cost a few percent: see scripts/measure-matmul.mjs).
-
-/** What assembly/index.ts exports (byte addresses; booleans as 0/1). */
-export interface WasmKernelExports {
-  heapBase(): number;
-  tileRows(): number;
-  matmul(a: number, b: number, c: number, m: number, n: number, k: number, transA: number, transB: number, work: number): void;
-  matmulRows(a: number, b: number, c: number, m: number, n: number, k: number, transA: number, transB: number, work: number, rowStart: number, rowEnd: number): void;
-  matmulWorkBytes(): number;
-  expInPlace(data: number, length: number): void;
-  attentionForward(
-    q: number, k: number, v: number, out: number, logSumExp: number, keep: number,
-    n: number, Lq: number, Lk: number, d: number, dv: number, scale: number, causal: number, causalOffset: number,
-    ks0: number, ks1: number, ks2: number, groupSize: number, qHeads: number, kvHeads: number, work: number, panelFirst: number, panelStep: number,
-  ): void;
-  attentionWorkBytes(Lk: number, d: number, dv: number): number;
-  attentionBackward(
-    q: number, k: number, v: number, out: number, logSumExp: number, dOut: number, dq: number, dk: number, dv: number, keep: number,
-    n: number, Lq: number, Lk: number, d: number, dvSize: number, scale: number, causal: number, causalOffset: number,
-    ks0: number, ks1: number, ks2: number, groupSize: number, qHeads: number, kvHeads: number, work: number, first: number, step: number,
-  ): void;
-  attentionBackwardWorkBytes(Lk: number, d: number, dv: number): number;
-}
 
 const PAGE = 65536;
 /** wasm32 memories stop at 4 GiB (65536 pages). */
@@ -33,6 +12,16 @@ const MAX_BYTES = 65536 * PAGE;
 /** Rounds a byte address up to a 64-byte (cache line) boundary. */
 export function align64(address: number): number {
   return Math.ceil(address / 64) * 64;
+}
+
+/**
+ * Byte addresses of float32 arrays of the given lengths laid out one after another from `base`, each on
+ * a 64-byte boundary, followed by the address where the rest (work areas) starts.
+ */
+export function layOut(base: number, lengths: readonly number[]): number[] {
+  const addresses = [align64(base)];
+  for (const length of lengths) addresses.push(align64(addresses[addresses.length - 1]! + length * 4));
+  return addresses;
 }
 
 export class WasmKernelInstance {
@@ -54,8 +43,8 @@ export class WasmKernelInstance {
     this.memory = memory;
     this.relaxedSimd = relaxedSimd;
     this.pool = pool;
-    this.base = align64(base ?? this.exports.heapBase());
-    this.tileRows = this.exports.tileRows();
+    this.base = align64(base ?? this.call('heapBase', {}));
+    this.tileRows = this.call('tileRows', {});
     this.view = new Float32Array(memory.buffer);
   }
 
@@ -83,18 +72,30 @@ export class WasmKernelInstance {
    * dozen calls of a 128³ product run at a third of the speed. The result is thrown away.
    */
   warmUp(): void {
-    const { exports } = this;
     const at = this.base;
     const work = at + 4 * 65536;
-    if (!this.reserve(work + Math.max(exports.matmulWorkBytes(), exports.attentionWorkBytes(256, 32, 32), exports.attentionBackwardWorkBytes(256, 32, 32)))) return;
+    const workBytes = Math.max(this.call('matmulWorkBytes', {}), this.call('attentionWorkBytes', { keyLength: 256, headDim: 32, valueDim: 32 }), this.call('attentionBackwardWorkBytes', { keyLength: 256, headDim: 32, valueDim: 32 }));
+    if (!this.reserve(work + workBytes)) return;
     this.heap().fill(0, at >> 2, work >> 2);
+    // One problem of each kind, single-threaded: q [n, Lq, 32] at `at`, k, v [256, 32] after it (the
+    // zero inputs and log-sum-exp are only wrong, not harmful: the results are thrown away).
+    const problem = { n: 1, keyLength: 256, headDim: 32, valueDim: 32, scale: 0.2, causalOffset: 0, attentionMask: 0, maskSliceStride: 0, maskQueryStride: 0, maskKeyStride: 0 };
+    const layout = { groupSize: 1, queryHeads: 1, keyHeads: 1, work, first: 0, step: 1 };
     for (let i = 0; i < 8; i++) {
-      exports.matmul(at, at + 32768, at + 65536, 64, 64, 128, i & 1, (i >> 1) & 1, work); //                 [64, 128] x [128, 64]
-      exports.attentionForward(at, at + 32768, at + 65536, at + 131072, at + 196608, 0, 1, 32, 256, 32, 32, 0.2, i & 1, 0, 0, 0, 0, 1, 1, 1, work, 0, 1); // q [32, 32], k, v [256, 32]
-      // q, out, dOut, dq [64, 32]; k, v, dk, dv [256, 32] (the zero log-sum-exp is only wrong, not harmful)
-      exports.attentionBackward(at, at + 32768, at + 65536, at + 98304, at + 106496, at + 114688, at + 122880, at + 131072, at + 163840, 0, 1, 64, 256, 32, 32, 0.2, i & 1, 0, 0, 0, 0, 1, 1, 1, work, 0, 1);
+      const [transposeA, transposeB, causal] = [(i & 1) === 1, (i & 2) === 2, (i & 1) === 1];
+      this.call('matmul', { a: at, b: at + 32768, out: at + 65536, m: 64, n: 64, k: 128, transposeA, transposeB, work }); // [64, 128] x [128, 64]
+      this.call('attentionForward', { ...problem, ...layout, causal, queryLength: 32, q: at, k: at + 32768, v: at + 65536, out: at + 131072, logSumExp: at + 196608 });
+      this.call('attentionBackward', {
+        ...problem, ...layout, causal, queryLength: 64,
+        q: at, k: at + 32768, v: at + 65536, out: at + 98304, logSumExp: at + 106496, dOut: at + 114688, dq: at + 122880, dk: at + 131072, dv: at + 163840,
+      });
     }
-    exports.expInPlace(at, 1024);
+    this.call('expInPlace', { data: at, length: 1024 });
+  }
+
+  /** Calls an entry point on this thread with named arguments (see abi.ts). */
+  call<E extends WasmEntryName>(entry: E, args: WasmArguments<E>): number {
+    return invoke(this.exports, wasmCall(entry, args)) ?? 0;
   }
 
   /** A Float32Array over the whole memory (re-created after the memory grew). */

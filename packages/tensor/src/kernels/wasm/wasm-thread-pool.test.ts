@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { Rng } from '../../rng';
 import type { AttentionProblem } from '../attention';
-import { createAttentionBackwardWasm } from './attention-backward-wasm';
-import { createAttentionForwardWasm } from './attention-forward-wasm';
-import { loadWasmKernels } from './load-wasm-kernels';
-import { createMatmulKernelWasm } from './matmul-wasm';
+import { createAttentionBackwardWasm } from './attention';
+import { createAttentionForwardWasm } from './attention';
+import { loadWasmKernels, releaseWasmKernels } from './load-wasm-kernels';
+import { createMatmulKernelWasm } from './matmul';
 import type { WasmKernelInstance } from './wasm-kernel-instance';
 
 // Threads split a product into row blocks, the attention forward into interleaved query panels and its
@@ -23,7 +23,7 @@ beforeAll(async () => {
 });
 
 afterAll(() => {
-  threaded.pool?.terminate();
+  releaseWasmKernels(threaded);
 });
 
 const random = (size: number, rng: Rng) => Float32Array.from({ length: size }, () => rng.normal());
@@ -54,8 +54,8 @@ describe('WebAssembly kernels on worker threads (shared memory)', () => {
     const [n, Lq, Lk, d, dv] = [4, 301, 290, 24, 20];
     const keep = Float32Array.from({ length: Lq * Lk }, () => (rng.uniform() < 0.8 ? 1 : 0));
     const problems: AttentionProblem[] = [
-      { n, queryLength: Lq, keyLength: Lk, headDim: d, valueDim: dv, scale: 0.2, causalOffset: null, keep: null, keepStrides: [0, 0, 0], groupSize: 1 },
-      { n, queryLength: Lq, keyLength: Lk, headDim: d, valueDim: dv, scale: 0.2, causalOffset: -11, keep, keepStrides: [0, Lk, 1], groupSize: 2 },
+      { n, queryLength: Lq, keyLength: Lk, headDim: d, valueDim: dv, scale: 0.2, causalOffset: null, attentionMask: null, attentionMaskStrides: [0, 0, 0], groupSize: 1 },
+      { n, queryLength: Lq, keyLength: Lk, headDim: d, valueDim: dv, scale: 0.2, causalOffset: -11, attentionMask: keep, attentionMaskStrides: [0, Lk, 1], groupSize: 2 },
     ];
     for (const p of problems) {
       const nKv = p.n / p.groupSize;
@@ -83,9 +83,9 @@ describe('WebAssembly kernels on worker threads (shared memory)', () => {
     const keep = Float32Array.from({ length: Lq * Lk }, () => (rng.uniform() < 0.8 ? 1 : 0));
     const base = { n, queryLength: Lq, keyLength: Lk, headDim: d, valueDim: dv, scale: 0.2 };
     const problems: AttentionProblem[] = [
-      { ...base, causalOffset: null, keep: null, keepStrides: [0, 0, 0], groupSize: 1 },
-      { ...base, causalOffset: -11, keep, keepStrides: [0, Lk, 1], groupSize: 2 },
-      { ...base, causalOffset: 20, keep: null, keepStrides: [0, 0, 0], groupSize: 1, layout: 'sequence-first', heads: 3 },
+      { ...base, causalOffset: null, attentionMask: null, attentionMaskStrides: [0, 0, 0], groupSize: 1 },
+      { ...base, causalOffset: -11, attentionMask: keep, attentionMaskStrides: [0, Lk, 1], groupSize: 2 },
+      { ...base, causalOffset: 20, attentionMask: null, attentionMaskStrides: [0, 0, 0], groupSize: 1, layout: 'sequence-first', heads: 3 },
     ];
     for (const p of problems) {
       const nKv = p.n / p.groupSize;

@@ -1,23 +1,21 @@
-import { WORKER_SOURCE } from './wasm-worker-source';
+import { packCall, SLOT_INTS, type WasmCall } from './abi';
+import { WORKER_SOURCE, workerInit, type WorkerInit } from './wasm-worker-source';
 
 // Worker threads (Node's worker_threads or Web Workers) running the threads build of the kernels on
 // one shared WebAssembly memory. The kernel seam is synchronous, so a job is: post the workers' shares
 // through the control block, run share 0 on the calling thread, wait for the others (Atomics.wait
 // where the thread may block — Node, workers — else a spin on Atomics.load: a browser's main thread).
 
-/** Int32 slots per thread in the control block (see WORKER_SOURCE). */
-const SLOT_INTS = 32;
-/** Bytes of the control block: room for 64 workers. */
+/** Bytes of the control block: a slot (see abi.ts) for each of up to 64 workers. */
 export const CONTROL_BYTES = 64 * SLOT_INTS * 4;
 
-/** One share of a job: kind 1 matmulRows (11 ints), 2 attentionForward (23 args), 3 attentionBackward (27 args). */
-export interface WasmJob {
-  kind: 1 | 2 | 3;
-  args: readonly number[];
-}
+/** Workers started and not yet terminated, over every pool of this thread. */
+let liveWorkers = 0;
 
-/** The one float32 argument (the scale) of each kind of job, by index; every other argument is an int32. */
-const FLOAT_ARGUMENT: Readonly<Record<WasmJob['kind'], number>> = { 1: -1, 2: 11, 3: 15 };
+/** How many kernel workers are running now (every pool). */
+export function liveWorkerCount(): number {
+  return liveWorkers;
+}
 
 interface AnyWorker {
   postMessage(message: unknown): void;
@@ -29,7 +27,7 @@ function isNode(): boolean {
 }
 
 /** Starts one worker and resolves when it has instantiated the module on the shared memory. */
-async function startWorker(init: { module: WebAssembly.Module; memory: WebAssembly.Memory; control: number; index: number }): Promise<AnyWorker> {
+async function startWorker(init: WorkerInit): Promise<AnyWorker> {
   if (isNode()) {
     // A non-literal specifier: bundlers for browsers leave this import alone (it never runs there).
     const specifier = 'node:worker_threads';
@@ -93,12 +91,13 @@ export class WasmThreadPool {
     const ints = new Int32Array(memory.buffer, control, CONTROL_BYTES / 4);
     ints.fill(0);
     const count = Math.max(0, Math.min(64, Math.floor(threads) - 1));
-    const started = await Promise.allSettled(Array.from({ length: count }, (_, i) => startWorker({ module, memory, control, index: i })));
+    const started = await Promise.allSettled(Array.from({ length: count }, (_, i) => startWorker(workerInit(module, memory, control, i))));
     const workers = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
     if (workers.length < count) {
       for (const w of workers) void w.terminate();
       return null;
     }
+    liveWorkers += workers.length;
     return new WasmThreadPool(memory, control, workers);
   }
 
@@ -106,18 +105,13 @@ export class WasmThreadPool {
    * Runs shares 1… on the workers and share 0 with `runHere` on the calling thread; returns when all
    * are done. At most `size` shares.
    */
-  run(shares: readonly WasmJob[], runHere: (job: WasmJob) => void): void {
+  run(shares: readonly WasmCall[], runHere: (call: WasmCall) => void): void {
+    if (this.workers.length === 0 && shares.length > 1) throw new Error('WasmThreadPool.run: the pool was terminated');
     const { ints, floats } = this;
     const posted: number[] = [];
     for (let w = 1; w < shares.length; w++) {
       const slot = (this.control >> 2) + (w - 1) * SLOT_INTS;
-      const job = shares[w]!;
-      ints[slot + 1] = job.kind;
-      const floatAt = FLOAT_ARGUMENT[job.kind];
-      job.args.forEach((value, i) => {
-        if (i === floatAt) floats[slot + 2 + i] = value;
-        else ints[slot + 2 + i] = value;
-      });
+      packCall(ints, floats, slot, shares[w]!);
       Atomics.store(ints, slot, 1);
       Atomics.notify(ints, slot);
       posted.push(slot);
@@ -138,8 +132,14 @@ export class WasmThreadPool {
     if (failed) throw new Error('a WebAssembly kernel worker failed');
   }
 
-  /** Stops the workers. */
+  /** Whether `terminate` has run (the workers are gone). */
+  get terminated(): boolean {
+    return this.workers.length === 0 && this.size > 1;
+  }
+
+  /** Stops the workers (idempotent). */
   terminate(): void {
+    liveWorkers -= this.workers.length;
     for (let w = 0; w < this.workers.length; w++) {
       const slot = (this.control >> 2) + w * SLOT_INTS;
       Atomics.store(this.ints, slot, -1);

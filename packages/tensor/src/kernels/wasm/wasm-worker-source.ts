@@ -1,52 +1,69 @@
+import { SLOT_INTS, WORKER_ENTRIES } from './abi';
+
+// A kernel worker: instantiates the threads build on the shared memory, then serves calls through its
+// slot of the control block. It knows nothing of the ABI: the main thread sends the dispatch table
+// (derived from abi.ts) with the module. Slot = Int32Array at control + index·SLOT_INTS·4:
+//   [state, kind, args…]; state 0 idle → 1 (set by the main thread: run) → 2 done | 3 failed; −1 exit.
+
+/** The first message a worker gets. */
+export interface WorkerInit {
+  module: WebAssembly.Module;
+  memory: WebAssembly.Memory;
+  /** Byte address of the control block. */
+  control: number;
+  /** This worker's slot. */
+  index: number;
+  slotInts: number;
+  /** Per kind: [entry point, argument types as 'f'/'i' per argument]. */
+  entries: readonly (readonly [string, string])[];
+}
+
+/** The init message for worker `index` (the dispatch table and slot size come from the ABI description). */
+export function workerInit(module: WebAssembly.Module, memory: WebAssembly.Memory, control: number, index: number): WorkerInit {
+  return { module, memory, control, index, slotInts: SLOT_INTS, entries: WORKER_ENTRIES };
+}
+
 /**
- * The source of a kernel worker (plain ES2017, no imports): run as `new Worker(src, { eval: true })` by
- * Node's worker_threads, or from a Blob URL as a classic Web Worker. It receives
- * { module, memory, control, index }, instantiates the threads build of the kernels on the shared
- * memory, answers 'ready', then serves jobs through its slot of the control block:
- *   slot = Int32Array at control + index·SLOT_BYTES: [state, kind, args…]
- *   state 0 idle → 1 (set by the main thread: run) → 2 done | 3 failed; −1 exit.
- *   kind 1: matmulRows(11 ints); kind 2: attentionForward(23 args, the 12th a float32);
- *   kind 3: attentionBackward(27 args, the 16th a float32).
+ * The worker's loop. It runs inside the worker from its source text (see WORKER_SOURCE), so it uses
+ * nothing but its arguments and globals: no imports, no closures, no inner functions.
  */
-export const WORKER_SOURCE = `
-'use strict';
-var SLOT_INTS = 32;
-function start(init, post) {
-  var exports = new WebAssembly.Instance(init.module, { env: { memory: init.memory } }).exports;
-  var ints = new Int32Array(init.memory.buffer);
-  var floats = new Float32Array(init.memory.buffer);
-  var slot = (init.control >> 2) + init.index * SLOT_INTS;
+export function serveKernelCalls(init: WorkerInit, post: (message: string) => void): void {
+  const kernels = new WebAssembly.Instance(init.module, { env: { memory: init.memory } }).exports as Record<string, (...args: number[]) => unknown>;
+  const ints = new Int32Array(init.memory.buffer);
+  const floats = new Float32Array(init.memory.buffer);
+  const slot = (init.control >> 2) + init.index * init.slotInts;
+  const args: number[] = [];
   post('ready');
   for (;;) {
-    var state = Atomics.load(ints, slot);
+    const state = Atomics.load(ints, slot);
     if (state === -1) return;
     if (state !== 1) {
       Atomics.wait(ints, slot, state); // idle, or done and not yet acknowledged
       continue;
     }
-    var a = slot + 2;
+    const [name, types] = init.entries[ints[slot + 1]!]!;
+    args.length = types.length;
+    for (let i = 0; i < types.length; i++) args[i] = types[i] === 'f' ? floats[slot + 2 + i]! : ints[slot + 2 + i]!;
     try {
-      if (ints[slot + 1] === 1) {
-        exports.matmulRows(ints[a], ints[a + 1], ints[a + 2], ints[a + 3], ints[a + 4], ints[a + 5], ints[a + 6], ints[a + 7], ints[a + 8], ints[a + 9], ints[a + 10]);
-      } else if (ints[slot + 1] === 2) {
-        exports.attentionForward(ints[a], ints[a + 1], ints[a + 2], ints[a + 3], ints[a + 4], ints[a + 5], ints[a + 6], ints[a + 7], ints[a + 8], ints[a + 9], ints[a + 10],
-          floats[a + 11], ints[a + 12], ints[a + 13], ints[a + 14], ints[a + 15], ints[a + 16], ints[a + 17], ints[a + 18], ints[a + 19], ints[a + 20], ints[a + 21], ints[a + 22]);
-      } else {
-        exports.attentionBackward(ints[a], ints[a + 1], ints[a + 2], ints[a + 3], ints[a + 4], ints[a + 5], ints[a + 6], ints[a + 7], ints[a + 8], ints[a + 9],
-          ints[a + 10], ints[a + 11], ints[a + 12], ints[a + 13], ints[a + 14], floats[a + 15], ints[a + 16], ints[a + 17], ints[a + 18], ints[a + 19],
-          ints[a + 20], ints[a + 21], ints[a + 22], ints[a + 23], ints[a + 24], ints[a + 25], ints[a + 26]);
-      }
+      kernels[name]!(...args);
       Atomics.store(ints, slot, 2);
-    } catch (error) {
+    } catch {
       Atomics.store(ints, slot, 3);
     }
     Atomics.notify(ints, slot);
   }
 }
+
+/**
+ * The source of a kernel worker: `serveKernelCalls` plus the start-up for Node's worker_threads (run as
+ * `new Worker(src, { eval: true })`) or a classic Web Worker (from a Blob URL).
+ */
+export const WORKER_SOURCE = `'use strict';
+var serve = ${serveKernelCalls.toString()};
 if (typeof require === 'function') {
   var port = require('worker_threads').parentPort;
-  port.once('message', function (init) { start(init, function (m) { port.postMessage(m); }); });
+  port.once('message', function (init) { serve(init, function (m) { port.postMessage(m); }); });
 } else {
-  self.onmessage = function (event) { self.onmessage = null; start(event.data, function (m) { self.postMessage(m); }); };
+  self.onmessage = function (event) { self.onmessage = null; serve(event.data, function (m) { self.postMessage(m); }); };
 }
 `;

@@ -1,0 +1,447 @@
+import {
+  ArgumentError,
+  broadcastShapes,
+  concat,
+  ConfigError,
+  formatShape,
+  full,
+  mul,
+  reshape,
+  sameShape,
+  ShapeError,
+  Tensor,
+  where,
+} from '@heed/tensor';
+import type { Scorer } from '@heed/scorers';
+import { causalMask, toMask, type MaskLike } from './masks';
+import type { Normalizer } from './normalizer';
+
+// Shape letters: B batch, H query heads, Hkv = H / groupSize key/value heads, Lq queries, Lk keys
+// (X of them always visible: MultiHeadAttention's bias and zero keys), d features, dv value features.
+
+/**
+ * 'plain': the three steps, always. 'fused': one tiled kernel (online softmax, O(L) memory), or a
+ * ConfigError saying why this configuration cannot fuse. 'auto': fused when it can be and the weights
+ * are not needed (`needWeights: false`), plain otherwise. Both paths give the same numbers.
+ * Fusable: a scorer and a normalizer that declare the capability (`fusedScore`, `fusedNormalizer`:
+ * heed's `dot`, `scaled-dot` and softmax do), no additiveMask, no dropout while training;
+ * attentionMask, keyPaddingMask and causal all fuse.
+ */
+export type AttendImplementation = 'auto' | 'plain' | 'fused';
+
+/** Where the heads axis sits: 'heads-first' [..., H, L, d] or 'sequence-first' [..., L, H, d]. */
+export type AttentionLayout = 'heads-first' | 'sequence-first';
+
+/**
+ * The attention options of every public call, by the same names: `attend`, `SoftAttention.forward`,
+ * `SelfAttention.forward` and `MultiHeadAttention.forward` all take these, and nothing renames them
+ * on the way down. Masks keep: 1 (true) = may attend.
+ */
+export interface AttentionCallOptions {
+  /** Keep-mask (1 = may attend) broadcastable to the scores [..., Lq, Lk]. */
+  attentionMask?: MaskLike;
+  /** Keep-mask [B, Lk]: 1 = real key, 0 = padding (PyTorch's key_padding_mask is the opposite). Padded keys and values are never read. */
+  keyPaddingMask?: MaskLike;
+  /** Float mask added to the scores (0 = keep, −∞ = drop, or any bias), broadcastable to [..., Lq, Lk]. */
+  additiveMask?: Tensor;
+  /**
+   * Query i may attend key j ≤ i + offset: `true` is offset 0 (top-left aligned), `{ offset: Lk − Lq }`
+   * aligns bottom-right. An index rule, never a stored mask.
+   */
+  causal?: boolean | { offset: number };
+  /**
+   * Return the weights (default true). With false, `weights` is null and the call may take the fused
+   * path, which never stores the [..., Lq, Lk] matrix (O(L) memory).
+   */
+  needWeights?: boolean;
+  /** Which path computes the attention (default 'auto'; see `AttendImplementation`). */
+  implementation?: AttendImplementation;
+}
+
+/**
+ * A keep rule by index: key j is kept for query i where `toMask` is 1. The fused kernel runs the kinds
+ * it knows (`causal`); the plain path materializes any rule with `toMask`.
+ */
+export interface IndexRule {
+  readonly kind: string;
+  /** The rule as a keep-mask [Lq, Lk]. */
+  toMask(queryLength: number, keyLength: number): Tensor;
+}
+
+/** Causality as an index rule: key j is kept for query i when j ≤ i + offset. */
+export interface CausalIndexRule extends IndexRule {
+  readonly kind: 'causal';
+  readonly offset: number;
+}
+
+/** What may be attended: the keep-masks ANDed into one view, AND every index rule. */
+export interface KeepPlan {
+  /** attentionMask AND keyPaddingMask, broadcastable to the scores [..., H, Lq, Lk] (never copied to that size); null when neither is given. */
+  mask: Tensor | null;
+  /** Rules by (query, key) index: causal, and those the variants add. */
+  rules: readonly IndexRule[];
+}
+
+/** What a public call hands the planner: its name, its (resolved) parts and its tensors. */
+export interface AttentionCall {
+  /** The public call, named in every error: 'attend', 'SoftAttention.forward', 'SelfAttention.forward', 'MultiHeadAttention.forward'. */
+  op: string;
+  /** [..., Lq, dq] (or [..., Lq, H, dq] with layout 'sequence-first') */
+  query: Tensor;
+  /** [..., Lk, dk] (or [..., Lk, Hkv, dk]) */
+  keys: Tensor;
+  /** [..., Lk, dv] (or [..., Lk, Hkv, dv]) */
+  values: Tensor;
+  scorer: Scorer;
+  normalizer: Normalizer;
+  /** Query heads per key/value head (default 1). */
+  groupSize?: number;
+  layout?: AttentionLayout;
+  /** Dropout probability on the weights (default 0), active while `training` (default true). */
+  dropout?: number;
+  training?: boolean;
+  /** How the call names query, keys and values in its errors (SelfAttention: x; MultiHeadAttention: query, key, value). */
+  names?: { query?: string; keys?: string; values?: string };
+  /** MultiHeadAttention's mask forms: a rank-3 mask is [B, Lq, Lk], shared by the heads (not [H, Lq, Lk]). */
+  batchMasks?: boolean;
+  /** X trailing keys every query sees (MultiHeadAttention's bias and zero keys): masks cover the first Lk − X. */
+  visibleExtraKeys?: number;
+  /** Leading key positions already checked finite by an earlier call (a key/value cache's), skipped by the scan. */
+  checkedKeyPositions?: number;
+}
+
+/** A checked attention call: everything the plain and the fused path read, resolved once. */
+export interface AttentionPlan {
+  /** The public call (errors downstream name it too). */
+  readonly op: string;
+  /** The path that computes it. */
+  readonly path: 'plain' | 'fused';
+  /** Why the fused path is not taken (null when it is). */
+  readonly reason: string | null;
+  readonly layout: AttentionLayout;
+  readonly groupSize: number;
+  /** The scores' shape [..., H, Lq, Lk] (heads first whatever the layout). */
+  readonly scoresShape: readonly number[];
+  readonly keep: KeepPlan;
+  /** Added to the scores, broadcastable to `scoresShape`, or null. */
+  readonly additive: Tensor | null;
+  /** The fused path's multiplier of q·k (the scorer's scale over the softmax temperature); null on the plain path. */
+  readonly scale: number | null;
+  readonly needWeights: boolean;
+  /** Dropout probability applied to the weights (0 when not training). */
+  readonly dropout: number;
+  readonly query: Tensor;
+  /** The keys, with padded positions (keyPaddingMask) zeroed: never read. */
+  readonly keys: Tensor;
+  /** The values, with padded positions zeroed: never read, so nothing there reaches the context. */
+  readonly values: Tensor;
+}
+
+/**
+ * Resolves a call and its options into a checked plan. The only place attention shapes and options
+ * are validated; every error names `call.op` and the argument as the caller spelled it.
+ * Refuses NaN and ±∞ in query, keys and values (at positions that are read) and NaN or +∞ in
+ * additiveMask: heed's one rule for non-finite inputs, on every path.
+ */
+export function planAttention(call: AttentionCall, options: AttentionCallOptions): AttentionPlan {
+  const { op } = call;
+  const names = { query: call.names?.query ?? 'query', keys: call.names?.keys ?? 'keys', values: call.names?.values ?? 'values' };
+  for (const [argument, t] of [['query', call.query], ['keys', call.keys], ['values', call.values]] as const) {
+    if (!(t instanceof Tensor)) throw new ArgumentError(`${names[argument]} must be a Tensor, got ${describe(t)}`, { op, argument: names[argument] });
+  }
+  const shapes = { [names.query]: call.query.shape, [names.keys]: call.keys.shape, [names.values]: call.values.shape };
+  const layout = call.layout ?? 'heads-first';
+  if (layout !== 'heads-first' && layout !== 'sequence-first') {
+    throw new ArgumentError(`layout must be 'heads-first' or 'sequence-first', got ${JSON.stringify(layout)}`, { op, argument: 'layout', shapes });
+  }
+  const groupSize = call.groupSize ?? 1;
+  if (typeof groupSize !== 'number' || !Number.isInteger(groupSize) || groupSize < 1) {
+    throw new ArgumentError(`groupSize must be a positive integer, got ${groupSize}`, { op, argument: 'groupSize', shapes });
+  }
+  const { queryShape, keyShape } = checkShapes(call, names, shapes, layout, groupSize);
+  const lead = queryShape.slice(0, -2);
+  const Lq = queryShape[queryShape.length - 2]!;
+  const Lk = keyShape[keyShape.length - 2]!;
+  const extra = call.visibleExtraKeys ?? 0;
+  const maskedKeys = Lk - extra; // the keys masks describe
+  const scoresShape = [...lead, Lq, Lk]; // [..., H, Lq, Lk]
+  const maskTarget = [...lead, Lq, maskedKeys]; // [..., H, Lq, Lk − X]
+
+  const causal = causalRule(op, options.causal, shapes);
+  const explicit = options.attentionMask === undefined ? null : viewMask(call, toMaskNamed(op, 'attentionMask', options.attentionMask), maskTarget, 'attentionMask', shapes); // broadcastable to [..., H, Lq, Lk − X]
+  const padding = options.keyPaddingMask === undefined ? null : checkPadding(op, toMaskNamed(op, 'keyPaddingMask', options.keyPaddingMask), lead, maskedKeys, shapes); // [B, Lk − X]
+  const paddingView = padding ? reshape(padding, lead.length === 0 ? [1, maskedKeys] : [lead[0]!, ...ones(lead.length - 1), 1, maskedKeys]) : null; // [B, 1.., 1, Lk − X]
+  let mask = combine(explicit, paddingView); // broadcastable to [..., H, Lq, Lk − X], or null
+  const rules: IndexRule[] = [];
+  if (causal !== null && extra > 0) mask = combine(mask, causal.toMask(Lq, maskedKeys)); // the extra keys stay visible: causality as a mask [Lq, Lk − X]
+  else if (causal !== null) rules.push(causal);
+  if (mask && extra > 0) mask = padKeys(mask, extra, 1); // [.., Lq, Lk]: the extra keys stay visible
+
+  let additive: Tensor | null = null;
+  if (options.additiveMask !== undefined) {
+    if (!(options.additiveMask instanceof Tensor)) throw new ArgumentError(`additiveMask must be a Tensor, got ${describe(options.additiveMask)}`, { op, argument: 'additiveMask', shapes });
+    additive = viewMask(call, options.additiveMask, maskTarget, 'additiveMask', shapes); // broadcastable to [..., H, Lq, Lk − X]
+    checkFinite(op, 'additiveMask', additive, { allowNegativeInfinity: true });
+    if (extra > 0) additive = padKeys(additive, extra, 0); // [.., Lq, Lk]
+  }
+
+  const dropout = call.dropout ?? 0;
+  if (typeof dropout !== 'number' || !(dropout >= 0 && dropout < 1)) {
+    throw new ArgumentError(`dropout must be a probability in [0, 1), got ${describe(dropout)}`, { op, argument: 'dropout', shapes });
+  }
+  const activeDropout = (call.training ?? true) ? dropout : 0;
+  const needWeights = options.needWeights ?? true;
+
+  // Padded keys and values are never read: zeroed, so no NaN (or anything) there reaches the context or a gradient.
+  const keys = padding ? hidePadded(call.keys, padding, layout, extra) : call.keys; // [..., Lk, dk] (or [..., Lk, Hkv, dk])
+  const values = padding ? hidePadded(call.values, padding, layout, extra) : call.values; // [..., Lk, dv] (or [..., Lk, Hkv, dv])
+  checkFinite(op, names.query, call.query);
+  checkFinite(op, names.keys, keys, { fromPosition: call.checkedKeyPositions, layout });
+  checkFinite(op, names.values, values, { fromPosition: call.checkedKeyPositions, layout });
+
+  const fused = fusedScale(call, { additive, activeDropout, rules }, queryShape, keyShape, names, shapes); // a scale, or why not
+  const implementation = options.implementation ?? 'auto';
+  if (implementation !== 'auto' && implementation !== 'plain' && implementation !== 'fused') {
+    throw new ArgumentError(`implementation must be 'auto', 'plain' or 'fused', got ${JSON.stringify(implementation)}`, { op, argument: 'implementation', shapes });
+  }
+  if (implementation === 'fused' && typeof fused === 'string') {
+    throw new ConfigError(`implementation 'fused' cannot run this configuration: ${fused}. Use implementation 'auto' or 'plain'.`, { op, argument: 'implementation', shapes });
+  }
+  const reason =
+    typeof fused === 'string' ? fused : implementation === 'plain' ? "implementation 'plain' was asked for" : implementation === 'auto' && needWeights ? 'the weights are asked for (needWeights)' : null;
+  return {
+    op,
+    path: reason === null ? 'fused' : 'plain',
+    reason,
+    layout,
+    groupSize,
+    scoresShape,
+    keep: { mask, rules },
+    additive,
+    scale: reason === null ? (fused as number) : null,
+    needWeights,
+    dropout: activeDropout,
+    query: call.query,
+    keys,
+    values,
+  };
+}
+
+/** The plan's keep rule as one keep-mask broadcastable to the scores (the plain path's view), or null when everything is kept. */
+export function keepMaskOf(plan: AttentionPlan): Tensor | null {
+  const [Lq, Lk] = plan.scoresShape.slice(-2) as [number, number];
+  return plan.keep.rules.reduce<Tensor | null>((mask, rule) => combine(mask, rule.toMask(Lq, Lk)), plan.keep.mask); // broadcastable to [..., Lq, Lk]
+}
+
+/**
+ * Checks the ranks and sizes of query, keys and values (with groupSize and layout) and returns the
+ * query and key shapes read heads-first: [..., H, Lq, dq] and [..., Hkv, Lk, dk].
+ */
+function checkShapes(
+  call: AttentionCall,
+  names: { query: string; keys: string; values: string },
+  shapes: Record<string, readonly number[]>,
+  layout: AttentionLayout,
+  groupSize: number,
+): { queryShape: number[]; keyShape: number[] } {
+  const { op, query, keys, values } = call;
+  const withHeads = layout === 'sequence-first' || groupSize > 1;
+  const minRank = withHeads ? 3 : 2;
+  const form = layout === 'sequence-first' ? '[..., L, H, d]' : withHeads ? '[..., H, L, d]' : '[..., L, d]';
+  const why = layout === 'sequence-first' ? "layout 'sequence-first' needs" : groupSize > 1 ? `groupSize ${groupSize} needs` : 'needs';
+  if (query.rank < minRank || keys.rank !== query.rank) {
+    throw new ShapeError(`${why} ${names.query} and ${names.keys} ${form} of the same rank ≥ ${minRank}, got ${names.query} ${formatShape(query.shape)} and ${names.keys} ${formatShape(keys.shape)}`, {
+      op,
+      argument: query.rank < minRank ? names.query : names.keys,
+      shapes,
+    });
+  }
+  if (values.rank !== keys.rank || !sameShape(values.shape.slice(0, -1), keys.shape.slice(0, -1))) {
+    throw new ShapeError(`${names.keys} ${formatShape(keys.shape)} and ${names.values} ${formatShape(values.shape)} must agree on every axis but the last (same rank, same number of keys Lk)`, {
+      op,
+      argument: names.values,
+      shapes,
+    });
+  }
+  const queryShape = headsFirstShape(query.shape, layout);
+  const keyShape = headsFirstShape(keys.shape, layout);
+  const lead = queryShape.slice(0, -2);
+  const H = lead[lead.length - 1] ?? 1;
+  const expected = groupSize === 1 ? lead : [...lead.slice(0, -1), H / groupSize];
+  if (H % groupSize !== 0 || !sameShape(keyShape.slice(0, -2), expected)) {
+    const heads = withHeads ? ` (both ${form}; H / groupSize = ${H / groupSize} key/value heads, H a multiple of groupSize ${groupSize})` : '';
+    throw new ShapeError(`${names.keys} ${formatShape(keys.shape)} must have the leading dims of ${names.query} ${formatShape(query.shape)}${heads}`, {
+      op,
+      argument: H % groupSize !== 0 ? 'groupSize' : names.keys,
+      shapes,
+    });
+  }
+  const queryDim = queryShape[queryShape.length - 1]!;
+  const keyDim = keyShape[keyShape.length - 1]!;
+  if (queryDim === 0 || keyDim === 0) {
+    throw new ShapeError(`${names.query} ${formatShape(query.shape)} and ${names.keys} ${formatShape(keys.shape)} need at least one feature (head size d ≥ 1)`, {
+      op,
+      argument: queryDim === 0 ? names.query : names.keys,
+      shapes,
+    });
+  }
+  return { queryShape, keyShape };
+}
+
+/** The causal option as an index rule, or null; refuses anything but a boolean or `{ offset }` with an integer offset. */
+function causalRule(op: string, causal: AttentionCallOptions['causal'], shapes: Record<string, readonly number[]>): CausalIndexRule | null {
+  if (causal === undefined || causal === false) return null;
+  const offset = causal === true ? 0 : typeof causal === 'object' && causal !== null ? causal.offset : NaN;
+  if (!Number.isInteger(offset)) {
+    throw new ArgumentError(`causal must be true, false or { offset } with an integer offset, got ${describe(causal)}`, { op, argument: 'causal', shapes });
+  }
+  return { kind: 'causal', offset, toMask: (Lq, Lk) => causalMask(Lq, Lk, { offset }) };
+}
+
+/**
+ * A user's mask (keep or additive) as a view broadcastable to `target` [..., H, Lq, Lk]: numpy
+ * broadcasting, except that with `batchMasks` a rank-3 mask is [B, Lq, Lk] (-> [B, 1, Lq, Lk]).
+ */
+function viewMask(call: AttentionCall, mask: Tensor, target: readonly number[], argument: string, shapes: Record<string, readonly number[]>): Tensor {
+  const view = call.batchMasks && mask.rank === 3 && target.length === 4 ? reshape(mask, [mask.shape[0]!, 1, mask.shape[1]!, mask.shape[2]!]) : mask; // [B, Lq, Lk] -> [B, 1, Lq, Lk]
+  let fits = view.rank <= target.length;
+  try {
+    fits = fits && sameShape(broadcastShapes(target, view.shape, call.op, ['scores', argument]), target);
+  } catch {
+    fits = false;
+  }
+  if (!fits) {
+    const [B, H, Lq, Lk] = target as [number, number, number, number];
+    const expected =
+      call.batchMasks && target.length === 4
+        ? `must be [Lq, Lk] = [${Lq}, ${Lk}], [B, Lq, Lk] = [${B}, ${Lq}, ${Lk}] or [B, H, Lq, Lk] = [${B}, ${H}, ${Lq}, ${Lk}] (B, H and Lq may be 1)`
+        : `does not broadcast to the scores ${formatShape(target)}`;
+    throw new ShapeError(`${argument} ${formatShape(mask.shape)} ${expected}`, {
+      op: call.op,
+      argument,
+      shapes: { ...shapes, [argument]: mask.shape, scores: target },
+    });
+  }
+  return view;
+}
+
+/** A key-padding keep-mask checked as [B, Lk] ([Lk] or [1, Lk] for an unbatched call). */
+function checkPadding(op: string, padding: Tensor, lead: readonly number[], Lk: number, shapes: Record<string, readonly number[]>): Tensor {
+  const B = lead[0] ?? 1;
+  if (lead.length === 0 && padding.rank === 1 && padding.shape[0] === Lk) return reshape(padding, [1, Lk]); // [Lk] -> [1, Lk]
+  if (padding.rank !== 2 || padding.shape[0] !== B || padding.shape[1] !== Lk) {
+    const form = lead.length === 0 ? `[1, Lk] = [1, ${Lk}] or [Lk] = [${Lk}] (the call is unbatched)` : `[B, Lk] = [${B}, ${Lk}]`;
+    throw new ShapeError(`keyPaddingMask ${formatShape(padding.shape)} must be ${form}, one entry per key`, { op, argument: 'keyPaddingMask', shapes: { ...shapes, keyPaddingMask: padding.shape } });
+  }
+  return padding;
+}
+
+/** keys or values with the padded positions zeroed: padding [B, Lk − X] (+ X visible keys) over [B, .., Lk, .., d]. */
+function hidePadded(x: Tensor, padding: Tensor, layout: AttentionLayout, extra: number): Tensor {
+  if (padding.data.every((keep) => keep !== 0)) return x;
+  const full = extra > 0 ? padKeys(padding, extra, 1) : padding; // [B, Lk]
+  const [B, Lk] = full.shape as [number, number];
+  const rank = x.rank;
+  // Lk sits at axis rank − 2 ([..., Lk, d]) or rank − 3 ('sequence-first' [..., Lk, Hkv, d]); B at axis 0 unless unbatched.
+  const view = rank === 2 ? [Lk, 1] : layout === 'sequence-first' ? [B, ...ones(rank - 4), Lk, 1, 1] : [B, ...ones(rank - 3), Lk, 1];
+  return where(reshape(full, view), x, 0); // [..., Lk, d]
+}
+
+/**
+ * Refuses NaN and ±∞ (or only NaN and +∞ with `allowNegativeInfinity`) with an ArgumentError naming
+ * the first offending index. `fromPosition` skips the leading key positions (already checked).
+ */
+function checkFinite(op: string, argument: string, x: Tensor, options: { allowNegativeInfinity?: boolean; fromPosition?: number | undefined; layout?: AttentionLayout } = {}): void {
+  const data = x.data;
+  const from = options.fromPosition ?? 0;
+  // [outer, L, inner]: the key positions are axis rank − 2, or rank − 3 with 'sequence-first'.
+  const axis = options.layout === 'sequence-first' ? x.rank - 3 : x.rank - 2;
+  const L = from > 0 ? x.shape[axis]! : 1;
+  const inner = from > 0 ? x.shape.slice(axis + 1).reduce((a, b) => a * b, 1) : data.length;
+  const bad = (v: number): boolean => v !== v || v === Infinity || (v === -Infinity && !options.allowNegativeInfinity);
+  for (let base = 0; base < data.length; base += L * inner) {
+    const [start, end] = [base + Math.min(from, L) * inner, base + L * inner];
+    if (!options.allowNegativeInfinity) {
+      let probe = 0;
+      for (let i = start; i < end; i++) probe += data[i]! * 0; // NaN exactly when some entry is NaN or ±∞
+      if (probe === 0) continue;
+    }
+    for (let i = start; i < end; i++) {
+      if (bad(data[i]!)) {
+        throw new ArgumentError(
+          `${argument} ${formatShape(x.shape)} holds ${data[i]} at flat index ${i}: attention refuses NaN and ±∞ inputs${options.allowNegativeInfinity ? ' (−∞ drops a key, NaN and +∞ are refused)' : ''} (positions masked by keyPaddingMask are never read)`,
+          { op, argument, shapes: { [argument]: x.shape } },
+        );
+      }
+    }
+  }
+}
+
+/**
+ * The fused path's multiplier of q·k when the parts declare the capability and nothing else in the
+ * call needs the plain path, else the reason why not. A scorer declaring a fused score compares q and
+ * k directly, so dq must equal dk (checked here for both paths).
+ */
+function fusedScale(
+  call: AttentionCall,
+  resolved: { additive: Tensor | null; activeDropout: number; rules: readonly IndexRule[] },
+  queryShape: readonly number[],
+  keyShape: readonly number[],
+  names: { query: string; keys: string },
+  shapes: Record<string, readonly number[]>,
+): number | string {
+  const { scorer, normalizer } = call;
+  const queryDim = queryShape[queryShape.length - 1]!;
+  const keyDim = keyShape[keyShape.length - 1]!;
+  const score = typeof scorer.fusedScore === 'function' ? scorer.fusedScore(keyDim) : null;
+  if (score && queryDim !== keyDim) {
+    throw new ShapeError(
+      `the '${scorer.kind}' scorer compares query and key features directly, so dq must equal dk; got ${names.query} ${formatShape(call.query.shape)} (dq=${queryDim}) and ${names.keys} ${formatShape(call.keys.shape)} (dk=${keyDim})`,
+      { op: call.op, argument: names.keys, shapes },
+    );
+  }
+  if (!score || score.kind !== 'dot') return `the scorer '${scorer.kind}' does not declare a fused score (fusedScore)`;
+  const softmax = typeof normalizer.fusedNormalizer === 'function' ? normalizer.fusedNormalizer() : null;
+  if (!softmax || softmax.kind !== 'softmax') return `the normalizer '${normalizer.kind}' does not declare a fused normalizer (only softmax fuses)`;
+  if (resolved.additive) return 'an additiveMask is given, and only keep-masks (attentionMask, keyPaddingMask, causal) fuse';
+  if (resolved.activeDropout > 0) return `dropout ${resolved.activeDropout} is active while training`;
+  const unknown = resolved.rules.find((rule) => rule.kind !== 'causal');
+  if (unknown) return `the index rule '${unknown.kind}' has no fused kernel`;
+  const scale = score.scale / softmax.temperature;
+  if (!Number.isFinite(scale)) return `the scale ${score.scale} / temperature ${softmax.temperature} is not finite`;
+  return scale;
+}
+
+/** A shape read heads-first: 'sequence-first' [..., L, H, d] -> [..., H, L, d]. */
+export function headsFirstShape(shape: readonly number[], layout: AttentionLayout): number[] {
+  if (layout === 'heads-first') return [...shape];
+  const rank = shape.length;
+  return [...shape.slice(0, -3), shape[rank - 2]!, shape[rank - 3]!, shape[rank - 1]!];
+}
+
+/** A mask argument as a 0/1 tensor; anything that is not a Tensor or nested numbers/booleans is refused, naming the call. */
+function toMaskNamed(op: string, argument: string, mask: MaskLike): Tensor {
+  if (!(mask instanceof Tensor) && !Array.isArray(mask)) throw new ArgumentError(`${argument} must be a Tensor or nested arrays of 0/1 or booleans, got ${describe(mask)}`, { op, argument });
+  return toMask(mask);
+}
+
+/** Keep-masks ANDed (broadcasting); null when none. */
+function combine(a: Tensor | null, b: Tensor | null): Tensor | null {
+  return a && b ? mul(a, b) : (a ?? b);
+}
+
+/** Appends `count` key columns holding `fill`: [..., Lk] -> [..., Lk + count]. */
+function padKeys(mask: Tensor, count: number, fill: number): Tensor {
+  return concat([mask, full([...mask.shape.slice(0, -1), count], fill)], -1); // [..., Lk] ++ [..., count] -> [..., Lk + count]
+}
+
+function ones(count: number): number[] {
+  return new Array<number>(Math.max(count, 0)).fill(1);
+}
+
+function describe(x: unknown): string {
+  if (x instanceof Tensor) return `a Tensor ${formatShape(x.shape)}`;
+  if (typeof x === 'string') return JSON.stringify(x);
+  if (typeof x === 'object' && x !== null) return Array.isArray(x) ? 'an array' : JSON.stringify(x) ?? 'an object';
+  return String(x);
+}

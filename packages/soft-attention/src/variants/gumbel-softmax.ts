@@ -1,0 +1,69 @@
+import { add, ArgumentError, defaultRng, formatShape, fromOp, type Rng, ShapeError, Tensor } from '@heed/tensor';
+
+// Shape letters: n entries per row (the last axis: the keys), ... leading dims.
+
+export interface GumbelSoftmaxOptions {
+  /** τ of the backward surrogate softmax(y / τ) (default 1); lower is closer to the one-hot. */
+  temperature?: number;
+  /** The Gumbel noise to add, same shape as the logits (a tensor, so it may take gradients too); default: drawn from `rng`. */
+  noise?: Tensor;
+  /** Generator for the noise when none is given (default: the shared default generator). */
+  rng?: Rng;
+}
+
+/**
+ * Hard attention by straight-through Gumbel-softmax (Jang, Gu & Poole 2017; Bengio et al. 2013):
+ * y = logits + g with g ~ Gumbel(0, 1); forward one_hot(argmax y) exactly; backward as if the forward had
+ * been softmax(y / τ). [..., n] -> [..., n]; −∞ entries (masked) are never picked, a row of only −∞ is 0.
+ */
+export function straightThroughGumbelSoftmax(logits: Tensor, options: GumbelSoftmaxOptions = {}): Tensor {
+  const op = 'straightThroughGumbelSoftmax';
+  const temperature = options.temperature ?? 1;
+  if (typeof temperature !== 'number' || !Number.isFinite(temperature) || temperature <= 0) {
+    throw new ArgumentError(`temperature must be a finite number > 0, got ${temperature}`, { op, argument: 'temperature' });
+  }
+  if (options.noise && options.noise.shape.join() !== logits.shape.join()) {
+    throw new ShapeError(`noise ${formatShape(options.noise.shape)} must have the shape of logits ${formatShape(logits.shape)}`, { op, argument: 'noise', shapes: { logits: logits.shape, noise: options.noise.shape } });
+  }
+  const noise = options.noise ?? gumbelNoise(logits.shape, options.rng ?? defaultRng());
+  return straightThroughOneHot(add(logits, noise), temperature); // [..., n]
+}
+
+/** Standard Gumbel noise −log(−log U), U ~ Uniform(0, 1), of `shape`. */
+export function gumbelNoise(shape: readonly number[], rng: Rng): Tensor {
+  const size = shape.reduce((a, b) => a * b, 1);
+  const data = new Float32Array(size);
+  for (let i = 0; i < size; i++) data[i] = -Math.log(-Math.log(Math.min(Math.max(rng.uniform(), Number.MIN_VALUE), 1 - Number.EPSILON / 2)));
+  return new Tensor(data, shape);
+}
+
+/**
+ * one_hot(argmax y) forward; backward dy = soft ⊙ (g − Σ soft ⊙ g) / τ with soft = softmax(y / τ).
+ * [..., n] -> [..., n]
+ */
+function straightThroughOneHot(y: Tensor, temperature: number): Tensor {
+  const n = y.shape[y.rank - 1] ?? 1;
+  const rows = n === 0 ? 0 : y.size / n;
+  const hard = new Float32Array(y.size);
+  const soft = new Float64Array(y.size); // softmax(y / τ), for the backward pass
+  for (let r = 0; r < rows; r++) {
+    const base = r * n;
+    let best = -1;
+    for (let i = 0; i < n; i++) if (y.data[base + i]! > -Infinity && (best < 0 || y.data[base + i]! > y.data[base + best]!)) best = i;
+    if (best < 0) continue; // fully masked row: zeros, no gradient
+    hard[base + best] = 1;
+    let total = 0;
+    for (let i = 0; i < n; i++) total += soft[base + i] = Math.exp((y.data[base + i]! - y.data[base + best]!) / temperature);
+    for (let i = 0; i < n; i++) soft[base + i]! /= total;
+  }
+  return fromOp(hard, y.shape, 'straightThroughGumbelSoftmax', [y], (g) => {
+    const dy = new Float32Array(y.size);
+    for (let r = 0; r < rows; r++) {
+      const base = r * n;
+      let dot = 0;
+      for (let i = 0; i < n; i++) dot += soft[base + i]! * g.data[base + i]!;
+      for (let i = 0; i < n; i++) dy[base + i] = (soft[base + i]! * (g.data[base + i]! - dot)) / temperature;
+    }
+    return [new Tensor(dy, y.shape)];
+  });
+}

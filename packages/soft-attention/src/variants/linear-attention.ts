@@ -1,0 +1,57 @@
+import { div, formatShape, matmul, ShapeError, sum, type Tensor, where } from '@heed/tensor';
+import { causalMask } from '../masks';
+import { causalLinearAttention } from './causal-linear-attention';
+import { eluFeatureMap } from './elu-feature-map';
+
+// Shape letters: Lq queries, Lk keys, d query/key size, dv value size, ... leading dims (B, H).
+
+export interface LinearAttentionOptions {
+  /** Query i sees keys j ≤ i (needs Lq = Lk); default false. */
+  causal?: boolean;
+}
+
+/**
+ * Linear attention (Katharopoulos et al. 2020, "Transformers are RNNs") with φ = elu + 1:
+ *   out_i = φ(q_i)ᵀ Σ_j φ(k_j) v_jᵀ / φ(q_i)ᵀ Σ_j φ(k_j)
+ * (j ≤ i when causal). query [..., Lq, d], keys [..., Lk, d], values [..., Lk, dv] -> [..., Lq, dv], in
+ * O(L·d·dv) time and O(d·dv) memory per row, never the Lq×Lk matrix. No 1/√d, no softmax, no ε.
+ */
+export function linearAttention(query: Tensor, keys: Tensor, values: Tensor, options: LinearAttentionOptions = {}): Tensor {
+  checkLinearAttentionInputs('linearAttention', query, keys, values, options.causal ?? false);
+  const phiQuery = eluFeatureMap(query); // [..., Lq, d]
+  const phiKey = eluFeatureMap(keys); // [..., Lk, d]
+  if (options.causal) return causalLinearAttention(phiQuery, phiKey, values); // [..., L, dv]
+  const keyValue = matmul(phiKey, values, { transposeA: true }); // [..., d, Lk] x [..., Lk, dv] -> [..., d, dv]
+  const keySum = sum(phiKey, -2, true); // [..., 1, d]
+  const numerator = matmul(phiQuery, keyValue); // [..., Lq, d] x [..., d, dv] -> [..., Lq, dv]
+  const denominator = matmul(phiQuery, keySum, { transposeB: true }); // [..., Lq, d] x [..., d, 1] -> [..., Lq, 1]
+  return div(numerator, denominator); // [..., Lq, dv]
+}
+
+/**
+ * The weights linear attention implies, for inspection: φ(q_i)·φ(k_j) / Σ_j' φ(q_i)·φ(k_j') (0 for
+ * j > i when causal); rows sum to 1 and `weights · values` is `linearAttention`'s output. This one
+ * builds the [..., Lq, Lk] matrix. query [..., Lq, d], keys [..., Lk, d] -> [..., Lq, Lk].
+ */
+export function linearAttentionWeights(query: Tensor, keys: Tensor, options: LinearAttentionOptions = {}): Tensor {
+  checkLinearAttentionInputs('linearAttentionWeights', query, keys, null, options.causal ?? false);
+  const similarity = matmul(eluFeatureMap(query), eluFeatureMap(keys), { transposeB: true }); // [..., Lq, Lk]
+  const Lq = query.shape[query.rank - 2]!;
+  const Lk = keys.shape[keys.rank - 2]!;
+  const kept = options.causal ? where(causalMask(Lq, Lk), similarity, 0) : similarity; // [..., Lq, Lk]
+  return div(kept, sum(kept, -1, true)); // [..., Lq, Lk]
+}
+
+function checkLinearAttentionInputs(op: string, query: Tensor, keys: Tensor, values: Tensor | null, causal: boolean): void {
+  const shapes = { query: query.shape, keys: keys.shape, ...(values ? { values: values.shape } : {}) };
+  const lead = (t: Tensor) => t.shape.slice(0, -2).join(',');
+  if (query.rank < 2 || keys.rank !== query.rank || lead(query) !== lead(keys) || query.shape[query.rank - 1] !== keys.shape[keys.rank - 1]) {
+    throw new ShapeError(`query ${formatShape(query.shape)} and keys ${formatShape(keys.shape)} must be [..., Lq, d] and [..., Lk, d] with the same leading dims and d`, { op, argument: 'keys', shapes });
+  }
+  if (values && (values.rank !== keys.rank || values.shape.slice(0, -1).join(',') !== keys.shape.slice(0, -1).join(','))) {
+    throw new ShapeError(`values ${formatShape(values.shape)} must be [..., Lk, dv] for keys ${formatShape(keys.shape)}`, { op, argument: 'values', shapes });
+  }
+  if (causal && query.shape[query.rank - 2] !== keys.shape[keys.rank - 2]) {
+    throw new ShapeError(`causal linear attention needs Lq = Lk (one sequence); got query ${formatShape(query.shape)} and keys ${formatShape(keys.shape)} — decode step by step with LinearAttentionState`, { op, argument: 'causal', shapes });
+  }
+}

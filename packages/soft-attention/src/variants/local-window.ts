@@ -1,0 +1,23 @@
+import { ArgumentError, ConfigError, type Tensor } from '@heed/tensor';
+import { KeepRule } from './keep-rule';
+import { checkWindow } from './sliding-window';
+
+/** A bidirectional local window (Longformer's band): query i attends key j when |i − j| ≤ w, w keys each side. */
+export class LocalWindowRule extends KeepRule {
+  readonly kind = 'local-window';
+
+  constructor(readonly window: number) {
+    super();
+    checkWindow('LocalWindowRule', 'window', window, 0, ConfigError);
+  }
+
+  allows(_b: number, _h: number, i: number, j: number): boolean {
+    return Math.abs(i - j) <= this.window;
+  }
+}
+
+/** The local window as a keep-mask [Lq, Lk]: |i − j| ≤ window, query row r at i = r + queryOffset. */
+export function localWindowMask(queryLength: number, keyLength: number, window: number, options: { queryOffset?: number } = {}): Tensor {
+  checkWindow('localWindowMask', 'window', window, 0, ArgumentError);
+  return new LocalWindowRule(window).toMask([queryLength, keyLength], options);
+}

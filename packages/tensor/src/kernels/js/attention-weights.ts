@@ -1,0 +1,80 @@
+import type { AttentionWeightsBackwardKernel, AttentionWeightsKernel } from '../attention';
+import { addWeightedRows, dotRows } from './attention';
+
+// Exact attention weights of chosen query rows, rebuilt from the fused forward's log-sum-exp.
+// Shape letters: n slices, R chosen rows, Lq queries, Lk keys, d features.
+
+/**
+ * out[s, r, j] = exp(scale · q[s, rows[r]] · k[s / groupSize, j] − logSumExp[s, rows[r]]) where key j
+ * is allowed, 0 elsewhere (and for a fully masked row): the same scores the fused kernel used, each row
+ * divided by its sum (1 up to the float32 rounding of logSumExp).
+ * q [n, Lq, d], k [nKv, Lk, d], logSumExp [n, Lq] -> out [n, R, Lk]
+ */
+export const attentionWeightsJs: AttentionWeightsKernel = (problem, q, k, logSumExp, rows, out) => {
+  const { n, queryLength: Lq, keyLength: Lk, headDim: d, scale, causalOffset, attentionMask, attentionMaskStrides, groupSize } = problem;
+  const [maskSlice, maskQuery, maskKey] = attentionMaskStrides;
+  const R = rows.length;
+  const s = new Float64Array(Lk); // one row of scores   [Lk]
+  for (let slice = 0; slice < n; slice++) {
+    const kBase = Math.floor(slice / groupSize) * Lk * d;
+    for (let r = 0; r < R; r++) {
+      const i = rows[r]!;
+      const o = (slice * R + r) * Lk;
+      const lse = logSumExp[slice * Lq + i]!;
+      const visible = causalOffset === null ? Lk : Math.max(0, Math.min(Lk, i + causalOffset + 1));
+      out.fill(0, o, o + Lk);
+      if (lse === -Infinity || visible === 0) continue;
+      dotRows(q, (slice * Lq + i) * d, k, kBase, d, visible, scale, s); // [d] x [visible, d] -> [visible]
+      const maskRow = slice * maskSlice + i * maskQuery;
+      let total = 0;
+      for (let j = 0; j < visible; j++) {
+        if (attentionMask !== null && attentionMask[maskRow + j * maskKey] === 0) s[j] = 0;
+        else {
+          const p = Math.exp(s[j]! - lse);
+          s[j] = p;
+          total += p;
+        }
+      }
+      // Σ_j p_ij is 1 but for the float32 rounding of logSumExp (~3e-5 relative at logits near 1e3): divide it out.
+      const inv = total > 0 ? 1 / total : 0;
+      for (let j = 0; j < visible; j++) out[o + j] = s[j]! * inv;
+    }
+  }
+};
+
+/**
+ * Gradient of the weights as a softmax of complete rows: dS = P ⊙ (G − rowsum(G ⊙ P)), then
+ * dq[s, rows[r]] += scale · dS K and dk += scale · dSᵀ q (both accumulated; zero them first).
+ * weights, dWeights [n, R, Lk] -> dq [n, Lq, d], dk [nKv, Lk, d]
+ */
+export const attentionWeightsBackwardJs: AttentionWeightsBackwardKernel = (problem, q, k, rows, weights, dWeights, dq, dk) => {
+  const { n, queryLength: Lq, keyLength: Lk, headDim: d, scale, groupSize } = problem;
+  const R = rows.length;
+  const dS = new Float64Array(Lk); // one row of dS   [Lk]
+  const dqRow = new Float64Array(d); // [d]
+  for (let slice = 0; slice < n; slice++) {
+    const kBase = Math.floor(slice / groupSize) * Lk * d;
+    for (let r = 0; r < R; r++) {
+      const o = (slice * R + r) * Lk;
+      let dot = 0;
+      for (let j = 0; j < Lk; j++) dot += dWeights[o + j]! * weights[o + j]!;
+      let any = false;
+      for (let j = 0; j < Lk; j++) {
+        const p = weights[o + j]!;
+        dS[j] = p === 0 ? 0 : p * (dWeights[o + j]! - dot);
+        if (p !== 0) any = true;
+      }
+      if (!any) continue;
+      const qRow = (slice * Lq + rows[r]!) * d;
+      dqRow.fill(0);
+      addWeightedRows(dS, k, kBase, d, Lk, dqRow, 0); // [Lk] x [Lk, d] -> [d]
+      for (let x = 0; x < d; x++) dq[qRow + x]! += scale * dqRow[x]!;
+      for (let j = 0; j < Lk; j++) {
+        const g = dS[j]!;
+        if (g === 0) continue;
+        const kRow = kBase + j * d;
+        for (let x = 0; x < d; x++) dk[kRow + x]! += scale * g * q[qRow + x]!; // [Lk] x [d] -> [Lk, d]
+      }
+    }
+  }
+};
