@@ -5,6 +5,8 @@ export default defineProject({
   test: {
     name: '@heed/bench',
     environment: 'node',
+    // Training and worker tests take seconds on a loaded 2-core machine; tests never assert timings.
+    testTimeout: 60_000,
     include: ['src/**/*.test.mjs'],
   },
 });

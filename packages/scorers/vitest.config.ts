@@ -4,6 +4,8 @@ export default defineProject({
   test: {
     name: '@heed/scorers',
     environment: 'node',
+    // Training and worker tests take seconds on a loaded 2-core machine; tests never assert timings.
+    testTimeout: 60_000,
     include: ['src/**/*.test.ts'],
     // Type tests (`*.test-d.ts`, expectTypeOf) run through tsc alongside the runtime tests.
     typecheck: { enabled: true, include: ['src/**/*.test-d.ts'], tsconfig: './tsconfig.test-d.json' },

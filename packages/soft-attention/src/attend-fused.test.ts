@@ -233,7 +233,7 @@ describe('attend: grouped-query heads (groupSize) and the sequence-first layout'
     for (const groupSize of [1, 2]) {
       const base = inputs({ query: [2, 9, 4, 8], keys: [2, 21, 4 / groupSize, 8], values: [2, 21, 4 / groupSize, 5] }, 40 + groupSize); // [B, L, H, ·]
       for (const implementation of ['plain', 'fused'] as const) {
-        for (const extra of [{}, { causal: true, mask: headMask }, { keyPaddingMask }] as Partial<AttendOptions>[]) {
+        for (const extra of [{}, { causal: true, attentionMask: headMask }, { keyPaddingMask }] as Partial<AttendOptions>[]) {
           const got = run(base, { ...extra, groupSize, layout: 'sequence-first', implementation, needWeights: implementation === 'plain' });
           const [query, keys, values] = [base.query, base.keys, base.values].map((t) => new Tensor(t.data.slice(), t.shape, true)) as [Tensor, Tensor, Tensor];
           const expected = attend({ ...extra, query: permute(query, swap), keys: permute(keys, swap), values: permute(values, swap), groupSize, implementation: 'plain' });

@@ -1,5 +1,6 @@
 import {
   add,
+  ArgumentError,
   attentionWeights,
   broadcastTo,
   defaultRng,
@@ -75,9 +76,11 @@ export function attend(options: AttendOptions & { needWeights?: true }): AttendR
 export function attend(options: AttendOptions): AttendResult;
 export function attend(options: AttendOptions): AttendResult {
   const op = 'attend';
+  if (typeof options !== 'object' || options === null) throw new ArgumentError(`takes one options object { query, keys, values, ... }, got ${String(options)}`, { op, argument: 'options' });
   const scorer = resolveScorer(options.scorer, { op });
   const normalizer = resolveNormalizer(options.normalizer, op);
-  const plan = planAttention({ op, ...options, scorer, normalizer }, options);
+  const { query, keys, values, groupSize, layout, training } = options;
+  const plan = planAttention({ op, query, keys, values, scorer, normalizer, groupSize, layout, dropout: options.dropout, training }, options);
   return runAttention(plan, scorer, normalizer, options.rng);
 }
 

@@ -57,3 +57,5 @@ export { GumbelSoftmax } from './variants/gumbel-softmax-normalizer';
 export type { GumbelSoftmaxNormalizerOptions } from './variants/gumbel-softmax-normalizer';
 export { LuongLocalAttention } from './variants/luong-local-attention';
 export type { LuongLocalAttentionOptions, LuongLocalAttentionResult } from './variants/luong-local-attention';
+export { ModifiedScorer } from './variants/modified-scorer';
+export type { ScoreModifier, ScorePositions } from './variants/modified-scorer';

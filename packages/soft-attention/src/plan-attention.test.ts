@@ -81,6 +81,8 @@ describe('planAttention: one checked plan', () => {
     expect(plan.keep.mask).toBeNull();
     expect(plan.keep.rules.map((rule) => [rule.kind, (rule as { offset?: number }).offset])).toEqual([['causal', 2]]);
     expect(Array.from(keepMaskOf(plan)!.data)).toEqual(Array.from(causalMask(5, 7, { offset: 2 }).data));
+    const padded = planOf({}, { keyPaddingMask: tensor([[1, 1, 0, 1, 1, 1, 1], [1, 1, 1, 1, 1, 0, 0]]), attentionMask: tensor([[1, 1, 1, 1, 1, 1, 0]]) });
+    expect([padded.keep.mask!.shape, padded.keep.maskStrides]).toEqual([[2, 1, 7], [7, 0, 1]]); // [B, 1, Lk] read over [B, Lq, Lk]
     expect(planOf({}, { causal: true }).keep.rules.map((rule) => (rule as { offset?: number }).offset)).toEqual([0]);
   });
 
@@ -106,6 +108,15 @@ describe('planAttention: one checked plan', () => {
     const general = new GeneralScorer({ queryDim: 3, keyDim: 4, rng: new Rng(1) });
     const e = expectHeedError(() => new SoftAttention({ scorer: general }).forward(query, keys, values), ShapeError);
     expect([e.op, e.argument, e.message]).toEqual(['SoftAttention.forward', 'query', expect.stringMatching(/^SoftAttention\.forward: general\.score: was built for queryDim 3, got query \[2, 5, 4\]/)]);
+  });
+
+  it('refuses the old option names instead of silently dropping the mask', () => {
+    const { query, keys, values } = inputs(3);
+    const e = expectHeedError(() => attend({ query, keys, values, mask: tensor([[1, 0, 1, 1, 1, 1, 1]]) } as never), ArgumentError);
+    expect([e.op, e.argument, e.message]).toEqual(['attend', 'mask', 'attend: the option mask is now called attentionMask (one name in every attention call)']);
+    expect(expectHeedError(() => attend(undefined as never), ArgumentError).argument).toBe('options');
+    expect(expectHeedError(() => attend({ query: [[1, 2]], keys, values } as never), ArgumentError).message).toBe('attend: query must be a Tensor, got an array');
+    expect(expectHeedError(() => new SoftAttention().forward(query, keys, values, { additiveAttentionMask: tensor([[0]]) } as never), ArgumentError).argument).toBe('additiveAttentionMask');
   });
 
   it('names the public call and its argument in shape errors', () => {

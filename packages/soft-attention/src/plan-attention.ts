@@ -1,6 +1,7 @@
 import {
   ArgumentError,
   broadcastShapes,
+  broadcastStrides,
   concat,
   ConfigError,
   formatShape,
@@ -78,6 +79,8 @@ export interface CausalIndexRule extends IndexRule {
 export interface KeepPlan {
   /** attentionMask AND keyPaddingMask, broadcastable to the scores [..., H, Lq, Lk] (never copied to that size); null when neither is given. */
   mask: Tensor | null;
+  /** How `mask.data` is read at score index [..., h, i, j]: its strides over the scores' axes, 0 where it broadcasts; null without a mask. */
+  maskStrides: readonly number[] | null;
   /** Rules by (query, key) index: causal, and those the variants add. */
   rules: readonly IndexRule[];
 }
@@ -109,6 +112,13 @@ export interface AttentionCall {
   /** Leading key positions already checked finite by an earlier call (a key/value cache's), skipped by the scan. */
   checkedKeyPositions?: number;
 }
+
+/** Options renamed when the calls took one vocabulary: passing the old name would silently drop the mask, so it is refused. */
+const renamedOptions: readonly [string, string][] = [
+  ['mask', 'attentionMask'],
+  ['additiveAttentionMask', 'additiveMask'],
+  ['keep', 'attentionMask'],
+];
 
 /** A checked attention call: everything the plain and the fused path read, resolved once. */
 export interface AttentionPlan {
@@ -150,6 +160,12 @@ export function planAttention(call: AttentionCall, options: AttentionCallOptions
     if (!(t instanceof Tensor)) throw new ArgumentError(`${names[argument]} must be a Tensor, got ${describe(t)}`, { op, argument: names[argument] });
   }
   const shapes = { [names.query]: call.query.shape, [names.keys]: call.keys.shape, [names.values]: call.values.shape };
+  if (typeof options !== 'object' || options === null) throw new ArgumentError(`options must be an object, got ${String(options)}`, { op, argument: 'options', shapes });
+  for (const [old, now] of renamedOptions) {
+    if (old in options) {
+      throw new ArgumentError(`the option ${old} is now called ${now} (one name in every attention call)`, { op, argument: old, shapes });
+    }
+  }
   const layout = call.layout ?? 'heads-first';
   if (layout !== 'heads-first' && layout !== 'sequence-first') {
     throw new ArgumentError(`layout must be 'heads-first' or 'sequence-first', got ${JSON.stringify(layout)}`, { op, argument: 'layout', shapes });
@@ -216,7 +232,7 @@ export function planAttention(call: AttentionCall, options: AttentionCallOptions
     layout,
     groupSize,
     scoresShape,
-    keep: { mask, rules },
+    keep: { mask, maskStrides: mask ? broadcastStrides(mask.shape, scoresShape) : null, rules },
     additive,
     scale: reason === null ? (fused as number) : null,
     needWeights,

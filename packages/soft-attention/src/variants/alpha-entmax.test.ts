@@ -52,7 +52,7 @@ describe('α-entmax as a part', () => {
 
   it('as a normalizer in attend: masked keys get 0, a fully masked row is 0, no NaN', () => {
     const mask = new Tensor(Float32Array.from([1, 1, 0, 1, 0, 0, 0, 0]), [2, 4]); // query 1 sees nothing
-    const { weights } = attend({ query: randn([1, 2, 3], rng), keys: randn([1, 4, 3], rng), values: randn([1, 4, 2], rng), normalizer: new AlphaEntmax({ alpha: 1.6 }), mask });
+    const { weights } = attend({ query: randn([1, 2, 3], rng), keys: randn([1, 4, 3], rng), values: randn([1, 4, 2], rng), normalizer: new AlphaEntmax({ alpha: 1.6 }), attentionMask: mask });
     expect(weights.data[2]).toBe(0);
     expect(sum(weights.reshape([2, 4]), -1).data[0]).toBeCloseTo(1, 5);
     expect(Array.from(weights.data.subarray(4))).toEqual([0, 0, 0, 0]);

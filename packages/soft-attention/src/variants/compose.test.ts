@@ -1,6 +1,6 @@
 // The variants are parts: RoPE, a soft-cap, a sliding window, grouped-query heads and sinks in one
 // attend call, checked against a naive loop that writes the whole equation out by hand.
-import { gradcheck, randn, Rng, type Tensor } from '@heed/tensor';
+import { gradcheck, randn, Rng, slice, type Tensor } from '@heed/tensor';
 import { describe, expect, it } from 'vitest';
 import { assertClose } from '../../../../fixtures/variants/load-variant-fixture';
 import { attend } from '../attend';
@@ -56,11 +56,14 @@ describe('variants compose', () => {
     sinks.sinks.data.set([0.3, -0.2, 1.1, 0]);
     const scorer = new RotaryScorer({ inner: new SoftcapScorer(2) });
     const mask = new SlidingWindowRule(3).toMask([L, L]);
-    const { context, weights } = attend({ query: q, keys: k, values: v, scorer, normalizer: sinks, mask, groupSize: H / Hkv });
+    const { context, weights } = attend({ query: q, keys: k, values: v, scorer, normalizer: sinks, attentionMask: mask, groupSize: H / Hkv });
     const reference = naive(q, k, v, { groupSize: H / Hkv, cap: 2, window: 3, sinks: sinks.sinks.data });
     assertClose('weights', weights, { shape: [B, H, L, L], data: reference.weights }, { rtol: 1e-4, atol: 1e-6 });
     assertClose('context', context, { shape: [B, H, L, dv], data: reference.context }, { rtol: 1e-4, atol: 1e-6 });
-    const check = gradcheck((qq, kk, vv) => attend({ query: qq!, keys: kk!, values: vv!, scorer, normalizer: sinks, mask, groupSize: 2 }).context, [q.mul(0.5), k.mul(0.5), v]);
+    // gradients by finite differences, on one batch row and four positions (to stay quick)
+    const small = (t: Tensor) => slice(slice(t, 0, 0, 1), 2, 0, 4); // [1, ·, 4, ·]
+    const smallMask = new SlidingWindowRule(3).toMask([4, 4]);
+    const check = gradcheck((qq, kk, vv) => attend({ query: qq!, keys: kk!, values: vv!, scorer, normalizer: sinks, attentionMask: smallMask, groupSize: 2 }).context, [small(q), small(k), small(v)]);
     expect(check.ok, JSON.stringify(check)).toBe(true);
   });
 
@@ -68,7 +71,7 @@ describe('variants compose', () => {
     const rng = new Rng(52);
     const [q, k, v] = [randn([1, 2, 5, 4], rng, { requiresGrad: true }), randn([1, 2, 5, 4], rng, { requiresGrad: true }), randn([1, 2, 5, 2], rng)];
     const mask = new SlidingWindowRule(2).toMask([5, 5]);
-    const sparse = attend({ query: q, keys: k, values: v, scorer: alibiScorer(2), normalizer: { kind: 'sparsemax' }, mask });
+    const sparse = attend({ query: q, keys: k, values: v, scorer: alibiScorer(2), normalizer: { kind: 'sparsemax' }, attentionMask: mask });
     for (let n = 0; n < mask.size * 2; n++) if (mask.data[n % mask.size] === 0) expect(sparse.weights.data[n]).toBe(0);
     const both = attend({ query: q, keys: k, values: v, scorer: new RotaryScorer({ inner: alibiScorer(2) }), causal: true });
     both.context.sum().backward();

@@ -25,7 +25,7 @@ describe('windows and segments against the PyTorch fixtures', () => {
       const mask = build(fixture, L);
       const stored = torchMaskToKeep(fixture.inputs.attn_mask!);
       expect(Array.from(mask.data)).toEqual(Array.from(stored.data));
-      const { context, weights } = attend({ query: q, keys: k, values: v, mask });
+      const { context, weights } = attend({ query: q, keys: k, values: v, attentionMask: mask });
       checkOutput(fixture, 'attn_weights', weights);
       checkOutput(fixture, 'output', context);
       backwardFromFixture(fixture, 'output', context);
@@ -66,7 +66,7 @@ describe('KeepRule', () => {
     expect(Array.from(mask.data.subarray(0, 16))).toEqual([1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0]);
     expect(Array.from(mask.data.subarray(48, 64))).toEqual([0, 0, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 1]);
     const rng = new Rng(4);
-    const { weights } = attend({ query: randn([2, 2, 4, 3], rng), keys: randn([2, 2, 4, 3], rng), values: randn([2, 2, 4, 2], rng), mask });
+    const { weights } = attend({ query: randn([2, 2, 4, 3], rng), keys: randn([2, 2, 4, 3], rng), values: randn([2, 2, 4, 2], rng), attentionMask: mask });
     for (let n = 0; n < mask.size; n++) if (mask.data[n] === 0) expect(weights.data[n]).toBe(0);
     const rowOfNothing = weights.data.subarray(48, 52); // batch 1, head 1, query 0: no key allowed -> zeros, not NaN
     expect(Array.from(rowOfNothing)).toEqual([0, 0, 0, 0]);

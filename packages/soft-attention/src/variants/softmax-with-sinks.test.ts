@@ -2,7 +2,8 @@ import { ConfigError, mul, randn, Rng, ShapeError, sum, Tensor } from '@heed/ten
 import { ScaledDotScorer } from '@heed/scorers';
 import { describe, expect, it } from 'vitest';
 import { assertClose, backwardFromFixture, checkGrads, checkOutput, loadVariantFixture, toHeed, torchMaskToKeep } from '../../../../fixtures/variants/load-variant-fixture';
-import { attend, buildKeepMask } from '../attend';
+import { attend } from '../attend';
+import { causalMask, combineMasks, keyPaddingToMask } from '../masks';
 import { SoftmaxWithSinks } from './softmax-with-sinks';
 
 describe('SoftmaxWithSinks against attention_sinks_gptoss', () => {
@@ -19,7 +20,8 @@ describe('SoftmaxWithSinks against attention_sinks_gptoss', () => {
     const { context, weights } = attend({ query: q, keys: k, values: v, normalizer, causal, keyPaddingMask });
     checkOutput(fixture, 'attn_weights', weights);
     checkOutput(fixture, 'output', context);
-    const keep = buildKeepMask({ causal, keyPaddingMask }, q, k);
+    const [B, , L] = q.shape as [number, number, number];
+    const keep = combineMasks(causal ? causalMask(L, L) : null, keyPaddingToMask(keyPaddingMask).reshape([B, 1, 1, L])); // [B, 1, L, L]
     const { sinkWeight } = normalizer.normalizeWithSink(new ScaledDotScorer().score(q, k), keep);
     checkOutput(fixture, 'sink_weight', sinkWeight.reshape(fixture.outputs.sink_weight!.shape));
     backwardFromFixture(fixture, 'output', context);

@@ -23,6 +23,8 @@ export function workerInit(module: WebAssembly.Module, memory: WebAssembly.Memor
   return { module, memory, control, index, slotInts: SLOT_INTS, entries: WORKER_ENTRIES };
 }
 
+// Coverage cannot see inside the workers (other isolates); the threads tests run every line of this.
+/* v8 ignore start */
 /**
  * The worker's loop. It runs inside the worker from its source text (see WORKER_SOURCE), so it uses
  * nothing but its arguments and globals: no imports, no closures, no inner functions.
@@ -53,6 +55,7 @@ export function serveKernelCalls(init: WorkerInit, post: (message: string) => vo
     Atomics.notify(ints, slot);
   }
 }
+/* v8 ignore stop */
 
 /**
  * The source of a kernel worker: `serveKernelCalls` plus the start-up for Node's worker_threads (run as
