@@ -6,8 +6,8 @@ import { HeedError } from './errors/heed-error';
 import { ShapeError } from './errors/shape-error';
 import { StateDictError } from './errors/state-dict-error';
 import { expectTensor } from './expect-tensor';
-import { plainKernels, setKernels } from './kernels/registry';
-import { useJsKernels, useWasmKernels } from './kernels/wasm/use-wasm-kernels';
+// The kernel switches through the barrel, wherever the kernel files live.
+import { plainKernels, setKernels, useJsKernels, useWasmKernels } from './index';
 import { Linear } from './nn/linear';
 import { Parameter } from './nn/parameter';
 import { add, div, maximum, mul, pow, sub } from './ops/binary';

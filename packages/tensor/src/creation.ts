@@ -1,8 +1,8 @@
 import { ArgumentError } from './errors/argument-error';
 import { formatShape } from './errors/heed-error';
 import { ShapeError } from './errors/shape-error';
-import type { Rng } from './rng';
 import { describeValue, expectRng, expectTensor } from './expect-tensor';
+import type { Rng } from './rng';
 import { assertValidShape, sizeOf } from './shape';
 import { Tensor, type NestedArray } from './tensor';
 

@@ -7,8 +7,8 @@ import { matmul } from '../ops/matmul';
 import { scaledDotProductAttention } from '../ops/scaled-dot-product-attention';
 import { softmax } from '../ops/softmax';
 import { Tensor } from '../tensor';
-import { getKernels, plainKernels, setKernels } from './registry';
-import { useJsKernels, useWasmKernels } from './wasm/use-wasm-kernels';
+// The kernel switches through the barrel, wherever the kernel files live.
+import { getKernels, plainKernels, setKernels, useJsKernels, useWasmKernels } from '../index';
 
 // The fused attention kernels at the edges of float32, on every kernel set: logits of 1e4–1e7 (the
 // backward must not trust a float32 log-sum-exp), tiny temperatures, scores that overflow float32

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { getKernels, plainKernels, setKernels, type Kernels } from '../kernels/registry';
-import { useJsKernels, useWasmKernels } from '../kernels/wasm/use-wasm-kernels';
+// The kernel switches through the barrel, wherever the kernel files live.
+import { getKernels, plainKernels, setKernels, useJsKernels, useWasmKernels, type Kernels } from '../index';
 import { Rng } from '../rng';
 import { Tensor } from '../tensor';
 import { scaledDotProductAttention } from './scaled-dot-product-attention';

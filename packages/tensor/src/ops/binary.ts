@@ -1,3 +1,4 @@
+import { expectTensorLike } from '../expect-tensor';
 import { BinaryOp } from '../kernels/elementwise';
 import { getKernels } from '../kernels/registry';
 import { broadcastShapes, broadcastStrides, sizeOf } from '../shape';
@@ -5,7 +6,6 @@ import { fromOp, Tensor, type TensorLike } from '../tensor';
 import { sumToShape } from './sum-to-shape';
 import { toTensor } from './to-tensor';
 import { log } from './unary';
-import { expectTensorLike } from '../expect-tensor';
 
 // Elementwise binary ops with NumPy broadcasting: out shape = broadcast(a.shape, b.shape).
 // Backward functions run with gradients off, so they are written with the public ops.

@@ -1,11 +1,11 @@
+import { formatShape } from '../errors/heed-error';
+import { ShapeError } from '../errors/shape-error';
+import { expectNumbers, expectTensor } from '../expect-tensor';
 import { BinaryOp } from '../kernels/elementwise';
 import { getKernels } from '../kernels/registry';
 import { broadcastShapes, broadcastStrides, sameShape, sizeOf } from '../shape';
-import { formatShape } from '../errors/heed-error';
-import { ShapeError } from '../errors/shape-error';
 import { fromOp, type Tensor } from '../tensor';
 import { sumToShape } from './sum-to-shape';
-import { expectNumbers, expectTensor } from '../expect-tensor';
 
 /** Repeats `x` along its size-1 (or missing leading) dimensions to `shape`: [..] -> shape. */
 export function broadcastTo(x: Tensor, shape: readonly number[]): Tensor {

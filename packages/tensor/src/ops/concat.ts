@@ -1,10 +1,10 @@
 import { ArgumentError } from '../errors/argument-error';
 import { formatShape } from '../errors/heed-error';
 import { ShapeError } from '../errors/shape-error';
+import { describeValue, expectTensor } from '../expect-tensor';
 import { normalizeAxis, sizeOf } from '../shape';
 import { fromOp, type Tensor } from '../tensor';
 import { slice } from './slice';
-import { describeValue, expectTensor } from '../expect-tensor';
 
 /** Joins tensors along `axis`; all other dimensions must agree: [.., n_i, ..] -> [.., Σ n_i, ..]. */
 export function concat(tensors: readonly Tensor[], axis = 0): Tensor {

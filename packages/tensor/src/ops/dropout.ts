@@ -1,8 +1,8 @@
 import { ArgumentError } from '../errors/argument-error';
+import { expectRng, expectTensor } from '../expect-tensor';
 import type { Rng } from '../rng';
 import { fromOp, Tensor } from '../tensor';
 import { mul } from './binary';
-import { expectRng, expectTensor } from '../expect-tensor';
 
 /**
  * Zeroes each element with probability `p` and scales the rest by 1/(1 − p) (inverted dropout),

@@ -1,9 +1,9 @@
 import { ArgumentError } from '../errors/argument-error';
 import { formatShape } from '../errors/heed-error';
 import { ShapeError } from '../errors/shape-error';
+import { expectIndices, expectTensor } from '../expect-tensor';
 import { normalizeAxis, stridesOf } from '../shape';
 import { fromOp, Tensor } from '../tensor';
-import { expectIndices, expectTensor } from '../expect-tensor';
 
 /**
  * out[.., i, ..] = x[.., index[.., i, ..], ..] along `axis` (PyTorch's gather): out.shape = index.shape,

@@ -1,10 +1,10 @@
 import { formatShape } from '../errors/heed-error';
 import { ShapeError } from '../errors/shape-error';
+import { expectTensor } from '../expect-tensor';
 import { getKernels } from '../kernels/registry';
 import { sizeOf } from '../shape';
 import { fromOp, Tensor } from '../tensor';
 import { sumToShape } from './sum-to-shape';
-import { expectTensor } from '../expect-tensor';
 
 // Shape letters: N rows (the leading dims of x, flattened), I in features, O out features.
 

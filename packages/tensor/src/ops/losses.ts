@@ -1,13 +1,13 @@
 import { ArgumentError } from '../errors/argument-error';
 import { formatShape } from '../errors/heed-error';
 import { ShapeError } from '../errors/shape-error';
+import { expectIndices, expectTensor } from '../expect-tensor';
 import { Tensor } from '../tensor';
 import { mul, sub } from './binary';
 import { gather } from './gather';
 import { mean } from './reduce';
 import { reshape } from './reshape';
 import { logSoftmax } from './softmax';
-import { expectIndices, expectTensor } from '../expect-tensor';
 
 /**
  * Mean negative log-likelihood of integer `targets` [N] under `logits` [N, C] -> scalar.

@@ -1,10 +1,10 @@
 import { formatShape } from '../errors/heed-error';
 import { ShapeError } from '../errors/shape-error';
+import { expectTensor } from '../expect-tensor';
 import { getKernels } from '../kernels/registry';
 import { broadcastShapes, broadcastStrides, sizeOf } from '../shape';
 import { fromOp, type Tensor } from '../tensor';
 import { sumToShape } from './sum-to-shape';
-import { expectTensor } from '../expect-tensor';
 
 export interface MatmulOptions {
   /** Use a's last two axes transposed (a stored as [.., k, m]) without copying it. */

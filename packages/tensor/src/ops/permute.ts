@@ -1,8 +1,8 @@
 import { ArgumentError } from '../errors/argument-error';
 import { formatShape } from '../errors/heed-error';
+import { expectNumbers, expectTensor } from '../expect-tensor';
 import { normalizeAxis, stridesOf } from '../shape';
 import { fromOp, type Tensor } from '../tensor';
-import { expectNumbers, expectTensor } from '../expect-tensor';
 
 /** Reorders axes: out.shape[i] = x.shape[axes[i]]. Copies into row-major order. */
 export function permute(x: Tensor, axes: readonly number[]): Tensor {

@@ -1,10 +1,10 @@
+import { expectTensor } from '../expect-tensor';
 import { ReduceOp } from '../kernels/reduce';
 import { getKernels } from '../kernels/registry';
 import { normalizeAxes } from '../shape';
 import { fromOp, Tensor } from '../tensor';
 import { mul } from './binary';
 import { broadcastTo } from './broadcast-to';
-import { expectTensor } from '../expect-tensor';
 
 // Reductions over axes, with `keepDims`. `axes` undefined reduces everything (to a scalar).
 

@@ -1,8 +1,8 @@
-import { ShapeError } from '../errors/shape-error';
 import { formatShape } from '../errors/heed-error';
+import { ShapeError } from '../errors/shape-error';
+import { expectNumbers, expectTensor } from '../expect-tensor';
 import { assertValidShape, normalizeAxis, sizeOf } from '../shape';
 import { fromOp, type Tensor } from '../tensor';
-import { expectNumbers, expectTensor } from '../expect-tensor';
 
 /** Same data, new shape (one dimension may be −1 and is inferred): [..] -> shape. Shares the buffer. */
 export function reshape(x: Tensor, shape: readonly number[]): Tensor {

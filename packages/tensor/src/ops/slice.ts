@@ -1,8 +1,8 @@
 import { ArgumentError } from '../errors/argument-error';
 import { formatShape } from '../errors/heed-error';
+import { expectNumbers, expectTensor } from '../expect-tensor';
 import { normalizeAxis, sizeOf } from '../shape';
 import { fromOp, Tensor } from '../tensor';
-import { expectNumbers, expectTensor } from '../expect-tensor';
 
 /** Elements `start` (inclusive) to `end` (exclusive) along `axis`: [.., n, ..] -> [.., end − start, ..]. */
 export function slice(x: Tensor, axis: number, start: number, end?: number): Tensor {

@@ -1,9 +1,9 @@
+import { expectTensor } from '../expect-tensor';
 import { getKernels } from '../kernels/registry';
 import { normalizeAxis, sizeOf } from '../shape';
 import { fromOp, Tensor } from '../tensor';
 import { mul, sub } from './binary';
 import { sum } from './reduce';
-import { expectTensor } from '../expect-tensor';
 
 function view(x: Tensor, axis: number, op: string): { outer: number; n: number; inner: number; ax: number } {
   const ax = normalizeAxis(axis, x.rank, op, x.shape);

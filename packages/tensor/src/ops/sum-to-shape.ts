@@ -1,8 +1,8 @@
+import { expectNumbers, expectTensor } from '../expect-tensor';
 import { ReduceOp } from '../kernels/reduce';
 import { getKernels } from '../kernels/registry';
 import { sameShape } from '../shape';
 import { Tensor } from '../tensor';
-import { expectNumbers, expectTensor } from '../expect-tensor';
 
 /**
  * Sums a gradient of a broadcast result back to the shape of the operand that was broadcast

@@ -1,8 +1,8 @@
+import { expectTensor } from '../expect-tensor';
 import { UnaryOp } from '../kernels/elementwise';
 import { getKernels } from '../kernels/registry';
 import { fromOp, Tensor } from '../tensor';
 import { div, mul, sub } from './binary';
-import { expectTensor } from '../expect-tensor';
 
 // Elementwise unary ops; each gradient is written right below its forward.
 

@@ -1,12 +1,11 @@
+import { ArgumentError } from '../errors/argument-error';
+import { describeValue, expectTensor, expectTensorLike } from '../expect-tensor';
 import { noGrad } from '../grad-mode';
 import { broadcastShapes } from '../shape';
 import { fromOp, Tensor, type TensorLike } from '../tensor';
 import { mul, sub } from './binary';
 import { broadcastTo } from './broadcast-to';
 import { sumToShape } from './sum-to-shape';
-import { toTensor } from './to-tensor';
-import { describeValue, expectTensor, expectTensorLike } from '../expect-tensor';
-import { ArgumentError } from '../errors/argument-error';
 
 /** Picks `a` where `condition` is non-zero, else `b`; all three broadcast together. */
 export function where(condition: Tensor, aIn: TensorLike, bIn: TensorLike): Tensor {

@@ -1,7 +1,7 @@
-import type { Parameter } from '../nn/parameter';
-import { checkHyper, checkOptions, Optimizer } from './optimizer';
 import { ConfigError } from '../errors/config-error';
 import { describeValue } from '../expect-tensor';
+import type { Parameter } from '../nn/parameter';
+import { checkHyper, checkOptions, Optimizer } from './optimizer';
 
 export interface AdamOptions {
   lr?: number;
