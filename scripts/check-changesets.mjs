@@ -8,9 +8,10 @@
 // What is checked depends on what git can see:
 //   - HEED_CHANGESET_BASE=<commit>: the range <commit>..HEAD as a whole.
 //   - a branch (HEAD not on main / origin/main): the branch since its merge base, as a whole.
-//   - HEAD on main (CI's clean clone): every first-parent commit since the last release tag (or, without
-//     one, since the commit that added this script), one by one; a merge commit counts with all the
-//     commits it merges. So on main, a change and its changeset land in the same commit or merge.
+//   - HEAD on main (CI's clean clone): everything since the last release tag (or, without one, since the
+//     commit before the one that added this script), as one release.
+// In each case every package whose files changed must be named by a changeset added or edited in the range
+// (an empty changeset covers all).
 // Also checks that every changeset names only published packages with a valid bump.
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
@@ -40,8 +41,31 @@ function checkRange(label, from, to) {
   const files = changedFiles(from, to);
   const touched = files.filter((f) => PACKAGE_FILE.test(f));
   if (touched.length === 0) return null;
-  if (files.some((f) => CHANGESET.test(f) && existsSync(join(root, f)))) return null;
-  return `${label} changes package files without a changeset:\n${touched.slice(0, 12).map((f) => `      ${f}`).join('\n')}${touched.length > 12 ? `\n      … and ${touched.length - 12} more` : ''}`;
+  const changesets = files.filter((f) => CHANGESET.test(f) && existsSync(join(root, f)));
+  // Each package changed must be named by one of the changesets (an empty changeset covers every package).
+  const named = new Set();
+  let empty = changesets.length === 0 ? false : changesets.some((f) => changesetEntries(f).length === 0);
+  for (const f of changesets) for (const [name] of changesetEntries(f)) named.add(name);
+  const missing = [...new Set(touched.map((f) => f.split('/')[1]))].filter((dir) => !empty && !named.has(packageName(dir)));
+  if (missing.length === 0) return null;
+  const files_ = touched.filter((f) => missing.includes(f.split('/')[1]));
+  return `${label} changes ${missing.map(packageName).join(', ')} without a changeset naming ${missing.length > 1 ? 'them' : 'it'}:\n${files_.slice(0, 12).map((f) => `      ${f}`).join('\n')}${files_.length > 12 ? `\n      … and ${files_.length - 12} more` : ''}`;
+}
+
+/** The [package, bump] entries of a changeset's front matter ([] for an empty changeset). */
+function changesetEntries(file) {
+  const front = /^---\r?\n([\s\S]*?)\r?\n?---/.exec(readFileSync(join(root, file), 'utf8'));
+  if (!front) return [];
+  return lines(front[1]).map((line) => /^\s*["']?(@[^"':]+\/[^"':]+)["']?\s*:\s*(patch|minor|major)\s*$/.exec(line)).filter(Boolean).map((m) => [m[1], m[2]]);
+}
+
+/** The package name of packages/<dir> (the directory name when its manifest cannot be read). */
+function packageName(dir) {
+  try {
+    return JSON.parse(readFileSync(join(root, 'packages', dir, 'package.json'), 'utf8')).name;
+  } catch {
+    return dir;
+  }
 }
 
 function mainRef() {
@@ -65,23 +89,15 @@ if (base) {
   const problem = checkRange(`the branch (${mergeBase.slice(0, 9)}..HEAD)`, mergeBase, head);
   if (problem) problems.push(problem);
 } else {
+  // On main, every change since the last release tag (or, without one, since the parent of the commit that
+  // added this check) is one release: each package it changes must be named by a changeset added in it.
+  // (Per package, not per commit: work merged in steps may bring its changeset in a later merge.)
   const tag = tryGit('describe', '--tags', '--abbrev=0', '--match', '@heed/*', '--match', 'v[0-9]*', 'HEAD');
   const introduced = lines(tryGit('log', '--diff-filter=A', '--format=%H', 'HEAD', '--', 'scripts/check-changesets.mjs')).pop() ?? head;
-  // First-parent commits since the tag; without one, those that came after this script (descendants of
-  // the commit that added it, or that commit itself: a merge that brought it in counts, earlier ones not).
-  let commits = lines(git('rev-list', '--first-parent', tag ? `${tag}..HEAD` : 'HEAD'));
-  if (!tag) {
-    const after = new Set([introduced, ...lines(git('rev-list', '--ancestry-path', `${introduced}..HEAD`))]);
-    commits = commits.filter((c) => after.has(c));
-  }
-  commits.reverse();
-  console.log(`changesets: checking ${commits.length} commit(s) on main one by one, since ${tag ? `the release tag ${tag}` : `the commit that added this check (${introduced.slice(0, 9)})`}`);
-  for (const commit of commits) {
-    const parent = tryGit('rev-parse', '--verify', '--quiet', `${commit}^1`);
-    const subject = git('log', '-1', '--format=%h %s', commit);
-    const problem = checkRange(`commit ${subject}`, parent, commit);
-    if (problem) problems.push(problem);
-  }
+  const from = tag ?? tryGit('rev-parse', '--verify', '--quiet', `${introduced}^1`);
+  console.log(`changesets: checking main since ${tag ? `the release tag ${tag}` : `the commit before this check (${(from ?? 'the root').slice(0, 9)})`} as one release`);
+  const problem = checkRange(`main since ${tag ?? (from ?? 'the root').slice(0, 9)}`, from, head);
+  if (problem) problems.push(problem);
 }
 
 // Every changeset present names published packages with a valid bump.
