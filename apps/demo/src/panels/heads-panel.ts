@@ -18,7 +18,8 @@ export function mountHeads(root: HTMLElement): void {
   const causal = h('input', { data: { testid: 'heads-causal' }, attrs: { type: 'checkbox' } });
   const seed = h('input', { class: 'num', data: { testid: 'heads-seed' }, attrs: { type: 'number', min: 0, step: 1, value: 1 } });
   const columns = NORMALIZERS.map((kind) => h('div', { class: 'heads-column', data: { normalizer: kind } }));
-  const note = h('p', { class: 'muted' });
+  const grid = h('div', { class: 'heads-grid' }, ...columns);
+  const note = h('p', { class: 'muted', data: { testid: 'heads-note' }, attrs: { 'aria-live': 'polite' } });
 
   root.append(
     h('h2', { id: 'panel-heads-title', text: '3 · Self-attention and heads' }),
@@ -39,7 +40,7 @@ export function mountHeads(root: HTMLElement): void {
       h('label', { class: 'control checkbox' }, causal, h('span', { class: 'control-label', text: 'causal' })),
     ),
     note,
-    h('div', { class: 'heads-grid' }, ...columns),
+    grid,
   );
 
   for (const el of [sentence, seed]) el.addEventListener('input', render);
@@ -48,12 +49,20 @@ export function mountHeads(root: HTMLElement): void {
   function render(): void {
     const tokens = tokenize(sentence.value);
     const numHeads = Number(headsSelect.value);
-    const layerSeed = Number.isFinite(seed.valueAsNumber) ? Math.max(0, Math.floor(seed.valueAsNumber)) : 1;
-    if (tokens.length === 0) {
-      note.textContent = 'Type a sentence.';
+    const seedOk = Number.isInteger(seed.valueAsNumber) && seed.valueAsNumber >= 0;
+    seed.classList.toggle('invalid', !seedOk);
+    seed.toggleAttribute('aria-invalid', !seedOk);
+    // nothing to show is said in words, with no empty boxes left below
+    const problem = tokens.length === 0 ? 'The sentence is empty: type a few words to see their attention.' : !seedOk ? `The weights seed must be a whole number from 0 up${seed.value === '' ? '; it is empty' : ''}.` : null;
+    note.classList.toggle('bad', problem !== null);
+    note.classList.toggle('muted', problem === null);
+    grid.hidden = problem !== null;
+    if (problem !== null) {
+      note.textContent = problem;
       columns.forEach((c) => c.replaceChildren());
       return;
     }
+    const layerSeed = seed.valueAsNumber;
     note.textContent = `${tokens.length} tokens${tokens.length === 16 ? ' (the first 16)' : ''} · ${numHeads} head${numHeads > 1 ? 's' : ''} of size ${EMBED_DIM / numHeads} · scaled-dot scores${causal.checked ? ' · causal mask' : ''}`;
     const x = embedTokens(tokens, EMBED_DIM); // [1, L, E]
     const softmaxLayer = new MultiHeadAttention({ embedDim: EMBED_DIM, numHeads, scorer: { kind: 'scaled-dot' }, normalizer: { kind: 'softmax' }, rng: new Rng(layerSeed) });

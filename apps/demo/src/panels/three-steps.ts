@@ -72,15 +72,27 @@ export function mountThreeSteps(root: HTMLElement): void {
   // the query
   const numberInput = (value: number, onInput: (v: number) => void, label: string): HTMLInputElement => {
     const input = h('input', { class: 'num', attrs: { type: 'number', step: 0.1, value, 'aria-label': label } });
+    let last = value;
     input.addEventListener('input', () => {
       const v = input.valueAsNumber;
-      if (Number.isFinite(v)) {
+      const ok = Number.isFinite(v);
+      input.classList.toggle('invalid', !ok);
+      input.toggleAttribute('aria-invalid', !ok);
+      // an empty or unreadable number is said so in the page, with the number still in use
+      if (ok) {
+        last = v;
+        invalid.delete(label);
         onInput(v);
-        render();
+      } else {
+        invalid.set(label, last);
       }
+      render();
     });
     return input;
   };
+  /** Number inputs now empty or unreadable, by label, with the last number they held (still used). */
+  const invalid = new Map<string, number>();
+  const invalidNote = h('p', { class: 'input-note bad', data: { testid: 'steps-invalid' }, attrs: { role: 'alert' } });
   const textInput = (value: string, onInput: (v: string) => void, label: string, className = 'text'): HTMLInputElement => {
     const input = h('input', { class: className, attrs: { type: 'text', value, 'aria-label': label } });
     input.addEventListener('input', () => {
@@ -169,6 +181,7 @@ export function mountThreeSteps(root: HTMLElement): void {
     ),
     controls,
     queryRow,
+    invalidNote,
     h('div', { class: 'table-wrap' }, table),
     worked,
   );
@@ -198,6 +211,7 @@ export function mountThreeSteps(root: HTMLElement): void {
       return { scores: scorer.score(query, keys).data, weights: result.weights.data, context: result.context.data }; // scores [1, 1, N]
     });
     temperatureValue.textContent = `T = ${state.temperature.toFixed(2)}`;
+    invalidNote.textContent = [...invalid].map(([label, last]) => `“${label}” is empty or not a number: the results below still use its last number, ${fmt(last, 2)}. Type a number.`).join(' ');
     const maxWeight = Math.max(...weights);
     let total = 0;
     for (let n = 0; n < N; n++) {

@@ -42,6 +42,8 @@ const FONT = '12px ui-monospace, SFMono-Regular, Menlo, Consolas, monospace';
 const TITLE_FONT = '12px system-ui, -apple-system, "Segoe UI", sans-serif';
 const INK = '#1f2430';
 const MUTED = '#5b6170';
+/** The row title's rotation: +90° reads top to bottom, so its "→" points down, as the rows run. */
+const ROW_TITLE_TURN = Math.PI / 2;
 
 /**
  * A heatmap on a <canvas>: labelled axes with titles, a colour-scale legend, and a tooltip with the
@@ -52,6 +54,7 @@ export class Heatmap {
   private readonly canvas: HTMLCanvasElement;
   private readonly caption: HTMLElement;
   private readonly tooltip: HTMLElement;
+  private readonly scroller: HTMLElement;
   private readonly cellSize: number;
   private readonly showValues: boolean | undefined;
   private data: HeatmapData | null = null;
@@ -64,7 +67,10 @@ export class Heatmap {
     this.caption = h('figcaption');
     this.canvas = h('canvas', { attrs: { role: 'img' } });
     this.tooltip = h('div', { class: 'heatmap-tooltip', attrs: { role: 'tooltip', hidden: true } });
-    this.element = h('figure', { class: `heatmap ${options.className ?? ''}`.trim(), data: options.data }, this.caption, this.canvas, this.tooltip);
+    // a map wider than the screen scrolls inside its own box, never the page
+    this.scroller = h('div', { class: 'heatmap-scroll' }, this.canvas);
+    this.scroller.addEventListener('scroll', () => this.setHover(null));
+    this.element = h('figure', { class: `heatmap ${options.className ?? ''}`.trim(), data: options.data }, this.caption, this.scroller, this.tooltip);
     this.canvas.addEventListener('mousemove', (e) => this.onMove(e.offsetX, e.offsetY));
     this.canvas.addEventListener('mouseleave', () => this.setHover(null));
   }
@@ -115,7 +121,9 @@ export class Heatmap {
     const width = Math.ceil(legendX + 12 + 6 + 36);
     const height = Math.ceil(Math.max(y0 + gridH + colLabelHeight + 22, y0 + legendH + 8));
     this.layout = { x0, y0, cell, rows, cols };
-    Object.assign(this.element.dataset, { x0: String(x0), y0: String(y0), cell: String(cell) });
+    // where the axis arrows point on screen (→ turned by the rotation it is drawn with)
+    const rowArrow = Math.sin(ROW_TITLE_TURN) > 0 ? 'down' : 'up';
+    Object.assign(this.element.dataset, { x0: String(x0), y0: String(y0), cell: String(cell), rowArrow, colArrow: 'right' });
 
     const dpr = typeof window !== 'undefined' ? window.devicePixelRatio || 1 : 1;
     this.canvas.width = Math.round(width * dpr);
@@ -163,8 +171,9 @@ export class Heatmap {
     ctx.save();
     ctx.font = TITLE_FONT;
     ctx.fillStyle = MUTED;
+    // turned a quarter clockwise, so the title reads downwards and its arrow points the way the rows run
     ctx.translate(10, y0 + gridH / 2);
-    ctx.rotate(-Math.PI / 2);
+    ctx.rotate(ROW_TITLE_TURN);
     ctx.textAlign = 'center';
     ctx.fillText(`${data.rowTitle} →`, 0, 0);
     ctx.restore();
@@ -240,8 +249,13 @@ export class Heatmap {
     );
     this.tooltip.dataset.value = String(this.valueAt(i, j));
     this.tooltip.hidden = false;
-    // above the cell, so the axis labels stay readable
-    this.tooltip.style.left = `${this.canvas.offsetLeft + layout.x0 + (j + 0.5) * layout.cell}px`;
-    this.tooltip.style.top = `${this.canvas.offsetTop + layout.y0 + i * layout.cell - 6}px`;
+    // above the cell and never left of the grid, so the row labels stay readable; never past the figure's
+    // right edge either, so it cannot widen the page on a narrow screen
+    const gridLeft = this.scroller.offsetLeft + layout.x0 - this.scroller.scrollLeft;
+    const centre = gridLeft + (j + 0.5) * layout.cell;
+    const width = this.tooltip.offsetWidth;
+    const rightmost = Math.max(gridLeft, this.element.clientWidth - width);
+    this.tooltip.style.left = `${Math.min(Math.max(centre - width / 2, gridLeft), rightmost)}px`;
+    this.tooltip.style.top = `${this.scroller.offsetTop + layout.y0 + i * layout.cell - 6}px`;
   }
 }
