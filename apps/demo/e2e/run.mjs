@@ -166,6 +166,18 @@ try {
     const changed = Math.max(...w.map((x, n) => Math.abs(x - dotWeights[n])));
     check(`scorer ${kind}: the weights change and still sum to 1`, changed > 1e-3 && close(sum(w), 1, 1e-5), `max change ${changed.toFixed(4)}, sum ${sum(w).toFixed(6)}`);
   }
+  const titles = await steps.locator('tbody input.book-title').evaluateAll((inputs) => inputs.map((i) => i.value));
+  for (const kind of ['general', 'additive', 'concat']) {
+    await steps.locator('[data-testid=steps-scorer]').selectOption(kind);
+    const w = await weightsNow();
+    const top = [...w.keys()].sort((a, b) => w[b] - w[a]).slice(0, 2).map((n) => titles[n]);
+    const worked = await steps.locator('.worked').textContent();
+    check(`scorer ${kind}: the superhero books first, and the page says how its weights were set`, top.includes('Iron Man: Extremis') && top.includes('Guardians of the Galaxy') && worked.includes('set by hand'), top.join(', '));
+    await steps.locator('[data-testid=steps-normalizer]').selectOption('sparsemax');
+    const zeros = (await weightsNow()).filter((x) => x === 0).length;
+    check(`scorer ${kind} with sparsemax: exact zeros`, zeros >= 1, `${zeros} of ${w.length} weights are 0`);
+    await steps.locator('[data-testid=steps-normalizer]').selectOption('softmax');
+  }
   await steps.locator('[data-testid=steps-scorer]').selectOption('dot');
   await steps.locator('[data-testid=steps-normalizer]').selectOption('sparsemax');
   const sparse = await weightsNow();
