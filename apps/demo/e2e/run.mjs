@@ -300,6 +300,17 @@ try {
       check(`${numHeads} heads, ${normalizer}: one heatmap per head plus the average`, count === numHeads && (await maps(normalizer, false).count()) === 1 && sizes.every((s) => s === `${tokens}×${tokens}`), `${count} maps, ${sizes.join(' ')}`);
     }
   }
+  await heads.locator('[data-testid=heads-count]').selectOption('1');
+  for (const normalizer of ['softmax', 'sparsemax']) {
+    const count = await heads.locator(`[data-testid=heads-heatmap][data-normalizer=${normalizer}]`).count();
+    check(`1 head, ${normalizer}: one map, not an "average" beside an identical head`, count === 1 && (await maps(normalizer, false).count()) === 0, `${count} map`);
+  }
+  for (const numHeads of [4, 8]) {
+    await heads.locator('[data-testid=heads-count]').selectOption(String(numHeads));
+    const height = await heads.evaluate((el) => el.getBoundingClientRect().height);
+    const perRow = await maps('softmax').evaluateAll((els) => new Set(els.map((el) => Math.round(el.getBoundingClientRect().top))).size);
+    check(`${numHeads} heads: the maps sit in a grid (rows of several heads)`, perRow < numHeads, `${numHeads} heads in ${perRow} rows; panel ${Math.round(height)} px tall`);
+  }
   await heads.locator('[data-testid=heads-count]').selectOption('4');
   await heads.locator('[data-testid=heads-causal]').check();
   const first = maps('softmax').first();

@@ -2,7 +2,7 @@ import { noGrad, Rng, type Tensor } from '@heed/tensor';
 import { MultiHeadAttention } from '@heed/multi-head';
 import { embedTokens, tokenize } from '../heads/sentence';
 import { h, labelled, select } from '../ui/dom';
-import { Heatmap } from '../ui/heatmap';
+import { Heatmap, type HeatmapOptions } from '../ui/heatmap';
 
 // Panel 3: the self-attention weights of one multi-head layer over a sentence, per head and averaged,
 // with softmax and sparsemax side by side (the same projections, only step two differs).
@@ -70,6 +70,7 @@ export function mountHeads(root: HTMLElement): void {
     sparsemaxLayer.loadStateDict(softmaxLayer.stateDict()); // the same projections: only the normalizer differs
     const layers = [softmaxLayer, sparsemaxLayer];
     const cell = tokens.length > 12 ? 15 : 18;
+    const headCell = tokens.length > 12 ? 11 : 13; // the per-head maps are small, in a grid, sharing the first map's scale and titles
     NORMALIZERS.forEach((kind, c) => {
       const layer = layers[c]!;
       const { perHead, averaged } = noGrad(() => {
@@ -79,8 +80,15 @@ export function mountHeads(root: HTMLElement): void {
         return { perHead, averaged };
       });
       const maps: HTMLElement[] = [];
-      maps.push(heatmapOf(averaged, 0, tokens, `average of the ${numHeads} head${numHeads > 1 ? 's' : ''}`, cell, { normalizer: kind, head: 'average' }));
-      for (let head = 0; head < numHeads; head++) maps.push(heatmapOf(perHead, head, tokens, `head ${head + 1}`, cell, { normalizer: kind, head }));
+      if (numHeads === 1) {
+        // one head is its own average: one map, with the full axes and colour scale
+        maps.push(heatmapOf(perHead, 0, tokens, 'head 1 (the only head)', { cellSize: cell }, { normalizer: kind, head: 0 }));
+      } else {
+        maps.push(heatmapOf(averaged, 0, tokens, `average of the ${numHeads} heads`, { cellSize: cell, className: 'average' }, { normalizer: kind, head: 'average' }));
+        for (let head = 0; head < numHeads; head++) {
+          maps.push(heatmapOf(perHead, head, tokens, `head ${head + 1}`, { cellSize: headCell, legend: false, axisTitles: false }, { normalizer: kind, head }));
+        }
+      }
       columns[c]!.replaceChildren(h('h3', { text: kind }), h('div', { class: 'heads-maps' }, ...maps));
     });
   }
@@ -89,10 +97,10 @@ export function mountHeads(root: HTMLElement): void {
 }
 
 /** Heatmap of weights[0, head] ([1, H, L, L]) or weights[0] ([1, L, L]). */
-function heatmapOf(weights: Tensor, head: number, tokens: readonly string[], caption: string, cellSize: number, data: Record<string, string | number>): HTMLElement {
+function heatmapOf(weights: Tensor, head: number, tokens: readonly string[], caption: string, options: HeatmapOptions, data: Record<string, string | number>): HTMLElement {
   const L = tokens.length;
   const values = weights.data.subarray(head * L * L, (head + 1) * L * L);
-  const map = new Heatmap({ cellSize, className: data.head === 'average' ? 'average' : '', data: { testid: 'heads-heatmap', ...data } });
+  const map = new Heatmap({ ...options, data: { testid: 'heads-heatmap', ...data } });
   map.update({ rowLabels: tokens, colLabels: tokens, values, rowTitle: 'query token', colTitle: 'key token', caption });
   return map.element;
 }

@@ -26,6 +26,10 @@ export interface HeatmapOptions {
   showValues?: boolean;
   /** Extra class on the <figure>. */
   className?: string;
+  /** Draw the colour scale beside the map (default true; a grid of small maps can share one). */
+  legend?: boolean;
+  /** Write the axis titles (default true; a grid of small maps can leave them to the first map). */
+  axisTitles?: boolean;
   /** data-* attributes on the <figure> (used by the end-to-end test to find maps). */
   data?: Record<string, string | number>;
 }
@@ -57,6 +61,8 @@ export class Heatmap {
   private readonly scroller: HTMLElement;
   private readonly cellSize: number;
   private readonly showValues: boolean | undefined;
+  private readonly legend: boolean;
+  private readonly axisTitles: boolean;
   private data: HeatmapData | null = null;
   private layout: Layout | null = null;
   private hover: [number, number] | null = null;
@@ -64,6 +70,8 @@ export class Heatmap {
   constructor(options: HeatmapOptions = {}) {
     this.cellSize = options.cellSize ?? 22;
     this.showValues = options.showValues;
+    this.legend = options.legend ?? true;
+    this.axisTitles = options.axisTitles ?? true;
     this.caption = h('figcaption');
     this.canvas = h('canvas', { attrs: { role: 'img' } });
     this.tooltip = h('div', { class: 'heatmap-tooltip', attrs: { role: 'tooltip', hidden: true } });
@@ -112,14 +120,15 @@ export class Heatmap {
     const colLabelWidth = Math.max(0, ...data.colLabels.map((l) => ctx0.measureText(l).width));
     const rotate = data.colLabels.some((l) => [...l].length > 2);
     const colLabelHeight = rotate ? colLabelWidth + 8 : 18;
-    const x0 = 22 + rowLabelWidth + 8;
+    const titles = this.axisTitles;
+    const x0 = (titles ? 22 : 4) + rowLabelWidth + 8;
     const y0 = 6;
     const gridW = cols * cell;
     const gridH = rows * cell;
-    const legendH = Math.max(gridH, 90);
+    const legendH = this.legend ? Math.max(gridH, 90) : 0;
     const legendX = x0 + gridW + 16;
-    const width = Math.ceil(legendX + 12 + 6 + 36);
-    const height = Math.ceil(Math.max(y0 + gridH + colLabelHeight + 22, y0 + legendH + 8));
+    const width = Math.ceil(this.legend ? legendX + 12 + 6 + 36 : x0 + gridW + 6);
+    const height = Math.ceil(Math.max(y0 + gridH + colLabelHeight + (titles ? 22 : 4), y0 + legendH + 8));
     this.layout = { x0, y0, cell, rows, cols };
     // where the axis arrows point on screen (→ turned by the rotation it is drawn with)
     const rowArrow = Math.sin(ROW_TITLE_TURN) > 0 ? 'down' : 'up';
@@ -168,15 +177,7 @@ export class Heatmap {
     ctx.textAlign = 'right';
     ctx.textBaseline = 'middle';
     data.rowLabels.forEach((l, i) => ctx.fillText(l, x0 - 6, y0 + (i + 0.5) * cell));
-    ctx.save();
-    ctx.font = TITLE_FONT;
-    ctx.fillStyle = MUTED;
-    // turned a quarter clockwise, so the title reads downwards and its arrow points the way the rows run
-    ctx.translate(10, y0 + gridH / 2);
-    ctx.rotate(ROW_TITLE_TURN);
-    ctx.textAlign = 'center';
-    ctx.fillText(`${data.rowTitle} →`, 0, 0);
-    ctx.restore();
+    if (titles) this.drawRowTitle(ctx, data.rowTitle, y0 + gridH / 2);
 
     // column labels and title
     ctx.fillStyle = INK;
@@ -197,12 +198,17 @@ export class Heatmap {
         ctx.fillText(l, cx, y0 + gridH + 4);
       }
     });
-    ctx.font = TITLE_FONT;
-    ctx.fillStyle = MUTED;
-    ctx.textAlign = 'center';
-    ctx.textBaseline = 'top';
-    ctx.fillText(`${data.colTitle} →`, x0 + gridW / 2, y0 + gridH + colLabelHeight + 4);
+    if (titles) {
+      ctx.font = TITLE_FONT;
+      ctx.fillStyle = MUTED;
+      ctx.textAlign = 'center';
+      ctx.textBaseline = 'top';
+      ctx.fillText(`${data.colTitle} →`, x0 + gridW / 2, y0 + gridH + colLabelHeight + 4);
+    }
+    if (this.legend) this.drawLegend(ctx, legendX, y0, legendH, min, span);
+  }
 
+  private drawLegend(ctx: CanvasRenderingContext2D, legendX: number, y0: number, legendH: number, min: number, span: number): void {
     // colour scale: max at the top
     for (let y = 0; y < legendH; y++) {
       ctx.fillStyle = viridisCss(1 - y / (legendH - 1));
@@ -220,6 +226,18 @@ export class Heatmap {
       ctx.fillRect(legendX + 12, y, 4, 1);
       ctx.fillText(fmt(min + f * span, span >= 2 ? 1 : 2), legendX + 19, Math.min(Math.max(y, y0 + 5), y0 + legendH - 5));
     }
+  }
+
+  private drawRowTitle(ctx: CanvasRenderingContext2D, title: string, middle: number): void {
+    ctx.save();
+    ctx.font = TITLE_FONT;
+    ctx.fillStyle = MUTED;
+    // turned a quarter clockwise, so the title reads downwards and its arrow points the way the rows run
+    ctx.translate(10, middle);
+    ctx.rotate(ROW_TITLE_TURN);
+    ctx.textAlign = 'center';
+    ctx.fillText(`${title} →`, 0, 0);
+    ctx.restore();
   }
 
   private onMove(x: number, y: number): void {
