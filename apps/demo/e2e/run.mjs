@@ -334,9 +334,9 @@ try {
   await heads.locator('[data-testid=heads-sentence]').fill(sentence);
 
   // ---------------------------------------------------------------- the layout, wide and narrow
-  console.log('layout · 1280 px and 390 px');
+  console.log('layout · 1280 px, 360 px and 390 px');
   await page.mouse.move(0, 0);
-  for (const width of [1280, 390]) {
+  for (const width of [1280, 360, 390]) {
     await checkLayout(page, width);
     // the whole page, for a look at the layout: always to the git-ignored screenshots/, never to docs/
     mkdirSync(join(root, 'screenshots'), { recursive: true });
