@@ -59,6 +59,42 @@ async function settle(read, done) {
 }
 const sum = (xs) => xs.reduce((s, x) => s + x, 0);
 
+/**
+ * At `width` px: the page and every panel, card and column are no wider than their box (scrollWidth vs
+ * clientWidth), and every control can be scrolled to and is the element under its own centre (nothing
+ * covers it, nothing clips it). Wide tables and maps may scroll inside their own box: the check scrolls them.
+ */
+async function checkLayout(page, width) {
+  await page.setViewportSize({ width, height: 900 });
+  await page.waitForFunction((w) => document.documentElement.clientWidth <= w, width);
+  await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+  const report = await page.evaluate(() => {
+    const doc = document.documentElement;
+    const boxes = [...document.querySelectorAll('.site-header, .panel, .card, .heads-column, .worked, .controls')];
+    const overflowing = boxes
+      .filter((el) => el.scrollWidth > el.clientWidth)
+      .map((el) => `${el.id || el.className} ${el.scrollWidth} > ${el.clientWidth}`);
+    const controls = [...document.querySelectorAll('main input, main select, main button')].filter((el) => el.getClientRects().length > 0);
+    const unreachable = [];
+    for (const el of controls) {
+      el.scrollIntoView({ block: 'center', inline: 'nearest' });
+      const r = el.getBoundingClientRect();
+      const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+      const inView = r.left >= 0 && r.right <= doc.clientWidth + 0.5 && r.width > 0 && r.height > 0;
+      if (!inView || !(hit === el || el.contains(hit) || hit?.control === el || hit?.closest('label')?.contains(el))) {
+        unreachable.push(`${el.dataset.testid ?? el.getAttribute('aria-label') ?? el.textContent?.trim() ?? el.tagName} at ${Math.round(r.left)}..${Math.round(r.right)}`);
+      }
+    }
+    window.scrollTo(0, 0);
+    for (const box of document.querySelectorAll('.table-wrap, .heatmap-scroll')) box.scrollLeft = 0; // as a visitor finds them
+    return { page: [doc.scrollWidth, doc.clientWidth], overflowing, controls: controls.length, unreachable, panels: boxes.length };
+  });
+  check(`${width} px: the page does not overflow sideways`, report.page[0] <= report.page[1], `scrollWidth ${report.page[0]}, clientWidth ${report.page[1]}`);
+  check(`${width} px: no panel, card or column overflows`, report.overflowing.length === 0, report.overflowing.length ? report.overflowing.join(' | ') : `${report.panels} boxes checked`);
+  check(`${width} px: every control is reachable and uncovered`, report.unreachable.length === 0 && report.controls > 20, report.unreachable.length ? report.unreachable.join(' | ') : `${report.controls} controls`);
+  return report;
+}
+
 const server = await preview({ root, logLevel: 'warn', configFile: join(root, 'vite.config.ts'), preview: { host: '127.0.0.1', port: 4179, strictPort: false, open: false } });
 const url = server.resolvedUrls?.local[0];
 if (!url) throw new Error('the preview server reported no local address');
@@ -100,6 +136,9 @@ try {
   }
   await page.goto(url);
   mkdirSync(screenshots, { recursive: true });
+  check('the app boots and removes the "run pnpm demo" message', (await page.locator('#boot-message').count()) === 0 && (await page.locator('html[data-booted=true]').count()) === 1);
+  const emptyChart = page.locator('[data-testid=dates-loss-chart] [data-testid=chart-empty]');
+  check('before any training the loss chart says so instead of empty axes', (await emptyChart.isVisible()) && !(await page.locator('[data-testid=dates-loss-chart] canvas').isVisible()), await emptyChart.textContent());
 
   // ---------------------------------------------------------------- panel 1: the three steps
   console.log('panel 1 · the three steps');
@@ -127,6 +166,18 @@ try {
     const changed = Math.max(...w.map((x, n) => Math.abs(x - dotWeights[n])));
     check(`scorer ${kind}: the weights change and still sum to 1`, changed > 1e-3 && close(sum(w), 1, 1e-5), `max change ${changed.toFixed(4)}, sum ${sum(w).toFixed(6)}`);
   }
+  const titles = await steps.locator('tbody input.book-title').evaluateAll((inputs) => inputs.map((i) => i.value));
+  for (const kind of ['general', 'additive', 'concat']) {
+    await steps.locator('[data-testid=steps-scorer]').selectOption(kind);
+    const w = await weightsNow();
+    const top = [...w.keys()].sort((a, b) => w[b] - w[a]).slice(0, 2).map((n) => titles[n]);
+    const worked = await steps.locator('.worked').textContent();
+    check(`scorer ${kind}: the superhero books first, and the page says how its weights were set`, top.includes('Iron Man: Extremis') && top.includes('Guardians of the Galaxy') && worked.includes('set by hand'), top.join(', '));
+    await steps.locator('[data-testid=steps-normalizer]').selectOption('sparsemax');
+    const zeros = (await weightsNow()).filter((x) => x === 0).length;
+    check(`scorer ${kind} with sparsemax: exact zeros`, zeros >= 1, `${zeros} of ${w.length} weights are 0`);
+    await steps.locator('[data-testid=steps-normalizer]').selectOption('softmax');
+  }
   await steps.locator('[data-testid=steps-scorer]').selectOption('dot');
   await steps.locator('[data-testid=steps-normalizer]').selectOption('sparsemax');
   const sparse = await weightsNow();
@@ -145,8 +196,13 @@ try {
   await steps.locator('tbody td.key-cell input').nth(3 * 3).fill('1.5'); // book 4's first key feature
   const edited = await weightsNow();
   check('editing a key updates the weights at once', edited[3] > dotWeights[3] + 1e-3 && close(sum(edited), 1, 1e-5), `book 4: ${dotWeights[3].toFixed(4)} -> ${edited[3].toFixed(4)}`);
+  await steps.locator('tbody td.key-cell input').nth(3 * 3).fill('');
+  const invalidNote = steps.locator('[data-testid=steps-invalid]');
+  const cleared = await weightsNow();
+  check('a cleared number says so in the page, with the number still used', (await invalidNote.isVisible()) && (await invalidNote.textContent()).includes('1.50') && cleared.every((w, n) => w === edited[n]), await invalidNote.textContent());
   await steps.locator('tbody td.key-cell input').nth(3 * 3).fill('0');
   await steps.locator('tbody td.key-cell input').nth(3 * 3).blur();
+  check('… and the message goes once it is a number again', !(await invalidNote.isVisible()));
   await steps.screenshot({ path: join(screenshots, 'panel-1-three-steps.png') });
 
   // ---------------------------------------------------------------- panel 2: alignment in translation
@@ -161,8 +217,21 @@ try {
   check('… and "Mar 7, 1994"', (await prediction()) === '1994-03-07', await prediction());
   await dates.locator('[data-testid=dates-input]').fill('11/25/26');
 
+  await dates.locator('[data-testid=dates-input]').fill('');
+  const emptyDate = dates.locator('[data-testid=dates-empty]');
+  check('an empty date says so, and no stale heatmap stays', (await emptyDate.isVisible()) && !(await heatmap.isVisible()), await emptyDate.textContent());
+  await dates.locator('[data-testid=dates-input]').fill('11/25/26');
+  const stepsNote = dates.locator('[data-testid=dates-steps-note]');
+  await dates.locator('[data-testid=dates-steps]').fill('6000');
+  await dates.locator('[data-testid=dates-train]').click();
+  check('steps above the maximum are refused in words, not clamped', (await stepsNote.isVisible()) && (await stepsNote.textContent()).includes('above the maximum') && (await dates.getAttribute('data-state')) === 'ready' && (await dates.locator('[data-testid=dates-steps]').inputValue()) === '6000', await stepsNote.textContent());
+  await dates.locator('[data-testid=dates-steps]').fill('');
+  await dates.locator('[data-testid=dates-train]').click();
+  check('an empty steps box is refused in words', (await stepsNote.textContent()).includes('empty') && (await dates.getAttribute('data-state')) === 'ready', await stepsNote.textContent());
+
   await dates.locator('[data-testid=dates-scorer]').selectOption('scaled-dot');
   await dates.locator('[data-testid=dates-steps]').fill(String(TRAIN_STEPS));
+  check('… and the message goes with a valid number', !(await stepsNote.isVisible()));
   const started = Date.now();
   await dates.locator('[data-testid=dates-train]').click();
   await page.waitForFunction(() => Number(document.querySelector('[data-testid=dates-loss-chart]')?.dataset.points ?? 0) >= 5);
@@ -209,6 +278,10 @@ try {
   const tip = await tooltip.innerText();
   const tipValue = Number(await tooltip.getAttribute('data-value'));
   check('hovering a cell shows its row, column and value', tip.includes('output character') && tip.includes('input character') && tipValue >= 0 && tipValue <= 1, tip.replace(/\n/g, ' · '));
+  const tipBox = await tooltip.boundingBox();
+  check('the tooltip stays off the row labels (right of the grid\'s left edge)', tipBox.x >= box.x + x0 - 0.5, `tooltip left ${Math.round(tipBox.x)}, grid left ${Math.round(box.x + x0)}`);
+  const arrows = await heatmap.evaluate((el) => [el.dataset.rowArrow, el.dataset.colArrow]);
+  check('the axis arrows point the way rows (down) and columns (right) run', arrows[0] === 'down' && arrows[1] === 'right', arrows.join(', '));
   await dates.screenshot({ path: join(screenshots, 'panel-2-dates.png') });
   await page.mouse.move(0, 0);
 
@@ -227,6 +300,17 @@ try {
       check(`${numHeads} heads, ${normalizer}: one heatmap per head plus the average`, count === numHeads && (await maps(normalizer, false).count()) === 1 && sizes.every((s) => s === `${tokens}×${tokens}`), `${count} maps, ${sizes.join(' ')}`);
     }
   }
+  await heads.locator('[data-testid=heads-count]').selectOption('1');
+  for (const normalizer of ['softmax', 'sparsemax']) {
+    const count = await heads.locator(`[data-testid=heads-heatmap][data-normalizer=${normalizer}]`).count();
+    check(`1 head, ${normalizer}: one map, not an "average" beside an identical head`, count === 1 && (await maps(normalizer, false).count()) === 0, `${count} map`);
+  }
+  for (const numHeads of [4, 8]) {
+    await heads.locator('[data-testid=heads-count]').selectOption(String(numHeads));
+    const height = await heads.evaluate((el) => el.getBoundingClientRect().height);
+    const perRow = await maps('softmax').evaluateAll((els) => new Set(els.map((el) => Math.round(el.getBoundingClientRect().top))).size);
+    check(`${numHeads} heads: the maps sit in a grid (rows of several heads)`, perRow < numHeads, `${numHeads} heads in ${perRow} rows; panel ${Math.round(height)} px tall`);
+  }
   await heads.locator('[data-testid=heads-count]').selectOption('4');
   await heads.locator('[data-testid=heads-causal]').check();
   const first = maps('softmax').first();
@@ -244,6 +328,32 @@ try {
   await page.mouse.move(0, 0);
   await heads.locator('[data-testid=heads-causal]').uncheck();
   await heads.screenshot({ path: join(screenshots, 'panel-3-heads.png') });
+  await heads.locator('[data-testid=heads-sentence]').fill('   ');
+  const headsNote = heads.locator('[data-testid=heads-note]');
+  check('an empty sentence says so, with no empty boxes', (await headsNote.textContent()).includes('empty') && !(await heads.locator('.heads-grid').isVisible()), await headsNote.textContent());
+  await heads.locator('[data-testid=heads-sentence]').fill(sentence);
+
+  // ---------------------------------------------------------------- the layout, wide and narrow
+  console.log('layout · 1280 px, 360 px and 390 px');
+  await page.mouse.move(0, 0);
+  for (const width of [1280, 360, 390]) {
+    await checkLayout(page, width);
+    // the whole page, for a look at the layout: always to the git-ignored screenshots/, never to docs/
+    mkdirSync(join(root, 'screenshots'), { recursive: true });
+    await page.screenshot({ path: join(root, 'screenshots', `page-${width}.png`), fullPage: true });
+  }
+  await steps.screenshot({ path: join(screenshots, 'panel-1-three-steps-390.png') });
+  await dates.screenshot({ path: join(screenshots, 'panel-2-dates-390.png') });
+  await heads.screenshot({ path: join(screenshots, 'panel-3-heads-390.png') });
+  await page.setViewportSize({ width: 1280, height: 900 });
+
+  // ---------------------------------------------------------------- opened from disk
+  const fromDisk = await context.newPage();
+  await fromDisk.goto(`file://${join(root, 'dist', 'index.html')}`);
+  await fromDisk.waitForTimeout(300);
+  const bootMessage = fromDisk.locator('#boot-message');
+  check('opened from disk (file://), the page says to run `pnpm demo`', (await bootMessage.isVisible()) && (await bootMessage.textContent()).includes('pnpm demo'), (await bootMessage.textContent()).replace(/\s+/g, ' ').trim());
+  await fromDisk.close();
 
   // ---------------------------------------------------------------- the whole page
   check('no console errors, page errors, failed or foreign requests', problems.length === 0, problems.join(' | '));

@@ -9,6 +9,10 @@ const panel = (id: string): HTMLElement => {
   return el;
 };
 
+// index.html shows a "run pnpm demo" message for when this script never runs (opened from disk): it ran
+document.getElementById('boot-message')?.remove();
+document.documentElement.dataset.booted = 'true';
+
 mountThreeSteps(panel('panel-steps'));
 mountDates(panel('panel-dates'));
 mountHeads(panel('panel-heads'));

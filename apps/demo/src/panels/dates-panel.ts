@@ -14,6 +14,8 @@ import { LossChart } from '../ui/loss-chart';
 /** Scorers with a model trained by scripts/train-dates.mjs in public/models/. */
 const PRETRAINED = ['additive', 'scaled-dot'] as const;
 const DEFAULT_STEPS = 300;
+const MIN_STEPS = 10;
+const MAX_STEPS = 5000;
 
 export function mountDates(root: HTMLElement): void {
   let model: DateModel | null = null;
@@ -25,7 +27,8 @@ export function mountDates(root: HTMLElement): void {
 
   // training controls
   const scorerSelect = select(listScorers(), DEFAULT_TRAIN_CONFIG.scorer, { data: { testid: 'dates-scorer' } });
-  const stepsInput = h('input', { class: 'num wide', data: { testid: 'dates-steps' }, attrs: { type: 'number', min: 10, max: 5000, step: 10, value: DEFAULT_STEPS } });
+  const stepsInput = h('input', { class: 'num wide', data: { testid: 'dates-steps' }, attrs: { type: 'number', min: MIN_STEPS, max: MAX_STEPS, step: 10, value: DEFAULT_STEPS } });
+  const stepsNote = h('p', { class: 'input-note bad', data: { testid: 'dates-steps-note' }, attrs: { role: 'alert' } });
   const trainButton = h('button', { class: 'primary', data: { testid: 'dates-train' }, text: 'Train in the browser' });
   const stopButton = h('button', { data: { testid: 'dates-stop' }, text: 'Stop', attrs: { disabled: true } });
   const pretrainedButtons = PRETRAINED.map((kind) => {
@@ -74,6 +77,7 @@ export function mountDates(root: HTMLElement): void {
         { class: 'card' },
         h('h3', { text: 'Train' }),
         h('div', { class: 'controls' }, labelled('scorer', scorerSelect), labelled('steps', stepsInput), trainButton, stopButton),
+        stepsNote,
         h('div', { class: 'controls pretrained' }, h('span', { class: 'control-label', text: 'or load a model trained beforehand' }), h('span', { class: 'button-row' }, ...pretrainedButtons)),
         progress,
         status,
@@ -93,6 +97,12 @@ export function mountDates(root: HTMLElement): void {
   );
 
   input.addEventListener('input', () => showPrediction());
+  stepsInput.addEventListener('input', () => {
+    const problem = stepsProblem();
+    stepsNote.textContent = problem ?? '';
+    stepsInput.classList.toggle('invalid', problem !== null);
+    stepsInput.toggleAttribute('aria-invalid', problem !== null);
+  });
   trainButton.addEventListener('click', () => startTraining());
   stopButton.addEventListener('click', () => {
     worker?.postMessage({ type: 'stop' } satisfies ToWorker);
@@ -138,8 +148,11 @@ export function mountDates(root: HTMLElement): void {
   }
 
   function startTraining(): void {
-    const steps = Math.max(10, Math.min(5000, Math.round(stepsInput.valueAsNumber || DEFAULT_STEPS)));
-    stepsInput.value = String(steps);
+    // steps out of range or unreadable are refused, in words, never clamped or replaced in silence
+    const problem = stepsProblem();
+    stepsNote.textContent = problem === null ? '' : `${problem} Nothing was started.`;
+    if (problem !== null) return;
+    const steps = stepsInput.valueAsNumber;
     trainingConfig = { ...DEFAULT_TRAIN_CONFIG, scorer: scorerSelect.value };
     model = new DateModel(trainingConfig); // the same seed as the worker's: the page starts from the same untrained weights
     modelLabel = `${trainingConfig.scorer} model training in the browser (step 0)`;
@@ -154,6 +167,15 @@ export function mountDates(root: HTMLElement): void {
     status.textContent = `Training a ${trainingConfig.scorer} model for ${steps} steps…`;
     worker.postMessage({ type: 'start', runId, config: trainingConfig, steps, reportEvery: 10, evaluateEvery: 25 } satisfies ToWorker);
     showPrediction();
+  }
+
+  /** Why the steps input cannot be used, or null when it holds a whole number in range. */
+  function stepsProblem(): string | null {
+    const steps = stepsInput.valueAsNumber;
+    if (stepsInput.value.trim() === '' || !Number.isFinite(steps)) return 'Steps is empty or not a number: type a whole number of steps.';
+    if (!Number.isInteger(steps)) return `Steps must be a whole number, not ${stepsInput.value}.`;
+    if (steps < MIN_STEPS || steps > MAX_STEPS) return `Steps must be from ${MIN_STEPS} to ${MAX_STEPS}; ${steps} is ${steps > MAX_STEPS ? 'above the maximum' : 'below the minimum'} (training in a browser tab: ${MAX_STEPS} steps take a few minutes).`;
+    return null;
   }
 
   function createWorker(): Worker {
@@ -202,8 +224,9 @@ export function mountDates(root: HTMLElement): void {
   function showPrediction(): void {
     const text = input.value.slice(0, INPUT_LENGTH);
     modelInfo.textContent = model ? `Model: ${modelLabel}.` : '';
+    heatmap.element.hidden = !model || text.length === 0;
     if (!model || text.length === 0) {
-      output.replaceChildren(h('span', { class: 'muted', text: model ? 'Type a date.' : '' }));
+      output.replaceChildren(h('span', { class: 'muted', data: { testid: 'dates-empty' }, text: model ? 'The date box is empty: type a date, or pick one of the examples above.' : '' }));
       return;
     }
     const { outputs, weights } = predict(model, [text]); // weights [1, T, L]

@@ -1,28 +1,13 @@
-import { noGrad, Rng, tensor } from '@heed/tensor';
-import { createScorer, listScorers, type Scorer } from '@heed/scorers';
+import { noGrad, tensor } from '@heed/tensor';
+import { listScorers, type Scorer } from '@heed/scorers';
 import { attend, createNormalizer, listNormalizers } from '@heed/soft-attention';
+import { BOOKS, KEY_FEATURES, MARVEL_QUERY, VALUE_FEATURES } from '../steps/library';
+import { createLibraryScorer, FALLBACK_SEED, HAND_SET_WEIGHTS, WEIGHTS_NOTES } from '../steps/library-scorer';
 import { fmt, h, labelled, select } from '../ui/dom';
 
 // Panel 1: the library analogy. A query ("Marvel") is compared with each book's key (step 1, score),
 // the scores become weights that sum to one (step 2, normalize), and what you take home is the
 // weighted sum of the books' values (step 3). Shapes: N books, d = 3 key features, 2 value features.
-
-const KEY_FEATURES = ['superheroes', 'space', 'romance'] as const;
-const VALUE_FEATURES = ['action', 'humour'] as const;
-
-interface Book {
-  title: string;
-  key: number[];
-  value: number[];
-}
-
-const BOOKS: Book[] = [
-  { title: 'Iron Man: Extremis', key: [0.9, 0.3, 0.1], value: [0.9, 0.4] },
-  { title: 'Guardians of the Galaxy', key: [0.8, 0.9, 0.1], value: [0.7, 0.9] },
-  { title: 'Dune', key: [0.1, 0.9, 0.2], value: [0.6, 0.1] },
-  { title: 'Pride and Prejudice', key: [0.0, 0.0, 0.9], value: [0.1, 0.6] },
-  { title: 'The Martian', key: [0.0, 0.8, 0.0], value: [0.5, 0.8] },
-];
 
 const SCORER_FORMULAS: Record<string, string> = {
   dot: 'score(q, k) = qᵀk  (Luong)',
@@ -41,13 +26,11 @@ const NORMALIZER_FORMULAS: Record<string, string> = {
 
 const NORMALIZER_LABELS: Record<string, string> = { entmax15: 'entmax-1.5' };
 
-/** Parametric scorers get their weights from this seed (in a model they would be trained). */
-const SCORER_SEED = 7;
 
 export function mountThreeSteps(root: HTMLElement): void {
   const state = {
     queryName: 'Marvel',
-    query: [1.0, 0.4, 0.0],
+    query: [...MARVEL_QUERY],
     books: BOOKS.map((b) => ({ ...b, key: [...b.key], value: [...b.value] })),
     scorerKind: 'dot',
     normalizerKind: 'softmax',
@@ -72,15 +55,27 @@ export function mountThreeSteps(root: HTMLElement): void {
   // the query
   const numberInput = (value: number, onInput: (v: number) => void, label: string): HTMLInputElement => {
     const input = h('input', { class: 'num', attrs: { type: 'number', step: 0.1, value, 'aria-label': label } });
+    let last = value;
     input.addEventListener('input', () => {
       const v = input.valueAsNumber;
-      if (Number.isFinite(v)) {
+      const ok = Number.isFinite(v);
+      input.classList.toggle('invalid', !ok);
+      input.toggleAttribute('aria-invalid', !ok);
+      // an empty or unreadable number is said so in the page, with the number still in use
+      if (ok) {
+        last = v;
+        invalid.delete(label);
         onInput(v);
-        render();
+      } else {
+        invalid.set(label, last);
       }
+      render();
     });
     return input;
   };
+  /** Number inputs now empty or unreadable, by label, with the last number they held (still used). */
+  const invalid = new Map<string, number>();
+  const invalidNote = h('p', { class: 'input-note bad', data: { testid: 'steps-invalid' }, attrs: { role: 'alert' } });
   const textInput = (value: string, onInput: (v: string) => void, label: string, className = 'text'): HTMLInputElement => {
     const input = h('input', { class: className, attrs: { type: 'text', value, 'aria-label': label } });
     input.addEventListener('input', () => {
@@ -165,10 +160,12 @@ export function mountThreeSteps(root: HTMLElement): void {
       h('em', { text: 'key' }),
       ' (what it is about) and a ',
       h('em', { text: 'value' }),
-      ' (what you take home from it). Attention scores your query against every key, turns the scores into weights that sum to one, and hands you the weighted sum of the values. Edit any number; pick a scorer and a normalizer from the registries.',
+      ' (what you take home from it). Attention scores your query against every key, turns the scores into weights that sum to one, and hands you the weighted sum of the values. Edit any number; pick a scorer and a normalizer from the registries. ',
+      'In a model, the weights of the general, additive and concat scorers are learned; here they are set by hand, each to one idea written out in step 1 below, so that every scorer puts the superhero books first.',
     ),
     controls,
     queryRow,
+    invalidNote,
     h('div', { class: 'table-wrap' }, table),
     worked,
   );
@@ -198,6 +195,7 @@ export function mountThreeSteps(root: HTMLElement): void {
       return { scores: scorer.score(query, keys).data, weights: result.weights.data, context: result.context.data }; // scores [1, 1, N]
     });
     temperatureValue.textContent = `T = ${state.temperature.toFixed(2)}`;
+    invalidNote.textContent = [...invalid].map(([label, last]) => `“${label}” is empty or not a number: the results below still use its last number, ${fmt(last, 2)}. Type a number.`).join(' ');
     const maxWeight = Math.max(...weights);
     let total = 0;
     for (let n = 0; n < N; n++) {
@@ -242,7 +240,9 @@ export function mountThreeSteps(root: HTMLElement): void {
         break;
       }
       default:
-        arithmetic = `${fmt(scores[n]!)}  (its parameters are drawn from seed ${SCORER_SEED}; in a model they are learned)`;
+        arithmetic = HAND_SET_WEIGHTS[state.scorerKind]
+          ? `${fmt(scores[n]!)}  (weights ${WEIGHTS_NOTES[state.scorerKind] ?? 'set by hand'} In a model they are learned.)`
+          : `${fmt(scores[n]!)}  (its parameters are drawn from seed ${FALLBACK_SEED}; in a model they are learned)`;
     }
     let normalize: string;
     if (state.normalizerKind === 'softmax') {
@@ -277,7 +277,7 @@ export function mountThreeSteps(root: HTMLElement): void {
 }
 
 function makeScorer(kind: string): Scorer {
-  return createScorer({ kind, queryDim: 3, keyDim: 3, hiddenDim: 4, rng: new Rng(SCORER_SEED) });
+  return createLibraryScorer(kind);
 }
 
 function weightBar(w: number): HTMLElement {

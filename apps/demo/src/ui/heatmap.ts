@@ -26,6 +26,10 @@ export interface HeatmapOptions {
   showValues?: boolean;
   /** Extra class on the <figure>. */
   className?: string;
+  /** Draw the colour scale beside the map (default true; a grid of small maps can share one). */
+  legend?: boolean;
+  /** Write the axis titles (default true; a grid of small maps can leave them to the first map). */
+  axisTitles?: boolean;
   /** data-* attributes on the <figure> (used by the end-to-end test to find maps). */
   data?: Record<string, string | number>;
 }
@@ -42,6 +46,8 @@ const FONT = '12px ui-monospace, SFMono-Regular, Menlo, Consolas, monospace';
 const TITLE_FONT = '12px system-ui, -apple-system, "Segoe UI", sans-serif';
 const INK = '#1f2430';
 const MUTED = '#5b6170';
+/** The row title's rotation: +90° reads top to bottom, so its "→" points down, as the rows run. */
+const ROW_TITLE_TURN = Math.PI / 2;
 
 /**
  * A heatmap on a <canvas>: labelled axes with titles, a colour-scale legend, and a tooltip with the
@@ -52,8 +58,11 @@ export class Heatmap {
   private readonly canvas: HTMLCanvasElement;
   private readonly caption: HTMLElement;
   private readonly tooltip: HTMLElement;
+  private readonly scroller: HTMLElement;
   private readonly cellSize: number;
   private readonly showValues: boolean | undefined;
+  private readonly legend: boolean;
+  private readonly axisTitles: boolean;
   private data: HeatmapData | null = null;
   private layout: Layout | null = null;
   private hover: [number, number] | null = null;
@@ -61,10 +70,15 @@ export class Heatmap {
   constructor(options: HeatmapOptions = {}) {
     this.cellSize = options.cellSize ?? 22;
     this.showValues = options.showValues;
+    this.legend = options.legend ?? true;
+    this.axisTitles = options.axisTitles ?? true;
     this.caption = h('figcaption');
     this.canvas = h('canvas', { attrs: { role: 'img' } });
     this.tooltip = h('div', { class: 'heatmap-tooltip', attrs: { role: 'tooltip', hidden: true } });
-    this.element = h('figure', { class: `heatmap ${options.className ?? ''}`.trim(), data: options.data }, this.caption, this.canvas, this.tooltip);
+    // a map wider than the screen scrolls inside its own box, never the page
+    this.scroller = h('div', { class: 'heatmap-scroll' }, this.canvas);
+    this.scroller.addEventListener('scroll', () => this.setHover(null));
+    this.element = h('figure', { class: `heatmap ${options.className ?? ''}`.trim(), data: options.data }, this.caption, this.scroller, this.tooltip);
     this.canvas.addEventListener('mousemove', (e) => this.onMove(e.offsetX, e.offsetY));
     this.canvas.addEventListener('mouseleave', () => this.setHover(null));
   }
@@ -106,16 +120,19 @@ export class Heatmap {
     const colLabelWidth = Math.max(0, ...data.colLabels.map((l) => ctx0.measureText(l).width));
     const rotate = data.colLabels.some((l) => [...l].length > 2);
     const colLabelHeight = rotate ? colLabelWidth + 8 : 18;
-    const x0 = 22 + rowLabelWidth + 8;
+    const titles = this.axisTitles;
+    const x0 = (titles ? 22 : 4) + rowLabelWidth + 8;
     const y0 = 6;
     const gridW = cols * cell;
     const gridH = rows * cell;
-    const legendH = Math.max(gridH, 90);
+    const legendH = this.legend ? Math.max(gridH, 90) : 0;
     const legendX = x0 + gridW + 16;
-    const width = Math.ceil(legendX + 12 + 6 + 36);
-    const height = Math.ceil(Math.max(y0 + gridH + colLabelHeight + 22, y0 + legendH + 8));
+    const width = Math.ceil(this.legend ? legendX + 12 + 6 + 36 : x0 + gridW + 6);
+    const height = Math.ceil(Math.max(y0 + gridH + colLabelHeight + (titles ? 22 : 4), y0 + legendH + 8));
     this.layout = { x0, y0, cell, rows, cols };
-    Object.assign(this.element.dataset, { x0: String(x0), y0: String(y0), cell: String(cell) });
+    // where the axis arrows point on screen (→ turned by the rotation it is drawn with)
+    const rowArrow = Math.sin(ROW_TITLE_TURN) > 0 ? 'down' : 'up';
+    Object.assign(this.element.dataset, { x0: String(x0), y0: String(y0), cell: String(cell), rowArrow, colArrow: 'right' });
 
     const dpr = typeof window !== 'undefined' ? window.devicePixelRatio || 1 : 1;
     this.canvas.width = Math.round(width * dpr);
@@ -160,14 +177,7 @@ export class Heatmap {
     ctx.textAlign = 'right';
     ctx.textBaseline = 'middle';
     data.rowLabels.forEach((l, i) => ctx.fillText(l, x0 - 6, y0 + (i + 0.5) * cell));
-    ctx.save();
-    ctx.font = TITLE_FONT;
-    ctx.fillStyle = MUTED;
-    ctx.translate(10, y0 + gridH / 2);
-    ctx.rotate(-Math.PI / 2);
-    ctx.textAlign = 'center';
-    ctx.fillText(`${data.rowTitle} →`, 0, 0);
-    ctx.restore();
+    if (titles) this.drawRowTitle(ctx, data.rowTitle, y0 + gridH / 2);
 
     // column labels and title
     ctx.fillStyle = INK;
@@ -188,12 +198,17 @@ export class Heatmap {
         ctx.fillText(l, cx, y0 + gridH + 4);
       }
     });
-    ctx.font = TITLE_FONT;
-    ctx.fillStyle = MUTED;
-    ctx.textAlign = 'center';
-    ctx.textBaseline = 'top';
-    ctx.fillText(`${data.colTitle} →`, x0 + gridW / 2, y0 + gridH + colLabelHeight + 4);
+    if (titles) {
+      ctx.font = TITLE_FONT;
+      ctx.fillStyle = MUTED;
+      ctx.textAlign = 'center';
+      ctx.textBaseline = 'top';
+      ctx.fillText(`${data.colTitle} →`, x0 + gridW / 2, y0 + gridH + colLabelHeight + 4);
+    }
+    if (this.legend) this.drawLegend(ctx, legendX, y0, legendH, min, span);
+  }
 
+  private drawLegend(ctx: CanvasRenderingContext2D, legendX: number, y0: number, legendH: number, min: number, span: number): void {
     // colour scale: max at the top
     for (let y = 0; y < legendH; y++) {
       ctx.fillStyle = viridisCss(1 - y / (legendH - 1));
@@ -211,6 +226,18 @@ export class Heatmap {
       ctx.fillRect(legendX + 12, y, 4, 1);
       ctx.fillText(fmt(min + f * span, span >= 2 ? 1 : 2), legendX + 19, Math.min(Math.max(y, y0 + 5), y0 + legendH - 5));
     }
+  }
+
+  private drawRowTitle(ctx: CanvasRenderingContext2D, title: string, middle: number): void {
+    ctx.save();
+    ctx.font = TITLE_FONT;
+    ctx.fillStyle = MUTED;
+    // turned a quarter clockwise, so the title reads downwards and its arrow points the way the rows run
+    ctx.translate(10, middle);
+    ctx.rotate(ROW_TITLE_TURN);
+    ctx.textAlign = 'center';
+    ctx.fillText(`${title} →`, 0, 0);
+    ctx.restore();
   }
 
   private onMove(x: number, y: number): void {
@@ -240,8 +267,13 @@ export class Heatmap {
     );
     this.tooltip.dataset.value = String(this.valueAt(i, j));
     this.tooltip.hidden = false;
-    // above the cell, so the axis labels stay readable
-    this.tooltip.style.left = `${this.canvas.offsetLeft + layout.x0 + (j + 0.5) * layout.cell}px`;
-    this.tooltip.style.top = `${this.canvas.offsetTop + layout.y0 + i * layout.cell - 6}px`;
+    // above the cell and never left of the grid, so the row labels stay readable; never past the figure's
+    // right edge either, so it cannot widen the page on a narrow screen
+    const gridLeft = this.scroller.offsetLeft + layout.x0 - this.scroller.scrollLeft;
+    const centre = gridLeft + (j + 0.5) * layout.cell;
+    const width = this.tooltip.offsetWidth;
+    const rightmost = Math.max(gridLeft, this.element.clientWidth - width);
+    this.tooltip.style.left = `${Math.min(Math.max(centre - width / 2, gridLeft), rightmost)}px`;
+    this.tooltip.style.top = `${this.scroller.offsetTop + layout.y0 + i * layout.cell - 6}px`;
   }
 }

@@ -10,6 +10,7 @@ const ACCURACY_COLOR = '#e07b00';
 export class LossChart {
   readonly element: HTMLElement;
   private readonly canvas: HTMLCanvasElement;
+  private readonly empty: HTMLElement;
   private losses: [number, number][] = [];
   private accuracies: [number, number][] = [];
   private totalSteps = 100;
@@ -26,7 +27,9 @@ export class LossChart {
       h('span', { class: 'swatch', attrs: { style: `background:${ACCURACY_COLOR}` } }),
       'held-out exact-match accuracy',
     );
-    this.element = h('figure', { class: 'loss-chart' }, legend, this.canvas);
+    // before any training there is no curve to draw: a sentence says so instead of empty axes
+    this.empty = h('p', { class: 'chart-empty muted', data: { testid: 'chart-empty' }, text: 'No training yet: press “Train in the browser” and the loss and the held-out accuracy are drawn here, step by step.' });
+    this.element = h('figure', { class: 'loss-chart' }, legend, this.canvas, this.empty);
     this.draw();
   }
 
@@ -53,6 +56,10 @@ export class LossChart {
 
   private draw(): void {
     const { width, height } = this;
+    const isEmpty = this.losses.length === 0;
+    this.element.dataset.empty = String(isEmpty);
+    this.empty.hidden = !isEmpty;
+    this.canvas.hidden = isEmpty;
     const dpr = window.devicePixelRatio || 1;
     this.canvas.width = Math.round(width * dpr);
     this.canvas.height = Math.round(height * dpr);
