@@ -4,8 +4,6 @@ export default defineProject({
   test: {
     name: '@heed/multi-head',
     environment: 'node',
-    // Training and worker tests take seconds on a loaded 2-core machine; tests never assert timings.
-    testTimeout: 60_000,
     include: ['src/**/*.test.ts'],
     // CI's Node 20 leg sets HEED_COVERAGE=1: v8 coverage of src/, failing below the floor (the level
     // measured when it was set, rounded down by 0.5; raise it when coverage rises, see CONTRIBUTING).
