@@ -45,7 +45,7 @@ const median = (xs) => {
 
 async function main() {
   const impl = IMPLS[job.impl];
-  const setup = await impl.load(job.task, { causal: job.causal, ...(job.steadyWarmUp ? { warmUp: job.steadyWarmUp } : {}) });
+  const setup = await impl.load(job.task, { causal: job.causal, ...(job.window ? { window: job.window } : {}), ...(job.steadyWarmUp ? { warmUp: job.steadyWarmUp } : {}) });
   await send({ type: 'info', info: { ...setup.info, runtime: { node: process.version, v8: process.versions.v8, execArgv: process.execArgv } } });
   const lengths = job.lengths;
   for (let i = 0; i < lengths.length; i++) {
@@ -89,7 +89,7 @@ async function main() {
       arrayBuffersMB: process.memoryUsage().arrayBuffers / MB,
     };
     // Agreement with heed: the first heed row at this length writes the reference, every row compares.
-    const refFile = join(job.refDir, `${job.task}${job.causal ? '-causal' : ''}-${L}.f32`);
+    const refFile = join(job.refDir, `${job.task}${job.causal ? '-causal' : ''}${job.window ? `-window${job.window}` : ''}-${L}.f32`);
     const output = out instanceof Float32Array ? out : Float32Array.from(out);
     if (existsSync(refFile)) {
       const raw = readFileSync(refFile);

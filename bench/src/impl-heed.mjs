@@ -126,7 +126,7 @@ function buildLayer(mh, W) {
  * Sets up heed for a task; returns { info, prepare(L, inputs) -> { run(): Float32Array } }.
  * mha/sdpa run inside noGrad; train runs forward + backward and returns dL/dWq ‖ dL/dWo.
  */
-export async function createHeed(variant, task, { causal = false } = {}) {
+export async function createHeed(variant, task, { causal = false, window = null } = {}) {
   const { kernels, build } = await selectKernels(variant);
   const mh = task === 'sdpa' ? null : await importMultiHead();
   const W = layerWeights(task === 'train');
@@ -142,7 +142,7 @@ export async function createHeed(variant, task, { causal = false } = {}) {
   };
   const path =
     task === 'sdpa'
-      ? 'attend({ needWeights: false })'
+      ? `attend({ ${causal ? 'causal: true, ' : ''}${window ? `keepRule: new SlidingWindowRule(${window}), ` : ''}needWeights: false })`
       : layer
         ? 'MultiHeadAttention (eval, needWeights: false)'
         : `linear + attend({ needWeights: false }) composed${mh ? ' (MultiHeadAttention present but its parameter names were not recognised)' : ''}`;
@@ -154,7 +154,8 @@ export async function createHeed(variant, task, { causal = false } = {}) {
         const q = wrap(inputs.q, shape);
         const k = wrap(inputs.k, shape);
         const v = wrap(inputs.v, shape);
-        return { run: () => T.noGrad(() => SA.attend({ query: q, keys: k, values: v, causal, needWeights: false }).context.data) };
+        const keepRule = window ? new SA.SlidingWindowRule(window) : undefined; // i − W < j ≤ i, fused as key bounds
+        return { run: () => T.noGrad(() => SA.attend({ query: q, keys: k, values: v, causal, keepRule, needWeights: false }).context.data) };
       }
       const x = wrap(inputs.x, [1, L, MODEL_DIM]);
       if (task === 'mha') return { run: () => T.noGrad(() => forward(x, L).data) };

@@ -46,11 +46,13 @@ const full = flag('full');
 const quick = flag('quick');
 if (full && quick) throw new Error('pnpm bench: choose one of --quick and --full');
 const MODES = {
-  quick: { mode: 'quick', lengths: [128, 256], warmup: 1, minRuns: 2, maxRuns: 3, budgetMs: 300, rowLimitMs: 4000, memory: false, trainLength: 256, steadyWarmUp: { minMs: 1500, maxMs: 5000 } },
-  short: { mode: 'short', lengths: [128, 512, 1024], warmup: 1, minRuns: 2, maxRuns: 5, budgetMs: 1000, rowLimitMs: 10_000, memory: false, trainLength: 512 },
-  full: { mode: 'full', lengths: [128, 512, 1024, 2048, 4096], warmup: 1, minRuns: 2, maxRuns: 10, budgetMs: 4000, rowLimitMs: 120_000, memory: true, trainLength: 512 },
+  quick: { mode: 'quick', windowLengths: [], lengths: [128, 256], warmup: 1, minRuns: 2, maxRuns: 3, budgetMs: 300, rowLimitMs: 4000, memory: false, trainLength: 256, steadyWarmUp: { minMs: 1500, maxMs: 5000 } },
+  short: { mode: 'short', windowLengths: [1024, 4096], lengths: [128, 512, 1024], warmup: 1, minRuns: 2, maxRuns: 5, budgetMs: 1000, rowLimitMs: 10_000, memory: false, trainLength: 512 },
+  full: { mode: 'full', windowLengths: [1024, 4096, 16384], lengths: [128, 512, 1024, 2048, 4096], warmup: 1, minRuns: 2, maxRuns: 10, budgetMs: 4000, rowLimitMs: 120_000, memory: true, trainLength: 512 },
 };
 const config = { ...MODES[full ? 'full' : quick ? 'quick' : 'short'] };
+/** The sliding window of the window rows. */
+const WINDOW = 256;
 if (value('lengths')) config.lengths = value('lengths').split(',').map(Number);
 if (flag('memory')) config.memory = true;
 if (flag('no-memory')) config.memory = false;
@@ -187,6 +189,12 @@ const ordered = [...heedIds, ...chosen.filter((id) => !heedIds.includes(id))]; /
 for (const task of ['mha', 'sdpa']) {
   for (const id of ordered) await runRow(task, id, config.lengths);
 }
+// heed's fused causal sliding window (W = 256, Mistral's i − W < j ≤ i) against its full causal SDPA: the window
+// skips the key tiles it cannot see, so its time grows with L·W rather than L².
+for (const id of ordered.filter((id) => IMPLS[id].family === 'heed' && config.windowLengths.length > 0)) {
+  await runRow('sdpa', id, config.windowLengths, { causal: true, rowTask: 'sdpa-causal' });
+  await runRow('sdpa', id, config.windowLengths, { causal: true, window: WINDOW, rowTask: 'sdpa-window' });
+}
 if (config.train) {
   // The target: heed against tfjs-wasm in its fastest form (per head); the batched form too in --full.
   const trainPeers = full ? ['tfjs-wasm', 'tfjs-wasm-head'] : ['tfjs-wasm-head'];
@@ -214,7 +222,7 @@ rmSync(refDir, { recursive: true, force: true });
 // --- report -----------------------------------------------------------------------------------------
 
 for (const r of results) {
-  if (r.medianMs && r.task !== 'memory') r.gflops = r.flops / r.medianMs / 1e6; // memory rows: heed's causal path does less work
+  if (r.medianMs && !['memory', 'sdpa-causal', 'sdpa-window'].includes(r.task)) r.gflops = r.flops / r.medianMs / 1e6; // memory rows: heed's causal path does less work
   if (r.relDiff !== undefined) r.agrees = r.relDiff <= TOLERANCE;
 }
 // heed's speed-up over each peer: the peer's median over the fastest heed row's at the same task and L.

@@ -7,6 +7,8 @@ const TASKS = {
   sdpa: 'SDPA',
   train: 'MHA fwd+bwd',
   memory: 'MHA causal, memory',
+  'sdpa-causal': 'SDPA causal',
+  'sdpa-window': 'SDPA causal sliding window W = 256',
 };
 
 const fmt = (x, digits = 3) => {
@@ -52,7 +54,7 @@ export function formatTable(results, meta) {
   const header = ['task', 'implementation', 'build', 'L', 'runs', 'median ms', 'GFLOP/s', 'cpu/wall', 'peak RSS MB (+Δ)', 'max |Δ| vs heed (rel)', 'heed speed-up'];
   const aligns = ['l', 'l', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'];
   const lines = [];
-  const order = ['mha', 'sdpa', 'train', 'memory'];
+  const order = ['mha', 'sdpa', 'sdpa-causal', 'sdpa-window', 'train', 'memory'];
   const sorted = [...results].sort((a, b) => order.indexOf(a.task) - order.indexOf(b.task) || a.L - b.L);
   let last = '';
   for (const r of sorted) {

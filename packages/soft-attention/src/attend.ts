@@ -15,7 +15,7 @@ import {
   type Tensor,
 } from '@heed/tensor';
 import { resolveNormalizer, type NormalizerLike } from './normalizer-registry';
-import { keepMaskOf, planAttention, type AttentionCallOptions, type AttentionLayout, type AttentionPlan, type CausalIndexRule } from './plan-attention';
+import { keepMaskOf, planAttention, type AttentionCallOptions, type AttentionLayout, type AttentionPlan } from './plan-attention';
 import { resolveScorer, type ScorerLike } from './resolve-scorer';
 import type { Scorer } from '@heed/scorers';
 import type { Normalizer } from './normalizer';
@@ -89,11 +89,15 @@ export function runAttention(plan: AttentionPlan, scorer: Scorer, normalizer: No
   return plan.path === 'fused' ? fusedAttention(plan) : plainAttention(plan, scorer, normalizer, rng ?? defaultRng());
 }
 
-/** Fused: softmax(scale · Q Kᵀ | keep) V tile by tile, never storing [..., Lq, Lk]; causal stays an index rule; shared heads and 'sequence-first' are read in place. */
+/**
+ * Fused: softmax(scale · Q Kᵀ | keep) V tile by tile, never storing [..., Lq, Lk]; causal and the windows stay
+ * key bounds (the kernels skip the tiles outside them); shared heads and 'sequence-first' are read in place.
+ */
 function fusedAttention(plan: AttentionPlan): AttendResult {
   const { query, keys, values, scale, layout, groupSize } = plan;
-  const causal = plan.keep.rules.find((rule): rule is CausalIndexRule => rule.kind === 'causal');
-  const fused = { scale: scale!, attentionMask: plan.keep.mask, causal: causal ? { offset: causal.offset } : false, groupSize, layout };
+  const band = plan.keep.band;
+  const causal = band?.causalOffset != null ? { offset: band.causalOffset } : false;
+  const fused = { scale: scale!, attentionMask: plan.keep.mask, causal, windowStart: band?.windowStart ?? null, groupSize, layout };
   const { output: context, logSumExp } = scaledDotProductAttentionWithLogSumExp(query, keys, values, fused); // -> [..., Lq, dv] (or [..., Lq, H, dv]), [..., Lq]
   const weights = plan.needWeights ? attentionWeights(query, keys, logSumExp, fused) : null; // [..., Lq, Lk], exact, from the same pass
   return { context, weights };

@@ -1,21 +1,37 @@
-import { ConfigError, tensor } from '@heed/tensor';
+import { ConfigError, Rng, tensor } from '@heed/tensor';
 import { describe, expect, it } from 'vitest';
 import { Entmax15 } from './entmax15-normalizer';
 import { createNormalizer, listNormalizers, registerNormalizer, resolveNormalizer } from './normalizer-registry';
 import { Softmax } from './softmax';
 import { Sparsemax } from './sparsemax-normalizer';
+import { AlphaEntmax } from './variants/alpha-entmax-normalizer';
+import { GumbelSoftmax } from './variants/gumbel-softmax-normalizer';
 
 describe('normalizers', () => {
-  it('lists and builds the three built-ins', () => {
-    expect(listNormalizers()).toEqual(['softmax', 'sparsemax', 'entmax15']);
+  it('lists and builds the built-ins', () => {
+    expect(listNormalizers()).toEqual(['softmax', 'sparsemax', 'entmax15', 'alpha-entmax', 'gumbel-softmax']);
     expect(createNormalizer({ kind: 'softmax', temperature: 2 })).toBeInstanceOf(Softmax);
     expect(createNormalizer({ kind: 'sparsemax' })).toBeInstanceOf(Sparsemax);
     expect(createNormalizer({ kind: 'entmax15' })).toBeInstanceOf(Entmax15);
     expect(resolveNormalizer(undefined)).toBeInstanceOf(Softmax);
   });
 
+  it("builds the variants' normalizers by kind: α-entmax with its α, Gumbel-softmax with its generator", () => {
+    const entmax = resolveNormalizer({ kind: 'alpha-entmax', alpha: 2 });
+    expect(entmax).toBeInstanceOf(AlphaEntmax);
+    // α = 2 is sparsemax: z = [1, 0.5, −1], τ = (1 + 0.5 − 1) / 2 = 0.25 -> [0.75, 0.25, 0]
+    const p = entmax.normalize(tensor([[1, 0.5, -1]]));
+    expect(Array.from(p.data).map((x) => Number(x.toFixed(5)))).toEqual([0.75, 0.25, 0]);
+    expect((createNormalizer({ kind: 'alpha-entmax' }) as AlphaEntmax).alpha).toBe(1.5); // entmax-1.5 by default
+    expect(() => createNormalizer({ kind: 'alpha-entmax', alpha: 0.5 })).toThrow(ConfigError); // α > 1
+    const hard = resolveNormalizer({ kind: 'gumbel-softmax', temperature: 0.5, rng: new Rng(3) });
+    expect(hard).toBeInstanceOf(GumbelSoftmax);
+    const row = Array.from(hard.normalize(tensor([[0.2, 1, -0.3, 0.4]])).data);
+    expect([row.filter((x) => x === 1).length, row.filter((x) => x === 0).length]).toEqual([1, 3]); // one-hot
+  });
+
   it('fails on an unknown kind with the known kinds, and on a taken kind', () => {
-    expect(() => createNormalizer({ kind: 'hardmax' })).toThrow("unknown normalizer kind 'hardmax'; known kinds: softmax, sparsemax, entmax15");
+    expect(() => createNormalizer({ kind: 'hardmax' })).toThrow("unknown normalizer kind 'hardmax'; known kinds: softmax, sparsemax, entmax15, alpha-entmax, gumbel-softmax");
     expect(() => registerNormalizer('softmax', () => new Softmax())).toThrow(ConfigError);
   });
 

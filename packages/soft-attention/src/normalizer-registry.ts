@@ -3,6 +3,8 @@ import { Entmax15 } from './entmax15-normalizer';
 import { isNormalizer, type Normalizer } from './normalizer';
 import { Softmax } from './softmax';
 import { Sparsemax } from './sparsemax-normalizer';
+import { AlphaEntmax, type AlphaEntmaxOptions } from './variants/alpha-entmax-normalizer';
+import { GumbelSoftmax, type GumbelSoftmaxNormalizerOptions } from './variants/gumbel-softmax-normalizer';
 
 /** Builds a normalizer from options (e.g. `{ temperature: 0.5 }`). */
 export type NormalizerFactory = (options: { temperature?: number } & Record<string, unknown>) => Normalizer;
@@ -14,6 +16,8 @@ const factories = new Map<string, NormalizerFactory>([
   ['softmax', (o) => new Softmax(o)],
   ['sparsemax', (o) => new Sparsemax(o)],
   ['entmax15', (o) => new Entmax15(o)],
+  ['alpha-entmax', (o) => new AlphaEntmax({ alpha: 1.5, ...o } as AlphaEntmaxOptions)], // { kind: 'alpha-entmax', alpha = 1.5 }
+  ['gumbel-softmax', (o) => new GumbelSoftmax(o as GumbelSoftmaxNormalizerOptions)], // { kind: 'gumbel-softmax', temperature?, rng? }
 ]);
 
 /** Makes `kind` available to `createNormalizer`; an existing kind needs `{ replace: true }`. */

@@ -14,8 +14,12 @@ import {
   where,
 } from '@heed/tensor';
 import type { Scorer } from '@heed/scorers';
-import { causalMask, toMask, type MaskLike } from './masks';
+import { toMask, type MaskLike } from './masks';
 import type { Normalizer } from './normalizer';
+import { CausalRule } from './variants/causal-rule';
+import { AllOfRules, KeepRule } from './variants/keep-rule';
+import { LocalWindowRule } from './variants/local-window';
+import { SlidingWindowRule } from './variants/sliding-window';
 
 // Shape letters: B batch, H query heads, Hkv = H / groupSize key/value heads, Lq queries, Lk keys
 // (X of them always visible: MultiHeadAttention's bias and zero keys), d features, dv value features.
@@ -26,7 +30,8 @@ import type { Normalizer } from './normalizer';
  * are not needed (`needWeights: false`), plain otherwise. Both paths give the same numbers.
  * Fusable: a scorer and a normalizer that declare the capability (`fusedScore`, `fusedNormalizer`:
  * heed's `dot`, `scaled-dot` and softmax do), no additiveMask, no dropout while training;
- * attentionMask, keyPaddingMask and causal all fuse.
+ * attentionMask, keyPaddingMask, causal and the keep rules the kernels know (causal, sliding and local
+ * windows, alone or ANDed) all fuse; any other keep rule runs on the plain path.
  */
 export type AttendImplementation = 'auto' | 'plain' | 'fused';
 
@@ -47,9 +52,17 @@ export interface AttentionCallOptions {
   additiveMask?: Tensor;
   /**
    * Query i may attend key j ≤ i + offset: `true` is offset 0 (top-left aligned), `{ offset: Lk − Lq }`
-   * aligns bottom-right. An index rule, never a stored mask.
+   * aligns bottom-right. An index rule (`CausalRule`), never a stored mask.
    */
   causal?: boolean | { offset: number };
+  /**
+   * Which keys each query may see, as a rule on indices (b, h, i, j) with i the query row and j the key
+   * (`SlidingWindowRule`, `LocalWindowRule`, `SegmentRule`, `CausalRule`, a user's `keepRule(kind, fn)`,
+   * combined with `and` / `or`); ANDed with the masks and `causal`. The fused path runs causal and the
+   * windows (and their `and`) as key bounds, skipping the key tiles outside them; the plain path
+   * materializes any rule with `toMask`, so other rules send 'auto' to the plain path.
+   */
+  keepRule?: KeepRule;
   /**
    * Return the weights (default true). With false, `weights` is null and the call may take the fused
    * path, which never stores the [..., Lq, Lk] matrix (O(L) memory).
@@ -59,30 +72,22 @@ export interface AttentionCallOptions {
   implementation?: AttendImplementation;
 }
 
-/**
- * A keep rule by index: key j is kept for query i where `toMask` is 1. The fused kernel runs the kinds
- * it knows (`causal`); the plain path materializes any rule with `toMask`.
- */
-export interface IndexRule {
-  readonly kind: string;
-  /** The rule as a keep-mask [Lq, Lk]. */
-  toMask(queryLength: number, keyLength: number): Tensor;
+/** The keys i + windowStart ≤ j ≤ i + causalOffset of query row i (null: unbounded on that side): the keep rules the fused kernels run. */
+export interface KeyBand {
+  causalOffset: number | null;
+  windowStart: number | null;
 }
 
-/** Causality as an index rule: key j is kept for query i when j ≤ i + offset. */
-export interface CausalIndexRule extends IndexRule {
-  readonly kind: 'causal';
-  readonly offset: number;
-}
-
-/** What may be attended: the keep-masks ANDed into one view, AND every index rule. */
+/** What may be attended: the keep-masks ANDed into one view, AND every keep rule. */
 export interface KeepPlan {
   /** attentionMask AND keyPaddingMask, broadcastable to the scores [..., H, Lq, Lk] (never copied to that size); null when neither is given. */
   mask: Tensor | null;
   /** How `mask.data` is read at score index [..., h, i, j]: its strides over the scores' axes, 0 where it broadcasts; null without a mask. */
   maskStrides: readonly number[] | null;
-  /** Rules by (query, key) index: causal, and those the variants add. */
-  rules: readonly IndexRule[];
+  /** Rules by (batch, head, query, key) index: causal (a `CausalRule`) and the call's `keepRule`. */
+  rules: readonly KeepRule[];
+  /** The rules as one band of keys per query when the fused kernels know every one of them; null otherwise (or without rules). */
+  band: KeyBand | null;
 }
 
 /** What a public call hands the planner: its name, its (resolved) parts and its tensors. */
@@ -184,14 +189,20 @@ export function planAttention(call: AttentionCall, options: AttentionCallOptions
   const maskTarget = [...lead, Lq, maskedKeys]; // [..., H, Lq, Lk − X]
 
   const causal = causalRule(op, options.causal, shapes);
+  const userRule = options.keepRule;
+  if (userRule !== undefined && !(userRule instanceof KeepRule)) {
+    throw new ArgumentError(`keepRule must be a KeepRule (e.g. new SlidingWindowRule(W), keepRule(kind, fn)), got ${describe(userRule)}`, { op, argument: 'keepRule', shapes });
+  }
   const explicit = options.attentionMask === undefined ? null : viewMask(call, toMaskNamed(op, 'attentionMask', options.attentionMask), maskTarget, 'attentionMask', shapes); // broadcastable to [..., H, Lq, Lk − X]
   const padding = options.keyPaddingMask === undefined ? null : checkPadding(op, toMaskNamed(op, 'keyPaddingMask', options.keyPaddingMask), lead, maskedKeys, shapes); // [B, Lk − X]
   const paddingView = padding ? reshape(padding, lead.length === 0 ? [1, maskedKeys] : [lead[0]!, ...ones(lead.length - 1), 1, maskedKeys]) : null; // [B, 1.., 1, Lk − X]
   let mask = combine(explicit, paddingView); // broadcastable to [..., H, Lq, Lk − X], or null
-  const rules: IndexRule[] = [];
-  if (causal !== null && extra > 0) mask = combine(mask, causal.toMask(Lq, maskedKeys)); // the extra keys stay visible: causality as a mask [Lq, Lk − X]
-  else if (causal !== null) rules.push(causal);
+  const given = [causal, userRule ?? null].filter((rule): rule is KeepRule => rule !== null);
+  const rules: KeepRule[] = [];
+  if (extra > 0) for (const rule of given) mask = combine(mask, ruleMask(rule, lead, Lq, maskedKeys)); // the extra keys stay visible: rules as masks [.., Lq, Lk − X]
+  else rules.push(...given);
   if (mask && extra > 0) mask = padKeys(mask, extra, 1); // [.., Lq, Lk]: the extra keys stay visible
+  const band = rules.length > 0 ? bandOf(rules) : null;
 
   let additive: Tensor | null = null;
   if (options.additiveMask !== undefined) {
@@ -215,7 +226,7 @@ export function planAttention(call: AttentionCall, options: AttentionCallOptions
   checkFinite(op, names.keys, keys, { fromPosition: call.checkedKeyPositions, layout });
   checkFinite(op, names.values, values, { fromPosition: call.checkedKeyPositions, layout });
 
-  const fused = fusedScale(call, { additive, activeDropout, rules }, queryShape, keyShape, names, shapes); // a scale, or why not
+  const fused = fusedScale(call, { additive, activeDropout, rules, band }, queryShape, keyShape, names, shapes); // a scale, or why not
   const implementation = options.implementation ?? 'auto';
   if (implementation !== 'auto' && implementation !== 'plain' && implementation !== 'fused') {
     throw new ArgumentError(`implementation must be 'auto', 'plain' or 'fused', got ${JSON.stringify(implementation)}`, { op, argument: 'implementation', shapes });
@@ -232,7 +243,7 @@ export function planAttention(call: AttentionCall, options: AttentionCallOptions
     layout,
     groupSize,
     scoresShape,
-    keep: { mask, maskStrides: mask ? broadcastStrides(mask.shape, scoresShape) : null, rules },
+    keep: { mask, maskStrides: mask ? broadcastStrides(mask.shape, scoresShape) : null, rules, band: band instanceof KeepRule ? null : band },
     additive,
     scale: reason === null ? (fused as number) : null,
     needWeights,
@@ -245,8 +256,48 @@ export function planAttention(call: AttentionCall, options: AttentionCallOptions
 
 /** The plan's keep rule as one keep-mask broadcastable to the scores (the plain path's view), or null when everything is kept. */
 export function keepMaskOf(plan: AttentionPlan): Tensor | null {
+  const lead = plan.scoresShape.slice(0, -2);
   const [Lq, Lk] = plan.scoresShape.slice(-2) as [number, number];
-  return plan.keep.rules.reduce<Tensor | null>((mask, rule) => combine(mask, rule.toMask(Lq, Lk)), plan.keep.mask); // broadcastable to [..., Lq, Lk]
+  return plan.keep.rules.reduce<Tensor | null>((mask, rule) => combine(mask, ruleMask(rule, lead, Lq, Lk)), plan.keep.mask); // broadcastable to [..., H, Lq, Lk]
+}
+
+/**
+ * A keep rule as a keep-mask broadcastable to the scores [...lead, Lq, Lk]: [Lq, Lk] for the rules by
+ * position only (causal, windows, their `and`), else evaluated per batch element (lead[0]) and head (the
+ * last lead axis): [B, Lq, Lk] or [B, 1.., H, Lq, Lk].
+ */
+function ruleMask(rule: KeepRule, lead: readonly number[], Lq: number, Lk: number): Tensor {
+  if (lead.length === 0 || !(bandOf([rule]) instanceof KeepRule)) return rule.toMask([Lq, Lk]); // [Lq, Lk]
+  const B = lead[0]!;
+  const H = lead.length > 1 ? lead[lead.length - 1]! : 1;
+  const mask = rule.toMask([B, H, Lq, Lk]); // [B, H, Lq, Lk]
+  return reshape(mask, lead.length === 1 ? [B, Lq, Lk] : [B, ...ones(lead.length - 2), H, Lq, Lk]); // -> [B, Lq, Lk] or [B, 1.., H, Lq, Lk]
+}
+
+/**
+ * The band of keys i + windowStart ≤ j ≤ i + causalOffset that rules ANDed together allow, when each is
+ * one the fused kernels know (causal, sliding window, local window, or an `and` of them); otherwise the
+ * first rule that is not.
+ */
+function bandOf(rules: readonly KeepRule[]): KeyBand | KeepRule {
+  let causalOffset: number | null = null;
+  let windowStart: number | null = null;
+  const bound = (end: number, start: number | null) => {
+    causalOffset = causalOffset === null ? end : Math.min(causalOffset, end);
+    if (start !== null) windowStart = windowStart === null ? start : Math.max(windowStart, start);
+  };
+  for (const rule of rules) {
+    if (rule instanceof CausalRule) bound(rule.offset, null);
+    else if (rule instanceof SlidingWindowRule) bound(rule.offset, rule.offset - rule.window + 1); // i − W < j ≤ i
+    else if (rule instanceof LocalWindowRule) bound(rule.offset + rule.window, rule.offset - rule.window); // |i − j| ≤ w
+    else if (rule instanceof AllOfRules) {
+      const inner = bandOf(rule.rules);
+      if (inner instanceof KeepRule) return inner;
+      if (inner.causalOffset !== null) bound(inner.causalOffset, inner.windowStart);
+      else if (inner.windowStart !== null) return rule;
+    } else return rule;
+  }
+  return { causalOffset, windowStart };
 }
 
 /**
@@ -304,14 +355,14 @@ function checkShapes(
   return { queryShape, keyShape };
 }
 
-/** The causal option as an index rule, or null; refuses anything but a boolean or `{ offset }` with an integer offset. */
-function causalRule(op: string, causal: AttentionCallOptions['causal'], shapes: Record<string, readonly number[]>): CausalIndexRule | null {
+/** The causal option as a keep rule, or null; refuses anything but a boolean or `{ offset }` with an integer offset. */
+function causalRule(op: string, causal: AttentionCallOptions['causal'], shapes: Record<string, readonly number[]>): CausalRule | null {
   if (causal === undefined || causal === false) return null;
   const offset = causal === true ? 0 : typeof causal === 'object' && causal !== null ? causal.offset : NaN;
   if (!Number.isInteger(offset)) {
     throw new ArgumentError(`causal must be true, false or { offset } with an integer offset, got ${describe(causal)}`, { op, argument: 'causal', shapes });
   }
-  return { kind: 'causal', offset, toMask: (Lq, Lk) => causalMask(Lq, Lk, { offset }) };
+  return new CausalRule(offset);
 }
 
 /**
@@ -400,7 +451,7 @@ function checkFinite(op: string, argument: string, x: Tensor, options: { allowNe
  */
 function fusedScale(
   call: AttentionCall,
-  resolved: { additive: Tensor | null; activeDropout: number; rules: readonly IndexRule[] },
+  resolved: { additive: Tensor | null; activeDropout: number; rules: readonly KeepRule[]; band: KeyBand | KeepRule | null },
   queryShape: readonly number[],
   keyShape: readonly number[],
   names: { query: string; keys: string },
@@ -421,8 +472,7 @@ function fusedScale(
   if (!softmax || softmax.kind !== 'softmax') return `the normalizer '${normalizer.kind}' does not declare a fused normalizer (only softmax fuses)`;
   if (resolved.additive) return 'an additiveMask is given, and only keep-masks (attentionMask, keyPaddingMask, causal) fuse';
   if (resolved.activeDropout > 0) return `dropout ${resolved.activeDropout} is active while training`;
-  const unknown = resolved.rules.find((rule) => rule.kind !== 'causal');
-  if (unknown) return `the index rule '${unknown.kind}' has no fused kernel`;
+  if (resolved.band instanceof KeepRule) return `the keep rule '${resolved.band.kind}' has no fused kernel (causal, sliding-window and local-window, alone or combined with and, do)`;
   const scale = score.scale / softmax.temperature;
   if (!Number.isFinite(scale)) return `the scale ${score.scale} / temperature ${softmax.temperature} is not finite`;
   return scale;

@@ -63,7 +63,7 @@ export function attentionBackwardWorkBytes(Lk: i32, d: i32, dv: i32): usize {
  */
 export function attentionBackward(
   q: usize, k: usize, v: usize, out: usize, logSumExp: usize, dOut: usize, dq: usize, dk: usize, dv: usize, keep: usize,
-  n: i32, Lq: i32, Lk: i32, d: i32, dvSize: i32, scale: f32, causal: bool, causalOffset: i32,
+  n: i32, Lq: i32, Lk: i32, d: i32, dvSize: i32, scale: f32, causal: bool, causalOffset: i32, windowed: bool, windowStart: i32,
   ks0: i32, ks1: i32, ks2: i32, groupSize: i32, qHeads: i32, kvHeads: i32, work: usize, first: i32, step: i32,
 ): void {
   const packedKT = work; // panels of NR keys, [d][NR] each
@@ -116,7 +116,9 @@ export function attentionBackward(
         // Keys any row of this block may see.
         let keyEnd = Lk;
         if (causal) keyEnd = max(0, min(Lk, i0 + bq + causalOffset));
-        if (keyEnd == 0) continue;
+        // A window hides the key blocks before the first row's first key (blocks stay aligned to panels of keys).
+        const keyStart = windowed ? (max(0, min(keyEnd, i0 + windowStart)) / NR) * NR : 0;
+        if (keyEnd <= keyStart) continue;
         // D = rowsum(dOut ⊙ out), one multiply-add at a time in x order, as the micro-kernel sums dP.   [R, dv] -> [R]
         for (let r = 0; r < bq; r++) {
           const oRow = oSlice + <usize>(i0 + r) * <usize>oLd * 4;
@@ -142,10 +144,10 @@ export function attentionBackward(
           if (lse != -Infinity && !(abs(lse) < TRUSTED_LOG_SUM_EXP)) recompute = true;
         }
         if (recompute) {
-          rowStatistics(qSplat, qPanelBytes, packedKT, d, P, keep, slice, i0, bq, keyEnd, causal, causalOffset, ks0, ks1, ks2, rowMax, rowSum);
+          rowStatistics(qSplat, qPanelBytes, packedKT, d, P, keep, slice, i0, bq, keyStart, keyEnd, causal, causalOffset, windowed, windowStart, ks0, ks1, ks2, rowMax, rowSum);
         }
 
-        for (let j0 = 0; j0 < keyEnd; j0 += BC) {
+        for (let j0 = keyStart; j0 < keyEnd; j0 += BC) {
           const bc = min(BC, keyEnd - j0);
           const bc4 = (bc + 3) & ~3;
           // S = (scale·Q)·Kᵀ and dP = dOut·Vᵀ, NR keys per tile.   [R, d] x [d, C], [R, dv] x [dv, C] -> [R, C]
@@ -173,6 +175,10 @@ export function attentionBackward(
             let visible = bc; // keys [j0, j0 + visible)
             if (causal) visible = max(0, min(bc, i + causalOffset + 1 - j0));
             if (m == -Infinity) visible = 0; // fully masked row: passes nothing
+            if (windowed) {
+              const hidden = max(0, min(visible, i + windowStart - j0)); // keys [j0, j0 + hidden) precede the window
+              for (let c = 0; c < hidden; c++) store<f32>(pRow + (<usize>c << 2), -Infinity);
+            }
             if (keep != 0) {
               let at = keep + (<usize>slice * <usize>ks0 + <usize>i * <usize>ks1 + <usize>j0 * <usize>ks2) * 4;
               const stride = <usize>ks2 * 4;
@@ -244,20 +250,20 @@ export function attentionBackward(
 
 /**
  * The softmax max m and sum l of the bq rows of a query block (rowMax, rowSum [bq]), recomputed from
- * S = (scale·Q)·Kᵀ over the visible keys [0, keyEnd) with the forward's online rule (−∞ for a row that
+ * S = (scale·Q)·Kᵀ over the visible keys [keyStart, keyEnd) (keyStart a multiple of NR) with the forward's online rule (−∞ for a row that
  * sees nothing; with +∞ scores, m = +∞ and l their count). S is recomputed into `scores` [BQ][BC]
  * by the same micro-kernel products the gradient pass uses, so P = e^(S − m) / l ≤ 1 is exact.
  */
 function rowStatistics(
-  qSplat: usize, qPanelBytes: usize, packedKT: usize, d: i32, scores: usize, keep: usize, slice: i32, i0: i32, bq: i32, keyEnd: i32,
-  causal: bool, causalOffset: i32, ks0: i32, ks1: i32, ks2: i32, rowMax: usize, rowSum: usize,
+  qSplat: usize, qPanelBytes: usize, packedKT: usize, d: i32, scores: usize, keep: usize, slice: i32, i0: i32, bq: i32, keyStart: i32, keyEnd: i32,
+  causal: bool, causalOffset: i32, windowed: bool, windowStart: i32, ks0: i32, ks1: i32, ks2: i32, rowMax: usize, rowSum: usize,
 ): void {
   const ldP = <usize>BC * 4;
   for (let r = 0; r < bq; r++) {
     store<f32>(rowMax + (<usize>r << 2), -Infinity);
     store<f32>(rowSum + (<usize>r << 2), 0);
   }
-  for (let j0 = 0; j0 < keyEnd; j0 += BC) {
+  for (let j0 = keyStart; j0 < keyEnd; j0 += BC) {
     const bc = min(BC, keyEnd - j0);
     for (let r0 = 0; r0 < bq; r0 += MR) {
       let kPanel = packedKT + <usize>j0 * <usize>d * 4;
@@ -271,6 +277,10 @@ function rowStatistics(
       const row = scores + <usize>r * ldP;
       let visible = bc;
       if (causal) visible = max(0, min(bc, i + causalOffset + 1 - j0));
+      if (windowed) {
+        const hidden = max(0, min(visible, i + windowStart - j0)); // keys [j0, j0 + hidden) precede the window
+        for (let c = 0; c < hidden; c++) store<f32>(row + (<usize>c << 2), -Infinity);
+      }
       if (keep != 0) {
         let at = keep + (<usize>slice * <usize>ks0 + <usize>i * <usize>ks1 + <usize>j0 * <usize>ks2) * 4;
         for (let c = 0; c < visible; c++) {

@@ -91,14 +91,14 @@ function packedValueScale(at: usize, count: i32, Lk: i32): f32 {
 /**
  * out [n, Lq, dv] and logSumExp [n, Lq] from q [n, Lq, d], k [nKv, Lk, d], v [nKv, Lk, dv]
  * (nKv = n / groupSize). Key j is visible to query i of slice s when (!causal || j ≤ i + causalOffset)
- * and (keep == 0 || keep[s·ks0 + i·ks1 + j·ks2] != 0). `work` holds attentionWorkBytes(Lk, d, dv).
+ * and (!windowed || j ≥ i + windowStart) and (keep == 0 || keep[s·ks0 + i·ks1 + j·ks2] != 0). `work` holds attentionWorkBytes(Lk, d, dv).
  * q and out interleave qHeads slices per row block, k and v kvHeads (see `sliceAddress`; 1, 1: [n, L, ·]).
  * Only the panels of MR query rows numbered panelFirst, panelFirst + panelStep, … of every slice are
  * computed (0, 1: all): threads with different panelFirst and their own `work` may run at once.
  */
 export function attentionForward(
   q: usize, k: usize, v: usize, out: usize, logSumExp: usize, keep: usize,
-  n: i32, Lq: i32, Lk: i32, d: i32, dv: i32, scale: f32, causal: bool, causalOffset: i32,
+  n: i32, Lq: i32, Lk: i32, d: i32, dv: i32, scale: f32, causal: bool, causalOffset: i32, windowed: bool, windowStart: i32,
   ks0: i32, ks1: i32, ks2: i32, groupSize: i32, qHeads: i32, kvHeads: i32, work: usize, panelFirst: i32, panelStep: i32,
 ): void {
   const keysPadded = ((Lk + NR - 1) / NR) * NR;
@@ -139,12 +139,14 @@ export function attentionForward(
         // Keys any row of this panel may see.
         let keyEnd = Lk;
         if (causal) keyEnd = max(0, min(Lk, i0 + mr + causalOffset));
+        // A window hides the key blocks before the first row's first key (blocks stay aligned to panels of keys).
+        const keyStart = windowed ? (max(0, min(keyEnd, i0 + windowStart)) / NR) * NR : 0;
         if (keyEnd > 0) packSplat(qSlice, qHeads * d, true, i0, 0, mr, d, MR, scale, qPanel); // scale folded into q
         // Rows past the panel's last query take no part in P · V: zero in the P panel throughout.
         for (let r = mr; r < MR; r++) {
           for (let c = 0; c < BK; c++) v128.store(pPanel + ((<usize>(c * MR + r)) << 4), f32x4.splat(0));
         }
-        for (let j0 = 0; j0 < keyEnd; j0 += BK) {
+        for (let j0 = keyStart; j0 < keyEnd; j0 += BK) {
           const bk = min(BK, keyEnd - j0);
           const bk4 = (bk + 3) & ~3;
           // s = (scale·Q_panel) · K_blockᵀ, NR keys per tile.   [MR, d] x [d, bk] -> [MR, bk]
@@ -161,6 +163,10 @@ export function attentionForward(
             if (causal) {
               const visible = max(0, min(bk, i + causalOffset + 1 - j0)); // keys [j0, j0 + visible)
               for (let c = visible; c < bk; c++) store<f32>(row + (<usize>c << 2), -Infinity);
+            }
+            if (windowed) {
+              const hidden = max(0, min(bk, i + windowStart - j0)); // keys [j0, j0 + hidden) precede the window
+              for (let c = 0; c < hidden; c++) store<f32>(row + (<usize>c << 2), -Infinity);
             }
             if (keep != 0) {
               let at = keep + (<usize>slice * <usize>ks0 + <usize>i * <usize>ks1 + <usize>j0 * <usize>ks2) * 4;

@@ -3,18 +3,24 @@ import { KeepRule } from './keep-rule';
 
 /**
  * Mistral's causal sliding window (Jiang et al. 2023): query i attends key j when i − W < j ≤ i,
- * i.e. the W keys ending at itself.
+ * i.e. the W keys ending at itself; with an offset, query row i sits at position i + offset (Lk − Lq
+ * when decoding with a cache). The fused kernels run it as a band of keys, skipping the tiles outside it.
  */
 export class SlidingWindowRule extends KeepRule {
   readonly kind = 'sliding-window';
 
-  constructor(readonly window: number) {
+  constructor(
+    readonly window: number,
+    readonly offset = 0,
+  ) {
     super();
     checkWindow('SlidingWindowRule', 'window', window, 1, ConfigError);
+    if (!Number.isInteger(offset)) throw new ConfigError(`offset must be an integer, got ${offset}`, { op: 'SlidingWindowRule', argument: 'offset' });
   }
 
   allows(_b: number, _h: number, i: number, j: number): boolean {
-    return j <= i && j > i - this.window;
+    const position = i + this.offset;
+    return j <= position && j > position - this.window;
   }
 }
 

@@ -7,8 +7,11 @@
  * slice ⌊s / groupSize⌋ of k and v; groupSize 1 is plain multi-head attention).
  *
  * Masking (1 = may attend): key j is allowed for query i of slice s when
- *   (causalOffset === null || j ≤ i + causalOffset)  and
+ *   (causalOffset === null || j ≤ i + causalOffset)  and  (windowStart == null || j ≥ i + windowStart)  and
  *   (attentionMask === null || attentionMask[s·attentionMaskStrides[0] + i·attentionMaskStrides[1] + j·attentionMaskStrides[2]] !== 0).
+ * causalOffset and windowStart together are a band of keys per query: a causal sliding window of W keys is
+ * (causalOffset o, windowStart o − W + 1), a local window of w keys each side (o + w, o − w). Key tiles
+ * outside the band of every row of a query block are skipped, so a window costs O(L·W), not O(L²).
  * A query row with no allowed key gets out = 0 and logSumExp = −∞ (never NaN), and passes no gradient.
  *
  * Layout 'sequence-first' (optional): q, out (and dOut, dq) are stored [B, Lq, H, ·] and k, v (and dk, dv)
@@ -30,6 +33,8 @@ export interface AttentionProblem {
   scale: number;
   /** null: no causal mask; otherwise key j is allowed for query i iff j ≤ i + causalOffset (0 = top-left aligned). */
   causalOffset: number | null;
+  /** null or absent: no lower bound; otherwise key j is allowed for query i only when j ≥ i + windowStart (a window's first key). */
+  windowStart?: number | null;
   /** The attention mask (1 = may attend, 0 = may not) read through `attentionMaskStrides` (0 strides broadcast), or null. */
   attentionMask: Float32Array | null;
   /** Strides of the attention mask over (slice, query, key). */

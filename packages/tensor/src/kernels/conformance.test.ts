@@ -60,6 +60,23 @@ test('every registered kernel set is under test: js, WebAssembly SIMD, relaxed S
 });
 
 const allZero = (a: ArrayLike<number>) => Array.from(a).every((x) => x === 0);
+
+/** The problem of a case, with its window (the testing helper's problem has none). */
+const problemOf = (c: AttentionCase): AttentionProblem => ({ ...attentionProblemOf(c), ...(c.windowStart != null ? { windowStart: c.windowStart } : {}) });
+
+/**
+ * The problem with its window written into the attention mask instead (j ≥ i + windowStart, times the
+ * mask read through its strides), as [n, Lq, Lk]: what the naive reference computes the window against.
+ */
+function windowMaterialized(p: AttentionProblem): AttentionProblem {
+  if (p.windowStart == null) return p;
+  const { n, queryLength: Lq, keyLength: Lk, attentionMask, attentionMaskStrides: [ms, mq, mk], windowStart } = p;
+  const mask = new Float32Array(n * Lq * Lk); // [n, Lq, Lk]
+  for (let s = 0; s < n; s++)
+    for (let i = 0; i < Lq; i++)
+      for (let j = 0; j < Lk; j++) mask[(s * Lq + i) * Lk + j] = j >= i + windowStart && (attentionMask === null || attentionMask[s * ms + i * mq + j * mk] !== 0) ? 1 : 0;
+  return { ...p, windowStart: null, attentionMask: mask, attentionMaskStrides: [Lq * Lk, Lk, 1] };
+}
 const maxAbs = (a: Float64Array) => a.reduce((m, x) => Math.max(m, Math.abs(x)), 0);
 
 describe.each(SETS)('kernel set $name', ({ name, kernels, tolerances }) => {
@@ -78,11 +95,11 @@ describe.each(SETS)('kernel set $name', ({ name, kernels, tolerances }) => {
 
   /** Forward and gradients against the naive reference; other sets also against the JS backward on their own forward. */
   function check(c: AttentionCase, seed = 1) {
-    const p = attentionProblemOf(c);
+    const p = problemOf(c);
     const inputs = randomAttentionInputs(p, seed);
     const got = run(p, inputs);
-    const ref = naiveAttention(p, inputs);
-    const label = `${name} n=${p.n} Lq=${p.queryLength} Lk=${p.keyLength} d=${p.headDim} dv=${p.valueDim} causal=${p.causalOffset} g=${p.groupSize}`;
+    const ref = naiveAttention(windowMaterialized(p), inputs);
+    const label = `${name} n=${p.n} Lq=${p.queryLength} Lk=${p.keyLength} d=${p.headDim} dv=${p.valueDim} causal=${p.causalOffset} window=${p.windowStart} g=${p.groupSize}`;
     expectClose(got.out, ref.out, tolerances.forward, `${label} out`);
     expectClose(got.lse, ref.lse, tolerances.forward, `${label} logSumExp`);
     for (const grad of ['dq', 'dk', 'dv'] as const) expectClose(got[grad], ref[grad], tolerances.gradient, `${label} ${grad}`);
@@ -121,6 +138,35 @@ describe.each(SETS)('kernel set $name', ({ name, kernels, tolerances }) => {
     test('causal with Lq > Lk bottom-right: the first Lq − Lk rows see nothing (zero output, −∞, no gradient)', () => {
       const { got } = check({ queryLength: 170, keyLength: 20, headDim: 4, n: 1, causalOffset: -150 });
       for (let i = 0; i < 150; i++) {
+        expect(got.lse[i]).toBe(-Infinity);
+        expect(allZero(got.out.subarray(i * 6, i * 6 + 6))).toBe(true);
+        expect(allZero(got.dq.subarray(i * 4, i * 4 + 4))).toBe(true);
+      }
+    });
+
+    test('windows (keys i + windowStart ≤ j ≤ i + causalOffset): sliding and local, odd sizes, across query and key blocks', () => {
+      const pairs = [[1, 1], [17, 17], [65, 130], [130, 65], [100, 300], [300, 40], [9, 600]] as const;
+      for (const [Lq, Lk] of pairs) {
+        const end = Lk - Lq; // bottom-right aligned
+        for (const W of [1, 5, 64, 100]) {
+          check({ queryLength: Lq, keyLength: Lk, headDim: 8, causalOffset: end, windowStart: end - W + 1 }, Lq * 1000 + Lk + W); // causal sliding window of W keys
+          check({ queryLength: Lq, keyLength: Lk, headDim: 8, causalOffset: W, windowStart: -W }, Lq * 1000 + Lk + W); // local window, W keys each side
+        }
+        check({ queryLength: Lq, keyLength: Lk, headDim: 5, windowStart: 3 }, Lq + Lk); // a lower bound alone
+      }
+    });
+
+    test('windows with masks, GQA and fully masked rows (zero output, −∞, no gradient)', () => {
+      const rng = new Rng(12);
+      const [n, Lq, Lk] = [4, 70, 150];
+      for (const [attentionMask, attentionMaskStrides] of stridedKeepMasks(rng, n, Lq, Lk)) {
+        check({ n, queryLength: Lq, keyLength: Lk, headDim: 5, attentionMask, attentionMaskStrides, causalOffset: Lk - Lq, windowStart: Lk - Lq - 40 });
+        check({ n, groupSize: 2, queryLength: Lq, keyLength: Lk, headDim: 8, attentionMask, attentionMaskStrides, causalOffset: 20, windowStart: -20 });
+      }
+      check({ n: 4, groupSize: 4, queryLength: 19, keyLength: 70, headDim: 8, causalOffset: 51, windowStart: 30 });
+      // Row i sees keys [i + 61, i + 70] ∩ [0, 80): rows 19 and after see none.
+      const { got } = check({ n: 1, queryLength: 30, keyLength: 80, headDim: 4, causalOffset: 70, windowStart: 61 });
+      for (let i = 19; i < 30; i++) {
         expect(got.lse[i]).toBe(-Infinity);
         expect(allZero(got.out.subarray(i * 6, i * 6 + 6))).toBe(true);
         expect(allZero(got.dq.subarray(i * 4, i * 4 + 4))).toBe(true);
@@ -217,10 +263,10 @@ describe.each(SETS)('kernel set $name', ({ name, kernels, tolerances }) => {
     });
 
     test("layout 'sequence-first' ([B, L, H, ·], GQA included): the heads-first results, moved", () => {
-      for (const [B, H, groupSize, causalOffset] of [[2, 3, 1, null], [1, 4, 2, 0], [2, 4, 4, 7]] as const) {
+      for (const [B, H, groupSize, causalOffset, windowStart] of [[2, 3, 1, null, null], [1, 4, 2, 0, null], [2, 4, 4, 7, null], [1, 4, 2, 30, -10]] as const) {
         const [Lq, Lk, d, dv] = [70, 93, 8, 12];
         const Hkv = H / groupSize;
-        const headsFirst = attentionProblemOf({ n: B * H, queryLength: Lq, keyLength: Lk, headDim: d, valueDim: dv, groupSize, causalOffset });
+        const headsFirst = problemOf({ n: B * H, queryLength: Lq, keyLength: Lk, headDim: d, valueDim: dv, groupSize, causalOffset, windowStart });
         const sequenceFirst: AttentionProblem = { ...headsFirst, layout: 'sequence-first', heads: H };
         const inputs = randomAttentionInputs(sequenceFirst, B * 100 + H); // read as [B, L, H, ·]
         const moved = {
@@ -229,7 +275,7 @@ describe.each(SETS)('kernel set $name', ({ name, kernels, tolerances }) => {
           v: toHeadsFirst(inputs.v, B, Hkv, Lk, dv),
           dOut: toHeadsFirst(inputs.dOut, B, H, Lq, dv),
         };
-        const expected = naiveAttention(headsFirst, moved);
+        const expected = naiveAttention(windowMaterialized(headsFirst), moved);
         const got = run(sequenceFirst, inputs);
         const label = `B=${B} H=${H} g=${groupSize}`;
         expectClose(toHeadsFirst(got.out, B, H, Lq, dv), expected.out, tolerances.forward, `${label} out`);
@@ -244,14 +290,15 @@ describe.each(SETS)('kernel set $name', ({ name, kernels, tolerances }) => {
       const rng = new Rng(31);
       const [n, Lq, Lk] = [3, 20, 37];
       const [attentionMask, attentionMaskStrides] = stridedKeepMasks(rng, n, Lq, Lk)[2]!;
-      for (const c of [{ causalOffset: 2 }, { attentionMask, attentionMaskStrides }, { groupSize: 3 }] as Partial<AttentionCase>[]) {
-        const p = attentionProblemOf({ n, queryLength: Lq, keyLength: Lk, headDim: 7, ...c });
+      const cases = [{ causalOffset: 2 }, { attentionMask, attentionMaskStrides }, { groupSize: 3 }, { causalOffset: 4, windowStart: -6, attentionMask, attentionMaskStrides }, { causalOffset: 30, windowStart: 25 }];
+      for (const c of cases as Partial<AttentionCase>[]) {
+        const p = problemOf({ n, queryLength: Lq, keyLength: Lk, headDim: 7, ...c });
         const inputs = randomAttentionInputs(p, 9);
         const { lse } = run(p, inputs);
         const rows = Int32Array.from([0, 5, 19]);
         const weights = new Float32Array(n * rows.length * Lk).fill(NaN);
         kernels.attentionWeights(p, inputs.q, inputs.k, lse, rows, weights);
-        const ref = naiveAttention(p, inputs).weights; // [n, Lq, Lk]
+        const ref = naiveAttention(windowMaterialized(p), inputs).weights; // [n, Lq, Lk]
         const expected = new Float64Array(weights.length);
         for (let s = 0; s < n; s++) rows.forEach((i, r) => expected.set(ref.subarray((s * Lq + i) * Lk, (s * Lq + i + 1) * Lk), (s * rows.length + r) * Lk));
         expectClose(weights, expected, tolerances.forward, 'weights');

@@ -12,6 +12,13 @@ export interface ScaledDotProductAttentionOptions {
   scale?: number;
   /** Query i may attend key j ≤ i (`true`, top-left aligned) or j ≤ i + offset (`{ offset }`; Lk − Lq aligns bottom-right). */
   causal?: boolean | { offset: number };
+  /**
+   * Query i may attend only keys j ≥ i + windowStart: a window's first key. With `causal` it bounds a band,
+   * computed tile by tile and skipping the key tiles outside it (cost O(L·W), not O(L²)): the causal sliding
+   * window of W keys is `{ causal: true, windowStart: 1 − W }`, the local window of w keys each side
+   * `{ causal: { offset: w }, windowStart: −w }` (shift both by Lk − Lq to align bottom-right).
+   */
+  windowStart?: number | null;
   /** Keep-mask (non-zero = may attend) broadcastable to [..., Lq, Lk]; never differentiated. */
   attentionMask?: Tensor | null;
   /**
@@ -131,9 +138,15 @@ export function resolveAttention(op: string, query: Tensor, keys: Tensor, values
     }
   }
 
+  const windowStart = options.windowStart ?? null;
+  if (windowStart !== null && !Number.isInteger(windowStart)) {
+    throw new ArgumentError(`windowStart must be an integer, got ${windowStart}`, { op, argument: 'windowStart', shapes });
+  }
+
   const n = sizeOf(lead);
   const { keep, keepStrides } = keepLayout(op, options.attentionMask ?? null, lead, Lq, Lk, shapes);
   const problem: AttentionProblem = { n, queryLength: Lq, keyLength: Lk, headDim: d, valueDim: dv, scale, causalOffset, attentionMask: keep, attentionMaskStrides: keepStrides, groupSize };
+  if (windowStart !== null) problem.windowStart = windowStart;
   if (sequenceFirst) Object.assign(problem, { layout, heads: lead[lead.length - 1]! });
   const outputShape = sequenceFirst ? [...query.shape.slice(0, -1), dv] : [...lead, Lq, dv];
   return { problem, lead, outputShape };

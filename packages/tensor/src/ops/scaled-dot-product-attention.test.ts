@@ -64,6 +64,13 @@ function plainAttention(query: Tensor, keys: Tensor, values: Tensor, options: Sc
     const c = new Tensor(causal, [Lq, Lk]);
     keep = keep ? mul(keep, c) : c;
   }
+  if (options.windowStart != null) {
+    const start = options.windowStart;
+    const window = new Float32Array(Lq * Lk);
+    for (let i = 0; i < Lq; i++) for (let j = 0; j < Lk; j++) window[i * Lk + j] = j >= i + start ? 1 : 0;
+    const w = new Tensor(window, [Lq, Lk]);
+    keep = keep ? mul(keep, w) : w;
+  }
   if (keep && g > 1 && keep.rank === 4) keep = reshape(keep, [keep.shape[0]!, keep.shape[1]! / g, g, Lq, Lk]); // [B, H, Lq, Lk] -> [B, Hkv, g, Lq, Lk]
   if (keep) scores = where(keep, scores, -Infinity); // [..., Lq, Lk]
   const out = matmul(softmax(scores, -1), v); // [..., Lq, Lk] x [..., Lk, dv] -> [..., Lq, dv]
@@ -112,6 +119,9 @@ describe('scaledDotProductAttention', () => {
     const perHead = new Tensor(Float32Array.from({ length: 3 * 37 * 70 }, (_, i) => (i % 70 === 0 || rng.uniform() < 0.6 ? 1 : 0)), [3, 37, 70]); // [H, Lq, Lk]
     expectSameAsPlain(shapes, { attentionMask: perHead });
     expectSameAsPlain({ query: [4, 6, 2], keys: [4, 9, 2], values: [4, 9, 3] }, { causal: true }); // rank 3
+    expectSameAsPlain(shapes, { causal: { offset: 70 - 37 }, windowStart: 70 - 37 - 15 }); // causal sliding window of 16 keys, bottom-right
+    expectSameAsPlain(shapes, { causal: { offset: 9 }, windowStart: -9 }); // local window, 9 keys each side
+    expectSameAsPlain({ query: [2, 4, 9, 8], keys: [2, 2, 20, 8], values: [2, 2, 20, 3] }, { groupSize: 2, causal: true, windowStart: -3 });
     expectSameAsPlain({ query: [5, 1], keys: [7, 1], values: [7, 4] }, {}); // rank 2, d = 1
   });
 
@@ -260,6 +270,7 @@ describe('scaledDotProductAttention', () => {
     expect(expectThrows(() => scaledDotProductAttention(q, k, v, { groupSize: 0 }), ArgumentError).argument).toBe('groupSize');
     expect(expectThrows(() => scaledDotProductAttention(q, k, v, { scale: NaN }), ArgumentError).argument).toBe('scale');
     expect(expectThrows(() => scaledDotProductAttention(q, k, v, { causal: { offset: 0.5 } }), ArgumentError).argument).toBe('causal');
+    expect(expectThrows(() => scaledDotProductAttention(q, k, v, { windowStart: 1.5 }), ArgumentError).argument).toBe('windowStart');
     expect(expectThrows(() => scaledDotProductAttention(randn([3], rng), k, v), ShapeError).argument).toBe('query');
     // 'sequence-first': query [B, Lq, H, d], keys and values [B, Lk, Hkv, ·].
     const sq = randn([2, 3, 4, 8], rng);

@@ -11,7 +11,7 @@ import { addWeightedRows, dotRows } from './attention';
  * q [n, Lq, d], k [nKv, Lk, d], logSumExp [n, Lq] -> out [n, R, Lk]
  */
 export const attentionWeightsJs: AttentionWeightsKernel = (problem, q, k, logSumExp, rows, out) => {
-  const { n, queryLength: Lq, keyLength: Lk, headDim: d, scale, causalOffset, attentionMask, attentionMaskStrides, groupSize } = problem;
+  const { n, queryLength: Lq, keyLength: Lk, headDim: d, scale, causalOffset, windowStart, attentionMask, attentionMaskStrides, groupSize } = problem;
   const [maskSlice, maskQuery, maskKey] = attentionMaskStrides;
   const R = rows.length;
   const s = new Float64Array(Lk); // one row of scores   [Lk]
@@ -21,13 +21,14 @@ export const attentionWeightsJs: AttentionWeightsKernel = (problem, q, k, logSum
       const i = rows[r]!;
       const o = (slice * R + r) * Lk;
       const lse = logSumExp[slice * Lq + i]!;
-      const visible = causalOffset === null ? Lk : Math.max(0, Math.min(Lk, i + causalOffset + 1));
+      const visible = causalOffset === null ? Lk : Math.max(0, Math.min(Lk, i + causalOffset + 1)); // keys [first, visible)
+      const first = Math.max(0, Math.min(visible, i + (windowStart ?? -Infinity)));
       out.fill(0, o, o + Lk);
-      if (lse === -Infinity || visible === 0) continue;
-      dotRows(q, (slice * Lq + i) * d, k, kBase, d, visible, scale, s); // [d] x [visible, d] -> [visible]
+      if (lse === -Infinity || visible === first) continue;
+      dotRows(q, (slice * Lq + i) * d, k, kBase + first * d, d, visible - first, scale, s, first); // [d] x [visible − first, d] -> [visible − first]
       const maskRow = slice * maskSlice + i * maskQuery;
       let total = 0;
-      for (let j = 0; j < visible; j++) {
+      for (let j = first; j < visible; j++) {
         if (attentionMask !== null && attentionMask[maskRow + j * maskKey] === 0) s[j] = 0;
         else {
           const p = Math.exp(s[j]! - lse);
@@ -37,7 +38,7 @@ export const attentionWeightsJs: AttentionWeightsKernel = (problem, q, k, logSum
       }
       // Σ_j p_ij is 1 but for the float32 rounding of logSumExp (~3e-5 relative at logits near 1e3): divide it out.
       const inv = total > 0 ? 1 / total : 0;
-      for (let j = 0; j < visible; j++) out[o + j] = s[j]! * inv;
+      for (let j = first; j < visible; j++) out[o + j] = s[j]! * inv;
     }
   }
 };

@@ -291,7 +291,7 @@ function exponentiate(s: Float64Array, row: number, count: number, m: number, l:
 
 /**
  * Forward, tile by tile with an online softmax. For each slice and block of BLOCK_Q query rows,
- * walk the key tiles (skipping those causality hides entirely):
+ * walk the key tiles (skipping those causality or the window hides entirely):
  *   S = scale · Q_block K_tileᵀ (masked → −∞);  per row  m' = max(m, max S),  P = e^(S − m'),
  *   l ← l·e^(m−m') + Σ P,  acc ← acc·e^(m−m') + P V_tile;   finally out = acc / l,  logSumExp = m + log l.
  */
@@ -300,6 +300,7 @@ const forwardHeadsFirst: AttentionForwardKernel = (problem, q, k, v, out, logSum
   const [keepSlice, keepQuery, keepKey] = keepStrides;
   const causal = causalOffset !== null;
   const offset = causalOffset ?? 0;
+  const start = problem.windowStart ?? -Infinity; // key j ≥ i + start
   const s = new Float64Array(BLOCK_Q * BLOCK_K); // the score tile, then its weights P   [R, C]
   const acc = new Float64Array(BLOCK_Q * dv); // unnormalized output rows                [R, dv]
   const rowMax = new Float64Array(BLOCK_Q); // running max m                              [R]
@@ -317,19 +318,23 @@ const forwardHeadsFirst: AttentionForwardKernel = (problem, q, k, v, out, logSum
       rowMax.fill(-Infinity, 0, rows);
       rowSum.fill(0, 0, rows);
       acc.fill(0, 0, rows * dv);
-      // Keys any row of this block may see: causality hides every key tile past the last row's limit.
+      // Keys any row of this block may see: causality hides every key tile past the last row's limit,
+      // a window every key before the first row's first key.
       const keyEnd = causal ? Math.max(0, Math.min(Lk, i0 + rows + offset)) : Lk;
-      for (let j0 = 0; j0 < keyEnd; j0 += BLOCK_K) {
+      const keyStart = Math.max(0, i0 + start);
+      for (let j0 = keyStart; j0 < keyEnd; j0 += BLOCK_K) {
         const cols = Math.min(BLOCK_K, keyEnd - j0);
         dotTile(q, qBase + i0 * d, rows, k, kBase + j0 * d, cols, d, scale, s); // [R, d] x [C, d] -> [R, C]
         for (let r = 0; r < rows; r++) {
           const i = i0 + r;
           const row = r * BLOCK_K;
-          const visible = causal ? Math.max(0, Math.min(cols, i + offset + 1 - j0)) : cols; // keys [j0, j0 + visible)
+          const visible = causal ? Math.max(0, Math.min(cols, i + offset + 1 - j0)) : cols; // keys [j0 + first, j0 + visible)
+          const first = Math.max(0, Math.min(visible, i + start - j0));
+          for (let c = 0; c < first; c++) s[row + c] = -Infinity;
           for (let c = visible; c < cols; c++) s[row + c] = -Infinity;
           if (keep !== null) {
             const keepRow = keepBase + i * keepQuery + j0 * keepKey;
-            for (let c = 0; c < visible; c++) if (keep[keepRow + c * keepKey] === 0) s[row + c] = -Infinity;
+            for (let c = first; c < visible; c++) if (keep[keepRow + c * keepKey] === 0) s[row + c] = -Infinity;
           }
           const tileMax = rowMaxOf(s, row, visible);
           if (tileMax === -Infinity) {
@@ -381,6 +386,7 @@ function rowStatistics(problem: AttentionProblem, q: Float32Array, k: Float32Arr
   const [keepSlice, keepQuery, keepKey] = keepStrides;
   const causal = causalOffset !== null;
   const offset = causalOffset ?? 0;
+  const start = problem.windowStart ?? -Infinity; // key j ≥ i + start
   for (let i0 = 0; i0 < Lq; i0 += BLOCK_Q) {
     const rows = Math.min(BLOCK_Q, Lq - i0);
     let recompute = false;
@@ -396,16 +402,18 @@ function rowStatistics(problem: AttentionProblem, q: Float32Array, k: Float32Arr
       rowSum[at + i0 + r] = 0;
     }
     const keyEnd = causal ? Math.max(0, Math.min(Lk, i0 + rows + offset)) : Lk;
-    for (let j0 = 0; j0 < keyEnd; j0 += BLOCK_K) {
+    for (let j0 = Math.max(0, i0 + start); j0 < keyEnd; j0 += BLOCK_K) {
       const cols = Math.min(BLOCK_K, keyEnd - j0);
       dotTile(q, (slice * Lq + i0) * d, rows, k, kBase + j0 * d, cols, d, scale, s); // [R, d] x [C, d] -> [R, C]
       for (let r = 0; r < rows; r++) {
         const i = i0 + r;
         const row = r * BLOCK_K;
         const visible = causal ? Math.max(0, Math.min(cols, i + offset + 1 - j0)) : cols;
+        const first = Math.max(0, Math.min(visible, i + start - j0));
+        for (let c = 0; c < first; c++) s[row + c] = -Infinity;
         if (keep !== null) {
           const keepRow = slice * keepSlice + i * keepQuery + j0 * keepKey;
-          for (let c = 0; c < visible; c++) if (keep[keepRow + c * keepKey] === 0) s[row + c] = -Infinity;
+          for (let c = first; c < visible; c++) if (keep[keepRow + c * keepKey] === 0) s[row + c] = -Infinity;
         }
         const tileMax = rowMaxOf(s, row, visible);
         if (tileMax === -Infinity) continue;
@@ -434,6 +442,7 @@ const backwardHeadsFirst: AttentionBackwardKernel = (problem, q, k, v, out, logS
   const [keepSlice, keepQuery, keepKey] = keepStrides;
   const causal = causalOffset !== null;
   const offset = causalOffset ?? 0;
+  const start = problem.windowStart ?? -Infinity; // key j ≥ i + start
   const nKv = Math.floor(n / groupSize);
   const delta = new Float64Array(groupSize * Lq); // D for the query rows of one k/v slice   [groupSize, Lq]
   const rowMax = new Float64Array(groupSize * Lq); // m for the same rows                    [groupSize, Lq]
@@ -465,11 +474,12 @@ const backwardHeadsFirst: AttentionBackwardKernel = (problem, q, k, v, out, logS
       dkTile.fill(0, 0, cols * d);
       dvTile.fill(0, 0, cols * dvSize);
       const firstRow = causal ? Math.max(0, j0 - offset) : 0; // earlier rows see none of these keys
+      const rowEnd = Math.min(Lq, j0 + cols - start); // nor do later rows, past a window
       for (let member = 0; member < groupSize; member++) {
         const slice = g * groupSize + member;
         const keepBase = slice * keepSlice;
-        for (let i0 = firstRow; i0 < Lq; i0 += BLOCK_Q) {
-          const rows = Math.min(BLOCK_Q, Lq - i0);
+        for (let i0 = firstRow; i0 < rowEnd; i0 += BLOCK_Q) {
+          const rows = Math.min(BLOCK_Q, rowEnd - i0);
           const qBlock = (slice * Lq + i0) * d;
           const oBlock = (slice * Lq + i0) * dvSize;
           dotTile(q, qBlock, rows, k, kTile, cols, d, scale, p); // S = scale · Q K_tileᵀ   [R, d] x [C, d] -> [R, C]
@@ -481,9 +491,11 @@ const backwardHeadsFirst: AttentionBackwardKernel = (problem, q, k, v, out, logS
             const m = rowMax[member * Lq + i]!;
             const visible = m === -Infinity ? 0 : causal ? Math.max(0, Math.min(cols, i + offset + 1 - j0)) : cols; // fully masked rows pass nothing
             const D = delta[member * Lq + i]!;
+            const first = Math.max(0, Math.min(visible, i + start - j0));
+            for (let c = 0; c < first; c++) p[row + c] = -Infinity;
             if (keep !== null) {
               const keepRow = keepBase + i * keepQuery + j0 * keepKey;
-              for (let c = 0; c < visible; c++) if (keep[keepRow + c * keepKey] === 0) p[row + c] = -Infinity;
+              for (let c = first; c < visible; c++) if (keep[keepRow + c * keepKey] === 0) p[row + c] = -Infinity;
             }
             rowMaxOf(p, row, visible); // scores past float32's range → ±∞, as in the forward
             exponentiate(p, row, visible, m, rowSum[member * Lq + i]!); // P = e^(S − m) / l

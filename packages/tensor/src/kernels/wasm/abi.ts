@@ -54,6 +54,8 @@ const attentionProblemArgs = [
   f32('scale', 'multiplies q·k'),
   bool('causal', 'apply the causal rule j ≤ i + causalOffset'),
   i32('causalOffset', 'clamped to [−Lq − 1, Lk]'),
+  bool('windowed', 'apply the window rule j ≥ i + windowStart'),
+  i32('windowStart', 'clamped to [−Lq, Lk]'),
   i32('maskSliceStride', 'attention mask stride over slices (0 broadcasts)'),
   i32('maskQueryStride', 'attention mask stride over queries'),
   i32('maskKeyStride', 'attention mask stride over keys'),

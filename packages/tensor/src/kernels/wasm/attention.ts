@@ -20,6 +20,8 @@ function problemArguments(problem: AttentionProblem): ProblemArguments {
     causal: causalOffset !== null,
     // Offsets past ±(Lq + Lk) mean all or nothing visible: clamped so i + offset stays a 32-bit integer.
     causalOffset: Math.max(-queryLength - 1, Math.min(keyLength, causalOffset ?? 0)),
+    windowed: problem.windowStart != null,
+    windowStart: Math.max(-queryLength, Math.min(keyLength, problem.windowStart ?? 0)),
     maskSliceStride: attentionMaskStrides[0],
     maskQueryStride: attentionMaskStrides[1],
     maskKeyStride: attentionMaskStrides[2],

@@ -79,7 +79,7 @@ export class WasmKernelInstance {
     this.heap().fill(0, at >> 2, work >> 2);
     // One problem of each kind, single-threaded: q [n, Lq, 32] at `at`, k, v [256, 32] after it (the
     // zero inputs and log-sum-exp are only wrong, not harmful: the results are thrown away).
-    const problem = { n: 1, keyLength: 256, headDim: 32, valueDim: 32, scale: 0.2, causalOffset: 0, attentionMask: 0, maskSliceStride: 0, maskQueryStride: 0, maskKeyStride: 0 };
+    const problem = { n: 1, keyLength: 256, headDim: 32, valueDim: 32, scale: 0.2, causalOffset: 0, windowed: false, windowStart: 0, attentionMask: 0, maskSliceStride: 0, maskQueryStride: 0, maskKeyStride: 0 };
     const layout = { groupSize: 1, queryHeads: 1, keyHeads: 1, work, first: 0, step: 1 };
     for (let i = 0; i < 8; i++) {
       const [transposeA, transposeB, causal] = [(i & 1) === 1, (i & 2) === 2, (i & 1) === 1];
