@@ -62,7 +62,9 @@ layer.eval();
 
 // 2. Export: weights under heed's names, causal in the graph, batch and sequence length dynamic.
 const { bytes, inputs, attentionOp } = exportToOnnx(layer, { causal: true });
-console.log(`exported ${bytes.length} bytes, attention as ${attentionOp}, inputs ${inputs.map((i) => `${i.name} [${i.shape.join(', ')}]`).join(', ')}`);
+console.log(
+  `exported ${bytes.length} bytes, attention as ${attentionOp}, inputs ${inputs.map((i) => `${i.name} [${i.shape.join(', ')}]`).join(', ')}`,
+);
 
 // 3. Serve with ONNX Runtime, and compare with heed on sequences longer than any seen in training.
 const session = await ort.InferenceSession.create(bytes);

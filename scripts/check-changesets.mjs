@@ -44,19 +44,25 @@ function checkRange(label, from, to) {
   const changesets = files.filter((f) => CHANGESET.test(f) && existsSync(join(root, f)));
   // Each package changed must be named by one of the changesets (an empty changeset covers every package).
   const named = new Set();
-  let empty = changesets.length === 0 ? false : changesets.some((f) => changesetEntries(f).length === 0);
+  const empty = changesets.length === 0 ? false : changesets.some((f) => changesetEntries(f).length === 0);
   for (const f of changesets) for (const [name] of changesetEntries(f)) named.add(name);
   const missing = [...new Set(touched.map((f) => f.split('/')[1]))].filter((dir) => !empty && !named.has(packageName(dir)));
   if (missing.length === 0) return null;
   const files_ = touched.filter((f) => missing.includes(f.split('/')[1]));
-  return `${label} changes ${missing.map(packageName).join(', ')} without a changeset naming ${missing.length > 1 ? 'them' : 'it'}:\n${files_.slice(0, 12).map((f) => `      ${f}`).join('\n')}${files_.length > 12 ? `\n      … and ${files_.length - 12} more` : ''}`;
+  return `${label} changes ${missing.map(packageName).join(', ')} without a changeset naming ${missing.length > 1 ? 'them' : 'it'}:\n${files_
+    .slice(0, 12)
+    .map((f) => `      ${f}`)
+    .join('\n')}${files_.length > 12 ? `\n      … and ${files_.length - 12} more` : ''}`;
 }
 
 /** The [package, bump] entries of a changeset's front matter ([] for an empty changeset). */
 function changesetEntries(file) {
   const front = /^---\r?\n([\s\S]*?)\r?\n?---/.exec(readFileSync(join(root, file), 'utf8'));
   if (!front) return [];
-  return lines(front[1]).map((line) => /^\s*["']?(@[^"':]+\/[^"':]+)["']?\s*:\s*(patch|minor|major)\s*$/.exec(line)).filter(Boolean).map((m) => [m[1], m[2]]);
+  return lines(front[1])
+    .map((line) => /^\s*["']?(@[^"':]+\/[^"':]+)["']?\s*:\s*(patch|minor|major)\s*$/.exec(line))
+    .filter(Boolean)
+    .map((m) => [m[1], m[2]]);
 }
 
 /** The package name of packages/<dir> (the directory name when its manifest cannot be read). */
@@ -95,7 +101,9 @@ if (base) {
   const tag = tryGit('describe', '--tags', '--abbrev=0', '--match', '@heed/*', '--match', 'v[0-9]*', 'HEAD');
   const introduced = lines(tryGit('log', '--diff-filter=A', '--format=%H', 'HEAD', '--', 'scripts/check-changesets.mjs')).pop() ?? head;
   const from = tag ?? tryGit('rev-parse', '--verify', '--quiet', `${introduced}^1`);
-  console.log(`changesets: checking main since ${tag ? `the release tag ${tag}` : `the commit before this check (${(from ?? 'the root').slice(0, 9)})`} as one release`);
+  console.log(
+    `changesets: checking main since ${tag ? `the release tag ${tag}` : `the commit before this check (${(from ?? 'the root').slice(0, 9)})`} as one release`,
+  );
   const problem = checkRange(`main since ${tag ?? (from ?? 'the root').slice(0, 9)}`, from, head);
   if (problem) problems.push(problem);
 }
@@ -118,7 +126,8 @@ for (const file of readdirSync(join(root, '.changeset')).filter((f) => CHANGESET
   for (const line of lines(front[1])) {
     const entry = /^\s*["']?(@[^"':]+\/[^"':]+)["']?\s*:\s*(patch|minor|major)\s*$/.exec(line);
     if (!entry) problems.push(`.changeset/${file}: cannot read "${line.trim()}" (want "@heed/<name>": patch|minor|major)`);
-    else if (!published.has(entry[1])) problems.push(`.changeset/${file}: ${entry[1]} is not a published package here (${[...published.keys()].join(', ')})`);
+    else if (!published.has(entry[1]))
+      problems.push(`.changeset/${file}: ${entry[1]} is not a published package here (${[...published.keys()].join(', ')})`);
   }
 }
 

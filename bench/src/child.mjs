@@ -45,8 +45,15 @@ const median = (xs) => {
 
 async function main() {
   const impl = IMPLS[job.impl];
-  const setup = await impl.load(job.task, { causal: job.causal, ...(job.window ? { window: job.window } : {}), ...(job.steadyWarmUp ? { warmUp: job.steadyWarmUp } : {}) });
-  await send({ type: 'info', info: { ...setup.info, runtime: { node: process.version, v8: process.versions.v8, execArgv: process.execArgv } } });
+  const setup = await impl.load(job.task, {
+    causal: job.causal,
+    ...(job.window ? { window: job.window } : {}),
+    ...(job.steadyWarmUp ? { warmUp: job.steadyWarmUp } : {}),
+  });
+  await send({
+    type: 'info',
+    info: { ...setup.info, runtime: { node: process.version, v8: process.versions.v8, execArgv: process.execArgv } },
+  });
   const lengths = job.lengths;
   for (let i = 0; i < lengths.length; i++) {
     const L = lengths[i];
@@ -109,7 +116,11 @@ async function main() {
       const estimate = row.minMs * (flopsOf(job.task, next) / flopsOf(job.task, L));
       if ((job.warmup + job.minRuns) * estimate > job.rowLimitMs) {
         for (const Ls of lengths.slice(i + 1)) {
-          await send({ type: 'skip', L: Ls, reason: `est. ${(estimate / 1000).toFixed(1)} s/run × ${job.warmup + job.minRuns} > ${job.rowLimitMs / 1000} s limit` });
+          await send({
+            type: 'skip',
+            L: Ls,
+            reason: `est. ${(estimate / 1000).toFixed(1)} s/run × ${job.warmup + job.minRuns} > ${job.rowLimitMs / 1000} s limit`,
+          });
         }
         break;
       }

@@ -61,7 +61,10 @@ async function selectKernels(variant) {
   const threads = variant === 'wasm2' ? 2 : 1;
   const before = osThreadCount();
   const result = await T.useWasmKernels({ threads });
-  const build = heedWasmBuild(result, threads, { relaxed: relaxedBuildValidates, threadsStarted: threadsStarted(before, osThreadCount(), threads) });
+  const build = heedWasmBuild(result, threads, {
+    relaxed: relaxedBuildValidates,
+    threadsStarted: threadsStarted(before, osThreadCount(), threads),
+  });
   return { kernels: `useWasmKernels({ threads: ${threads} }) -> ${buildLabel(build)} [${build.source}]`, build };
 }
 
@@ -155,7 +158,9 @@ export async function createHeed(variant, task, { causal = false, window = null 
         const k = wrap(inputs.k, shape);
         const v = wrap(inputs.v, shape);
         const keepRule = window ? new SA.SlidingWindowRule(window) : undefined; // i − W < j ≤ i, fused as key bounds
-        return { run: () => T.noGrad(() => SA.attend({ query: q, keys: k, values: v, causal, keepRule, needWeights: false }).context.data) };
+        return {
+          run: () => T.noGrad(() => SA.attend({ query: q, keys: k, values: v, causal, keepRule, needWeights: false }).context.data),
+        };
       }
       const x = wrap(inputs.x, [1, L, MODEL_DIM]);
       if (task === 'mha') return { run: () => T.noGrad(() => forward(x, L).data) };

@@ -49,9 +49,17 @@ export async function createOrtWeb(threads, task, { warmUp: warmUpOptions, ...op
     warm = await warmUp(runner, warmUpOptions);
     runner.dispose();
   }
-  const warmText = warm ? `; warmed up on L = 128 until steady: ${warm.runs} runs in ${warm.seconds.toFixed(1)} s, ${warm.firstMs.toFixed(0)} -> ${warm.lastMs.toFixed(0)} ms` : '';
+  const warmText = warm
+    ? `; warmed up on L = 128 until steady: ${warm.runs} runs in ${warm.seconds.toFixed(1)} s, ${warm.firstMs.toFixed(0)} -> ${warm.lastMs.toFixed(0)} ms`
+    : '';
   peer.info.kernels = `wasm EP (ort-wasm-simd-threaded), env.wasm.numThreads ${threads}, onnxruntime-web ${ort.env.versions?.web ?? '?'}${warmText}`;
-  peer.info.build = { kind: 'wasm', simd: 'plain', threads: started, threadsAsked: threads, source: 'env.wasm.numThreads; threads from the worker threads it started' };
+  peer.info.build = {
+    kind: 'wasm',
+    simd: 'plain',
+    threads: started,
+    threadsAsked: threads,
+    source: 'env.wasm.numThreads; threads from the worker threads it started',
+  };
   peer.info.warmUp = warm;
   return peer;
 }

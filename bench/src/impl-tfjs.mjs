@@ -18,7 +18,12 @@ async function useBackend(name) {
     const simd = tf.env().getAsync ? await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT') : undefined;
     const threads = tf.env().getAsync ? await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT') : undefined;
     const started = threads ? threadsStarted(before, osThreadCount(), Infinity) : 1;
-    const build = { kind: 'wasm', simd: simd ? 'plain' : 'none', threads: started, source: 'tfjs flags WASM_HAS_SIMD_SUPPORT, WASM_HAS_MULTITHREAD_SUPPORT' };
+    const build = {
+      kind: 'wasm',
+      simd: simd ? 'plain' : 'none',
+      threads: started,
+      source: 'tfjs flags WASM_HAS_SIMD_SUPPORT, WASM_HAS_MULTITHREAD_SUPPORT',
+    };
     return { kernels: `wasm (SIMD ${simd ? 'on' : 'off'}, threads ${threads ? 'on' : 'off'})`, build };
   }
   return { kernels: name, build: { kind: 'js', threads: 1, source: `tfjs backend ${name}` } };
@@ -72,7 +77,9 @@ export async function createTfjs(backend, form, task, { causal = false } = {}) {
       const q = tf.mul(tf.add(tf.matMul(x, W.wq), W.bq), SCALE); // [L, 512], scaled once here (cheapest place)
       const k = tf.add(tf.matMul(x, W.wk), W.bk);
       const v = tf.add(tf.matMul(x, W.wv), W.bv);
-      const ctx = perHead ? attentionPerHead(q, k, v, mask) : fromHeads(attentionBatched(toHeads(q, L), toHeads(k, L), toHeads(v, L), mask), L);
+      const ctx = perHead
+        ? attentionPerHead(q, k, v, mask)
+        : fromHeads(attentionBatched(toHeads(q, L), toHeads(k, L), toHeads(v, L), mask), L);
       return tf.add(tf.matMul(ctx, W.wo), W.bo); // [L, 512]
     });
 

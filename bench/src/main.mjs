@@ -33,11 +33,26 @@ const value = (name) => {
   const at = argv.indexOf(`--${name}`);
   return at >= 0 && at + 1 < argv.length ? argv[at + 1] : undefined;
 };
-const KNOWN = ['quick', 'full', 'node', 'node-flags', 'only', 'lengths', 'no-train', 'memory', 'no-memory', 'memory-length', 'mem-cap-gb', 'memory-limit-s', 'out'];
+const KNOWN = [
+  'quick',
+  'full',
+  'node',
+  'node-flags',
+  'only',
+  'lengths',
+  'no-train',
+  'memory',
+  'no-memory',
+  'memory-length',
+  'mem-cap-gb',
+  'memory-limit-s',
+  'out',
+];
 for (const [i, a] of argv.entries()) {
   const name = a.startsWith('--') ? a.slice(2).split('=')[0] : null;
   const isValue = i > 0 && ['--node', '--node-flags', '--out'].includes(argv[i - 1]);
-  if (!isValue && (name === null || !KNOWN.includes(name))) throw new Error(`pnpm bench: unknown option ${a} (known: ${KNOWN.map((k) => `--${k}`).join(' ')})`);
+  if (!isValue && (name === null || !KNOWN.includes(name)))
+    throw new Error(`pnpm bench: unknown option ${a} (known: ${KNOWN.map((k) => `--${k}`).join(' ')})`);
 }
 // Paths are relative to where the command was typed (pnpm runs the script inside bench/ and says where in INIT_CWD).
 const userPath = (p) => resolve(process.env.INIT_CWD ?? process.cwd(), p);
@@ -46,9 +61,43 @@ const full = flag('full');
 const quick = flag('quick');
 if (full && quick) throw new Error('pnpm bench: choose one of --quick and --full');
 const MODES = {
-  quick: { mode: 'quick', windowLengths: [], lengths: [128, 256], warmup: 1, minRuns: 2, maxRuns: 3, budgetMs: 300, rowLimitMs: 4000, memory: false, trainLength: 256, steadyWarmUp: { minMs: 1500, maxMs: 5000 } },
-  short: { mode: 'short', windowLengths: [1024, 4096], lengths: [128, 512, 1024], warmup: 1, minRuns: 2, maxRuns: 5, budgetMs: 1000, rowLimitMs: 10_000, memory: false, trainLength: 512 },
-  full: { mode: 'full', windowLengths: [1024, 4096, 16384], lengths: [128, 512, 1024, 2048, 4096], warmup: 1, minRuns: 2, maxRuns: 10, budgetMs: 4000, rowLimitMs: 120_000, memory: true, trainLength: 512 },
+  quick: {
+    mode: 'quick',
+    windowLengths: [],
+    lengths: [128, 256],
+    warmup: 1,
+    minRuns: 2,
+    maxRuns: 3,
+    budgetMs: 300,
+    rowLimitMs: 4000,
+    memory: false,
+    trainLength: 256,
+    steadyWarmUp: { minMs: 1500, maxMs: 5000 },
+  },
+  short: {
+    mode: 'short',
+    windowLengths: [1024, 4096],
+    lengths: [128, 512, 1024],
+    warmup: 1,
+    minRuns: 2,
+    maxRuns: 5,
+    budgetMs: 1000,
+    rowLimitMs: 10_000,
+    memory: false,
+    trainLength: 512,
+  },
+  full: {
+    mode: 'full',
+    windowLengths: [1024, 4096, 16384],
+    lengths: [128, 512, 1024, 2048, 4096],
+    warmup: 1,
+    minRuns: 2,
+    maxRuns: 10,
+    budgetMs: 4000,
+    rowLimitMs: 120_000,
+    memory: true,
+    trainLength: 512,
+  },
 };
 const config = { ...MODES[full ? 'full' : quick ? 'quick' : 'short'] };
 /** The sliding window of the window rows. */
@@ -68,12 +117,24 @@ const runtime = resolveRuntime({
   parentExecArgv: process.execArgv,
   extraFlags: value('node-flags')?.split(/\s+/).filter(Boolean) ?? [],
 });
-for (const { flag: f, reason } of runtime.dropped) process.stderr.write(`note: node ${runtime.node} refuses ${f}, children run without it (${reason})\n`);
+for (const { flag: f, reason } of runtime.dropped)
+  process.stderr.write(`note: node ${runtime.node} refuses ${f}, children run without it (${reason})\n`);
 
 // --- which implementations exist ----------------------------------------------------------------
 
 const heed = await detectHeed();
-const available = ['heed-js', ...(heed.wasm ? ['heed-wasm1'] : []), ...(heed.wasmThreads ? ['heed-wasm2'] : []), 'tfjs-cpu', 'tfjs-wasm', 'tfjs-wasm-head', 'ort-1', 'ort-2', 'ortweb-1', 'ortweb-2'];
+const available = [
+  'heed-js',
+  ...(heed.wasm ? ['heed-wasm1'] : []),
+  ...(heed.wasmThreads ? ['heed-wasm2'] : []),
+  'tfjs-cpu',
+  'tfjs-wasm',
+  'tfjs-wasm-head',
+  'ort-1',
+  'ort-2',
+  'ortweb-1',
+  'ortweb-2',
+];
 const only = value('only')?.split(',');
 const chosen = only ? available.filter((id) => only.includes(id)) : available;
 const heedIds = chosen.filter((id) => IMPLS[id].family === 'heed');
@@ -94,7 +155,15 @@ function versionOf(pkg) {
   }
 }
 const versions = Object.fromEntries(
-  ['@heed/tensor', '@heed/soft-attention', '@heed/multi-head', '@tensorflow/tfjs', '@tensorflow/tfjs-backend-wasm', 'onnxruntime-node', 'onnxruntime-web'].map((p) => [p, versionOf(p)]),
+  [
+    '@heed/tensor',
+    '@heed/soft-attention',
+    '@heed/multi-head',
+    '@tensorflow/tfjs',
+    '@tensorflow/tfjs-backend-wasm',
+    'onnxruntime-node',
+    'onnxruntime-web',
+  ].map((p) => [p, versionOf(p)]),
 );
 
 // --- child processes ----------------------------------------------------------------------------
@@ -180,7 +249,16 @@ async function runRow(task, id, lengths, overrides = {}) {
   // Every row carries the build its own child reported (relaxed SIMD or SIMD-128, threads).
   const build = info?.build ?? null;
   for (const row of rows) {
-    results.push({ task: overrides.rowTask ?? task, impl: id, label: IMPLS[id].label, family: IMPLS[id].family, build, buildLabel: build ? buildLabel(build) : undefined, flops: flopsOf(task, row.L), ...row });
+    results.push({
+      task: overrides.rowTask ?? task,
+      impl: id,
+      label: IMPLS[id].label,
+      family: IMPLS[id].family,
+      build,
+      buildLabel: build ? buildLabel(build) : undefined,
+      flops: flopsOf(task, row.L),
+      ...row,
+    });
   }
   return rows;
 }
@@ -211,10 +289,25 @@ if (config.memory) {
     const work = IMPLS[id].family === 'heed' ? flopsOf('mha', L) - flopsOf('sdpa', L) / 2 : flopsOf('mha', L);
     const estimateMs = timed ? (timed.medianMs * work) / timed.flops : Infinity;
     if (estimateMs > config.memoryRowLimitMs) {
-      results.push({ task: 'memory', impl: id, label: IMPLS[id].label, family: IMPLS[id].family, flops: flopsOf('mha', L), L, skipped: `est. ${(estimateMs / 1000).toFixed(0)} s > ${config.memoryRowLimitMs / 1000} s limit` });
+      results.push({
+        task: 'memory',
+        impl: id,
+        label: IMPLS[id].label,
+        family: IMPLS[id].family,
+        flops: flopsOf('mha', L),
+        L,
+        skipped: `est. ${(estimateMs / 1000).toFixed(0)} s > ${config.memoryRowLimitMs / 1000} s limit`,
+      });
       continue;
     }
-    await runRow('mha', id, [L], { causal: true, warmup: 0, minRuns: 1, maxRuns: 1, rowTask: 'memory', timeoutMs: 2 * config.memoryRowLimitMs });
+    await runRow('mha', id, [L], {
+      causal: true,
+      warmup: 0,
+      minRuns: 1,
+      maxRuns: 1,
+      rowTask: 'memory',
+      timeoutMs: 2 * config.memoryRowLimitMs,
+    });
   }
 }
 rmSync(refDir, { recursive: true, force: true });
@@ -234,7 +327,6 @@ for (const r of results) {
   r.heedSpeedup = r.medianMs / best.medianMs;
   r.heedBest = best.label;
   r.heedSpeedups = Object.fromEntries(heedRows.map((h) => [h.label, r.medianMs / h.medianMs])); // every heed variant
-
 }
 
 const meta = {
@@ -264,7 +356,9 @@ console.log(formatTable(results, meta));
 mkdirSync(resultsDir, { recursive: true });
 writeFileSync(join(resultsDir, 'latest.json'), `${JSON.stringify({ meta, results }, null, 2)}\n`);
 writeFileSync(join(resultsDir, 'gflops.svg'), gflopsSvg(results, meta));
-console.log(`\nwrote ${relative(process.cwd(), join(resultsDir, 'latest.json'))} and ${relative(process.cwd(), join(resultsDir, 'gflops.svg'))} (${meta.seconds} s)`);
+console.log(
+  `\nwrote ${relative(process.cwd(), join(resultsDir, 'latest.json'))} and ${relative(process.cwd(), join(resultsDir, 'gflops.svg'))} (${meta.seconds} s)`,
+);
 
 const mismatches = results.filter((r) => r.agrees === false);
 const failures = results.filter((r) => r.error && r.task !== 'memory');

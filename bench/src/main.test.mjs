@@ -24,14 +24,30 @@ describe('pnpm bench, end to end on one heed row', () => {
       const takesRelaxedFlag = spawnSync(process.execPath, [relaxedFlag, '-e', '0']).status === 0;
       const parentFlags = ['--expose-gc', takesRelaxedFlag ? relaxedFlag : '--no-warnings'];
       const extra = takesRelaxedFlag ? [] : [`--node-flags=${relaxedFlag}`];
-      const run = spawnSync(process.execPath, [...parentFlags, join(here, 'main.mjs'), '--quick', '--only=heed-wasm1', '--no-train', '--lengths=128', `--out=${out}`, '--node', process.execPath, ...extra], { encoding: 'utf8', timeout: 150_000 });
+      const run = spawnSync(
+        process.execPath,
+        [
+          ...parentFlags,
+          join(here, 'main.mjs'),
+          '--quick',
+          '--only=heed-wasm1',
+          '--no-train',
+          '--lengths=128',
+          `--out=${out}`,
+          '--node',
+          process.execPath,
+          ...extra,
+        ],
+        { encoding: 'utf8', timeout: 150_000 },
+      );
       expect(run.status, run.stderr).toBe(0);
       const { meta, results } = JSON.parse(readFileSync(join(out, 'latest.json'), 'utf8'));
       const accepted = meta.runtime.execArgv;
       expect(meta.runtime.execPath).toBe(process.execPath);
       expect(accepted).toContain(parentFlags[1]);
       expect(meta.runtime.dropped.map((d) => d.flag)).toEqual(takesRelaxedFlag ? [] : [relaxedFlag]);
-      for (const child of meta.runtime.reportedByChildren) expect(child).toEqual({ node: process.version, v8: process.versions.v8, execArgv: accepted });
+      for (const child of meta.runtime.reportedByChildren)
+        expect(child).toEqual({ node: process.version, v8: process.versions.v8, execArgv: accepted });
       const simd = engineValidatesRelaxed(accepted) ? 'relaxed' : 'plain';
       expect(results.map((r) => [r.task, r.L, r.build.simd, r.buildLabel])).toEqual([
         ['mha', 128, simd, `wasm ${simd === 'relaxed' ? 'relaxed SIMD' : 'SIMD-128'} ×1`],

@@ -15,7 +15,11 @@ const valueInfo = (name, shape) => ({ name, type: 'float', shape });
 
 /** A GraphProto wrapped in a ModelProto (opset 17). */
 export function model({ name, nodes, initializers, inputs, outputs }) {
-  return encodeModel({ graph: { name, nodes, initializers, inputs, outputs }, opsetImports: [{ domain: '', version: OPSET }], producerName: 'heed-bench' });
+  return encodeModel({
+    graph: { name, nodes, initializers, inputs, outputs },
+    opsetImports: [{ domain: '', version: OPSET }],
+    producerName: 'heed-bench',
+  });
 }
 
 // --- the bench graphs -------------------------------------------------------------------------

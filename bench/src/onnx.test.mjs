@@ -12,7 +12,11 @@ describe('ONNX graphs run in onnxruntime-node and compute attention', () => {
     for (const causal of [false, true]) {
       const session = await ort.InferenceSession.create(sdpaModel(L, { causal }));
       const shape = [1, HEADS, L, HEAD_DIM];
-      const feeds = { q: new ort.Tensor('float32', q, shape), k: new ort.Tensor('float32', k, shape), v: new ort.Tensor('float32', v, shape) };
+      const feeds = {
+        q: new ort.Tensor('float32', q, shape),
+        k: new ort.Tensor('float32', k, shape),
+        v: new ort.Tensor('float32', v, shape),
+      };
       if (causal) feeds.mask = new ort.Tensor('float32', causalAdditiveMask(L), [L, L]);
       const out = (await session.run(feeds)).out.data;
       const ref = sdpaReference(q, k, v, L, causal ? causalAdditiveMask(L) : null);

@@ -51,7 +51,19 @@ function agreementCell(r) {
 
 /** One table: every task, length and implementation, then the notes needed to read it. */
 export function formatTable(results, meta) {
-  const header = ['task', 'implementation', 'build', 'L', 'runs', 'median ms', 'GFLOP/s', 'cpu/wall', 'peak RSS MB (+Δ)', 'max |Δ| vs heed (rel)', 'heed speed-up'];
+  const header = [
+    'task',
+    'implementation',
+    'build',
+    'L',
+    'runs',
+    'median ms',
+    'GFLOP/s',
+    'cpu/wall',
+    'peak RSS MB (+Δ)',
+    'max |Δ| vs heed (rel)',
+    'heed speed-up',
+  ];
   const aligns = ['l', 'l', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'];
   const lines = [];
   const order = ['mha', 'sdpa', 'sdpa-causal', 'sdpa-window', 'train', 'memory'];
@@ -82,47 +94,79 @@ export function formatTable(results, meta) {
       });
     }
   }
-  const full = lines.filter((l) => l && l.cells).map((l) => [...l.base, ...l.cells]);
-  const widths = header.map((h, i) => Math.max(h.length, ...full.map((c) => c[i].length), ...(i < 4 ? lines.filter((l) => l).map((l) => l.base[i].length) : [])));
+  const full = lines.filter((l) => l?.cells).map((l) => [...l.base, ...l.cells]);
+  const widths = header.map((h, i) =>
+    Math.max(h.length, ...full.map((c) => c[i].length), ...(i < 4 ? lines.filter((l) => l).map((l) => l.base[i].length) : [])),
+  );
   const out = [];
-  out.push(`heed bench — ${meta.mode} mode, ${meta.date}, ${meta.cpu}, ${meta.memory}, load average ${meta.loadAverage.start.toFixed(1)} at the start, ${meta.loadAverage.end.toFixed(1)} at the end`);
+  out.push(
+    `heed bench — ${meta.mode} mode, ${meta.date}, ${meta.cpu}, ${meta.memory}, load average ${meta.loadAverage.start.toFixed(1)} at the start, ${meta.loadAverage.end.toFixed(1)} at the end`,
+  );
   const rt = meta.runtime;
   out.push(`children: node ${meta.node} (V8 ${meta.v8}) at ${rt.execPath}`);
-  out.push(`  flags: ${rt.execArgv.join(' ')}${rt.dropped.length ? `; refused by this node, not passed: ${rt.dropped.map((d) => d.flag).join(' ')}` : ''}`);
-  out.push(`  parent: node ${rt.parent.node} (V8 ${rt.parent.v8})${rt.parent.execArgv.length ? `, flags ${rt.parent.execArgv.join(' ')}` : ''}`);
+  out.push(
+    `  flags: ${rt.execArgv.join(' ')}${rt.dropped.length ? `; refused by this node, not passed: ${rt.dropped.map((d) => d.flag).join(' ')}` : ''}`,
+  );
+  out.push(
+    `  parent: node ${rt.parent.node} (V8 ${rt.parent.v8})${rt.parent.execArgv.length ? `, flags ${rt.parent.execArgv.join(' ')}` : ''}`,
+  );
   const strays = rt.reportedByChildren.filter((c) => c.node !== meta.node || c.execArgv.join(' ') !== rt.execArgv.join(' '));
   for (const c of strays) out.push(`  !! a child reported node ${c.node}, flags ${c.execArgv.join(' ')}`);
-  out.push(`peers: ${Object.entries(meta.versions).filter(([p]) => !p.startsWith('@heed')).map(([p, v]) => `${p} ${v}`).join(', ')}`);
+  out.push(
+    `peers: ${Object.entries(meta.versions)
+      .filter(([p]) => !p.startsWith('@heed'))
+      .map(([p, v]) => `${p} ${v}`)
+      .join(', ')}`,
+  );
   out.push('heed kernels used:');
   for (const [label, info] of Object.entries(meta.heed.kernels)) {
     out.push(`  ${label}: ${info ? `${buildLabel(info.build)} — ${info.kernels}` : 'did not start'}`);
     for (const [task, path] of Object.entries(info?.paths ?? {})) out.push(`      ${TASKS[task] ?? task}: ${path}`);
   }
-  if (!meta.heed.detected.wasm) out.push('  (no useWasmKernels export in @heed/tensor yet: heed runs on its plain TypeScript kernels only)');
+  if (!meta.heed.detected.wasm)
+    out.push('  (no useWasmKernels export in @heed/tensor yet: heed runs on its plain TypeScript kernels only)');
   const peers = Object.entries(meta.peers).filter(([, info]) => info);
   if (peers.length) out.push('peer builds:');
   for (const [label, info] of peers) out.push(`  ${label}: ${buildLabel(info.build)} — ${info.kernels}`);
   out.push('');
   out.push(pad(header, widths, aligns));
-  out.push(pad(widths.map((w) => '-'.repeat(w)), widths, aligns));
+  out.push(
+    pad(
+      widths.map((w) => '-'.repeat(w)),
+      widths,
+      aligns,
+    ),
+  );
   for (const l of lines) {
     if (l === null) out.push('');
     else if (l.cells) out.push(pad([...l.base, ...l.cells], widths, aligns));
     else out.push(`${pad(l.base, widths.slice(0, 4), aligns)}  ${l.note}`);
   }
   out.push('');
-  out.push('MHA forward: d_model 512, 8 heads, batch 1 (Q, K, V projections, attention per head, output projection); FLOPs 4·2·L·d² + 4·L²·d.');
+  out.push(
+    'MHA forward: d_model 512, 8 heads, batch 1 (Q, K, V projections, attention per head, output projection); FLOPs 4·2·L·d² + 4·L²·d.',
+  );
   out.push('SDPA: 8 heads × head dim 64, batch 1; FLOPs 4·L²·512. MHA fwd+bwd: one training step, FLOPs counted as 3 × forward.');
-  out.push('build: what each child\'s runtime reported it ran — wasm relaxed SIMD (fused multiply-add) or SIMD-128, js, native — × the threads that started.');
+  out.push(
+    "build: what each child's runtime reported it ran — wasm relaxed SIMD (fused multiply-add) or SIMD-128, js, native — × the threads that started.",
+  );
   out.push(`median ms: median of "runs" timed runs after ${meta.config.warmup} warm-up run(s); GFLOP/s = FLOPs / median.`);
-  out.push('cpu/wall: CPU time of the child ÷ wall time over the timed runs, ≈ cores kept busy (< 2 for a 2-thread row: the other core was taken).');
-  out.push('peak RSS MB: the child process\'s peak resident set during that row (VmHWM, reset per length), +Δ over its RSS after setup.');
-  out.push(`max |Δ| vs heed: largest absolute difference from heed's output (rel = over max |heed|); fails beyond ${meta.tolerance} relative.`);
-  out.push('heed speed-up: the peer\'s median ÷ the fastest heed row\'s median at the same task and L (> 1: heed is faster).');
+  out.push(
+    'cpu/wall: CPU time of the child ÷ wall time over the timed runs, ≈ cores kept busy (< 2 for a 2-thread row: the other core was taken).',
+  );
+  out.push("peak RSS MB: the child process's peak resident set during that row (VmHWM, reset per length), +Δ over its RSS after setup.");
+  out.push(
+    `max |Δ| vs heed: largest absolute difference from heed's output (rel = over max |heed|); fails beyond ${meta.tolerance} relative.`,
+  );
+  out.push("heed speed-up: the peer's median ÷ the fastest heed row's median at the same task and L (> 1: heed is faster).");
   if (results.some((r) => r.task === 'memory')) {
-    out.push('MHA causal, memory: one causal forward per child process; peers add a [L, L] mask and build [8, L, L] scores (8 GiB each at L = 16384).');
+    out.push(
+      'MHA causal, memory: one causal forward per child process; peers add a [L, L] mask and build [8, L, L] scores (8 GiB each at L = 16384).',
+    );
   }
-  out.push(`Numbers come from a machine shared with other work (load average above): expect ±20 % noise between runs, far more when the load passes the ${meta.cpu.split(' ')[0]} cores (cpu/wall well under 1).`);
+  out.push(
+    `Numbers come from a machine shared with other work (load average above): expect ±20 % noise between runs, far more when the load passes the ${meta.cpu.split(' ')[0]} cores (cpu/wall well under 1).`,
+  );
   const train = results.filter((r) => r.task === 'train');
   const heedTrain = train.filter((r) => r.family === 'heed' && r.medianMs);
   const tfTrain = train.filter((r) => r.impl.startsWith('tfjs-wasm') && r.medianMs);
@@ -130,7 +174,9 @@ export function formatTable(results, meta) {
     const bestHeed = Math.min(...heedTrain.map((r) => r.medianMs));
     const bestTf = Math.min(...tfTrain.map((r) => r.medianMs));
     const ratio = bestTf / bestHeed;
-    out.push(`training target (issue): heed ≥ 5× tfjs-wasm at its fastest form, L = ${train[0].L}: ${ratio.toPrecision(2)}× — ${ratio >= 5 ? 'met' : 'NOT met'}.`);
+    out.push(
+      `training target (issue): heed ≥ 5× tfjs-wasm at its fastest form, L = ${train[0].L}: ${ratio.toPrecision(2)}× — ${ratio >= 5 ? 'met' : 'NOT met'}.`,
+    );
   }
   return out.join('\n');
 }
@@ -169,9 +215,13 @@ export function gflopsSvg(results, meta) {
   const xMax = Math.max(Math.log2(Ls.at(-1)), xMin + 1);
   const ids = [...new Set(plotted.map((r) => r.impl))];
   const parts = [];
-  parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`);
+  parts.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
+  );
   parts.push(`<rect width="100%" height="100%" fill="white"/>`);
-  parts.push(`<text x="${width / 2}" y="18" text-anchor="middle" font-size="14" font-weight="bold">heed bench: GFLOP/s against sequence length (${esc(meta.mode)} mode, ${esc(meta.date.slice(0, 10))}, node ${esc(meta.node)})</text>`);
+  parts.push(
+    `<text x="${width / 2}" y="18" text-anchor="middle" font-size="14" font-weight="bold">heed bench: GFLOP/s against sequence length (${esc(meta.mode)} mode, ${esc(meta.date.slice(0, 10))}, node ${esc(meta.node)})</text>`,
+  );
   panels.forEach((task, p) => {
     const ox = p * W;
     const x0 = ox + m.left;
@@ -180,7 +230,9 @@ export function gflopsSvg(results, meta) {
     const y1 = 30 + m.top;
     const sx = (L) => x0 + ((Math.log2(L) - xMin) / (xMax - xMin)) * (x1 - x0);
     const sy = (g) => y0 - ((Math.log10(g) - Math.log10(yMin)) / (Math.log10(yMax) - Math.log10(yMin))) * (y0 - y1);
-    parts.push(`<text x="${(x0 + x1) / 2}" y="${y1 - 12}" text-anchor="middle" font-weight="bold">${esc(TASKS[task])}${task === 'mha' ? ' (d 512, 8 heads)' : ' (8 heads × 64)'}</text>`);
+    parts.push(
+      `<text x="${(x0 + x1) / 2}" y="${y1 - 12}" text-anchor="middle" font-weight="bold">${esc(TASKS[task])}${task === 'mha' ? ' (d 512, 8 heads)' : ' (8 heads × 64)'}</text>`,
+    );
     // y grid: 1, 2, 5 per decade
     for (let dec = yMin; dec < yMax * 1.001; dec *= 10) {
       for (const f of [1, 2, 5]) {
@@ -206,7 +258,10 @@ export function gflopsSvg(results, meta) {
       const dash = id.startsWith('heed') ? '' : ' stroke-dasharray="6 3"';
       const d = pts.map((r, i) => `${i ? 'L' : 'M'}${sx(r.L).toFixed(1)},${sy(r.gflops).toFixed(1)}`).join(' ');
       parts.push(`<path d="${d}" fill="none" stroke="${color}" stroke-width="2"${dash}/>`);
-      for (const r of pts) parts.push(`<circle cx="${sx(r.L).toFixed(1)}" cy="${sy(r.gflops).toFixed(1)}" r="3" fill="${color}"><title>${esc(r.label)} L=${r.L}: ${r.gflops.toFixed(2)} GFLOP/s</title></circle>`);
+      for (const r of pts)
+        parts.push(
+          `<circle cx="${sx(r.L).toFixed(1)}" cy="${sy(r.gflops).toFixed(1)}" r="3" fill="${color}"><title>${esc(r.label)} L=${r.L}: ${r.gflops.toFixed(2)} GFLOP/s</title></circle>`,
+        );
     }
   });
   const lx = panels.length * W + 10;

@@ -3,11 +3,18 @@ import { BENCH_FLAGS, childExecArgv, resolveRuntime } from './runtime.mjs';
 
 describe("children's runtime flags", () => {
   it("pass the parent's flags on, then the bench's own", () => {
-    expect(childExecArgv(['--experimental-wasm-relaxed-simd', '--expose-gc'])).toEqual(['--experimental-wasm-relaxed-simd', ...BENCH_FLAGS]);
+    expect(childExecArgv(['--experimental-wasm-relaxed-simd', '--expose-gc'])).toEqual([
+      '--experimental-wasm-relaxed-simd',
+      ...BENCH_FLAGS,
+    ]);
   });
 
   it('let a later flag of the same name win, and keep debugger flags in the parent', () => {
-    expect(childExecArgv(['--max-old-space-size=1024', '--inspect=9229'], ['--stack-size=2000'])).toEqual(['--stack-size=2000', '--expose-gc', '--max-old-space-size=8192']);
+    expect(childExecArgv(['--max-old-space-size=1024', '--inspect=9229'], ['--stack-size=2000'])).toEqual([
+      '--stack-size=2000',
+      '--expose-gc',
+      '--max-old-space-size=8192',
+    ]);
   });
 
   it('drop, and report, a flag the binary refuses', () => {

@@ -13,7 +13,10 @@ import { createRequire } from 'node:module';
 export function buildLabel(build) {
   if (!build) return '?';
   const threads = build.threads === null || build.threads === undefined ? '' : ` ×${build.threads}`;
-  const asked = build.threadsAsked !== undefined && build.threads !== null && build.threads !== build.threadsAsked ? ` (asked ${build.threadsAsked})` : '';
+  const asked =
+    build.threadsAsked !== undefined && build.threads !== null && build.threads !== build.threadsAsked
+      ? ` (asked ${build.threadsAsked})`
+      : '';
   if (build.kind === 'js' || build.kind === 'native') return `${build.kind}${threads}${asked}`;
   const simd = { relaxed: 'relaxed SIMD', plain: 'SIMD-128', none: 'no SIMD' }[build.simd] ?? 'SIMD ?';
   return `${build.kind} ${simd}${threads}${asked}`;
@@ -29,8 +32,15 @@ export function heedWasmBuild(result, threadsAsked, fallback) {
     throw new Error('useWasmKernels() resolved false: WebAssembly SIMD is unavailable, the wasm row would measure the JS kernels');
   }
   if (typeof result === 'object') {
-    if (result.simd !== 'relaxed' && result.simd !== 'plain') throw new Error(`useWasmKernels() resolved ${JSON.stringify(result)}: expected simd 'relaxed' or 'plain'`);
-    return { kind: 'wasm', simd: result.simd, threads: result.threads, threadsAsked, source: `useWasmKernels() -> ${JSON.stringify(result)}` };
+    if (result.simd !== 'relaxed' && result.simd !== 'plain')
+      throw new Error(`useWasmKernels() resolved ${JSON.stringify(result)}: expected simd 'relaxed' or 'plain'`);
+    return {
+      kind: 'wasm',
+      simd: result.simd,
+      threads: result.threads,
+      threadsAsked,
+      source: `useWasmKernels() -> ${JSON.stringify(result)}`,
+    };
   }
   const threads = fallback.threadsStarted;
   const relaxed = fallback.relaxed(threads ?? threadsAsked);

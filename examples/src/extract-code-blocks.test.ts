@@ -3,7 +3,9 @@ import { extractCodeBlocks } from './extract-code-blocks';
 
 describe('extractCodeBlocks', () => {
   it('returns every fenced block with its language, flags, code and line', () => {
-    const markdown = ['# Title', '', '```ts', 'const a = 1;', '```', 'text', '```sh', 'pnpm test', '```', '```ts no-run', 'x;', '```'].join('\n');
+    const markdown = ['# Title', '', '```ts', 'const a = 1;', '```', 'text', '```sh', 'pnpm test', '```', '```ts no-run', 'x;', '```'].join(
+      '\n',
+    );
     expect(extractCodeBlocks(markdown)).toEqual([
       { language: 'ts', flags: [], code: 'const a = 1;', line: 3 },
       { language: 'sh', flags: [], code: 'pnpm test', line: 7 },

@@ -12,7 +12,9 @@ describe('package READMEs', () => {
   for (const name of readdirSync(packages).sort()) {
     it(`packages/${name}/README.md links only to absolute URLs or anchors`, () => {
       const markdown = readFileSync(join(packages, name, 'README.md'), 'utf8');
-      const targets = [...markdown.matchAll(/\]\(([^)\s]+)[^)]*\)/g), ...markdown.matchAll(/^\[[^\]]+\]:\s*(\S+)/gm)].map((match) => match[1]!);
+      const targets = [...markdown.matchAll(/\]\(([^)\s]+)[^)]*\)/g), ...markdown.matchAll(/^\[[^\]]+\]:\s*(\S+)/gm)].map(
+        (match) => match[1]!,
+      );
       expect(targets.length).toBeGreaterThan(0);
       expect(targets.filter((target) => !/^(https:\/\/|#)/.test(target))).toEqual([]);
     });

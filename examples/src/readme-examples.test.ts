@@ -27,9 +27,12 @@ interface Example {
   name: string;
 }
 
-const readmes = ['README.md', ...readdirSync(join(root, 'packages')).sort().map((name) => `packages/${name}/README.md`)].filter((path) =>
-  existsSync(join(root, path)),
-);
+const readmes = [
+  'README.md',
+  ...readdirSync(join(root, 'packages'))
+    .sort()
+    .map((name) => `packages/${name}/README.md`),
+].filter((path) => existsSync(join(root, path)));
 const examples: Example[] = readmes.flatMap((readme) => {
   const prefix = readme === 'README.md' ? 'root' : readme.split('/')[1]!;
   const blocks = extractCodeBlocks(readFileSync(join(root, readme), 'utf8')).filter((block) => EXAMPLE_LANGUAGES.has(block.language));
@@ -46,10 +49,14 @@ beforeAll(() => {
   for (const { block, name } of examples) writeFileSync(join(workDir, 'src', `${name}.ts`), `${block.code}\n`);
   let out = '';
   try {
-    execFileSync(process.execPath, [tsc, ...TSC_OPTIONS, '--rootDir', 'src', '--outDir', 'js', ...examples.map(({ name }) => `src/${name}.ts`)], {
-      cwd: workDir,
-      encoding: 'utf8',
-    });
+    execFileSync(
+      process.execPath,
+      [tsc, ...TSC_OPTIONS, '--rootDir', 'src', '--outDir', 'js', ...examples.map(({ name }) => `src/${name}.ts`)],
+      {
+        cwd: workDir,
+        encoding: 'utf8',
+      },
+    );
   } catch (error) {
     out = String((error as { stdout?: string }).stdout ?? error); // tsc exits non-zero on a type error, and still emits
   }
@@ -63,14 +70,20 @@ beforeAll(() => {
 
 describe('README examples', () => {
   it('every README has at least one example, and tsc reports nothing outside them', () => {
-    for (const readme of readmes) expect(examples.some((example) => example.readme === readme), `${readme} has no ts/js block`).toBe(true);
+    for (const readme of readmes)
+      expect(
+        examples.some((example) => example.readme === readme),
+        `${readme} has no ts/js block`,
+      ).toBe(true);
     expect(diagnostics.get('(other)') ?? []).toEqual([]);
   });
 
   for (const { readme, block, name } of examples) {
     const runs = !block.flags.includes('no-run');
     it(`${readme}, block at line ${block.line} (${name}.ts) type-checks${runs ? ' and prints what the README says' : ''}`, async () => {
-      expect(diagnostics.get(name) ?? [], `tsc ${TSC_OPTIONS.join(' ')} on ${relative(root, join(workDir, 'src', `${name}.ts`))}`).toEqual([]);
+      expect(diagnostics.get(name) ?? [], `tsc ${TSC_OPTIONS.join(' ')} on ${relative(root, join(workDir, 'src', `${name}.ts`))}`).toEqual(
+        [],
+      );
       if (!runs) return;
       const { stdout, stderr, code } = await runNode(join(workDir, 'js', `${name}.js`));
       expect(code, `exit code; stderr:\n${stderr}`).toBe(0);

@@ -16,7 +16,11 @@ export const RUNTIMES = {
   // the platform packages named in the `deno` package's optionalDependencies
   deno: { version: '2.9.6', package: ({ platform, arch }) => `@deno/${platform}-${arch}-glibc`, binary: 'deno' },
   // the platform packages named in the `bun` package's optionalDependencies
-  bun: { version: '1.4.5', package: ({ platform, arch }) => `@oven/bun-${platform}-${{ x64: 'x64', arm64: 'aarch64' }[arch]}`, binary: 'bin/bun' },
+  bun: {
+    version: '1.4.5',
+    package: ({ platform, arch }) => `@oven/bun-${platform}-${{ x64: 'x64', arm64: 'aarch64' }[arch]}`,
+    binary: 'bin/bun',
+  },
 };
 
 /** Path of the runtime's binary, fetched into the cache on first use. */
@@ -25,7 +29,9 @@ export function fetchRuntime(name, { log = (line) => console.error(line) } = {})
   if (!runtime) throw new Error(`fetch-runtime: unknown runtime '${name}' (known: ${Object.keys(RUNTIMES).join(', ')})`);
   // Linux only: the registry has no node-darwin-* package of Node 24 (elsewhere, install the runtimes yourself).
   if (process.platform !== 'linux' || !['x64', 'arm64'].includes(process.arch)) {
-    throw new Error(`fetch-runtime: no ${name} package for ${process.platform}-${process.arch} here (Linux x64 and arm64 only); install ${name} yourself`);
+    throw new Error(
+      `fetch-runtime: no ${name} package for ${process.platform}-${process.arch} here (Linux x64 and arm64 only); install ${name} yourself`,
+    );
   }
   const pkg = runtime.package({ platform: process.platform, arch: process.arch });
   const cacheRoot = process.env.HEED_CI_CACHE ?? join(homedir(), '.cache', 'heed-ci');
@@ -38,7 +44,10 @@ export function fetchRuntime(name, { log = (line) => console.error(line) } = {})
   rmSync(partial, { recursive: true, force: true });
   mkdirSync(partial, { recursive: true });
   try {
-    const tarball = execFileSync('npm', ['pack', `${pkg}@${runtime.version}`, '--silent', '--pack-destination', partial], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] })
+    const tarball = execFileSync('npm', ['pack', `${pkg}@${runtime.version}`, '--silent', '--pack-destination', partial], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+    })
       .trim()
       .split('\n')
       .pop();
@@ -59,9 +68,12 @@ export function fetchRuntime(name, { log = (line) => console.error(line) } = {})
 export function pruneRuntimeCache() {
   const cacheRoot = process.env.HEED_CI_CACHE ?? join(homedir(), '.cache', 'heed-ci');
   if (!existsSync(cacheRoot)) return;
-  const keep = new Set(Object.values(RUNTIMES).map((r) => `${r.package({ platform: process.platform, arch: process.arch }).replace('/', '+')}@${r.version}`));
+  const keep = new Set(
+    Object.values(RUNTIMES).map((r) => `${r.package({ platform: process.platform, arch: process.arch }).replace('/', '+')}@${r.version}`),
+  );
   for (const entry of readdirSync(cacheRoot)) {
-    if (entry.includes('@') && !keep.has(entry) && !entry.includes('.partial-')) rmSync(join(cacheRoot, entry), { recursive: true, force: true });
+    if (entry.includes('@') && !keep.has(entry) && !entry.includes('.partial-'))
+      rmSync(join(cacheRoot, entry), { recursive: true, force: true });
   }
 }
 

@@ -37,7 +37,13 @@ function run(runtime) {
   const started = Date.now();
   let stdout;
   try {
-    stdout = execFileSync(binary, args, { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 120_000, env: { ...process.env, NO_COLOR: '1' } });
+    stdout = execFileSync(binary, args, {
+      cwd: root,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: 120_000,
+      env: { ...process.env, NO_COLOR: '1' },
+    });
   } catch (error) {
     console.error(`smoke: ${runtime} (${version}) failed:\n${error.stdout ?? ''}${error.stderr ?? error.message}`);
     process.exit(1);
@@ -66,7 +72,9 @@ function compare(name, theirs, ours) {
     const tolerance = LOOSE[path.split('.')[0]] ?? TIGHT;
     if (Array.isArray(expected)) {
       if (!Array.isArray(actual) || actual.length !== expected.length) {
-        failures.push(`${path}: ${Array.isArray(actual) ? `${actual.length} numbers` : JSON.stringify(actual)}, Node has ${expected.length}`);
+        failures.push(
+          `${path}: ${Array.isArray(actual) ? `${actual.length} numbers` : JSON.stringify(actual)}, Node has ${expected.length}`,
+        );
         continue;
       }
       const scale = 0.01 * Math.max(...expected.map(Math.abs), 0);
@@ -80,8 +88,11 @@ function compare(name, theirs, ours) {
         }
       }
       const ok = worst <= tolerance;
-      console.log(`  ${ok ? 'ok  ' : 'FAIL'} ${path.padEnd(32)} ${String(expected.length).padStart(6)} numbers, worst relative difference ${worst.toExponential(2)} (≤ ${tolerance})${at >= 0 ? `  [${at}] node ${expected[at]} ${name} ${actual[at]}` : ''}`);
-      if (!ok) failures.push(`${path}[${at}]: node ${expected[at]}, ${name} ${actual[at]} (relative ${worst.toExponential(2)} > ${tolerance})`);
+      console.log(
+        `  ${ok ? 'ok  ' : 'FAIL'} ${path.padEnd(32)} ${String(expected.length).padStart(6)} numbers, worst relative difference ${worst.toExponential(2)} (≤ ${tolerance})${at >= 0 ? `  [${at}] node ${expected[at]} ${name} ${actual[at]}` : ''}`,
+      );
+      if (!ok)
+        failures.push(`${path}[${at}]: node ${expected[at]}, ${name} ${actual[at]} (relative ${worst.toExponential(2)} > ${tolerance})`);
     } else if (typeof expected === 'number' && typeof actual === 'number' && !Number.isInteger(expected)) {
       const error = Math.abs(actual - expected) / Math.max(Math.abs(expected), Number.MIN_VALUE);
       const ok = error <= tolerance;
@@ -106,7 +117,9 @@ for (const runtime of wanted) {
     process.exit(2);
   }
   const other = run(runtime);
-  console.log(`\n${runtime} ${other.version}: ${other.seconds.toFixed(1)} s, default kernels ${JSON.stringify(other.result.defaultKernels)} (node: ${JSON.stringify(node.result.defaultKernels)})`);
+  console.log(
+    `\n${runtime} ${other.version}: ${other.seconds.toFixed(1)} s, default kernels ${JSON.stringify(other.result.defaultKernels)} (node: ${JSON.stringify(node.result.defaultKernels)})`,
+  );
   const failures = compare(runtime, other.result, node.result);
   if (failures.length) {
     failed++;

@@ -15,9 +15,13 @@ for (const name of PACKAGES) {
   const esm = await import(new URL(`packages/${name}/dist/index.js`, root).href);
   const cjs = require(new URL(`packages/${name}/dist/index.cjs`, root).pathname);
   const esmNames = Object.keys(esm).sort();
-  const cjsNames = Object.keys(cjs).filter((key) => key !== '__esModule' && key !== 'default').sort();
+  const cjsNames = Object.keys(cjs)
+    .filter((key) => key !== '__esModule' && key !== 'default')
+    .sort();
   if (esmNames.length === 0 || esmNames.join() !== cjsNames.join()) {
-    throw new Error(`@heed/${name}: the ESM and CommonJS builds export different names:\n  esm ${esmNames.join(', ')}\n  cjs ${cjsNames.join(', ')}`);
+    throw new Error(
+      `@heed/${name}: the ESM and CommonJS builds export different names:\n  esm ${esmNames.join(', ')}\n  cjs ${cjsNames.join(', ')}`,
+    );
   }
   modules[name] = esm;
   exportsSeen[name] = esmNames.length;

@@ -82,20 +82,39 @@ async function checkLayout(page, width) {
       const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
       const inView = r.left >= 0 && r.right <= doc.clientWidth + 0.5 && r.width > 0 && r.height > 0;
       if (!inView || !(hit === el || el.contains(hit) || hit?.control === el || hit?.closest('label')?.contains(el))) {
-        unreachable.push(`${el.dataset.testid ?? el.getAttribute('aria-label') ?? el.textContent?.trim() ?? el.tagName} at ${Math.round(r.left)}..${Math.round(r.right)}`);
+        unreachable.push(
+          `${el.dataset.testid ?? el.getAttribute('aria-label') ?? el.textContent?.trim() ?? el.tagName} at ${Math.round(r.left)}..${Math.round(r.right)}`,
+        );
       }
     }
     window.scrollTo(0, 0);
     for (const box of document.querySelectorAll('.table-wrap, .heatmap-scroll')) box.scrollLeft = 0; // as a visitor finds them
     return { page: [doc.scrollWidth, doc.clientWidth], overflowing, controls: controls.length, unreachable, panels: boxes.length };
   });
-  check(`${width} px: the page does not overflow sideways`, report.page[0] <= report.page[1], `scrollWidth ${report.page[0]}, clientWidth ${report.page[1]}`);
-  check(`${width} px: no panel, card or column overflows`, report.overflowing.length === 0, report.overflowing.length ? report.overflowing.join(' | ') : `${report.panels} boxes checked`);
-  check(`${width} px: every control is reachable and uncovered`, report.unreachable.length === 0 && report.controls > 20, report.unreachable.length ? report.unreachable.join(' | ') : `${report.controls} controls`);
+  check(
+    `${width} px: the page does not overflow sideways`,
+    report.page[0] <= report.page[1],
+    `scrollWidth ${report.page[0]}, clientWidth ${report.page[1]}`,
+  );
+  check(
+    `${width} px: no panel, card or column overflows`,
+    report.overflowing.length === 0,
+    report.overflowing.length ? report.overflowing.join(' | ') : `${report.panels} boxes checked`,
+  );
+  check(
+    `${width} px: every control is reachable and uncovered`,
+    report.unreachable.length === 0 && report.controls > 20,
+    report.unreachable.length ? report.unreachable.join(' | ') : `${report.controls} controls`,
+  );
   return report;
 }
 
-const server = await preview({ root, logLevel: 'warn', configFile: join(root, 'vite.config.ts'), preview: { host: '127.0.0.1', port: 4179, strictPort: false, open: false } });
+const server = await preview({
+  root,
+  logLevel: 'warn',
+  configFile: join(root, 'vite.config.ts'),
+  preview: { host: '127.0.0.1', port: 4179, strictPort: false, open: false },
+});
 const url = server.resolvedUrls?.local[0];
 if (!url) throw new Error('the preview server reported no local address');
 const origin = new URL(url).origin;
@@ -103,7 +122,16 @@ const userDataDir = mkdtempSync(join(tmpdir(), 'heed-e2e-chromium-'));
 const context = await chromium.launchPersistentContext(userDataDir, {
   executablePath: CHROMIUM,
   headless: true,
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
+  args: [
+    '--headless',
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+    '--no-first-run',
+    '--disable-quic',
+  ],
   viewport: { width: 1280, height: 900 },
   deviceScaleFactor: 1,
 });
@@ -129,16 +157,28 @@ try {
   });
   page.on('worker', (w) => console.log(`  · worker started: ${w.url().replace(origin, '')}`));
 
-  const browserVersion = context.browser()?.version() ?? (await page.evaluate(() => navigator.userAgent.match(/Chrome\/([\d.]+)/)?.[1] ?? 'unknown'));
+  const browserVersion =
+    context.browser()?.version() ?? (await page.evaluate(() => navigator.userAgent.match(/Chrome\/([\d.]+)/)?.[1] ?? 'unknown'));
   console.log(`e2e: ${url} in Chromium ${browserVersion} (${chromiumFound.source}: ${CHROMIUM})`);
   if (chromiumFound.expectedMajor !== null) {
-    check(`the browser is the pinned Chromium ${chromiumFound.expectedMajor}`, Number(browserVersion.split('.')[0]) === chromiumFound.expectedMajor, browserVersion);
+    check(
+      `the browser is the pinned Chromium ${chromiumFound.expectedMajor}`,
+      Number(browserVersion.split('.')[0]) === chromiumFound.expectedMajor,
+      browserVersion,
+    );
   }
   await page.goto(url);
   mkdirSync(screenshots, { recursive: true });
-  check('the app boots and removes the "run pnpm demo" message', (await page.locator('#boot-message').count()) === 0 && (await page.locator('html[data-booted=true]').count()) === 1);
+  check(
+    'the app boots and removes the "run pnpm demo" message',
+    (await page.locator('#boot-message').count()) === 0 && (await page.locator('html[data-booted=true]').count()) === 1,
+  );
   const emptyChart = page.locator('[data-testid=dates-loss-chart] [data-testid=chart-empty]');
-  check('before any training the loss chart says so instead of empty axes', (await emptyChart.isVisible()) && !(await page.locator('[data-testid=dates-loss-chart] canvas').isVisible()), await emptyChart.textContent());
+  check(
+    'before any training the loss chart says so instead of empty axes',
+    (await emptyChart.isVisible()) && !(await page.locator('[data-testid=dates-loss-chart] canvas').isVisible()),
+    await emptyChart.textContent(),
+  );
 
   // ---------------------------------------------------------------- panel 1: the three steps
   console.log('panel 1 · the three steps');
@@ -155,24 +195,43 @@ try {
   const exps = dotScores.map((s) => Math.exp(s - Math.max(...dotScores)));
   const expected = exps.map((e) => e / sum(exps));
   const dotWeights = await weightsNow();
-  check('dot + softmax weights match a reference computed in the test', dotWeights.length === N && dotWeights.every((w, n) => close(w, expected[n], 1e-5)), dotWeights.map((w) => w.toFixed(4)).join(' '));
+  check(
+    'dot + softmax weights match a reference computed in the test',
+    dotWeights.length === N && dotWeights.every((w, n) => close(w, expected[n], 1e-5)),
+    dotWeights.map((w) => w.toFixed(4)).join(' '),
+  );
   const context1 = (await steps.locator('[data-testid=context]').getAttribute('data-value')).split(',').map(Number);
   const expectedContext = [0, 1].map((j) => sum(expected.map((w, n) => w * values[n * 2 + j])));
-  check('the weighted sum is Σ wᵢ vᵢ', context1.every((c, j) => close(c, expectedContext[j], 1e-5)), context1.map((c) => c.toFixed(4)).join(', '));
+  check(
+    'the weighted sum is Σ wᵢ vᵢ',
+    context1.every((c, j) => close(c, expectedContext[j], 1e-5)),
+    context1.map((c) => c.toFixed(4)).join(', '),
+  );
 
   for (const kind of ['scaled-dot', 'general', 'additive', 'cosine']) {
     await steps.locator('[data-testid=steps-scorer]').selectOption(kind);
     const w = await weightsNow();
     const changed = Math.max(...w.map((x, n) => Math.abs(x - dotWeights[n])));
-    check(`scorer ${kind}: the weights change and still sum to 1`, changed > 1e-3 && close(sum(w), 1, 1e-5), `max change ${changed.toFixed(4)}, sum ${sum(w).toFixed(6)}`);
+    check(
+      `scorer ${kind}: the weights change and still sum to 1`,
+      changed > 1e-3 && close(sum(w), 1, 1e-5),
+      `max change ${changed.toFixed(4)}, sum ${sum(w).toFixed(6)}`,
+    );
   }
   const titles = await steps.locator('tbody input.book-title').evaluateAll((inputs) => inputs.map((i) => i.value));
   for (const kind of ['general', 'additive', 'concat']) {
     await steps.locator('[data-testid=steps-scorer]').selectOption(kind);
     const w = await weightsNow();
-    const top = [...w.keys()].sort((a, b) => w[b] - w[a]).slice(0, 2).map((n) => titles[n]);
+    const top = [...w.keys()]
+      .sort((a, b) => w[b] - w[a])
+      .slice(0, 2)
+      .map((n) => titles[n]);
     const worked = await steps.locator('.worked').textContent();
-    check(`scorer ${kind}: the superhero books first, and the page says how its weights were set`, top.includes('Iron Man: Extremis') && top.includes('Guardians of the Galaxy') && worked.includes('set by hand'), top.join(', '));
+    check(
+      `scorer ${kind}: the superhero books first, and the page says how its weights were set`,
+      top.includes('Iron Man: Extremis') && top.includes('Guardians of the Galaxy') && worked.includes('set by hand'),
+      top.join(', '),
+    );
     await steps.locator('[data-testid=steps-normalizer]').selectOption('sparsemax');
     const zeros = (await weightsNow()).filter((x) => x === 0).length;
     check(`scorer ${kind} with sparsemax: exact zeros`, zeros >= 1, `${zeros} of ${w.length} weights are 0`);
@@ -181,27 +240,55 @@ try {
   await steps.locator('[data-testid=steps-scorer]').selectOption('dot');
   await steps.locator('[data-testid=steps-normalizer]').selectOption('sparsemax');
   const sparse = await weightsNow();
-  check('sparsemax: weights sum to 1 with exact zeros', close(sum(sparse), 1, 1e-5) && sparse.some((w) => w === 0), sparse.map((w) => w.toFixed(4)).join(' '));
+  check(
+    'sparsemax: weights sum to 1 with exact zeros',
+    close(sum(sparse), 1, 1e-5) && sparse.some((w) => w === 0),
+    sparse.map((w) => w.toFixed(4)).join(' '),
+  );
   await steps.locator('[data-testid=steps-normalizer]').selectOption('softmax');
   await steps.locator('[data-testid=steps-temperature]').evaluate((el) => {
     el.value = '0.5';
     el.dispatchEvent(new Event('input', { bubbles: true }));
   });
   const sharp = await weightsNow();
-  check('a lower temperature sharpens the weights', Math.max(...sharp) > Math.max(...dotWeights) + 1e-3 && close(sum(sharp), 1, 1e-5), `max weight ${Math.max(...dotWeights).toFixed(4)} -> ${Math.max(...sharp).toFixed(4)}`);
+  check(
+    'a lower temperature sharpens the weights',
+    Math.max(...sharp) > Math.max(...dotWeights) + 1e-3 && close(sum(sharp), 1, 1e-5),
+    `max weight ${Math.max(...dotWeights).toFixed(4)} -> ${Math.max(...sharp).toFixed(4)}`,
+  );
   await steps.locator('[data-testid=steps-temperature]').evaluate((el) => {
     el.value = '1';
     el.dispatchEvent(new Event('input', { bubbles: true }));
   });
-  await steps.locator('tbody td.key-cell input').nth(3 * 3).fill('1.5'); // book 4's first key feature
+  await steps
+    .locator('tbody td.key-cell input')
+    .nth(3 * 3)
+    .fill('1.5'); // book 4's first key feature
   const edited = await weightsNow();
-  check('editing a key updates the weights at once', edited[3] > dotWeights[3] + 1e-3 && close(sum(edited), 1, 1e-5), `book 4: ${dotWeights[3].toFixed(4)} -> ${edited[3].toFixed(4)}`);
-  await steps.locator('tbody td.key-cell input').nth(3 * 3).fill('');
+  check(
+    'editing a key updates the weights at once',
+    edited[3] > dotWeights[3] + 1e-3 && close(sum(edited), 1, 1e-5),
+    `book 4: ${dotWeights[3].toFixed(4)} -> ${edited[3].toFixed(4)}`,
+  );
+  await steps
+    .locator('tbody td.key-cell input')
+    .nth(3 * 3)
+    .fill('');
   const invalidNote = steps.locator('[data-testid=steps-invalid]');
   const cleared = await weightsNow();
-  check('a cleared number says so in the page, with the number still used', (await invalidNote.isVisible()) && (await invalidNote.textContent()).includes('1.50') && cleared.every((w, n) => w === edited[n]), await invalidNote.textContent());
-  await steps.locator('tbody td.key-cell input').nth(3 * 3).fill('0');
-  await steps.locator('tbody td.key-cell input').nth(3 * 3).blur();
+  check(
+    'a cleared number says so in the page, with the number still used',
+    (await invalidNote.isVisible()) && (await invalidNote.textContent()).includes('1.50') && cleared.every((w, n) => w === edited[n]),
+    await invalidNote.textContent(),
+  );
+  await steps
+    .locator('tbody td.key-cell input')
+    .nth(3 * 3)
+    .fill('0');
+  await steps
+    .locator('tbody td.key-cell input')
+    .nth(3 * 3)
+    .blur();
   check('… and the message goes once it is a number again', !(await invalidNote.isVisible()));
   await steps.screenshot({ path: join(screenshots, 'panel-1-three-steps.png') });
 
@@ -209,7 +296,11 @@ try {
   console.log('panel 2 · alignment in translation');
   const dates = page.locator('#panel-dates');
   await page.waitForFunction(() => ['ready', 'error'].includes(document.querySelector('#panel-dates')?.dataset.state ?? ''));
-  check('the pretrained model loads from a static file', (await dates.getAttribute('data-state')) === 'ready', await dates.locator('[data-testid=dates-status]').textContent());
+  check(
+    'the pretrained model loads from a static file',
+    (await dates.getAttribute('data-state')) === 'ready',
+    await dates.locator('[data-testid=dates-status]').textContent(),
+  );
   const heatmap = dates.locator('[data-testid=dates-heatmap]');
   const prediction = () => dates.locator('[data-testid=dates-prediction]').textContent();
   check('the pretrained model rewrites "25 November 2026"', (await prediction()) === '2026-11-25', await prediction());
@@ -219,15 +310,30 @@ try {
 
   await dates.locator('[data-testid=dates-input]').fill('');
   const emptyDate = dates.locator('[data-testid=dates-empty]');
-  check('an empty date says so, and no stale heatmap stays', (await emptyDate.isVisible()) && !(await heatmap.isVisible()), await emptyDate.textContent());
+  check(
+    'an empty date says so, and no stale heatmap stays',
+    (await emptyDate.isVisible()) && !(await heatmap.isVisible()),
+    await emptyDate.textContent(),
+  );
   await dates.locator('[data-testid=dates-input]').fill('11/25/26');
   const stepsNote = dates.locator('[data-testid=dates-steps-note]');
   await dates.locator('[data-testid=dates-steps]').fill('6000');
   await dates.locator('[data-testid=dates-train]').click();
-  check('steps above the maximum are refused in words, not clamped', (await stepsNote.isVisible()) && (await stepsNote.textContent()).includes('above the maximum') && (await dates.getAttribute('data-state')) === 'ready' && (await dates.locator('[data-testid=dates-steps]').inputValue()) === '6000', await stepsNote.textContent());
+  check(
+    'steps above the maximum are refused in words, not clamped',
+    (await stepsNote.isVisible()) &&
+      (await stepsNote.textContent()).includes('above the maximum') &&
+      (await dates.getAttribute('data-state')) === 'ready' &&
+      (await dates.locator('[data-testid=dates-steps]').inputValue()) === '6000',
+    await stepsNote.textContent(),
+  );
   await dates.locator('[data-testid=dates-steps]').fill('');
   await dates.locator('[data-testid=dates-train]').click();
-  check('an empty steps box is refused in words', (await stepsNote.textContent()).includes('empty') && (await dates.getAttribute('data-state')) === 'ready', await stepsNote.textContent());
+  check(
+    'an empty steps box is refused in words',
+    (await stepsNote.textContent()).includes('empty') && (await dates.getAttribute('data-state')) === 'ready',
+    await stepsNote.textContent(),
+  );
 
   await dates.locator('[data-testid=dates-scorer]').selectOption('scaled-dot');
   await dates.locator('[data-testid=dates-steps]').fill(String(TRAIN_STEPS));
@@ -239,11 +345,21 @@ try {
   await page.evaluate(() => document.title);
   const latency = Date.now() - t0;
   check('the page stays responsive while the worker trains', latency < 500, `round trip ${latency} ms`);
-  await page.waitForFunction(() => ['done', 'error'].includes(document.querySelector('#panel-dates')?.dataset.state ?? ''), undefined, { timeout: 120_000 });
+  await page.waitForFunction(() => ['done', 'error'].includes(document.querySelector('#panel-dates')?.dataset.state ?? ''), undefined, {
+    timeout: 120_000,
+  });
   const seconds = (Date.now() - started) / 1000;
   const chart = dates.locator('[data-testid=dates-loss-chart]');
-  const [points, firstLoss, lastLoss] = await chart.evaluate((el) => [Number(el.dataset.points), Number(el.dataset.firstLoss), Number(el.dataset.lastLoss)]);
-  check(`training ran ${TRAIN_STEPS} steps in the worker`, (await dates.getAttribute('data-state')) === 'done' && points === TRAIN_STEPS, `${points} loss points in ${seconds.toFixed(1)} s: ${await dates.locator('[data-testid=dates-status]').textContent()}`);
+  const [points, firstLoss, lastLoss] = await chart.evaluate((el) => [
+    Number(el.dataset.points),
+    Number(el.dataset.firstLoss),
+    Number(el.dataset.lastLoss),
+  ]);
+  check(
+    `training ran ${TRAIN_STEPS} steps in the worker`,
+    (await dates.getAttribute('data-state')) === 'done' && points === TRAIN_STEPS,
+    `${points} loss points in ${seconds.toFixed(1)} s: ${await dates.locator('[data-testid=dates-status]').textContent()}`,
+  );
   check('the loss fell', lastLoss < 0.5 * firstLoss, `${firstLoss.toFixed(3)} -> ${lastLoss.toFixed(3)}`);
   const progress = await dates.locator('[data-testid=dates-progress]').evaluate((el) => [el.value, el.max]);
   check('the progress bar is full', progress[0] === TRAIN_STEPS && progress[1] === TRAIN_STEPS, `${progress[0]} / ${progress[1]}`);
@@ -277,11 +393,23 @@ try {
   await tooltip.waitFor({ state: 'visible' });
   const tip = await tooltip.innerText();
   const tipValue = Number(await tooltip.getAttribute('data-value'));
-  check('hovering a cell shows its row, column and value', tip.includes('output character') && tip.includes('input character') && tipValue >= 0 && tipValue <= 1, tip.replace(/\n/g, ' · '));
+  check(
+    'hovering a cell shows its row, column and value',
+    tip.includes('output character') && tip.includes('input character') && tipValue >= 0 && tipValue <= 1,
+    tip.replace(/\n/g, ' · '),
+  );
   const tipBox = await tooltip.boundingBox();
-  check('the tooltip stays off the row labels (right of the grid\'s left edge)', tipBox.x >= box.x + x0 - 0.5, `tooltip left ${Math.round(tipBox.x)}, grid left ${Math.round(box.x + x0)}`);
+  check(
+    "the tooltip stays off the row labels (right of the grid's left edge)",
+    tipBox.x >= box.x + x0 - 0.5,
+    `tooltip left ${Math.round(tipBox.x)}, grid left ${Math.round(box.x + x0)}`,
+  );
   const arrows = await heatmap.evaluate((el) => [el.dataset.rowArrow, el.dataset.colArrow]);
-  check('the axis arrows point the way rows (down) and columns (right) run', arrows[0] === 'down' && arrows[1] === 'right', arrows.join(', '));
+  check(
+    'the axis arrows point the way rows (down) and columns (right) run',
+    arrows[0] === 'down' && arrows[1] === 'right',
+    arrows.join(', '),
+  );
   await dates.screenshot({ path: join(screenshots, 'panel-2-dates.png') });
   await page.mouse.move(0, 0);
 
@@ -291,25 +419,39 @@ try {
   const sentence = await heads.locator('[data-testid=heads-sentence]').inputValue();
   const tokens = sentence.split(' ').length; // the default sentence has its final '.' spaced off
   const maps = (normalizer, perHead = true) =>
-    heads.locator(`[data-testid=heads-heatmap][data-normalizer=${normalizer}]${perHead ? ':not([data-head=average])' : '[data-head=average]'}`);
+    heads.locator(
+      `[data-testid=heads-heatmap][data-normalizer=${normalizer}]${perHead ? ':not([data-head=average])' : '[data-head=average]'}`,
+    );
   for (const numHeads of [4, 2]) {
     await heads.locator('[data-testid=heads-count]').selectOption(String(numHeads));
     for (const normalizer of ['softmax', 'sparsemax']) {
       const count = await maps(normalizer).count();
       const sizes = await maps(normalizer).evaluateAll((els) => els.map((el) => `${el.dataset.rows}×${el.dataset.cols}`));
-      check(`${numHeads} heads, ${normalizer}: one heatmap per head plus the average`, count === numHeads && (await maps(normalizer, false).count()) === 1 && sizes.every((s) => s === `${tokens}×${tokens}`), `${count} maps, ${sizes.join(' ')}`);
+      check(
+        `${numHeads} heads, ${normalizer}: one heatmap per head plus the average`,
+        count === numHeads && (await maps(normalizer, false).count()) === 1 && sizes.every((s) => s === `${tokens}×${tokens}`),
+        `${count} maps, ${sizes.join(' ')}`,
+      );
     }
   }
   await heads.locator('[data-testid=heads-count]').selectOption('1');
   for (const normalizer of ['softmax', 'sparsemax']) {
     const count = await heads.locator(`[data-testid=heads-heatmap][data-normalizer=${normalizer}]`).count();
-    check(`1 head, ${normalizer}: one map, not an "average" beside an identical head`, count === 1 && (await maps(normalizer, false).count()) === 0, `${count} map`);
+    check(
+      `1 head, ${normalizer}: one map, not an "average" beside an identical head`,
+      count === 1 && (await maps(normalizer, false).count()) === 0,
+      `${count} map`,
+    );
   }
   for (const numHeads of [4, 8]) {
     await heads.locator('[data-testid=heads-count]').selectOption(String(numHeads));
     const height = await heads.evaluate((el) => el.getBoundingClientRect().height);
     const perRow = await maps('softmax').evaluateAll((els) => new Set(els.map((el) => Math.round(el.getBoundingClientRect().top))).size);
-    check(`${numHeads} heads: the maps sit in a grid (rows of several heads)`, perRow < numHeads, `${numHeads} heads in ${perRow} rows; panel ${Math.round(height)} px tall`);
+    check(
+      `${numHeads} heads: the maps sit in a grid (rows of several heads)`,
+      perRow < numHeads,
+      `${numHeads} heads in ${perRow} rows; panel ${Math.round(height)} px tall`,
+    );
   }
   await heads.locator('[data-testid=heads-count]').selectOption('4');
   await heads.locator('[data-testid=heads-causal]').check();
@@ -320,17 +462,27 @@ try {
   await page.mouse.move(fbox.x + fx0 + (tokens - 0.5) * fcell, fbox.y + fy0 + 0.5 * fcell); // first query, last key
   const causalTip = first.locator('.heatmap-tooltip');
   await causalTip.waitFor({ state: 'visible' });
-  const lastKey = await settle(() => causalTip.getAttribute('data-value'), (v) => v === '0');
+  const lastKey = await settle(
+    () => causalTip.getAttribute('data-value'),
+    (v) => v === '0',
+  );
   check('causal: the first token gives the last one no weight', Number(lastKey) === 0, (await causalTip.innerText()).replace(/\n/g, ' · '));
   await page.mouse.move(fbox.x + fx0 + 0.5 * fcell, fbox.y + fy0 + 0.5 * fcell); // first query, first key
-  const itself = await settle(() => causalTip.getAttribute('data-value'), (v) => v === '1');
+  const itself = await settle(
+    () => causalTip.getAttribute('data-value'),
+    (v) => v === '1',
+  );
   check('causal: the first token attends only to itself', Number(itself) === 1, (await causalTip.innerText()).replace(/\n/g, ' · '));
   await page.mouse.move(0, 0);
   await heads.locator('[data-testid=heads-causal]').uncheck();
   await heads.screenshot({ path: join(screenshots, 'panel-3-heads.png') });
   await heads.locator('[data-testid=heads-sentence]').fill('   ');
   const headsNote = heads.locator('[data-testid=heads-note]');
-  check('an empty sentence says so, with no empty boxes', (await headsNote.textContent()).includes('empty') && !(await heads.locator('.heads-grid').isVisible()), await headsNote.textContent());
+  check(
+    'an empty sentence says so, with no empty boxes',
+    (await headsNote.textContent()).includes('empty') && !(await heads.locator('.heads-grid').isVisible()),
+    await headsNote.textContent(),
+  );
   await heads.locator('[data-testid=heads-sentence]').fill(sentence);
 
   // ---------------------------------------------------------------- the layout, wide and narrow
@@ -352,7 +504,11 @@ try {
   await fromDisk.goto(`file://${join(root, 'dist', 'index.html')}`);
   await fromDisk.waitForTimeout(300);
   const bootMessage = fromDisk.locator('#boot-message');
-  check('opened from disk (file://), the page says to run `pnpm demo`', (await bootMessage.isVisible()) && (await bootMessage.textContent()).includes('pnpm demo'), (await bootMessage.textContent()).replace(/\s+/g, ' ').trim());
+  check(
+    'opened from disk (file://), the page says to run `pnpm demo`',
+    (await bootMessage.isVisible()) && (await bootMessage.textContent()).includes('pnpm demo'),
+    (await bootMessage.textContent()).replace(/\s+/g, ' ').trim(),
+  );
   await fromDisk.close();
 
   // ---------------------------------------------------------------- the whole page

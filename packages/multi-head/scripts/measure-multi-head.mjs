@@ -33,7 +33,9 @@ function time(fn, reps = REPS) {
   return { wall: median(wall), cpu: median(cpu) };
 }
 const line = (label, flops, { wall, cpu }) =>
-  console.log(`  ${label.padEnd(28)} ${(flops / cpu / 1e6).toFixed(1).padStart(5)} GFLOP/s per CPU second, ${(flops / wall / 1e6).toFixed(1).padStart(5)} wall-clock (median ${wall.toFixed(1)} ms)`);
+  console.log(
+    `  ${label.padEnd(28)} ${(flops / cpu / 1e6).toFixed(1).padStart(5)} GFLOP/s per CPU second, ${(flops / wall / 1e6).toFixed(1).padStart(5)} wall-clock (median ${wall.toFixed(1)} ms)`,
+  );
 
 if (js) useJsKernels();
 else if (!(await useWasmKernels({ threads }))) throw new Error('WebAssembly SIMD unavailable');
@@ -46,7 +48,11 @@ for (const L of lengths) {
   const g = randn([1, L, E], rng); // [1, L, E]
   const projections = 8 * L * E * E;
   const attention = 4 * L * L * E;
-  line(`forward L=${L}`, projections + attention, time(() => noGrad(() => layer.forward(x, x, x, { needWeights: false }))));
+  line(
+    `forward L=${L}`,
+    projections + attention,
+    time(() => noGrad(() => layer.forward(x, x, x, { needWeights: false }))),
+  );
   const step = () => {
     for (const p of layer.parameters()) p.grad = null;
     layer.forward(x, x, x, { needWeights: false }).output.backward(g);

@@ -1,4 +1,4 @@
-import { HeedError, noGrad, randn, Rng, ShapeError, slice, tensor, type Tensor } from '@heed/tensor';
+import { type HeedError, noGrad, randn, Rng, ShapeError, slice, tensor, type Tensor } from '@heed/tensor';
 import { describe, expect, it } from 'vitest';
 import { assertClose } from '../../../fixtures/load-fixture';
 import { KeyValueCache } from './key-value-cache';
@@ -74,7 +74,10 @@ describe('KeyValueCache: cached decoding equals the full causal pass', () => {
     const rng = new Rng(3);
     const layer = new MultiHeadAttention({ embedDim: 4, numHeads: 2, rng });
     const x = randn([2, 3, 4], rng);
-    const padding = tensor([[1, 0, 1], [1, 1, 1]]); // [B, L]: key 1 of batch 0 is padding
+    const padding = tensor([
+      [1, 0, 1],
+      [1, 1, 1],
+    ]); // [B, L]: key 1 of batch 0 is padding
     const full = layer.forward(x, x, x, { causal: true, keyPaddingMask: padding });
     const cache = layer.createCache();
     for (let t = 0; t < 3; t++) {
@@ -106,7 +109,9 @@ describe('KeyValueCache: cached decoding equals the full causal pass', () => {
     const other = randn([3, 1, 4], new Rng(1));
     const call = () => layer.forward(other, other, other, { cache });
     expect(call).toThrow(ShapeError);
-    expect(call).toThrow('MultiHeadAttention.forward: cache holds a batch of 2 (cached keys [2, 2, 3, 2]), got query [3, 1, 4] with a batch of 3');
+    expect(call).toThrow(
+      'MultiHeadAttention.forward: cache holds a batch of 2 (cached keys [2, 2, 3, 2]), got query [3, 1, 4] with a batch of 3',
+    );
     try {
       call();
     } catch (error) {
@@ -115,7 +120,9 @@ describe('KeyValueCache: cached decoding equals the full causal pass', () => {
     }
     expect(cache.length).toBe(3); // the refused call appended nothing
     const token = randn([2, 1, 4], new Rng(4));
-    expect(() => layer.forward(token, token, token, { cache, keyPaddingMask: tensor([[1], [1]]) })).toThrow('keyPaddingMask [2, 1] must be [B, Lk] = [2, 4]');
+    expect(() => layer.forward(token, token, token, { cache, keyPaddingMask: tensor([[1], [1]]) })).toThrow(
+      'keyPaddingMask [2, 1] must be [B, Lk] = [2, 4]',
+    );
     expect(cache.length).toBe(3); // nor did a refused mask
     const direct = () => cache.append(randn([3, 2, 1, 2], new Rng(2)), randn([3, 2, 1, 2], new Rng(3)));
     expect(direct).toThrow('KeyValueCache.append: cache holds a batch of 2');
@@ -125,18 +132,28 @@ describe('KeyValueCache: cached decoding equals the full causal pass', () => {
     const small = new MultiHeadAttention({ embedDim: 4, numHeads: 2 });
     const big = new MultiHeadAttention({ embedDim: 8, numHeads: 2 });
     const x = randn([1, 2, 8], new Rng(0));
-    expect(() => big.forward(x, x, x, { cache: small.createCache() })).toThrow('cache holds [B, 2, L, 2] keys, this layer makes [B, 2, L, 4]');
+    expect(() => big.forward(x, x, x, { cache: small.createCache() })).toThrow(
+      'cache holds [B, 2, L, 2] keys, this layer makes [B, 2, L, 4]',
+    );
     const cache = new KeyValueCache(2, 2);
     const wrong: Tensor = randn([1, 2, 1, 3], new Rng(0));
-    expect(() => cache.append(wrong, wrong)).toThrow('KeyValueCache.append: cache holds keys [B, 2, L, 2] (numKeyValueHeads 2, headDim 2), got [1, 2, 1, 3]');
+    expect(() => cache.append(wrong, wrong)).toThrow(
+      'KeyValueCache.append: cache holds keys [B, 2, L, 2] (numKeyValueHeads 2, headDim 2), got [1, 2, 1, 3]',
+    );
   });
 
   it('refuses keys and values of different lengths or batches, leaving the cache as it was', () => {
     const cache = new KeyValueCache(2, 2);
     cache.append(randn([1, 2, 3, 2], new Rng(0)), randn([1, 2, 3, 2], new Rng(1)));
     for (const [keyShape, valueShape] of [
-      [[1, 2, 1, 2], [1, 2, 2, 2]], // lengths 1 and 2
-      [[1, 2, 1, 2], [2, 2, 1, 2]], // batches 1 and 2
+      [
+        [1, 2, 1, 2],
+        [1, 2, 2, 2],
+      ], // lengths 1 and 2
+      [
+        [1, 2, 1, 2],
+        [2, 2, 1, 2],
+      ], // batches 1 and 2
     ] as const) {
       const keys = randn([...keyShape], new Rng(2));
       const values = randn([...valueShape], new Rng(3));

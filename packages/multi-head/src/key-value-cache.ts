@@ -53,30 +53,42 @@ export class KeyValueCache {
    */
   append(keys: Tensor, values: Tensor, op = 'KeyValueCache.append'): { keys: Tensor; values: Tensor } {
     const expected = `[B, ${this.numKeyValueHeads}, L, ${this.headDim}]`;
-    for (const [argument, t] of [['keys', keys], ['values', values]] as const) {
+    for (const [argument, t] of [
+      ['keys', keys],
+      ['values', values],
+    ] as const) {
       if (t.rank !== 4 || t.shape[1] !== this.numKeyValueHeads || t.shape[3] !== this.headDim) {
-        throw new ShapeError(`cache holds ${argument} ${expected} (numKeyValueHeads ${this.numKeyValueHeads}, headDim ${this.headDim}), got ${formatShape(t.shape)}: was it made by another layer?`, {
-          op,
-          argument: 'cache',
-          shapes: { [argument]: t.shape },
-        });
+        throw new ShapeError(
+          `cache holds ${argument} ${expected} (numKeyValueHeads ${this.numKeyValueHeads}, headDim ${this.headDim}), got ${formatShape(t.shape)}: was it made by another layer?`,
+          {
+            op,
+            argument: 'cache',
+            shapes: { [argument]: t.shape },
+          },
+        );
       }
     }
     if (keys.shape[0] !== values.shape[0] || keys.shape[2] !== values.shape[2]) {
-      throw new ShapeError(`keys ${formatShape(keys.shape)} and values ${formatShape(values.shape)} must have the same batch and length (one value per key)`, {
-        op,
-        argument: 'values',
-        shapes: { keys: keys.shape, values: values.shape },
-      });
+      throw new ShapeError(
+        `keys ${formatShape(keys.shape)} and values ${formatShape(values.shape)} must have the same batch and length (one value per key)`,
+        {
+          op,
+          argument: 'values',
+          shapes: { keys: keys.shape, values: values.shape },
+        },
+      );
     }
     if (this.cachedKeys && this.cachedValues) {
       const B = this.cachedKeys.shape[0]!;
       if (keys.shape[0] !== B) {
-        throw new ShapeError(`cache holds a batch of ${B} (cached keys ${formatShape(this.cachedKeys.shape)}), got new keys ${formatShape(keys.shape)} for a batch of ${keys.shape[0]}; use one cache per batch or reset() it`, {
-          op,
-          argument: 'cache',
-          shapes: { cachedKeys: this.cachedKeys.shape, keys: keys.shape },
-        });
+        throw new ShapeError(
+          `cache holds a batch of ${B} (cached keys ${formatShape(this.cachedKeys.shape)}), got new keys ${formatShape(keys.shape)} for a batch of ${keys.shape[0]}; use one cache per batch or reset() it`,
+          {
+            op,
+            argument: 'cache',
+            shapes: { cachedKeys: this.cachedKeys.shape, keys: keys.shape },
+          },
+        );
       }
       this.cachedKeys = concat([this.cachedKeys, keys], 2); // [B, Hkv, L, d] ++ [B, Hkv, Lnew, d] -> [B, Hkv, L + Lnew, d]
       this.cachedValues = concat([this.cachedValues, values], 2); // [B, Hkv, L + Lnew, d]

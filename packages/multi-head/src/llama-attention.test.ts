@@ -1,6 +1,15 @@
 import { concat, ConfigError, randn, Rng, slice, StateDictError, Tensor } from '@heed/tensor';
 import { describe, expect, it } from 'vitest';
-import { assertClose, backwardFromFixture, checkGrads, checkOutput, configNumber, loadVariantFixture, toHeed, type VariantFixture } from '../../../fixtures/variants/load-variant-fixture';
+import {
+  assertClose,
+  backwardFromFixture,
+  checkGrads,
+  checkOutput,
+  configNumber,
+  loadVariantFixture,
+  toHeed,
+  type VariantFixture,
+} from '../../../fixtures/variants/load-variant-fixture';
 import { LlamaAttention, type LlamaAttentionOptions } from './llama-attention';
 
 /** The layer a fixture describes, from its config (Hugging Face names). */
@@ -22,11 +31,12 @@ function layerFor(fixture: VariantFixture): LlamaAttention {
   return layer;
 }
 
-
 /** y = x Wᵀ + b by loops: x [L, in] rows, W [out, in] -> [L, out]. */
 function naiveLinear(x: number[][], weight: Tensor, bias: Tensor | undefined): number[][] {
   const [out, inFeatures] = weight.shape as [number, number];
-  return x.map((row) => Array.from({ length: out }, (_, o) => row.reduce((s, v, c) => s + v * weight.data[o * inFeatures + c]!, bias ? bias.data[o]! : 0)));
+  return x.map((row) =>
+    Array.from({ length: out }, (_, o) => row.reduce((s, v, c) => s + v * weight.data[o * inFeatures + c]!, bias ? bias.data[o]! : 0)),
+  );
 }
 
 /**
@@ -42,7 +52,9 @@ function naiveGptOssLayer(x: number[][], w: Record<string, Tensor>, o: { H: numb
     row.map((value, i) => {
       const pair = i % (o.d / 2);
       const theta = p * 10000 ** ((-2 * pair) / o.d);
-      return i < o.d / 2 ? value * Math.cos(theta) - row[i + o.d / 2]! * Math.sin(theta) : value * Math.cos(theta) + row[i - o.d / 2]! * Math.sin(theta);
+      return i < o.d / 2
+        ? value * Math.cos(theta) - row[i + o.d / 2]! * Math.sin(theta)
+        : value * Math.cos(theta) + row[i - o.d / 2]! * Math.sin(theta);
     });
   const merged = Array.from({ length: L }, () => new Array<number>(o.H * o.d).fill(0));
   for (let h = 0; h < o.H; h++) {
@@ -51,7 +63,9 @@ function naiveGptOssLayer(x: number[][], w: Record<string, Tensor>, o: { H: numb
     const [qh, kh, vh] = [head(q, h).map(rotate), head(k, g).map(rotate), head(v, g)];
     const sink = w.sinks!.data[h]!;
     for (let i = 0; i < L; i++) {
-      const logits = kh.map((kj, j) => (j <= i && j > i - o.window ? qh[i]!.reduce((s, a, c) => s + a * kj[c]!, 0) / Math.sqrt(o.d) : -Infinity));
+      const logits = kh.map((kj, j) =>
+        j <= i && j > i - o.window ? qh[i]!.reduce((s, a, c) => s + a * kj[c]!, 0) / Math.sqrt(o.d) : -Infinity,
+      );
       const top = Math.max(sink, ...logits);
       const denominator = Math.exp(sink - top) + logits.reduce((s, z) => s + Math.exp(z - top), 0);
       logits.forEach((z, j) => vh[j]!.forEach((value, c) => (merged[i]![h * o.d + c]! += (Math.exp(z - top) / denominator) * value)));
@@ -94,7 +108,10 @@ describe('LlamaAttention against the PyTorch (Hugging Face) fixtures', () => {
       const pieces = [layer.forward(slice(x, 1, 0, prompt), { cache })];
       for (let t = prompt; t < L; t++) pieces.push(layer.forward(slice(x, 1, t, t + 1), { cache }));
       expect(cache.length).toBe(L);
-      const decoded = concat(pieces.map((p) => p.output), 1); // [B, L, E]
+      const decoded = concat(
+        pieces.map((p) => p.output),
+        1,
+      ); // [B, L, E]
       assertClose('decoded output', decoded, full.output, { rtol: 1e-4, atol: 1e-5 });
       const lastWeights = pieces.at(-1)!.weights!; // [B, H, 1, L]
       assertClose('last weights', lastWeights, slice(full.weights!, 2, L - 1), { rtol: 1e-4, atol: 1e-5 });
@@ -117,26 +134,55 @@ describe('LlamaAttention against the PyTorch (Hugging Face) fixtures', () => {
       error = e;
     }
     expect(error).toBeInstanceOf(StateDictError);
-    expect((error as StateDictError).message).toMatch(/model\.layers\.0\.self_attn\.v_proj\.weight' has shape \[8, 8\], this layer expects \[4, 8\]/);
+    expect((error as StateDictError).message).toMatch(
+      /model\.layers\.0\.self_attn\.v_proj\.weight' has shape \[8, 8\], this layer expects \[4, 8\]/,
+    );
     expect((error as StateDictError).argument).toBe('model.layers.0.self_attn.v_proj.weight');
     expect(Array.from(layer.keyProjection.weight.data)).toEqual(Array.from(before)); // nothing written
-    const { ['o_proj.weight']: _dropped, ...partial } = saved;
+    const { 'o_proj.weight': _dropped, ...partial } = saved;
     expect(() => layer.loadHuggingFaceStateDict(partial)).toThrow(/missing keys: o_proj\.weight/);
-    expect(() => layer.loadHuggingFaceStateDict({ ...saved, 'q_proj.bias': new Tensor(new Float32Array(8), [8]) })).toThrow(/unexpected keys: q_proj\.bias/);
+    expect(() => layer.loadHuggingFaceStateDict({ ...saved, 'q_proj.bias': new Tensor(new Float32Array(8), [8]) })).toThrow(
+      /unexpected keys: q_proj\.bias/,
+    );
   });
 
   it('gpt-oss style (biases, sinks, window, GQA, RoPE) equals the layer written out by hand, and decodes with a cache', () => {
     const rng = new Rng(61);
     const [E, H, Hkv, d, W, L] = [8, 4, 2, 4, 3, 6];
-    const layer = new LlamaAttention({ embedDim: E, numHeads: H, numKeyValueHeads: Hkv, headDim: d, slidingWindow: W, attentionBias: true, sinks: true, rng });
+    const layer = new LlamaAttention({
+      embedDim: E,
+      numHeads: H,
+      numKeyValueHeads: Hkv,
+      headDim: d,
+      slidingWindow: W,
+      attentionBias: true,
+      sinks: true,
+      rng,
+    });
     const weights = layer.huggingFaceStateDict();
-    expect(Object.keys(weights)).toEqual(['q_proj.weight', 'q_proj.bias', 'k_proj.weight', 'k_proj.bias', 'v_proj.weight', 'v_proj.bias', 'o_proj.weight', 'o_proj.bias', 'sinks']);
+    expect(Object.keys(weights)).toEqual([
+      'q_proj.weight',
+      'q_proj.bias',
+      'k_proj.weight',
+      'k_proj.bias',
+      'v_proj.weight',
+      'v_proj.bias',
+      'o_proj.weight',
+      'o_proj.bias',
+      'sinks',
+    ]);
     weights.sinks = new Tensor(Float32Array.from([0.5, -1, 2, 0]), [H]);
     for (const name of ['q_proj.bias', 'k_proj.bias', 'v_proj.bias', 'o_proj.bias']) weights[name] = randn(weights[name]!.shape, rng);
     layer.loadHuggingFaceStateDict(weights);
     const x = randn([2, L, E], rng);
     const { output } = layer.forward(x);
-    const expected = [0, 1].flatMap((b) => naiveGptOssLayer(Array.from({ length: L }, (_, i) => Array.from(x.data.subarray((b * L + i) * E, (b * L + i + 1) * E))), weights, { H, Hkv, d, window: W }).flat());
+    const expected = [0, 1].flatMap((b) =>
+      naiveGptOssLayer(
+        Array.from({ length: L }, (_, i) => Array.from(x.data.subarray((b * L + i) * E, (b * L + i + 1) * E))),
+        weights,
+        { H, Hkv, d, window: W },
+      ).flat(),
+    );
     assertClose('gpt-oss layer', output, { shape: [2, L, E], data: expected }, { rtol: 1e-4, atol: 1e-5 });
     const cache = layer.createCache();
     const steps = Array.from({ length: L }, (_, t) => layer.forward(slice(x, 1, t, t + 1), { cache }).output);
@@ -148,7 +194,9 @@ describe('LlamaAttention against the PyTorch (Hugging Face) fixtures', () => {
 
   it('refuses bad configurations in the constructor, naming the argument', () => {
     const base = { embedDim: 8, numHeads: 2 };
-    expect(() => new LlamaAttention({ ...base, numKeyValueHeads: 3 })).toThrow(expect.objectContaining({ op: 'LlamaAttention', argument: 'numKeyValueHeads' }));
+    expect(() => new LlamaAttention({ ...base, numKeyValueHeads: 3 })).toThrow(
+      expect.objectContaining({ op: 'LlamaAttention', argument: 'numKeyValueHeads' }),
+    );
     expect(() => new LlamaAttention({ embedDim: 6, numHeads: 2 })).toThrow(/headDim must be even for RoPE/);
     expect(() => new LlamaAttention({ ...base, slidingWindow: 0 })).toThrow(ConfigError);
     expect(() => new LlamaAttention({ ...base, softcap: 0 })).toThrow(expect.objectContaining({ argument: 'softcap' }));

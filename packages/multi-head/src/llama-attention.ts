@@ -1,6 +1,16 @@
 import { ConfigError, defaultRng, formatShape, Linear, Module, ShapeError, StateDictError, type Rng, type Tensor } from '@heed/tensor';
 import { ScaledDotScorer, type Scorer } from '@heed/scorers';
-import { applyRotaryEmbedding, attend, CausalRule, SlidingWindowRule, Softmax, SoftmaxWithSinks, SoftcapScorer, type Normalizer, type RotaryStyle } from '@heed/soft-attention';
+import {
+  applyRotaryEmbedding,
+  attend,
+  CausalRule,
+  SlidingWindowRule,
+  Softmax,
+  SoftmaxWithSinks,
+  SoftcapScorer,
+  type Normalizer,
+  type RotaryStyle,
+} from '@heed/soft-attention';
 import { KeyValueCache } from './key-value-cache';
 import { mergeHeads, splitHeads } from './split-heads';
 
@@ -51,7 +61,12 @@ export interface LlamaAttentionResult {
 /** Hugging Face parameter name -> heed parameter name, for the parameters a layer has. */
 function huggingFaceNames(attentionBias: boolean, sinks: boolean): Readonly<Record<string, string>> {
   const names: Record<string, string> = {};
-  for (const [hf, heed] of [['q_proj', 'queryProjection'], ['k_proj', 'keyProjection'], ['v_proj', 'valueProjection'], ['o_proj', 'outputProjection']]) {
+  for (const [hf, heed] of [
+    ['q_proj', 'queryProjection'],
+    ['k_proj', 'keyProjection'],
+    ['v_proj', 'valueProjection'],
+    ['o_proj', 'outputProjection'],
+  ]) {
     names[`${hf}.weight`] = `${heed}.weight`;
     if (attentionBias) names[`${hf}.bias`] = `${heed}.bias`;
   }
@@ -97,31 +112,44 @@ export class LlamaAttention extends Module {
     const op = 'LlamaAttention';
     const { embedDim, numHeads } = options;
     const positive = (argument: string, v: unknown): void => {
-      if (!Number.isInteger(v) || (v as number) < 1) throw new ConfigError(`${argument} must be a positive integer, got ${String(v)}`, { op, argument });
+      if (!Number.isInteger(v) || (v as number) < 1)
+        throw new ConfigError(`${argument} must be a positive integer, got ${String(v)}`, { op, argument });
     };
     positive('embedDim', embedDim);
     positive('numHeads', numHeads);
     const numKeyValueHeads = options.numKeyValueHeads ?? numHeads;
     positive('numKeyValueHeads', numKeyValueHeads);
     if (numHeads % numKeyValueHeads !== 0) {
-      throw new ConfigError(`numKeyValueHeads (${numKeyValueHeads}) must divide numHeads (${numHeads})`, { op, argument: 'numKeyValueHeads' });
+      throw new ConfigError(`numKeyValueHeads (${numKeyValueHeads}) must divide numHeads (${numHeads})`, {
+        op,
+        argument: 'numKeyValueHeads',
+      });
     }
     if (options.headDim === undefined && embedDim % numHeads !== 0) {
-      throw new ConfigError(`embedDim (${embedDim}) must be divisible by numHeads (${numHeads}), or give headDim`, { op, argument: 'numHeads' });
+      throw new ConfigError(`embedDim (${embedDim}) must be divisible by numHeads (${numHeads}), or give headDim`, {
+        op,
+        argument: 'numHeads',
+      });
     }
     const headDim = options.headDim ?? embedDim / numHeads;
     positive('headDim', headDim);
-    if (headDim % 2 !== 0) throw new ConfigError(`headDim must be even for RoPE (features rotate in pairs), got ${headDim}`, { op, argument: 'headDim' });
+    if (headDim % 2 !== 0)
+      throw new ConfigError(`headDim must be even for RoPE (features rotate in pairs), got ${headDim}`, { op, argument: 'headDim' });
     const ropeBase = options.ropeBase ?? 10000;
-    if (!Number.isFinite(ropeBase) || ropeBase <= 1) throw new ConfigError(`ropeBase must be a finite number > 1, got ${ropeBase}`, { op, argument: 'ropeBase' });
+    if (!Number.isFinite(ropeBase) || ropeBase <= 1)
+      throw new ConfigError(`ropeBase must be a finite number > 1, got ${ropeBase}`, { op, argument: 'ropeBase' });
     const ropeStyle = options.ropeStyle ?? 'rotate-half';
     if (ropeStyle !== 'rotate-half' && ropeStyle !== 'interleaved') {
-      throw new ConfigError(`ropeStyle must be 'rotate-half' or 'interleaved', got ${JSON.stringify(ropeStyle)}`, { op, argument: 'ropeStyle' });
+      throw new ConfigError(`ropeStyle must be 'rotate-half' or 'interleaved', got ${JSON.stringify(ropeStyle)}`, {
+        op,
+        argument: 'ropeStyle',
+      });
     }
     if (options.slidingWindow !== undefined) positive('slidingWindow', options.slidingWindow);
     for (const argument of ['softcap', 'queryPreAttentionScalar'] as const) {
       const v = options[argument];
-      if (v !== undefined && (!Number.isFinite(v) || v <= 0)) throw new ConfigError(`${argument} must be a finite number > 0, got ${v}`, { op, argument });
+      if (v !== undefined && (!Number.isFinite(v) || v <= 0))
+        throw new ConfigError(`${argument} must be a finite number > 0, got ${v}`, { op, argument });
     }
 
     this.embedDim = embedDim;
@@ -134,7 +162,8 @@ export class LlamaAttention extends Module {
     this.softcap = options.softcap ?? null;
     this.scale = (options.queryPreAttentionScalar ?? headDim) ** -0.5;
     for (const argument of ['attentionBias', 'sinks'] as const) {
-      if (options[argument] !== undefined && typeof options[argument] !== 'boolean') throw new ConfigError(`${argument} must be true or false, got ${String(options[argument])}`, { op, argument });
+      if (options[argument] !== undefined && typeof options[argument] !== 'boolean')
+        throw new ConfigError(`${argument} must be true or false, got ${String(options[argument])}`, { op, argument });
     }
     const rng = options.rng ?? defaultRng();
     const bias = options.attentionBias ?? false;
@@ -161,7 +190,11 @@ export class LlamaAttention extends Module {
   forward(x: Tensor, options: LlamaForwardOptions = {}): LlamaAttentionResult {
     const op = 'LlamaAttention.forward';
     if (x.rank !== 3 || x.shape[2] !== this.embedDim) {
-      throw new ShapeError(`x ${formatShape(x.shape)} must be [B, L, E] with E = embedDim = ${this.embedDim}`, { op, argument: 'x', shapes: { x: x.shape } });
+      throw new ShapeError(`x ${formatShape(x.shape)} must be [B, L, E] with E = embedDim = ${this.embedDim}`, {
+        op,
+        argument: 'x',
+        shapes: { x: x.shape },
+      });
     }
     const { cache } = options;
     const P = cache?.length ?? 0;
@@ -198,11 +231,18 @@ export class LlamaAttention extends Module {
    * failure names the key and both shapes, and writes nothing. `strict` (default true) refuses missing
    * and unexpected keys under the prefix.
    */
-  loadHuggingFaceStateDict(state: Record<string, { readonly shape: readonly number[]; readonly data: ArrayLike<number> }>, options: { prefix?: string; strict?: boolean } = {}): void {
+  loadHuggingFaceStateDict(
+    state: Record<string, { readonly shape: readonly number[]; readonly data: ArrayLike<number> }>,
+    options: { prefix?: string; strict?: boolean } = {},
+  ): void {
     const op = 'LlamaAttention.loadHuggingFaceStateDict';
     const prefix = options.prefix ?? '';
     const strict = options.strict ?? true;
-    const given = new Map(Object.entries(state).filter(([key]) => key.startsWith(prefix)).map(([key, value]) => [key.slice(prefix.length), value] as const));
+    const given = new Map(
+      Object.entries(state)
+        .filter(([key]) => key.startsWith(prefix))
+        .map(([key, value]) => [key.slice(prefix.length), value] as const),
+    );
     const own = new Map(this.namedParameters());
     const missing = Object.keys(this.huggingFaceNames).filter((key) => !given.has(key));
     const unexpected = [...given.keys()].filter((key) => !(key in this.huggingFaceNames));
@@ -210,20 +250,31 @@ export class LlamaAttention extends Module {
       const parts = [];
       if (missing.length) parts.push(`missing keys: ${missing.map((k) => prefix + k).join(', ')}`);
       if (unexpected.length) parts.push(`unexpected keys: ${unexpected.map((k) => prefix + k).join(', ')}`);
-      throw new StateDictError(`${parts.join('; ')} (a Llama attention layer has ${Object.keys(this.huggingFaceNames).join(', ')})`, { op, argument: 'state', keys: [...missing, ...unexpected].map((k) => prefix + k) });
+      throw new StateDictError(`${parts.join('; ')} (a Llama attention layer has ${Object.keys(this.huggingFaceNames).join(', ')})`, {
+        op,
+        argument: 'state',
+        keys: [...missing, ...unexpected].map((k) => prefix + k),
+      });
     }
     const renamed: Record<string, { readonly shape: readonly number[]; readonly data: ArrayLike<number> }> = {};
     for (const [hf, heed] of Object.entries(this.huggingFaceNames)) {
       const value = given.get(hf);
       if (!value) continue;
       const expected = own.get(heed)!.shape;
-      if (value.shape.length !== expected.length || value.shape.some((n, i) => n !== expected[i]) || value.data.length !== own.get(heed)!.size) {
-        throw new StateDictError(`key '${prefix}${hf}' has shape ${formatShape(value.shape)}, this layer expects ${formatShape(expected)} (embedDim ${this.embedDim}, numHeads ${this.numHeads}, numKeyValueHeads ${this.numKeyValueHeads}, headDim ${this.headDim})`, {
-          op,
-          argument: prefix + hf,
-          keys: [prefix + hf],
-          shapes: { expected, got: value.shape },
-        });
+      if (
+        value.shape.length !== expected.length ||
+        value.shape.some((n, i) => n !== expected[i]) ||
+        value.data.length !== own.get(heed)!.size
+      ) {
+        throw new StateDictError(
+          `key '${prefix}${hf}' has shape ${formatShape(value.shape)}, this layer expects ${formatShape(expected)} (embedDim ${this.embedDim}, numHeads ${this.numHeads}, numKeyValueHeads ${this.numKeyValueHeads}, headDim ${this.headDim})`,
+          {
+            op,
+            argument: prefix + hf,
+            keys: [prefix + hf],
+            shapes: { expected, got: value.shape },
+          },
+        );
       }
       renamed[heed] = value;
     }

@@ -1,4 +1,4 @@
-import { AdditiveScorer, DotScorer, type Scorer } from '@heed/scorers';
+import { type AdditiveScorer, DotScorer, type Scorer } from '@heed/scorers';
 import { randn, Rng, type Linear, type Tensor } from '@heed/tensor';
 import { describe, expectTypeOf, test } from 'vitest';
 import { MultiHeadAttention } from './multi-head-attention';

@@ -1,4 +1,24 @@
-import { add, concat, ConfigError, HeedError, linear, mul, plainKernels, randn, Rng, setKernels, ShapeError, slice, sum, Tensor, tensor, useJsKernels, useWasmKernels, type AttentionProblem, type Parameter } from '@heed/tensor';
+import {
+  add,
+  concat,
+  ConfigError,
+  type HeedError,
+  linear,
+  mul,
+  plainKernels,
+  randn,
+  Rng,
+  setKernels,
+  ShapeError,
+  slice,
+  sum,
+  Tensor,
+  tensor,
+  useJsKernels,
+  useWasmKernels,
+  type AttentionProblem,
+  type Parameter,
+} from '@heed/tensor';
 import { AdditiveScorer } from '@heed/scorers';
 import { attend } from '@heed/soft-attention';
 import { describe, expect, it } from 'vitest';
@@ -64,7 +84,10 @@ describe('MultiHeadAttention against PyTorch nn.MultiheadAttention (after loadTo
 
   it('mha_key_padding_and_attn_mask: keep-masks, and the same as additive masks', () => {
     const f = loadFixture('mha_key_padding_and_attn_mask');
-    checkMhaFixture(f, { keyPaddingMask: torchMaskToKeep(f.inputs.key_padding_mask!), attentionMask: torchMaskToKeep(f.inputs.attn_mask!) });
+    checkMhaFixture(f, {
+      keyPaddingMask: torchMaskToKeep(f.inputs.key_padding_mask!),
+      attentionMask: torchMaskToKeep(f.inputs.attn_mask!),
+    });
     const [B, Lk] = f.inputs.key_padding_mask!.shape as [number, number];
     const padding = toHeed(f.inputs.key_padding_mask_additive!).reshape([B, 1, Lk]); // [B, 1, Lk]
     checkMhaFixture(f, { additiveMask: add(toHeed(f.inputs.attn_mask_additive!), padding) }); // [B, Lq, Lk]
@@ -81,7 +104,12 @@ describe('MultiHeadAttention against PyTorch nn.MultiheadAttention (after loadTo
   it('mha_no_bias_need_weights_false: no biases, weights not returned', () => {
     const f = loadFixture('mha_no_bias_need_weights_false');
     const layer = fixtureLayer(f);
-    expect(layer.namedParameters().map(([n]) => n)).toEqual(['queryProjection.weight', 'keyProjection.weight', 'valueProjection.weight', 'outputProjection.weight']);
+    expect(layer.namedParameters().map(([n]) => n)).toEqual([
+      'queryProjection.weight',
+      'keyProjection.weight',
+      'valueProjection.weight',
+      'outputProjection.weight',
+    ]);
     checkMhaFixture(f, {}, layer);
   });
 
@@ -98,12 +126,20 @@ describe('MultiHeadAttention against PyTorch nn.MultiheadAttention (after loadTo
 
 describe('fully masked rows (PyTorch gives NaN: torch_behaviour_mha_fully_masked_rows)', () => {
   const f = loadFixture('torch_behaviour_mha_fully_masked_rows');
-  const observed = f.observed as unknown as { scenario: string; attn_output: { shape: number[]; data: (number | string)[] }; attn_weights?: { shape: number[]; data: (number | string)[] } }[];
+  const observed = f.observed as unknown as {
+    scenario: string;
+    attn_output: { shape: number[]; data: (number | string)[] };
+    attn_weights?: { shape: number[]; data: (number | string)[] };
+  }[];
   const [B, L, E] = f.inputs.x!.shape as [number, number, number];
   const outBias = values(f.params['out_proj.bias']!);
 
   /** Rows (b, i) PyTorch left finite must match it; the fully masked rows give output = out_proj.bias and zero weights. */
-  function check(options: MultiHeadForwardOptions, reference: (typeof observed)[number], fullyMasked: (b: number, i: number) => boolean): void {
+  function check(
+    options: MultiHeadForwardOptions,
+    reference: (typeof observed)[number],
+    fullyMasked: (b: number, i: number) => boolean,
+  ): void {
     const layer = fixtureLayer(f);
     const x = toHeed(f.inputs.x!, true); // [B, L, E]
     const { output, weights } = layer.forward(x, x, x, options);
@@ -118,12 +154,16 @@ describe('fully masked rows (PyTorch gives NaN: torch_behaviour_mha_fully_masked
         } else {
           expect(Number.isNaN(refOut[(b * L + i) * E])).toBe(false);
           assertClose(`output row ${b},${i}`, row(output, E), { shape: [E], data: refOut.subarray((b * L + i) * E, (b * L + i + 1) * E) });
-          assertClose(`weights row ${b},${i}`, row(weights!, L), { shape: [L], data: refWeights.subarray((b * L + i) * L, (b * L + i + 1) * L) });
+          assertClose(`weights row ${b},${i}`, row(weights!, L), {
+            shape: [L],
+            data: refWeights.subarray((b * L + i) * L, (b * L + i + 1) * L),
+          });
         }
       }
     sum(mul(output, toHeed(f.grad_outputs!.attn_output!))).backward();
     expect(x.grad!.data.every(Number.isFinite)).toBe(true);
-    for (const [name, g] of Object.entries(layer.torchStateDictGradients())) expect(g.data.every(Number.isFinite), `grad ${name}`).toBe(true);
+    for (const [name, g] of Object.entries(layer.torchStateDictGradients()))
+      expect(g.data.every(Number.isFinite), `grad ${name}`).toBe(true);
   }
 
   it('a key padding mask hiding every key of batch element 0: zeros, PyTorch elsewhere, finite gradients, none from the masked rows', () => {
@@ -131,7 +171,12 @@ describe('fully masked rows (PyTorch gives NaN: torch_behaviour_mha_fully_masked
     // batch element 0 is only the output bias: no gradient reaches its inputs
     const layer = fixtureLayer(f);
     const x = toHeed(f.inputs.x!, true);
-    sum(mul(layer.forward(x, x, x, { keyPaddingMask: torchMaskToKeep(f.inputs.key_padding_mask!) }).output, toHeed(f.grad_outputs!.attn_output!))).backward();
+    sum(
+      mul(
+        layer.forward(x, x, x, { keyPaddingMask: torchMaskToKeep(f.inputs.key_padding_mask!) }).output,
+        toHeed(f.grad_outputs!.attn_output!),
+      ),
+    ).backward();
     expect(Array.from(x.grad!.data.subarray(0, L * E))).toEqual(new Array(L * E).fill(0));
   });
 
@@ -157,7 +202,14 @@ describe('fully masked rows (PyTorch gives NaN: torch_behaviour_mha_fully_masked
 function randomWeights(rng: Rng, E: number, Ekv: number, kdim: number, vdim: number, withBiasKv = false): NaiveWeights {
   const r = (n: number) => randn([n], rng).mul(0.5).data;
   return {
-    Wq: r(E * E), bq: r(E), Wk: r(Ekv * kdim), bk: r(Ekv), Wv: r(Ekv * vdim), bv: r(Ekv), Wo: r(E * E), bo: r(E),
+    Wq: r(E * E),
+    bq: r(E),
+    Wk: r(Ekv * kdim),
+    bk: r(Ekv),
+    Wv: r(Ekv * vdim),
+    bv: r(Ekv),
+    Wo: r(E * E),
+    bo: r(E),
     ...(withBiasKv ? { biasK: r(Ekv), biasV: r(Ekv) } : {}),
   };
 }
@@ -189,11 +241,20 @@ describe('grouped-query and multi-query attention against a naive per-head loop'
       const [B, Lq, Lk, E, kdim, vdim] = [2, 3, 5, 8, 6, 5];
       const Ekv = c.numKeyValueHeads * (E / c.numHeads);
       const w = randomWeights(rng, E, Ekv, kdim, vdim);
-      const layer = new MultiHeadAttention({ embedDim: E, numHeads: c.numHeads, numKeyValueHeads: c.numKeyValueHeads, keyDim: kdim, valueDim: vdim });
+      const layer = new MultiHeadAttention({
+        embedDim: E,
+        numHeads: c.numHeads,
+        numKeyValueHeads: c.numKeyValueHeads,
+        keyDim: kdim,
+        valueDim: vdim,
+      });
       layer.loadTorchStateDict(asTorchDict(w, E, Ekv, kdim, vdim));
       expect(layer.keyProjection.weight.shape).toEqual([Ekv, kdim]);
       const [query, key, value] = [randn([B, Lq, E], rng), randn([B, Lk, kdim], rng), randn([B, Lk, vdim], rng)];
-      const keyPaddingMask = tensor([[1, 1, 1, 1, 0], [1, 0, 1, 1, 1]]); // [B, Lk]
+      const keyPaddingMask = tensor([
+        [1, 1, 1, 1, 0],
+        [1, 0, 1, 1, 1],
+      ]); // [B, Lk]
       const { output, weights } = layer.forward(query, key, value, { causal: true, keyPaddingMask, averageHeadWeights: false });
       const ref = naiveMultiHead(query, key, value, w, { ...c, keep: (b, _h, i, j) => j <= i && keyPaddingMask.data[b * Lk + j] === 1 });
       assertClose('output', output, { shape: [B, Lq, E], data: ref.output });
@@ -228,12 +289,18 @@ function expectNumericGradient(name: string, p: Parameter, lossValue: () => numb
     const down = lossValue();
     p.data[i] = original;
     const numeric = (up - down) / (2 * eps);
-    expect(Math.abs(analytic[i]! - numeric), `${name}[${i}]: analytic ${analytic[i]}, numeric ${numeric}`).toBeLessThan(2e-3 + 1e-2 * Math.abs(numeric));
+    expect(Math.abs(analytic[i]! - numeric), `${name}[${i}]: analytic ${analytic[i]}, numeric ${numeric}`).toBeLessThan(
+      2e-3 + 1e-2 * Math.abs(numeric),
+    );
   }
 }
 
 describe('addBiasKv and addZeroAttn against a naive loop', () => {
-  for (const [addBiasKv, addZeroAttn] of [[true, false], [false, true], [true, true]] as const) {
+  for (const [addBiasKv, addZeroAttn] of [
+    [true, false],
+    [false, true],
+    [true, true],
+  ] as const) {
     it(`addBiasKv=${addBiasKv}, addZeroAttn=${addZeroAttn}: output, weights over Lk + X keys, masks padded`, () => {
       const rng = new Rng(21);
       const [B, Lq, Lk, E] = [2, 3, 4, 8];
@@ -241,9 +308,17 @@ describe('addBiasKv and addZeroAttn against a naive loop', () => {
       const layer = new MultiHeadAttention({ embedDim: E, numHeads: 2, keyDim: E, valueDim: E, addBiasKv, addZeroAttn });
       layer.loadTorchStateDict(asTorchDict(w, E, E, E, E));
       const [query, key] = [randn([B, Lq, E], rng), randn([B, Lk, E], rng)];
-      const attentionMask = tensor([[1, 0, 1, 1], [0, 0, 0, 0], [1, 1, 0, 1]]); // [Lq, Lk], row 1 fully masked
+      const attentionMask = tensor([
+        [1, 0, 1, 1],
+        [0, 0, 0, 0],
+        [1, 1, 0, 1],
+      ]); // [Lq, Lk], row 1 fully masked
       const { output, weights } = layer.forward(query, key, key, { attentionMask, averageHeadWeights: false });
-      const ref = naiveMultiHead(query, key, key, w, { numHeads: 2, addZeroAttn, keep: (_b, _h, i, j) => attentionMask.data[i * Lk + j] === 1 });
+      const ref = naiveMultiHead(query, key, key, w, {
+        numHeads: 2,
+        addZeroAttn,
+        keep: (_b, _h, i, j) => attentionMask.data[i * Lk + j] === 1,
+      });
       const X = Number(addBiasKv) + Number(addZeroAttn);
       expect(weights!.shape).toEqual([B, 2, Lq, Lk + X]);
       assertClose('output', output, { shape: [B, Lq, E], data: ref.output });
@@ -254,7 +329,14 @@ describe('addBiasKv and addZeroAttn against a naive loop', () => {
   it('loads and exports bias_k and bias_v [1, 1, E]', () => {
     const layer = new MultiHeadAttention({ embedDim: 4, numHeads: 2, addBiasKv: true });
     expect(layer.biasKey!.shape).toEqual([1, 1, 4]);
-    expect(Object.keys(layer.torchStateDict())).toEqual(['in_proj_weight', 'in_proj_bias', 'bias_k', 'bias_v', 'out_proj.weight', 'out_proj.bias']);
+    expect(Object.keys(layer.torchStateDict())).toEqual([
+      'in_proj_weight',
+      'in_proj_bias',
+      'bias_k',
+      'bias_v',
+      'out_proj.weight',
+      'out_proj.bias',
+    ]);
   });
 });
 
@@ -264,9 +346,13 @@ describe('MultiHeadAttention equivalences', () => {
     const d = 4;
     const layer = new MultiHeadAttention({ embedDim: d, numHeads: 1, bias: false });
     const identity = Float32Array.from({ length: d * d }, (_, i) => (i % (d + 1) === 0 ? 1 : 0));
-    for (const p of [layer.queryProjection.weight, layer.keyProjection.weight, layer.valueProjection.weight, layer.outputProjection.weight]) p.data.set(identity);
+    for (const p of [layer.queryProjection.weight, layer.keyProjection.weight, layer.valueProjection.weight, layer.outputProjection.weight])
+      p.data.set(identity);
     const [query, keys, values] = [randn([2, 3, d], rng), randn([2, 5, d], rng), randn([2, 5, d], rng)];
-    const keyPaddingMask = tensor([[1, 1, 1, 0, 0], [1, 1, 1, 1, 1]]);
+    const keyPaddingMask = tensor([
+      [1, 1, 1, 0, 0],
+      [1, 1, 1, 1, 1],
+    ]);
     const got = layer.forward(query, keys, values, { keyPaddingMask });
     const want = attend({ query, keys, values, keyPaddingMask });
     assertClose('output', got.output, want.context, { rtol: 1e-6, atol: 1e-7 });
@@ -277,16 +363,28 @@ describe('MultiHeadAttention equivalences', () => {
     const rng = new Rng(8);
     const layer = new MultiHeadAttention({ embedDim: 8, numHeads: 2, numKeyValueHeads: 1, rng });
     const x = randn([2, 4, 8], rng, { requiresGrad: true });
-    const keyPaddingMask = tensor([[1, 1, 0, 1], [1, 1, 1, 0]]);
+    const keyPaddingMask = tensor([
+      [1, 1, 0, 1],
+      [1, 1, 1, 0],
+    ]);
     const both = layer.forward(x, x, x, { causal: true, keyPaddingMask, averageHeadWeights: false });
     sum(mul(both.output, both.output)).backward();
     for (let b = 0; b < 2; b++) {
       const xb = new Tensor(x.data.slice(b * 32, (b + 1) * 32), [1, 4, 8], true);
-      const one = layer.forward(xb, xb, xb, { causal: true, keyPaddingMask: slice(keyPaddingMask, 0, b, b + 1), averageHeadWeights: false });
+      const one = layer.forward(xb, xb, xb, {
+        causal: true,
+        keyPaddingMask: slice(keyPaddingMask, 0, b, b + 1),
+        averageHeadWeights: false,
+      });
       assertClose(`output ${b}`, one.output, slice(both.output, 0, b, b + 1), { rtol: 1e-6, atol: 1e-6 });
       assertClose(`weights ${b}`, one.weights!, slice(both.weights!, 0, b, b + 1), { rtol: 1e-6, atol: 1e-6 });
       sum(mul(one.output, one.output)).backward();
-      assertClose(`grad x ${b}`, xb.grad!, { shape: [1, 4, 8], data: x.grad!.data.subarray(b * 32, (b + 1) * 32) }, { rtol: 1e-5, atol: 1e-6 });
+      assertClose(
+        `grad x ${b}`,
+        xb.grad!,
+        { shape: [1, 4, 8], data: x.grad!.data.subarray(b * 32, (b + 1) * 32) },
+        { rtol: 1e-5, atol: 1e-6 },
+      );
     }
   });
 
@@ -302,11 +400,19 @@ describe('MultiHeadAttention equivalences', () => {
   });
 
   it('needWeights: false (attend may fuse) returns null, the same output and the same gradients', () => {
-    for (const options of [{ numKeyValueHeads: 1 }, { addZeroAttn: true }, { addBiasKv: true, numKeyValueHeads: 1 }, { scorer: { kind: 'general' } }]) {
+    for (const options of [
+      { numKeyValueHeads: 1 },
+      { addZeroAttn: true },
+      { addBiasKv: true, numKeyValueHeads: 1 },
+      { scorer: { kind: 'general' } },
+    ]) {
       const rng = new Rng(6);
       const layer = new MultiHeadAttention({ embedDim: 8, numHeads: 2, rng, ...options });
       const x = randn([2, 5, 8], rng);
-      const keyPaddingMask = tensor([[1, 1, 1, 0, 0], [1, 1, 1, 1, 1]]);
+      const keyPaddingMask = tensor([
+        [1, 1, 1, 0, 0],
+        [1, 1, 1, 1, 1],
+      ]);
       const run = (needWeights: boolean) => {
         layer.zeroGrad();
         const input = new Tensor(x.data.slice(), x.shape, true);
@@ -354,7 +460,10 @@ describe('any scorer per head, any normalizer', () => {
         normalizer,
       }),
     );
-    const merged = concat(heads.map((r) => r.context), -1); // [B, L, E]
+    const merged = concat(
+      heads.map((r) => r.context),
+      -1,
+    ); // [B, L, E]
     return { output: linear(merged, layer.outputProjection.weight, layer.outputProjection.bias), weights: heads.map((r) => r.weights) };
   }
 
@@ -367,7 +476,9 @@ describe('any scorer per head, any normalizer', () => {
     expect(names).toContain('scorers.0.W1.weight');
     expect(names).toContain('scorers.1.v.weight');
     expect((layer.scorers[0] as AdditiveScorer).W1.weight.shape).toEqual([5, 4]);
-    expect(Array.from((layer.scorers[0] as AdditiveScorer).W1.weight.data)).not.toEqual(Array.from((layer.scorers[1] as AdditiveScorer).W1.weight.data));
+    expect(Array.from((layer.scorers[0] as AdditiveScorer).W1.weight.data)).not.toEqual(
+      Array.from((layer.scorers[1] as AdditiveScorer).W1.weight.data),
+    );
     const x = randn([2, 3, 8], rng);
     const got = layer.forward(x, x, x, { averageHeadWeights: false });
     const want = headByHead(layer, x);
@@ -387,7 +498,8 @@ describe('any scorer per head, any normalizer', () => {
     for (let h = 0; h < 2; h++) {
       const [B, L] = [2, 4];
       for (let b = 0; b < B; b++)
-        for (let i = 0; i < L * L; i++) expect(got.weights!.data[(b * 2 + h) * L * L + i]).toBeCloseTo(want.weights[h]!.data[b * L * L + i]!, 5);
+        for (let i = 0; i < L * L; i++)
+          expect(got.weights!.data[(b * 2 + h) * L * L + i]).toBeCloseTo(want.weights[h]!.data[b * L * L + i]!, 5);
     }
     expect(Array.from(got.weights!.data).filter((w) => w === 0).length).toBeGreaterThan(0);
   });
@@ -397,7 +509,9 @@ describe('any scorer per head, any normalizer', () => {
     const shared = new AdditiveScorer({ queryDim: 2, keyDim: 2 });
     const layer = new MultiHeadAttention({ embedDim: 8, numHeads: 4, scorer: shared });
     expect(layer.scorers).toEqual([shared]);
-    expect(layer.forward(randn([1, 2, 8], new Rng(0)), randn([1, 3, 8], new Rng(1)), randn([1, 3, 8], new Rng(2))).output.shape).toEqual([1, 2, 8]);
+    expect(layer.forward(randn([1, 2, 8], new Rng(0)), randn([1, 3, 8], new Rng(1)), randn([1, 3, 8], new Rng(2))).output.shape).toEqual([
+      1, 2, 8,
+    ]);
   });
 
   it('scaled-dot uses 1/√d of the head size by default', () => {
@@ -405,7 +519,11 @@ describe('any scorer per head, any normalizer', () => {
     checkMhaFixture(f, {}, fixtureLayer(f, {}));
     const layer = fixtureLayer(f);
     const x = toHeed(f.inputs.x!);
-    const withExplicitScale = new MultiHeadAttention({ embedDim: 16, numHeads: 4, scorer: { kind: 'scaled-dot', scale: f.config.scaling as number } });
+    const withExplicitScale = new MultiHeadAttention({
+      embedDim: 16,
+      numHeads: 4,
+      scorer: { kind: 'scaled-dot', scale: f.config.scaling as number },
+    });
     withExplicitScale.loadTorchStateDict(layer.torchStateDict());
     assertClose('output', withExplicitScale.forward(x, x, x).output, f.outputs.attn_output!, FLOAT32);
   });
@@ -413,13 +531,19 @@ describe('any scorer per head, any normalizer', () => {
 
 describe('MultiHeadAttention refuses bad configurations and inputs', () => {
   it('constructor: embedDim % numHeads, bad sizes, dropout, unknown scorer kind — naming the values', () => {
-    expect(() => new MultiHeadAttention({ embedDim: 10, numHeads: 3 })).toThrow('MultiHeadAttention: embedDim 10 is not divisible by numHeads 3');
+    expect(() => new MultiHeadAttention({ embedDim: 10, numHeads: 3 })).toThrow(
+      'MultiHeadAttention: embedDim 10 is not divisible by numHeads 3',
+    );
     expect(() => new MultiHeadAttention({ embedDim: 0, numHeads: 1 })).toThrow('embedDim must be a positive integer, got 0');
     expect(() => new MultiHeadAttention({ embedDim: 8, numHeads: 2, keyDim: 2.5 })).toThrow('keyDim must be a positive integer, got 2.5');
-    expect(() => new MultiHeadAttention({ embedDim: 8, numHeads: 2, dropout: 1 })).toThrow('dropout must be a probability in [0, 1), got 1');
+    expect(() => new MultiHeadAttention({ embedDim: 8, numHeads: 2, dropout: 1 })).toThrow(
+      'dropout must be a probability in [0, 1), got 1',
+    );
     const unknown = () => new MultiHeadAttention({ embedDim: 8, numHeads: 2, scorer: { kind: 'nope' } });
     expect(unknown).toThrow(ConfigError);
-    expect(unknown).toThrow("MultiHeadAttention: scorer: unknown scorer kind 'nope'; known kinds: dot, scaled-dot, general, concat, additive, cosine");
+    expect(unknown).toThrow(
+      "MultiHeadAttention: scorer: unknown scorer kind 'nope'; known kinds: dot, scaled-dot, general, concat, additive, cosine",
+    );
     try {
       unknown();
     } catch (error) {
@@ -455,9 +579,15 @@ describe('MultiHeadAttention refuses bad configurations and inputs', () => {
     const rng = new Rng(0);
     const layer = new MultiHeadAttention({ embedDim: 8, numHeads: 2 });
     const [q, k] = [randn([2, 3, 8], rng), randn([2, 4, 8], rng)];
-    expect(() => layer.forward(q, k, k, { attentionMask: tensor([[1, 1, 1], [1, 1, 1], [1, 1, 1]]) })).toThrow(
-      'attentionMask [3, 3] must be [Lq, Lk] = [3, 4], [B, Lq, Lk] = [2, 3, 4] or [B, H, Lq, Lk] = [2, 2, 3, 4]',
-    );
+    expect(() =>
+      layer.forward(q, k, k, {
+        attentionMask: tensor([
+          [1, 1, 1],
+          [1, 1, 1],
+          [1, 1, 1],
+        ]),
+      }),
+    ).toThrow('attentionMask [3, 3] must be [Lq, Lk] = [3, 4], [B, Lq, Lk] = [2, 3, 4] or [B, H, Lq, Lk] = [2, 2, 3, 4]');
     expect(() => layer.forward(q, k, k, { attentionMask: randn([3, 3, 4], rng) })).toThrow('attentionMask [3, 3, 4] must be');
     expect(() => layer.forward(q, k, k, { attentionMask: randn([2, 3, 3, 4], rng) })).toThrow(ShapeError);
     expect(() => layer.forward(q, k, k, { keyPaddingMask: tensor([[1, 1, 1]]) })).toThrow('keyPaddingMask [1, 3] must be [B, Lk] = [2, 4]');
@@ -469,7 +599,12 @@ describe('MultiHeadAttention refuses bad configurations and inputs', () => {
   it('a forward that throws leaves the cache as it was (nothing appended)', () => {
     const rng = new Rng(6);
     // A shared scorer instance built for another head size refuses the head size 4 after the keys were projected.
-    const layer = new MultiHeadAttention({ embedDim: 8, numHeads: 2, scorer: new AdditiveScorer({ queryDim: 3, keyDim: 3, hiddenDim: 5, rng }), rng });
+    const layer = new MultiHeadAttention({
+      embedDim: 8,
+      numHeads: 2,
+      scorer: new AdditiveScorer({ queryDim: 3, keyDim: 3, hiddenDim: 5, rng }),
+      rng,
+    });
     const cache = layer.createCache();
     const x = randn([1, 2, 8], rng);
     expect(() => layer.forward(x, x, x, { cache })).toThrow(ShapeError);
@@ -508,7 +643,10 @@ describe('MultiHeadAttention refuses bad configurations and inputs', () => {
     const memory = randn([2, 5, 8], rng);
     const dirty = new Tensor(memory.data.slice(), memory.shape);
     dirty.data.fill(NaN, 3 * 8, 5 * 8); // batch 0, keys 3 and 4: padding
-    const keyPaddingMask = tensor([[1, 1, 1, 0, 0], [1, 1, 1, 1, 1]]);
+    const keyPaddingMask = tensor([
+      [1, 1, 1, 0, 0],
+      [1, 1, 1, 1, 1],
+    ]);
     for (const implementation of ['plain', 'fused'] as const) {
       const got = layer.forward(x, dirty, dirty, { keyPaddingMask, implementation, needWeights: false }).output;
       const clean = layer.forward(x, memory, memory, { keyPaddingMask, implementation: 'plain' }).output;
@@ -598,7 +736,7 @@ describe('MultiHeadAttention on the fused path', () => {
     }
   });
 
-  it('the WebAssembly kernels give the JS kernels\' outputs and gradients (GQA, padding, causal, bias key)', async () => {
+  it("the WebAssembly kernels give the JS kernels' outputs and gradients (GQA, padding, causal, bias key)", async () => {
     const run = (options: ConstructorParameters<typeof MultiHeadAttention>[0]) => {
       const rng = new Rng(9);
       const layer = new MultiHeadAttention({ ...options, rng });
@@ -608,7 +746,10 @@ describe('MultiHeadAttention on the fused path', () => {
       sum(mul(output, randn(output.shape, rng))).backward();
       return [output, x.grad!, ...layer.parameters().map((p) => p.grad!)];
     };
-    for (const options of [{ embedDim: 32, numHeads: 4, numKeyValueHeads: 2 }, { embedDim: 32, numHeads: 2, addBiasKv: true }]) {
+    for (const options of [
+      { embedDim: 32, numHeads: 4, numKeyValueHeads: 2 },
+      { embedDim: 32, numHeads: 2, addBiasKv: true },
+    ]) {
       useJsKernels();
       const js = run(options);
       expect(await useWasmKernels({ relaxedSimd: false })).toEqual({ simd: 'plain', threads: 1 });

@@ -146,10 +146,13 @@ export class MultiHeadAttention<Spec extends ScorerLike = ScorerLike, S = Scorer
     this.keyDim = positiveInteger(op, 'keyDim', options.keyDim ?? this.embedDim);
     this.valueDim = positiveInteger(op, 'valueDim', options.valueDim ?? this.embedDim);
     if (this.embedDim % this.numHeads !== 0) {
-      throw new ConfigError(`embedDim ${this.embedDim} is not divisible by numHeads ${this.numHeads} (each head takes embedDim / numHeads features)`, {
-        op,
-        argument: 'numHeads',
-      });
+      throw new ConfigError(
+        `embedDim ${this.embedDim} is not divisible by numHeads ${this.numHeads} (each head takes embedDim / numHeads features)`,
+        {
+          op,
+          argument: 'numHeads',
+        },
+      );
     }
     if (this.numHeads % this.numKeyValueHeads !== 0) {
       throw new ConfigError(
@@ -180,7 +183,8 @@ export class MultiHeadAttention<Spec extends ScorerLike = ScorerLike, S = Scorer
     this.queryProjection = projection(this.embedDim, this.embedDim);
     this.keyProjection = projection(this.keyDim, this.keyValueEmbedDim);
     this.valueProjection = projection(this.valueDim, this.keyValueEmbedDim);
-    const learnedKeyValue = (): Parameter => xavierNormal(new Parameter(new Float32Array(this.keyValueEmbedDim), [1, 1, this.keyValueEmbedDim]), rng) as Parameter;
+    const learnedKeyValue = (): Parameter =>
+      xavierNormal(new Parameter(new Float32Array(this.keyValueEmbedDim), [1, 1, this.keyValueEmbedDim]), rng) as Parameter;
     this.biasKey = this.addBiasKv ? learnedKeyValue() : null;
     this.biasValue = this.addBiasKv ? learnedKeyValue() : null;
     this.scorers = buildScorers(options.scorer, this.numHeads, this.headDim, rng) as Extract<S, Scorer>[];
@@ -200,8 +204,18 @@ export class MultiHeadAttention<Spec extends ScorerLike = ScorerLike, S = Scorer
    * weights [B, Lq, Lk + X] (averaged) or [B, H, Lq, Lk + X] (per head) or null,
    * where Lk = Lnew, plus the cached positions when a cache is given.
    */
-  forward(query: Tensor, key: Tensor, value: Tensor, options: MultiHeadForwardOptions & { needWeights: false }): MultiHeadAttentionResult & { weights: null };
-  forward(query: Tensor, key: Tensor, value: Tensor, options?: MultiHeadForwardOptions & { needWeights?: true }): MultiHeadAttentionResult & { weights: Tensor };
+  forward(
+    query: Tensor,
+    key: Tensor,
+    value: Tensor,
+    options: MultiHeadForwardOptions & { needWeights: false },
+  ): MultiHeadAttentionResult & { weights: null };
+  forward(
+    query: Tensor,
+    key: Tensor,
+    value: Tensor,
+    options?: MultiHeadForwardOptions & { needWeights?: true },
+  ): MultiHeadAttentionResult & { weights: Tensor };
   forward(query: Tensor, key: Tensor, value: Tensor, options?: MultiHeadForwardOptions): MultiHeadAttentionResult;
   forward(query: Tensor, key: Tensor, value: Tensor, options: MultiHeadForwardOptions = {}): MultiHeadAttentionResult {
     const op = 'MultiHeadAttention.forward';
@@ -231,7 +245,8 @@ export class MultiHeadAttention<Spec extends ScorerLike = ScorerLike, S = Scorer
     // The heads stay where the projections put them ([B, L, H, d], 'sequence-first': no permute, and the fused
     // path reads them in place), except with a cache, which keeps [B, Hkv, L, d] ('heads-first').
     const layout: AttentionLayout = cache ? 'heads-first' : 'sequence-first';
-    const heads = (x: Tensor, count: number): Tensor => (layout === 'sequence-first' ? reshape(x, [B, x.shape[1]!, count, d]) : splitHeads(x, count));
+    const heads = (x: Tensor, count: number): Tensor =>
+      layout === 'sequence-first' ? reshape(x, [B, x.shape[1]!, count, d]) : splitHeads(x, count);
     const sequenceAxis = layout === 'sequence-first' ? 1 : 2;
     const q = heads(this.queryProjection.forward(query), H); // [B, Lq, E] -> [B, Lq, H, d] (or [B, H, Lq, d])
     let k = heads(this.keyProjection.forward(key), Hkv); // [B, Lnew, kdim] -> [B, Lnew, Hkv, d] (or [B, Hkv, Lnew, d])
@@ -284,27 +299,43 @@ export class MultiHeadAttention<Spec extends ScorerLike = ScorerLike, S = Scorer
   }
 
   private checkInputs(query: Tensor, key: Tensor, value: Tensor, cache: KeyValueCache | undefined, op: string): void {
-    for (const [argument, t] of [['query', query], ['key', key], ['value', value]] as const) {
-      if (!(t instanceof Tensor)) throw new ArgumentError(`${argument} must be a Tensor, got ${Array.isArray(t) ? 'an array' : String(t)}`, { op, argument });
+    for (const [argument, t] of [
+      ['query', query],
+      ['key', key],
+      ['value', value],
+    ] as const) {
+      if (!(t instanceof Tensor))
+        throw new ArgumentError(`${argument} must be a Tensor, got ${Array.isArray(t) ? 'an array' : String(t)}`, { op, argument });
     }
     const shapes = { query: query.shape, key: key.shape, value: value.shape };
     const expect = (argument: 'query' | 'key' | 'value', t: Tensor, features: number, name: string, L: string): void => {
       if (t.rank !== 3 || t.shape[2] !== features) {
-        throw new ShapeError(`${argument} ${formatShape(t.shape)} must be [B, ${L}, ${name}] = [B, ${L}, ${features}]`, { op, argument, shapes });
+        throw new ShapeError(`${argument} ${formatShape(t.shape)} must be [B, ${L}, ${name}] = [B, ${L}, ${features}]`, {
+          op,
+          argument,
+          shapes,
+        });
       }
     };
     expect('query', query, this.embedDim, 'embedDim', 'Lq');
     expect('key', key, this.keyDim, 'keyDim', 'Lk');
     expect('value', value, this.valueDim, 'valueDim', 'Lk');
     if (key.shape[0] !== query.shape[0] || value.shape[0] !== query.shape[0]) {
-      throw new ShapeError(`query ${formatShape(query.shape)}, key ${formatShape(key.shape)} and value ${formatShape(value.shape)} must have the same batch size B`, {
-        op,
-        argument: key.shape[0] !== query.shape[0] ? 'key' : 'value',
-        shapes,
-      });
+      throw new ShapeError(
+        `query ${formatShape(query.shape)}, key ${formatShape(key.shape)} and value ${formatShape(value.shape)} must have the same batch size B`,
+        {
+          op,
+          argument: key.shape[0] !== query.shape[0] ? 'key' : 'value',
+          shapes,
+        },
+      );
     }
     if (key.shape[1] !== value.shape[1]) {
-      throw new ShapeError(`key ${formatShape(key.shape)} and value ${formatShape(value.shape)} must have the same length Lk`, { op, argument: 'value', shapes });
+      throw new ShapeError(`key ${formatShape(key.shape)} and value ${formatShape(value.shape)} must have the same length Lk`, {
+        op,
+        argument: 'value',
+        shapes,
+      });
     }
     if (cache) {
       if (cache.numKeyValueHeads !== this.numKeyValueHeads || cache.headDim !== this.headDim) {

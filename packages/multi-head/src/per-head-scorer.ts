@@ -20,11 +20,14 @@ export class PerHeadScorer extends Module implements Scorer {
   score(query: Tensor, keys: Tensor): Tensor {
     const H = this.scorers.length;
     if (query.rank < 3 || keys.rank < 3 || query.shape[query.rank - 3] !== H || keys.shape[keys.rank - 3] !== H) {
-      throw new ShapeError(`holds ${H} scorers, so query ${formatShape(query.shape)} and keys ${formatShape(keys.shape)} must be [..., H = ${H}, L, d]`, {
-        op: 'PerHeadScorer.score',
-        argument: query.shape[query.rank - 3] !== H ? 'query' : 'keys',
-        shapes: { query: query.shape, keys: keys.shape },
-      });
+      throw new ShapeError(
+        `holds ${H} scorers, so query ${formatShape(query.shape)} and keys ${formatShape(keys.shape)} must be [..., H = ${H}, L, d]`,
+        {
+          op: 'PerHeadScorer.score',
+          argument: query.shape[query.rank - 3] !== H ? 'query' : 'keys',
+          shapes: { query: query.shape, keys: keys.shape },
+        },
+      );
     }
     const queryHeads = split(query, H, -3); // H × [..., 1, Lq, dq]
     const keyHeads = split(keys, H, -3); // H × [..., 1, Lk, dk]

@@ -1,4 +1,4 @@
-import { randn, Rng, StateDictError, Tensor } from '@heed/tensor';
+import { randn, Rng, StateDictError, type Tensor } from '@heed/tensor';
 import { describe, expect, it } from 'vitest';
 import { loadFixture, toHeed } from '../../../fixtures/load-fixture';
 import { MultiHeadAttention } from './multi-head-attention';
@@ -47,7 +47,12 @@ describe('loadTorchStateDict / torchStateDict', () => {
 
   it('also takes separate q/k/v_proj_weight when kdim = vdim = E, and a GQA-sized in_proj_weight [E + 2·Ekv, E]', () => {
     const rng = new Rng(0);
-    const separate = { q_proj_weight: randn([4, 4], rng), k_proj_weight: randn([4, 4], rng), v_proj_weight: randn([4, 4], rng), 'out_proj.weight': randn([4, 4], rng) };
+    const separate = {
+      q_proj_weight: randn([4, 4], rng),
+      k_proj_weight: randn([4, 4], rng),
+      v_proj_weight: randn([4, 4], rng),
+      'out_proj.weight': randn([4, 4], rng),
+    };
     const layer = new MultiHeadAttention({ embedDim: 4, numHeads: 2, bias: false });
     layer.loadTorchStateDict(separate);
     expect(Array.from(layer.keyProjection.weight.data)).toEqual(Array.from(separate.k_proj_weight.data));
@@ -89,7 +94,11 @@ describe('loadTorchStateDict / torchStateDict', () => {
       }
       expect(caught).toBeInstanceOf(StateDictError);
       const error = caught as StateDictError;
-      expect([error.op, error.argument, error.keys]).toEqual(['MultiHeadAttention.loadTorchStateDict', 'in_proj_weight', ['in_proj_weight']]);
+      expect([error.op, error.argument, error.keys]).toEqual([
+        'MultiHeadAttention.loadTorchStateDict',
+        'in_proj_weight',
+        ['in_proj_weight'],
+      ]);
       expect(snapshot(layer)).toEqual(before);
     }
   });
@@ -102,7 +111,9 @@ describe('loadTorchStateDict / torchStateDict', () => {
       const weight = params['out_proj.weight']!.clone();
       weight.data[5] = bad;
       const state = { ...params, 'out_proj.weight': weight };
-      expect(() => layer.loadTorchStateDict(state)).toThrow(`MultiHeadAttention.loadTorchStateDict: key 'out_proj.weight' holds ${bad} at index 5`);
+      expect(() => layer.loadTorchStateDict(state)).toThrow(
+        `MultiHeadAttention.loadTorchStateDict: key 'out_proj.weight' holds ${bad} at index 5`,
+      );
       expect(snapshot(layer)).toEqual(before);
       layer.loadTorchStateDict(state, { allowNonFinite: true });
       expect(layer.outputProjection.weight.data[5]).toBe(bad);
@@ -113,7 +124,9 @@ describe('loadTorchStateDict / torchStateDict', () => {
     const params = fixtureParams('mha_causal');
     const layer = new MultiHeadAttention({ embedDim: 8, numHeads: 2 });
     const { 'out_proj.bias': _dropped, ...missing } = params;
-    expect(() => layer.loadTorchStateDict(missing)).toThrow('missing keys: out_proj.bias; this layer expects: in_proj_weight, in_proj_bias, out_proj.weight, out_proj.bias');
+    expect(() => layer.loadTorchStateDict(missing)).toThrow(
+      'missing keys: out_proj.bias; this layer expects: in_proj_weight, in_proj_bias, out_proj.weight, out_proj.bias',
+    );
     expect(() => layer.loadTorchStateDict({ ...params, bias_k: randn([1, 1, 8], new Rng(0)) })).toThrow('unexpected keys: bias_k');
     const noBias = new MultiHeadAttention({ embedDim: 8, numHeads: 2, bias: false });
     expect(() => noBias.loadTorchStateDict(params)).toThrow('unexpected keys: in_proj_bias, out_proj.bias');
@@ -131,7 +144,10 @@ describe('loadTorchStateDict / torchStateDict', () => {
     const layer = new MultiHeadAttention({ embedDim: 8, numHeads: 2 });
     layer.loadTorchStateDict({ ...params, 'linear1.weight': randn([2, 2], new Rng(0)) }, { strict: false });
     expect(Array.from(layer.outputProjection.bias!.data)).toEqual(Array.from(params['out_proj.bias']!.data));
-    const encoderLayer = Object.fromEntries([...Object.entries(params).map(([k, v]) => [`self_attn.${k}`, v]), ['linear1.weight', randn([2, 2], new Rng(0))]]);
+    const encoderLayer = Object.fromEntries([
+      ...Object.entries(params).map(([k, v]) => [`self_attn.${k}`, v]),
+      ['linear1.weight', randn([2, 2], new Rng(0))],
+    ]);
     const other = new MultiHeadAttention({ embedDim: 8, numHeads: 2 });
     other.loadTorchStateDict(encoderLayer, { prefix: 'self_attn.' });
     expect(snapshot(other)).toEqual(snapshot(layer));
@@ -141,7 +157,9 @@ describe('loadTorchStateDict / torchStateDict', () => {
   it('accepts { shape, data } records as parsed from JSON', () => {
     const f = loadFixture('mha_causal');
     const layer = new MultiHeadAttention({ embedDim: 8, numHeads: 2 });
-    layer.loadTorchStateDict(Object.fromEntries(Object.entries(f.params).map(([k, v]) => [k, { shape: v.shape, data: v.data.map(Number) }])));
+    layer.loadTorchStateDict(
+      Object.fromEntries(Object.entries(f.params).map(([k, v]) => [k, { shape: v.shape, data: v.data.map(Number) }])),
+    );
     expect(Array.from(layer.torchStateDict().in_proj_weight!.data)).toEqual(f.params.in_proj_weight!.data.map(Number));
   });
 

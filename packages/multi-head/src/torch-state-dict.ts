@@ -23,7 +23,10 @@ export interface TorchLayoutSource {
   readonly bias: boolean;
   readonly addBiasKv: boolean;
   namedParameters(): [string, Parameter][];
-  loadStateDict(state: Record<string, { shape: readonly number[]; data: ArrayLike<number> }>, options?: { strict?: boolean } & StateDictValueOptions): void;
+  loadStateDict(
+    state: Record<string, { shape: readonly number[]; data: ArrayLike<number> }>,
+    options?: { strict?: boolean } & StateDictValueOptions,
+  ): void;
 }
 
 /** One PyTorch tensor: its key, its shape, and the heed parameters whose row-major data, concatenated in order, make it up. */
@@ -41,13 +44,24 @@ export interface TorchEntry {
 export function torchEntries(layer: TorchLayoutSource, packed: boolean): TorchEntry[] {
   const { embedDim: E, keyValueEmbedDim: Ekv, keyDim, valueDim } = layer;
   const entries: TorchEntry[] = packed
-    ? [{ torchName: 'in_proj_weight', shape: [E + 2 * Ekv, E], parts: ['queryProjection.weight', 'keyProjection.weight', 'valueProjection.weight'] }]
+    ? [
+        {
+          torchName: 'in_proj_weight',
+          shape: [E + 2 * Ekv, E],
+          parts: ['queryProjection.weight', 'keyProjection.weight', 'valueProjection.weight'],
+        },
+      ]
     : [
         { torchName: 'q_proj_weight', shape: [E, E], parts: ['queryProjection.weight'] },
         { torchName: 'k_proj_weight', shape: [Ekv, keyDim], parts: ['keyProjection.weight'] },
         { torchName: 'v_proj_weight', shape: [Ekv, valueDim], parts: ['valueProjection.weight'] },
       ];
-  if (layer.bias) entries.push({ torchName: 'in_proj_bias', shape: [E + 2 * Ekv], parts: ['queryProjection.bias', 'keyProjection.bias', 'valueProjection.bias'] });
+  if (layer.bias)
+    entries.push({
+      torchName: 'in_proj_bias',
+      shape: [E + 2 * Ekv],
+      parts: ['queryProjection.bias', 'keyProjection.bias', 'valueProjection.bias'],
+    });
   if (layer.addBiasKv) {
     entries.push({ torchName: 'bias_k', shape: [1, 1, Ekv], parts: ['biasKey'] });
     entries.push({ torchName: 'bias_v', shape: [1, 1, Ekv], parts: ['biasValue'] });
@@ -73,7 +87,10 @@ export function loadTorchStateDict(layer: TorchLayoutSource, stateDict: TorchSta
   const strict = options.strict ?? true;
   const prefix = options.prefix ?? '';
   if (typeof stateDict !== 'object' || stateDict === null) {
-    throw new StateDictError(`stateDict must be an object of tensors by PyTorch name, got ${stateDict === null ? 'null' : typeof stateDict}`, { op, argument: 'stateDict', keys: [] });
+    throw new StateDictError(
+      `stateDict must be an object of tensors by PyTorch name, got ${stateDict === null ? 'null' : typeof stateDict}`,
+      { op, argument: 'stateDict', keys: [] },
+    );
   }
   const given = new Map(
     Object.entries(stateDict)

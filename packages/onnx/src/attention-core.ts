@@ -56,7 +56,15 @@ function fusedScale(spec: AttentionCoreSpec): number {
  * Attention on query [B, (H,) Lq, dq], keys and values [B, (Hkv,) Lk, ·] with the masks -> context
  * [B, (H,) Lq, dv]. A fully masked query row gives a zero context, as in heed.
  */
-export function attentionCore(graph: GraphBuilder, parameters: ParameterTable, query: string, keys: string, values: string, masks: KeepInputs, spec: AttentionCoreSpec): string {
+export function attentionCore(
+  graph: GraphBuilder,
+  parameters: ParameterTable,
+  query: string,
+  keys: string,
+  values: string,
+  masks: KeepInputs,
+  spec: AttentionCoreSpec,
+): string {
   const rank = spec.numHeads > 0 ? 4 : 3;
   const fused = fusedOpFor(spec);
   const onlyCausal = masks.causal === true && masks.slidingWindow === undefined && !masks.attentionMask && !masks.keyPaddingMask;
@@ -79,8 +87,14 @@ export function attentionCore(graph: GraphBuilder, parameters: ParameterTable, q
     const flat = (x: string): string => graph.op('Reshape', [graph.op('Transpose', [x], { perm: [0, 2, 1, 3] }), graph.int64s([0, 0, -1])]); // [B, H, L, d] -> [B, L, H·d]
     const keep = fullKeep(graph, masks, query, keys, rank); // [B|1, H|1, Lq, Lk]
     const inputs = [flat(q), flat(k), flat(v)];
-    if (keep) inputs.push('', '', graph.op('Where', [keep, graph.float(0), graph.float(-3.4028234663852886e38)], {}, { name: 'attention_bias' })); // bias, key_padding_mask unused
-    const merged = graph.op('MultiHeadAttention', inputs, { num_heads: H, scale: fusedScale(spec) }, { domain: 'com.microsoft', floatAttributes: ['scale'], name: 'attention' }); // [B, Lq, H·dv]
+    if (keep)
+      inputs.push('', '', graph.op('Where', [keep, graph.float(0), graph.float(-3.4028234663852886e38)], {}, { name: 'attention_bias' })); // bias, key_padding_mask unused
+    const merged = graph.op(
+      'MultiHeadAttention',
+      inputs,
+      { num_heads: H, scale: fusedScale(spec) },
+      { domain: 'com.microsoft', floatAttributes: ['scale'], name: 'attention' },
+    ); // [B, Lq, H·dv]
     let context = graph.op('Transpose', [graph.op('Reshape', [merged, graph.int64s([0, 0, H, spec.valueDim])])], { perm: [0, 2, 1, 3] }); // [B, H, Lq, dv]
     if (keep) context = graph.op('Where', [rowKeepsAny(graph, keep), context, graph.float(0)]); // fully masked rows -> 0
     return rank === 4 ? context : graph.op('Squeeze', [context, graph.int64s([1])]); // [B, 1, Lq, dv] -> [B, Lq, dv]
@@ -111,7 +125,14 @@ function fullKeep(graph: GraphBuilder, masks: KeepInputs, query: string, keys: s
 }
 
 /** Scores of every head: one scorer on all heads, or scorer h on head h. -> [B, (H,) Lq, Lk] */
-function scoreAll(graph: GraphBuilder, parameters: ParameterTable, query: string, keys: string, spec: AttentionCoreSpec, rank: number): string {
+function scoreAll(
+  graph: GraphBuilder,
+  parameters: ParameterTable,
+  query: string,
+  keys: string,
+  spec: AttentionCoreSpec,
+  rank: number,
+): string {
   const score = (entry: { scorer: Scorer; prefix: string }, q: string, k: string): string =>
     scorerExportFor(entry.scorer, spec.op)(graph, q, k, {
       scorer: entry.scorer,
@@ -130,6 +151,8 @@ function scoreAll(graph: GraphBuilder, parameters: ParameterTable, query: string
 export function repeatHeads(graph: GraphBuilder, x: string, groupSize: number): string {
   if (groupSize === 1) return x;
   const copies = graph.op('Expand', [graph.op('Unsqueeze', [x, graph.int64s([2])]), graph.int64s([1, 1, groupSize, 1, 1])]); // [B, Hkv, 1, L, d] -> [B, Hkv, g, L, d]
-  const shape = graph.op('Concat', [graph.op('Shape', [x], { end: 1 }), graph.int64s([-1]), graph.op('Shape', [x], { start: 2 })], { axis: 0 }); // [B, −1, L, d]
+  const shape = graph.op('Concat', [graph.op('Shape', [x], { end: 1 }), graph.int64s([-1]), graph.op('Shape', [x], { start: 2 })], {
+    axis: 0,
+  }); // [B, −1, L, d]
   return graph.op('Reshape', [copies, shape], {}, { name: 'repeated_heads' }); // [B, H, L, d]
 }

@@ -20,17 +20,27 @@ describe('exportToOnnx: bad input fails at the call with a clear error', () => {
   it('names the target, the opset and the missing dims', () => {
     const attendConfig = { scorer: { kind: 'dot' } } as const;
     expect(() => exportToOnnx(attendConfig, { target: 'gpu' as never, dims: { queryDim: 4 } })).toThrow(ArgumentError);
-    expect(() => exportToOnnx(attendConfig, { target: 'gpu' as never, dims: { queryDim: 4 } })).toThrow(/target must be one of 'standard', 'contrib', 'decomposed'/);
-    expect(() => exportToOnnx(attendConfig, { opset: 21, dims: { queryDim: 4 } })).toThrow(/opset must be an integer ≥ 23 for target 'standard', got 21/);
+    expect(() => exportToOnnx(attendConfig, { target: 'gpu' as never, dims: { queryDim: 4 } })).toThrow(
+      /target must be one of 'standard', 'contrib', 'decomposed'/,
+    );
+    expect(() => exportToOnnx(attendConfig, { opset: 21, dims: { queryDim: 4 } })).toThrow(
+      /opset must be an integer ≥ 23 for target 'standard', got 21/,
+    );
     expect(() => exportToOnnx(attendConfig, { target: 'decomposed', opset: 17, dims: { queryDim: 4 } })).toThrow(/≥ 18/);
     expect(() => exportToOnnx(attendConfig)).toThrow(ConfigError);
     expect(() => exportToOnnx(attendConfig, { dims: { queryDim: 0 } })).toThrow(/dims.queryDim must be a positive integer, got 0/);
-    expect(() => exportToOnnx(attendConfig, { dims: { queryDim: 4, numHeads: 4, numKeyValueHeads: 3 } })).toThrow(/numKeyValueHeads 3 must divide dims.numHeads 4/);
+    expect(() => exportToOnnx(attendConfig, { dims: { queryDim: 4, numHeads: 4, numKeyValueHeads: 3 } })).toThrow(
+      /numKeyValueHeads 3 must divide dims.numHeads 4/,
+    );
   });
 
   it('refuses what it cannot write yet, naming it', () => {
-    expect(() => exportToOnnx(new MultiHeadAttention({ embedDim: 4, numHeads: 2, addBiasKv: true }))).toThrow(/addBiasKv or addZeroAttn has no ONNX export/);
-    expect(() => exportToOnnx({ scorer: new TanhDotScorer() }, { dims: { queryDim: 4 } })).toThrow(/the scorer kind 'tanh-dot-test' \(a custom scorer\) has no ONNX export; exportable kinds: .*registerScorerExport/);
+    expect(() => exportToOnnx(new MultiHeadAttention({ embedDim: 4, numHeads: 2, addBiasKv: true }))).toThrow(
+      /addBiasKv or addZeroAttn has no ONNX export/,
+    );
+    expect(() => exportToOnnx({ scorer: new TanhDotScorer() }, { dims: { queryDim: 4 } })).toThrow(
+      /the scorer kind 'tanh-dot-test' \(a custom scorer\) has no ONNX export; exportable kinds: .*registerScorerExport/,
+    );
   });
 
   it('a graph name is used once', () => {
@@ -55,7 +65,9 @@ describe('a custom scorer exports once it registers its export', () => {
     const rng = new Rng(2);
     const [query, keys, values] = [randn([1, 4, 3], rng), randn([1, 4, 3], rng), randn([1, 4, 3], rng)];
     const expected = attend({ query, keys, values, scorer, normalizer: { kind: 'sparsemax' }, causal: true }).context;
-    const [output] = await runModel('onnxruntime-node', bytes, [{ query: { tensor: query, type: 'float' }, keys: { tensor: keys, type: 'float' }, values: { tensor: values, type: 'float' } }]);
+    const [output] = await runModel('onnxruntime-node', bytes, [
+      { query: { tensor: query, type: 'float' }, keys: { tensor: keys, type: 'float' }, values: { tensor: values, type: 'float' } },
+    ]);
     expect(relativeError(output!, expected.data)).toBeLessThanOrEqual(1e-4);
   });
 });

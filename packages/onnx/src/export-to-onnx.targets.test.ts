@@ -16,19 +16,47 @@ describe('attend with heads: the standard Attention op, the contrib op and plain
   for (const target of ['standard', 'contrib', 'decomposed'] as const) {
     it(`${target}: dot and scaled-dot, softmax with temperatures, grouped-query heads, every mask form`, async () => {
       const rng = new Rng(5);
-      for (const [scorerSpec, temperature] of [[{ kind: 'scaled-dot' }, 1], [{ kind: 'dot' }, 0.5], [{ kind: 'scaled-dot', scale: 0.3 }, 2]] as const) {
+      for (const [scorerSpec, temperature] of [
+        [{ kind: 'scaled-dot' }, 1],
+        [{ kind: 'dot' }, 0.5],
+        [{ kind: 'scaled-dot', scale: 0.3 }, 2],
+      ] as const) {
         const scorer = createScorer(scorerSpec as never) as Scorer;
         {
           const normalizer = createNormalizer({ kind: 'softmax', temperature });
-          for (const [numHeads, numKeyValueHeads] of [[2, 2], [4, 2], [4, 1]] as const) {
+          for (const [numHeads, numKeyValueHeads] of [
+            [2, 2],
+            [4, 2],
+            [4, 1],
+          ] as const) {
             for (const form of MASK_FORMS) {
-              const exported = exportToOnnx({ scorer, normalizer }, { target, dims: { queryDim: d, numHeads, numKeyValueHeads }, ...exportOptionsFor(form) });
-              expect(exported.attentionOp).toBe(target === 'standard' ? 'Attention' : target === 'contrib' ? 'MultiHeadAttention' : 'decomposed');
+              const exported = exportToOnnx(
+                { scorer, normalizer },
+                { target, dims: { queryDim: d, numHeads, numKeyValueHeads }, ...exportOptionsFor(form) },
+              );
+              expect(exported.attentionOp).toBe(
+                target === 'standard' ? 'Attention' : target === 'contrib' ? 'MultiHeadAttention' : 'decomposed',
+              );
               const cases = LENGTHS.map(([Lq, Lk]) => {
-                const [query, keys, values] = [randn([B, numHeads, Lq, d], rng), randn([B, numKeyValueHeads, Lk, d], rng), randn([B, numKeyValueHeads, Lk, d], rng)];
+                const [query, keys, values] = [
+                  randn([B, numHeads, Lq, d], rng),
+                  randn([B, numKeyValueHeads, Lk, d], rng),
+                  randn([B, numKeyValueHeads, Lk, d], rng),
+                ];
                 const masks = masksFor(form, Lq, Lk, true, rng);
                 const groupSize = numHeads / numKeyValueHeads;
-                const expected = attend({ query, keys, values, scorer, normalizer, groupSize, attentionMask: masks.attentionMask, keyPaddingMask: masks.keyPaddingMask, causal: masks.causal, implementation: 'plain' }).context;
+                const expected = attend({
+                  query,
+                  keys,
+                  values,
+                  scorer,
+                  normalizer,
+                  groupSize,
+                  attentionMask: masks.attentionMask,
+                  keyPaddingMask: masks.keyPaddingMask,
+                  causal: masks.causal,
+                  implementation: 'plain',
+                }).context;
                 return { feeds: { query: float(query), keys: float(keys), values: float(values), ...maskFeeds(masks) }, expected };
               });
               await expectAgreement(`attend heads ${target}`, exported.bytes, cases, 1e-5);
@@ -39,4 +67,3 @@ describe('attend with heads: the standard Attention op, the contrib op and plain
     }, 60_000);
   }
 });
-

@@ -3,7 +3,19 @@ import { Rng, randn } from '@heed/tensor';
 import { createScorer, type Scorer } from '@heed/scorers';
 import { attend, createNormalizer, type Normalizer } from '@heed/soft-attention';
 import { exportToOnnx } from './export-to-onnx';
-import { B, expectAgreement, exportOptionsFor, LENGTHS, MASK_FORMS, maskFeeds, masksFor, NORMALIZERS, reportWorst, SCORERS, toleranceFor } from './testing/agreement';
+import {
+  B,
+  expectAgreement,
+  exportOptionsFor,
+  LENGTHS,
+  MASK_FORMS,
+  maskFeeds,
+  masksFor,
+  NORMALIZERS,
+  reportWorst,
+  SCORERS,
+  toleranceFor,
+} from './testing/agreement';
 
 // Every configuration is exported once, run in onnxruntime-node and onnxruntime-web at two sequence
 // lengths (the same model: its batch and length axes are dynamic), and compared with heed's own output
@@ -20,12 +32,33 @@ describe('attend configurations: every scorer × normalizer × mask form, decomp
       for (const normalizerSpec of NORMALIZERS) {
         const normalizer = createNormalizer(normalizerSpec as never) as Normalizer;
         for (const form of MASK_FORMS) {
-          const { bytes } = exportToOnnx({ scorer, normalizer }, { target: 'decomposed', dims: { queryDim: d, valueDim: 3 }, ...exportOptionsFor(form) });
+          const { bytes } = exportToOnnx(
+            { scorer, normalizer },
+            { target: 'decomposed', dims: { queryDim: d, valueDim: 3 }, ...exportOptionsFor(form) },
+          );
           const cases = LENGTHS.map(([Lq, Lk]) => {
             const [query, keys, values] = [randn([B, Lq, d], rng), randn([B, Lk, d], rng), randn([B, Lk, 3], rng)];
             const masks = masksFor(form, Lq, Lk, false, rng);
-            const expected = attend({ query, keys, values, scorer, normalizer, attentionMask: masks.attentionMask, keyPaddingMask: masks.keyPaddingMask, causal: masks.causal, implementation: 'plain' }).context;
-            return { feeds: { query: { tensor: query, type: 'float' as const }, keys: { tensor: keys, type: 'float' as const }, values: { tensor: values, type: 'float' as const }, ...maskFeeds(masks) }, expected };
+            const expected = attend({
+              query,
+              keys,
+              values,
+              scorer,
+              normalizer,
+              attentionMask: masks.attentionMask,
+              keyPaddingMask: masks.keyPaddingMask,
+              causal: masks.causal,
+              implementation: 'plain',
+            }).context;
+            return {
+              feeds: {
+                query: { tensor: query, type: 'float' as const },
+                keys: { tensor: keys, type: 'float' as const },
+                values: { tensor: values, type: 'float' as const },
+                ...maskFeeds(masks),
+              },
+              expected,
+            };
           });
           await expectAgreement(`attend ${normalizerSpec.kind}`, bytes, cases, toleranceFor(normalizerSpec));
         }
@@ -33,5 +66,3 @@ describe('attend configurations: every scorer × normalizer × mask form, decomp
     }, 60_000);
   }
 });
-
-

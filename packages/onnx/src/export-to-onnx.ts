@@ -58,12 +58,18 @@ const TARGETS: readonly OnnxTarget[] = ['standard', 'contrib', 'decomposed'];
 export function exportToOnnx(source: ExportSource, options: ExportToOnnxOptions = {}): OnnxExport {
   const target = options.target ?? 'standard';
   if (!TARGETS.includes(target)) {
-    throw new ArgumentError(`target must be one of ${TARGETS.map((t) => `'${t}'`).join(', ')}, got ${JSON.stringify(target)}`, { op: 'exportToOnnx', argument: 'target' });
+    throw new ArgumentError(`target must be one of ${TARGETS.map((t) => `'${t}'`).join(', ')}, got ${JSON.stringify(target)}`, {
+      op: 'exportToOnnx',
+      argument: 'target',
+    });
   }
   const opset = options.opset ?? 23;
   const minimum = target === 'standard' ? 23 : 18;
   if (!Number.isInteger(opset) || opset < minimum) {
-    throw new ArgumentError(`opset must be an integer ≥ ${minimum} for target '${target}', got ${opset}`, { op: 'exportToOnnx', argument: 'opset' });
+    throw new ArgumentError(`opset must be an integer ≥ ${minimum} for target '${target}', got ${opset}`, {
+      op: 'exportToOnnx',
+      argument: 'opset',
+    });
   }
   const description = describe(source, options.dims);
   const graph = new GraphBuilder(options.graphName ?? description.kind);
@@ -71,7 +77,9 @@ export function exportToOnnx(source: ExportSource, options: ExportToOnnxOptions 
   const names = options.inputNames ?? {};
   const axes = {
     batch: options.dynamicAxes?.batch ?? 'batch',
-    queryLength: options.dynamicAxes?.queryLength ?? (description.kind === 'self-attention' || description.kind === 'llama' ? 'sequence_length' : 'query_length'),
+    queryLength:
+      options.dynamicAxes?.queryLength ??
+      (description.kind === 'self-attention' || description.kind === 'llama' ? 'sequence_length' : 'query_length'),
     keyLength: options.dynamicAxes?.keyLength ?? 'key_length',
   };
   if (description.kind === 'self-attention' || description.kind === 'llama') axes.keyLength = axes.queryLength;
@@ -112,7 +120,8 @@ export function exportToOnnx(source: ExportSource, options: ExportToOnnxOptions 
     const projections = description.projections!;
     const rope = description.rotary!;
     const zero = graph.float(0);
-    const heads = (layer: LinearParameters, count: number, name: string): string => splitHeads(graph, linear(graph, parameters, x, layer, name), count, description.queryDim); // [B, L, E] -> [B, count, L, d]
+    const heads = (layer: LinearParameters, count: number, name: string): string =>
+      splitHeads(graph, linear(graph, parameters, x, layer, name), count, description.queryDim); // [B, L, E] -> [B, count, L, d]
     query = rotate(graph, heads(projections.query, description.numHeads, 'queryProjection'), zero, description.queryDim, rope); // [B, H, L, d]
     keys = rotate(graph, heads(projections.key, description.numKeyValueHeads, 'keyProjection'), zero, description.keyDim, rope); // [B, Hkv, L, d]
     values = heads(projections.value, description.numKeyValueHeads, 'valueProjection'); // [B, Hkv, L, d]
@@ -123,8 +132,18 @@ export function exportToOnnx(source: ExportSource, options: ExportToOnnxOptions 
     const keyInput = graph.input(names.key ?? 'key', 'float', [B, Lk, description.inputDims.key]);
     const valueInput = graph.input(names.value ?? 'value', 'float', [B, Lk, description.inputDims.value]);
     query = splitHeads(graph, linear(graph, parameters, queryInput, projections.query, 'queryProjection'), heads, description.queryDim); // [B, Lq, E] -> [B, H, Lq, d]
-    keys = splitHeads(graph, linear(graph, parameters, keyInput, projections.key, 'keyProjection'), description.numKeyValueHeads, description.keyDim); // [B, Lk, kdim] -> [B, Hkv, Lk, d]
-    values = splitHeads(graph, linear(graph, parameters, valueInput, projections.value, 'valueProjection'), description.numKeyValueHeads, description.valueDim); // [B, Lk, vdim] -> [B, Hkv, Lk, d]
+    keys = splitHeads(
+      graph,
+      linear(graph, parameters, keyInput, projections.key, 'keyProjection'),
+      description.numKeyValueHeads,
+      description.keyDim,
+    ); // [B, Lk, kdim] -> [B, Hkv, Lk, d]
+    values = splitHeads(
+      graph,
+      linear(graph, parameters, valueInput, projections.value, 'valueProjection'),
+      description.numKeyValueHeads,
+      description.valueDim,
+    ); // [B, Lk, vdim] -> [B, Hkv, Lk, d]
     scoresShape = ['mask_batch', 'mask_heads', Lq, Lk];
   }
 

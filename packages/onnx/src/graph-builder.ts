@@ -80,12 +80,23 @@ export class GraphBuilder {
   }
 
   /** One node with one output; returns the output's name. */
-  op(opType: string, inputs: readonly string[], attributes: Readonly<Record<string, OnnxAttributeValue>> = {}, options: OpOptions = {}): string {
+  op(
+    opType: string,
+    inputs: readonly string[],
+    attributes: Readonly<Record<string, OnnxAttributeValue>> = {},
+    options: OpOptions = {},
+  ): string {
     return this.ops(opType, inputs, 1, attributes, options)[0]!;
   }
 
   /** One node with `outputCount` outputs; returns their names. */
-  ops(opType: string, inputs: readonly string[], outputCount: number, attributes: Readonly<Record<string, OnnxAttributeValue>> = {}, options: OpOptions = {}): string[] {
+  ops(
+    opType: string,
+    inputs: readonly string[],
+    outputCount: number,
+    attributes: Readonly<Record<string, OnnxAttributeValue>> = {},
+    options: OpOptions = {},
+  ): string[] {
     const hint = options.name ?? opType;
     const outputs = Array.from({ length: outputCount }, (_, i) => this.fresh(outputCount === 1 ? hint : `${hint}_out${i}`));
     if (options.domain) this.domains.add(options.domain);
@@ -111,7 +122,8 @@ export class GraphBuilder {
   }
 
   #claim(name: string): void {
-    if (this.#used.has(name)) throw new ArgumentError(`the name "${name}" is already used in graph ${this.name}`, { op: 'GraphBuilder', argument: 'name' });
+    if (this.#used.has(name))
+      throw new ArgumentError(`the name "${name}" is already used in graph ${this.name}`, { op: 'GraphBuilder', argument: 'name' });
     this.#used.add(name);
   }
 }

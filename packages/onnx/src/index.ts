@@ -8,6 +8,15 @@ export { registerNormalizerExport, listNormalizerExports } from './normalizer-ex
 export type { NormalizerExport, NormalizerExportContext } from './normalizer-export';
 export { GraphBuilder } from './graph-builder';
 export type { OpOptions } from './graph-builder';
-export { encodeModel, encodeGraph, encodeNode, encodeTensor, encodeValueInfo, encodeAttribute, irVersionFor, OnnxDataType } from './onnx-model';
+export {
+  encodeModel,
+  encodeGraph,
+  encodeNode,
+  encodeTensor,
+  encodeValueInfo,
+  encodeAttribute,
+  irVersionFor,
+  OnnxDataType,
+} from './onnx-model';
 export type { OnnxModel, OnnxGraph, OnnxNode, OnnxTensor, OnnxValueInfo, OnnxAttributeValue, OnnxElementType } from './onnx-model';
 export { varint, concatBytes, intField, bytesField, stringField, floatField } from './protobuf-writer';

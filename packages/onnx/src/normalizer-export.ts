@@ -17,14 +17,26 @@ export interface NormalizerExportContext<N extends Normalizer = Normalizer> {
  * true = may attend, or null) -> the name of weights [..., Lk]. Masked entries are 0 and a fully
  * masked row is all 0, as in heed.
  */
-export type NormalizerExport<N extends Normalizer = Normalizer> = (graph: GraphBuilder, scores: string, keep: string | null, context: NormalizerExportContext<N>) => string;
+export type NormalizerExport<N extends Normalizer = Normalizer> = (
+  graph: GraphBuilder,
+  scores: string,
+  keep: string | null,
+  context: NormalizerExportContext<N>,
+) => string;
 
 const normalizerExports = new Map<string, NormalizerExport<never>>();
 
 /** Teaches the exporter a normalizer kind (`{ replace: true }` to override a registered one). */
-export function registerNormalizerExport<N extends Normalizer>(kind: string, exporter: NormalizerExport<N>, options: { replace?: boolean } = {}): void {
+export function registerNormalizerExport<N extends Normalizer>(
+  kind: string,
+  exporter: NormalizerExport<N>,
+  options: { replace?: boolean } = {},
+): void {
   if (normalizerExports.has(kind) && !options.replace) {
-    throw new ConfigError(`a normalizer export for kind '${kind}' is already registered; pass { replace: true } to replace it`, { op: 'registerNormalizerExport', argument: 'kind' });
+    throw new ConfigError(`a normalizer export for kind '${kind}' is already registered; pass { replace: true } to replace it`, {
+      op: 'registerNormalizerExport',
+      argument: 'kind',
+    });
   }
   normalizerExports.set(kind, exporter as NormalizerExport<never>);
 }
@@ -36,7 +48,10 @@ export function listNormalizerExports(): string[] {
 export function normalizerExportFor(normalizer: Normalizer, op: string): NormalizerExport {
   const exporter = normalizerExports.get(normalizer.kind);
   if (!exporter) {
-    throw new ConfigError(`the normalizer kind '${normalizer.kind}' has no ONNX export; exportable kinds: ${listNormalizerExports().join(', ')}`, { op, argument: 'normalizer' });
+    throw new ConfigError(
+      `the normalizer kind '${normalizer.kind}' has no ONNX export; exportable kinds: ${listNormalizerExports().join(', ')}`,
+      { op, argument: 'normalizer' },
+    );
   }
   return exporter as NormalizerExport;
 }

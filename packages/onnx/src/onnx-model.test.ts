@@ -15,7 +15,19 @@ describe('ONNX messages', () => {
   it('types attributes: INT, FLOAT (also for an integer named as float), INTS, STRING', () => {
     expect(bytes(encodeAttribute('a', 2))).toEqual([0x0a, 0x01, 0x61, 0x18, 0x02, 0xa0, 0x01, 0x02]);
     expect(bytes(encodeAttribute('a', 1, true))).toEqual([0x0a, 0x01, 0x61, 0x15, 0, 0, 0x80, 0x3f, 0xa0, 0x01, 0x01]);
-    expect(bytes(encodeAttribute('a', [1, -1]))).toEqual([0x0a, 0x01, 0x61, 0x40, 0x01, 0x40, ...Array(9).fill(0xff), 0x01, 0xa0, 0x01, 0x07]);
+    expect(bytes(encodeAttribute('a', [1, -1]))).toEqual([
+      0x0a,
+      0x01,
+      0x61,
+      0x40,
+      0x01,
+      0x40,
+      ...Array(9).fill(0xff),
+      0x01,
+      0xa0,
+      0x01,
+      0x07,
+    ]);
     expect(bytes(encodeAttribute('a', 'z'))).toEqual([0x0a, 0x01, 0x61, 0x22, 0x01, 0x7a, 0xa0, 0x01, 0x03]);
   });
 
@@ -43,7 +55,11 @@ describe('ONNX messages', () => {
     const session = await ort.InferenceSession.create(model);
     expect(session.inputMetadata[0]).toMatchObject({ name: 'x', isTensor: true, shape: ['batch', 3] });
     for (const rows of [1, 2]) {
-      const x = new ort.Tensor('float32', Float32Array.from({ length: rows * 3 }, (_, i) => i), [rows, 3]);
+      const x = new ort.Tensor(
+        'float32',
+        Float32Array.from({ length: rows * 3 }, (_, i) => i),
+        [rows, 3],
+      );
       const { y } = await session.run({ x });
       expect([...(y!.data as Float32Array)]).toEqual(rows === 1 ? [0 + 1 + 1 + 2 + 2 + 3] : [9, 18]);
     }

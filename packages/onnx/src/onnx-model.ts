@@ -73,7 +73,8 @@ function rawBytes(tensor: OnnxTensor): Uint8Array {
   const view = (typed: ArrayBufferView): Uint8Array => new Uint8Array(typed.buffer, typed.byteOffset, typed.byteLength);
   if (type === 'float') return view(data instanceof Float32Array ? data : Float32Array.from(data as ArrayLike<number>));
   if (type === 'int32') return view(data instanceof Int32Array ? data : Int32Array.from(data as ArrayLike<number>));
-  if (type === 'int64') return view(data instanceof BigInt64Array ? data : BigInt64Array.from(Array.from(data as ArrayLike<number>, (v) => BigInt(v))));
+  if (type === 'int64')
+    return view(data instanceof BigInt64Array ? data : BigInt64Array.from(Array.from(data as ArrayLike<number>, (v) => BigInt(v))));
   return view(data instanceof Uint8Array ? data : Uint8Array.from(data as ArrayLike<number>, (v) => (v ? 1 : 0)));
 }
 
@@ -104,7 +105,8 @@ export function encodeAttribute(name: string, value: OnnxAttributeValue, asFloat
   }
   if (Array.isArray(value)) {
     const numbers = value as readonly number[];
-    if (asFloat || numbers.some((v) => !Number.isInteger(v))) return concatBytes([head, ...numbers.map((v) => floatField(7, v)), intField(20, AttributeType.floats)]);
+    if (asFloat || numbers.some((v) => !Number.isInteger(v)))
+      return concatBytes([head, ...numbers.map((v) => floatField(7, v)), intField(20, AttributeType.floats)]);
     return concatBytes([head, ...numbers.map((v) => intField(8, v)), intField(20, AttributeType.ints)]);
   }
   return concatBytes([head, bytesField(5, encodeTensor(value as OnnxTensor)), intField(20, AttributeType.tensor)]);

@@ -21,7 +21,12 @@ export class ParameterTable {
   use(parameter: Parameter, fallbackName: string): string {
     const written = this.#written.get(parameter);
     if (written) return written;
-    const name = this.graph.initializer(this.#names.get(parameter) ?? fallbackName, 'float', parameter.shape, Float32Array.from(parameter.data));
+    const name = this.graph.initializer(
+      this.#names.get(parameter) ?? fallbackName,
+      'float',
+      parameter.shape,
+      Float32Array.from(parameter.data),
+    );
     this.#written.set(parameter, name);
     return name;
   }

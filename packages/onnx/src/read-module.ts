@@ -1,7 +1,15 @@
 import { ConfigError, Module, type Linear, type Parameter } from '@heed/tensor';
 import { LlamaAttention, MultiHeadAttention } from '@heed/multi-head';
 import { SelfAttention } from '@heed/self-attention';
-import { resolveNormalizer, resolveScorer, SoftAttention, SoftcapScorer, type Normalizer, type NormalizerSpec, type RotaryStyle } from '@heed/soft-attention';
+import {
+  resolveNormalizer,
+  resolveScorer,
+  SoftAttention,
+  SoftcapScorer,
+  type Normalizer,
+  type NormalizerSpec,
+  type RotaryStyle,
+} from '@heed/soft-attention';
 import { ScaledDotScorer, type Scorer, type ScorerSpec } from '@heed/scorers';
 
 // The one place that reads heed's modules and attention configurations: their public fields and
@@ -63,7 +71,10 @@ const linear = (layer: Linear): LinearParameters => ({ weight: layer.weight, bia
 
 function positive(value: number | undefined, argument: string): number {
   if (value === undefined || !Number.isInteger(value) || value <= 0) {
-    throw new ConfigError(`dims.${argument} must be a positive integer, got ${value}`, { op: 'exportToOnnx', argument: `dims.${argument}` });
+    throw new ConfigError(`dims.${argument} must be a positive integer, got ${value}`, {
+      op: 'exportToOnnx',
+      argument: `dims.${argument}`,
+    });
   }
   return value;
 }
@@ -75,16 +86,29 @@ export function describe(source: ExportSource, dims: AttendDims | undefined): At
   if (source instanceof SelfAttention) return describeSelfAttention(source);
   const scorer = source instanceof SoftAttention ? source.scorer : resolveScorer(source.scorer);
   const normalizer = source instanceof SoftAttention ? source.normalizer : resolveNormalizer(source.normalizer);
-  if (!dims) throw new ConfigError('exporting attend or SoftAttention needs options.dims { queryDim, keyDim?, valueDim?, numHeads? }', { op: 'exportToOnnx', argument: 'dims' });
+  if (!dims)
+    throw new ConfigError('exporting attend or SoftAttention needs options.dims { queryDim, keyDim?, valueDim?, numHeads? }', {
+      op: 'exportToOnnx',
+      argument: 'dims',
+    });
   const queryDim = positive(dims.queryDim, 'queryDim');
   const keyDim = positive(dims.keyDim ?? queryDim, 'keyDim');
   const valueDim = positive(dims.valueDim ?? keyDim, 'valueDim');
   const numHeads = dims.numHeads === undefined ? 0 : positive(dims.numHeads, 'numHeads');
   const numKeyValueHeads = dims.numKeyValueHeads === undefined ? numHeads : positive(dims.numKeyValueHeads, 'numKeyValueHeads');
   if (numHeads === 0 ? dims.numKeyValueHeads !== undefined : numHeads % numKeyValueHeads !== 0) {
-    throw new ConfigError(`dims.numKeyValueHeads ${numKeyValueHeads} must divide dims.numHeads ${numHeads}`, { op: 'exportToOnnx', argument: 'dims.numKeyValueHeads' });
+    throw new ConfigError(`dims.numKeyValueHeads ${numKeyValueHeads} must divide dims.numHeads ${numHeads}`, {
+      op: 'exportToOnnx',
+      argument: 'dims.numKeyValueHeads',
+    });
   }
-  const named = source instanceof SoftAttention ? source.namedParameters() : [...(scorer as Module).namedParameters('scorer.'), ...(normalizer instanceof Module ? normalizer.namedParameters('normalizer.') : [])];
+  const named =
+    source instanceof SoftAttention
+      ? source.namedParameters()
+      : [
+          ...(scorer as Module).namedParameters('scorer.'),
+          ...(normalizer instanceof Module ? normalizer.namedParameters('normalizer.') : []),
+        ];
   return {
     kind: 'attend',
     scorers: [{ scorer, prefix: 'scorer.' }],
@@ -129,7 +153,10 @@ function describeSelfAttention(module: SelfAttention): AttentionDescription {
 
 function describeMultiHead(module: MultiHeadAttention): AttentionDescription {
   if (module.addBiasKv || module.addZeroAttn) {
-    throw new ConfigError('MultiHeadAttention with addBiasKv or addZeroAttn has no ONNX export yet', { op: 'exportToOnnx', argument: 'module' });
+    throw new ConfigError('MultiHeadAttention with addBiasKv or addZeroAttn has no ONNX export yet', {
+      op: 'exportToOnnx',
+      argument: 'module',
+    });
   }
   return {
     kind: 'multi-head',

@@ -1,5 +1,14 @@
 import { ConfigError } from '@heed/tensor';
-import { AdditiveScorer, ConcatScorer, CosineScorer, DotScorer, GeneralScorer, ScaledDotScorer, listScorers, type Scorer } from '@heed/scorers';
+import {
+  AdditiveScorer,
+  ConcatScorer,
+  CosineScorer,
+  DotScorer,
+  GeneralScorer,
+  ScaledDotScorer,
+  listScorers,
+  type Scorer,
+} from '@heed/scorers';
 import type { GraphBuilder } from './graph-builder';
 
 // Shape letters: ... leading dims (B, or B and H), Lq queries, Lk keys, dq/dk feature sizes, A hidden size.
@@ -19,7 +28,12 @@ export interface ScorerExportContext<S extends Scorer = Scorer> {
  * Writes a scorer into a graph: query [..., Lq, dq] and keys [..., Lk, dk] (value names) -> the name of
  * scores [..., Lq, Lk]. Built from standard ONNX ops only.
  */
-export type ScorerExport<S extends Scorer = Scorer> = (graph: GraphBuilder, query: string, keys: string, context: ScorerExportContext<S>) => string;
+export type ScorerExport<S extends Scorer = Scorer> = (
+  graph: GraphBuilder,
+  query: string,
+  keys: string,
+  context: ScorerExportContext<S>,
+) => string;
 
 const scorerExports = new Map<string, ScorerExport<never>>();
 
@@ -29,7 +43,10 @@ const scorerExports = new Map<string, ScorerExport<never>>();
  */
 export function registerScorerExport<S extends Scorer>(kind: string, exporter: ScorerExport<S>, options: { replace?: boolean } = {}): void {
   if (scorerExports.has(kind) && !options.replace) {
-    throw new ConfigError(`a scorer export for kind '${kind}' is already registered; pass { replace: true } to replace it`, { op: 'registerScorerExport', argument: 'kind' });
+    throw new ConfigError(`a scorer export for kind '${kind}' is already registered; pass { replace: true } to replace it`, {
+      op: 'registerScorerExport',
+      argument: 'kind',
+    });
   }
   scorerExports.set(kind, exporter as ScorerExport<never>);
 }
@@ -42,13 +59,17 @@ export function listScorerExports(): string[] {
 /** The export for this scorer's kind, or a ConfigError naming the exportable kinds. */
 export function scorerExportFor(scorer: Scorer, op: string): ScorerExport {
   // A scorer that adds a position bias to an inner scorer is named '<bias>+<inner>': its export is '<bias>+*'.
-  const exporter = scorerExports.get(scorer.kind) ?? (scorer.kind.includes('+') ? scorerExports.get(`${scorer.kind.split('+')[0]}+*`) : undefined);
+  const exporter =
+    scorerExports.get(scorer.kind) ?? (scorer.kind.includes('+') ? scorerExports.get(`${scorer.kind.split('+')[0]}+*`) : undefined);
   if (!exporter) {
     const known = listScorers().includes(scorer.kind) ? 'a registered scorer' : 'a custom scorer';
-    throw new ConfigError(`the scorer kind '${scorer.kind}' (${known}) has no ONNX export; exportable kinds: ${listScorerExports().join(', ')}. Register one with registerScorerExport('${scorer.kind}', …)`, {
-      op,
-      argument: 'scorer',
-    });
+    throw new ConfigError(
+      `the scorer kind '${scorer.kind}' (${known}) has no ONNX export; exportable kinds: ${listScorerExports().join(', ')}. Register one with registerScorerExport('${scorer.kind}', …)`,
+      {
+        op,
+        argument: 'scorer',
+      },
+    );
   }
   return exporter as ScorerExport;
 }
@@ -122,6 +143,13 @@ registerScorerExport<CosineScorer>('cosine', (graph, q, k, { scorer, rank }) => 
 
 /** True when the scorer is exactly a built-in class (not a subclass that may compute something else). */
 export function isBuiltInScorer(scorer: Scorer): boolean {
-  const classes: Record<string, unknown> = { dot: DotScorer, 'scaled-dot': ScaledDotScorer, general: GeneralScorer, concat: ConcatScorer, additive: AdditiveScorer, cosine: CosineScorer };
+  const classes: Record<string, unknown> = {
+    dot: DotScorer,
+    'scaled-dot': ScaledDotScorer,
+    general: GeneralScorer,
+    concat: ConcatScorer,
+    additive: AdditiveScorer,
+    cosine: CosineScorer,
+  };
   return classes[scorer.kind] === Object.getPrototypeOf(scorer).constructor;
 }

@@ -29,7 +29,17 @@ describe('variants: RoPE and soft-capping', () => {
           const cases = LENGTHS.map(([Lq, Lk]) => {
             const [query, keys, values] = [randn([B, Lq, d], rng), randn([B, Lk, d], rng), randn([B, Lk, 3], rng)];
             const masks = masksFor(form, Lq, Lk, false, rng);
-            const expected = attend({ query, keys, values, scorer, normalizer, attentionMask: masks.attentionMask, keyPaddingMask: masks.keyPaddingMask, causal: masks.causal, implementation: 'plain' }).context;
+            const expected = attend({
+              query,
+              keys,
+              values,
+              scorer,
+              normalizer,
+              attentionMask: masks.attentionMask,
+              keyPaddingMask: masks.keyPaddingMask,
+              causal: masks.causal,
+              implementation: 'plain',
+            }).context;
             return { feeds: { query: float(query), keys: float(keys), values: float(values), ...maskFeeds(masks) }, expected };
           });
           await expectAgreement(`${scorer.kind} ${normalizer.kind}`, bytes, cases, normalizer.kind === 'softmax' ? 1e-5 : 1e-4);
@@ -45,7 +55,10 @@ describe('variants: RoPE and soft-capping', () => {
       const { bytes } = exportToOnnx(module, { target, causal: true });
       const cases = LENGTHS.map(([L]) => {
         const x = randn([B, L, 8], rng);
-        return { feeds: { query: float(x), key: float(x), value: float(x) }, expected: module.forward(x, x, x, { causal: true, needWeights: false }).output };
+        return {
+          feeds: { query: float(x), key: float(x), value: float(x) },
+          expected: module.forward(x, x, x, { causal: true, needWeights: false }).output,
+        };
       });
       await expectAgreement(`MultiHeadAttention rotary ${target}`, bytes, cases, 1e-5);
     }
@@ -57,17 +70,38 @@ describe('variants: RoPE and soft-capping', () => {
     const [numHeads, numKeyValueHeads] = [4, 2];
     const configs = [
       { scorer: alibiScorer(numHeads), normalizer: createNormalizer({ kind: 'softmax' }) },
-      { scorer: alibiScorer(numHeads, createScorer({ kind: 'dot' }), { queryPositionOffset: 'bottom-right' }), normalizer: createNormalizer({ kind: 'sparsemax' }) },
+      {
+        scorer: alibiScorer(numHeads, createScorer({ kind: 'dot' }), { queryPositionOffset: 'bottom-right' }),
+        normalizer: createNormalizer({ kind: 'sparsemax' }),
+      },
       { scorer: createScorer({ kind: 'scaled-dot' }), normalizer: new SoftmaxWithSinks({ numHeads, init: 'normal', rng }) },
       { scorer: alibiScorer(numHeads), normalizer: new SoftmaxWithSinks({ numHeads, init: 'normal', rng }) },
     ];
     for (const { scorer, normalizer } of configs) {
       for (const form of ['none', 'all'] as const) {
-        const { bytes } = exportToOnnx({ scorer, normalizer }, { dims: { queryDim: d, numHeads, numKeyValueHeads }, ...exportOptionsFor(form) });
+        const { bytes } = exportToOnnx(
+          { scorer, normalizer },
+          { dims: { queryDim: d, numHeads, numKeyValueHeads }, ...exportOptionsFor(form) },
+        );
         const cases = LENGTHS.map(([Lq, Lk]) => {
-          const [query, keys, values] = [randn([B, numHeads, Lq, d], rng), randn([B, numKeyValueHeads, Lk, d], rng), randn([B, numKeyValueHeads, Lk, d], rng)];
+          const [query, keys, values] = [
+            randn([B, numHeads, Lq, d], rng),
+            randn([B, numKeyValueHeads, Lk, d], rng),
+            randn([B, numKeyValueHeads, Lk, d], rng),
+          ];
           const masks = masksFor(form, Lq, Lk, true, rng);
-          const expected = attend({ query, keys, values, scorer, normalizer, groupSize: 2, attentionMask: masks.attentionMask, keyPaddingMask: masks.keyPaddingMask, causal: masks.causal, implementation: 'plain' }).context;
+          const expected = attend({
+            query,
+            keys,
+            values,
+            scorer,
+            normalizer,
+            groupSize: 2,
+            attentionMask: masks.attentionMask,
+            keyPaddingMask: masks.keyPaddingMask,
+            causal: masks.causal,
+            implementation: 'plain',
+          }).context;
           return { feeds: { query: float(query), keys: float(keys), values: float(values), ...maskFeeds(masks) }, expected };
         });
         await expectAgreement(`${scorer.kind} ${normalizer.kind} heads`, bytes, cases, normalizer.kind === 'sparsemax' ? 1e-4 : 1e-5);
@@ -80,7 +114,12 @@ describe('variants: RoPE and soft-capping', () => {
         const expected = module.forward(x, x, x, { causal: true, keyPaddingMask, needWeights: false }).output;
         return { feeds: { query: float(x), key: float(x), value: float(x), ...maskFeeds({ keyPaddingMask }) }, expected };
       });
-      await expectAgreement(`MultiHeadAttention ${scorer.kind} ${normalizer.kind}`, bytes, cases, normalizer.kind === 'sparsemax' ? 1e-4 : 1e-5);
+      await expectAgreement(
+        `MultiHeadAttention ${scorer.kind} ${normalizer.kind}`,
+        bytes,
+        cases,
+        normalizer.kind === 'sparsemax' ? 1e-4 : 1e-5,
+      );
     }
   }, 60_000);
 

@@ -12,7 +12,11 @@ import { registerScorerExport, scorerExportFor, type ScorerExportContext } from 
 /** The wrapped scorer's export, its parameters read under `inner.`. */
 function scoreInner(graph: GraphBuilder, q: string, k: string, context: ScorerExportContext<Scorer & { inner: Scorer }>): string {
   const inner = context.scorer.inner;
-  return scorerExportFor(inner, 'exportToOnnx')(graph, q, k, { ...context, scorer: inner, parameter: (path) => context.parameter(`inner.${path}`) });
+  return scorerExportFor(inner, 'exportToOnnx')(graph, q, k, {
+    ...context,
+    scorer: inner,
+    parameter: (path) => context.parameter(`inner.${path}`),
+  });
 }
 
 /** The length of x [..., L, d] as an int64 scalar. */
@@ -26,8 +30,15 @@ function lengthOf(graph: GraphBuilder, x: string): string {
  */
 export function rotate(graph: GraphBuilder, x: string, offset: string, d: number, scorer: Pick<RotaryScorer, 'base' | 'style'>): string {
   const half = d / 2;
-  const inverseFrequencies = graph.float(Array.from({ length: half }, (_, i) => scorer.base ** ((-2 * i) / d)), [1, half], 'inverse_frequencies'); // [1, d/2]
-  const positions = graph.op('Add', [graph.op('Cast', [graph.op('Range', [graph.int64(0), lengthOf(graph, x), graph.int64(1)])], { to: 1 }), offset]); // [L]
+  const inverseFrequencies = graph.float(
+    Array.from({ length: half }, (_, i) => scorer.base ** ((-2 * i) / d)),
+    [1, half],
+    'inverse_frequencies',
+  ); // [1, d/2]
+  const positions = graph.op('Add', [
+    graph.op('Cast', [graph.op('Range', [graph.int64(0), lengthOf(graph, x), graph.int64(1)])], { to: 1 }),
+    offset,
+  ]); // [L]
   const angles = graph.op('MatMul', [graph.op('Unsqueeze', [positions, graph.int64s([1])]), inverseFrequencies]); // [L, 1] x [1, d/2] -> [L, d/2]
   const [cos, sin] = [graph.op('Cos', [angles]), graph.op('Sin', [angles])]; // [L, d/2]
   if (scorer.style === 'rotate-half') {
@@ -41,7 +52,11 @@ export function rotate(graph: GraphBuilder, x: string, offset: string, d: number
   const pairs = graph.op('Reshape', [x, pairShape]); // [..., L, d/2, 2]
   const [even, odd] = graph.ops('Split', [pairs, graph.int64s([1, 1])], 2, { axis: -1 }); // [..., L, d/2, 1] each
   const swapped = graph.op('Reshape', [graph.op('Concat', [graph.op('Neg', [odd!]), even!], { axis: -1 }), graph.op('Shape', [x])]); // [..., L, d]
-  const interleave = (t: string): string => graph.op('Reshape', [graph.op('Concat', [graph.op('Unsqueeze', [t, graph.int64s([-1])]), graph.op('Unsqueeze', [t, graph.int64s([-1])])], { axis: -1 }), graph.int64s([0, d])]); // [L, d/2, 2] -> [L, d]
+  const interleave = (t: string): string =>
+    graph.op('Reshape', [
+      graph.op('Concat', [graph.op('Unsqueeze', [t, graph.int64s([-1])]), graph.op('Unsqueeze', [t, graph.int64s([-1])])], { axis: -1 }),
+      graph.int64s([0, d]),
+    ]); // [L, d/2, 2] -> [L, d]
   return graph.op('Add', [graph.op('Mul', [x, interleave(cos)]), graph.op('Mul', [swapped, interleave(sin)])], {}, { name: 'rotated' });
 }
 
@@ -79,10 +94,14 @@ registerScorerExport<BiasedScorer>('alibi+*', (graph, q, k, context) => {
     scorer.queryPositionOffset === 'bottom-right'
       ? graph.op('Cast', [graph.op('Sub', [lengthOf(graph, k), lengthOf(graph, q)])], { to: 1 })
       : graph.float(scorer.queryPositionOffset);
-  const positions = (x: string): string => graph.op('Cast', [graph.op('Range', [graph.int64(0), lengthOf(graph, x), graph.int64(1)])], { to: 1 }); // [L]
+  const positions = (x: string): string =>
+    graph.op('Cast', [graph.op('Range', [graph.int64(0), lengthOf(graph, x), graph.int64(1)])], { to: 1 }); // [L]
   const queryPositions = graph.op('Unsqueeze', [graph.op('Add', [positions(q), offset]), graph.int64s([1])]); // [Lq, 1]
   const distance = graph.op('Sub', [positions(k), queryPositions]); // j − (i + offset)  [Lq, Lk]
-  const slopes = rank >= 4 ? graph.float(bias.slopes, [bias.slopes.length, 1, 1], 'alibi_slopes') : graph.float(bias.slopes[0]!, undefined, 'alibi_slope'); // [H, 1, 1] or []
+  const slopes =
+    rank >= 4
+      ? graph.float(bias.slopes, [bias.slopes.length, 1, 1], 'alibi_slopes')
+      : graph.float(bias.slopes[0]!, undefined, 'alibi_slope'); // [H, 1, 1] or []
   return graph.op('Add', [scores, graph.op('Mul', [slopes, distance])], {}, { name: 'biased_scores' }); // [..., (H,) Lq, Lk]
 });
 

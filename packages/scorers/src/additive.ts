@@ -1,4 +1,17 @@
-import { add, Linear, linear, Module, Parameter, squeeze, tanh, uniformInit, unsqueeze, defaultRng, type Rng, type Tensor } from '@heed/tensor';
+import {
+  add,
+  Linear,
+  linear,
+  Module,
+  Parameter,
+  squeeze,
+  tanh,
+  uniformInit,
+  unsqueeze,
+  defaultRng,
+  type Rng,
+  type Tensor,
+} from '@heed/tensor';
 import { checkDim, checkOptions } from './check-dim';
 import { checkScorerInputs } from './check-scorer-inputs';
 import type { Scorer, ScorerDims } from './scorer';

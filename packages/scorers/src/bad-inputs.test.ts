@@ -1,4 +1,14 @@
-import { ArgumentError, ConfigError, HeedError, randn, Rng, ShapeError, type Tensor, useJsKernels, useWasmKernels } from '@heed/tensor';
+import {
+  ArgumentError,
+  ConfigError,
+  type HeedError,
+  randn,
+  Rng,
+  ShapeError,
+  type Tensor,
+  useJsKernels,
+  useWasmKernels,
+} from '@heed/tensor';
 import { afterAll, describe, expect, it } from 'vitest';
 import { AdditiveScorer } from './additive';
 import { ConcatScorer } from './concat';
@@ -47,33 +57,136 @@ const rows: Record<string, Row> = {
   'createScorer(42)': { call: () => createScorer(bad(42)), error: ConfigError, op: 'createScorer', argument: 'spec' },
   "createScorer(['dot'])": { call: () => createScorer(bad(['dot'])), error: ConfigError, op: 'createScorer', argument: 'spec' },
   'createScorer({})': { call: () => createScorer(bad({})), error: ConfigError, op: 'createScorer', argument: 'kind' },
-  "createScorer({ kind: 'nope' })": { call: () => createScorer({ kind: 'nope' }), error: ConfigError, op: 'createScorer', argument: 'kind' },
-  "createScorer({ kind: 'general' }) without dims": { call: () => createScorer({ kind: 'general' }), error: ConfigError, op: 'GeneralScorer', argument: 'queryDim' },
-  "createScorer({ kind: 'scaled-dot', scale: -1 })": { call: () => createScorer({ kind: 'scaled-dot', scale: -1 }), error: ConfigError, op: 'ScaledDotScorer', argument: 'scale' },
-  "registerScorer('', f)": { call: () => registerScorer('', () => new DotScorer()), error: ArgumentError, op: 'registerScorer', argument: 'kind' },
-  "registerScorer('x', null)": { call: () => registerScorer('x', bad(null)), error: ArgumentError, op: 'registerScorer', argument: 'factory' },
-  "registerScorer('dot', f) again": { call: () => registerScorer('dot', () => new DotScorer()), error: ConfigError, op: 'registerScorer', argument: 'kind' },
-  'new GeneralScorer() without options': { call: () => new GeneralScorer(bad(undefined)), error: ConfigError, op: 'GeneralScorer', argument: 'options' },
+  "createScorer({ kind: 'nope' })": {
+    call: () => createScorer({ kind: 'nope' }),
+    error: ConfigError,
+    op: 'createScorer',
+    argument: 'kind',
+  },
+  "createScorer({ kind: 'general' }) without dims": {
+    call: () => createScorer({ kind: 'general' }),
+    error: ConfigError,
+    op: 'GeneralScorer',
+    argument: 'queryDim',
+  },
+  "createScorer({ kind: 'scaled-dot', scale: -1 })": {
+    call: () => createScorer({ kind: 'scaled-dot', scale: -1 }),
+    error: ConfigError,
+    op: 'ScaledDotScorer',
+    argument: 'scale',
+  },
+  "registerScorer('', f)": {
+    call: () => registerScorer('', () => new DotScorer()),
+    error: ArgumentError,
+    op: 'registerScorer',
+    argument: 'kind',
+  },
+  "registerScorer('x', null)": {
+    call: () => registerScorer('x', bad(null)),
+    error: ArgumentError,
+    op: 'registerScorer',
+    argument: 'factory',
+  },
+  "registerScorer('dot', f) again": {
+    call: () => registerScorer('dot', () => new DotScorer()),
+    error: ConfigError,
+    op: 'registerScorer',
+    argument: 'kind',
+  },
+  'new GeneralScorer() without options': {
+    call: () => new GeneralScorer(bad(undefined)),
+    error: ConfigError,
+    op: 'GeneralScorer',
+    argument: 'options',
+  },
   'new GeneralScorer(null)': { call: () => new GeneralScorer(bad(null)), error: ConfigError, op: 'GeneralScorer', argument: 'options' },
-  'new GeneralScorer({ queryDim: 2.5 })': { call: () => new GeneralScorer({ queryDim: 2.5 }), error: ConfigError, op: 'GeneralScorer', argument: 'queryDim' },
-  'new ConcatScorer() without options': { call: () => new ConcatScorer(bad(undefined)), error: ConfigError, op: 'ConcatScorer', argument: 'options' },
-  "new ConcatScorer({ queryDim: '4' })": { call: () => new ConcatScorer(bad({ queryDim: '4' })), error: ConfigError, op: 'ConcatScorer', argument: 'queryDim' },
-  'new AdditiveScorer() without options': { call: () => new AdditiveScorer(bad(undefined)), error: ConfigError, op: 'AdditiveScorer', argument: 'options' },
-  'new AdditiveScorer({ queryDim: 0 })': { call: () => new AdditiveScorer({ queryDim: 0 }), error: ConfigError, op: 'AdditiveScorer', argument: 'queryDim' },
-  'new ScaledDotScorer(null)': { call: () => new ScaledDotScorer(bad(null)), error: ConfigError, op: 'ScaledDotScorer', argument: 'options' },
-  'new ScaledDotScorer({ scale: NaN })': { call: () => new ScaledDotScorer({ scale: NaN }), error: ConfigError, op: 'ScaledDotScorer', argument: 'scale' },
+  'new GeneralScorer({ queryDim: 2.5 })': {
+    call: () => new GeneralScorer({ queryDim: 2.5 }),
+    error: ConfigError,
+    op: 'GeneralScorer',
+    argument: 'queryDim',
+  },
+  'new ConcatScorer() without options': {
+    call: () => new ConcatScorer(bad(undefined)),
+    error: ConfigError,
+    op: 'ConcatScorer',
+    argument: 'options',
+  },
+  "new ConcatScorer({ queryDim: '4' })": {
+    call: () => new ConcatScorer(bad({ queryDim: '4' })),
+    error: ConfigError,
+    op: 'ConcatScorer',
+    argument: 'queryDim',
+  },
+  'new AdditiveScorer() without options': {
+    call: () => new AdditiveScorer(bad(undefined)),
+    error: ConfigError,
+    op: 'AdditiveScorer',
+    argument: 'options',
+  },
+  'new AdditiveScorer({ queryDim: 0 })': {
+    call: () => new AdditiveScorer({ queryDim: 0 }),
+    error: ConfigError,
+    op: 'AdditiveScorer',
+    argument: 'queryDim',
+  },
+  'new ScaledDotScorer(null)': {
+    call: () => new ScaledDotScorer(bad(null)),
+    error: ConfigError,
+    op: 'ScaledDotScorer',
+    argument: 'options',
+  },
+  'new ScaledDotScorer({ scale: NaN })': {
+    call: () => new ScaledDotScorer({ scale: NaN }),
+    error: ConfigError,
+    op: 'ScaledDotScorer',
+    argument: 'scale',
+  },
   "new CosineScorer('x')": { call: () => new CosineScorer(bad('x')), error: ConfigError, op: 'CosineScorer', argument: 'options' },
-  'new CosineScorer({ temperature: 0 })': { call: () => new CosineScorer({ temperature: 0 }), error: ConfigError, op: 'CosineScorer', argument: 'temperature' },
+  'new CosineScorer({ temperature: 0 })': {
+    call: () => new CosineScorer({ temperature: 0 }),
+    error: ConfigError,
+    op: 'CosineScorer',
+    argument: 'temperature',
+  },
   'new CosineScorer({ eps: -1 })': { call: () => new CosineScorer({ eps: -1 }), error: ConfigError, op: 'CosineScorer', argument: 'eps' },
 };
 for (const [kind, make] of scorers) {
   const op = `${kind}.score`;
-  rows[`${kind}: score(nested, keys)`] = { call: () => make().score(bad(nested), t([1, 3, 2])), error: ArgumentError, op, argument: 'query' };
+  rows[`${kind}: score(nested, keys)`] = {
+    call: () => make().score(bad(nested), t([1, 3, 2])),
+    error: ArgumentError,
+    op,
+    argument: 'query',
+  };
   rows[`${kind}: score(query, null)`] = { call: () => make().score(t([1, 2, 2]), bad(null)), error: ArgumentError, op, argument: 'keys' };
-  rows[`${kind}: score(query, Float32Array)`] = { call: () => make().score(t([1, 2, 2]), bad(new Float32Array(6))), error: ArgumentError, op, argument: 'keys' };
-  rows[`${kind}: rank-1 query`] = { call: () => make().score(t([2]), t([1, 3, 2])), error: ShapeError, op, argument: 'query', shapes: { query: [2], keys: [1, 3, 2] } };
-  rows[`${kind}: batches 1 and 2`] = { call: () => make().score(t([1, 2, 2]), t([2, 3, 2])), error: ShapeError, op, argument: 'keys', shapes: { query: [1, 2, 2], keys: [2, 3, 2] } };
-  rows[`${kind}: dk 5 for a dk-2 scorer`] = { call: () => make().score(t([1, 2, 2]), t([1, 3, 5])), error: ShapeError, op, argument: 'keys', shapes: { query: [1, 2, 2], keys: [1, 3, 5] } };
+  rows[`${kind}: score(query, Float32Array)`] = {
+    call: () => make().score(t([1, 2, 2]), bad(new Float32Array(6))),
+    error: ArgumentError,
+    op,
+    argument: 'keys',
+  };
+  rows[`${kind}: rank-1 query`] = {
+    call: () => make().score(t([2]), t([1, 3, 2])),
+    error: ShapeError,
+    op,
+    argument: 'query',
+    shapes: { query: [2], keys: [1, 3, 2] },
+  };
+  rows[`${kind}: batches 1 and 2`] = {
+    call: () => make().score(t([1, 2, 2]), t([2, 3, 2])),
+    error: ShapeError,
+    op,
+    argument: 'keys',
+    shapes: { query: [1, 2, 2], keys: [2, 3, 2] },
+  };
+  rows[`${kind}: dk 5 for a dk-2 scorer`] = {
+    call: () => make().score(t([1, 2, 2]), t([1, 3, 5])),
+    error: ShapeError,
+    op,
+    argument: 'keys',
+    shapes: { query: [1, 2, 2], keys: [1, 3, 5] },
+  };
 }
 
 const kernelSets = [

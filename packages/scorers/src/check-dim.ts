@@ -20,6 +20,9 @@ export function checkPositive(op: string, argument: string, value: number): numb
 export function checkOptions(op: string, options: unknown, required: boolean): void {
   if (options === undefined && !required) return;
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    throw new ConfigError(`options must be an object${required ? ' with the feature sizes (queryDim, ...)' : ''}, got ${describeValue(options)}`, { op, argument: 'options' });
+    throw new ConfigError(
+      `options must be an object${required ? ' with the feature sizes (queryDim, ...)' : ''}, got ${describeValue(options)}`,
+      { op, argument: 'options' },
+    );
   }
 }

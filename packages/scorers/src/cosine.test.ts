@@ -23,7 +23,16 @@ describe('CosineScorer', () => {
 
   it('scores a zero vector 0 with finite gradients', () => {
     const q = tensor([[[0, 0, 0]]], undefined, { requiresGrad: true });
-    const k = tensor([[[1, 2, 3], [0, 0, 0]]], undefined, { requiresGrad: true });
+    const k = tensor(
+      [
+        [
+          [1, 2, 3],
+          [0, 0, 0],
+        ],
+      ],
+      undefined,
+      { requiresGrad: true },
+    );
     const s = new CosineScorer().score(q, k);
     expect(Array.from(s.data)).toEqual([0, 0]);
     sum(s).backward();
@@ -31,8 +40,27 @@ describe('CosineScorer', () => {
   });
 
   it('does not overflow: cos(1e20·x, 1e20·x) = 1 and huge or small rows score their true cosine, with finite gradients', () => {
-    const q = tensor([[[1e20, 1e20, 1e20], [3e38, -3e38, 0]]], undefined, { requiresGrad: true });
-    const k = tensor([[[1e20, 1e20, 1e20], [1e-5, 2e-5, 0], [3e38, -3e38, 0]]], undefined, { requiresGrad: true });
+    const q = tensor(
+      [
+        [
+          [1e20, 1e20, 1e20],
+          [3e38, -3e38, 0],
+        ],
+      ],
+      undefined,
+      { requiresGrad: true },
+    );
+    const k = tensor(
+      [
+        [
+          [1e20, 1e20, 1e20],
+          [1e-5, 2e-5, 0],
+          [3e38, -3e38, 0],
+        ],
+      ],
+      undefined,
+      { requiresGrad: true },
+    );
     const s = new CosineScorer().score(q, k);
     // Independent reference in float64: (q·k) / (‖q‖ ‖k‖) with each row divided by its scale (1e20, 1e-5, 3e38) first.
     const expected = [1, 3 / Math.sqrt(3 * 5), 0, 0, -1 / Math.sqrt(2 * 5), 1];

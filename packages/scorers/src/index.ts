@@ -12,5 +12,13 @@ export type { AdditiveScorerOptions } from './additive';
 export { CosineScorer } from './cosine';
 export type { CosineScorerOptions } from './cosine';
 export { registerScorer, unregisterScorer, listScorers, createScorer } from './registry';
-export type { ScorerByKind, ScorerFactory, ScorerFactoryOptions, ScorerFor, ScorerOfKind, ScorerSpec, ScorerOptionsByKind } from './registry';
+export type {
+  ScorerByKind,
+  ScorerFactory,
+  ScorerFactoryOptions,
+  ScorerFor,
+  ScorerOfKind,
+  ScorerSpec,
+  ScorerOptionsByKind,
+} from './registry';
 export { checkScorerInputs } from './check-scorer-inputs';

@@ -37,7 +37,9 @@ describe('scorer registry', () => {
 
   it('fails on an unknown kind with the list of known kinds', () => {
     expect(() => createScorer({ kind: 'nope' })).toThrow(ConfigError);
-    expect(() => createScorer({ kind: 'nope' })).toThrow("unknown scorer kind 'nope'; known kinds: dot, scaled-dot, general, concat, additive, cosine");
+    expect(() => createScorer({ kind: 'nope' })).toThrow(
+      "unknown scorer kind 'nope'; known kinds: dot, scaled-dot, general, concat, additive, cosine",
+    );
   });
 
   it('registers a new kind, refuses a taken one unless replaced explicitly', () => {

@@ -109,7 +109,10 @@ export function createScorer<const S extends ScorerSpec>(spec: S): ScorerFor<S> 
   const { kind, ...options } = spec as { kind: string } & ScorerFactoryOptions;
   const factory = factories.get(kind);
   if (!factory) {
-    throw new ConfigError(`unknown scorer kind '${kind}'; known kinds: ${listScorers().join(', ')}`, { op: 'createScorer', argument: 'kind' });
+    throw new ConfigError(`unknown scorer kind '${kind}'; known kinds: ${listScorers().join(', ')}`, {
+      op: 'createScorer',
+      argument: 'kind',
+    });
   }
   const scorer = factory(options);
   if (scorer.kind !== kind) {
@@ -122,5 +125,8 @@ export function createScorer<const S extends ScorerSpec>(spec: S): ScorerFor<S> 
 /** Refuses a spec that is neither `{ kind, ...options }` nor a kind name (null, undefined, a number) with a ConfigError naming createScorer. */
 function checkScorerSpec(spec: unknown): void {
   if (typeof spec === 'string' || (typeof spec === 'object' && spec !== null && !Array.isArray(spec))) return;
-  throw new ConfigError(`spec must be { kind, ...options } (kinds: ${listScorers().join(', ')}), got ${describeValue(spec)}`, { op: 'createScorer', argument: 'spec' });
+  throw new ConfigError(`spec must be { kind, ...options } (kinds: ${listScorers().join(', ')}), got ${describeValue(spec)}`, {
+    op: 'createScorer',
+    argument: 'spec',
+  });
 }

@@ -24,7 +24,12 @@ describe('ScaledDotScorer', () => {
 
   it('is the dot product times the scale', () => {
     const q = tensor([[[1, 2]]]);
-    const k = tensor([[[3, 4], [1, 0]]]);
+    const k = tensor([
+      [
+        [3, 4],
+        [1, 0],
+      ],
+    ]);
     expect(Array.from(new ScaledDotScorer({ scale: 2 }).score(q, k).data)).toEqual([22, 2]);
     expect(new ScaledDotScorer().scaleFor(16)).toBe(0.25);
   });

@@ -1,4 +1,4 @@
-import { GeneralScorer, type Scorer } from '@heed/scorers';
+import type { GeneralScorer, Scorer } from '@heed/scorers';
 import { randn, Rng, type Linear, type Tensor } from '@heed/tensor';
 import { describe, expectTypeOf, test } from 'vitest';
 import { SelfAttention } from './self-attention';

@@ -1,4 +1,4 @@
-import { concat, ConfigError, gradcheck, HeedError, linear, mul, randn, Rng, ShapeError, sum, tensor, Tensor } from '@heed/tensor';
+import { concat, ConfigError, gradcheck, type HeedError, linear, mul, randn, Rng, ShapeError, sum, tensor, Tensor } from '@heed/tensor';
 import { AdditiveScorer, GeneralScorer, listScorers } from '@heed/scorers';
 import { attend } from '@heed/soft-attention';
 import { describe, expect, it } from 'vitest';
@@ -19,7 +19,8 @@ function checkHeadsOfFixture(f: Fixture, options: SelfAttentionCallOptions = {})
   const dk = E / H;
   const W = toHeed(f.params.in_proj_weight!); // [3E, E]
   const b = toHeed(f.params.in_proj_bias!); // [3E]
-  const rows = (t: Tensor, start: number) => new Tensor(t.data.slice(start * (t.rank === 2 ? E : 1), (start + dk) * (t.rank === 2 ? E : 1)), t.rank === 2 ? [dk, E] : [dk]);
+  const rows = (t: Tensor, start: number) =>
+    new Tensor(t.data.slice(start * (t.rank === 2 ? E : 1), (start + dk) * (t.rank === 2 ? E : 1)), t.rank === 2 ? [dk, E] : [dk]);
   const heads = Array.from({ length: H }, (_, h) => {
     const head = new SelfAttention({ inputDim: E, keyDim: dk, valueDim: dk });
     head.loadStateDict({
@@ -41,22 +42,36 @@ function checkHeadsOfFixture(f: Fixture, options: SelfAttentionCallOptions = {})
     for (let n = 0; n < B; n++) ref.set(perHead.subarray((n * H + h) * L * L, (n * H + h + 1) * L * L), n * L * L);
     assertClose(`weights of head ${h}`, weights!, { shape: [B, L, L], data: ref });
   });
-  const merged = concat(results.map((r) => r.output), -1); // H × [B, L, dk] -> [B, L, E]
+  const merged = concat(
+    results.map((r) => r.output),
+    -1,
+  ); // H × [B, L, dk] -> [B, L, E]
   const output = linear(merged, toHeed(f.params['out_proj.weight']!), toHeed(f.params['out_proj.bias']!)); // [B, L, E]
   assertClose('attn_output', output, f.outputs.attn_output!);
   sum(mul(output, toHeed(f.grad_outputs!.attn_output!))).backward();
   assertClose('grad x', x.grad!, f.grads!.inputs!.x!);
   const inProjGrad = values(f.grads!.params!.in_proj_weight!); // [3E, E]
   heads.forEach((head, h) => {
-    for (const [block, projection] of [[0, head.queryProjection], [1, head.keyProjection], [2, head.valueProjection]] as const) {
+    for (const [block, projection] of [
+      [0, head.queryProjection],
+      [1, head.keyProjection],
+      [2, head.valueProjection],
+    ] as const) {
       const start = (block * E + h * dk) * E;
-      assertClose(`grad in_proj_weight block ${block} head ${h}`, projection.weight.grad!, { shape: [dk, E], data: inProjGrad.subarray(start, start + dk * E) });
+      assertClose(`grad in_proj_weight block ${block} head ${h}`, projection.weight.grad!, {
+        shape: [dk, E],
+        data: inProjGrad.subarray(start, start + dk * E),
+      });
     }
   });
 }
 
 /** float64 loops: softmax(q·k/√dk) over kept positions (zero row if none), weighted sum, optional output projection. */
-function naiveSelfAttention(layer: SelfAttention, x: Tensor, keep: (b: number, i: number, j: number) => boolean): { output: Float64Array; weights: Float64Array } {
+function naiveSelfAttention(
+  layer: SelfAttention,
+  x: Tensor,
+  keep: (b: number, i: number, j: number) => boolean,
+): { output: Float64Array; weights: Float64Array } {
   const [B, L, d] = x.shape as [number, number, number];
   const proj = (lin: { weight: Tensor; bias: Tensor | null }, rowsIn: ArrayLike<number>, n: number, inF: number) => {
     const outF = lin.weight.shape[0]!;
@@ -111,7 +126,10 @@ describe('SelfAttention against a naive loop', () => {
     const rng = new Rng(1);
     const layer = new SelfAttention({ inputDim: 5, keyDim: 3, valueDim: 4, outputDim: 6, rng });
     const x = randn([2, 4, 5], rng);
-    const keyPaddingMask = tensor([[1, 1, 0, 1], [1, 1, 1, 1]]);
+    const keyPaddingMask = tensor([
+      [1, 1, 0, 1],
+      [1, 1, 1, 1],
+    ]);
     const { output, weights } = layer.forward(x, { keyPaddingMask, causal: true });
     expect(output.shape).toEqual([2, 4, 6]);
     const ref = naiveSelfAttention(layer, x, (b, i, j) => j <= i && keyPaddingMask.data[b * 4 + j] === 1);
@@ -122,7 +140,11 @@ describe('SelfAttention against a naive loop', () => {
   it('no bias, no output projection: the output is the context [B, L, dv]', () => {
     const rng = new Rng(2);
     const layer = new SelfAttention({ inputDim: 3, keyDim: 2, valueDim: 5, bias: false, rng });
-    expect(layer.namedParameters().map(([n, p]) => `${n} [${p.shape.join(', ')}]`)).toEqual(['queryProjection.weight [2, 3]', 'keyProjection.weight [2, 3]', 'valueProjection.weight [5, 3]']);
+    expect(layer.namedParameters().map(([n, p]) => `${n} [${p.shape.join(', ')}]`)).toEqual([
+      'queryProjection.weight [2, 3]',
+      'keyProjection.weight [2, 3]',
+      'valueProjection.weight [5, 3]',
+    ]);
     const x = randn([1, 6, 3], rng);
     const ref = naiveSelfAttention(layer, x, () => true);
     assertClose('output', layer.forward(x).output, { shape: [1, 6, 5], data: ref.output });
@@ -203,7 +225,11 @@ describe('SelfAttention masks and shapes', () => {
     const rng = new Rng(8);
     const layer = new SelfAttention({ inputDim: 3, keyDim: 3, valueDim: 3, bias: false, rng });
     const x = randn([1, 3, 3], rng, { requiresGrad: true });
-    const mask = tensor([[0, 0, 0], [1, 1, 0], [1, 1, 1]]);
+    const mask = tensor([
+      [0, 0, 0],
+      [1, 1, 0],
+      [1, 1, 1],
+    ]);
     const { output, weights } = layer.forward(x, { attentionMask: mask });
     expect(Array.from(weights!.data.subarray(0, 3))).toEqual([0, 0, 0]);
     expect(Array.from(output.data.subarray(0, 3))).toEqual([0, 0, 0]);
@@ -243,12 +269,20 @@ describe('SelfAttention masks and shapes', () => {
 
 describe('SelfAttention refuses bad configurations and inputs', () => {
   it('constructor errors name the option and the value', () => {
-    expect(() => new SelfAttention({ inputDim: 0, keyDim: 2, valueDim: 2 })).toThrow('SelfAttention: inputDim must be a positive integer, got 0');
-    expect(() => new SelfAttention({ inputDim: 2, keyDim: 2, valueDim: 2, outputDim: -1 })).toThrow('outputDim must be a positive integer, got -1');
-    expect(() => new SelfAttention({ inputDim: 2, keyDim: 2, valueDim: 2, dropout: 1.5 })).toThrow('dropout must be a probability in [0, 1), got 1.5');
+    expect(() => new SelfAttention({ inputDim: 0, keyDim: 2, valueDim: 2 })).toThrow(
+      'SelfAttention: inputDim must be a positive integer, got 0',
+    );
+    expect(() => new SelfAttention({ inputDim: 2, keyDim: 2, valueDim: 2, outputDim: -1 })).toThrow(
+      'outputDim must be a positive integer, got -1',
+    );
+    expect(() => new SelfAttention({ inputDim: 2, keyDim: 2, valueDim: 2, dropout: 1.5 })).toThrow(
+      'dropout must be a probability in [0, 1), got 1.5',
+    );
     const unknown = () => new SelfAttention({ inputDim: 2, keyDim: 2, valueDim: 2, scorer: { kind: 'nope' } });
     expect(unknown).toThrow(ConfigError);
-    expect(unknown).toThrow("SelfAttention: scorer: unknown scorer kind 'nope'; known kinds: dot, scaled-dot, general, concat, additive, cosine");
+    expect(unknown).toThrow(
+      "SelfAttention: scorer: unknown scorer kind 'nope'; known kinds: dot, scaled-dot, general, concat, additive, cosine",
+    );
   });
 
   it('forward errors name the op, the argument and the shapes', () => {
@@ -258,9 +292,27 @@ describe('SelfAttention refuses bad configurations and inputs', () => {
     const cases: [() => unknown, string, string][] = [
       [() => layer.forward(randn([2, 3, 5], rng)), 'x', 'SelfAttention.forward: x [2, 3, 5] must be [..., L, inputDim] = [..., L, 4]'],
       [() => layer.forward(randn([4], rng)), 'x', 'x [4] must be [..., L, inputDim]'],
-      [() => layer.forward(x, { attentionMask: tensor([[1, 1], [1, 1]]) }), 'attentionMask', 'attentionMask [2, 2] does not broadcast to the scores [2, 3, 3]'],
-      [() => layer.forward(x, { additiveMask: randn([3, 2], rng) }), 'additiveMask', 'additiveMask [3, 2] does not broadcast to the scores [2, 3, 3]'],
-      [() => layer.forward(x, { keyPaddingMask: tensor([[1, 1, 1]]) }), 'keyPaddingMask', 'keyPaddingMask [1, 3] must be [B, Lk] = [2, 3], one entry per key'],
+      [
+        () =>
+          layer.forward(x, {
+            attentionMask: tensor([
+              [1, 1],
+              [1, 1],
+            ]),
+          }),
+        'attentionMask',
+        'attentionMask [2, 2] does not broadcast to the scores [2, 3, 3]',
+      ],
+      [
+        () => layer.forward(x, { additiveMask: randn([3, 2], rng) }),
+        'additiveMask',
+        'additiveMask [3, 2] does not broadcast to the scores [2, 3, 3]',
+      ],
+      [
+        () => layer.forward(x, { keyPaddingMask: tensor([[1, 1, 1]]) }),
+        'keyPaddingMask',
+        'keyPaddingMask [1, 3] must be [B, Lk] = [2, 3], one entry per key',
+      ],
     ];
     for (const [call, argument, message] of cases) {
       expect(call).toThrow(ShapeError);

@@ -103,15 +103,33 @@ export class SelfAttention<Spec extends ScorerLike = ScorerLike, S = ScorerFor<S
   forward(x: Tensor, options?: SelfAttentionCallOptions): SelfAttentionResult;
   forward(x: Tensor, options: SelfAttentionCallOptions = {}): SelfAttentionResult {
     const op = 'SelfAttention.forward';
-    if (!(x instanceof Tensor)) throw new ArgumentError(`x must be a Tensor [..., L, inputDim], got ${Array.isArray(x) ? 'an array' : String(x)}`, { op, argument: 'x' });
+    if (!(x instanceof Tensor))
+      throw new ArgumentError(`x must be a Tensor [..., L, inputDim], got ${Array.isArray(x) ? 'an array' : String(x)}`, {
+        op,
+        argument: 'x',
+      });
     if (x.rank < 2 || x.shape[x.rank - 1] !== this.inputDim) {
-      throw new ShapeError(`x ${formatShape(x.shape)} must be [..., L, inputDim] = [..., L, ${this.inputDim}]`, { op, argument: 'x', shapes: { x: x.shape } });
+      throw new ShapeError(`x ${formatShape(x.shape)} must be [..., L, inputDim] = [..., L, ${this.inputDim}]`, {
+        op,
+        argument: 'x',
+        shapes: { x: x.shape },
+      });
     }
     const q = this.queryProjection.forward(x); // [..., L, d] -> [..., L, dk]
     const k = this.keyProjection.forward(x); // [..., L, d] -> [..., L, dk]
     const v = this.valueProjection.forward(x); // [..., L, d] -> [..., L, dv]
     // Masks and options are checked once, by the planner; needWeights: false lets the fused path run (no [..., L, L] matrix).
-    const call = { op, query: q, keys: k, values: v, scorer: this.scorer, normalizer: this.normalizer, dropout: this.dropout, training: this.training, names: { query: 'x', keys: 'x', values: 'x' } };
+    const call = {
+      op,
+      query: q,
+      keys: k,
+      values: v,
+      scorer: this.scorer,
+      normalizer: this.normalizer,
+      dropout: this.dropout,
+      training: this.training,
+      names: { query: 'x', keys: 'x', values: 'x' },
+    };
     const { context, weights } = runAttention(planAttention(call, options), this.scorer, this.normalizer, this.#rng); // context [..., L, dv], weights [..., L, L] or null
     const output = this.outputProjection ? this.outputProjection.forward(context) : context; // [..., L, dv] -> [..., L, do]
     return { output, weights };

@@ -1,4 +1,20 @@
-import { ArgumentError, broadcastTo, ConfigError, mul, permute, plainKernels, randn, reshape, Rng, setKernels, ShapeError, sum, Tensor, tensor, type AttentionProblem } from '@heed/tensor';
+import {
+  ArgumentError,
+  broadcastTo,
+  ConfigError,
+  mul,
+  permute,
+  plainKernels,
+  randn,
+  reshape,
+  Rng,
+  setKernels,
+  ShapeError,
+  sum,
+  Tensor,
+  tensor,
+  type AttentionProblem,
+} from '@heed/tensor';
 import { expectThrows } from '@heed/tensor/testing';
 import { AdditiveScorer, DotScorer, ScaledDotScorer } from '@heed/scorers';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -21,7 +37,11 @@ function inputs(shapes: { query: number[]; keys: number[]; values: number[] }, s
 
 /** Runs attend on fresh leaf copies; loss = Σ context ⊙ R (+ Σ weights ⊙ R' when weights are asked for). */
 function run(base: Inputs, options: Omit<AttendOptions, 'query' | 'keys' | 'values'>) {
-  const [query, keys, values] = [base.query, base.keys, base.values].map((t) => new Tensor(t.data.slice(), t.shape, true)) as [Tensor, Tensor, Tensor];
+  const [query, keys, values] = [base.query, base.keys, base.values].map((t) => new Tensor(t.data.slice(), t.shape, true)) as [
+    Tensor,
+    Tensor,
+    Tensor,
+  ];
   const { context, weights } = attend({ query, keys, values, ...options });
   const rng = new Rng(77);
   let loss = sum(mul(context, randn(context.shape, rng)));
@@ -56,8 +76,14 @@ function spyOnFused(): { problems: AttentionProblem[]; restore: () => void } {
 describe('attend: fused path == plain path', () => {
   const shapes = { query: [2, 37, 8], keys: [2, 70, 8], values: [2, 70, 5] };
   const rng = new Rng(5);
-  const keyPaddingMask = new Tensor(Float32Array.from({ length: 2 * 70 }, (_, i) => (i % 70 < 40 || rng.uniform() < 0.5 ? 1 : 0)), [2, 70]); // [B, Lk]
-  const mask = new Tensor(Float32Array.from({ length: 37 * 70 }, (_, i) => (i % 70 === 1 || rng.uniform() < 0.7 ? 1 : 0)), [37, 70]); // [Lq, Lk]
+  const keyPaddingMask = new Tensor(
+    Float32Array.from({ length: 2 * 70 }, (_, i) => (i % 70 < 40 || rng.uniform() < 0.5 ? 1 : 0)),
+    [2, 70],
+  ); // [B, Lk]
+  const mask = new Tensor(
+    Float32Array.from({ length: 37 * 70 }, (_, i) => (i % 70 === 1 || rng.uniform() < 0.7 ? 1 : 0)),
+    [37, 70],
+  ); // [Lq, Lk]
 
   it('outputs and gradients agree: default scorer, causal, masks, keyPaddingMask, temperature', () => {
     const base = inputs(shapes, 1);
@@ -67,13 +93,20 @@ describe('attend: fused path == plain path', () => {
     expectFusedEqualsPlain(base, { keyPaddingMask, causal: true });
     expectFusedEqualsPlain(base, { attentionMask: mask, keyPaddingMask });
     expectFusedEqualsPlain(base, { scorer: new DotScorer(), normalizer: new Softmax({ temperature: 0.5 }) });
-    expectFusedEqualsPlain(base, { scorer: new ScaledDotScorer({ scale: 0.3 }), normalizer: { kind: 'softmax', temperature: 2 }, causal: true });
+    expectFusedEqualsPlain(base, {
+      scorer: new ScaledDotScorer({ scale: 0.3 }),
+      normalizer: { kind: 'softmax', temperature: 2 },
+      causal: true,
+    });
     expectFusedEqualsPlain(base, { scorer: { kind: 'dot' }, dropout: 0.5, training: false });
   });
 
   it('with heads: query [B, H, Lq, d] and a key padding mask expanded over heads', () => {
     const base = inputs({ query: [2, 3, 20, 4], keys: [2, 3, 33, 4], values: [2, 3, 33, 6] }, 2);
-    const kpm = tensor([Array.from({ length: 33 }, (_, j) => (j < 30 ? 1 : 0)), Array.from({ length: 33 }, (_, j) => (j % 4 === 0 ? 0 : 1))]); // [B, Lk]
+    const kpm = tensor([
+      Array.from({ length: 33 }, (_, j) => (j < 30 ? 1 : 0)),
+      Array.from({ length: 33 }, (_, j) => (j % 4 === 0 ? 0 : 1)),
+    ]); // [B, Lk]
     expectFusedEqualsPlain(base, { keyPaddingMask: kpm, causal: true });
   });
 
@@ -85,7 +118,12 @@ describe('attend: fused path == plain path', () => {
 
   it('a fully masked row: zero context, zero weights, finite gradients on both paths', () => {
     const base = inputs({ query: [1, 4, 3], keys: [1, 5, 3], values: [1, 5, 2] }, 4);
-    const rowMask = tensor([[1, 1, 1, 1, 1], [0, 0, 0, 0, 0], [1, 0, 1, 0, 1], [1, 1, 0, 0, 0]]); // [Lq, Lk], row 1 keeps nothing
+    const rowMask = tensor([
+      [1, 1, 1, 1, 1],
+      [0, 0, 0, 0, 0],
+      [1, 0, 1, 0, 1],
+      [1, 1, 0, 0, 0],
+    ]); // [Lq, Lk], row 1 keeps nothing
     expectFusedEqualsPlain(base, { attentionMask: rowMask }, true);
     const fused = run(base, { attentionMask: rowMask, implementation: 'fused' });
     expect(Array.from(fused.context.data.subarray(2, 4))).toEqual([0, 0]);
@@ -147,7 +185,9 @@ describe('attend: choosing the path', () => {
       return spy!.problems.length - before;
     };
     expect(fusedCalls({ needWeights: false })).toBe(1);
-    expect(fusedCalls({ needWeights: false, scorer: { kind: 'dot' }, causal: true, normalizer: { kind: 'softmax', temperature: 2 } })).toBe(1);
+    expect(fusedCalls({ needWeights: false, scorer: { kind: 'dot' }, causal: true, normalizer: { kind: 'softmax', temperature: 2 } })).toBe(
+      1,
+    );
     expect(fusedCalls({ needWeights: false, dropout: 0.1, training: false })).toBe(1);
     expect(fusedCalls({})).toBe(0); // weights wanted: plain
     expect(fusedCalls({ needWeights: false, scorer: additive })).toBe(0);
@@ -160,13 +200,26 @@ describe('attend: choosing the path', () => {
 
   it('causal reaches the kernel as an offset, never as an [Lq, Lk] mask; scale folds in the temperature', () => {
     spy = spyOnFused();
-    attend({ ...base, causal: true, needWeights: false, scorer: new ScaledDotScorer({ scale: 0.5 }), normalizer: new Softmax({ temperature: 4 }) });
+    attend({
+      ...base,
+      causal: true,
+      needWeights: false,
+      scorer: new ScaledDotScorer({ scale: 0.5 }),
+      normalizer: new Softmax({ temperature: 4 }),
+    });
     expect(spy.problems).toHaveLength(1);
     const problem = spy.problems[0]!;
     expect(problem.causalOffset).toBe(0);
     expect(problem.attentionMask).toBeNull();
     expect(problem.scale).toBe(0.125);
-    attend({ ...base, keyPaddingMask: tensor([[1, 1, 1, 1, 0, 0], [1, 1, 1, 1, 1, 1]]), needWeights: false });
+    attend({
+      ...base,
+      keyPaddingMask: tensor([
+        [1, 1, 1, 1, 0, 0],
+        [1, 1, 1, 1, 1, 1],
+      ]),
+      needWeights: false,
+    });
     expect(spy.problems[1]!.attentionMask!.length).toBe(2 * 6); // [B, 1, Lk], read through strides
     expect(spy.problems[1]!.attentionMaskStrides).toEqual([6, 0, 1]);
   });
@@ -190,7 +243,13 @@ describe('attend: choosing the path', () => {
 
   it('the planner refuses dq ≠ dk for a dot-like scorer on both paths, naming attend', () => {
     const call = (implementation: 'plain' | 'fused') => () =>
-      attend({ query: randn([2, 4, 8], new Rng(1)), keys: randn([2, 6, 7], new Rng(1)), values: randn([2, 6, 3], new Rng(1)), implementation, needWeights: false });
+      attend({
+        query: randn([2, 4, 8], new Rng(1)),
+        keys: randn([2, 6, 7], new Rng(1)),
+        values: randn([2, 6, 3], new Rng(1)),
+        implementation,
+        needWeights: false,
+      });
     expect(call('plain')).toThrow(/^attend: the 'scaled-dot' scorer .*dq must equal dk/);
     expect(call('fused')).toThrow(/^attend: the 'scaled-dot' scorer .*dq must equal dk/);
   });
@@ -203,8 +262,14 @@ describe('attend: grouped-query heads (groupSize) and the sequence-first layout'
     spy = null;
   });
   const rng = new Rng(31);
-  const keyPaddingMask = new Tensor(Float32Array.from({ length: 2 * 21 }, (_, i) => (i % 21 < 15 || rng.uniform() < 0.5 ? 1 : 0)), [2, 21]); // [B, Lk]
-  const headMask = new Tensor(Float32Array.from({ length: 4 * 9 * 21 }, (_, i) => (i % 21 === 0 || rng.uniform() < 0.7 ? 1 : 0)), [4, 9, 21]); // [H, Lq, Lk]
+  const keyPaddingMask = new Tensor(
+    Float32Array.from({ length: 2 * 21 }, (_, i) => (i % 21 < 15 || rng.uniform() < 0.5 ? 1 : 0)),
+    [2, 21],
+  ); // [B, Lk]
+  const headMask = new Tensor(
+    Float32Array.from({ length: 4 * 9 * 21 }, (_, i) => (i % 21 === 0 || rng.uniform() < 0.7 ? 1 : 0)),
+    [4, 9, 21],
+  ); // [H, Lq, Lk]
   const swap = [0, 2, 1, 3]; // [B, L, H, ·] <-> [B, H, L, ·]
 
   it('fused == plain with groupSize 2 and 4: causal, masks, keyPaddingMask, weights', () => {
@@ -219,11 +284,18 @@ describe('attend: grouped-query heads (groupSize) and the sequence-first layout'
   it('the plain path with groupSize equals repeating the key/value heads by hand (gradients summed back)', () => {
     const base = inputs({ query: [2, 4, 9, 8], keys: [2, 2, 21, 8], values: [2, 2, 21, 5] }, 7);
     const grouped = run(base, { groupSize: 2, implementation: 'plain', causal: true });
-    const [query, keys, values] = [base.query, base.keys, base.values].map((t) => new Tensor(t.data.slice(), t.shape, true)) as [Tensor, Tensor, Tensor];
-    const repeat = (t: Tensor) => reshape(broadcastTo(reshape(t, [2, 2, 1, 21, t.shape[3]!]), [2, 2, 2, 21, t.shape[3]!]), [2, 4, 21, t.shape[3]!]); // [B, Hkv, Lk, ·] -> [B, H, Lk, ·]
+    const [query, keys, values] = [base.query, base.keys, base.values].map((t) => new Tensor(t.data.slice(), t.shape, true)) as [
+      Tensor,
+      Tensor,
+      Tensor,
+    ];
+    const repeat = (t: Tensor) =>
+      reshape(broadcastTo(reshape(t, [2, 2, 1, 21, t.shape[3]!]), [2, 2, 2, 21, t.shape[3]!]), [2, 4, 21, t.shape[3]!]); // [B, Hkv, Lk, ·] -> [B, H, Lk, ·]
     const { context, weights } = attend({ query, keys: repeat(keys), values: repeat(values), causal: true });
     const r = new Rng(77);
-    sum(mul(context, randn(context.shape, r))).add(sum(mul(weights, randn(weights.shape, r)))).backward();
+    sum(mul(context, randn(context.shape, r)))
+      .add(sum(mul(weights, randn(weights.shape, r))))
+      .backward();
     assertClose('context', grouped.context, context, FORWARD);
     assertClose('grad keys', grouped.dk, keys.grad!, GRADIENT);
     assertClose('grad values', grouped.dv, values.grad!, GRADIENT);
@@ -235,8 +307,19 @@ describe('attend: grouped-query heads (groupSize) and the sequence-first layout'
       for (const implementation of ['plain', 'fused'] as const) {
         for (const extra of [{}, { causal: true, attentionMask: headMask }, { keyPaddingMask }] as Partial<AttendOptions>[]) {
           const got = run(base, { ...extra, groupSize, layout: 'sequence-first', implementation, needWeights: implementation === 'plain' });
-          const [query, keys, values] = [base.query, base.keys, base.values].map((t) => new Tensor(t.data.slice(), t.shape, true)) as [Tensor, Tensor, Tensor];
-          const expected = attend({ ...extra, query: permute(query, swap), keys: permute(keys, swap), values: permute(values, swap), groupSize, implementation: 'plain' });
+          const [query, keys, values] = [base.query, base.keys, base.values].map((t) => new Tensor(t.data.slice(), t.shape, true)) as [
+            Tensor,
+            Tensor,
+            Tensor,
+          ];
+          const expected = attend({
+            ...extra,
+            query: permute(query, swap),
+            keys: permute(keys, swap),
+            values: permute(values, swap),
+            groupSize,
+            implementation: 'plain',
+          });
           const r = new Rng(77);
           const context = permute(expected.context, swap); // [B, H, Lq, dv] -> [B, Lq, H, dv]
           let loss = sum(mul(context, randn(context.shape, r)));
@@ -268,8 +351,24 @@ describe('attend: grouped-query heads (groupSize) and the sequence-first layout'
       let e = expectThrows(() => attend({ ...base, groupSize: 3, implementation, needWeights: false }), ShapeError);
       expect([e.op, e.argument]).toEqual(['attend', 'groupSize']);
       e = expectThrows(() => attend({ ...base, groupSize: 4, implementation, needWeights: false }), ShapeError);
-      expect([e.op, e.argument, e.message]).toEqual(['attend', 'keys', expect.stringMatching(/keys \[2, 2, 21, 8\] must have the leading dims of query \[2, 4, 9, 8\] .*H \/ groupSize = 1 key\/value heads/)]);
-      e = expectThrows(() => attend({ query: randn([9, 8], rng), keys: randn([21, 8], rng), values: randn([21, 5], rng), layout: 'sequence-first', implementation }), ShapeError);
+      expect([e.op, e.argument, e.message]).toEqual([
+        'attend',
+        'keys',
+        expect.stringMatching(
+          /keys \[2, 2, 21, 8\] must have the leading dims of query \[2, 4, 9, 8\] .*H \/ groupSize = 1 key\/value heads/,
+        ),
+      ]);
+      e = expectThrows(
+        () =>
+          attend({
+            query: randn([9, 8], rng),
+            keys: randn([21, 8], rng),
+            values: randn([21, 5], rng),
+            layout: 'sequence-first',
+            implementation,
+          }),
+        ShapeError,
+      );
       expect([e.op, e.argument]).toEqual(['attend', 'query']);
     }
     expect(expectThrows(() => attend({ ...base, groupSize: 1.5 }), ArgumentError).argument).toBe('groupSize');

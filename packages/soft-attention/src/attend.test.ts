@@ -52,7 +52,13 @@ describe('attend, against PyTorch', () => {
     const query = toHeed(f.inputs.query!, true);
     const keys = toHeed(f.inputs.key!, true);
     const values = toHeed(f.inputs.value!, true);
-    const { context, weights } = attend({ query, keys, values, scorer: new ScaledDotScorer({ scale: 1 }), normalizer: { kind: 'sparsemax' } });
+    const { context, weights } = attend({
+      query,
+      keys,
+      values,
+      scorer: new ScaledDotScorer({ scale: 1 }),
+      normalizer: { kind: 'sparsemax' },
+    });
     assertClose('attn_weights', weights!, f.outputs.attn_weights!);
     assertClose('output', context, f.outputs.output!);
     expect(Array.from(weights!.data).filter((w) => w === 0).length).toBe(f.config.exact_zero_weights);
@@ -81,7 +87,8 @@ function naiveAttention(q: Tensor, k: Tensor, v: Tensor, keep: (b: number, i: nu
       if (m === -Infinity) continue;
       const e = s.map((x) => Math.exp(x - m));
       const total = e.reduce((a, x) => a + x, 0);
-      for (let j = 0; j < Lk; j++) for (let c = 0; c < dv; c++) out[(b * Lq + i) * dv + c]! += (e[j]! / total) * v.data[(b * Lk + j) * dv + c]!;
+      for (let j = 0; j < Lk; j++)
+        for (let c = 0; c < dv; c++) out[(b * Lq + i) * dv + c]! += (e[j]! / total) * v.data[(b * Lk + j) * dv + c]!;
     }
   return out;
 }
@@ -93,7 +100,10 @@ describe('attend, behaviour', () => {
   const v = randn([2, 6, 3], rng);
 
   it('equals a naive float64 implementation with causal and key padding combined', () => {
-    const keyPaddingMask = tensor([[1, 1, 1, 1, 0, 0], [1, 1, 1, 1, 1, 1]]);
+    const keyPaddingMask = tensor([
+      [1, 1, 1, 1, 0, 0],
+      [1, 1, 1, 1, 1, 1],
+    ]);
     const { context } = attend({ query: q, keys: k, values: v, causal: true, keyPaddingMask });
     const ref = naiveAttention(q, k, v, (b, i, j) => j <= i && (b === 1 || j < 4));
     assertClose('context', context, { shape: [2, 4, 3], data: ref });
@@ -117,7 +127,12 @@ describe('attend, behaviour', () => {
       query.requiresGrad = true;
       const keys = k.clone();
       keys.requiresGrad = true;
-      const mask = tensor([[1, 1, 1, 1, 1, 1], [0, 0, 0, 0, 0, 0], [1, 0, 0, 0, 0, 0], [0, 0, 0, 0, 0, 1]]); // row 1 fully masked
+      const mask = tensor([
+        [1, 1, 1, 1, 1, 1],
+        [0, 0, 0, 0, 0, 0],
+        [1, 0, 0, 0, 0, 0],
+        [0, 0, 0, 0, 0, 1],
+      ]); // row 1 fully masked
       const { context, weights } = attend({ query, keys, values: v, attentionMask: mask, normalizer: { kind: normalizer } });
       for (let b = 0; b < 2; b++) {
         expect(Array.from(weights!.data.subarray((b * 4 + 1) * 6, (b * 4 + 2) * 6))).toEqual([0, 0, 0, 0, 0, 0]);
@@ -125,13 +140,20 @@ describe('attend, behaviour', () => {
       }
       sum(context).backward();
       for (const g of [...query.grad!.data, ...keys.grad!.data]) expect(Number.isFinite(g)).toBe(true);
-      for (let b = 0; b < 2; b++) expect(Array.from(query.grad!.data.subarray((b * 4 + 1) * 8, (b * 4 + 2) * 8))).toEqual(new Array(8).fill(0));
+      for (let b = 0; b < 2; b++)
+        expect(Array.from(query.grad!.data.subarray((b * 4 + 1) * 8, (b * 4 + 2) * 8))).toEqual(new Array(8).fill(0));
     }
   });
 
   it('logits of 1e4 stay finite and pick the largest', () => {
     const query = tensor([[[1e4, 0]]]);
-    const keys = tensor([[[1, 0], [0.9, 0], [-1, 0]]]);
+    const keys = tensor([
+      [
+        [1, 0],
+        [0.9, 0],
+        [-1, 0],
+      ],
+    ]);
     const { weights, context } = attend({ query, keys, values: tensor([[[1], [2], [3]]]), scorer: new DotScorer() });
     expect(Array.from(weights!.data)).toEqual([1, 0, 0]);
     expect(context.data[0]).toBe(1);
@@ -145,7 +167,8 @@ describe('attend, behaviour', () => {
   });
 
   it('dropout is seeded (same seed, same result) and off when not training', () => {
-    const run = (seed: number, training = true) => attend({ query: q, keys: k, values: v, dropout: 0.5, rng: new Rng(seed), training }).context.data;
+    const run = (seed: number, training = true) =>
+      attend({ query: q, keys: k, values: v, dropout: 0.5, rng: new Rng(seed), training }).context.data;
     expect(Array.from(run(1))).toEqual(Array.from(run(1)));
     expect(Array.from(run(1))).not.toEqual(Array.from(run(2)));
     expect(Array.from(run(1, false))).toEqual(Array.from(attend({ query: q, keys: k, values: v }).context.data));
@@ -154,8 +177,12 @@ describe('attend, behaviour', () => {
   it('refuses keys and values of different lengths, and masks that do not broadcast, naming the shapes', () => {
     expect(() => attend({ query: q, keys: k, values: randn([2, 5, 3], rng) })).toThrow(ShapeError);
     expect(() => attend({ query: q, keys: k, values: randn([2, 5, 3], rng) })).toThrow(/keys \[2, 6, 8\] and values \[2, 5, 3\]/);
-    expect(() => attend({ query: q, keys: k, values: v, attentionMask: tensor([[1, 0, 1]]) })).toThrow(/attentionMask \[1, 3\] does not broadcast to the scores \[2, 4, 6\]/);
-    expect(() => attend({ query: q, keys: k, values: v, keyPaddingMask: tensor([[1, 1, 1]]) })).toThrow(/keyPaddingMask \[1, 3\] must be \[B, Lk\] = \[2, 6\]/);
+    expect(() => attend({ query: q, keys: k, values: v, attentionMask: tensor([[1, 0, 1]]) })).toThrow(
+      /attentionMask \[1, 3\] does not broadcast to the scores \[2, 4, 6\]/,
+    );
+    expect(() => attend({ query: q, keys: k, values: v, keyPaddingMask: tensor([[1, 1, 1]]) })).toThrow(
+      /keyPaddingMask \[1, 3\] must be \[B, Lk\] = \[2, 6\]/,
+    );
     expect(() => attend({ query: q, keys: k, values: v, dropout: 1.5 })).toThrow(ArgumentError);
   });
 

@@ -76,11 +76,15 @@ export function attend(options: AttendOptions & { needWeights?: true }): AttendR
 export function attend(options: AttendOptions): AttendResult;
 export function attend(options: AttendOptions): AttendResult {
   const op = 'attend';
-  if (typeof options !== 'object' || options === null) throw new ArgumentError(`takes one options object { query, keys, values, ... }, got ${String(options)}`, { op, argument: 'options' });
+  if (typeof options !== 'object' || options === null)
+    throw new ArgumentError(`takes one options object { query, keys, values, ... }, got ${String(options)}`, { op, argument: 'options' });
   const scorer = resolveScorer(options.scorer, { op });
   const normalizer = resolveNormalizer(options.normalizer, op);
   const { query, keys, values, groupSize, layout, training } = options;
-  const plan = planAttention({ op, query, keys, values, scorer, normalizer, groupSize, layout, dropout: options.dropout, training }, options);
+  const plan = planAttention(
+    { op, query, keys, values, scorer, normalizer, groupSize, layout, dropout: options.dropout, training },
+    options,
+  );
   return runAttention(plan, scorer, normalizer, options.rng);
 }
 

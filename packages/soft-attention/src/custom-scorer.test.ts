@@ -58,16 +58,26 @@ describe('a user-defined scorer (RBF), registered from outside heed', () => {
     const scores = createScorer({ kind: 'rbf', sigma: 2 }).score(q, k);
     naiveRbf(q, k, 2).forEach((v, i) => expect(scores.data[i]).toBeCloseTo(v, 4));
     const scorer = new RbfScorer({ sigma: 1.5 });
-    const check = gradcheck((qq, kk, logSigma) => {
-      scorer.logSigma.data.set(logSigma!.data);
-      return scorer.score(qq!, kk!);
-    }, [q, k, tensor([Math.log(1.5)])], { check: [0, 1] });
+    const check = gradcheck(
+      (qq, kk, logSigma) => {
+        scorer.logSigma.data.set(logSigma!.data);
+        return scorer.score(qq!, kk!);
+      },
+      [q, k, tensor([Math.log(1.5)])],
+      { check: [0, 1] },
+    );
     expect(check.ok, JSON.stringify(check)).toBe(true);
   });
 
   it('works in attend with masks, like any built-in scorer', () => {
     const rng = new Rng(2);
-    const { weights, context } = attend({ query: randn([2, 3, 4], rng), keys: randn([2, 5, 4], rng), values: randn([2, 5, 2], rng), scorer: { kind: 'rbf' }, causal: true });
+    const { weights, context } = attend({
+      query: randn([2, 3, 4], rng),
+      keys: randn([2, 5, 4], rng),
+      values: randn([2, 5, 2], rng),
+      scorer: { kind: 'rbf' },
+      causal: true,
+    });
     expect(context.shape).toEqual([2, 3, 2]);
     expect(weights!.data[1]).toBe(0); // query 0 may not see key 1
   });
@@ -79,7 +89,10 @@ describe('a user-defined scorer (RBF), registered from outside heed', () => {
     const scorer = createScorer({ kind: 'rbf', sigma: 20 }) as RbfScorer;
     const keys = randn([1, 6, 3], rng); // [1, Lk, d]
     const query = add(keys, mul(randn([1, 6, 3], rng), 0.1)); // each query is a noisy copy of one key
-    const values = tensor(Array.from({ length: 36 }, (_, i) => (i % 7 === 0 ? 1 : 0)), [1, 6, 6]); // identity: value j = e_j
+    const values = tensor(
+      Array.from({ length: 36 }, (_, i) => (i % 7 === 0 ? 1 : 0)),
+      [1, 6, 6],
+    ); // identity: value j = e_j
     const loss = () => {
       const { context } = attend({ query, keys, values, scorer }); // [1, 6, 6]: context[i] = weights[i]
       const diagonal = sum(mul(context, values)); // Σ_i weight of query i on its own key

@@ -39,10 +39,25 @@ describe('entmax15', () => {
   });
 
   it('gives zeros for a fully masked row and ignores −∞ entries', () => {
-    const z = tensor([[0, -Infinity, 0], [-Infinity, -Infinity, -Infinity]], undefined, { requiresGrad: true });
+    const z = tensor(
+      [
+        [0, -Infinity, 0],
+        [-Infinity, -Infinity, -Infinity],
+      ],
+      undefined,
+      { requiresGrad: true },
+    );
     const p = entmax15(z);
     expect(Array.from(p.data)).toEqual([0.5, 0, 0.5, 0, 0, 0]);
-    sum(mul(p, tensor([[1, 2, 3], [4, 5, 6]]))).backward();
+    sum(
+      mul(
+        p,
+        tensor([
+          [1, 2, 3],
+          [4, 5, 6],
+        ]),
+      ),
+    ).backward();
     for (const g of z.grad!.data) expect(Number.isFinite(g)).toBe(true);
     expect(Array.from(z.grad!.data.subarray(3))).toEqual([0, 0, 0]);
   });
@@ -60,7 +75,17 @@ describe('entmax15', () => {
     );
     const p = entmax15(z);
     expect(Array.from(p.data)).toEqual([1, 0, 0, 1, 0, 0, 1 / 3, 1 / 3, 1 / 3, 0.5, 0.5, 0].map(Math.fround));
-    sum(mul(p, tensor([[1, 2, 3], [1, 2, 3], [1, 2, 3], [1, 2, 6]]))).backward();
+    sum(
+      mul(
+        p,
+        tensor([
+          [1, 2, 3],
+          [1, 2, 3],
+          [1, 2, 3],
+          [1, 2, 6],
+        ]),
+      ),
+    ).backward();
     // dz = s ⊙ (g − (sᵀg) / Σs), s = √p: one-hot rows pass nothing; ties pass s·(g_i − mean over the support).
     const third = Math.sqrt(1 / 3);
     const half = Math.sqrt(0.5);
@@ -85,10 +110,25 @@ describe('entmax15', () => {
   });
 
   it('splits a row with +∞ entries equally among them (the limit), with finite gradients', () => {
-    const z = tensor([[Infinity, 0, Infinity, -Infinity], [Infinity, 1e38, 0, 0]], undefined, { requiresGrad: true });
+    const z = tensor(
+      [
+        [Infinity, 0, Infinity, -Infinity],
+        [Infinity, 1e38, 0, 0],
+      ],
+      undefined,
+      { requiresGrad: true },
+    );
     const p = entmax15(z);
     expect(Array.from(p.data)).toEqual([0.5, 0, 0.5, 0, 1, 0, 0, 0]);
-    sum(mul(p, tensor([[1, 2, 3, 4], [1, 2, 3, 4]]))).backward();
+    sum(
+      mul(
+        p,
+        tensor([
+          [1, 2, 3, 4],
+          [1, 2, 3, 4],
+        ]),
+      ),
+    ).backward();
     for (const g of z.grad!.data) expect(Number.isFinite(g)).toBe(true);
     expect(z.grad!.data[0]).toBeCloseTo(-Math.sqrt(0.5), 6);
   });

@@ -16,7 +16,15 @@ export type { AttendOptions, AttendResult } from './attend';
 export { resolveScorer } from './resolve-scorer';
 export type { ScorerLike, ResolveScorerOptions } from './resolve-scorer';
 export { planAttention, keepMaskOf, headsFirstShape } from './plan-attention';
-export type { AttentionCallOptions, AttentionCall, AttentionPlan, AttendImplementation, AttentionLayout, KeepPlan, KeyBand } from './plan-attention';
+export type {
+  AttentionCallOptions,
+  AttentionCall,
+  AttentionPlan,
+  AttendImplementation,
+  AttentionLayout,
+  KeepPlan,
+  KeyBand,
+} from './plan-attention';
 export { SoftAttention } from './soft-attention';
 export type { SoftAttentionOptions, SoftAttentionCallOptions } from './soft-attention';
 export { applyRotaryEmbedding, rotaryAngles } from './variants/rotary-embedding';

@@ -1,4 +1,15 @@
-import { ArgumentError, broadcastShapes, describeValue, formatShape, mul, sameShape, ShapeError, Tensor, tensor, type NestedArray } from '@heed/tensor';
+import {
+  ArgumentError,
+  broadcastShapes,
+  describeValue,
+  formatShape,
+  mul,
+  sameShape,
+  ShapeError,
+  Tensor,
+  tensor,
+  type NestedArray,
+} from '@heed/tensor';
 
 // Masks keep: 1 (true) = may attend, 0 (false) = may not. Everywhere in heed.
 
@@ -9,7 +20,10 @@ export type MaskLike = Tensor | NestedArray;
 export function toMask(mask: MaskLike): Tensor {
   if (!(mask instanceof Tensor) && !Array.isArray(mask) && !ArrayBuffer.isView(mask)) {
     // A string of the right length would otherwise read as NaN, i.e. all-keep.
-    throw new ArgumentError(`mask must be a Tensor or nested arrays of 0/1 or booleans, got ${describeValue(mask)}`, { op: 'toMask', argument: 'mask' });
+    throw new ArgumentError(`mask must be a Tensor or nested arrays of 0/1 or booleans, got ${describeValue(mask)}`, {
+      op: 'toMask',
+      argument: 'mask',
+    });
   }
   const t = mask instanceof Tensor ? mask : tensor(mask);
   if (t.requiresGrad) return t.detach();
@@ -21,9 +35,17 @@ export function toMask(mask: MaskLike): Tensor {
  * top-left aligned; `align: 'bottom-right'` is offset Lk − Lq (the last query sees every key, as when
  * decoding with a cache). The attention calls take `causal: { offset }` as an index rule instead.
  */
-export function causalMask(queryLength: number, keyLength: number, options: { align?: 'top-left' | 'bottom-right'; offset?: number } = {}): Tensor {
-  for (const [name, v] of [['queryLength', queryLength], ['keyLength', keyLength]] as const) {
-    if (!Number.isInteger(v) || v < 0) throw new ArgumentError(`${name} must be a non-negative integer, got ${v}`, { op: 'causalMask', argument: name });
+export function causalMask(
+  queryLength: number,
+  keyLength: number,
+  options: { align?: 'top-left' | 'bottom-right'; offset?: number } = {},
+): Tensor {
+  for (const [name, v] of [
+    ['queryLength', queryLength],
+    ['keyLength', keyLength],
+  ] as const) {
+    if (!Number.isInteger(v) || v < 0)
+      throw new ArgumentError(`${name} must be a non-negative integer, got ${v}`, { op: 'causalMask', argument: name });
   }
   if (options.offset !== undefined && !Number.isInteger(options.offset)) {
     throw new ArgumentError(`offset must be an integer, got ${options.offset}`, { op: 'causalMask', argument: 'offset' });
@@ -38,7 +60,11 @@ export function causalMask(queryLength: number, keyLength: number, options: { al
 export function keyPaddingToMask(keyPaddingMask: MaskLike): Tensor {
   const t = toMask(keyPaddingMask);
   if (t.rank !== 2) {
-    throw new ShapeError(`keyPaddingMask must be [B, Lk], got ${formatShape(t.shape)}`, { op: 'keyPaddingToMask', argument: 'keyPaddingMask', shapes: { keyPaddingMask: t.shape } });
+    throw new ShapeError(`keyPaddingMask must be [B, Lk], got ${formatShape(t.shape)}`, {
+      op: 'keyPaddingToMask',
+      argument: 'keyPaddingMask',
+      shapes: { keyPaddingMask: t.shape },
+    });
   }
   return t.reshape([t.shape[0]!, 1, t.shape[1]!]); // [B, Lk] -> [B, 1, Lk]
 }
@@ -46,10 +72,16 @@ export function keyPaddingToMask(keyPaddingMask: MaskLike): Tensor {
 /** Keep-mask [B, L] from sequence lengths: position j of row b is kept when j < lengths[b]. */
 export function lengthsToMask(lengths: ArrayLike<number>, maxLength: number): Tensor {
   if (!Number.isInteger(maxLength) || maxLength < 0) {
-    throw new ArgumentError(`maxLength must be a non-negative integer, got ${describeValue(maxLength)}`, { op: 'lengthsToMask', argument: 'maxLength' });
+    throw new ArgumentError(`maxLength must be a non-negative integer, got ${describeValue(maxLength)}`, {
+      op: 'lengthsToMask',
+      argument: 'maxLength',
+    });
   }
   if (!Array.isArray(lengths) && !ArrayBuffer.isView(lengths)) {
-    throw new ArgumentError(`lengths must be an array of integers, got ${describeValue(lengths)}`, { op: 'lengthsToMask', argument: 'lengths' });
+    throw new ArgumentError(`lengths must be an array of integers, got ${describeValue(lengths)}`, {
+      op: 'lengthsToMask',
+      argument: 'lengths',
+    });
   }
   const data = new Float32Array(lengths.length * maxLength);
   for (let b = 0; b < lengths.length; b++) {

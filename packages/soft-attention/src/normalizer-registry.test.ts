@@ -31,12 +31,18 @@ describe('normalizers', () => {
   });
 
   it('fails on an unknown kind with the known kinds, and on a taken kind', () => {
-    expect(() => createNormalizer({ kind: 'hardmax' })).toThrow("unknown normalizer kind 'hardmax'; known kinds: softmax, sparsemax, entmax15, alpha-entmax, gumbel-softmax");
+    expect(() => createNormalizer({ kind: 'hardmax' })).toThrow(
+      "unknown normalizer kind 'hardmax'; known kinds: softmax, sparsemax, entmax15, alpha-entmax, gumbel-softmax",
+    );
     expect(() => registerNormalizer('softmax', () => new Softmax())).toThrow(ConfigError);
   });
 
   it('refuses a non-positive temperature at the call that makes it', () => {
-    for (const make of [() => new Softmax({ temperature: 0 }), () => new Sparsemax({ temperature: -1 }), () => new Entmax15({ temperature: Number.NaN })]) {
+    for (const make of [
+      () => new Softmax({ temperature: 0 }),
+      () => new Sparsemax({ temperature: -1 }),
+      () => new Entmax15({ temperature: Number.NaN }),
+    ]) {
       expect(make).toThrow(/temperature must be a finite number > 0/);
     }
   });
@@ -50,8 +56,14 @@ describe('normalizers', () => {
   });
 
   it('every normalizer gives weight 0 to dropped keys and a zero row when nothing is kept', () => {
-    const scores = tensor([[0.3, 2, -1], [1, 1, 1]]);
-    const keep = tensor([[1, 0, 1], [0, 0, 0]]);
+    const scores = tensor([
+      [0.3, 2, -1],
+      [1, 1, 1],
+    ]);
+    const keep = tensor([
+      [1, 0, 1],
+      [0, 0, 0],
+    ]);
     for (const n of [new Softmax(), new Sparsemax(), new Entmax15()]) {
       const w = n.normalize(scores, keep);
       expect(w.data[1]).toBe(0);
@@ -61,6 +73,8 @@ describe('normalizers', () => {
   });
 
   it('refuses a keep mask that does not broadcast to the scores', () => {
-    expect(() => new Softmax().normalize(tensor([[1, 2, 3]]), tensor([[1, 0]]))).toThrow(/keep \[1, 2\] does not broadcast to the scores \[1, 3\]/);
+    expect(() => new Softmax().normalize(tensor([[1, 2, 3]]), tensor([[1, 0]]))).toThrow(
+      /keep \[1, 2\] does not broadcast to the scores \[1, 3\]/,
+    );
   });
 });

@@ -26,7 +26,10 @@ export function registerNormalizer(kind: string, factory: NormalizerFactory, opt
     throw new ArgumentError(`kind must be a non-empty string, got ${JSON.stringify(kind)}`, { op: 'registerNormalizer', argument: 'kind' });
   }
   if (factories.has(kind) && !options.replace) {
-    throw new ConfigError(`normalizer kind '${kind}' is already registered; pass { replace: true } to replace it`, { op: 'registerNormalizer', argument: 'kind' });
+    throw new ConfigError(`normalizer kind '${kind}' is already registered; pass { replace: true } to replace it`, {
+      op: 'registerNormalizer',
+      argument: 'kind',
+    });
   }
   factories.set(kind, factory);
 }
@@ -41,7 +44,10 @@ export function createNormalizer(spec: NormalizerSpec): Normalizer {
   const { kind, ...options } = spec;
   const factory = factories.get(kind);
   if (!factory) {
-    throw new ConfigError(`unknown normalizer kind '${kind}'; known kinds: ${listNormalizers().join(', ')}`, { op: 'createNormalizer', argument: 'kind' });
+    throw new ConfigError(`unknown normalizer kind '${kind}'; known kinds: ${listNormalizers().join(', ')}`, {
+      op: 'createNormalizer',
+      argument: 'kind',
+    });
   }
   return factory(options);
 }
@@ -58,10 +64,16 @@ export function resolveNormalizer(normalizer: NormalizerLike | undefined, op = '
   if (isNormalizer(normalizer)) return normalizer;
   const spec = typeof normalizer === 'string' ? { kind: normalizer } : normalizer;
   if (typeof spec !== 'object' || spec === null || typeof spec.kind !== 'string') {
-    throw new ArgumentError(`normalizer must be a Normalizer, a spec { kind, ...options } or a kind name, got ${typeof spec === 'object' ? JSON.stringify(spec) : String(spec)}`, { op, argument: 'normalizer' });
+    throw new ArgumentError(
+      `normalizer must be a Normalizer, a spec { kind, ...options } or a kind name, got ${typeof spec === 'object' ? JSON.stringify(spec) : String(spec)}`,
+      { op, argument: 'normalizer' },
+    );
   }
   if (!factories.has(spec.kind)) {
-    throw new ConfigError(`unknown normalizer kind '${spec.kind}'; known kinds: ${listNormalizers().join(', ')}`, { op, argument: 'normalizer' });
+    throw new ConfigError(`unknown normalizer kind '${spec.kind}'; known kinds: ${listNormalizers().join(', ')}`, {
+      op,
+      argument: 'normalizer',
+    });
   }
   return createNormalizer(spec);
 }

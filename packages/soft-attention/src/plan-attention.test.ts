@@ -1,4 +1,18 @@
-import { ArgumentError, ConfigError, matmul, Module, mul, plainKernels, randn, Rng, setKernels, ShapeError, Tensor, tensor, type AttentionProblem } from '@heed/tensor';
+import {
+  ArgumentError,
+  ConfigError,
+  matmul,
+  Module,
+  mul,
+  plainKernels,
+  randn,
+  Rng,
+  setKernels,
+  ShapeError,
+  Tensor,
+  tensor,
+  type AttentionProblem,
+} from '@heed/tensor';
 import { CosineScorer, DotScorer, GeneralScorer, ScaledDotScorer, type FusedScore, type Scorer } from '@heed/scorers';
 import { afterEach, describe, expect, it } from 'vitest';
 import { assertClose } from '../../../fixtures/load-fixture';
@@ -70,7 +84,9 @@ describe('planAttention: one checked plan', () => {
     expect([planOf({}).path, planOf({}).reason]).toEqual(['plain', 'the weights are asked for (needWeights)']);
     expect([planOf({}, { needWeights: false }).path, planOf({}, { needWeights: false }).reason]).toEqual(['fused', null]);
     expect(planOf({}, { needWeights: false }).scale).toBeCloseTo(1 / 2, 7); // 1/√4
-    expect(planOf({ normalizer: new Sparsemax() }, { needWeights: false }).reason).toMatch(/normalizer 'sparsemax' does not declare a fused normalizer/);
+    expect(planOf({ normalizer: new Sparsemax() }, { needWeights: false }).reason).toMatch(
+      /normalizer 'sparsemax' does not declare a fused normalizer/,
+    );
     expect(planOf({}, { needWeights: false, implementation: 'plain' }).reason).toBe("implementation 'plain' was asked for");
     expect(planOf({ dropout: 0.3, training: false }, { needWeights: false }).path).toBe('fused');
     expect(planOf({ dropout: 0.3 }, { needWeights: false }).reason).toBe('dropout 0.3 is active while training');
@@ -81,8 +97,20 @@ describe('planAttention: one checked plan', () => {
     expect(plan.keep.mask).toBeNull();
     expect(plan.keep.rules.map((rule) => [rule.kind, (rule as { offset?: number }).offset])).toEqual([['causal', 2]]);
     expect(Array.from(keepMaskOf(plan)!.data)).toEqual(Array.from(causalMask(5, 7, { offset: 2 }).data));
-    const padded = planOf({}, { keyPaddingMask: tensor([[1, 1, 0, 1, 1, 1, 1], [1, 1, 1, 1, 1, 0, 0]]), attentionMask: tensor([[1, 1, 1, 1, 1, 1, 0]]) });
-    expect([padded.keep.mask!.shape, padded.keep.maskStrides]).toEqual([[2, 1, 7], [7, 0, 1]]); // [B, 1, Lk] read over [B, Lq, Lk]
+    const padded = planOf(
+      {},
+      {
+        keyPaddingMask: tensor([
+          [1, 1, 0, 1, 1, 1, 1],
+          [1, 1, 1, 1, 1, 0, 0],
+        ]),
+        attentionMask: tensor([[1, 1, 1, 1, 1, 1, 0]]),
+      },
+    );
+    expect([padded.keep.mask!.shape, padded.keep.maskStrides]).toEqual([
+      [2, 1, 7],
+      [7, 0, 1],
+    ]); // [B, 1, Lk] read over [B, Lq, Lk]
     expect(planOf({}, { causal: true }).keep.rules.map((rule) => (rule as { offset?: number }).offset)).toEqual([0]);
   });
 
@@ -99,7 +127,10 @@ describe('planAttention: one checked plan', () => {
       const e = expectHeedError(() => new SoftAttention({ dropout: dropout as never }), ConfigError);
       expect([e.op, e.argument]).toEqual(['SoftAttention', 'dropout']);
     }
-    const e = expectHeedError(() => new SoftAttention().forward(inputs(2).query, inputs(2).keys, inputs(2).values, { implementation: 'fast' as never }), ArgumentError);
+    const e = expectHeedError(
+      () => new SoftAttention().forward(inputs(2).query, inputs(2).keys, inputs(2).values, { implementation: 'fast' as never }),
+      ArgumentError,
+    );
     expect([e.op, e.argument]).toEqual(['SoftAttention.forward', 'implementation']);
   });
 
@@ -107,22 +138,41 @@ describe('planAttention: one checked plan', () => {
     const { query, keys, values } = inputs(3);
     const general = new GeneralScorer({ queryDim: 3, keyDim: 4, rng: new Rng(1) });
     const e = expectHeedError(() => new SoftAttention({ scorer: general }).forward(query, keys, values), ShapeError);
-    expect([e.op, e.argument, e.message]).toEqual(['SoftAttention.forward', 'query', expect.stringMatching(/^SoftAttention\.forward: general\.score: was built for queryDim 3, got query \[2, 5, 4\]/)]);
+    expect([e.op, e.argument, e.message]).toEqual([
+      'SoftAttention.forward',
+      'query',
+      expect.stringMatching(/^SoftAttention\.forward: general\.score: was built for queryDim 3, got query \[2, 5, 4\]/),
+    ]);
   });
 
   it('refuses the old option names instead of silently dropping the mask', () => {
     const { query, keys, values } = inputs(3);
     const e = expectHeedError(() => attend({ query, keys, values, mask: tensor([[1, 0, 1, 1, 1, 1, 1]]) } as never), ArgumentError);
-    expect([e.op, e.argument, e.message]).toEqual(['attend', 'mask', 'attend: the option mask is now called attentionMask (one name in every attention call)']);
+    expect([e.op, e.argument, e.message]).toEqual([
+      'attend',
+      'mask',
+      'attend: the option mask is now called attentionMask (one name in every attention call)',
+    ]);
     expect(expectHeedError(() => attend(undefined as never), ArgumentError).argument).toBe('options');
-    expect(expectHeedError(() => attend({ query: [[1, 2]], keys, values } as never), ArgumentError).message).toBe('attend: query must be a Tensor, got an array');
-    expect(expectHeedError(() => new SoftAttention().forward(query, keys, values, { additiveAttentionMask: tensor([[0]]) } as never), ArgumentError).argument).toBe('additiveAttentionMask');
+    expect(expectHeedError(() => attend({ query: [[1, 2]], keys, values } as never), ArgumentError).message).toBe(
+      'attend: query must be a Tensor, got an array',
+    );
+    expect(
+      expectHeedError(
+        () => new SoftAttention().forward(query, keys, values, { additiveAttentionMask: tensor([[0]]) } as never),
+        ArgumentError,
+      ).argument,
+    ).toBe('additiveAttentionMask');
   });
 
   it('names the public call and its argument in shape errors', () => {
     const { query, keys, values } = inputs(3);
     const e = expectHeedError(() => new SoftAttention().forward(query, keys, values, { attentionMask: tensor([[1, 0]]) }), ShapeError);
-    expect([e.op, e.argument, e.message]).toEqual(['SoftAttention.forward', 'attentionMask', 'SoftAttention.forward: attentionMask [1, 2] does not broadcast to the scores [2, 5, 7]']);
+    expect([e.op, e.argument, e.message]).toEqual([
+      'SoftAttention.forward',
+      'attentionMask',
+      'SoftAttention.forward: attentionMask [1, 2] does not broadcast to the scores [2, 5, 7]',
+    ]);
   });
 });
 
@@ -136,7 +186,15 @@ describe('fusion by capability', () => {
   it('a scorer defined outside heed opts in with fusedScore and takes the fused path, with the plain numbers', () => {
     const scorer = new DotOverDimScorer();
     const base = inputs(4);
-    const options = { ...base, scorer, causal: true, keyPaddingMask: tensor([[1, 1, 1, 1, 1, 0, 0], [1, 1, 1, 1, 1, 1, 1]]) };
+    const options = {
+      ...base,
+      scorer,
+      causal: true,
+      keyPaddingMask: tensor([
+        [1, 1, 1, 1, 1, 0, 0],
+        [1, 1, 1, 1, 1, 1, 1],
+      ]),
+    };
     expect(planAttention({ op: 'attend', ...base, scorer, normalizer: new Softmax() }, { needWeights: false }).path).toBe('fused');
     spy = spyOnFused();
     const fused = attend({ ...options, needWeights: false });
@@ -148,8 +206,19 @@ describe('fusion by capability', () => {
     // Both against a float64 reference: softmax(q·k / d | causal, padding) v.
     const rows = (t: Tensor, b: number) => (t.toArray() as number[][][])[b]!;
     for (const b of [0, 1]) {
-      const reference = naiveAttention(rows(base.query, b), rows(base.keys, b), rows(base.values, b), 1 / 4, (i, j) => j <= i && (b === 1 || j < 5));
-      assertClose(`context row ${b}`, { shape: [5, 3], data: rows(fused.context, b).flat() }, { shape: [5, 3], data: reference.flat() }, { rtol: 1e-5, atol: 1e-6 });
+      const reference = naiveAttention(
+        rows(base.query, b),
+        rows(base.keys, b),
+        rows(base.values, b),
+        1 / 4,
+        (i, j) => j <= i && (b === 1 || j < 5),
+      );
+      assertClose(
+        `context row ${b}`,
+        { shape: [5, 3], data: rows(fused.context, b).flat() },
+        { shape: [5, 3], data: reference.flat() },
+        { rtol: 1e-5, atol: 1e-6 },
+      );
     }
   });
 
@@ -168,7 +237,12 @@ describe('fusion by capability', () => {
       score: (q: Tensor, k: Tensor) => dot.score(q, k),
       fusedScore: () => ({ kind: 'dot', scale: 1 }),
     };
-    const foreignSoftmax = { [Symbol.for('heed.normalizer')]: true, kind: 'softmax', normalize: (s: Tensor, keep?: Tensor | null) => new Softmax().normalize(s, keep), fusedNormalizer: () => ({ kind: 'softmax', temperature: 2 }) };
+    const foreignSoftmax = {
+      [Symbol.for('heed.normalizer')]: true,
+      kind: 'softmax',
+      normalize: (s: Tensor, keep?: Tensor | null) => new Softmax().normalize(s, keep),
+      fusedNormalizer: () => ({ kind: 'softmax', temperature: 2 }),
+    };
     spy = spyOnFused();
     const base = inputs(5);
     const fused = attend({ ...base, scorer: foreignScorer as never, normalizer: foreignSoftmax as never, needWeights: false });
@@ -184,21 +258,35 @@ describe('fusion by capability', () => {
     expect(Array.from(short.context.data)).toEqual(Array.from(spec.context.data));
     expect(new SoftAttention({ scorer: 'scaled-dot', normalizer: 'entmax15' }).normalizer.kind).toBe('entmax15');
     const e = expectHeedError(() => attend({ ...base, normalizer: 'nope' }), ConfigError);
-    expect([e.op, e.argument, e.message]).toEqual(['attend', 'normalizer', expect.stringMatching(/unknown normalizer kind 'nope'; known kinds: softmax, sparsemax, entmax15/)]);
-    expect(expectHeedError(() => attend({ ...base, scorer: 'nope' }), ConfigError).message).toMatch(/^attend: scorer: unknown scorer kind 'nope'/);
+    expect([e.op, e.argument, e.message]).toEqual([
+      'attend',
+      'normalizer',
+      expect.stringMatching(/unknown normalizer kind 'nope'; known kinds: softmax, sparsemax, entmax15/),
+    ]);
+    expect(expectHeedError(() => attend({ ...base, scorer: 'nope' }), ConfigError).message).toMatch(
+      /^attend: scorer: unknown scorer kind 'nope'/,
+    );
     expect(expectHeedError(() => attend({ ...base, scorer: 42 as never }), ArgumentError).argument).toBe('scorer');
   });
 });
 
 describe('the edges: padding, NaN, head size 0, unbatched', () => {
-  const padding = tensor([[1, 1, 1, 1, 0, 0, 0], [0, 0, 0, 0, 0, 0, 0]]); // batch 1 is fully padded
+  const padding = tensor([
+    [1, 1, 1, 1, 0, 0, 0],
+    [0, 0, 0, 0, 0, 0, 0],
+  ]); // batch 1 is fully padded
 
   it('never reads padded keys and values: NaN there does not reach the context or the gradients, on either path', () => {
     const base = inputs(7);
     const dirty = (t: Tensor) => {
       const data = t.data.slice();
       const d = t.shape[2]!;
-      for (const [b, j] of [[0, 4], [0, 6], [1, 2]]) data.fill(NaN, (b! * 7 + j!) * d, (b! * 7 + j! + 1) * d);
+      for (const [b, j] of [
+        [0, 4],
+        [0, 6],
+        [1, 2],
+      ])
+        data.fill(NaN, (b! * 7 + j!) * d, (b! * 7 + j! + 1) * d);
       return new Tensor(data, t.shape, true);
     };
     for (const implementation of ['plain', 'fused'] as const) {
@@ -223,10 +311,18 @@ describe('the edges: padding, NaN, head size 0, unbatched', () => {
     };
     for (const implementation of ['plain', 'fused'] as const) {
       const options = { implementation, needWeights: false } as const;
-      expect(expectHeedError(() => attend({ ...base, ...options, query: poisoned(base.query, 3, NaN) }), ArgumentError).argument).toBe('query');
-      expect(expectHeedError(() => attend({ ...base, ...options, keys: poisoned(base.keys, 0, Infinity) }), ArgumentError).argument).toBe('keys');
+      expect(expectHeedError(() => attend({ ...base, ...options, query: poisoned(base.query, 3, NaN) }), ArgumentError).argument).toBe(
+        'query',
+      );
+      expect(expectHeedError(() => attend({ ...base, ...options, keys: poisoned(base.keys, 0, Infinity) }), ArgumentError).argument).toBe(
+        'keys',
+      );
       const e = expectHeedError(() => attend({ ...base, ...options, values: poisoned(base.values, 5, -Infinity) }), ArgumentError);
-      expect([e.op, e.argument, e.message]).toEqual(['attend', 'values', expect.stringMatching(/values \[2, 7, 3\] holds -Infinity at flat index 5: attention refuses NaN and ±∞ inputs/)]);
+      expect([e.op, e.argument, e.message]).toEqual([
+        'attend',
+        'values',
+        expect.stringMatching(/values \[2, 7, 3\] holds -Infinity at flat index 5: attention refuses NaN and ±∞ inputs/),
+      ]);
     }
     const additive = (value: number) => tensor([[0, 0, value, 0, 0, 0, 0]]);
     expect(expectHeedError(() => attend({ ...base, additiveMask: additive(NaN) }), ArgumentError).argument).toBe('additiveMask');
@@ -239,7 +335,11 @@ describe('the edges: padding, NaN, head size 0, unbatched', () => {
     for (const implementation of ['plain', 'fused', 'auto'] as const) {
       for (const scorer of [new ScaledDotScorer(), new DotScorer(), new CosineScorer()]) {
         const e = expectHeedError(() => attend({ ...zero, scorer, implementation }), ShapeError);
-        expect([e.op, e.argument, e.message]).toEqual(['attend', 'query', 'attend: query [2, 5, 0] and keys [2, 7, 0] need at least one feature (head size d ≥ 1)']);
+        expect([e.op, e.argument, e.message]).toEqual([
+          'attend',
+          'query',
+          'attend: query [2, 5, 0] and keys [2, 7, 0] need at least one feature (head size d ≥ 1)',
+        ]);
       }
     }
   });
@@ -256,11 +356,18 @@ describe('the edges: padding, NaN, head size 0, unbatched', () => {
       }
     }
     const e = expectHeedError(() => attend({ query, keys, values, keyPaddingMask: tensor([[1, 1, 1]]) }), ShapeError);
-    expect([e.op, e.argument, e.message]).toEqual(['attend', 'keyPaddingMask', 'attend: keyPaddingMask [1, 3] must be [1, Lk] = [1, 5] or [Lk] = [5] (the call is unbatched), one entry per key']);
+    expect([e.op, e.argument, e.message]).toEqual([
+      'attend',
+      'keyPaddingMask',
+      'attend: keyPaddingMask [1, 3] must be [1, Lk] = [1, 5] or [Lk] = [5] (the call is unbatched), one entry per key',
+    ]);
   });
 });
 
-function expectHeedError<E extends Error>(fn: () => unknown, errorClass: abstract new (...args: never[]) => E): E & { op: string; argument: string } {
+function expectHeedError<E extends Error>(
+  fn: () => unknown,
+  errorClass: abstract new (...args: never[]) => E,
+): E & { op: string; argument: string } {
   try {
     fn();
   } catch (error) {

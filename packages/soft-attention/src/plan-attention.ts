@@ -161,11 +161,17 @@ export interface AttentionPlan {
 export function planAttention(call: AttentionCall, options: AttentionCallOptions): AttentionPlan {
   const { op } = call;
   const names = { query: call.names?.query ?? 'query', keys: call.names?.keys ?? 'keys', values: call.names?.values ?? 'values' };
-  for (const [argument, t] of [['query', call.query], ['keys', call.keys], ['values', call.values]] as const) {
-    if (!(t instanceof Tensor)) throw new ArgumentError(`${names[argument]} must be a Tensor, got ${describe(t)}`, { op, argument: names[argument] });
+  for (const [argument, t] of [
+    ['query', call.query],
+    ['keys', call.keys],
+    ['values', call.values],
+  ] as const) {
+    if (!(t instanceof Tensor))
+      throw new ArgumentError(`${names[argument]} must be a Tensor, got ${describe(t)}`, { op, argument: names[argument] });
   }
   const shapes = { [names.query]: call.query.shape, [names.keys]: call.keys.shape, [names.values]: call.values.shape };
-  if (typeof options !== 'object' || options === null) throw new ArgumentError(`options must be an object, got ${String(options)}`, { op, argument: 'options', shapes });
+  if (typeof options !== 'object' || options === null)
+    throw new ArgumentError(`options must be an object, got ${String(options)}`, { op, argument: 'options', shapes });
   for (const [old, now] of renamedOptions) {
     if (old in options) {
       throw new ArgumentError(`the option ${old} is now called ${now} (one name in every attention call)`, { op, argument: old, shapes });
@@ -173,7 +179,11 @@ export function planAttention(call: AttentionCall, options: AttentionCallOptions
   }
   const layout = call.layout ?? 'heads-first';
   if (layout !== 'heads-first' && layout !== 'sequence-first') {
-    throw new ArgumentError(`layout must be 'heads-first' or 'sequence-first', got ${JSON.stringify(layout)}`, { op, argument: 'layout', shapes });
+    throw new ArgumentError(`layout must be 'heads-first' or 'sequence-first', got ${JSON.stringify(layout)}`, {
+      op,
+      argument: 'layout',
+      shapes,
+    });
   }
   const groupSize = call.groupSize ?? 1;
   if (typeof groupSize !== 'number' || !Number.isInteger(groupSize) || groupSize < 1) {
@@ -191,22 +201,40 @@ export function planAttention(call: AttentionCall, options: AttentionCallOptions
   const causal = causalRule(op, options.causal, shapes);
   const userRule = options.keepRule;
   if (userRule !== undefined && !(userRule instanceof KeepRule)) {
-    throw new ArgumentError(`keepRule must be a KeepRule (e.g. new SlidingWindowRule(W), keepRule(kind, fn)), got ${describe(userRule)}`, { op, argument: 'keepRule', shapes });
+    throw new ArgumentError(`keepRule must be a KeepRule (e.g. new SlidingWindowRule(W), keepRule(kind, fn)), got ${describe(userRule)}`, {
+      op,
+      argument: 'keepRule',
+      shapes,
+    });
   }
-  const explicit = options.attentionMask === undefined ? null : viewMask(call, toMaskNamed(op, 'attentionMask', options.attentionMask), maskTarget, 'attentionMask', shapes); // broadcastable to [..., H, Lq, Lk − X]
-  const padding = options.keyPaddingMask === undefined ? null : checkPadding(op, toMaskNamed(op, 'keyPaddingMask', options.keyPaddingMask), lead, maskedKeys, shapes); // [B, Lk − X]
-  const paddingView = padding ? reshape(padding, lead.length === 0 ? [1, maskedKeys] : [lead[0]!, ...ones(lead.length - 1), 1, maskedKeys]) : null; // [B, 1.., 1, Lk − X]
+  const explicit =
+    options.attentionMask === undefined
+      ? null
+      : viewMask(call, toMaskNamed(op, 'attentionMask', options.attentionMask), maskTarget, 'attentionMask', shapes); // broadcastable to [..., H, Lq, Lk − X]
+  const padding =
+    options.keyPaddingMask === undefined
+      ? null
+      : checkPadding(op, toMaskNamed(op, 'keyPaddingMask', options.keyPaddingMask), lead, maskedKeys, shapes); // [B, Lk − X]
+  const paddingView = padding
+    ? reshape(padding, lead.length === 0 ? [1, maskedKeys] : [lead[0]!, ...ones(lead.length - 1), 1, maskedKeys])
+    : null; // [B, 1.., 1, Lk − X]
   let mask = combine(explicit, paddingView); // broadcastable to [..., H, Lq, Lk − X], or null
   const given = [causal, userRule ?? null].filter((rule): rule is KeepRule => rule !== null);
   const rules: KeepRule[] = [];
-  if (extra > 0) for (const rule of given) mask = combine(mask, ruleMask(rule, lead, Lq, maskedKeys)); // the extra keys stay visible: rules as masks [.., Lq, Lk − X]
+  if (extra > 0)
+    for (const rule of given) mask = combine(mask, ruleMask(rule, lead, Lq, maskedKeys)); // the extra keys stay visible: rules as masks [.., Lq, Lk − X]
   else rules.push(...given);
   if (mask && extra > 0) mask = padKeys(mask, extra, 1); // [.., Lq, Lk]: the extra keys stay visible
   const band = rules.length > 0 ? bandOf(rules) : null;
 
   let additive: Tensor | null = null;
   if (options.additiveMask !== undefined) {
-    if (!(options.additiveMask instanceof Tensor)) throw new ArgumentError(`additiveMask must be a Tensor, got ${describe(options.additiveMask)}`, { op, argument: 'additiveMask', shapes });
+    if (!(options.additiveMask instanceof Tensor))
+      throw new ArgumentError(`additiveMask must be a Tensor, got ${describe(options.additiveMask)}`, {
+        op,
+        argument: 'additiveMask',
+        shapes,
+      });
     additive = viewMask(call, options.additiveMask, maskTarget, 'additiveMask', shapes); // broadcastable to [..., H, Lq, Lk − X]
     checkFinite(op, 'additiveMask', additive, { allowNegativeInfinity: true });
     if (extra > 0) additive = padKeys(additive, extra, 0); // [.., Lq, Lk]
@@ -229,13 +257,27 @@ export function planAttention(call: AttentionCall, options: AttentionCallOptions
   const fused = fusedScale(call, { additive, activeDropout, rules, band }, queryShape, keyShape, names, shapes); // a scale, or why not
   const implementation = options.implementation ?? 'auto';
   if (implementation !== 'auto' && implementation !== 'plain' && implementation !== 'fused') {
-    throw new ArgumentError(`implementation must be 'auto', 'plain' or 'fused', got ${JSON.stringify(implementation)}`, { op, argument: 'implementation', shapes });
+    throw new ArgumentError(`implementation must be 'auto', 'plain' or 'fused', got ${JSON.stringify(implementation)}`, {
+      op,
+      argument: 'implementation',
+      shapes,
+    });
   }
   if (implementation === 'fused' && typeof fused === 'string') {
-    throw new ConfigError(`implementation 'fused' cannot run this configuration: ${fused}. Use implementation 'auto' or 'plain'.`, { op, argument: 'implementation', shapes });
+    throw new ConfigError(`implementation 'fused' cannot run this configuration: ${fused}. Use implementation 'auto' or 'plain'.`, {
+      op,
+      argument: 'implementation',
+      shapes,
+    });
   }
   const reason =
-    typeof fused === 'string' ? fused : implementation === 'plain' ? "implementation 'plain' was asked for" : implementation === 'auto' && needWeights ? 'the weights are asked for (needWeights)' : null;
+    typeof fused === 'string'
+      ? fused
+      : implementation === 'plain'
+        ? "implementation 'plain' was asked for"
+        : implementation === 'auto' && needWeights
+          ? 'the weights are asked for (needWeights)'
+          : null;
   return {
     op,
     path: reason === null ? 'fused' : 'plain',
@@ -243,7 +285,12 @@ export function planAttention(call: AttentionCall, options: AttentionCallOptions
     layout,
     groupSize,
     scoresShape,
-    keep: { mask, maskStrides: mask ? broadcastStrides(mask.shape, scoresShape) : null, rules, band: band instanceof KeepRule ? null : band },
+    keep: {
+      mask,
+      maskStrides: mask ? broadcastStrides(mask.shape, scoresShape) : null,
+      rules,
+      band: band instanceof KeepRule ? null : band,
+    },
     additive,
     scale: reason === null ? (fused as number) : null,
     needWeights,
@@ -288,8 +335,10 @@ function bandOf(rules: readonly KeepRule[]): KeyBand | KeepRule {
   };
   for (const rule of rules) {
     if (rule instanceof CausalRule) bound(rule.offset, null);
-    else if (rule instanceof SlidingWindowRule) bound(rule.offset, rule.offset - rule.window + 1); // i − W < j ≤ i
-    else if (rule instanceof LocalWindowRule) bound(rule.offset + rule.window, rule.offset - rule.window); // |i − j| ≤ w
+    else if (rule instanceof SlidingWindowRule)
+      bound(rule.offset, rule.offset - rule.window + 1); // i − W < j ≤ i
+    else if (rule instanceof LocalWindowRule)
+      bound(rule.offset + rule.window, rule.offset - rule.window); // |i − j| ≤ w
     else if (rule instanceof AllOfRules) {
       const inner = bandOf(rule.rules);
       if (inner instanceof KeepRule) return inner;
@@ -317,18 +366,24 @@ function checkShapes(
   const form = layout === 'sequence-first' ? '[..., L, H, d]' : withHeads ? '[..., H, L, d]' : '[..., L, d]';
   const why = layout === 'sequence-first' ? "layout 'sequence-first' needs" : groupSize > 1 ? `groupSize ${groupSize} needs` : 'needs';
   if (query.rank < minRank || keys.rank !== query.rank) {
-    throw new ShapeError(`${why} ${names.query} and ${names.keys} ${form} of the same rank ≥ ${minRank}, got ${names.query} ${formatShape(query.shape)} and ${names.keys} ${formatShape(keys.shape)}`, {
-      op,
-      argument: query.rank < minRank ? names.query : names.keys,
-      shapes,
-    });
+    throw new ShapeError(
+      `${why} ${names.query} and ${names.keys} ${form} of the same rank ≥ ${minRank}, got ${names.query} ${formatShape(query.shape)} and ${names.keys} ${formatShape(keys.shape)}`,
+      {
+        op,
+        argument: query.rank < minRank ? names.query : names.keys,
+        shapes,
+      },
+    );
   }
   if (values.rank !== keys.rank || !sameShape(values.shape.slice(0, -1), keys.shape.slice(0, -1))) {
-    throw new ShapeError(`${names.keys} ${formatShape(keys.shape)} and ${names.values} ${formatShape(values.shape)} must agree on every axis but the last (same rank, same number of keys Lk)`, {
-      op,
-      argument: names.values,
-      shapes,
-    });
+    throw new ShapeError(
+      `${names.keys} ${formatShape(keys.shape)} and ${names.values} ${formatShape(values.shape)} must agree on every axis but the last (same rank, same number of keys Lk)`,
+      {
+        op,
+        argument: names.values,
+        shapes,
+      },
+    );
   }
   const queryShape = headsFirstShape(query.shape, layout);
   const keyShape = headsFirstShape(keys.shape, layout);
@@ -336,21 +391,29 @@ function checkShapes(
   const H = lead[lead.length - 1] ?? 1;
   const expected = groupSize === 1 ? lead : [...lead.slice(0, -1), H / groupSize];
   if (H % groupSize !== 0 || !sameShape(keyShape.slice(0, -2), expected)) {
-    const heads = withHeads ? ` (both ${form}; H / groupSize = ${H / groupSize} key/value heads, H a multiple of groupSize ${groupSize})` : '';
-    throw new ShapeError(`${names.keys} ${formatShape(keys.shape)} must have the leading dims of ${names.query} ${formatShape(query.shape)}${heads}`, {
-      op,
-      argument: H % groupSize !== 0 ? 'groupSize' : names.keys,
-      shapes,
-    });
+    const heads = withHeads
+      ? ` (both ${form}; H / groupSize = ${H / groupSize} key/value heads, H a multiple of groupSize ${groupSize})`
+      : '';
+    throw new ShapeError(
+      `${names.keys} ${formatShape(keys.shape)} must have the leading dims of ${names.query} ${formatShape(query.shape)}${heads}`,
+      {
+        op,
+        argument: H % groupSize !== 0 ? 'groupSize' : names.keys,
+        shapes,
+      },
+    );
   }
   const queryDim = queryShape[queryShape.length - 1]!;
   const keyDim = keyShape[keyShape.length - 1]!;
   if (queryDim === 0 || keyDim === 0) {
-    throw new ShapeError(`${names.query} ${formatShape(query.shape)} and ${names.keys} ${formatShape(keys.shape)} need at least one feature (head size d ≥ 1)`, {
-      op,
-      argument: queryDim === 0 ? names.query : names.keys,
-      shapes,
-    });
+    throw new ShapeError(
+      `${names.query} ${formatShape(query.shape)} and ${names.keys} ${formatShape(keys.shape)} need at least one feature (head size d ≥ 1)`,
+      {
+        op,
+        argument: queryDim === 0 ? names.query : names.keys,
+        shapes,
+      },
+    );
   }
   return { queryShape, keyShape };
 }
@@ -360,7 +423,11 @@ function causalRule(op: string, causal: AttentionCallOptions['causal'], shapes: 
   if (causal === undefined || causal === false) return null;
   const offset = causal === true ? 0 : typeof causal === 'object' && causal !== null ? causal.offset : NaN;
   if (!Number.isInteger(offset)) {
-    throw new ArgumentError(`causal must be true, false or { offset } with an integer offset, got ${describe(causal)}`, { op, argument: 'causal', shapes });
+    throw new ArgumentError(`causal must be true, false or { offset } with an integer offset, got ${describe(causal)}`, {
+      op,
+      argument: 'causal',
+      shapes,
+    });
   }
   return new CausalRule(offset);
 }
@@ -369,8 +436,15 @@ function causalRule(op: string, causal: AttentionCallOptions['causal'], shapes: 
  * A user's mask (keep or additive) as a view broadcastable to `target` [..., H, Lq, Lk]: numpy
  * broadcasting, except that with `batchMasks` a rank-3 mask is [B, Lq, Lk] (-> [B, 1, Lq, Lk]).
  */
-function viewMask(call: AttentionCall, mask: Tensor, target: readonly number[], argument: string, shapes: Record<string, readonly number[]>): Tensor {
-  const view = call.batchMasks && mask.rank === 3 && target.length === 4 ? reshape(mask, [mask.shape[0]!, 1, mask.shape[1]!, mask.shape[2]!]) : mask; // [B, Lq, Lk] -> [B, 1, Lq, Lk]
+function viewMask(
+  call: AttentionCall,
+  mask: Tensor,
+  target: readonly number[],
+  argument: string,
+  shapes: Record<string, readonly number[]>,
+): Tensor {
+  const view =
+    call.batchMasks && mask.rank === 3 && target.length === 4 ? reshape(mask, [mask.shape[0]!, 1, mask.shape[1]!, mask.shape[2]!]) : mask; // [B, Lq, Lk] -> [B, 1, Lq, Lk]
   let fits = view.rank <= target.length;
   try {
     fits = fits && sameShape(broadcastShapes(target, view.shape, call.op, ['scores', argument]), target);
@@ -398,7 +472,11 @@ function checkPadding(op: string, padding: Tensor, lead: readonly number[], Lk: 
   if (lead.length === 0 && padding.rank === 1 && padding.shape[0] === Lk) return reshape(padding, [1, Lk]); // [Lk] -> [1, Lk]
   if (padding.rank !== 2 || padding.shape[0] !== B || padding.shape[1] !== Lk) {
     const form = lead.length === 0 ? `[1, Lk] = [1, ${Lk}] or [Lk] = [${Lk}] (the call is unbatched)` : `[B, Lk] = [${B}, ${Lk}]`;
-    throw new ShapeError(`keyPaddingMask ${formatShape(padding.shape)} must be ${form}, one entry per key`, { op, argument: 'keyPaddingMask', shapes: { ...shapes, keyPaddingMask: padding.shape } });
+    throw new ShapeError(`keyPaddingMask ${formatShape(padding.shape)} must be ${form}, one entry per key`, {
+      op,
+      argument: 'keyPaddingMask',
+      shapes: { ...shapes, keyPaddingMask: padding.shape },
+    });
   }
   return padding;
 }
@@ -418,13 +496,19 @@ function hidePadded(x: Tensor, padding: Tensor, layout: AttentionLayout, extra: 
  * Refuses NaN and ±∞ (or only NaN and +∞ with `allowNegativeInfinity`) with an ArgumentError naming
  * the first offending index. `fromPosition` skips the leading key positions (already checked).
  */
-function checkFinite(op: string, argument: string, x: Tensor, options: { allowNegativeInfinity?: boolean; fromPosition?: number | undefined; layout?: AttentionLayout } = {}): void {
+function checkFinite(
+  op: string,
+  argument: string,
+  x: Tensor,
+  options: { allowNegativeInfinity?: boolean; fromPosition?: number | undefined; layout?: AttentionLayout } = {},
+): void {
   const data = x.data;
   const from = options.fromPosition ?? 0;
   // [outer, L, inner]: the key positions are axis rank − 2, or rank − 3 with 'sequence-first'.
   const axis = options.layout === 'sequence-first' ? x.rank - 3 : x.rank - 2;
   const L = from > 0 ? x.shape[axis]! : 1;
   const inner = from > 0 ? x.shape.slice(axis + 1).reduce((a, b) => a * b, 1) : data.length;
+  // biome-ignore lint/suspicious/noSelfCompare: v !== v is the NaN test, cheaper than Number.isNaN in this scan
   const bad = (v: number): boolean => v !== v || v === Infinity || (v === -Infinity && !options.allowNegativeInfinity);
   for (let base = 0; base < data.length; base += L * inner) {
     const [start, end] = [base + Math.min(from, L) * inner, base + L * inner];
@@ -467,12 +551,13 @@ function fusedScale(
       { op: call.op, argument: names.keys, shapes },
     );
   }
-  if (!score || score.kind !== 'dot') return `the scorer '${scorer.kind}' does not declare a fused score (fusedScore)`;
+  if (score?.kind !== 'dot') return `the scorer '${scorer.kind}' does not declare a fused score (fusedScore)`;
   const softmax = typeof normalizer.fusedNormalizer === 'function' ? normalizer.fusedNormalizer() : null;
-  if (!softmax || softmax.kind !== 'softmax') return `the normalizer '${normalizer.kind}' does not declare a fused normalizer (only softmax fuses)`;
+  if (softmax?.kind !== 'softmax') return `the normalizer '${normalizer.kind}' does not declare a fused normalizer (only softmax fuses)`;
   if (resolved.additive) return 'an additiveMask is given, and only keep-masks (attentionMask, keyPaddingMask, causal) fuse';
   if (resolved.activeDropout > 0) return `dropout ${resolved.activeDropout} is active while training`;
-  if (resolved.band instanceof KeepRule) return `the keep rule '${resolved.band.kind}' has no fused kernel (causal, sliding-window and local-window, alone or combined with and, do)`;
+  if (resolved.band instanceof KeepRule)
+    return `the keep rule '${resolved.band.kind}' has no fused kernel (causal, sliding-window and local-window, alone or combined with and, do)`;
   const scale = score.scale / softmax.temperature;
   if (!Number.isFinite(scale)) return `the scale ${score.scale} / temperature ${softmax.temperature} is not finite`;
   return scale;
@@ -487,7 +572,8 @@ export function headsFirstShape(shape: readonly number[], layout: AttentionLayou
 
 /** A mask argument as a 0/1 tensor; anything that is not a Tensor or nested numbers/booleans is refused, naming the call. */
 function toMaskNamed(op: string, argument: string, mask: MaskLike): Tensor {
-  if (!(mask instanceof Tensor) && !Array.isArray(mask)) throw new ArgumentError(`${argument} must be a Tensor or nested arrays of 0/1 or booleans, got ${describe(mask)}`, { op, argument });
+  if (!(mask instanceof Tensor) && !Array.isArray(mask))
+    throw new ArgumentError(`${argument} must be a Tensor or nested arrays of 0/1 or booleans, got ${describe(mask)}`, { op, argument });
   return toMask(mask);
 }
 
@@ -508,6 +594,6 @@ function ones(count: number): number[] {
 function describe(x: unknown): string {
   if (x instanceof Tensor) return `a Tensor ${formatShape(x.shape)}`;
   if (typeof x === 'string') return JSON.stringify(x);
-  if (typeof x === 'object' && x !== null) return Array.isArray(x) ? 'an array' : JSON.stringify(x) ?? 'an object';
+  if (typeof x === 'object' && x !== null) return Array.isArray(x) ? 'an array' : (JSON.stringify(x) ?? 'an object');
   return String(x);
 }

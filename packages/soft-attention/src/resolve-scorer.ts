@@ -21,11 +21,24 @@ export interface ResolveScorerOptions {
 export function resolveScorer(scorer: ScorerLike | undefined, options: ResolveScorerOptions = {}): Scorer {
   const op = options.op ?? 'attend';
   if (isScorer(scorer)) return scorer;
-  const spec: ScorerSpec | null = scorer === undefined ? { kind: 'scaled-dot' } : typeof scorer === 'string' ? { kind: scorer } : typeof scorer === 'object' && scorer !== null && typeof (scorer as { kind?: unknown }).kind === 'string' ? scorer : null;
+  const spec: ScorerSpec | null =
+    scorer === undefined
+      ? { kind: 'scaled-dot' }
+      : typeof scorer === 'string'
+        ? { kind: scorer }
+        : typeof scorer === 'object' && scorer !== null && typeof (scorer as { kind?: unknown }).kind === 'string'
+          ? scorer
+          : null;
   if (spec === null) {
-    throw new ArgumentError(`scorer must be a Scorer, a spec { kind, ...options } or a kind name, got ${typeof scorer === 'object' ? JSON.stringify(scorer) : String(scorer)}`, { op, argument: 'scorer' });
+    throw new ArgumentError(
+      `scorer must be a Scorer, a spec { kind, ...options } or a kind name, got ${typeof scorer === 'object' ? JSON.stringify(scorer) : String(scorer)}`,
+      { op, argument: 'scorer' },
+    );
   }
-  const dims = { ...(options.queryDim === undefined ? {} : { queryDim: options.queryDim }), ...(options.keyDim === undefined ? {} : { keyDim: options.keyDim }) };
+  const dims = {
+    ...(options.queryDim === undefined ? {} : { queryDim: options.queryDim }),
+    ...(options.keyDim === undefined ? {} : { keyDim: options.keyDim }),
+  };
   try {
     return createScorer({ ...dims, ...(options.rng ? { rng: options.rng } : {}), ...spec, ...dims } as ScorerSpec);
   } catch (error) {

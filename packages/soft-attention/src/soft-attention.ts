@@ -33,18 +33,40 @@ export class SoftAttention extends Module {
     this.normalizer = resolveNormalizer(options.normalizer, op);
     const dropout = options.dropout ?? 0;
     if (typeof dropout !== 'number' || !(dropout >= 0 && dropout < 1)) {
-      throw new ConfigError(`dropout must be a probability in [0, 1), got ${typeof dropout === 'string' ? JSON.stringify(dropout) : dropout}`, { op, argument: 'dropout' });
+      throw new ConfigError(
+        `dropout must be a probability in [0, 1), got ${typeof dropout === 'string' ? JSON.stringify(dropout) : dropout}`,
+        { op, argument: 'dropout' },
+      );
     }
     this.dropout = dropout;
     this.rng = options.rng ?? defaultRng();
   }
 
   /** query [..., Lq, dq], keys [..., Lk, dk], values [..., Lk, dv] -> context [..., Lq, dv], weights [..., Lq, Lk] (null with needWeights false) */
-  forward(query: Tensor, keys: Tensor, values: Tensor, options: SoftAttentionCallOptions & { needWeights: false }): AttendResult & { weights: null };
-  forward(query: Tensor, keys: Tensor, values: Tensor, options?: SoftAttentionCallOptions & { needWeights?: true }): AttendResult & { weights: Tensor };
+  forward(
+    query: Tensor,
+    keys: Tensor,
+    values: Tensor,
+    options: SoftAttentionCallOptions & { needWeights: false },
+  ): AttendResult & { weights: null };
+  forward(
+    query: Tensor,
+    keys: Tensor,
+    values: Tensor,
+    options?: SoftAttentionCallOptions & { needWeights?: true },
+  ): AttendResult & { weights: Tensor };
   forward(query: Tensor, keys: Tensor, values: Tensor, options?: SoftAttentionCallOptions): AttendResult;
   forward(query: Tensor, keys: Tensor, values: Tensor, options: SoftAttentionCallOptions = {}): AttendResult {
-    const call = { op: 'SoftAttention.forward', query, keys, values, scorer: this.scorer, normalizer: this.normalizer, dropout: this.dropout, training: this.training };
+    const call = {
+      op: 'SoftAttention.forward',
+      query,
+      keys,
+      values,
+      scorer: this.scorer,
+      normalizer: this.normalizer,
+      dropout: this.dropout,
+      training: this.training,
+    };
     return runAttention(planAttention(call, options), this.scorer, this.normalizer, this.rng);
   }
 }

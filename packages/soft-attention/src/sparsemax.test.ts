@@ -38,10 +38,25 @@ describe('sparsemax', () => {
   });
 
   it('never selects −∞ (masked) entries; a row of only −∞ is all zeros with zero gradient', () => {
-    const z = tensor([[1, -Infinity, 0.5], [-Infinity, -Infinity, -Infinity]], undefined, { requiresGrad: true });
+    const z = tensor(
+      [
+        [1, -Infinity, 0.5],
+        [-Infinity, -Infinity, -Infinity],
+      ],
+      undefined,
+      { requiresGrad: true },
+    );
     const p = sparsemax(z);
     expect(Array.from(p.data)).toEqual([0.75, 0, 0.25, 0, 0, 0]);
-    sum(mul(p, tensor([[1, 2, 3], [4, 5, 6]]))).backward();
+    sum(
+      mul(
+        p,
+        tensor([
+          [1, 2, 3],
+          [4, 5, 6],
+        ]),
+      ),
+    ).backward();
     expect(Array.from(z.grad!.data)).toEqual([-1, 0, 1, 0, 0, 0]);
   });
 
@@ -60,16 +75,42 @@ describe('sparsemax', () => {
     const p = sparsemax(z);
     // Reference by hand: sparsemax([0, 0.5, −0.25]) has support {0, 1}, τ = (0 + 0.5 − 1) / 2 = −0.25 → [0.25, 0.75, 0].
     expect(Array.from(p.data)).toEqual([1, 0, 0, 1 / 3, 1 / 3, 1 / 3, 0.5, 0.5, 0, 0.25, 0.75, 0, 0, 1, 0].map(Math.fround));
-    sum(mul(p, tensor([[1, 2, 3], [1, 2, 3], [1, 2, 6], [1, 2, 3], [1, 2, 3]]))).backward();
+    sum(
+      mul(
+        p,
+        tensor([
+          [1, 2, 3],
+          [1, 2, 3],
+          [1, 2, 6],
+          [1, 2, 3],
+          [1, 2, 3],
+        ]),
+      ),
+    ).backward();
     // dz_i = g_i − mean of g over the support, 0 off it.
     expect(Array.from(z.grad!.data)).toEqual([0, 0, 0, -1, 0, 1, -0.5, 0.5, 0, -0.5, 0.5, 0, 0, 0, 0]);
   });
 
   it('splits a row with +∞ entries equally among them (the limit), with finite gradients', () => {
-    const z = tensor([[Infinity, 0, Infinity, -Infinity], [Infinity, 1e38, 0, 0]], undefined, { requiresGrad: true });
+    const z = tensor(
+      [
+        [Infinity, 0, Infinity, -Infinity],
+        [Infinity, 1e38, 0, 0],
+      ],
+      undefined,
+      { requiresGrad: true },
+    );
     const p = sparsemax(z);
     expect(Array.from(p.data)).toEqual([0.5, 0, 0.5, 0, 1, 0, 0, 0]);
-    sum(mul(p, tensor([[1, 2, 3, 4], [1, 2, 3, 4]]))).backward();
+    sum(
+      mul(
+        p,
+        tensor([
+          [1, 2, 3, 4],
+          [1, 2, 3, 4],
+        ]),
+      ),
+    ).backward();
     expect(Array.from(z.grad!.data)).toEqual([-1, 0, 1, 0, 0, 0, 0, 0]);
   });
 });

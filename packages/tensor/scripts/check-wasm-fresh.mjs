@@ -11,7 +11,9 @@ execFileSync(process.execPath, [`${root}scripts/build-wasm.mjs`], { stdio: 'inhe
 try {
   execFileSync('git', ['diff', '--exit-code', '--stat', '--', ...GENERATED], { stdio: 'inherit', cwd: root });
 } catch {
-  console.error(`check-wasm-fresh: regenerating changed ${GENERATED.join(', ')}; run \`pnpm --filter @heed/tensor build:wasm\` and commit the result.`);
+  console.error(
+    `check-wasm-fresh: regenerating changed ${GENERATED.join(', ')}; run \`pnpm --filter @heed/tensor build:wasm\` and commit the result.`,
+  );
   process.exit(1);
 }
 console.log('check-wasm-fresh: the committed WebAssembly kernels are what assembly/ builds to');

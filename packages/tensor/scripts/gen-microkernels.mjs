@@ -24,7 +24,9 @@ function kernel(MR, NR) {
   L.push(` * C[mr×nr] (+)= A·B for one ${MR}×${NR} tile: A a pre-splatted panel [kc][${MR}][4], B a packed panel [kc][${NR}],`);
   L.push(` * C row-major with row pitch ldc bytes. Edge tiles (mr < ${MR} or nr < ${NR}) go through tileScratch.`);
   L.push(` */`);
-  L.push(`export function kernel${MR}x${NR}(a: usize, b: usize, kc: i32, c: usize, ldc: usize, accumulate: bool, mr: i32, nr: i32): void {`);
+  L.push(
+    `export function kernel${MR}x${NR}(a: usize, b: usize, kc: i32, c: usize, ldc: usize, accumulate: bool, mr: i32, nr: i32): void {`,
+  );
   for (let r = 0; r < MR; r++) for (let v = 0; v < NV; v++) L.push(`  let c${r}_${v} = f32x4.splat(0);`);
   L.push(`  const bEnd = b + <usize>kc * ${NR * 4};`);
   L.push(`  while (b < bEnd) {`);

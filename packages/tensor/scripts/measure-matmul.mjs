@@ -9,8 +9,20 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import {
-  Rng, Tensor, getKernels, linear, matmulKernelJs, mul, noGrad, plainKernels, randn, reshape,
-  scaledDotProductAttention, sum, useJsKernels, useWasmKernels,
+  Rng,
+  Tensor,
+  getKernels,
+  linear,
+  matmulKernelJs,
+  mul,
+  noGrad,
+  plainKernels,
+  randn,
+  reshape,
+  scaledDotProductAttention,
+  sum,
+  useJsKernels,
+  useWasmKernels,
 } from '../dist/index.js';
 
 const quick = process.argv.includes('--quick');
@@ -37,13 +49,21 @@ function time(fn, reps = REPS) {
 }
 const gflops = (flops, ms) => (flops / ms / 1e6).toFixed(1);
 const versus = (js, w) => (wasmOnly ? '' : `${(js.median / w.median).toFixed(1)}× JS (wall)`);
-const fmt = (flops, { median, cpu }) => `${gflops(flops, cpu).padStart(5)} GFLOP/s per CPU second, ${gflops(flops, median).padStart(5)} wall-clock (median ${median.toFixed(1)} ms)`;
+const fmt = (flops, { median, cpu }) =>
+  `${gflops(flops, cpu).padStart(5)} GFLOP/s per CPU second, ${gflops(flops, median).padStart(5)} wall-clock (median ${median.toFixed(1)} ms)`;
 
 /** The raw module of the same build (no copies in or out), to show what the copies cost. */
 async function rawModule() {
   const source = readFileSync(fileURLToPath(new URL('../src/kernels/wasm/wasm-bytes.ts', import.meta.url)), 'utf8');
   const name = relaxed ? 'WASM_RELAXED_SIMD_BASE64' : 'WASM_SIMD_BASE64';
-  const base64 = [...source.split(`${name} =`)[1].split(';')[0].matchAll(/'([^']*)'/g)].map((x) => x[1]).join('');
+  const base64 = [
+    ...source
+      .split(`${name} =`)[1]
+      .split(';')[0]
+      .matchAll(/'([^']*)'/g),
+  ]
+    .map((x) => x[1])
+    .join('');
   const { instance } = await WebAssembly.instantiate(Buffer.from(base64, 'base64'), {});
   return instance.exports;
 }
@@ -86,7 +106,9 @@ for (const { m, n, k, tb, label } of shapes) {
   console.log(`  ${label}`);
   if (!wasmOnly) console.log(`    JS kernel            ${fmt(flops, js)}`);
   console.log(`    WASM kernel (seam)   ${fmt(flops, w)}   ${versus(js, w)}`);
-  console.log(`    WASM, no copies      ${fmt(flops, r)}   (one thread) copies cost ${threads === 1 ? `${(100 * (w.cpu / r.cpu - 1)).toFixed(0)} %` : 'n/a'}`);
+  console.log(
+    `    WASM, no copies      ${fmt(flops, r)}   (one thread) copies cost ${threads === 1 ? `${(100 * (w.cpu / r.cpu - 1)).toFixed(0)} %` : 'n/a'}`,
+  );
 }
 
 console.log('\nfused attention forward: n = 8 heads, Lq = Lk = 1024, d = dv = 64 (4·n·L²·d flops)');
@@ -139,7 +161,9 @@ console.log('\nmulti-head self-attention: L = 1024, model dim 512, 8 heads (proj
   const w = [0, 1, 2, 3].map(() => new Tensor(randn([D, D], rng).data, [D, D], true));
   const heads = (t) => reshape(t, [1, L, H, D / H]); // [1, L, D] -> [1, L, H, d]
   const layer = () => {
-    const o = scaledDotProductAttention(heads(linear(x, w[0])), heads(linear(x, w[1])), heads(linear(x, w[2])), { layout: 'sequence-first' }); // [1, L, H, d]
+    const o = scaledDotProductAttention(heads(linear(x, w[0])), heads(linear(x, w[1])), heads(linear(x, w[2])), {
+      layout: 'sequence-first',
+    }); // [1, L, H, d]
     return linear(reshape(o, [1, L, D]), w[3]); // [1, L, D]
   };
   const forward = () => noGrad(layer);

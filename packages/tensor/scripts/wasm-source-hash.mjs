@@ -23,8 +23,14 @@ const text = (path) => readFileSync(path, 'utf8').replace(/\r\n/g, '\n');
 
 export function wasmSourceHash() {
   const hash = createHash('sha256');
-  for (const name of readdirSync(`${root}assembly`).filter((f) => f.endsWith('.ts')).sort()) {
-    hash.update(name).update('\0').update(text(`${root}assembly/${name}`)).update('\0');
+  for (const name of readdirSync(`${root}assembly`)
+    .filter((f) => f.endsWith('.ts'))
+    .sort()) {
+    hash
+      .update(name)
+      .update('\0')
+      .update(text(`${root}assembly/${name}`))
+      .update('\0');
   }
   hash.update(text(`${root}scripts/gen-microkernels.mjs`));
   hash.update(JSON.stringify([BUILDS, COMMON_FLAGS]));

@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { arange, full, ones, onesLike, rand, randn, tensor, zeros, zerosLike } from './creation';
 import { ArgumentError } from './errors/argument-error';
 import { ConfigError } from './errors/config-error';
-import { HeedError } from './errors/heed-error';
+import type { HeedError } from './errors/heed-error';
 import { ShapeError } from './errors/shape-error';
 import { StateDictError } from './errors/state-dict-error';
 import { expectTensor } from './expect-tensor';
@@ -65,13 +65,40 @@ const rows: Record<string, Row> = {
   "tensor([[1, 'x']])": { call: () => tensor(bad([[1, 'x']])), error: ShapeError, op: 'tensor', argument: 'values' },
   'tensor([[1, 2], [3]]) ragged': { call: () => tensor([[1, 2], [3]]), error: ShapeError, op: 'tensor', argument: 'values' },
   "tensor([1, 2], 'ab')": { call: () => tensor([1, 2], bad('ab')), error: ArgumentError, op: 'tensor', argument: 'shape' },
-  'tensor([1, 2], [3])': { call: () => tensor([1, 2], [3]), error: ShapeError, op: 'tensor', argument: 'shape', shapes: { values: [2], shape: [3] } },
-  'tensor([1], undefined, null) options': { call: () => tensor([1], undefined, bad(null)), error: ArgumentError, op: 'tensor', argument: 'options' },
+  'tensor([1, 2], [3])': {
+    call: () => tensor([1, 2], [3]),
+    error: ShapeError,
+    op: 'tensor',
+    argument: 'shape',
+    shapes: { values: [2], shape: [3] },
+  },
+  'tensor([1], undefined, null) options': {
+    call: () => tensor([1], undefined, bad(null)),
+    error: ArgumentError,
+    op: 'tensor',
+    argument: 'options',
+  },
   'new Tensor(plain Array)': { call: () => new Tensor(bad([1, 2]), [2]), error: ArgumentError, op: 'Tensor', argument: 'data' },
   'new Tensor(null)': { call: () => new Tensor(bad(null), [0]), error: ArgumentError, op: 'Tensor', argument: 'data' },
-  'new Tensor(Float64Array)': { call: () => new Tensor(bad(new Float64Array(2)), [2]), error: ArgumentError, op: 'Tensor', argument: 'data' },
-  'new Tensor(data, null shape)': { call: () => new Tensor(new Float32Array(2), bad(null)), error: ArgumentError, op: 'Tensor', argument: 'shape' },
-  'new Tensor(data, wrong size)': { call: () => new Tensor(new Float32Array(2), [3]), error: ShapeError, op: 'Tensor', argument: 'data', shapes: { shape: [3] } },
+  'new Tensor(Float64Array)': {
+    call: () => new Tensor(bad(new Float64Array(2)), [2]),
+    error: ArgumentError,
+    op: 'Tensor',
+    argument: 'data',
+  },
+  'new Tensor(data, null shape)': {
+    call: () => new Tensor(new Float32Array(2), bad(null)),
+    error: ArgumentError,
+    op: 'Tensor',
+    argument: 'shape',
+  },
+  'new Tensor(data, wrong size)': {
+    call: () => new Tensor(new Float32Array(2), [3]),
+    error: ShapeError,
+    op: 'Tensor',
+    argument: 'data',
+    shapes: { shape: [3] },
+  },
   'zeros(null)': { call: () => zeros(bad(null)), error: ArgumentError, op: 'zeros', argument: 'shape' },
   'zeros([-1])': { call: () => zeros([-1]), error: ArgumentError, op: 'zeros', argument: 'shape', shapes: { shape: [-1] } },
   'ones([2.5])': { call: () => ones([2.5]), error: ArgumentError, op: 'ones', argument: 'shape' },
@@ -94,7 +121,13 @@ const rows: Record<string, Row> = {
   'matmul(nested, tensor)': { call: () => matmul(bad(nested), t([2, 2])), error: ArgumentError, op: 'matmul', argument: 'a' },
   'matmul(tensor, nested)': { call: () => matmul(t([2, 2]), bad(nested)), error: ArgumentError, op: 'matmul', argument: 'b' },
   'matmul(tensor, null)': { call: () => matmul(t([2, 2]), bad(null)), error: ArgumentError, op: 'matmul', argument: 'b' },
-  'matmul [2, 3] x [2, 3]': { call: () => matmul(t([2, 3]), t([2, 3])), error: ShapeError, op: 'matmul', argument: 'b', shapes: { a: [2, 3], b: [2, 3] } },
+  'matmul [2, 3] x [2, 3]': {
+    call: () => matmul(t([2, 3]), t([2, 3])),
+    error: ShapeError,
+    op: 'matmul',
+    argument: 'b',
+    shapes: { a: [2, 3], b: [2, 3] },
+  },
   'matmul rank 1': { call: () => matmul(t([3]), t([3, 2])), error: ShapeError, op: 'matmul', argument: 'a', shapes: { a: [3], b: [3, 2] } },
   'add(nested, 1)': { call: () => add(bad(nested), 1), error: ArgumentError, op: 'add', argument: 'a' },
   "add(tensor, '1')": { call: () => add(t([2]), bad('1')), error: ArgumentError, op: 'add', argument: 'b' },
@@ -139,56 +172,142 @@ const rows: Record<string, Row> = {
   'where(c, nested, 0)': { call: () => where(t([2]), bad([1, 2]), 0), error: ArgumentError, op: 'where', argument: 'a' },
   'maskedFill(nested)': { call: () => maskedFill(bad(nested), t([2, 2]), 0), error: ArgumentError, op: 'maskedFill', argument: 'x' },
   'maskedFill(x, null)': { call: () => maskedFill(t([2]), bad(null), 0), error: ArgumentError, op: 'maskedFill', argument: 'mask' },
-  "maskedFill(x, mask, '-inf')": { call: () => maskedFill(t([2]), t([2]), bad('-inf')), error: ArgumentError, op: 'maskedFill', argument: 'value', shapes: { x: [2] } },
+  "maskedFill(x, mask, '-inf')": {
+    call: () => maskedFill(t([2]), t([2]), bad('-inf')),
+    error: ArgumentError,
+    op: 'maskedFill',
+    argument: 'value',
+    shapes: { x: [2] },
+  },
   'gather(nested)': { call: () => gather(bad(nested), 0, t([1, 2])), error: ArgumentError, op: 'gather', argument: 'x' },
   'gather(x, 0, [[0]])': { call: () => gather(t([2, 2]), 0, bad([[0]])), error: ArgumentError, op: 'gather', argument: 'index' },
   'embedding(nested)': { call: () => embedding(bad(nested), [0]), error: ArgumentError, op: 'embedding', argument: 'weight' },
   "embedding(w, 'ab')": { call: () => embedding(t([3, 2]), bad('ab')), error: ArgumentError, op: 'embedding', argument: 'indices' },
-  'embedding(w, [7])': { call: () => embedding(t([3, 2]), [7]), error: ArgumentError, op: 'embedding', argument: 'indices', shapes: { weight: [3, 2], indices: [1] } },
+  'embedding(w, [7])': {
+    call: () => embedding(t([3, 2]), [7]),
+    error: ArgumentError,
+    op: 'embedding',
+    argument: 'indices',
+    shapes: { weight: [3, 2], indices: [1] },
+  },
   'linear(nested, w)': { call: () => linear(bad(nested), t([2, 2])), error: ArgumentError, op: 'linear', argument: 'x' },
   'linear(x, nested)': { call: () => linear(t([1, 2]), bad(nested)), error: ArgumentError, op: 'linear', argument: 'weight' },
   'linear(x, w, [1, 2])': { call: () => linear(t([1, 2]), t([2, 2]), bad([1, 2])), error: ArgumentError, op: 'linear', argument: 'bias' },
-  'linear [1, 3] x [2, 2]': { call: () => linear(t([1, 3]), t([2, 2])), error: ShapeError, op: 'linear', argument: 'x', shapes: { x: [1, 3], weight: [2, 2] } },
-  'crossEntropy(nested, [0])': { call: () => crossEntropy(bad(nested), [0, 1]), error: ArgumentError, op: 'crossEntropy', argument: 'logits' },
-  "crossEntropy(logits, 'ab')": { call: () => crossEntropy(t([2, 3]), bad('ab')), error: ArgumentError, op: 'crossEntropy', argument: 'targets' },
+  'linear [1, 3] x [2, 2]': {
+    call: () => linear(t([1, 3]), t([2, 2])),
+    error: ShapeError,
+    op: 'linear',
+    argument: 'x',
+    shapes: { x: [1, 3], weight: [2, 2] },
+  },
+  'crossEntropy(nested, [0])': {
+    call: () => crossEntropy(bad(nested), [0, 1]),
+    error: ArgumentError,
+    op: 'crossEntropy',
+    argument: 'logits',
+  },
+  "crossEntropy(logits, 'ab')": {
+    call: () => crossEntropy(t([2, 3]), bad('ab')),
+    error: ArgumentError,
+    op: 'crossEntropy',
+    argument: 'targets',
+  },
   'mseLoss(nested, t)': { call: () => mseLoss(bad(nested), t([2, 2])), error: ArgumentError, op: 'mseLoss', argument: 'prediction' },
   'mseLoss(t, null)': { call: () => mseLoss(t([2, 2]), bad(null)), error: ArgumentError, op: 'mseLoss', argument: 'target' },
   'sumToShape(nested)': { call: () => sumToShape(bad(nested), [2]), error: ArgumentError, op: 'sumToShape', argument: 'grad' },
   'dropout(nested)': { call: () => dropout(bad(nested), 0.5, new Rng(0)), error: ArgumentError, op: 'dropout', argument: 'x' },
   'dropout(x, 0.5) without rng': { call: () => dropout(t([4]), 0.5, bad(undefined)), error: ArgumentError, op: 'dropout', argument: 'rng' },
-  'dropout(x, 1.5)': { call: () => dropout(t([4]), 1.5, new Rng(0)), error: ArgumentError, op: 'dropout', argument: 'p', shapes: { x: [4] } },
-  "dropout(x, 'x')": { call: () => dropout(t([4]), bad('x'), new Rng(0)), error: ArgumentError, op: 'dropout', argument: 'p', shapes: { x: [4] } },
+  'dropout(x, 1.5)': {
+    call: () => dropout(t([4]), 1.5, new Rng(0)),
+    error: ArgumentError,
+    op: 'dropout',
+    argument: 'p',
+    shapes: { x: [4] },
+  },
+  "dropout(x, 'x')": {
+    call: () => dropout(t([4]), bad('x'), new Rng(0)),
+    error: ArgumentError,
+    op: 'dropout',
+    argument: 'p',
+    shapes: { x: [4] },
+  },
   'expectTensor(nested)': { call: () => expectTensor('myOp', 'input', nested), error: ArgumentError, op: 'myOp', argument: 'input' },
 
   // Tensor methods
-  'x.backward(nested)': { call: () => tensor([1, 2], undefined, { requiresGrad: true }).backward(bad([1, 1])), error: ArgumentError, op: 'backward', argument: 'grad', shapes: { this: [2] } },
+  'x.backward(nested)': {
+    call: () => tensor([1, 2], undefined, { requiresGrad: true }).backward(bad([1, 1])),
+    error: ArgumentError,
+    op: 'backward',
+    argument: 'grad',
+    shapes: { this: [2] },
+  },
   'x.matmul(nested)': { call: () => t([2, 2]).matmul(bad(nested)), error: ArgumentError, op: 'matmul', argument: 'b' },
   "x.add('1')": { call: () => t([2]).add(bad('1')), error: ArgumentError, op: 'add', argument: 'b' },
 
   // optimizers
-  'SGD(one Parameter)': { call: () => new SGD(bad(new Parameter(new Float32Array(2), [2])), { lr: 0.1 }), error: ConfigError, op: 'SGD', argument: 'params' },
+  'SGD(one Parameter)': {
+    call: () => new SGD(bad(new Parameter(new Float32Array(2), [2])), { lr: 0.1 }),
+    error: ConfigError,
+    op: 'SGD',
+    argument: 'params',
+  },
   'SGD(undefined)': { call: () => new SGD(bad(undefined), { lr: 0.1 }), error: ConfigError, op: 'SGD', argument: 'params' },
-  'SGD(params) without options': { call: () => new SGD(new Linear(2, 2).parameters(), bad(undefined)), error: ConfigError, op: 'SGD', argument: 'options' },
+  'SGD(params) without options': {
+    call: () => new SGD(new Linear(2, 2).parameters(), bad(undefined)),
+    error: ConfigError,
+    op: 'SGD',
+    argument: 'options',
+  },
   'SGD(params, {})': { call: () => new SGD(new Linear(2, 2).parameters(), bad({})), error: ConfigError, op: 'SGD', argument: 'lr' },
   'SGD([tensor])': { call: () => new SGD(bad([t([2])]), { lr: 0.1 }), error: ConfigError, op: 'SGD', argument: 'params' },
-  'Adam(one Parameter)': { call: () => new Adam(bad(new Parameter(new Float32Array(2), [2]))), error: ConfigError, op: 'Adam', argument: 'params' },
+  'Adam(one Parameter)': {
+    call: () => new Adam(bad(new Parameter(new Float32Array(2), [2]))),
+    error: ConfigError,
+    op: 'Adam',
+    argument: 'params',
+  },
   'Adam(undefined)': { call: () => new Adam(bad(undefined)), error: ConfigError, op: 'Adam', argument: 'params' },
-  'Adam(params, null)': { call: () => new Adam(new Linear(2, 2).parameters(), bad(null)), error: ConfigError, op: 'Adam', argument: 'options' },
-  'Adam betas 0.9': { call: () => new Adam(new Linear(2, 2).parameters(), { betas: bad(0.9) }), error: ConfigError, op: 'Adam', argument: 'betas' },
+  'Adam(params, null)': {
+    call: () => new Adam(new Linear(2, 2).parameters(), bad(null)),
+    error: ConfigError,
+    op: 'Adam',
+    argument: 'options',
+  },
+  'Adam betas 0.9': {
+    call: () => new Adam(new Linear(2, 2).parameters(), { betas: bad(0.9) }),
+    error: ConfigError,
+    op: 'Adam',
+    argument: 'betas',
+  },
   'Adam lr NaN': { call: () => new Adam(new Linear(2, 2).parameters(), { lr: NaN }), error: ConfigError, op: 'Adam', argument: 'lr' },
   'clipGradNorm(undefined, 1)': { call: () => clipGradNorm(bad(undefined), 1), error: ConfigError, op: 'clipGradNorm', argument: 'params' },
   'clipGradNorm(params, 0)': { call: () => clipGradNorm([], 0), error: ArgumentError, op: 'clipGradNorm', argument: 'maxNorm' },
 
   // state dicts
-  'loadStateDict({ weight: null })': { call: () => new Linear(2, 1).loadStateDict(bad({ weight: null, bias: tensor([0]) })), error: StateDictError, op: 'Linear.loadStateDict', argument: 'weight' },
-  'loadStateDict({ weight: {} })': { call: () => new Linear(2, 1).loadStateDict(bad({ weight: {}, bias: tensor([0]) })), error: StateDictError, op: 'Linear.loadStateDict', argument: 'weight' },
+  'loadStateDict({ weight: null })': {
+    call: () => new Linear(2, 1).loadStateDict(bad({ weight: null, bias: tensor([0]) })),
+    error: StateDictError,
+    op: 'Linear.loadStateDict',
+    argument: 'weight',
+  },
+  'loadStateDict({ weight: {} })': {
+    call: () => new Linear(2, 1).loadStateDict(bad({ weight: {}, bias: tensor([0]) })),
+    error: StateDictError,
+    op: 'Linear.loadStateDict',
+    argument: 'weight',
+  },
   'loadStateDict NaN weight': {
     call: () => new Linear(2, 1).loadStateDict({ weight: tensor([[NaN, 1]]), bias: tensor([0]) }),
     error: StateDictError,
     op: 'Linear.loadStateDict',
     argument: 'weight',
   },
-  'loadStateDict(null)': { call: () => new Linear(2, 1).loadStateDict(bad(null)), error: StateDictError, op: 'Linear.loadStateDict', argument: 'state' },
+  'loadStateDict(null)': {
+    call: () => new Linear(2, 1).loadStateDict(bad(null)),
+    error: StateDictError,
+    op: 'Linear.loadStateDict',
+    argument: 'state',
+  },
 };
 
 const kernelSets = [
@@ -224,7 +343,17 @@ describe('a refused call changes no state', () => {
     const layer = new Linear(2, 2, { rng: new Rng(3) });
     const before = layer.parameters().map((p) => Array.from(p.data));
     expect(() => new SGD(layer.parameters(), bad({ lr: -1 }))).toThrow(ConfigError);
-    expect(() => layer.loadStateDict(bad({ weight: tensor([[1, 2], [3, 4]]), bias: 'ab' }))).toThrow(StateDictError);
+    expect(() =>
+      layer.loadStateDict(
+        bad({
+          weight: tensor([
+            [1, 2],
+            [3, 4],
+          ]),
+          bias: 'ab',
+        }),
+      ),
+    ).toThrow(StateDictError);
     expect(layer.parameters().map((p) => Array.from(p.data))).toEqual(before);
   });
 

@@ -15,7 +15,10 @@ describe('tensor', () => {
     expect(Array.from(t.data)).toEqual([1, 2, 3, 4, 5, 6]);
     expect(t.data).toBeInstanceOf(Float32Array);
 
-    const deep = tensor([[[1], [2]], [[3], [4]]]); // [2, 2, 1]
+    const deep = tensor([
+      [[1], [2]],
+      [[3], [4]],
+    ]); // [2, 2, 1]
     expect(deep.shape).toEqual([2, 2, 1]);
     expect(Array.from(deep.data)).toEqual([1, 2, 3, 4]);
   });
@@ -74,7 +77,18 @@ describe('tensor', () => {
   });
 
   test('rejects ragged nested arrays with a ShapeError naming the expected shape', () => {
-    for (const ragged of [[[1, 2], [3]], [[1, 2], 3], [1, [2]], [[[1, 2]], [[3, 4], [5, 6]]]]) {
+    for (const ragged of [
+      [[1, 2], [3]],
+      [[1, 2], 3],
+      [1, [2]],
+      [
+        [[1, 2]],
+        [
+          [3, 4],
+          [5, 6],
+        ],
+      ],
+    ]) {
       const error = expectThrows(() => tensor(ragged), ShapeError);
       expect(error.op).toBe('tensor');
       expect(error.argument).toBe('values');

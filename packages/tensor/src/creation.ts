@@ -27,7 +27,10 @@ export function tensor(values: ArrayLike<number> | NestedArray, shape?: readonly
     inferred = [flat.length];
   } else if (!Array.isArray(values)) {
     // Not a number, typed array or nested array: null, a string (whose characters would become NaN), an object.
-    throw new ArgumentError(`values must be a number, nested arrays of numbers or a typed array, got ${describeValue(values)}`, { op: 'tensor', argument: 'values' });
+    throw new ArgumentError(`values must be a number, nested arrays of numbers or a typed array, got ${describeValue(values)}`, {
+      op: 'tensor',
+      argument: 'values',
+    });
   } else {
     inferred = inferShape(values as readonly NestedArray[]);
     data = new Float32Array(sizeOf(inferred));
@@ -90,7 +93,8 @@ function ragged(shape: readonly number[]): ShapeError {
 export function full(shape: readonly number[], value: number, options: TensorOptions = {}): Tensor {
   assertValidShape(shape, 'full');
   checkOptions('full', options);
-  if (typeof value !== 'number') throw new ArgumentError(`value must be a number, got ${describeValue(value)}`, { op: 'full', argument: 'value', shapes: { shape } });
+  if (typeof value !== 'number')
+    throw new ArgumentError(`value must be a number, got ${describeValue(value)}`, { op: 'full', argument: 'value', shapes: { shape } });
   return new Tensor(new Float32Array(sizeOf(shape)).fill(value), shape, options.requiresGrad ?? false);
 }
 
@@ -122,7 +126,10 @@ export function arange(start: number, end?: number, step = 1): Tensor {
     end = start;
     start = 0;
   }
-  for (const [argument, value] of [['start', start], ['end', end]] as const) {
+  for (const [argument, value] of [
+    ['start', start],
+    ['end', end],
+  ] as const) {
     if (typeof value !== 'number' || !Number.isFinite(value)) {
       throw new ArgumentError(`${argument} must be a finite number, got ${describeValue(value)}`, { op: 'arange', argument });
     }
@@ -132,7 +139,10 @@ export function arange(start: number, end?: number, step = 1): Tensor {
   }
   const n = Math.max(0, Math.ceil((end - start) / step));
   if (n > MAX_ELEMENTS) {
-    throw new ArgumentError(`arange(${start}, ${end}, ${step}) would hold ${n} elements, more than ${MAX_ELEMENTS}`, { op: 'arange', argument: 'end' });
+    throw new ArgumentError(`arange(${start}, ${end}, ${step}) would hold ${n} elements, more than ${MAX_ELEMENTS}`, {
+      op: 'arange',
+      argument: 'end',
+    });
   }
   const data = new Float32Array(n);
   for (let i = 0; i < n; i++) data[i] = start + i * step;
@@ -154,8 +164,16 @@ export function rand(shape: readonly number[], rng: Rng, low = 0, high = 1, opti
   assertValidShape(shape, 'rand');
   expectRng('rand', 'rng', rng);
   checkOptions('rand', options);
-  for (const [argument, value] of [['low', low], ['high', high]] as const) {
-    if (typeof value !== 'number' || !Number.isFinite(value)) throw new ArgumentError(`${argument} must be a finite number, got ${describeValue(value)}`, { op: 'rand', argument, shapes: { shape } });
+  for (const [argument, value] of [
+    ['low', low],
+    ['high', high],
+  ] as const) {
+    if (typeof value !== 'number' || !Number.isFinite(value))
+      throw new ArgumentError(`${argument} must be a finite number, got ${describeValue(value)}`, {
+        op: 'rand',
+        argument,
+        shapes: { shape },
+      });
   }
   const data = new Float32Array(sizeOf(shape));
   for (let i = 0; i < data.length; i++) data[i] = low + (high - low) * rng.uniform();

@@ -38,7 +38,17 @@ export type { ScaledDotProductAttentionOptions } from './ops/scaled-dot-product-
 export { attentionWeights } from './ops/attention-weights';
 export type { AttentionWeightsOptions } from './ops/attention-weights';
 
-export { getKernels, setKernels, plainKernels, registerKernelSet, unregisterKernelSet, useKernelSet, listKernelSets, activeKernelSet, resolveKernelSet } from './kernels/registry';
+export {
+  getKernels,
+  setKernels,
+  plainKernels,
+  registerKernelSet,
+  unregisterKernelSet,
+  useKernelSet,
+  listKernelSets,
+  activeKernelSet,
+  resolveKernelSet,
+} from './kernels/registry';
 export type { Kernels, KernelSet } from './kernels/registry';
 export { jsKernelSet } from './kernels/js/kernel-set';
 export { matmulKernelJs } from './kernels/js/matmul';
@@ -52,7 +62,13 @@ export { useWasmKernels, useJsKernels } from './kernels/wasm/use-wasm-kernels';
 export type { UseWasmKernelsOptions, WasmKernelsInfo } from './kernels/wasm/use-wasm-kernels';
 export { wasmSimdSupported, wasmRelaxedSimdSupported } from './kernels/wasm/load-wasm-kernels';
 export { attentionForwardJs, attentionBackwardJs } from './kernels/js/attention';
-export type { AttentionProblem, AttentionForwardKernel, AttentionBackwardKernel, AttentionWeightsKernel, AttentionWeightsBackwardKernel } from './kernels/attention';
+export type {
+  AttentionProblem,
+  AttentionForwardKernel,
+  AttentionBackwardKernel,
+  AttentionWeightsKernel,
+  AttentionWeightsBackwardKernel,
+} from './kernels/attention';
 
 export { Module } from './nn/module';
 export { checkStateDictEntry } from './nn/check-state-dict-entry';

@@ -23,7 +23,10 @@ export function stridesOf(shape: readonly number[]): number[] {
 /** Throws unless every dimension is a non-negative integer. */
 export function assertValidShape(shape: readonly number[], op: string, argument = 'shape'): void {
   if (!Array.isArray(shape)) {
-    throw new ArgumentError(`${argument} must be an array of non-negative integers, got ${shape === null ? 'null' : typeof shape}`, { op, argument });
+    throw new ArgumentError(`${argument} must be an array of non-negative integers, got ${shape === null ? 'null' : typeof shape}`, {
+      op,
+      argument,
+    });
   }
   for (const d of shape) {
     if (!Number.isInteger(d) || d < 0) {
@@ -65,11 +68,14 @@ export function broadcastShapes(a: readonly number[], b: readonly number[], op: 
     const da = a[a.length - rank + i] ?? 1;
     const db = b[b.length - rank + i] ?? 1;
     if (da !== db && da !== 1 && db !== 1) {
-      throw new ShapeError(`cannot broadcast ${names[0]} ${formatShape(a)} with ${names[1]} ${formatShape(b)} (dimension ${i - rank}: ${da} vs ${db})`, {
-        op,
-        argument: names[1],
-        shapes: { [names[0]]: a, [names[1]]: b },
-      });
+      throw new ShapeError(
+        `cannot broadcast ${names[0]} ${formatShape(a)} with ${names[1]} ${formatShape(b)} (dimension ${i - rank}: ${da} vs ${db})`,
+        {
+          op,
+          argument: names[1],
+          shapes: { [names[0]]: a, [names[1]]: b },
+        },
+      );
     }
     out[i] = da === 1 ? db : da;
   }

@@ -57,7 +57,12 @@ describe('Tensor', () => {
 
   test('toArray(rank) returns the same nesting and refuses another rank, naming both', () => {
     const t = tensor([1, 2, 3, 4, 5, 6], [1, 2, 3]); // [1, 2, 3]
-    expect(t.toArray(3)).toEqual([[[1, 2, 3], [4, 5, 6]]]);
+    expect(t.toArray(3)).toEqual([
+      [
+        [1, 2, 3],
+        [4, 5, 6],
+      ],
+    ]);
     expect(t.toArray(3)[0]![1]!.map((x) => x * 10)).toEqual([40, 50, 60]);
     expect(tensor(4).toArray(0)).toBe(4);
     expect(tensor([[], []]).toArray(2)).toEqual([[], []]);
@@ -68,7 +73,12 @@ describe('Tensor', () => {
   });
 
   test('toString is readable: aligned rows, the shape, integer and fractional formats', () => {
-    expect(tensor([[1, 2], [3, 4]]).toString()).toBe('tensor([[1, 2],\n        [3, 4]], shape=[2, 2])');
+    expect(
+      tensor([
+        [1, 2],
+        [3, 4],
+      ]).toString(),
+    ).toBe('tensor([[1, 2],\n        [3, 4]], shape=[2, 2])');
     expect(tensor([0.5, -1.25]).toString()).toBe('tensor([0.5000, -1.2500], shape=[2])');
     expect(tensor([1e-5, 123456.5]).toString()).toBe('tensor([1.000e-5, 1.235e+5], shape=[2])');
     expect(tensor(3, undefined, { requiresGrad: true }).toString()).toBe('tensor(3, shape=[], requiresGrad)');
@@ -101,16 +111,28 @@ describe('Tensor', () => {
   });
 
   test('method forms equal the functions', () => {
-    const a = tensor([[1, 2], [3, 4]]); // [2, 2]
-    const b = tensor([[0.5, -1], [2, 0.25]]); // [2, 2]
+    const a = tensor([
+      [1, 2],
+      [3, 4],
+    ]); // [2, 2]
+    const b = tensor([
+      [0.5, -1],
+      [2, 0.25],
+    ]); // [2, 2]
     expect(Array.from(a.add(b).data)).toEqual(Array.from(add(a, b).data));
     expect(Array.from(a.sub(b).data)).toEqual(Array.from(sub(a, b).data));
     expect(Array.from(a.mul(b).data)).toEqual([0.5, -2, 6, 1]);
     expect(Array.from(a.div(b).data)).toEqual([2, -2, 1.5, 16]);
     expect(Array.from(a.neg().data)).toEqual([-1, -2, -3, -4]);
     expect(Array.from(a.matmul(b).data)).toEqual([4.5, -0.5, 9.5, -2]); // hand-computed
-    expect(a.transpose().toArray()).toEqual([[1, 3], [2, 4]]);
-    expect(a.permute([1, 0]).toArray()).toEqual([[1, 3], [2, 4]]);
+    expect(a.transpose().toArray()).toEqual([
+      [1, 3],
+      [2, 4],
+    ]);
+    expect(a.permute([1, 0]).toArray()).toEqual([
+      [1, 3],
+      [2, 4],
+    ]);
     expect(a.reshape([4]).shape).toEqual([4]);
     expect(a.sum().item()).toBe(10);
     expect(Array.from(a.sum(0).data)).toEqual([4, 6]);

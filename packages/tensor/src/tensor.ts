@@ -52,10 +52,13 @@ export class Tensor {
 
   constructor(data: Float32Array, shape: readonly number[], requiresGrad = false) {
     if (!(data instanceof Float32Array)) {
-      throw new ArgumentError(`data must be a Float32Array, got ${describeValue(data)}${Array.isArray(data) ? ' (use tensor(values) for arrays)' : ''}`, {
-        op: 'Tensor',
-        argument: 'data',
-      });
+      throw new ArgumentError(
+        `data must be a Float32Array, got ${describeValue(data)}${Array.isArray(data) ? ' (use tensor(values) for arrays)' : ''}`,
+        {
+          op: 'Tensor',
+          argument: 'data',
+        },
+      );
     }
     assertValidShape(shape, 'Tensor');
     if (data.length !== sizeOf(shape)) {
@@ -135,7 +138,11 @@ export class Tensor {
     // One format for the whole tensor: integers stay integers, otherwise 4 decimals (exponent when tiny or huge).
     const allIntegers = this.data.every((x) => Number.isInteger(x));
     const fmt = (x: number): string =>
-      allIntegers || !Number.isFinite(x) ? String(x) : x !== 0 && (Math.abs(x) >= 1e4 || Math.abs(x) < 1e-3) ? x.toExponential(3) : x.toFixed(4);
+      allIntegers || !Number.isFinite(x)
+        ? String(x)
+        : x !== 0 && (Math.abs(x) >= 1e4 || Math.abs(x) < 1e-3)
+          ? x.toExponential(3)
+          : x.toFixed(4);
     const render = (value: NestedArray, indent: number): string => {
       if (!Array.isArray(value)) return fmt(value as number);
       const items = (value as NestedArray[]).map((v) => render(v, indent + 1));
@@ -169,7 +176,12 @@ export class Tensor {
       }
       seed = new Tensor(new Float32Array([1]), this.shape);
     } else {
-      if (!(grad instanceof Tensor)) throw new ArgumentError(`grad must be a Tensor, got ${describeValue(grad)}`, { op: 'backward', argument: 'grad', shapes: { this: this.shape } });
+      if (!(grad instanceof Tensor))
+        throw new ArgumentError(`grad must be a Tensor, got ${describeValue(grad)}`, {
+          op: 'backward',
+          argument: 'grad',
+          shapes: { this: this.shape },
+        });
       if (!sameShape(grad.shape, this.shape)) {
         throw new ShapeError(`grad ${formatShape(grad.shape)} must have the shape of the tensor ${formatShape(this.shape)}`, {
           op: 'backward',

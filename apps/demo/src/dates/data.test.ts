@@ -1,6 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from '@heed/tensor';
-import { decodeOutput, encodeInput, encodeOutput, formatDate, INPUT_LENGTH, isHeldOut, makeExamples, PAD, randomExample, UNK } from './data';
+import {
+  decodeOutput,
+  encodeInput,
+  encodeOutput,
+  formatDate,
+  INPUT_LENGTH,
+  isHeldOut,
+  makeExamples,
+  PAD,
+  randomExample,
+  UNK,
+} from './data';
 
 describe('date data', () => {
   it('writes a date in each format, with the output in ISO form', () => {
@@ -17,11 +28,31 @@ describe('date data', () => {
   it('names the input characters that carry each output character', () => {
     // output "2026-11-25": year 0-3, '-', month 5-6, '-', day 8-9
     expect(formatDate({ year: 2026, month: 11, day: 25 }, 'long').carriers).toEqual([
-      [12], [13], [14], [15], [], [3, 4, 5, 6, 7, 8, 9, 10], [3, 4, 5, 6, 7, 8, 9, 10], [], [0], [1],
+      [12],
+      [13],
+      [14],
+      [15],
+      [],
+      [3, 4, 5, 6, 7, 8, 9, 10],
+      [3, 4, 5, 6, 7, 8, 9, 10],
+      [],
+      [0],
+      [1],
     ]);
     expect(formatDate({ year: 2026, month: 11, day: 25 }, 'numeric').carriers).toEqual([[], [], [6], [7], [], [0], [1], [], [3], [4]]);
     // "Nov 5, 2026": the day's leading 0 is implied
-    expect(formatDate({ year: 2026, month: 11, day: 5 }, 'short').carriers).toEqual([[7], [8], [9], [10], [], [0, 1, 2], [0, 1, 2], [], [], [4]]);
+    expect(formatDate({ year: 2026, month: 11, day: 5 }, 'short').carriers).toEqual([
+      [7],
+      [8],
+      [9],
+      [10],
+      [],
+      [0, 1, 2],
+      [0, 1, 2],
+      [],
+      [],
+      [4],
+    ]);
   });
 
   it('never draws a held-out date for training, and only held-out dates for evaluation', () => {

@@ -81,11 +81,17 @@ export class DateModel extends Module {
     const B = inputs.length;
     const L = INPUT_LENGTH;
     const ids = new Tensor(Float32Array.from(inputs.flat()), [B, L]);
-    const positions = new Tensor(Float32Array.from({ length: L }, (_, i) => i), [L]);
+    const positions = new Tensor(
+      Float32Array.from({ length: L }, (_, i) => i),
+      [L],
+    );
     const x = add(this.charEmbedding.forward(ids), this.inputPosition.forward(positions)); // [B, L, d] + [L, d] -> [B, L, d]
     const h1 = tanh(this.conv1.forward(window(x, 2))); // [B, L, 5d] -> [B, L, d]
     const h2 = add(h1, tanh(this.conv2.forward(window(h1, 1)))); // [B, L, 3d] -> [B, L, d]
-    const keep = new Tensor(Float32Array.from(inputs.flat(), (id) => (id === PAD ? 0 : 1)), [B, L]);
+    const keep = new Tensor(
+      Float32Array.from(inputs.flat(), (id) => (id === PAD ? 0 : 1)),
+      [B, L],
+    );
     return { states: h2, chars: x, keep };
   }
 
@@ -94,7 +100,10 @@ export class DateModel extends Module {
     const B = previous.length;
     const t = previous[0]!.length;
     const ids = new Tensor(Float32Array.from(previous.flat()), [B, t]);
-    const steps = new Tensor(Float32Array.from({ length: t }, (_, i) => from + i), [t]);
+    const steps = new Tensor(
+      Float32Array.from({ length: t }, (_, i) => from + i),
+      [t],
+    );
     return add(this.outputEmbedding.forward(ids), this.outputPosition.forward(steps)); // [B, t, d] + [t, d] -> [B, t, d]
   }
 
@@ -128,7 +137,10 @@ export class DateModel extends Module {
       const rows: Tensor[] = [];
       let previous = inputs.map(() => START);
       for (let t = 0; t < OUTPUT_LENGTH; t++) {
-        const query = this.queries(previous.map((p) => [p]), t); // [B, 1, d]
+        const query = this.queries(
+          previous.map((p) => [p]),
+          t,
+        ); // [B, 1, d]
         const { logits, weights } = this.readOut(query, states, chars, keep); // [B, 1, V], [B, 1, L]
         previous = argmaxRows(logits.data, logits.shape[2]!);
         previous.forEach((id, b) => ids[b]!.push(id));

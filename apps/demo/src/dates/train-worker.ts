@@ -69,5 +69,7 @@ scope.addEventListener('message', (event: MessageEvent<ToWorker>) => {
     current = 0;
     return;
   }
-  train(message).catch((error: unknown) => post({ runId: message.runId, type: 'error', message: error instanceof Error ? error.message : String(error) }));
+  train(message).catch((error: unknown) =>
+    post({ runId: message.runId, type: 'error', message: error instanceof Error ? error.message : String(error) }),
+  );
 });

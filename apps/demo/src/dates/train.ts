@@ -1,4 +1,4 @@
-import { Adam, clipGradNorm, Rng, Tensor } from '@heed/tensor';
+import { Adam, clipGradNorm, Rng, type Tensor } from '@heed/tensor';
 import { encodeInput, encodeOutput, decodeOutput, makeExamples, OUTPUT_LENGTH, randomExample, type DateExample } from './data';
 import { DateModel, type DateModelConfig } from './model';
 
@@ -13,7 +13,15 @@ export interface TrainConfig extends DateModelConfig {
   dataSeed: number;
 }
 
-export const DEFAULT_TRAIN_CONFIG: TrainConfig = { scorer: 'additive', dim: 32, seed: 1, batchSize: 32, lr: 0.01, clipNorm: 1, dataSeed: 2 };
+export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
+  scorer: 'additive',
+  dim: 32,
+  seed: 1,
+  batchSize: 32,
+  lr: 0.01,
+  clipNorm: 1,
+  dataSeed: 2,
+};
 
 /** The held-out set every report uses: dates never drawn for training (see `isHeldOut`). */
 export const HELD_OUT_SEED = 12345;
@@ -66,7 +74,10 @@ export function predict(model: DateModel, texts: readonly string[]): { outputs: 
 
 /** Exact-match and per-character accuracy of greedy decoding on `examples`. */
 export function evaluate(model: DateModel, examples: readonly DateExample[]): Evaluation {
-  const { outputs } = predict(model, examples.map((e) => e.input));
+  const { outputs } = predict(
+    model,
+    examples.map((e) => e.input),
+  );
   let exact = 0;
   let characters = 0;
   outputs.forEach((out, i) => {
@@ -91,7 +102,10 @@ export interface Alignment {
  * output digit (`DateExample.carriers`). Rows without carriers ('-', implied digits) are skipped.
  */
 export function alignment(model: DateModel, examples: readonly DateExample[]): Alignment {
-  const { weights } = predict(model, examples.map((e) => e.input));
+  const { weights } = predict(
+    model,
+    examples.map((e) => e.input),
+  );
   const [, T, L] = weights.shape as [number, number, number];
   let onCarrier = 0;
   let mass = 0;
@@ -121,7 +135,13 @@ export interface ModelFile {
   state: Record<string, { shape: number[]; data: number[] }>;
 }
 
-export function toModelFile(model: DateModel, steps: number, heldOut?: Evaluation, training?: ModelFile['training'], digits = 4): ModelFile {
+export function toModelFile(
+  model: DateModel,
+  steps: number,
+  heldOut?: Evaluation,
+  training?: ModelFile['training'],
+  digits = 4,
+): ModelFile {
   const state: ModelFile['state'] = {};
   for (const [name, p] of Object.entries(model.stateDict())) {
     state[name] = { shape: [...p.shape], data: Array.from(p.data, (x) => Number(x.toPrecision(digits))) };

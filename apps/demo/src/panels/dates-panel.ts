@@ -27,7 +27,11 @@ export function mountDates(root: HTMLElement): void {
 
   // training controls
   const scorerSelect = select(listScorers(), DEFAULT_TRAIN_CONFIG.scorer, { data: { testid: 'dates-scorer' } });
-  const stepsInput = h('input', { class: 'num wide', data: { testid: 'dates-steps' }, attrs: { type: 'number', min: MIN_STEPS, max: MAX_STEPS, step: 10, value: DEFAULT_STEPS } });
+  const stepsInput = h('input', {
+    class: 'num wide',
+    data: { testid: 'dates-steps' },
+    attrs: { type: 'number', min: MIN_STEPS, max: MAX_STEPS, step: 10, value: DEFAULT_STEPS },
+  });
   const stepsNote = h('p', { class: 'input-note bad', data: { testid: 'dates-steps-note' }, attrs: { role: 'alert' } });
   const trainButton = h('button', { class: 'primary', data: { testid: 'dates-train' }, text: 'Train in the browser' });
   const stopButton = h('button', { data: { testid: 'dates-stop' }, text: 'Stop', attrs: { disabled: true } });
@@ -37,12 +41,21 @@ export function mountDates(root: HTMLElement): void {
     return b;
   });
   const progress = h('progress', { data: { testid: 'dates-progress' }, attrs: { max: 1, value: 0 } });
-  const status = h('p', { class: 'status', data: { testid: 'dates-status' }, attrs: { 'aria-live': 'polite' }, text: 'Loading the pretrained model…' });
+  const status = h('p', {
+    class: 'status',
+    data: { testid: 'dates-status' },
+    attrs: { 'aria-live': 'polite' },
+    text: 'Loading the pretrained model…',
+  });
   const chart = new LossChart();
   chart.element.dataset.testid = 'dates-loss-chart';
 
   // try-it side
-  const input = h('input', { class: 'text date-input', data: { testid: 'dates-input' }, attrs: { type: 'text', value: FORMAT_EXAMPLES.long, maxlength: INPUT_LENGTH, spellcheck: 'false', 'aria-label': 'a date to rewrite' } });
+  const input = h('input', {
+    class: 'text date-input',
+    data: { testid: 'dates-input' },
+    attrs: { type: 'text', value: FORMAT_EXAMPLES.long, maxlength: INPUT_LENGTH, spellcheck: 'false', 'aria-label': 'a date to rewrite' },
+  });
   const exampleButtons = [
     ...Object.values(FORMAT_EXAMPLES).map((text) => {
       const b = h('button', { class: 'chip', text });
@@ -78,7 +91,12 @@ export function mountDates(root: HTMLElement): void {
         h('h3', { text: 'Train' }),
         h('div', { class: 'controls' }, labelled('scorer', scorerSelect), labelled('steps', stepsInput), trainButton, stopButton),
         stepsNote,
-        h('div', { class: 'controls pretrained' }, h('span', { class: 'control-label', text: 'or load a model trained beforehand' }), h('span', { class: 'button-row' }, ...pretrainedButtons)),
+        h(
+          'div',
+          { class: 'controls pretrained' },
+          h('span', { class: 'control-label', text: 'or load a model trained beforehand' }),
+          h('span', { class: 'button-row' }, ...pretrainedButtons),
+        ),
         progress,
         status,
         chart.element,
@@ -174,7 +192,8 @@ export function mountDates(root: HTMLElement): void {
     const steps = stepsInput.valueAsNumber;
     if (stepsInput.value.trim() === '' || !Number.isFinite(steps)) return 'Steps is empty or not a number: type a whole number of steps.';
     if (!Number.isInteger(steps)) return `Steps must be a whole number, not ${stepsInput.value}.`;
-    if (steps < MIN_STEPS || steps > MAX_STEPS) return `Steps must be from ${MIN_STEPS} to ${MAX_STEPS}; ${steps} is ${steps > MAX_STEPS ? 'above the maximum' : 'below the minimum'} (training in a browser tab: ${MAX_STEPS} steps take a few minutes).`;
+    if (steps < MIN_STEPS || steps > MAX_STEPS)
+      return `Steps must be from ${MIN_STEPS} to ${MAX_STEPS}; ${steps} is ${steps > MAX_STEPS ? 'above the maximum' : 'below the minimum'} (training in a browser tab: ${MAX_STEPS} steps take a few minutes).`;
     return null;
   }
 
@@ -226,7 +245,13 @@ export function mountDates(root: HTMLElement): void {
     modelInfo.textContent = model ? `Model: ${modelLabel}.` : '';
     heatmap.element.hidden = !model || text.length === 0;
     if (!model || text.length === 0) {
-      output.replaceChildren(h('span', { class: 'muted', data: { testid: 'dates-empty' }, text: model ? 'The date box is empty: type a date, or pick one of the examples above.' : '' }));
+      output.replaceChildren(
+        h('span', {
+          class: 'muted',
+          data: { testid: 'dates-empty' },
+          text: model ? 'The date box is empty: type a date, or pick one of the examples above.' : '',
+        }),
+      );
       return;
     }
     const { outputs, weights } = predict(model, [text]); // weights [1, T, L]

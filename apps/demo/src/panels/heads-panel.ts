@@ -13,7 +13,11 @@ const NORMALIZERS = ['softmax', 'sparsemax'] as const;
 const DEFAULT_SENTENCE = 'The cat sat on the mat because it was tired .';
 
 export function mountHeads(root: HTMLElement): void {
-  const sentence = h('input', { class: 'text sentence', data: { testid: 'heads-sentence' }, attrs: { type: 'text', value: DEFAULT_SENTENCE, spellcheck: 'false', 'aria-label': 'sentence' } });
+  const sentence = h('input', {
+    class: 'text sentence',
+    data: { testid: 'heads-sentence' },
+    attrs: { type: 'text', value: DEFAULT_SENTENCE, spellcheck: 'false', 'aria-label': 'sentence' },
+  });
   const headsSelect = select(['1', '2', '4', '8'], '4', { data: { testid: 'heads-count' } });
   const causal = h('input', { data: { testid: 'heads-causal' }, attrs: { type: 'checkbox' } });
   const seed = h('input', { class: 'num', data: { testid: 'heads-seed' }, attrs: { type: 'number', min: 0, step: 1, value: 1 } });
@@ -53,7 +57,12 @@ export function mountHeads(root: HTMLElement): void {
     seed.classList.toggle('invalid', !seedOk);
     seed.toggleAttribute('aria-invalid', !seedOk);
     // nothing to show is said in words, with no empty boxes left below
-    const problem = tokens.length === 0 ? 'The sentence is empty: type a few words to see their attention.' : !seedOk ? `The weights seed must be a whole number from 0 up${seed.value === '' ? '; it is empty' : ''}.` : null;
+    const problem =
+      tokens.length === 0
+        ? 'The sentence is empty: type a few words to see their attention.'
+        : !seedOk
+          ? `The weights seed must be a whole number from 0 up${seed.value === '' ? '; it is empty' : ''}.`
+          : null;
     note.classList.toggle('bad', problem !== null);
     note.classList.toggle('muted', problem === null);
     grid.hidden = problem !== null;
@@ -65,8 +74,20 @@ export function mountHeads(root: HTMLElement): void {
     const layerSeed = seed.valueAsNumber;
     note.textContent = `${tokens.length} tokens${tokens.length === 16 ? ' (the first 16)' : ''} · ${numHeads} head${numHeads > 1 ? 's' : ''} of size ${EMBED_DIM / numHeads} · scaled-dot scores${causal.checked ? ' · causal mask' : ''}`;
     const x = embedTokens(tokens, EMBED_DIM); // [1, L, E]
-    const softmaxLayer = new MultiHeadAttention({ embedDim: EMBED_DIM, numHeads, scorer: { kind: 'scaled-dot' }, normalizer: { kind: 'softmax' }, rng: new Rng(layerSeed) });
-    const sparsemaxLayer = new MultiHeadAttention({ embedDim: EMBED_DIM, numHeads, scorer: { kind: 'scaled-dot' }, normalizer: { kind: 'sparsemax' }, rng: new Rng(layerSeed) });
+    const softmaxLayer = new MultiHeadAttention({
+      embedDim: EMBED_DIM,
+      numHeads,
+      scorer: { kind: 'scaled-dot' },
+      normalizer: { kind: 'softmax' },
+      rng: new Rng(layerSeed),
+    });
+    const sparsemaxLayer = new MultiHeadAttention({
+      embedDim: EMBED_DIM,
+      numHeads,
+      scorer: { kind: 'scaled-dot' },
+      normalizer: { kind: 'sparsemax' },
+      rng: new Rng(layerSeed),
+    });
     sparsemaxLayer.loadStateDict(softmaxLayer.stateDict()); // the same projections: only the normalizer differs
     const layers = [softmaxLayer, sparsemaxLayer];
     const cell = tokens.length > 12 ? 15 : 18;
@@ -84,9 +105,27 @@ export function mountHeads(root: HTMLElement): void {
         // one head is its own average: one map, with the full axes and colour scale
         maps.push(heatmapOf(perHead, 0, tokens, 'head 1 (the only head)', { cellSize: cell }, { normalizer: kind, head: 0 }));
       } else {
-        maps.push(heatmapOf(averaged, 0, tokens, `average of the ${numHeads} heads`, { cellSize: cell, className: 'average' }, { normalizer: kind, head: 'average' }));
+        maps.push(
+          heatmapOf(
+            averaged,
+            0,
+            tokens,
+            `average of the ${numHeads} heads`,
+            { cellSize: cell, className: 'average' },
+            { normalizer: kind, head: 'average' },
+          ),
+        );
         for (let head = 0; head < numHeads; head++) {
-          maps.push(heatmapOf(perHead, head, tokens, `head ${head + 1}`, { cellSize: headCell, legend: false, axisTitles: false }, { normalizer: kind, head }));
+          maps.push(
+            heatmapOf(
+              perHead,
+              head,
+              tokens,
+              `head ${head + 1}`,
+              { cellSize: headCell, legend: false, axisTitles: false },
+              { normalizer: kind, head },
+            ),
+          );
         }
       }
       columns[c]!.replaceChildren(h('h3', { text: kind }), h('div', { class: 'heads-maps' }, ...maps));
@@ -97,7 +136,14 @@ export function mountHeads(root: HTMLElement): void {
 }
 
 /** Heatmap of weights[0, head] ([1, H, L, L]) or weights[0] ([1, L, L]). */
-function heatmapOf(weights: Tensor, head: number, tokens: readonly string[], caption: string, options: HeatmapOptions, data: Record<string, string | number>): HTMLElement {
+function heatmapOf(
+  weights: Tensor,
+  head: number,
+  tokens: readonly string[],
+  caption: string,
+  options: HeatmapOptions,
+  data: Record<string, string | number>,
+): HTMLElement {
   const L = tokens.length;
   const values = weights.data.subarray(head * L * L, (head + 1) * L * L);
   const map = new Heatmap({ ...options, data: { testid: 'heads-heatmap', ...data } });

@@ -26,7 +26,6 @@ const NORMALIZER_FORMULAS: Record<string, string> = {
 
 const NORMALIZER_LABELS: Record<string, string> = { entmax15: 'entmax-1.5' };
 
-
 export function mountThreeSteps(root: HTMLElement): void {
   const state = {
     queryName: 'Marvel',
@@ -42,7 +41,10 @@ export function mountThreeSteps(root: HTMLElement): void {
   // controls
   const scorerSelect = select(listScorers(), state.scorerKind, { data: { testid: 'steps-scorer' } });
   const normalizerSelect = select(listNormalizers(), state.normalizerKind, { data: { testid: 'steps-normalizer' } }, NORMALIZER_LABELS);
-  const temperature = h('input', { data: { testid: 'steps-temperature' }, attrs: { type: 'range', min: 0.1, max: 3, step: 0.05, value: 1 } });
+  const temperature = h('input', {
+    data: { testid: 'steps-temperature' },
+    attrs: { type: 'range', min: 0.1, max: 3, step: 0.05, value: 1 },
+  });
   const temperatureValue = h('output', { class: 'slider-value', text: 'T = 1.00' });
   const controls = h(
     'div',
@@ -91,7 +93,12 @@ export function mountThreeSteps(root: HTMLElement): void {
     textInput(state.queryName, (v) => (state.queryName = v), 'query name', 'text query-name'),
     h('span', { class: 'muted', text: ' = [' }),
     ...KEY_FEATURES.map((f, i) =>
-      h('label', { class: 'vec-entry' }, h('span', { class: 'feature', text: f }), numberInput(state.query[i]!, (v) => (state.query[i] = v), `query ${f}`)),
+      h(
+        'label',
+        { class: 'vec-entry' },
+        h('span', { class: 'feature', text: f }),
+        numberInput(state.query[i]!, (v) => (state.query[i] = v), `query ${f}`),
+      ),
     ),
     h('span', { class: 'muted', text: ']' }),
   );
@@ -112,9 +119,25 @@ export function mountThreeSteps(root: HTMLElement): void {
     const row = h(
       'tr',
       { title: 'click to see this book worked out below' },
-      h('td', {}, textInput(book.title, (v) => (book.title = v), `book ${n + 1} title`, 'text book-title')),
-      ...book.key.map((x, i) => h('td', { class: 'key-cell' }, numberInput(x, (v) => (book.key[i] = v), `${book.title} key ${KEY_FEATURES[i]}`))),
-      ...book.value.map((x, i) => h('td', { class: 'value-cell' }, numberInput(x, (v) => (book.value[i] = v), `${book.title} value ${VALUE_FEATURES[i]}`))),
+      h(
+        'td',
+        {},
+        textInput(book.title, (v) => (book.title = v), `book ${n + 1} title`, 'text book-title'),
+      ),
+      ...book.key.map((x, i) =>
+        h(
+          'td',
+          { class: 'key-cell' },
+          numberInput(x, (v) => (book.key[i] = v), `${book.title} key ${KEY_FEATURES[i]}`),
+        ),
+      ),
+      ...book.value.map((x, i) =>
+        h(
+          'td',
+          { class: 'value-cell' },
+          numberInput(x, (v) => (book.value[i] = v), `${book.title} value ${VALUE_FEATURES[i]}`),
+        ),
+      ),
       score,
       weight,
       contribution,
@@ -144,7 +167,12 @@ export function mountThreeSteps(root: HTMLElement): void {
         h('th', { attrs: { rowspan: 2 } }, h('span', { class: 'step-badge', text: '2' }), ' weight'),
         h('th', { attrs: { rowspan: 2 } }, h('span', { class: 'step-badge', text: '3' }), ' weight × value'),
       ),
-      h('tr', {}, ...KEY_FEATURES.map((f) => h('th', { class: 'feature', text: f })), ...VALUE_FEATURES.map((f) => h('th', { class: 'feature', text: f }))),
+      h(
+        'tr',
+        {},
+        ...KEY_FEATURES.map((f) => h('th', { class: 'feature', text: f })),
+        ...VALUE_FEATURES.map((f) => h('th', { class: 'feature', text: f })),
+      ),
     ),
     tbody,
     h('tfoot', {}, h('tr', {}, h('th', { attrs: { colspan: 6 }, text: 'sum over the books' }), h('td'), weightSum, contextCell)),
@@ -188,14 +216,25 @@ export function mountThreeSteps(root: HTMLElement): void {
     const N = state.books.length;
     const { scores, weights, context } = noGrad(() => {
       const query = tensor(state.query, [1, 1, 3]); // [B=1, Lq=1, d]
-      const keys = tensor(state.books.flatMap((b) => b.key), [1, N, 3]); // [1, N, d]
-      const values = tensor(state.books.flatMap((b) => b.value), [1, N, 2]); // [1, N, 2]
+      const keys = tensor(
+        state.books.flatMap((b) => b.key),
+        [1, N, 3],
+      ); // [1, N, d]
+      const values = tensor(
+        state.books.flatMap((b) => b.value),
+        [1, N, 2],
+      ); // [1, N, 2]
       const normalizer = createNormalizer({ kind: state.normalizerKind, temperature: state.temperature });
       const result = attend({ query, keys, values, scorer, normalizer }); // context [1, 1, 2], weights [1, 1, N]
       return { scores: scorer.score(query, keys).data, weights: result.weights.data, context: result.context.data }; // scores [1, 1, N]
     });
     temperatureValue.textContent = `T = ${state.temperature.toFixed(2)}`;
-    invalidNote.textContent = [...invalid].map(([label, last]) => `“${label}” is empty or not a number: the results below still use its last number, ${fmt(last, 2)}. Type a number.`).join(' ');
+    invalidNote.textContent = [...invalid]
+      .map(
+        ([label, last]) =>
+          `“${label}” is empty or not a number: the results below still use its last number, ${fmt(last, 2)}. Type a number.`,
+      )
+      .join(' ');
     const maxWeight = Math.max(...weights);
     let total = 0;
     for (let n = 0; n < N; n++) {
@@ -253,13 +292,22 @@ export function mountThreeSteps(root: HTMLElement): void {
     } else {
       normalize = `${state.normalizerKind === 'sparsemax' ? 'sparsemax' : '1.5-entmax'}(s / ${fmt(T, 2)}) at “${book.title}” = ${fmt(weights[n]!)}${weights[n] === 0 ? ' (exactly zero)' : ''}`;
     }
-    const sum = VALUE_FEATURES.map((f, i) => `${f}: ${weights.map((w, j) => `${fmt(w, 2)}×${fmt(state.books[j]!.value[i]!, 2)}`).join(' + ')} = ${fmt(context[i]!)}`);
+    const sum = VALUE_FEATURES.map(
+      (f, i) => `${f}: ${weights.map((w, j) => `${fmt(w, 2)}×${fmt(state.books[j]!.value[i]!, 2)}`).join(' + ')} = ${fmt(context[i]!)}`,
+    );
     worked.replaceChildren(
       h('h3', { text: `Worked out for “${state.queryName}” and “${book.title}”` }),
       h(
         'ol',
         { class: 'steps' },
-        h('li', {}, h('strong', { text: 'Score. ' }), h('span', { class: 'formula', text: SCORER_FORMULAS[state.scorerKind] ?? `score by '${state.scorerKind}'` }), h('br'), h('code', { text: `s = ${arithmetic}` })),
+        h(
+          'li',
+          {},
+          h('strong', { text: 'Score. ' }),
+          h('span', { class: 'formula', text: SCORER_FORMULAS[state.scorerKind] ?? `score by '${state.scorerKind}'` }),
+          h('br'),
+          h('code', { text: `s = ${arithmetic}` }),
+        ),
         h(
           'li',
           {},
@@ -268,7 +316,13 @@ export function mountThreeSteps(root: HTMLElement): void {
           h('br'),
           h('code', { text: `w = ${normalize}` }),
         ),
-        h('li', {}, h('strong', { text: 'Weighted sum. ' }), h('span', { class: 'formula', text: 'context = Σᵢ wᵢ vᵢ' }), ...sum.map((s) => h('code', { class: 'block', text: s }))),
+        h(
+          'li',
+          {},
+          h('strong', { text: 'Weighted sum. ' }),
+          h('span', { class: 'formula', text: 'context = Σᵢ wᵢ vᵢ' }),
+          ...sum.map((s) => h('code', { class: 'block', text: s })),
+        ),
       ),
     );
   }

@@ -15,14 +15,24 @@ function run(kind: string, normalizer: string, query: readonly number[] = MARVEL
   const scorer = createLibraryScorer(kind);
   return noGrad(() => {
     const q = tensor([...query], [1, 1, 3]); // [1, 1, d]
-    const keys = tensor(BOOKS.flatMap((b) => b.key), [1, N, 3]); // [1, N, d]
-    const values = tensor(BOOKS.flatMap((b) => b.value), [1, N, 2]); // [1, N, 2]
+    const keys = tensor(
+      BOOKS.flatMap((b) => b.key),
+      [1, N, 3],
+    ); // [1, N, d]
+    const values = tensor(
+      BOOKS.flatMap((b) => b.value),
+      [1, N, 2],
+    ); // [1, N, 2]
     const result = attend({ query: q, keys, values, scorer, normalizer: createNormalizer({ kind: normalizer }) }); // weights [1, 1, N]
     return { scores: Array.from(scorer.score(q, keys).data), weights: Array.from(result.weights.data) }; // scores [1, 1, N]
   });
 }
 
-const ranking = (scores: number[]): string[] => scores.map((s, n) => [s, n] as const).sort((a, b) => b[0] - a[0]).map(([, n]) => BOOKS[n]!.title);
+const ranking = (scores: number[]): string[] =>
+  scores
+    .map((s, n) => [s, n] as const)
+    .sort((a, b) => b[0] - a[0])
+    .map(([, n]) => BOOKS[n]!.title);
 
 describe('panel 1: every scorer ranks the books for "Marvel" plausibly', () => {
   for (const kind of listScorers()) {

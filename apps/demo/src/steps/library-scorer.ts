@@ -51,14 +51,22 @@ export const HAND_SET_WEIGHTS: Record<string, { hiddenDim: number; state: Record
 /** How each parametric scorer's weights were obtained, in words for the page. */
 export const WEIGHTS_NOTES: Record<string, string> = {
   general: 'W is set by hand to diag(2, 1, 1): the dot product with the superhero feature counted twice.',
-  additive: 'set by hand: W₁ = W₂ = 2·I, b = −2.4, v = 1, one hidden unit per feature, tanh(2(qᵢ + kᵢ − 1.2)), near +1 only when the query and the book both have feature i.',
-  concat: 'set by hand (concat has no bias): six hidden units see qᵢ + kᵢ or kᵢ alone, and v = (−2, −2, −2, 2, 2, 2) makes the score 2 Σᵢ (tanh(2kᵢ) − tanh(2(qᵢ + kᵢ))): minus what the query asks for that the book does not already have.',
+  additive:
+    'set by hand: W₁ = W₂ = 2·I, b = −2.4, v = 1, one hidden unit per feature, tanh(2(qᵢ + kᵢ − 1.2)), near +1 only when the query and the book both have feature i.',
+  concat:
+    'set by hand (concat has no bias): six hidden units see qᵢ + kᵢ or kᵢ alone, and v = (−2, −2, −2, 2, 2, 2) makes the score 2 Σᵢ (tanh(2kᵢ) − tanh(2(qᵢ + kᵢ))): minus what the query asks for that the book does not already have.',
 };
 
 /** A scorer for d = 3 features; general, additive and concat carry the hand-set weights above. */
 export function createLibraryScorer(kind: string): Scorer {
   const handSet = HAND_SET_WEIGHTS[kind];
-  const scorer = createScorer({ kind, queryDim: FEATURES, keyDim: FEATURES, hiddenDim: handSet?.hiddenDim ?? 4, rng: new Rng(FALLBACK_SEED) });
+  const scorer = createScorer({
+    kind,
+    queryDim: FEATURES,
+    keyDim: FEATURES,
+    hiddenDim: handSet?.hiddenDim ?? 4,
+    rng: new Rng(FALLBACK_SEED),
+  });
   if (handSet) {
     const state: Record<string, Tensor> = {};
     for (const [name, { data, shape }] of Object.entries(handSet.state)) state[name] = tensor(data, shape);

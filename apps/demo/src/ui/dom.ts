@@ -35,7 +35,12 @@ export function append(parent: Node, ...children: Child[]): void {
 }
 
 /** A <select> over `options`, with `selected` chosen. */
-export function select(options: readonly string[], selected: string, props: ElementProps = {}, labels: Record<string, string> = {}): HTMLSelectElement {
+export function select(
+  options: readonly string[],
+  selected: string,
+  props: ElementProps = {},
+  labels: Record<string, string> = {},
+): HTMLSelectElement {
   const el = h('select', props);
   for (const o of options) {
     const opt = h('option', { text: labels[o] ?? o, attrs: { value: o } });

@@ -78,7 +78,13 @@ export class Heatmap {
     // a map wider than the screen scrolls inside its own box, never the page
     this.scroller = h('div', { class: 'heatmap-scroll' }, this.canvas);
     this.scroller.addEventListener('scroll', () => this.setHover(null));
-    this.element = h('figure', { class: `heatmap ${options.className ?? ''}`.trim(), data: options.data }, this.caption, this.scroller, this.tooltip);
+    this.element = h(
+      'figure',
+      { class: `heatmap ${options.className ?? ''}`.trim(), data: options.data },
+      this.caption,
+      this.scroller,
+      this.tooltip,
+    );
     this.canvas.addEventListener('mousemove', (e) => this.onMove(e.offsetX, e.offsetY));
     this.canvas.addEventListener('mouseleave', () => this.setHover(null));
   }

@@ -28,7 +28,11 @@ export class LossChart {
       'held-out exact-match accuracy',
     );
     // before any training there is no curve to draw: a sentence says so instead of empty axes
-    this.empty = h('p', { class: 'chart-empty muted', data: { testid: 'chart-empty' }, text: 'No training yet: press “Train in the browser” and the loss and the held-out accuracy are drawn here, step by step.' });
+    this.empty = h('p', {
+      class: 'chart-empty muted',
+      data: { testid: 'chart-empty' },
+      text: 'No training yet: press “Train in the browser” and the loss and the held-out accuracy are drawn here, step by step.',
+    });
     this.element = h('figure', { class: 'loss-chart' }, legend, this.canvas, this.empty);
     this.draw();
   }

@@ -42,7 +42,13 @@ function project(x: ArrayLike<number>, rows: number, inF: number, W: ArrayLike<n
  * [B, H, Lq, Lk + X]; head h reads key/value head ⌊h / (H / Hkv)⌋; softmax(q·k / √d); a row with no
  * kept key gets zero weights.
  */
-export function naiveMultiHead(query: Tensor, key: Tensor, value: Tensor, w: NaiveWeights, config: NaiveConfig): { output: Float64Array; weights: Float64Array; keyCount: number } {
+export function naiveMultiHead(
+  query: Tensor,
+  key: Tensor,
+  value: Tensor,
+  w: NaiveWeights,
+  config: NaiveConfig,
+): { output: Float64Array; weights: Float64Array; keyCount: number } {
   const [B, Lq, E] = query.shape as [number, number, number];
   const [, Lk, kdim] = key.shape as [number, number, number];
   const vdim = value.shape[2]!;

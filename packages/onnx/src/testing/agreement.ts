@@ -12,7 +12,10 @@ export const SCORERS = ['dot', 'scaled-dot', 'general', 'concat', 'additive', 'c
 export const NORMALIZERS = [{ kind: 'softmax', temperature: 0.7 }, { kind: 'sparsemax' }, { kind: 'entmax15', temperature: 1.3 }] as const;
 export const MASK_FORMS = ['none', 'attentionMask', 'keyPaddingMask', 'causal', 'all'] as const;
 export type MaskForm = (typeof MASK_FORMS)[number];
-export const LENGTHS = [[5, 7], [9, 4]] as const; // [Lq, Lk] pairs (self-attention uses Lq)
+export const LENGTHS = [
+  [5, 7],
+  [9, 4],
+] as const; // [Lq, Lk] pairs (self-attention uses Lq)
 export const B = 2;
 
 const worst: Record<string, number> = {};
@@ -21,7 +24,11 @@ function record(label: string, error: number): void {
 }
 /** Prints the largest error seen per group (call in afterAll). */
 export function reportWorst(): void {
-  console.log(`max relative error by group:\n${Object.entries(worst).map(([k, v]) => `  ${k}: ${v.toExponential(2)}`).join('\n')}`);
+  console.log(
+    `max relative error by group:\n${Object.entries(worst)
+      .map(([k, v]) => `  ${k}: ${v.toExponential(2)}`)
+      .join('\n')}`,
+  );
 }
 
 export const toleranceFor = (normalizer: { kind: string }): number => (normalizer.kind === 'softmax' ? 1e-5 : 1e-4);
@@ -34,7 +41,13 @@ export function bernoulli(shape: number[], p: number, rng: Rng): Tensor {
 }
 
 /** Masks for one form: attentionMask [B, (1,) Lq, Lk] with row 0 of batch 0 fully masked; keyPaddingMask [B, Lk]. */
-export function masksFor(form: MaskForm, Lq: number, Lk: number, heads: boolean, rng: Rng): { attentionMask?: Tensor; keyPaddingMask?: Tensor; causal: boolean } {
+export function masksFor(
+  form: MaskForm,
+  Lq: number,
+  Lk: number,
+  heads: boolean,
+  rng: Rng,
+): { attentionMask?: Tensor; keyPaddingMask?: Tensor; causal: boolean } {
   const out: { attentionMask?: Tensor; keyPaddingMask?: Tensor; causal: boolean } = { causal: form === 'causal' || form === 'all' };
   if (form === 'attentionMask' || form === 'all') {
     const mask = bernoulli(heads ? [B, 1, Lq, Lk] : [B, Lq, Lk], 0.7, rng);
@@ -64,9 +77,18 @@ export function maskFeeds(masks: { attentionMask?: Tensor; keyPaddingMask?: Tens
 }
 
 /** Runs the model in both runtimes and checks every case against heed's output. */
-export async function expectAgreement(label: string, bytes: Uint8Array, cases: { feeds: Record<string, Feed>; expected: Tensor }[], tolerance: number): Promise<void> {
+export async function expectAgreement(
+  label: string,
+  bytes: Uint8Array,
+  cases: { feeds: Record<string, Feed>; expected: Tensor }[],
+  tolerance: number,
+): Promise<void> {
   for (const runtime of RUNTIMES) {
-    const outputs = await runModel(runtime, bytes, cases.map((c) => c.feeds));
+    const outputs = await runModel(
+      runtime,
+      bytes,
+      cases.map((c) => c.feeds),
+    );
     outputs.forEach((output, i) => {
       const error = relativeError(output, cases[i]!.expected.data);
       record(`${label} (${runtime})`, error);
@@ -74,6 +96,5 @@ export async function expectAgreement(label: string, bytes: Uint8Array, cases: {
     });
   }
 }
-
 
 export const float = (tensor: Tensor): Feed => ({ tensor, type: 'float' });

@@ -1,6 +1,6 @@
 import * as ortNode from 'onnxruntime-node';
 import * as ortWeb from 'onnxruntime-web';
-import { Tensor } from '@heed/tensor';
+import type { Tensor } from '@heed/tensor';
 
 // The two ONNX Runtime builds the tests check against: the native CPU one (onnxruntime-node) and the
 // WebAssembly one (onnxruntime-web, in Node: it loads its .wasm from its own dist folder, no network).
@@ -21,9 +21,18 @@ export interface Feed {
 }
 
 /** Loads `bytes` in the runtime and runs it once per feed set; returns the first output's data each time. */
-export async function runModel(runtime: RuntimeName, bytes: Uint8Array, feedSets: readonly Record<string, Feed>[]): Promise<Float32Array[]> {
+export async function runModel(
+  runtime: RuntimeName,
+  bytes: Uint8Array,
+  feedSets: readonly Record<string, Feed>[],
+): Promise<Float32Array[]> {
   const ort = runtimes[runtime];
-  const session = await ort.InferenceSession.create(bytes, { executionProviders: [runtime === 'onnxruntime-node' ? 'cpu' : 'wasm'], logSeverityLevel: 3, intraOpNumThreads: 1, interOpNumThreads: 1 });
+  const session = await ort.InferenceSession.create(bytes, {
+    executionProviders: [runtime === 'onnxruntime-node' ? 'cpu' : 'wasm'],
+    logSeverityLevel: 3,
+    intraOpNumThreads: 1,
+    interOpNumThreads: 1,
+  });
   try {
     const results: Float32Array[] = [];
     for (const feeds of feedSets) {

@@ -1,6 +1,14 @@
 import { ConfigError, randn, Rng, slice, sum } from '@heed/tensor';
 import { describe, expect, it } from 'vitest';
-import { assertClose, backwardFromFixture, checkGrads, checkOutput, loadVariantFixture, toHeed, values } from '../../../../fixtures/variants/load-variant-fixture';
+import {
+  assertClose,
+  backwardFromFixture,
+  checkGrads,
+  checkOutput,
+  loadVariantFixture,
+  toHeed,
+  values,
+} from '../../../../fixtures/variants/load-variant-fixture';
 import { attend } from '../attend';
 import { causalMask } from '../masks';
 import { AlibiBias, alibiScorer } from './alibi-bias';
@@ -19,7 +27,13 @@ describe('ALiBi against the PyTorch fixtures', () => {
       expect(alibiSlopes(H)).toEqual(fixture.config.slopes);
       const alibi = new AlibiBias(H);
       checkOutput(fixture, 'alibi_bias', alibi.bias(L, L, 0));
-      const { context, weights } = attend({ query: q, keys: k, values: v, scorer: new BiasedScorer(alibi), causal: fixture.config.causal === true });
+      const { context, weights } = attend({
+        query: q,
+        keys: k,
+        values: v,
+        scorer: new BiasedScorer(alibi),
+        causal: fixture.config.causal === true,
+      });
       checkOutput(fixture, 'attn_weights', weights);
       checkOutput(fixture, 'output', context);
       backwardFromFixture(fixture, 'output', context);
@@ -45,7 +59,13 @@ describe('ALiBi as a part', () => {
     const v = randn([B, H, L, 3], rng);
     const full = attend({ query: q, keys: k, values: v, scorer: alibiScorer(H), causal: true }).context; // [B, H, L, 3]
     const scorer = alibiScorer(H, undefined, { queryPositionOffset: 'bottom-right' });
-    const decoded = attend({ query: slice(q, 2, P), keys: k, values: v, scorer, attentionMask: causalMask(L - P, L, { align: 'bottom-right' }) }).context; // [B, H, L − P, 3]
+    const decoded = attend({
+      query: slice(q, 2, P),
+      keys: k,
+      values: v,
+      scorer,
+      attentionMask: causalMask(L - P, L, { align: 'bottom-right' }),
+    }).context; // [B, H, L − P, 3]
     assertClose('decoded', decoded, slice(full, 2, P), { rtol: 1e-5, atol: 1e-6 });
   });
 
@@ -63,11 +83,17 @@ describe('ALiBi as a part', () => {
     const rng = new Rng(6);
     const q = randn([2, 4, 5, 8], rng);
     const k = randn([2, 4, 5, 8], rng);
-    const { weights } = attend({ query: q, keys: k, values: randn([2, 4, 5, 2], rng), scorer: alibiScorer(4), normalizer: { kind: 'sparsemax' }, causal: true });
+    const { weights } = attend({
+      query: q,
+      keys: k,
+      values: randn([2, 4, 5, 2], rng),
+      scorer: alibiScorer(4),
+      normalizer: { kind: 'sparsemax' },
+      causal: true,
+    });
     const rows = sum(weights, -1);
     rows.data.forEach((s) => expect(s).toBeCloseTo(1, 5));
     expect(() => alibiScorer(3).score(q, k)).toThrow(/alibi bias \[3, 5, 5\] must be \[H, Lq, Lk\] = \[4, 5, 5\]/);
     expect(() => new AlibiBias(0)).toThrow(ConfigError);
   });
 });
-

@@ -15,10 +15,12 @@ export class AlibiBias implements ScoreBias {
   /** `numHeads` (slopes by the reference rule) or the slopes themselves. */
   constructor(heads: number | readonly number[]) {
     if (typeof heads === 'number') {
-      if (!Number.isInteger(heads) || heads < 1) throw new ConfigError(`numHeads must be a positive integer, got ${heads}`, { op: 'AlibiBias', argument: 'heads' });
+      if (!Number.isInteger(heads) || heads < 1)
+        throw new ConfigError(`numHeads must be a positive integer, got ${heads}`, { op: 'AlibiBias', argument: 'heads' });
       this.slopes = alibiSlopes(heads);
     } else {
-      if (heads.length === 0 || !heads.every(Number.isFinite)) throw new ConfigError('slopes must be a non-empty list of finite numbers', { op: 'AlibiBias', argument: 'heads' });
+      if (heads.length === 0 || !heads.every(Number.isFinite))
+        throw new ConfigError('slopes must be a non-empty list of finite numbers', { op: 'AlibiBias', argument: 'heads' });
       this.slopes = [...heads];
     }
   }

@@ -15,6 +15,8 @@ export function alibiSlopes(numHeads: number): number[] {
   };
   if (Number.isInteger(Math.log2(numHeads))) return powerOfTwo(numHeads);
   const closest = 2 ** Math.floor(Math.log2(numHeads));
-  const extra = alibiSlopes(2 * closest).filter((_, i) => i % 2 === 0).slice(0, numHeads - closest);
+  const extra = alibiSlopes(2 * closest)
+    .filter((_, i) => i % 2 === 0)
+    .slice(0, numHeads - closest);
   return [...powerOfTwo(closest), ...extra];
 }

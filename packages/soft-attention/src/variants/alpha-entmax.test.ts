@@ -1,6 +1,15 @@
 import { ConfigError, gradcheck, mul, randn, Rng, sum, Tensor } from '@heed/tensor';
 import { describe, expect, it } from 'vitest';
-import { assertClose, backwardFromFixture, checkGrads, checkOutput, configNumber, integers, loadVariantFixture, toHeed, toleranceOf } from '../../../../fixtures/variants/load-variant-fixture';
+import {
+  assertClose,
+  backwardFromFixture,
+  checkGrads,
+  checkOutput,
+  configNumber,
+  integers,
+  loadVariantFixture,
+  toHeed,
+} from '../../../../fixtures/variants/load-variant-fixture';
 import { attend } from '../attend';
 import { entmax15 } from '../entmax15';
 import { sparsemax } from '../sparsemax';
@@ -17,7 +26,10 @@ describe('α-entmax against the PyTorch fixtures', () => {
       checkOutput(fixture, 'output', output);
       checkOutput(fixture, 'tau', alphaEntmaxThreshold(z, alpha));
       const n = z.shape[1]!;
-      const support = Array.from({ length: z.shape[0]! }, (_, r) => Array.from(output.data.subarray(r * n, (r + 1) * n)).filter((p) => p > 0).length);
+      const support = Array.from(
+        { length: z.shape[0]! },
+        (_, r) => Array.from(output.data.subarray(r * n, (r + 1) * n)).filter((p) => p > 0).length,
+      );
       expect(support).toEqual(integers(fixture.outputs.support_size!));
       backwardFromFixture(fixture, 'output', output);
       checkGrads(fixture, 'inputs', { z });
@@ -30,7 +42,10 @@ describe('α-entmax as a part', () => {
   const z = randn([6, 7], rng).mul(2);
 
   it('α = 2 equals sparsemax and α = 1.5 equals entmax15 (outputs and gradients)', () => {
-    for (const [alpha, reference] of [[2, sparsemax], [1.5, entmax15]] as const) {
+    for (const [alpha, reference] of [
+      [2, sparsemax],
+      [1.5, entmax15],
+    ] as const) {
       const upstream = randn([6, 7], rng);
       const a = new Tensor(z.data.slice(), z.shape, true);
       const b = new Tensor(z.data.slice(), z.shape, true);
@@ -52,7 +67,13 @@ describe('α-entmax as a part', () => {
 
   it('as a normalizer in attend: masked keys get 0, a fully masked row is 0, no NaN', () => {
     const mask = new Tensor(Float32Array.from([1, 1, 0, 1, 0, 0, 0, 0]), [2, 4]); // query 1 sees nothing
-    const { weights } = attend({ query: randn([1, 2, 3], rng), keys: randn([1, 4, 3], rng), values: randn([1, 4, 2], rng), normalizer: new AlphaEntmax({ alpha: 1.6 }), attentionMask: mask });
+    const { weights } = attend({
+      query: randn([1, 2, 3], rng),
+      keys: randn([1, 4, 3], rng),
+      values: randn([1, 4, 2], rng),
+      normalizer: new AlphaEntmax({ alpha: 1.6 }),
+      attentionMask: mask,
+    });
     expect(weights.data[2]).toBe(0);
     expect(sum(weights.reshape([2, 4]), -1).data[0]).toBeCloseTo(1, 5);
     expect(Array.from(weights.data.subarray(4))).toEqual([0, 0, 0, 0]);

@@ -40,7 +40,10 @@ export function alphaEntmaxThreshold(z: Tensor, alpha: number): Tensor {
 /** Checks α (a finite number > 1). */
 export function checkAlpha(op: string, alpha: number, Failure: typeof ArgumentError): void {
   if (typeof alpha !== 'number' || !Number.isFinite(alpha) || alpha <= 1) {
-    throw new Failure(`alpha must be a finite number > 1 (α = 1 is softmax: use the softmax normalizer), got ${alpha}`, { op, argument: 'alpha' });
+    throw new Failure(`alpha must be a finite number > 1 (α = 1 is softmax: use the softmax normalizer), got ${alpha}`, {
+      op,
+      argument: 'alpha',
+    });
   }
 }
 

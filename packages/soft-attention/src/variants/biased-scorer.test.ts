@@ -15,7 +15,10 @@ class DistancePenalty extends Module implements ScoreBias {
 
   constructor(numHeads: number) {
     super();
-    this.weight = new Parameter(Float32Array.from({ length: numHeads }, (_, h) => 0.5 * (h + 1)), [numHeads]);
+    this.weight = new Parameter(
+      Float32Array.from({ length: numHeads }, (_, h) => 0.5 * (h + 1)),
+      [numHeads],
+    );
   }
 
   bias(queryLength: number, keyLength: number, queryOffset: number): Tensor {

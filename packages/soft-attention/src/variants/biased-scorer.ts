@@ -36,11 +36,17 @@ export class BiasedScorer extends Module implements Scorer {
   constructor(positionBias: ScoreBias, options: BiasedScorerOptions = {}) {
     super();
     if (typeof positionBias?.bias !== 'function' || typeof positionBias.kind !== 'string') {
-      throw new ConfigError('positionBias must be a ScoreBias: { kind: string, bias(queryLength, keyLength, queryOffset) -> [H, Lq, Lk] }', { op: 'BiasedScorer', argument: 'positionBias' });
+      throw new ConfigError(
+        'positionBias must be a ScoreBias: { kind: string, bias(queryLength, keyLength, queryOffset) -> [H, Lq, Lk] }',
+        { op: 'BiasedScorer', argument: 'positionBias' },
+      );
     }
     const offset = options.queryPositionOffset;
     if (offset !== undefined && offset !== 'bottom-right' && !Number.isInteger(offset)) {
-      throw new ConfigError(`queryPositionOffset must be an integer or 'bottom-right', got ${JSON.stringify(offset)}`, { op: 'BiasedScorer', argument: 'queryPositionOffset' });
+      throw new ConfigError(`queryPositionOffset must be an integer or 'bottom-right', got ${JSON.stringify(offset)}`, {
+        op: 'BiasedScorer',
+        argument: 'queryPositionOffset',
+      });
     }
     this.positionBias = positionBias;
     this.inner = resolveScorer(options.inner);
@@ -58,11 +64,14 @@ export class BiasedScorer extends Module implements Scorer {
     const H = bias.shape[0]!;
     const heads = scores.rank >= 3 ? scores.shape[scores.rank - 3]! : 1;
     if (bias.rank !== 3 || bias.shape[1] !== Lq || bias.shape[2] !== Lk || (H !== 1 && H !== heads)) {
-      throw new ShapeError(`the ${this.positionBias.kind} bias ${formatShape(bias.shape)} must be [H, Lq, Lk] = [${heads}, ${Lq}, ${Lk}] for scores ${formatShape(scores.shape)} (heads-first query ${formatShape(query.shape)})`, {
-        op: `${this.kind}.score`,
-        argument: 'query',
-        shapes: { query: query.shape, keys: keys.shape, bias: bias.shape },
-      });
+      throw new ShapeError(
+        `the ${this.positionBias.kind} bias ${formatShape(bias.shape)} must be [H, Lq, Lk] = [${heads}, ${Lq}, ${Lk}] for scores ${formatShape(scores.shape)} (heads-first query ${formatShape(query.shape)})`,
+        {
+          op: `${this.kind}.score`,
+          argument: 'query',
+          shapes: { query: query.shape, keys: keys.shape, bias: bias.shape },
+        },
+      );
     }
     return add(scores, scores.rank >= 3 ? bias : bias.reshape([Lq, Lk])); // [..., H, Lq, Lk]
   }

@@ -13,12 +13,20 @@ export function causalLinearAttention(phiQuery: Tensor, phiKey: Tensor, values: 
   const op = 'causalLinearAttention';
   const lead = phiQuery.shape.slice(0, -2);
   const same = (t: Tensor, rank: number) => t.rank === rank && t.shape.slice(0, -1).every((n, i) => n === phiQuery.shape[i]);
-  if (phiQuery.rank < 2 || !same(phiKey, phiQuery.rank) || phiKey.shape[phiKey.rank - 1] !== phiQuery.shape[phiQuery.rank - 1] || !same(values, phiQuery.rank)) {
-    throw new ShapeError(`phiQuery ${formatShape(phiQuery.shape)}, phiKey ${formatShape(phiKey.shape)} and values ${formatShape(values.shape)} must be [..., L, d], [..., L, d] and [..., L, dv] (self-attention: one L)`, {
-      op,
-      argument: 'phiKey',
-      shapes: { phiQuery: phiQuery.shape, phiKey: phiKey.shape, values: values.shape },
-    });
+  if (
+    phiQuery.rank < 2 ||
+    !same(phiKey, phiQuery.rank) ||
+    phiKey.shape[phiKey.rank - 1] !== phiQuery.shape[phiQuery.rank - 1] ||
+    !same(values, phiQuery.rank)
+  ) {
+    throw new ShapeError(
+      `phiQuery ${formatShape(phiQuery.shape)}, phiKey ${formatShape(phiKey.shape)} and values ${formatShape(values.shape)} must be [..., L, d], [..., L, d] and [..., L, dv] (self-attention: one L)`,
+      {
+        op,
+        argument: 'phiKey',
+        shapes: { phiQuery: phiQuery.shape, phiKey: phiKey.shape, values: values.shape },
+      },
+    );
   }
   const L = phiQuery.shape[phiQuery.rank - 2]!;
   const d = phiQuery.shape[phiQuery.rank - 1]!;

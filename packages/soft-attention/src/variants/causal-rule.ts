@@ -10,7 +10,8 @@ export class CausalRule extends KeepRule {
 
   constructor(readonly offset = 0) {
     super();
-    if (!Number.isInteger(offset)) throw new ConfigError(`offset must be an integer, got ${offset}`, { op: 'CausalRule', argument: 'offset' });
+    if (!Number.isInteger(offset))
+      throw new ConfigError(`offset must be an integer, got ${offset}`, { op: 'CausalRule', argument: 'offset' });
   }
 
   allows(_b: number, _h: number, i: number, j: number): boolean {

@@ -11,7 +11,12 @@ import { SoftcapScorer } from './softcap-scorer';
 import { SoftmaxWithSinks } from './softmax-with-sinks';
 
 /** Naive RoPE (rotate-half) + scaled dot + cap + window + GQA + sinks, one (b, h, i) at a time. */
-function naive(q: Tensor, k: Tensor, v: Tensor, o: { groupSize: number; cap: number; window: number; sinks: Float32Array }): { context: number[]; weights: number[] } {
+function naive(
+  q: Tensor,
+  k: Tensor,
+  v: Tensor,
+  o: { groupSize: number; cap: number; window: number; sinks: Float32Array },
+): { context: number[]; weights: number[] } {
   const [B, H, L, d] = q.shape as [number, number, number, number];
   const [Hkv, dv] = [k.shape[1]!, v.shape[3]!];
   const rotate = (x: Tensor, heads: number, b: number, h: number, p: number): number[] => {
@@ -19,7 +24,9 @@ function naive(q: Tensor, k: Tensor, v: Tensor, o: { groupSize: number; cap: num
     return row.map((value, i) => {
       const pair = i % (d / 2);
       const theta = p * 10000 ** ((-2 * pair) / d);
-      return i < d / 2 ? value * Math.cos(theta) - row[i + d / 2]! * Math.sin(theta) : value * Math.cos(theta) + row[i - d / 2]! * Math.sin(theta);
+      return i < d / 2
+        ? value * Math.cos(theta) - row[i + d / 2]! * Math.sin(theta)
+        : value * Math.cos(theta) + row[i - d / 2]! * Math.sin(theta);
     });
   };
   const context: number[] = [];
@@ -56,20 +63,36 @@ describe('variants compose', () => {
     sinks.sinks.data.set([0.3, -0.2, 1.1, 0]);
     const scorer = new RotaryScorer({ inner: new SoftcapScorer(2) });
     const mask = new SlidingWindowRule(3).toMask([L, L]);
-    const { context, weights } = attend({ query: q, keys: k, values: v, scorer, normalizer: sinks, attentionMask: mask, groupSize: H / Hkv });
+    const { context, weights } = attend({
+      query: q,
+      keys: k,
+      values: v,
+      scorer,
+      normalizer: sinks,
+      attentionMask: mask,
+      groupSize: H / Hkv,
+    });
     const reference = naive(q, k, v, { groupSize: H / Hkv, cap: 2, window: 3, sinks: sinks.sinks.data });
     assertClose('weights', weights, { shape: [B, H, L, L], data: reference.weights }, { rtol: 1e-4, atol: 1e-6 });
     assertClose('context', context, { shape: [B, H, L, dv], data: reference.context }, { rtol: 1e-4, atol: 1e-6 });
     // gradients by finite differences, on one batch row and four positions (to stay quick)
     const small = (t: Tensor) => slice(slice(t, 0, 0, 1), 2, 0, 4); // [1, ·, 4, ·]
     const smallMask = new SlidingWindowRule(3).toMask([4, 4]);
-    const check = gradcheck((qq, kk, vv) => attend({ query: qq!, keys: kk!, values: vv!, scorer, normalizer: sinks, attentionMask: smallMask, groupSize: 2 }).context, [small(q), small(k), small(v)]);
+    const check = gradcheck(
+      (qq, kk, vv) =>
+        attend({ query: qq!, keys: kk!, values: vv!, scorer, normalizer: sinks, attentionMask: smallMask, groupSize: 2 }).context,
+      [small(q), small(k), small(v)],
+    );
     expect(check.ok, JSON.stringify(check)).toBe(true);
   });
 
   it('ALiBi with the window and sparsemax, and RoPE with ALiBi, run through attend with finite gradients', () => {
     const rng = new Rng(52);
-    const [q, k, v] = [randn([1, 2, 5, 4], rng, { requiresGrad: true }), randn([1, 2, 5, 4], rng, { requiresGrad: true }), randn([1, 2, 5, 2], rng)];
+    const [q, k, v] = [
+      randn([1, 2, 5, 4], rng, { requiresGrad: true }),
+      randn([1, 2, 5, 4], rng, { requiresGrad: true }),
+      randn([1, 2, 5, 2], rng),
+    ];
     const mask = new SlidingWindowRule(2).toMask([5, 5]);
     const sparse = attend({ query: q, keys: k, values: v, scorer: alibiScorer(2), normalizer: { kind: 'sparsemax' }, attentionMask: mask });
     for (let n = 0; n < mask.size * 2; n++) if (mask.data[n % mask.size] === 0) expect(sparse.weights.data[n]).toBe(0);

@@ -22,12 +22,16 @@ export class GumbelSoftmax implements Normalizer {
 
   constructor(options: GumbelSoftmaxNormalizerOptions = {}) {
     this.temperature = checkTemperature('GumbelSoftmax', options.temperature ?? 1);
-    if (options.rng !== undefined && typeof options.rng?.uniform !== 'function') throw new ConfigError('rng must be an Rng', { op: 'GumbelSoftmax', argument: 'rng' });
+    if (options.rng !== undefined && typeof options.rng?.uniform !== 'function')
+      throw new ConfigError('rng must be an Rng', { op: 'GumbelSoftmax', argument: 'rng' });
     this.rng = options.rng ?? defaultRng();
   }
 
   /** [..., Lk] -> [..., Lk] */
   normalize(scores: Tensor, keep?: Tensor | null): Tensor {
-    return straightThroughGumbelSoftmax(applyKeep(scores, keep, 'GumbelSoftmax.normalize'), { temperature: this.temperature, rng: this.rng }); // [..., Lk]
+    return straightThroughGumbelSoftmax(applyKeep(scores, keep, 'GumbelSoftmax.normalize'), {
+      temperature: this.temperature,
+      rng: this.rng,
+    }); // [..., Lk]
   }
 }

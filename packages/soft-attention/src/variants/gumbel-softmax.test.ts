@@ -1,7 +1,15 @@
 import { ConfigError, matmul, randn, Rng, ShapeError, sum, Tensor } from '@heed/tensor';
 import { ScaledDotScorer } from '@heed/scorers';
 import { describe, expect, it } from 'vitest';
-import { assertClose, backwardFromFixture, checkGrads, checkOutput, configNumber, integers, loadVariantFixture, toHeed } from '../../../../fixtures/variants/load-variant-fixture';
+import {
+  backwardFromFixture,
+  checkGrads,
+  checkOutput,
+  configNumber,
+  integers,
+  loadVariantFixture,
+  toHeed,
+} from '../../../../fixtures/variants/load-variant-fixture';
 import { attend } from '../attend';
 import { straightThroughGumbelSoftmax } from './gumbel-softmax';
 import { GumbelSoftmax } from './gumbel-softmax-normalizer';
@@ -33,7 +41,8 @@ describe('GumbelSoftmax as a normalizer', () => {
   it('seeded: the same seed picks the same keys; every row is one-hot on an allowed key; masked rows are 0', () => {
     const rng = new Rng(41);
     const [q, k, v] = [randn([2, 3, 4], rng), randn([2, 6, 4], rng), randn([2, 6, 2], rng)];
-    const run = () => attend({ query: q, keys: k, values: v, normalizer: new GumbelSoftmax({ temperature: 0.5, rng: new Rng(7) }), causal: true }).weights;
+    const run = () =>
+      attend({ query: q, keys: k, values: v, normalizer: new GumbelSoftmax({ temperature: 0.5, rng: new Rng(7) }), causal: true }).weights;
     const [a, b] = [run(), run()];
     expect(Array.from(a.data)).toEqual(Array.from(b.data));
     sum(a, -1).data.forEach((s) => expect(s).toBe(1));

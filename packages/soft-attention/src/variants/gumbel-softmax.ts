@@ -23,7 +23,11 @@ export function straightThroughGumbelSoftmax(logits: Tensor, options: GumbelSoft
     throw new ArgumentError(`temperature must be a finite number > 0, got ${temperature}`, { op, argument: 'temperature' });
   }
   if (options.noise && options.noise.shape.join() !== logits.shape.join()) {
-    throw new ShapeError(`noise ${formatShape(options.noise.shape)} must have the shape of logits ${formatShape(logits.shape)}`, { op, argument: 'noise', shapes: { logits: logits.shape, noise: options.noise.shape } });
+    throw new ShapeError(`noise ${formatShape(options.noise.shape)} must have the shape of logits ${formatShape(logits.shape)}`, {
+      op,
+      argument: 'noise',
+      shapes: { logits: logits.shape, noise: options.noise.shape },
+    });
   }
   const noise = options.noise ?? gumbelNoise(logits.shape, options.rng ?? defaultRng());
   return straightThroughOneHot(add(logits, noise), temperature); // [..., n]
@@ -33,7 +37,8 @@ export function straightThroughGumbelSoftmax(logits: Tensor, options: GumbelSoft
 export function gumbelNoise(shape: readonly number[], rng: Rng): Tensor {
   const size = shape.reduce((a, b) => a * b, 1);
   const data = new Float32Array(size);
-  for (let i = 0; i < size; i++) data[i] = -Math.log(-Math.log(Math.min(Math.max(rng.uniform(), Number.MIN_VALUE), 1 - Number.EPSILON / 2)));
+  for (let i = 0; i < size; i++)
+    data[i] = -Math.log(-Math.log(Math.min(Math.max(rng.uniform(), Number.MIN_VALUE), 1 - Number.EPSILON / 2)));
   return new Tensor(data, shape);
 }
 

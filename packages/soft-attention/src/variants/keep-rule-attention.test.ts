@@ -1,7 +1,14 @@
 import { ArgumentError, ConfigError, mul, plainKernels, randn, Rng, setKernels, sum, Tensor, type AttentionProblem } from '@heed/tensor';
 import { describe, expect, it } from 'vitest';
 import { assertClose } from '../../../../fixtures/load-fixture';
-import { backwardFromFixture, checkGrads, checkOutput, configNumber, loadVariantFixture, toHeed } from '../../../../fixtures/variants/load-variant-fixture';
+import {
+  backwardFromFixture,
+  checkGrads,
+  checkOutput,
+  configNumber,
+  loadVariantFixture,
+  toHeed,
+} from '../../../../fixtures/variants/load-variant-fixture';
 import { attend, type AttendOptions } from '../attend';
 import { planAttention } from '../plan-attention';
 import { Softmax } from '../softmax';
@@ -28,7 +35,11 @@ function inputs(shapes: { query: number[]; keys: number[]; values: number[] }, s
 
 /** attend on fresh leaf copies; loss = Σ context ⊙ R (+ Σ weights ⊙ R'): context, weights and the three gradients. */
 function run(base: Inputs, options: Options) {
-  const [query, keys, values] = [base.query, base.keys, base.values].map((t) => new Tensor(t.data.slice(), t.shape, true)) as [Tensor, Tensor, Tensor];
+  const [query, keys, values] = [base.query, base.keys, base.values].map((t) => new Tensor(t.data.slice(), t.shape, true)) as [
+    Tensor,
+    Tensor,
+    Tensor,
+  ];
   const { context, weights } = attend({ query, keys, values, ...options });
   const rng = new Rng(77);
   let loss = sum(mul(context, randn(context.shape, rng)));
@@ -46,7 +57,10 @@ function expectFusedEqualsMaterialized(base: Inputs, rule: KeepRule, options: Op
   for (const p of spy.problems) expect(p.attentionMask === null || p.attentionMask.length < p.queryLength * p.keyLength).toBe(true); // never an [Lq, Lk] mask
   const plain = run(base, { ...options, attentionMask: mask, implementation: 'plain', needWeights: withWeights });
   const planPlain = run(base, { ...options, keepRule: rule, implementation: 'plain', needWeights: withWeights });
-  for (const [label, other] of [['materialized mask', plain], ['keepRule on the plain path', planPlain]] as const) {
+  for (const [label, other] of [
+    ['materialized mask', plain],
+    ['keepRule on the plain path', planPlain],
+  ] as const) {
     assertClose(`context (${label})`, fused.context, other.context, FORWARD);
     if (withWeights) assertClose(`weights (${label})`, fused.weights!, other.weights!, FORWARD);
     assertClose(`grad query (${label})`, fused.dq, other.dq, GRADIENT);
@@ -69,7 +83,10 @@ function spyOnFused(): { problems: AttentionProblem[]; restore: () => void } {
 
 /** A keep-mask [Lq, Lk] written out here from the window's definition (independent of the rule classes). */
 function bandMask(Lq: number, Lk: number, allows: (i: number, j: number) => boolean): Tensor {
-  return new Tensor(Float32Array.from({ length: Lq * Lk }, (_, n) => (allows(Math.floor(n / Lk), n % Lk) ? 1 : 0)), [Lq, Lk]);
+  return new Tensor(
+    Float32Array.from({ length: Lq * Lk }, (_, n) => (allows(Math.floor(n / Lk), n % Lk) ? 1 : 0)),
+    [Lq, Lk],
+  );
 }
 
 describe('window fixtures through the keepRule option, fused and plain', () => {
@@ -113,18 +130,41 @@ describe('fused ≡ plain for keep rules', () => {
 
   it('local window, and combinations: causal AND local window, window AND causal option, with GQA and keyPaddingMask', () => {
     const rng = new Rng(8);
-    const keyPaddingMask = new Tensor(Float32Array.from({ length: 2 * Lk }, (_, n) => (n % Lk < 30 || rng.uniform() < 0.6 ? 1 : 0)), [2, Lk]); // [B, Lk]
+    const keyPaddingMask = new Tensor(
+      Float32Array.from({ length: 2 * Lk }, (_, n) => (n % Lk < 30 || rng.uniform() < 0.6 ? 1 : 0)),
+      [2, Lk],
+    ); // [B, Lk]
     const w = 6;
-    expectFusedEqualsMaterialized(base, new LocalWindowRule(w, 20), { groupSize: 2 }, bandMask(Lq, Lk, (i, j) => Math.abs(i + 20 - j) <= w));
+    expectFusedEqualsMaterialized(
+      base,
+      new LocalWindowRule(w, 20),
+      { groupSize: 2 },
+      bandMask(Lq, Lk, (i, j) => Math.abs(i + 20 - j) <= w),
+    );
     const combined = new CausalRule(end).and(new LocalWindowRule(w, end)); // = a sliding window of w + 1
-    expectFusedEqualsMaterialized(base, combined, { groupSize: 2, keyPaddingMask }, bandMask(Lq, Lk, (i, j) => j <= i + end && j >= i + end - w));
+    expectFusedEqualsMaterialized(
+      base,
+      combined,
+      { groupSize: 2, keyPaddingMask },
+      bandMask(Lq, Lk, (i, j) => j <= i + end && j >= i + end - w),
+    );
     // The causal option ANDs with the rule: the band's upper bound is the smaller one.
-    expectFusedEqualsMaterialized(base, new LocalWindowRule(w, end), { groupSize: 2, keyPaddingMask, causal: { offset: end - 2 } }, bandMask(Lq, Lk, (i, j) => j <= i + end - 2 && j >= i + end - w));
+    expectFusedEqualsMaterialized(
+      base,
+      new LocalWindowRule(w, end),
+      { groupSize: 2, keyPaddingMask, causal: { offset: end - 2 } },
+      bandMask(Lq, Lk, (i, j) => j <= i + end - 2 && j >= i + end - w),
+    );
   });
 
   it("layout 'sequence-first' reads the window the same way", () => {
     const seq = inputs({ query: [2, 37, 4, 8], keys: [2, 70, 2, 8], values: [2, 70, 2, 5] }, 4);
-    expectFusedEqualsMaterialized(seq, new SlidingWindowRule(5, end), { groupSize: 2, layout: 'sequence-first' }, bandMask(Lq, Lk, (i, j) => j <= i + end && j > i + end - 5));
+    expectFusedEqualsMaterialized(
+      seq,
+      new SlidingWindowRule(5, end),
+      { groupSize: 2, layout: 'sequence-first' },
+      bandMask(Lq, Lk, (i, j) => j <= i + end && j > i + end - 5),
+    );
   });
 });
 
@@ -144,7 +184,20 @@ describe('planAttention resolves keep rules', () => {
 
   it("a rule the kernels do not know sends 'auto' to the plain path with a reason; 'fused' is a ConfigError naming the call", () => {
     const even = keepRule('even-keys', (_b, _h, _i, j) => j % 2 === 0);
-    for (const rule of [even, new SlidingWindowRule(2).or(new CausalRule()), new SegmentRule([[0, 0, 1, 1, 1, 1, 1], [0, 0, 0, 0, 0, 0, 0]], [[0, 0, 1, 1, 1, 1, 1], [0, 0, 0, 0, 0, 0, 0]])]) {
+    for (const rule of [
+      even,
+      new SlidingWindowRule(2).or(new CausalRule()),
+      new SegmentRule(
+        [
+          [0, 0, 1, 1, 1, 1, 1],
+          [0, 0, 0, 0, 0, 0, 0],
+        ],
+        [
+          [0, 0, 1, 1, 1, 1, 1],
+          [0, 0, 0, 0, 0, 0, 0],
+        ],
+      ),
+    ]) {
       const plan = planOf({ keepRule: rule, needWeights: false });
       expect(plan.path).toBe('plain');
       expect(plan.reason).toMatch(new RegExp(`the keep rule '${rule.kind}' has no fused kernel`));
@@ -162,18 +215,32 @@ describe('planAttention resolves keep rules', () => {
   it('a user-defined rule by (batch, head) works on the plain path, as the same mask written out', () => {
     const strided = keepRule('strided-heads', (b, h, i, j) => j % 2 === h % 2 && (b === 0 || j <= i + 2));
     const heads = inputs({ query: [2, 2, 5, 4], keys: [2, 2, 7, 4], values: [2, 2, 7, 3] }, 6);
-    const mask = new Tensor(Float32Array.from({ length: 2 * 2 * 5 * 7 }, (_, n) => {
-      const [b, h, i, j] = [Math.floor(n / 70), Math.floor(n / 35) % 2, Math.floor(n / 7) % 5, n % 7];
-      return j % 2 === h % 2 && (b === 0 || j <= i + 2) ? 1 : 0;
-    }), [2, 2, 5, 7]);
+    const mask = new Tensor(
+      Float32Array.from({ length: 2 * 2 * 5 * 7 }, (_, n) => {
+        const [b, h, i, j] = [Math.floor(n / 70), Math.floor(n / 35) % 2, Math.floor(n / 7) % 5, n % 7];
+        return j % 2 === h % 2 && (b === 0 || j <= i + 2) ? 1 : 0;
+      }),
+      [2, 2, 5, 7],
+    );
     const byRule = run(heads, { keepRule: strided });
     const byMask = run(heads, { attentionMask: mask });
     assertClose('context', byRule.context, byMask.context, FORWARD);
     assertClose('weights', byRule.weights!, byMask.weights!, FORWARD);
     assertClose('grad query', byRule.dq, byMask.dq, GRADIENT);
-    const segments = [[0, 0, 1, 1, 1, 2, 2], [0, 0, 0, 0, 1, 1, 1]];
-    const segmentRule = new SegmentRule(segments.map((row) => row.slice(2)), segments); // queries at positions 2..6
-    const segmentMask = new Tensor(Float32Array.from({ length: 2 * 5 * 7 }, (_, n) => (segments[Math.floor(n / 35)]![(Math.floor(n / 7) % 5) + 2] === segments[Math.floor(n / 35)]![n % 7] ? 1 : 0)), [2, 5, 7]);
+    const segments = [
+      [0, 0, 1, 1, 1, 2, 2],
+      [0, 0, 0, 0, 1, 1, 1],
+    ];
+    const segmentRule = new SegmentRule(
+      segments.map((row) => row.slice(2)),
+      segments,
+    ); // queries at positions 2..6
+    const segmentMask = new Tensor(
+      Float32Array.from({ length: 2 * 5 * 7 }, (_, n) =>
+        segments[Math.floor(n / 35)]![(Math.floor(n / 7) % 5) + 2] === segments[Math.floor(n / 35)]![n % 7] ? 1 : 0,
+      ),
+      [2, 5, 7],
+    );
     assertClose('segments', run(base, { keepRule: segmentRule }).context, run(base, { attentionMask: segmentMask }).context, FORWARD);
   });
 
@@ -190,4 +257,3 @@ describe('planAttention resolves keep rules', () => {
     expect(() => new CausalRule(NaN)).toThrow(ConfigError);
   });
 });
-

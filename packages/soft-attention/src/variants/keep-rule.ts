@@ -33,10 +33,15 @@ export abstract class KeepRule {
   toMask(shape: readonly number[], options: KeepRuleMaskOptions = {}): Tensor {
     const op = `${this.kind}.toMask`;
     if (shape.length < 2 || shape.length > 4 || !shape.every((n) => Number.isInteger(n) && n >= 0)) {
-      throw new ShapeError(`shape ${formatShape(shape)} must be [Lq, Lk], [B, Lq, Lk] or [B, H, Lq, Lk]`, { op, argument: 'shape', shapes: { shape } });
+      throw new ShapeError(`shape ${formatShape(shape)} must be [Lq, Lk], [B, Lq, Lk] or [B, H, Lq, Lk]`, {
+        op,
+        argument: 'shape',
+        shapes: { shape },
+      });
     }
     const offset = options.queryOffset ?? 0;
-    if (!Number.isInteger(offset)) throw new ArgumentError(`queryOffset must be an integer, got ${offset}`, { op, argument: 'queryOffset' });
+    if (!Number.isInteger(offset))
+      throw new ArgumentError(`queryOffset must be an integer, got ${offset}`, { op, argument: 'queryOffset' });
     const [Lq, Lk] = shape.slice(-2) as [number, number];
     const B = shape.length >= 3 ? shape[0]! : 1;
     const H = shape.length === 4 ? shape[1]! : 1;
@@ -75,8 +80,10 @@ export class AnyOfRules extends KeepRule {
 
 /** A user-defined rule from a function of the indices, e.g. `keepRule('even-keys', (b, h, i, j) => j % 2 === 0)`. */
 export function keepRule(kind: string, allows: (b: number, h: number, i: number, j: number) => boolean): KeepRule {
-  if (typeof kind !== 'string' || kind.length === 0) throw new ConfigError(`kind must be a non-empty string, got ${JSON.stringify(kind)}`, { op: 'keepRule', argument: 'kind' });
-  if (typeof allows !== 'function') throw new ConfigError('allows must be a function (b, h, i, j) => boolean', { op: 'keepRule', argument: 'allows' });
+  if (typeof kind !== 'string' || kind.length === 0)
+    throw new ConfigError(`kind must be a non-empty string, got ${JSON.stringify(kind)}`, { op: 'keepRule', argument: 'kind' });
+  if (typeof allows !== 'function')
+    throw new ConfigError('allows must be a function (b, h, i, j) => boolean', { op: 'keepRule', argument: 'allows' });
   return new (class extends KeepRule {
     readonly kind = kind;
     allows(b: number, h: number, i: number, j: number): boolean {

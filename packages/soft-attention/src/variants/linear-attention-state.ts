@@ -32,11 +32,29 @@ export class LinearAttentionState {
     const shapes = { query: query.shape, key: key.shape, value: value.shape };
     const lead = (t: Tensor) => t.shape.slice(0, -2).join(',');
     const one = (t: Tensor) => t.rank >= 2 && t.shape[t.rank - 2] === 1;
-    if (!one(query) || !one(key) || !one(value) || lead(query) !== lead(key) || lead(key) !== lead(value) || query.shape[query.rank - 1] !== key.shape[key.rank - 1]) {
-      throw new ShapeError(`query ${formatShape(query.shape)}, key ${formatShape(key.shape)} and value ${formatShape(value.shape)} must be [..., 1, d], [..., 1, d] and [..., 1, dv]: one position`, { op, argument: 'query', shapes });
+    if (
+      !one(query) ||
+      !one(key) ||
+      !one(value) ||
+      lead(query) !== lead(key) ||
+      lead(key) !== lead(value) ||
+      query.shape[query.rank - 1] !== key.shape[key.rank - 1]
+    ) {
+      throw new ShapeError(
+        `query ${formatShape(query.shape)}, key ${formatShape(key.shape)} and value ${formatShape(value.shape)} must be [..., 1, d], [..., 1, d] and [..., 1, dv]: one position`,
+        { op, argument: 'query', shapes },
+      );
     }
-    if (this.keyValue && (this.keyValue.shape.slice(0, -2).join(',') !== lead(key) || this.keyValue.shape.at(-2) !== key.shape.at(-1) || this.keyValue.shape.at(-1) !== value.shape.at(-1))) {
-      throw new ShapeError(`the state holds ${formatShape(this.keyValue.shape)} = [..., d, dv], got key ${formatShape(key.shape)} and value ${formatShape(value.shape)}; reset() for another shape`, { op, argument: 'key', shapes });
+    if (
+      this.keyValue &&
+      (this.keyValue.shape.slice(0, -2).join(',') !== lead(key) ||
+        this.keyValue.shape.at(-2) !== key.shape.at(-1) ||
+        this.keyValue.shape.at(-1) !== value.shape.at(-1))
+    ) {
+      throw new ShapeError(
+        `the state holds ${formatShape(this.keyValue.shape)} = [..., d, dv], got key ${formatShape(key.shape)} and value ${formatShape(value.shape)}; reset() for another shape`,
+        { op, argument: 'key', shapes },
+      );
     }
     const phiKey = eluFeatureMap(key); // [..., 1, d]
     const update = matmul(phiKey, value, { transposeA: true }); // [..., d, 1] x [..., 1, dv] -> [..., d, dv]

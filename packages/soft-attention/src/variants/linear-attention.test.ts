@@ -1,6 +1,14 @@
 import { concat, gradcheck, mul, randn, Rng, ShapeError, slice, sum } from '@heed/tensor';
 import { describe, expect, it } from 'vitest';
-import { assertClose, backwardFromFixture, checkGrads, checkOutput, loadVariantFixture, toHeed, toleranceOf } from '../../../../fixtures/variants/load-variant-fixture';
+import {
+  assertClose,
+  backwardFromFixture,
+  checkGrads,
+  checkOutput,
+  loadVariantFixture,
+  toHeed,
+  toleranceOf,
+} from '../../../../fixtures/variants/load-variant-fixture';
 import { causalLinearAttention } from './causal-linear-attention';
 import { eluFeatureMap } from './elu-feature-map';
 import { linearAttention, linearAttentionWeights } from './linear-attention';
@@ -24,9 +32,15 @@ describe('linear attention against the PyTorch fixtures', () => {
       const normalizer = new Float64Array(rows);
       for (let row = 0; row < rows; row++) {
         const [n, i] = [Math.floor(row / L), row % L];
-        for (let j = 0; j < L; j++) if (!causal || j <= i) for (let a = 0; a < d; a++) normalizer[row]! += phiQ.data[row * d + a]! * phiK.data[(n * L + j) * d + a]!;
+        for (let j = 0; j < L; j++)
+          if (!causal || j <= i) for (let a = 0; a < d; a++) normalizer[row]! += phiQ.data[row * d + a]! * phiK.data[(n * L + j) * d + a]!;
       }
-      assertClose('normalizer', { shape: fixture.outputs.normalizer!.shape, data: normalizer }, fixture.outputs.normalizer!, toleranceOf(fixture));
+      assertClose(
+        'normalizer',
+        { shape: fixture.outputs.normalizer!.shape, data: normalizer },
+        fixture.outputs.normalizer!,
+        toleranceOf(fixture),
+      );
       backwardFromFixture(fixture, 'output', output);
       checkGrads(fixture, 'inputs', { q, k, v });
     });

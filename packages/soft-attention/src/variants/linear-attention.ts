@@ -45,13 +45,28 @@ export function linearAttentionWeights(query: Tensor, keys: Tensor, options: Lin
 function checkLinearAttentionInputs(op: string, query: Tensor, keys: Tensor, values: Tensor | null, causal: boolean): void {
   const shapes = { query: query.shape, keys: keys.shape, ...(values ? { values: values.shape } : {}) };
   const lead = (t: Tensor) => t.shape.slice(0, -2).join(',');
-  if (query.rank < 2 || keys.rank !== query.rank || lead(query) !== lead(keys) || query.shape[query.rank - 1] !== keys.shape[keys.rank - 1]) {
-    throw new ShapeError(`query ${formatShape(query.shape)} and keys ${formatShape(keys.shape)} must be [..., Lq, d] and [..., Lk, d] with the same leading dims and d`, { op, argument: 'keys', shapes });
+  if (
+    query.rank < 2 ||
+    keys.rank !== query.rank ||
+    lead(query) !== lead(keys) ||
+    query.shape[query.rank - 1] !== keys.shape[keys.rank - 1]
+  ) {
+    throw new ShapeError(
+      `query ${formatShape(query.shape)} and keys ${formatShape(keys.shape)} must be [..., Lq, d] and [..., Lk, d] with the same leading dims and d`,
+      { op, argument: 'keys', shapes },
+    );
   }
   if (values && (values.rank !== keys.rank || values.shape.slice(0, -1).join(',') !== keys.shape.slice(0, -1).join(','))) {
-    throw new ShapeError(`values ${formatShape(values.shape)} must be [..., Lk, dv] for keys ${formatShape(keys.shape)}`, { op, argument: 'values', shapes });
+    throw new ShapeError(`values ${formatShape(values.shape)} must be [..., Lk, dv] for keys ${formatShape(keys.shape)}`, {
+      op,
+      argument: 'values',
+      shapes,
+    });
   }
   if (causal && query.shape[query.rank - 2] !== keys.shape[keys.rank - 2]) {
-    throw new ShapeError(`causal linear attention needs Lq = Lk (one sequence); got query ${formatShape(query.shape)} and keys ${formatShape(keys.shape)} — decode step by step with LinearAttentionState`, { op, argument: 'causal', shapes });
+    throw new ShapeError(
+      `causal linear attention needs Lq = Lk (one sequence); got query ${formatShape(query.shape)} and keys ${formatShape(keys.shape)} — decode step by step with LinearAttentionState`,
+      { op, argument: 'causal', shapes },
+    );
   }
 }

@@ -15,7 +15,8 @@ export class LocalWindowRule extends KeepRule {
   ) {
     super();
     checkWindow('LocalWindowRule', 'window', window, 0, ConfigError);
-    if (!Number.isInteger(offset)) throw new ConfigError(`offset must be an integer, got ${offset}`, { op: 'LocalWindowRule', argument: 'offset' });
+    if (!Number.isInteger(offset))
+      throw new ConfigError(`offset must be an integer, got ${offset}`, { op: 'LocalWindowRule', argument: 'offset' });
   }
 
   allows(_b: number, _h: number, i: number, j: number): boolean {

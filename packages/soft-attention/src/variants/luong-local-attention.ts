@@ -56,7 +56,11 @@ export interface LuongLocalAttentionResult {
 }
 
 /** PyTorch names of the reference module -> heed names. */
-const TORCH_NAMES: Readonly<Record<string, string>> = { 'W_a.weight': 'scoreProjection.weight', 'W_p.weight': 'positionProjection.weight', v_p: 'positionVector' };
+const TORCH_NAMES: Readonly<Record<string, string>> = {
+  'W_a.weight': 'scoreProjection.weight',
+  'W_p.weight': 'positionProjection.weight',
+  v_p: 'positionVector',
+};
 
 /**
  * Luong, Pham & Manning 2015, local attention (section 3.2) for encoder–decoder models, with the
@@ -81,13 +85,19 @@ export class LuongLocalAttention extends Module {
     const op = 'LuongLocalAttention';
     const { dim, mode, window } = options;
     if (!Number.isInteger(dim) || dim < 1) throw new ConfigError(`dim must be a positive integer, got ${dim}`, { op, argument: 'dim' });
-    if (mode !== 'local-m' && mode !== 'local-p') throw new ConfigError(`mode must be 'local-m' or 'local-p', got ${JSON.stringify(mode)}`, { op, argument: 'mode' });
-    if (!Number.isInteger(window) || window < 1) throw new ConfigError(`window (D) must be an integer ≥ 1, got ${window}`, { op, argument: 'window' });
+    if (mode !== 'local-m' && mode !== 'local-p')
+      throw new ConfigError(`mode must be 'local-m' or 'local-p', got ${JSON.stringify(mode)}`, { op, argument: 'mode' });
+    if (!Number.isInteger(window) || window < 1)
+      throw new ConfigError(`window (D) must be an integer ≥ 1, got ${window}`, { op, argument: 'window' });
     if (mode === 'local-m' && options.predictorDim !== undefined) {
-      throw new ConfigError("predictorDim belongs to the position predictor of mode 'local-p'; local-m has none (p_t = t)", { op, argument: 'predictorDim' });
+      throw new ConfigError("predictorDim belongs to the position predictor of mode 'local-p'; local-m has none (p_t = t)", {
+        op,
+        argument: 'predictorDim',
+      });
     }
     const predictorDim = options.predictorDim ?? dim;
-    if (!Number.isInteger(predictorDim) || predictorDim < 1) throw new ConfigError(`predictorDim must be a positive integer, got ${predictorDim}`, { op, argument: 'predictorDim' });
+    if (!Number.isInteger(predictorDim) || predictorDim < 1)
+      throw new ConfigError(`predictorDim must be a positive integer, got ${predictorDim}`, { op, argument: 'predictorDim' });
     const rng = options.rng ?? defaultRng();
     this.dim = dim;
     this.mode = mode;
@@ -95,14 +105,20 @@ export class LuongLocalAttention extends Module {
     this.gaussian = options.gaussian ?? mode === 'local-p';
     this.scoreProjection = new Linear(dim, dim, { bias: false, rng });
     this.positionProjection = mode === 'local-p' ? new Linear(dim, predictorDim, { bias: false, rng }) : null;
-    this.positionVector = mode === 'local-p' ? (normalInit(new Parameter(new Float32Array(predictorDim), [predictorDim]), 0, 1 / Math.sqrt(predictorDim), rng) as Parameter) : null;
+    this.positionVector =
+      mode === 'local-p'
+        ? (normalInit(new Parameter(new Float32Array(predictorDim), [predictorDim]), 0, 1 / Math.sqrt(predictorDim), rng) as Parameter)
+        : null;
   }
 
   /** decoder states h [B, T, d], encoder states hs [B, S, d] -> context [B, T, d], weights [B, T, S], … */
   forward(h: Tensor, hs: Tensor): LuongLocalAttentionResult {
     const op = 'LuongLocalAttention.forward';
     if (h.rank !== 3 || hs.rank !== 3 || h.shape[2] !== this.dim || hs.shape[2] !== this.dim || h.shape[0] !== hs.shape[0]) {
-      throw new ShapeError(`h ${formatShape(h.shape)} and hs ${formatShape(hs.shape)} must be [B, T, d] and [B, S, d] with d = ${this.dim}`, { op, argument: 'hs', shapes: { h: h.shape, hs: hs.shape } });
+      throw new ShapeError(
+        `h ${formatShape(h.shape)} and hs ${formatShape(hs.shape)} must be [B, T, d] and [B, S, d] with d = ${this.dim}`,
+        { op, argument: 'hs', shapes: { h: h.shape, hs: hs.shape } },
+      );
     }
     const [B, T] = [h.shape[0]!, h.shape[1]!];
     const S = hs.shape[1]!;
@@ -122,18 +138,32 @@ export class LuongLocalAttention extends Module {
     let weights = align;
     if (this.gaussian) {
       const sigma = D / 2;
-      const source = new Tensor(Float32Array.from({ length: S }, (_, s) => s), [1, 1, S]);
+      const source = new Tensor(
+        Float32Array.from({ length: S }, (_, s) => s),
+        [1, 1, S],
+      );
       const offset = sub(source, positions); // [1, 1, S] − [B, T, 1] -> [B, T, S]
       weights = mul(align, exp(neg(div(mul(offset, offset), 2 * sigma * sigma)))); // [B, T, S]
     }
     const context = matmul(weights, hs); // [B, T, S] x [B, S, d] -> [B, T, d]
-    return { context, weights, align, positions: reshape(positions, [B, T]), windowStart: new Tensor(start, [B, T]), windowEnd: new Tensor(end, [B, T]) };
+    return {
+      context,
+      weights,
+      align,
+      positions: reshape(positions, [B, T]),
+      windowStart: new Tensor(start, [B, T]),
+      windowEnd: new Tensor(end, [B, T]),
+    };
   }
 
   /** p_t: t (local-m), or S·sigmoid(v_pᵀ tanh(W_p h_t)) (local-p). -> [B, T, 1] */
   private predictPositions(h: Tensor, S: number): Tensor {
     const [B, T] = [h.shape[0]!, h.shape[1]!];
-    if (this.mode === 'local-m') return new Tensor(Float32Array.from({ length: B * T }, (_, n) => n % T), [B, T, 1]);
+    if (this.mode === 'local-m')
+      return new Tensor(
+        Float32Array.from({ length: B * T }, (_, n) => n % T),
+        [B, T, 1],
+      );
     const hidden = tanh(this.positionProjection!.forward(h)); // [B, T, d] -> [B, T, dp]
     const logit = matmul(hidden, reshape(this.positionVector!, [this.positionVector!.size, 1])); // [B, T, dp] x [dp, 1] -> [B, T, 1]
     return mul(sigmoid(logit), S); // [B, T, 1]
@@ -147,11 +177,21 @@ export class LuongLocalAttention extends Module {
     for (const [key, value] of Object.entries(state)) {
       const heed = TORCH_NAMES[key];
       if (!heed || !own.has(heed)) {
-        throw new StateDictError(`unexpected key '${key}' for mode '${this.mode}' (expects ${Object.keys(TORCH_NAMES).filter((k) => own.has(TORCH_NAMES[k]!)).join(', ')})`, { op, argument: key, keys: [key] });
+        throw new StateDictError(
+          `unexpected key '${key}' for mode '${this.mode}' (expects ${Object.keys(TORCH_NAMES)
+            .filter((k) => own.has(TORCH_NAMES[k]!))
+            .join(', ')})`,
+          { op, argument: key, keys: [key] },
+        );
       }
       const expected = own.get(heed)!.shape;
       if (value.shape.join() !== expected.join()) {
-        throw new StateDictError(`key '${key}' has shape ${formatShape(value.shape)}, this layer expects ${formatShape(expected)}`, { op, argument: key, keys: [key], shapes: { expected, got: value.shape } });
+        throw new StateDictError(`key '${key}' has shape ${formatShape(value.shape)}, this layer expects ${formatShape(expected)}`, {
+          op,
+          argument: key,
+          keys: [key],
+          shapes: { expected, got: value.shape },
+        });
       }
       renamed[heed] = value;
     }

@@ -11,7 +11,8 @@ const fallOff: ScoreModifier = {
   kind: 'fall-off',
   modify(scores: Tensor, { queryLength, keyLength, queryOffset }: ScorePositions): Tensor {
     const distance = new Float32Array(queryLength * keyLength);
-    for (let i = 0; i < queryLength; i++) for (let j = 0; j < keyLength; j++) distance[i * keyLength + j] = 0.1 * Math.abs(i + queryOffset - j);
+    for (let i = 0; i < queryLength; i++)
+      for (let j = 0; j < keyLength; j++) distance[i * keyLength + j] = 0.1 * Math.abs(i + queryOffset - j);
     return mul(tanh(div(sub(scores, new Tensor(distance, [queryLength, keyLength])), 4)), 4); // [..., Lq, Lk]
   },
 };
@@ -34,7 +35,10 @@ describe('ModifiedScorer with a user-defined ScoreModifier', () => {
     const scorer = new ModifiedScorer(fallOff);
     const mask = new SlidingWindowRule(2).toMask([4, 4]);
     const v = randn([1, 2, 4, 2], rng);
-    const check = gradcheck((qq, kk) => attend({ query: qq!, keys: kk!, values: v, scorer, attentionMask: mask }).context, [randn([1, 2, 4, 3], rng), randn([1, 2, 4, 3], rng)]);
+    const check = gradcheck(
+      (qq, kk) => attend({ query: qq!, keys: kk!, values: v, scorer, attentionMask: mask }).context,
+      [randn([1, 2, 4, 3], rng), randn([1, 2, 4, 3], rng)],
+    );
     expect(check.ok, JSON.stringify(check)).toBe(true);
     expect(scorer.kind).toBe('fall-off+scaled-dot');
   });
@@ -42,6 +46,8 @@ describe('ModifiedScorer with a user-defined ScoreModifier', () => {
   it('refuses something that is not a modifier, and a modifier that changes the shape', () => {
     expect(() => new ModifiedScorer({} as ScoreModifier)).toThrow(ConfigError);
     const rowSums: ScoreModifier = { kind: 'row-sums', modify: (s) => s.sum(-1) };
-    expect(() => new ModifiedScorer(rowSums).score(randn([1, 2, 3], new Rng(1)), randn([1, 4, 3], new Rng(2)))).toThrow(/row-sums modifier returned \[1, 2\] for scores \[1, 2, 4\]/);
+    expect(() => new ModifiedScorer(rowSums).score(randn([1, 2, 3], new Rng(1)), randn([1, 4, 3], new Rng(2)))).toThrow(
+      /row-sums modifier returned \[1, 2\] for scores \[1, 2, 4\]/,
+    );
   });
 });

@@ -35,11 +35,17 @@ export class ModifiedScorer extends Module implements Scorer {
   constructor(modifier: ScoreModifier, options: { inner?: Scorer | ScorerSpec; queryPositionOffset?: QueryPositionOffset } = {}) {
     super();
     if (typeof modifier?.modify !== 'function' || typeof modifier.kind !== 'string') {
-      throw new ConfigError('modifier must be a ScoreModifier: { kind: string, modify(scores, { queryLength, keyLength, queryOffset }) -> scores }', { op: 'ModifiedScorer', argument: 'modifier' });
+      throw new ConfigError(
+        'modifier must be a ScoreModifier: { kind: string, modify(scores, { queryLength, keyLength, queryOffset }) -> scores }',
+        { op: 'ModifiedScorer', argument: 'modifier' },
+      );
     }
     const offset = options.queryPositionOffset;
     if (offset !== undefined && offset !== 'bottom-right' && !Number.isInteger(offset)) {
-      throw new ConfigError(`queryPositionOffset must be an integer or 'bottom-right', got ${JSON.stringify(offset)}`, { op: 'ModifiedScorer', argument: 'queryPositionOffset' });
+      throw new ConfigError(`queryPositionOffset must be an integer or 'bottom-right', got ${JSON.stringify(offset)}`, {
+        op: 'ModifiedScorer',
+        argument: 'queryPositionOffset',
+      });
     }
     this.modifier = modifier;
     this.inner = resolveScorer(options.inner);
@@ -55,11 +61,14 @@ export class ModifiedScorer extends Module implements Scorer {
     const queryOffset = resolveQueryOffset(this.queryPositionOffset, queryLength, keyLength, `${this.kind}.score`);
     const modified = this.modifier.modify(scores, { queryLength, keyLength, queryOffset }); // [..., Lq, Lk]
     if (modified.shape.join() !== scores.shape.join()) {
-      throw new ShapeError(`the ${this.modifier.kind} modifier returned ${formatShape(modified.shape)} for scores ${formatShape(scores.shape)}; it must keep their shape`, {
-        op: `${this.kind}.score`,
-        argument: 'modifier',
-        shapes: { scores: scores.shape, modified: modified.shape },
-      });
+      throw new ShapeError(
+        `the ${this.modifier.kind} modifier returned ${formatShape(modified.shape)} for scores ${formatShape(scores.shape)}; it must keep their shape`,
+        {
+          op: `${this.kind}.score`,
+          argument: 'modifier',
+          shapes: { scores: scores.shape, modified: modified.shape },
+        },
+      );
     }
     return modified;
   }

@@ -12,7 +12,10 @@ export function resolveQueryOffset(offset: QueryPositionOffset | undefined, quer
   if (offset === undefined) return 0;
   if (offset === 'bottom-right') return keyLength - queryLength;
   if (!Number.isInteger(offset)) {
-    throw new ArgumentError(`queryPositionOffset must be an integer or 'bottom-right', got ${JSON.stringify(offset)}`, { op, argument: 'queryPositionOffset' });
+    throw new ArgumentError(`queryPositionOffset must be an integer or 'bottom-right', got ${JSON.stringify(offset)}`, {
+      op,
+      argument: 'queryPositionOffset',
+    });
   }
   return offset;
 }

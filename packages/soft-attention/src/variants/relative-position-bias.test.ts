@@ -1,7 +1,15 @@
 import { ConfigError } from '@heed/tensor';
 import { DotScorer } from '@heed/scorers';
 import { describe, expect, it } from 'vitest';
-import { backwardFromFixture, checkGrads, checkOutput, configNumber, integers, loadVariantFixture, toHeed } from '../../../../fixtures/variants/load-variant-fixture';
+import {
+  backwardFromFixture,
+  checkGrads,
+  checkOutput,
+  configNumber,
+  integers,
+  loadVariantFixture,
+  toHeed,
+} from '../../../../fixtures/variants/load-variant-fixture';
 import { attend } from '../attend';
 import { BiasedScorer } from './biased-scorer';
 import { relativePositionBucket } from './relative-position-bucket';
@@ -11,7 +19,11 @@ describe('T5 relative position bias against the PyTorch fixtures', () => {
   for (const name of ['t5_relative_bias_bidirectional', 't5_relative_bias_causal']) {
     it(`${name}: exact buckets, the bias, weights, output and the gradients of q, k, v and the table`, () => {
       const fixture = loadVariantFixture(name);
-      const options = { bidirectional: fixture.config.bidirectional === true, numBuckets: configNumber(fixture, 'num_buckets'), maxDistance: configNumber(fixture, 'max_distance') };
+      const options = {
+        bidirectional: fixture.config.bidirectional === true,
+        numBuckets: configNumber(fixture, 'num_buckets'),
+        maxDistance: configNumber(fixture, 'max_distance'),
+      };
       const probes = integers(fixture.inputs.probe_relative_positions!);
       expect(probes.map((r) => relativePositionBucket(r, options))).toEqual(integers(fixture.outputs.probe_buckets!));
 
@@ -38,7 +50,9 @@ describe('T5 relative position bias against the PyTorch fixtures', () => {
   it('refuses bad bucket options at construction and non-integer positions at the call', () => {
     expect(() => new RelativePositionBias({ numHeads: 2, numBuckets: 3 })).toThrow(ConfigError);
     expect(() => new RelativePositionBias({ numHeads: 2, maxDistance: 4 })).toThrow(/maxDistance/);
-    expect(() => new RelativePositionBias({ numHeads: 0 })).toThrow(expect.objectContaining({ op: 'RelativePositionBias', argument: 'numHeads' }));
+    expect(() => new RelativePositionBias({ numHeads: 0 })).toThrow(
+      expect.objectContaining({ op: 'RelativePositionBias', argument: 'numHeads' }),
+    );
     expect(() => relativePositionBucket(1.5)).toThrow(/relativePosition must be an integer/);
   });
 });

@@ -26,8 +26,13 @@ export class RelativePositionBias extends Module implements ScoreBias {
   constructor(options: RelativePositionBiasOptions) {
     super();
     const { numHeads } = options;
-    if (!Number.isInteger(numHeads) || numHeads < 1) throw new ConfigError(`numHeads must be a positive integer, got ${numHeads}`, { op: 'RelativePositionBias', argument: 'numHeads' });
-    ({ bidirectional: this.bidirectional, numBuckets: this.numBuckets, maxDistance: this.maxDistance } = checkBucketOptions('RelativePositionBias', options, ConfigError));
+    if (!Number.isInteger(numHeads) || numHeads < 1)
+      throw new ConfigError(`numHeads must be a positive integer, got ${numHeads}`, { op: 'RelativePositionBias', argument: 'numHeads' });
+    ({
+      bidirectional: this.bidirectional,
+      numBuckets: this.numBuckets,
+      maxDistance: this.maxDistance,
+    } = checkBucketOptions('RelativePositionBias', options, ConfigError));
     this.numHeads = numHeads;
     this.relative_attention_bias = new Parameter(new Float32Array(this.numBuckets * numHeads), [this.numBuckets, numHeads]);
     normalInit(this.relative_attention_bias, 0, 1, options.rng ?? defaultRng());
@@ -37,7 +42,8 @@ export class RelativePositionBias extends Module implements ScoreBias {
   buckets(queryLength: number, keyLength: number, queryOffset = 0): Tensor {
     const options = { bidirectional: this.bidirectional, numBuckets: this.numBuckets, maxDistance: this.maxDistance };
     const data = new Float32Array(queryLength * keyLength);
-    for (let i = 0; i < queryLength; i++) for (let j = 0; j < keyLength; j++) data[i * keyLength + j] = relativePositionBucket(j - (i + queryOffset), options);
+    for (let i = 0; i < queryLength; i++)
+      for (let j = 0; j < keyLength; j++) data[i * keyLength + j] = relativePositionBucket(j - (i + queryOffset), options);
     return new Tensor(data, [queryLength, keyLength]);
   }
 

@@ -18,7 +18,10 @@ export interface RelativePositionBucketOptions {
 export function relativePositionBucket(relativePosition: number, options: RelativePositionBucketOptions = {}): number {
   const { bidirectional, numBuckets, maxDistance } = checkBucketOptions('relativePositionBucket', options, ArgumentError);
   if (!Number.isInteger(relativePosition)) {
-    throw new ArgumentError(`relativePosition must be an integer, got ${relativePosition}`, { op: 'relativePositionBucket', argument: 'relativePosition' });
+    throw new ArgumentError(`relativePosition must be an integer, got ${relativePosition}`, {
+      op: 'relativePositionBucket',
+      argument: 'relativePosition',
+    });
   }
   let n = numBuckets;
   let offset = 0;
@@ -47,11 +50,17 @@ export function checkBucketOptions(
   const maxDistance = options.maxDistance ?? 128;
   const smallest = bidirectional ? 4 : 2;
   if (!Number.isInteger(numBuckets) || numBuckets < smallest) {
-    throw new Failure(`numBuckets must be an integer ≥ ${smallest}${bidirectional ? ' (bidirectional halves them)' : ''}, got ${numBuckets}`, { op, argument: 'numBuckets' });
+    throw new Failure(
+      `numBuckets must be an integer ≥ ${smallest}${bidirectional ? ' (bidirectional halves them)' : ''}, got ${numBuckets}`,
+      { op, argument: 'numBuckets' },
+    );
   }
   const maxExact = Math.floor((bidirectional ? Math.floor(numBuckets / 2) : numBuckets) / 2);
   if (!Number.isFinite(maxDistance) || maxDistance <= maxExact) {
-    throw new Failure(`maxDistance must be a number above the exact range (${maxExact}), got ${maxDistance}`, { op, argument: 'maxDistance' });
+    throw new Failure(`maxDistance must be a number above the exact range (${maxExact}), got ${maxDistance}`, {
+      op,
+      argument: 'maxDistance',
+    });
   }
   return { bidirectional, numBuckets, maxDistance };
 }

@@ -1,7 +1,16 @@
 import { ArgumentError, ConfigError, randn, Rng, ShapeError, Tensor } from '@heed/tensor';
 import { DotScorer } from '@heed/scorers';
 import { describe, expect, it } from 'vitest';
-import { assertClose, backwardFromFixture, checkGrads, checkOutput, configNumber, loadVariantFixture, toHeed, toleranceOf } from '../../../../fixtures/variants/load-variant-fixture';
+import {
+  assertClose,
+  backwardFromFixture,
+  checkGrads,
+  checkOutput,
+  configNumber,
+  loadVariantFixture,
+  toHeed,
+  toleranceOf,
+} from '../../../../fixtures/variants/load-variant-fixture';
 import { attend } from '../attend';
 import { causalMask } from '../masks';
 import { applyRotaryEmbedding, rotaryAngles, type RotaryStyle } from './rotary-embedding';
@@ -26,13 +35,24 @@ describe('applyRotaryEmbedding and RotaryScorer against the PyTorch fixtures', (
 
       checkOutput(fixture, 'q_rot', applyRotaryEmbedding(q, { base, style, positions: queryPositions }));
       checkOutput(fixture, 'k_rot', applyRotaryEmbedding(k, { base, style, positions: keyPositions }));
-      assertClose(`${name} angles`, { shape: [keyPositions.length, d / 2], data: rotaryAngles(keyPositions, d, base) }, fixture.outputs.angles!, toleranceOf(fixture));
+      assertClose(
+        `${name} angles`,
+        { shape: [keyPositions.length, d / 2], data: rotaryAngles(keyPositions, d, base) },
+        fixture.outputs.angles!,
+        toleranceOf(fixture),
+      );
 
       // queries at P..P+Lq−1 over keys 0..Lk−1: the offset is Lk − Lq ('bottom-right'), and so is the causal mask
       const offset = queryPositions[0]!;
       expect(offset).toBe(Lk - Lq);
       const scorer = new RotaryScorer({ base, style, queryPositionOffset: offset === 0 ? 0 : 'bottom-right' });
-      const { context, weights } = attend({ query: q, keys: k, values: v, scorer, attentionMask: causalMask(Lq, Lk, { align: 'bottom-right' }) });
+      const { context, weights } = attend({
+        query: q,
+        keys: k,
+        values: v,
+        scorer,
+        attentionMask: causalMask(Lq, Lk, { align: 'bottom-right' }),
+      });
       checkOutput(fixture, 'attn_weights', weights);
       checkOutput(fixture, 'output', context);
       backwardFromFixture(fixture, 'output', context);
@@ -65,15 +85,22 @@ describe('applyRotaryEmbedding and RotaryScorer against the PyTorch fixtures', (
     const k = randn([2, 5, 8], rng);
     for (const style of ['rotate-half', 'interleaved'] as const) {
       const at0 = new RotaryScorer({ style, inner: new DotScorer() }).score(q, k);
-      const at7 = new DotScorer().score(applyRotaryEmbedding(q, { style, positionOffset: 7 }), applyRotaryEmbedding(k, { style, positionOffset: 7 }));
+      const at7 = new DotScorer().score(
+        applyRotaryEmbedding(q, { style, positionOffset: 7 }),
+        applyRotaryEmbedding(k, { style, positionOffset: 7 }),
+      );
       assertClose(style, at7, at0, { rtol: 1e-4, atol: 1e-5 });
     }
   });
 
   it('refuses an odd feature size, bad options and a bad configuration, naming the argument', () => {
     expect(() => applyRotaryEmbedding(new Tensor(new Float32Array(6), [2, 3]))).toThrow(ShapeError);
-    expect(() => applyRotaryEmbedding(new Tensor(new Float32Array(8), [2, 4]), { positions: [0, 1, 2] })).toThrow(/positions has 3 entries/);
-    expect(() => applyRotaryEmbedding(new Tensor(new Float32Array(8), [2, 4]), { positions: [0, 1], positionOffset: 2 })).toThrow(ArgumentError);
+    expect(() => applyRotaryEmbedding(new Tensor(new Float32Array(8), [2, 4]), { positions: [0, 1, 2] })).toThrow(
+      /positions has 3 entries/,
+    );
+    expect(() => applyRotaryEmbedding(new Tensor(new Float32Array(8), [2, 4]), { positions: [0, 1], positionOffset: 2 })).toThrow(
+      ArgumentError,
+    );
     expect(() => applyRotaryEmbedding(new Tensor(new Float32Array(8), [2, 4]), { style: 'gptj' as RotaryStyle })).toThrow(/style/);
     expect(() => new RotaryScorer({ headDim: 7 })).toThrow(ConfigError);
     expect(() => new RotaryScorer({ headDim: 7 })).toThrow(/RotaryScorer.*headDim|headDim/);

@@ -1,4 +1,4 @@
-import { add, ArgumentError, concat, ConfigError, formatShape, mul, neg, reshape, ShapeError, slice, Tensor } from '@heed/tensor';
+import { add, ArgumentError, concat, type ConfigError, formatShape, mul, neg, reshape, ShapeError, slice, Tensor } from '@heed/tensor';
 
 // Shape letters: L positions, d features (even), ... any leading dims (B, H).
 
@@ -39,7 +39,11 @@ export function applyRotaryEmbedding(x: Tensor, options: RotaryEmbeddingOptions 
   const op = 'applyRotaryEmbedding';
   const { base, style } = checkRotaryOptions(op, options);
   if (x.rank < 2 || x.shape[x.rank - 1]! % 2 !== 0) {
-    throw new ShapeError(`x ${formatShape(x.shape)} must be [..., L, d] with an even feature size d (features rotate in pairs)`, { op, argument: 'x', shapes: { x: x.shape } });
+    throw new ShapeError(`x ${formatShape(x.shape)} must be [..., L, d] with an even feature size d (features rotate in pairs)`, {
+      op,
+      argument: 'x',
+      shapes: { x: x.shape },
+    });
   }
   const L = x.shape[x.rank - 2]!;
   const d = x.shape[x.rank - 1]!;

@@ -35,13 +35,22 @@ export class RotaryScorer extends Module implements Scorer {
     ({ base: this.base, style: this.style } = checkRotaryOptions('RotaryScorer', options, ConfigError));
     const offset = options.queryPositionOffset;
     if (offset !== undefined && offset !== 'bottom-right' && !Number.isInteger(offset)) {
-      throw new ConfigError(`queryPositionOffset must be an integer or 'bottom-right', got ${JSON.stringify(offset)}`, { op: 'RotaryScorer', argument: 'queryPositionOffset' });
+      throw new ConfigError(`queryPositionOffset must be an integer or 'bottom-right', got ${JSON.stringify(offset)}`, {
+        op: 'RotaryScorer',
+        argument: 'queryPositionOffset',
+      });
     }
     if (options.headDim !== undefined && (!Number.isInteger(options.headDim) || options.headDim <= 0 || options.headDim % 2 !== 0)) {
-      throw new ConfigError(`headDim must be a positive even integer (features rotate in pairs), got ${options.headDim}`, { op: 'RotaryScorer', argument: 'headDim' });
+      throw new ConfigError(`headDim must be a positive even integer (features rotate in pairs), got ${options.headDim}`, {
+        op: 'RotaryScorer',
+        argument: 'headDim',
+      });
     }
     if (options.inner instanceof RotaryScorer) {
-      throw new ConfigError('inner is already a RotaryScorer: rotating q and k twice by their positions is not RoPE (it doubles every angle); use one RotaryScorer', { op: 'RotaryScorer', argument: 'inner' });
+      throw new ConfigError(
+        'inner is already a RotaryScorer: rotating q and k twice by their positions is not RoPE (it doubles every angle); use one RotaryScorer',
+        { op: 'RotaryScorer', argument: 'inner' },
+      );
     }
     this.inner = resolveScorer(options.inner);
     this.queryPositionOffset = options.queryPositionOffset ?? 0;

@@ -19,7 +19,10 @@ export class SegmentRule extends KeepRule {
     this.querySegments = segmentRows('SegmentRule', 'querySegments', querySegments, ConfigError);
     this.keySegments = segmentRows('SegmentRule', 'keySegments', keySegments, ConfigError);
     if (this.querySegments.length !== this.keySegments.length) {
-      throw new ConfigError(`querySegments has ${this.querySegments.length} batch rows, keySegments ${this.keySegments.length}`, { op: 'SegmentRule', argument: 'keySegments' });
+      throw new ConfigError(`querySegments has ${this.querySegments.length} batch rows, keySegments ${this.keySegments.length}`, {
+        op: 'SegmentRule',
+        argument: 'keySegments',
+      });
     }
   }
 
@@ -36,22 +39,32 @@ export class SegmentRule extends KeepRule {
     const offset = options.queryOffset ?? 0;
     const batch = shape.length >= 3 ? shape[0] : 1;
     if (shape.length >= 2 && (batch !== B || Lk > keys || offset < 0 || offset + Lq > queries)) {
-      throw new ShapeError(`shape ${formatShape(shape)} does not fit the segment ids: B = ${B} rows (give [B, Lq, Lk] or [B, H, Lq, Lk]), ${queries} query positions (queryOffset ${offset}), ${keys} key positions`, {
-        op: 'segments.toMask',
-        argument: 'shape',
-        shapes: { shape, querySegments: [B, queries], keySegments: [B, keys] },
-      });
+      throw new ShapeError(
+        `shape ${formatShape(shape)} does not fit the segment ids: B = ${B} rows (give [B, Lq, Lk] or [B, H, Lq, Lk]), ${queries} query positions (queryOffset ${offset}), ${keys} key positions`,
+        {
+          op: 'segments.toMask',
+          argument: 'shape',
+          shapes: { shape, querySegments: [B, queries], keySegments: [B, keys] },
+        },
+      );
     }
     return super.toMask(shape, options);
   }
 }
 
 /** The segment rule as a keep-mask [B, 1, Lq, Lk] (broadcasts over heads), optionally causal too. */
-export function segmentMask(querySegments: SegmentIds, keySegments: SegmentIds = querySegments, options: { causal?: boolean } = {}): Tensor {
+export function segmentMask(
+  querySegments: SegmentIds,
+  keySegments: SegmentIds = querySegments,
+  options: { causal?: boolean } = {},
+): Tensor {
   const queries = segmentRows('segmentMask', 'querySegments', querySegments, ArgumentError);
   const keys = segmentRows('segmentMask', 'keySegments', keySegments, ArgumentError);
   if (queries.length !== keys.length) {
-    throw new ArgumentError(`querySegments has ${queries.length} batch rows, keySegments ${keys.length}`, { op: 'segmentMask', argument: 'keySegments' });
+    throw new ArgumentError(`querySegments has ${queries.length} batch rows, keySegments ${keys.length}`, {
+      op: 'segmentMask',
+      argument: 'keySegments',
+    });
   }
   const rule = new SegmentRule(queries, keys);
   const [B, Lq, Lk] = [queries.length, queries[0]?.length ?? 0, keys[0]?.length ?? 0];
@@ -63,13 +76,19 @@ export function segmentMask(querySegments: SegmentIds, keySegments: SegmentIds =
 function segmentRows(op: string, argument: string, ids: SegmentIds, Failure: typeof ArgumentError): number[][] {
   let rows: number[][];
   if (ids instanceof Tensor) {
-    if (ids.rank !== 2) throw new Failure(`${argument} must be [B, L], got a tensor of shape [${ids.shape.join(', ')}]`, { op, argument, shapes: { [argument]: ids.shape } });
+    if (ids.rank !== 2)
+      throw new Failure(`${argument} must be [B, L], got a tensor of shape [${ids.shape.join(', ')}]`, {
+        op,
+        argument,
+        shapes: { [argument]: ids.shape },
+      });
     const L = ids.shape[1]!;
     rows = Array.from({ length: ids.shape[0]! }, (_, b) => Array.from(ids.data.subarray(b * L, (b + 1) * L)));
   } else {
     if (!Array.isArray(ids)) throw new Failure(`${argument} must be [B, L] segment ids`, { op, argument });
     rows = ids.map((row) => [...row]);
   }
-  if (rows.some((row) => row.length !== rows[0]!.length)) throw new Failure(`${argument} rows must all have the same length`, { op, argument });
+  if (rows.some((row) => row.length !== rows[0]!.length))
+    throw new Failure(`${argument} rows must all have the same length`, { op, argument });
   return rows;
 }

@@ -15,7 +15,8 @@ export class SlidingWindowRule extends KeepRule {
   ) {
     super();
     checkWindow('SlidingWindowRule', 'window', window, 1, ConfigError);
-    if (!Number.isInteger(offset)) throw new ConfigError(`offset must be an integer, got ${offset}`, { op: 'SlidingWindowRule', argument: 'offset' });
+    if (!Number.isInteger(offset))
+      throw new ConfigError(`offset must be an integer, got ${offset}`, { op: 'SlidingWindowRule', argument: 'offset' });
   }
 
   allows(_b: number, _h: number, i: number, j: number): boolean {
@@ -32,5 +33,6 @@ export function slidingWindowMask(queryLength: number, keyLength: number, window
 
 /** Checks a window size (an integer ≥ `least`). */
 export function checkWindow(op: string, argument: string, window: number, least: number, Failure: typeof ArgumentError): void {
-  if (!Number.isInteger(window) || window < least) throw new Failure(`${argument} must be an integer ≥ ${least}, got ${window}`, { op, argument });
+  if (!Number.isInteger(window) || window < least)
+    throw new Failure(`${argument} must be an integer ≥ ${least}, got ${window}`, { op, argument });
 }

@@ -1,7 +1,15 @@
 import { ArgumentError, ConfigError, gradcheck, randn, Rng } from '@heed/tensor';
 import { ScaledDotScorer } from '@heed/scorers';
 import { describe, expect, it } from 'vitest';
-import { assertClose, backwardFromFixture, checkGrads, checkOutput, configNumber, loadVariantFixture, toHeed } from '../../../../fixtures/variants/load-variant-fixture';
+import {
+  assertClose,
+  backwardFromFixture,
+  checkGrads,
+  checkOutput,
+  configNumber,
+  loadVariantFixture,
+  toHeed,
+} from '../../../../fixtures/variants/load-variant-fixture';
 import { attend } from '../attend';
 import { softcap } from './softcap';
 import { SoftcapScorer } from './softcap-scorer';
@@ -17,7 +25,13 @@ describe('soft-capping against softcap_gemma2', () => {
     const raw = new ScaledDotScorer().score(q, k);
     checkOutput(fixture, 'raw_scores', raw);
     checkOutput(fixture, 'scores', softcap(raw, cap));
-    const { context, weights } = attend({ query: q, keys: k, values: v, scorer: new SoftcapScorer(cap), causal: fixture.config.causal === true });
+    const { context, weights } = attend({
+      query: q,
+      keys: k,
+      values: v,
+      scorer: new SoftcapScorer(cap),
+      causal: fixture.config.causal === true,
+    });
     checkOutput(fixture, 'attn_weights', weights);
     checkOutput(fixture, 'output', context);
     backwardFromFixture(fixture, 'output', context);

@@ -11,5 +11,6 @@ export function softcap(scores: Tensor, cap: number): Tensor {
 
 /** Checks a cap (finite, > 0). */
 export function checkCap(op: string, cap: number, Failure: typeof ArgumentError): void {
-  if (typeof cap !== 'number' || !Number.isFinite(cap) || cap <= 0) throw new Failure(`cap must be a finite number > 0, got ${cap}`, { op, argument: 'cap' });
+  if (typeof cap !== 'number' || !Number.isFinite(cap) || cap <= 0)
+    throw new Failure(`cap must be a finite number > 0, got ${cap}`, { op, argument: 'cap' });
 }

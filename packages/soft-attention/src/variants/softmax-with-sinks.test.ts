@@ -1,7 +1,15 @@
 import { ConfigError, mul, randn, Rng, ShapeError, sum, Tensor } from '@heed/tensor';
 import { ScaledDotScorer } from '@heed/scorers';
 import { describe, expect, it } from 'vitest';
-import { assertClose, backwardFromFixture, checkGrads, checkOutput, loadVariantFixture, toHeed, torchMaskToKeep } from '../../../../fixtures/variants/load-variant-fixture';
+import {
+  assertClose,
+  backwardFromFixture,
+  checkGrads,
+  checkOutput,
+  loadVariantFixture,
+  toHeed,
+  torchMaskToKeep,
+} from '../../../../fixtures/variants/load-variant-fixture';
 import { attend } from '../attend';
 import { causalMask, combineMasks, keyPaddingToMask } from '../masks';
 import { SoftmaxWithSinks } from './softmax-with-sinks';

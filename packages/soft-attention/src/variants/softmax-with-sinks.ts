@@ -1,4 +1,19 @@
-import { broadcastTo, concat, ConfigError, defaultRng, formatShape, Module, normalInit, Parameter, reshape, type Rng, ShapeError, slice, softmax, type Tensor } from '@heed/tensor';
+import {
+  broadcastTo,
+  concat,
+  ConfigError,
+  defaultRng,
+  formatShape,
+  Module,
+  normalInit,
+  Parameter,
+  reshape,
+  type Rng,
+  ShapeError,
+  slice,
+  softmax,
+  type Tensor,
+} from '@heed/tensor';
 import { applyKeep } from '../apply-keep';
 import type { Normalizer } from '../normalizer';
 
@@ -27,9 +42,13 @@ export class SoftmaxWithSinks extends Module implements Normalizer {
   constructor(options: SoftmaxWithSinksOptions) {
     super();
     const numHeads = options?.numHeads;
-    if (!Number.isInteger(numHeads) || numHeads < 1) throw new ConfigError(`numHeads must be a positive integer, got ${numHeads}`, { op: 'SoftmaxWithSinks', argument: 'numHeads' });
+    if (!Number.isInteger(numHeads) || numHeads < 1)
+      throw new ConfigError(`numHeads must be a positive integer, got ${numHeads}`, { op: 'SoftmaxWithSinks', argument: 'numHeads' });
     if (options.init !== undefined && options.init !== 'zeros' && options.init !== 'normal') {
-      throw new ConfigError(`init must be 'zeros' or 'normal', got ${JSON.stringify(options.init)}`, { op: 'SoftmaxWithSinks', argument: 'init' });
+      throw new ConfigError(`init must be 'zeros' or 'normal', got ${JSON.stringify(options.init)}`, {
+        op: 'SoftmaxWithSinks',
+        argument: 'init',
+      });
     }
     this.numHeads = numHeads;
     this.sinks = new Parameter(new Float32Array(numHeads), [numHeads]);

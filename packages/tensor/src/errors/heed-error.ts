@@ -30,7 +30,8 @@ export class HeedError extends Error {
     this.argument = fields.argument;
     this.shapes = fields.shapes ?? {};
     const names: string[] = [];
-    for (let c: unknown = new.target; typeof c === 'function' && c !== Error; c = Object.getPrototypeOf(c)) names.push((c as { name: string }).name);
+    for (let c: unknown = new.target; typeof c === 'function' && c !== Error; c = Object.getPrototypeOf(c))
+      names.push((c as { name: string }).name);
     this[heedErrorBrand] = names;
   }
 

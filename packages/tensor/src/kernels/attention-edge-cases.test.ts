@@ -37,7 +37,12 @@ function largeLogitCase(offset: number): { p: AttentionProblem; inputs: Attentio
   const identity = Float32Array.from({ length: 16 }, (_, i) => (i % 5 === 0 ? 1 : 0));
   return {
     p: attentionProblemOf(c),
-    inputs: { q: Float32Array.of(1), k: Float32Array.from([0, 0.5, -0.25, 0.25], (x) => offset + x), v: identity, dOut: Float32Array.of(-1, 0, 1, -1) },
+    inputs: {
+      q: Float32Array.of(1),
+      k: Float32Array.from([0, 0.5, -0.25, 0.25], (x) => offset + x),
+      v: identity,
+      dOut: Float32Array.of(-1, 0, 1, -1),
+    },
   };
 }
 
@@ -75,7 +80,12 @@ describe.each(kernelSets)('fused attention at the edges of float32 (%s kernels)'
   it('has no NaN at temperature 1e-20 (scale 1e20): one-hot weights, zero gradients (issue #2)', () => {
     const c: AttentionCase = { n: 1, queryLength: 1, keyLength: 4, headDim: 1, valueDim: 2, scale: 1e20 };
     const p = attentionProblemOf(c);
-    const inputs = { q: Float32Array.of(1), k: Float32Array.of(0.3, 0.1, -0.2, 0.29), v: Float32Array.of(1, 2, 3, 4, 5, 6, 7, 8), dOut: Float32Array.of(0.5, -1) };
+    const inputs = {
+      q: Float32Array.of(1),
+      k: Float32Array.of(0.3, 0.1, -0.2, 0.29),
+      v: Float32Array.of(1, 2, 3, 4, 5, 6, 7, 8),
+      dOut: Float32Array.of(0.5, -1),
+    };
     const got = run(p, inputs);
     expect(Array.from(got.out)).toEqual([1, 2]); // one-hot on key 0
     expect(Array.from(got.dq)).toEqual([0]);
@@ -105,7 +115,12 @@ describe.each(kernelSets)('fused attention at the edges of float32 (%s kernels)'
   it('keeps values near float32’s maximum finite: uniform weights over 3e38 give 3e38 (issue #7)', () => {
     const c: AttentionCase = { n: 1, queryLength: 2, keyLength: 5, headDim: 3, valueDim: 2, scale: 1 };
     const p = attentionProblemOf(c);
-    const inputs = { q: new Float32Array(6), k: Float32Array.from({ length: 15 }, (_, i) => i / 7), v: new Float32Array(10).fill(3e38), dOut: new Float32Array(4).fill(1) };
+    const inputs = {
+      q: new Float32Array(6),
+      k: Float32Array.from({ length: 15 }, (_, i) => i / 7),
+      v: new Float32Array(10).fill(3e38),
+      dOut: new Float32Array(4).fill(1),
+    };
     const got = run(p, inputs);
     expectClose(got.out, [3e38, 3e38, 3e38, 3e38], { atol: 0, rtol: 1e-6 }, `${name} out`);
   });
@@ -120,8 +135,14 @@ describe.each(kernelSets)('fused attention at the edges of float32 (%s kernels)'
       const random = (size: number, seed: number) => Float32Array.from({ length: size }, (_, i) => Math.sin(seed * 1000 + i * 1.7) * 3);
       const inputs = { q: random(2 * 5 * d, 1), k: random(2 * Lk * d, 2), v: random(2 * Lk * dv, 3), dOut: random(2 * 5 * dv, 4) };
       const got = run(p, inputs);
-      expect(got.dq.every((x) => x === 0), `${name} Lk=${Lk} d=${d} dq`).toBe(true);
-      expect(got.dk.every((x) => x === 0), `${name} Lk=${Lk} d=${d} dk`).toBe(true);
+      expect(
+        got.dq.every((x) => x === 0),
+        `${name} Lk=${Lk} d=${d} dq`,
+      ).toBe(true);
+      expect(
+        got.dk.every((x) => x === 0),
+        `${name} Lk=${Lk} d=${d} dk`,
+      ).toBe(true);
       // dv of the single key is the sum of dOut over the rows that see it.
       const ref = naiveAttention(p, inputs);
       expectClose(got.dv, ref.dv, { atol: 1e-5, rtol: 1e-5 }, `${name} dv`);

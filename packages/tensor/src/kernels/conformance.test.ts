@@ -8,7 +8,14 @@ import type { ScaledDotProductAttentionOptions } from '../ops/scaled-dot-product
 import { Rng } from '../rng';
 import { Tensor } from '../tensor';
 import { expectClose } from '../testing/expect-close';
-import { attentionProblemOf, naiveAttention, randomAttentionInputs, stridedKeepMasks, type AttentionCase, type AttentionInputs } from '../testing/naive-attention';
+import {
+  attentionProblemOf,
+  naiveAttention,
+  randomAttentionInputs,
+  stridedKeepMasks,
+  type AttentionCase,
+  type AttentionInputs,
+} from '../testing/naive-attention';
 import { expectWithin, naiveBroadcast, naiveMatmul, naiveReduce, naiveSoftmax } from '../testing/naive-kernels';
 import type { AttentionProblem } from './attention';
 import { toHeadsFirst } from './attention-layout';
@@ -30,8 +37,16 @@ const relaxed = await loadWasmKernels({ relaxedSimd: true });
 const threaded = await loadWasmKernels({ relaxedSimd: false, threads: 2 });
 // Node runs WebAssembly SIMD, validates relaxed SIMD with the flag, and starts workers: a failure, never a skip.
 if (!simd || !relaxed?.relaxedSimd || threaded?.pool?.size !== 2) throw new Error('a WebAssembly kernel build did not load');
-for (const set of [wasmKernelSet(simd, 'wasm-simd'), wasmKernelSet(relaxed, 'wasm-relaxed-simd'), wasmKernelSet(threaded, 'wasm-simd-threads-2')]) registerKernelSet(set);
-const registered = new Map<string, KernelSet>([[jsKernelSet.name, jsKernelSet], ...['wasm-simd', 'wasm-relaxed-simd', 'wasm-simd-threads-2'].map((name): [string, KernelSet] => [name, setNamed(name)])]);
+for (const set of [
+  wasmKernelSet(simd, 'wasm-simd'),
+  wasmKernelSet(relaxed, 'wasm-relaxed-simd'),
+  wasmKernelSet(threaded, 'wasm-simd-threads-2'),
+])
+  registerKernelSet(set);
+const registered = new Map<string, KernelSet>([
+  [jsKernelSet.name, jsKernelSet],
+  ...['wasm-simd', 'wasm-relaxed-simd', 'wasm-simd-threads-2'].map((name): [string, KernelSet] => [name, setNamed(name)]),
+]);
 
 function setNamed(name: string): KernelSet {
   const wasm = { 'wasm-simd': simd, 'wasm-relaxed-simd': relaxed, 'wasm-simd-threads-2': threaded }[name]!;
@@ -53,7 +68,11 @@ interface Tolerances {
 const JS: Tolerances = { forward: { atol: 1e-5, rtol: 1e-4 }, gradient: { atol: 1e-4, rtol: 1e-3 }, float32: false };
 const WASM: Tolerances = { forward: { atol: 2e-5, rtol: 2e-4 }, gradient: { atol: 1e-4, rtol: 1e-3 }, float32: true };
 
-const SETS = listKernelSets().map((name) => ({ name, kernels: resolveKernelSet(registered.get(name)!), tolerances: name === 'js' ? JS : WASM }));
+const SETS = listKernelSets().map((name) => ({
+  name,
+  kernels: resolveKernelSet(registered.get(name)!),
+  tolerances: name === 'js' ? JS : WASM,
+}));
 
 test('every registered kernel set is under test: js, WebAssembly SIMD, relaxed SIMD, 2 threads', () => {
   expect(SETS.map((s) => s.name)).toEqual(['js', 'wasm-simd', 'wasm-relaxed-simd', 'wasm-simd-threads-2']);
@@ -62,7 +81,10 @@ test('every registered kernel set is under test: js, WebAssembly SIMD, relaxed S
 const allZero = (a: ArrayLike<number>) => Array.from(a).every((x) => x === 0);
 
 /** The problem of a case, with its window (the testing helper's problem has none). */
-const problemOf = (c: AttentionCase): AttentionProblem => ({ ...attentionProblemOf(c), ...(c.windowStart != null ? { windowStart: c.windowStart } : {}) });
+const problemOf = (c: AttentionCase): AttentionProblem => ({
+  ...attentionProblemOf(c),
+  ...(c.windowStart != null ? { windowStart: c.windowStart } : {}),
+});
 
 /**
  * The problem with its window written into the attention mask instead (j ≥ i + windowStart, times the
@@ -70,11 +92,20 @@ const problemOf = (c: AttentionCase): AttentionProblem => ({ ...attentionProblem
  */
 function windowMaterialized(p: AttentionProblem): AttentionProblem {
   if (p.windowStart == null) return p;
-  const { n, queryLength: Lq, keyLength: Lk, attentionMask, attentionMaskStrides: [ms, mq, mk], windowStart } = p;
+  const {
+    n,
+    queryLength: Lq,
+    keyLength: Lk,
+    attentionMask,
+    attentionMaskStrides: [ms, mq, mk],
+    windowStart,
+  } = p;
   const mask = new Float32Array(n * Lq * Lk); // [n, Lq, Lk]
   for (let s = 0; s < n; s++)
     for (let i = 0; i < Lq; i++)
-      for (let j = 0; j < Lk; j++) mask[(s * Lq + i) * Lk + j] = j >= i + windowStart && (attentionMask === null || attentionMask[s * ms + i * mq + j * mk] !== 0) ? 1 : 0;
+      for (let j = 0; j < Lk; j++)
+        mask[(s * Lq + i) * Lk + j] =
+          j >= i + windowStart && (attentionMask === null || attentionMask[s * ms + i * mq + j * mk] !== 0) ? 1 : 0;
   return { ...p, windowStart: null, attentionMask: mask, attentionMaskStrides: [Lq * Lk, Lk, 1] };
 }
 const maxAbs = (a: Float64Array) => a.reduce((m, x) => Math.max(m, Math.abs(x)), 0);
@@ -119,7 +150,8 @@ describe.each(SETS)('kernel set $name', ({ name, kernels, tolerances }) => {
     test('sizes off the tiles: Lq ∈ {1, 3, 17, 65, 130}, Lk ∈ {1, 3, 17, 65, 130, 300}, d ∈ {1, 5, 8, 64}', () => {
       for (const d of [1, 5, 8, 64]) {
         for (const Lq of [1, 3, 17, 65, 130]) {
-          for (const Lk of [1, 3, 17, 65, 130, 300]) check({ queryLength: Lq, keyLength: Lk, headDim: d, valueDim: d === 64 ? 33 : d + 2 }, Lq * 1000 + Lk + d);
+          for (const Lk of [1, 3, 17, 65, 130, 300])
+            check({ queryLength: Lq, keyLength: Lk, headDim: d, valueDim: d === 64 ? 33 : d + 2 }, Lq * 1000 + Lk + d);
         }
       }
     });
@@ -129,9 +161,22 @@ describe.each(SETS)('kernel set $name', ({ name, kernels, tolerances }) => {
     });
 
     test('causal: top-left, bottom-right, positive and negative offsets, across query and key blocks', () => {
-      const pairs = [[1, 1], [3, 5], [17, 17], [65, 130], [130, 65], [33, 100], [100, 33], [130, 130], [40, 300], [300, 40], [9, 600]] as const;
+      const pairs = [
+        [1, 1],
+        [3, 5],
+        [17, 17],
+        [65, 130],
+        [130, 65],
+        [33, 100],
+        [100, 33],
+        [130, 130],
+        [40, 300],
+        [300, 40],
+        [9, 600],
+      ] as const;
       for (const [Lq, Lk] of pairs) {
-        for (const offset of new Set([0, Lk - Lq, 5, -3])) check({ queryLength: Lq, keyLength: Lk, headDim: 8, causalOffset: offset }, Lq * 1000 + Lk);
+        for (const offset of new Set([0, Lk - Lq, 5, -3]))
+          check({ queryLength: Lq, keyLength: Lk, headDim: 8, causalOffset: offset }, Lq * 1000 + Lk);
       }
     });
 
@@ -145,7 +190,15 @@ describe.each(SETS)('kernel set $name', ({ name, kernels, tolerances }) => {
     });
 
     test('windows (keys i + windowStart ≤ j ≤ i + causalOffset): sliding and local, odd sizes, across query and key blocks', () => {
-      const pairs = [[1, 1], [17, 17], [65, 130], [130, 65], [100, 300], [300, 40], [9, 600]] as const;
+      const pairs = [
+        [1, 1],
+        [17, 17],
+        [65, 130],
+        [130, 65],
+        [100, 300],
+        [300, 40],
+        [9, 600],
+      ] as const;
       for (const [Lq, Lk] of pairs) {
         const end = Lk - Lq; // bottom-right aligned
         for (const W of [1, 5, 64, 100]) {
@@ -160,8 +213,27 @@ describe.each(SETS)('kernel set $name', ({ name, kernels, tolerances }) => {
       const rng = new Rng(12);
       const [n, Lq, Lk] = [4, 70, 150];
       for (const [attentionMask, attentionMaskStrides] of stridedKeepMasks(rng, n, Lq, Lk)) {
-        check({ n, queryLength: Lq, keyLength: Lk, headDim: 5, attentionMask, attentionMaskStrides, causalOffset: Lk - Lq, windowStart: Lk - Lq - 40 });
-        check({ n, groupSize: 2, queryLength: Lq, keyLength: Lk, headDim: 8, attentionMask, attentionMaskStrides, causalOffset: 20, windowStart: -20 });
+        check({
+          n,
+          queryLength: Lq,
+          keyLength: Lk,
+          headDim: 5,
+          attentionMask,
+          attentionMaskStrides,
+          causalOffset: Lk - Lq,
+          windowStart: Lk - Lq - 40,
+        });
+        check({
+          n,
+          groupSize: 2,
+          queryLength: Lq,
+          keyLength: Lk,
+          headDim: 8,
+          attentionMask,
+          attentionMaskStrides,
+          causalOffset: 20,
+          windowStart: -20,
+        });
       }
       check({ n: 4, groupSize: 4, queryLength: 19, keyLength: 70, headDim: 8, causalOffset: 51, windowStart: 30 });
       // Row i sees keys [i + 61, i + 70] ∩ [0, 80): rows 19 and after see none.
@@ -193,10 +265,18 @@ describe.each(SETS)('kernel set $name', ({ name, kernels, tolerances }) => {
 
     test('fully masked rows, rows masked in later key blocks only, a key no row sees: zeros, −∞, no NaN', () => {
       const [n, Lq] = [2, 77];
-      for (const [Lk, firstBlock] of [[150, 64], [300, 256]] as const) {
+      for (const [Lk, firstBlock] of [
+        [150, 64],
+        [300, 256],
+      ] as const) {
         const attentionMask = new Float32Array(n * Lq * Lk).fill(1); // [n, Lq, Lk]
         for (let s = 0; s < n; s++) for (let i = 0; i < Lq; i++) attentionMask[(s * Lq + i) * Lk + Lk - 1] = 0; // the last key: nobody
-        const masked = [[0, 3], [0, 76], [1, 0], [1, 65]] as const;
+        const masked = [
+          [0, 3],
+          [0, 76],
+          [1, 0],
+          [1, 65],
+        ] as const;
         for (const [s, i] of masked) attentionMask.fill(0, (s * Lq + i) * Lk, (s * Lq + i + 1) * Lk);
         attentionMask.fill(0, (Lq + 5) * Lk + firstBlock, (Lq + 6) * Lk); // row 5 of slice 1 sees only the first key block
         attentionMask.fill(0, (Lq + 6) * Lk, (Lq + 6) * Lk + firstBlock); // row 6 only the later ones
@@ -239,10 +319,13 @@ describe.each(SETS)('kernel set $name', ({ name, kernels, tolerances }) => {
         for (const a of [got.out, got.lse, got.dq, got.dk, got.dv]) expect(a.every(Number.isFinite)).toBe(true);
         // Float32 scores of size 1e4 are off by up to d·u·1e4 ≈ 5e-3, which moves the weights by as much (relative);
         // float64 scores only suffer the float32 log-sum-exp the backward recomputes the weights from (ulp(1e4) ≈ 1e-3).
-        const [out, lse, grad] = tolerances.float32 ? [{ atol: 2e-2, rtol: 1e-2 }, { atol: 1e-2, rtol: 1e-6 }, 2e-2] : [tolerances.forward, { atol: 0, rtol: 1e-7 }, 2e-3];
+        const [out, lse, grad] = tolerances.float32
+          ? [{ atol: 2e-2, rtol: 1e-2 }, { atol: 1e-2, rtol: 1e-6 }, 2e-2]
+          : [tolerances.forward, { atol: 0, rtol: 1e-7 }, 2e-3];
         expectClose(got.out, ref.out, out, `sign ${sign} out`);
         expectClose(got.lse, ref.lse, lse, `sign ${sign} logSumExp`);
-        for (const g of ['dq', 'dk', 'dv'] as const) expectClose(got[g], ref[g], { atol: grad * maxAbs(ref[g]), rtol: grad }, `sign ${sign} ${g}`);
+        for (const g of ['dq', 'dk', 'dv'] as const)
+          expectClose(got[g], ref[g], { atol: grad * maxAbs(ref[g]), rtol: grad }, `sign ${sign} ${g}`);
       }
     });
 
@@ -263,10 +346,24 @@ describe.each(SETS)('kernel set $name', ({ name, kernels, tolerances }) => {
     });
 
     test("layout 'sequence-first' ([B, L, H, ·], GQA included): the heads-first results, moved", () => {
-      for (const [B, H, groupSize, causalOffset, windowStart] of [[2, 3, 1, null, null], [1, 4, 2, 0, null], [2, 4, 4, 7, null], [1, 4, 2, 30, -10]] as const) {
+      for (const [B, H, groupSize, causalOffset, windowStart] of [
+        [2, 3, 1, null, null],
+        [1, 4, 2, 0, null],
+        [2, 4, 4, 7, null],
+        [1, 4, 2, 30, -10],
+      ] as const) {
         const [Lq, Lk, d, dv] = [70, 93, 8, 12];
         const Hkv = H / groupSize;
-        const headsFirst = problemOf({ n: B * H, queryLength: Lq, keyLength: Lk, headDim: d, valueDim: dv, groupSize, causalOffset, windowStart });
+        const headsFirst = problemOf({
+          n: B * H,
+          queryLength: Lq,
+          keyLength: Lk,
+          headDim: d,
+          valueDim: dv,
+          groupSize,
+          causalOffset,
+          windowStart,
+        });
         const sequenceFirst: AttentionProblem = { ...headsFirst, layout: 'sequence-first', heads: H };
         const inputs = randomAttentionInputs(sequenceFirst, B * 100 + H); // read as [B, L, H, ·]
         const moved = {
@@ -290,7 +387,13 @@ describe.each(SETS)('kernel set $name', ({ name, kernels, tolerances }) => {
       const rng = new Rng(31);
       const [n, Lq, Lk] = [3, 20, 37];
       const [attentionMask, attentionMaskStrides] = stridedKeepMasks(rng, n, Lq, Lk)[2]!;
-      const cases = [{ causalOffset: 2 }, { attentionMask, attentionMaskStrides }, { groupSize: 3 }, { causalOffset: 4, windowStart: -6, attentionMask, attentionMaskStrides }, { causalOffset: 30, windowStart: 25 }];
+      const cases = [
+        { causalOffset: 2 },
+        { attentionMask, attentionMaskStrides },
+        { groupSize: 3 },
+        { causalOffset: 4, windowStart: -6, attentionMask, attentionMaskStrides },
+        { causalOffset: 30, windowStart: 25 },
+      ];
       for (const c of cases as Partial<AttentionCase>[]) {
         const p = problemOf({ n, queryLength: Lq, keyLength: Lk, headDim: 7, ...c });
         const inputs = randomAttentionInputs(p, 9);
@@ -300,21 +403,31 @@ describe.each(SETS)('kernel set $name', ({ name, kernels, tolerances }) => {
         kernels.attentionWeights(p, inputs.q, inputs.k, lse, rows, weights);
         const ref = naiveAttention(windowMaterialized(p), inputs).weights; // [n, Lq, Lk]
         const expected = new Float64Array(weights.length);
-        for (let s = 0; s < n; s++) rows.forEach((i, r) => expected.set(ref.subarray((s * Lq + i) * Lk, (s * Lq + i + 1) * Lk), (s * rows.length + r) * Lk));
+        for (let s = 0; s < n; s++)
+          rows.forEach((i, r) => expected.set(ref.subarray((s * Lq + i) * Lk, (s * Lq + i + 1) * Lk), (s * rows.length + r) * Lk));
         expectClose(weights, expected, tolerances.forward, 'weights');
       }
     });
   });
 
   describe('matmul against a float64 reference with a float32 error bound', () => {
-    const FLAGS = [[false, false], [true, false], [false, true], [true, true]] as const;
+    const FLAGS = [
+      [false, false],
+      [true, false],
+      [false, true],
+      [true, true],
+    ] as const;
     const SIZES = [1, 3, 5, 7, 17];
     const SHAPES = [
       ...SIZES.flatMap((m) => SIZES.map((n) => [m, n, SIZES[(m + n) % SIZES.length]!] as const)),
-      [64, 64, 64], [100, 1, 100], [1, 100, 1], [130, 257, 96],
+      [64, 64, 64],
+      [100, 1, 100],
+      [1, 100, 1],
+      [130, 257, 96],
       [5, 9, 300], // k past one packed block (KC = 256)
       [7, 1030, 3], // n past one packed block (NC = 1024)
-      [2, 3, 1], [1030, 70, 300], // rows over both threads
+      [2, 3, 1],
+      [1030, 70, 300], // rows over both threads
     ] as const;
 
     /** A buffer of `size` random values (float32), with `pad` garbage values before it and 3 after. */
@@ -322,20 +435,23 @@ describe.each(SETS)('kernel set $name', ({ name, kernels, tolerances }) => {
       return Float32Array.from({ length: pad + size + 3 }, () => rng.normal());
     }
 
-    test.each(FLAGS)('transposeA %s, transposeB %s: tile edges ±1, primes, blocks; nothing outside out is touched', (transposeA, transposeB) => {
-      for (const [m, n, k] of SHAPES) {
-        const rng = new Rng(m * 1000 + n * 10 + k);
-        const [ao, bo, oo] = [5, 2, 7];
-        const a = buffer(ao, m * k, rng);
-        const b = buffer(bo, k * n, rng);
-        const out = new Float32Array(oo + m * n + 4).fill(NaN); // every written cell must be overwritten
-        kernels.matmul(a, ao, b, bo, out, oo, m, n, k, transposeA, transposeB);
-        const { value, bound } = naiveMatmul(a, ao, b, bo, m, n, k, transposeA, transposeB);
-        expectWithin(out.subarray(oo, oo + m * n), value, bound, `${m}×${n}×${k}`);
-        expect(Array.from(out.subarray(0, oo)).every(Number.isNaN)).toBe(true);
-        expect(Array.from(out.subarray(oo + m * n)).every(Number.isNaN)).toBe(true);
-      }
-    });
+    test.each(FLAGS)(
+      'transposeA %s, transposeB %s: tile edges ±1, primes, blocks; nothing outside out is touched',
+      (transposeA, transposeB) => {
+        for (const [m, n, k] of SHAPES) {
+          const rng = new Rng(m * 1000 + n * 10 + k);
+          const [ao, bo, oo] = [5, 2, 7];
+          const a = buffer(ao, m * k, rng);
+          const b = buffer(bo, k * n, rng);
+          const out = new Float32Array(oo + m * n + 4).fill(NaN); // every written cell must be overwritten
+          kernels.matmul(a, ao, b, bo, out, oo, m, n, k, transposeA, transposeB);
+          const { value, bound } = naiveMatmul(a, ao, b, bo, m, n, k, transposeA, transposeB);
+          expectWithin(out.subarray(oo, oo + m * n), value, bound, `${m}×${n}×${k}`);
+          expect(Array.from(out.subarray(0, oo)).every(Number.isNaN)).toBe(true);
+          expect(Array.from(out.subarray(oo + m * n)).every(Number.isNaN)).toBe(true);
+        }
+      },
+    );
 
     test('overwrites (does not accumulate into) the output, also after a larger product grew the memory', () => {
       const rng = new Rng(3);
@@ -378,7 +494,14 @@ describe.each(SETS)('kernel set $name', ({ name, kernels, tolerances }) => {
 
   describe('softmax, reductions and elementwise kernels against naive references', () => {
     const rng = new Rng(41);
-    const VIEWS = [[1, 1, 1], [1, 7, 1], [3, 13, 1], [2, 5, 3], [1, 1, 17], [4, 65, 2]] as const; // [outer, n, inner]
+    const VIEWS = [
+      [1, 1, 1],
+      [1, 7, 1],
+      [3, 13, 1],
+      [2, 5, 3],
+      [1, 1, 17],
+      [4, 65, 2],
+    ] as const; // [outer, n, inner]
 
     test('softmax and log-softmax along the middle axis; a fully masked (all −∞) row is 0 (log: −∞), never NaN', () => {
       for (const [outer, n, inner] of VIEWS) {
@@ -396,7 +519,11 @@ describe.each(SETS)('kernel set $name', ({ name, kernels, tolerances }) => {
       for (const [outer, n, inner] of VIEWS) {
         const x = Float32Array.from({ length: outer * n * inner }, () => rng.normal());
         if (x.length > 4) x[3] = NaN;
-        for (const [op, kind] of [[ReduceOp.Sum, 'sum'], [ReduceOp.Max, 'max'], [ReduceOp.Min, 'min']] as const) {
+        for (const [op, kind] of [
+          [ReduceOp.Sum, 'sum'],
+          [ReduceOp.Max, 'max'],
+          [ReduceOp.Min, 'min'],
+        ] as const) {
           const out = new Float32Array(outer * inner).fill(12345);
           kernels.reduceAxis(op, x, outer, n, inner, out);
           expectClose(out, naiveReduce(kind, x, outer, n, inner), { atol: 1e-6, rtol: 1e-6 }, `${kind} [${outer}, ${n}, ${inner}]`);
@@ -417,8 +544,16 @@ describe.each(SETS)('kernel set $name', ({ name, kernels, tolerances }) => {
         [[], [], []],
         [[7], [7], [7]],
         [[3, 5], [1], [3, 5]],
-        [[3, 1], [1, 5], [3, 5]],
-        [[2, 1, 5], [3, 1], [2, 3, 5]],
+        [
+          [3, 1],
+          [1, 5],
+          [3, 5],
+        ],
+        [
+          [2, 1, 5],
+          [3, 1],
+          [2, 3, 5],
+        ],
       ];
       const strides = (shape: number[], out: number[]) => {
         const result = new Array<number>(out.length).fill(0);
@@ -437,7 +572,12 @@ describe.each(SETS)('kernel set $name', ({ name, kernels, tolerances }) => {
           const base = op === BinaryOp.Pow ? a.map(Math.abs) : a;
           const out = new Float32Array(size(outShape)).fill(NaN);
           kernels.binary(op, base, strides(aShape, outShape), b, strides(bShape, outShape), outShape, out);
-          expectClose(out, naiveBroadcast(f, base, aShape, b, bShape, outShape), { atol: 1e-6, rtol: 1e-5 }, `op ${op} ${aShape} ${bShape}`);
+          expectClose(
+            out,
+            naiveBroadcast(f, base, aShape, b, bShape, outShape),
+            { atol: 1e-6, rtol: 1e-5 },
+            `op ${op} ${aShape} ${bShape}`,
+          );
         }
       }
       const x = Float32Array.from([-1000, -3.5, -1, -0, 0, 0.25, 2, 80, 1000, NaN]);
@@ -475,14 +615,28 @@ describe.each(SETS)('kernel set $name', ({ name, kernels, tolerances }) => {
 
     test('matmul: broadcast batch dims and gradients under every transpose flag', () => {
       const rng = new Rng(11);
-      for (const [transposeA, transposeB] of [[false, false], [true, false], [false, true], [true, true]] as const) {
+      for (const [transposeA, transposeB] of [
+        [false, false],
+        [true, false],
+        [false, true],
+        [true, true],
+      ] as const) {
         const [m, n, k] = [9, 13, 21];
-        const a = tensor(Array.from({ length: 2 * m * k }, () => rng.normal()), transposeA ? [2, 1, k, m] : [2, 1, m, k]); // [2, 1, m, k]
-        const b = tensor(Array.from({ length: 3 * k * n }, () => rng.normal()), transposeB ? [3, n, k] : [3, k, n]); // [3, k, n]
+        const a = tensor(
+          Array.from({ length: 2 * m * k }, () => rng.normal()),
+          transposeA ? [2, 1, k, m] : [2, 1, m, k],
+        ); // [2, 1, m, k]
+        const b = tensor(
+          Array.from({ length: 3 * k * n }, () => rng.normal()),
+          transposeB ? [3, n, k] : [3, k, n],
+        ); // [3, k, n]
         const [js, here] = both(() => matmul(a, b, { transposeA, transposeB })); // [2, 3, m, n]
         expect(here.shape).toEqual([2, 3, m, n]);
         expectClose(here.data, js.data, { atol: 1e-5, rtol: 1e-5 });
-        const weights = tensor(Array.from({ length: 2 * 7 * 10 }, () => rng.normal()), [2, 7, 10]);
+        const weights = tensor(
+          Array.from({ length: 2 * 7 * 10 }, () => rng.normal()),
+          [2, 7, 10],
+        );
         const aData = Array.from({ length: 2 * 7 * 19 }, () => rng.normal());
         const bData = Array.from({ length: 19 * 10 }, () => rng.normal());
         const [jsGrad, hereGrad] = both(() => {
@@ -498,19 +652,39 @@ describe.each(SETS)('kernel set $name', ({ name, kernels, tolerances }) => {
 
     test("scaledDotProductAttention output and gradients: plain, causal, mask, GQA, layout 'sequence-first'", () => {
       /** Output and the three gradients of Σ out ⊙ upstream with the kernels active now. */
-      function gradients(shapes: { query: number[]; keys: number[]; values: number[] }, options: ScaledDotProductAttentionOptions, seed: number) {
+      function gradients(
+        shapes: { query: number[]; keys: number[]; values: number[] },
+        options: ScaledDotProductAttentionOptions,
+        seed: number,
+      ) {
         const rng = new Rng(seed);
-        const [q, k, v] = [shapes.query, shapes.keys, shapes.values].map((s) => new Tensor(randn(s, rng).data, s, true)) as [Tensor, Tensor, Tensor];
+        const [q, k, v] = [shapes.query, shapes.keys, shapes.values].map((s) => new Tensor(randn(s, rng).data, s, true)) as [
+          Tensor,
+          Tensor,
+          Tensor,
+        ];
         const out = scaledDotProductAttention(q, k, v, options);
         sum(mul(out, randn(out.shape, rng))).backward();
         return { out: out.data, dq: q.grad!.data, dk: k.grad!.data, dv: v.grad!.data };
       }
-      const keep = new Tensor(Float32Array.from({ length: 2 * 90 }, (_, i) => (i % 7 === 3 ? 0 : 1)), [2, 1, 1, 90]); // [B, 1, 1, Lk]
+      const keep = new Tensor(
+        Float32Array.from({ length: 2 * 90 }, (_, i) => (i % 7 === 3 ? 0 : 1)),
+        [2, 1, 1, 90],
+      ); // [B, 1, 1, Lk]
       const cases: [{ query: number[]; keys: number[]; values: number[] }, ScaledDotProductAttentionOptions][] = [
         [{ query: [2, 3, 70, 16], keys: [2, 3, 90, 16], values: [2, 3, 90, 12] }, {}],
-        [{ query: [2, 3, 70, 16], keys: [2, 3, 90, 16], values: [2, 3, 90, 12] }, { causal: { offset: 20 }, attentionMask: keep }],
-        [{ query: [2, 4, 70, 16], keys: [2, 2, 90, 16], values: [2, 2, 90, 16] }, { causal: true, groupSize: 2 }],
-        [{ query: [2, 70, 4, 16], keys: [2, 90, 2, 16], values: [2, 90, 2, 8] }, { causal: { offset: 20 }, groupSize: 2, layout: 'sequence-first', attentionMask: keep }],
+        [
+          { query: [2, 3, 70, 16], keys: [2, 3, 90, 16], values: [2, 3, 90, 12] },
+          { causal: { offset: 20 }, attentionMask: keep },
+        ],
+        [
+          { query: [2, 4, 70, 16], keys: [2, 2, 90, 16], values: [2, 2, 90, 16] },
+          { causal: true, groupSize: 2 },
+        ],
+        [
+          { query: [2, 70, 4, 16], keys: [2, 90, 2, 16], values: [2, 90, 2, 8] },
+          { causal: { offset: 20 }, groupSize: 2, layout: 'sequence-first', attentionMask: keep },
+        ],
       ];
       for (const [index, [shapes, options]] of cases.entries()) {
         const [js, here] = both(() => gradients(shapes, options, index));

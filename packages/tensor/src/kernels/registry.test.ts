@@ -10,7 +10,17 @@ import { sum } from '../ops/reduce';
 import { exp } from '../ops/unary';
 import { expectHeedError } from '../testing/expect-heed-error';
 import { jsKernelSet } from './js/kernel-set';
-import { activeKernelSet, getKernels, listKernelSets, plainKernels, registerKernelSet, setKernels, unregisterKernelSet, useKernelSet, type Kernels } from './registry';
+import {
+  activeKernelSet,
+  getKernels,
+  listKernelSets,
+  plainKernels,
+  registerKernelSet,
+  setKernels,
+  unregisterKernelSet,
+  useKernelSet,
+  type Kernels,
+} from './registry';
 
 describe('kernel registry', () => {
   let restore: (() => void) | null = null;
@@ -31,8 +41,20 @@ describe('kernel registry', () => {
       calls.push({ m, n, k, transposeA, transposeB });
       plainKernels().matmul(a, ao, b, bo, out, oo, m, n, k, transposeA, transposeB);
     };
-    const a = tensor([[[1, 2], [3, 4]], [[0, 1], [1, 0]]]); // [2, 2, 2]
-    const b = tensor([[5, 6, 7], [8, 9, 10]]); // [2, 3]
+    const a = tensor([
+      [
+        [1, 2],
+        [3, 4],
+      ],
+      [
+        [0, 1],
+        [1, 0],
+      ],
+    ]); // [2, 2, 2]
+    const b = tensor([
+      [5, 6, 7],
+      [8, 9, 10],
+    ]); // [2, 3]
     const before = matmul(a, b).toArray();
 
     restore = setKernels({ matmul: spy });
@@ -105,9 +127,18 @@ describe('kernel sets', () => {
     useKernelSet('spy');
     expect(activeKernelSet()).toBe('spy');
     expect(getKernels().matmul).toBe(js.matmul); // not overridden: the JS kernel
-    const x = tensor([[1, 2], [3, 4]]); // [2, 2]
-    expect(add(x, x).toArray()).toEqual([[2, 4], [6, 8]]);
-    expect(mul(x, 2).toArray()).toEqual([[2, 4], [6, 8]]);
+    const x = tensor([
+      [1, 2],
+      [3, 4],
+    ]); // [2, 2]
+    expect(add(x, x).toArray()).toEqual([
+      [2, 4],
+      [6, 8],
+    ]);
+    expect(mul(x, 2).toArray()).toEqual([
+      [2, 4],
+      [6, 8],
+    ]);
     expect(exp(tensor([0])).toArray()).toEqual([1]);
     expect(sum(x, 1).toArray()).toEqual([3, 7]);
     expect(softmax(tensor([0, 0]), 0).toArray()).toEqual([0.5, 0.5]);
@@ -164,7 +195,8 @@ describe('kernel sets', () => {
       [{ name: 'x', kernels: { matmul: 1 } }, 'set.kernels.matmul'],
       [{ name: 'x', kernels: {}, dispose: 1 }, 'set.dispose'],
     ];
-    for (const [set, argument] of cases) expectHeedError(() => registerKernelSet(set as never), ArgumentError, { op: 'registerKernelSet', argument, shapes: {} });
+    for (const [set, argument] of cases)
+      expectHeedError(() => registerKernelSet(set as never), ArgumentError, { op: 'registerKernelSet', argument, shapes: {} });
     const error = expectHeedError(() => useKernelSet('webgpu'), ArgumentError, { op: 'useKernelSet', argument: 'name' });
     expect(error.message).toMatch(/^useKernelSet: no kernel set named 'webgpu' \(registered: js, spy, /);
     expect(listKernelSets()).toEqual(before);

@@ -76,17 +76,29 @@ export function activeKernelSet(): string {
 
 function checkKernelSet(set: KernelSet): void {
   const op = 'registerKernelSet';
-  if (typeof set !== 'object' || set === null) throw new ArgumentError(`set must be an object { name, kernels, dispose? }, got ${String(set)}`, { op, argument: 'set' });
-  if (typeof set.name !== 'string' || set.name === '') throw new ArgumentError(`set.name must be a non-empty string, got ${String(set.name)}`, { op, argument: 'set.name' });
-  if (set.name === jsKernelSet.name && set !== jsKernelSet) throw new ArgumentError(`the name 'js' belongs to the plain TypeScript kernels`, { op, argument: 'set.name' });
-  if (typeof set.kernels !== 'object' || set.kernels === null) throw new ArgumentError(`set.kernels of '${set.name}' must be an object, got ${String(set.kernels)}`, { op, argument: 'set.kernels' });
+  if (typeof set !== 'object' || set === null)
+    throw new ArgumentError(`set must be an object { name, kernels, dispose? }, got ${String(set)}`, { op, argument: 'set' });
+  if (typeof set.name !== 'string' || set.name === '')
+    throw new ArgumentError(`set.name must be a non-empty string, got ${String(set.name)}`, { op, argument: 'set.name' });
+  if (set.name === jsKernelSet.name && set !== jsKernelSet)
+    throw new ArgumentError(`the name 'js' belongs to the plain TypeScript kernels`, { op, argument: 'set.name' });
+  if (typeof set.kernels !== 'object' || set.kernels === null)
+    throw new ArgumentError(`set.kernels of '${set.name}' must be an object, got ${String(set.kernels)}`, { op, argument: 'set.kernels' });
   for (const [key, kernel] of Object.entries(set.kernels)) {
     if (!KERNEL_NAMES.includes(key as keyof Kernels)) {
-      throw new ArgumentError(`set '${set.name}' has an unknown kernel '${key}' (known: ${KERNEL_NAMES.join(', ')})`, { op, argument: `set.kernels.${key}` });
+      throw new ArgumentError(`set '${set.name}' has an unknown kernel '${key}' (known: ${KERNEL_NAMES.join(', ')})`, {
+        op,
+        argument: `set.kernels.${key}`,
+      });
     }
-    if (typeof kernel !== 'function') throw new ArgumentError(`kernel '${key}' of set '${set.name}' must be a function, got ${typeof kernel}`, { op, argument: `set.kernels.${key}` });
+    if (typeof kernel !== 'function')
+      throw new ArgumentError(`kernel '${key}' of set '${set.name}' must be a function, got ${typeof kernel}`, {
+        op,
+        argument: `set.kernels.${key}`,
+      });
   }
-  if (set.dispose !== undefined && typeof set.dispose !== 'function') throw new ArgumentError(`set.dispose of '${set.name}' must be a function`, { op, argument: 'set.dispose' });
+  if (set.dispose !== undefined && typeof set.dispose !== 'function')
+    throw new ArgumentError(`set.dispose of '${set.name}' must be a function`, { op, argument: 'set.dispose' });
 }
 
 /** Replaces the kernels the current set provided with those of `next` (kernels installed with setKernels stay). */
@@ -122,7 +134,10 @@ export function registerKernelSet(set: KernelSet): void {
 export function useKernelSet(name: string): void {
   const next = sets.get(name);
   if (next === undefined) {
-    throw new ArgumentError(`no kernel set named '${String(name)}' (registered: ${listKernelSets().join(', ')})`, { op: 'useKernelSet', argument: 'name' });
+    throw new ArgumentError(`no kernel set named '${String(name)}' (registered: ${listKernelSets().join(', ')})`, {
+      op: 'useKernelSet',
+      argument: 'name',
+    });
   }
   if (next !== current) switchTo(next);
 }
@@ -132,7 +147,8 @@ export function useKernelSet(name: string): void {
  * kernels take its place. Unknown names are ignored; 'js' cannot be unregistered.
  */
 export function unregisterKernelSet(name: string): void {
-  if (name === jsKernelSet.name) throw new ArgumentError(`the plain TypeScript kernels ('js') cannot be unregistered`, { op: 'unregisterKernelSet', argument: 'name' });
+  if (name === jsKernelSet.name)
+    throw new ArgumentError(`the plain TypeScript kernels ('js') cannot be unregistered`, { op: 'unregisterKernelSet', argument: 'name' });
   const set = sets.get(name);
   if (set === undefined) return;
   if (set === current) switchTo(jsKernelSet);

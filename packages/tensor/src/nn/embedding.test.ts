@@ -27,7 +27,12 @@ describe('Embedding', () => {
 
   test('forward picks rows: ids [B, T] -> [B, T, D]', () => {
     const layer = new Embedding(4, 3, { rng: new Rng(2) });
-    const out = layer.forward(tensor([[3, 0], [3, 1]])); // [2, 2] -> [2, 2, 3]
+    const out = layer.forward(
+      tensor([
+        [3, 0],
+        [3, 1],
+      ]),
+    ); // [2, 2] -> [2, 2, 3]
     expect(out.shape).toEqual([2, 2, 3]);
     const row = (r: number): number[] => Array.from(layer.weight.data.subarray(r * 3, r * 3 + 3));
     expect(Array.from(out.data)).toEqual([...row(3), ...row(0), ...row(3), ...row(1)]);
@@ -37,7 +42,12 @@ describe('Embedding', () => {
   test('the gradient scatter-adds into the used rows', () => {
     const layer = new Embedding(4, 2, { rng: new Rng(3) });
     sum(layer.forward([1, 1, 3])).backward();
-    expect(layer.weight.grad!.toArray()).toEqual([[0, 0], [2, 2], [0, 0], [1, 1]]);
+    expect(layer.weight.grad!.toArray()).toEqual([
+      [0, 0],
+      [2, 2],
+      [0, 0],
+      [1, 1],
+    ]);
   });
 
   test('bad sizes are ConfigErrors; out-of-range ids are ArgumentErrors', () => {

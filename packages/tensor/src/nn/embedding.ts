@@ -17,8 +17,12 @@ export class Embedding extends Module {
     options: { rng?: Rng } = {},
   ) {
     super();
-    for (const [name, v] of [['numEmbeddings', numEmbeddings], ['embeddingDim', embeddingDim]] as const) {
-      if (!Number.isInteger(v) || v <= 0) throw new ConfigError(`${name} must be a positive integer, got ${v}`, { op: 'Embedding', argument: name });
+    for (const [name, v] of [
+      ['numEmbeddings', numEmbeddings],
+      ['embeddingDim', embeddingDim],
+    ] as const) {
+      if (!Number.isInteger(v) || v <= 0)
+        throw new ConfigError(`${name} must be a positive integer, got ${v}`, { op: 'Embedding', argument: name });
     }
     this.weight = new Parameter(new Float32Array(numEmbeddings * embeddingDim), [numEmbeddings, embeddingDim]);
     normalInit(this.weight, 0, 1, options.rng ?? defaultRng());

@@ -9,7 +9,11 @@ import type { Tensor } from '../tensor';
 /** fanIn and fanOut of a weight shape. */
 export function fans(shape: readonly number[]): { fanIn: number; fanOut: number } {
   if (shape.length < 2) {
-    throw new ArgumentError(`fans need a tensor of rank ≥ 2, got ${formatShape(shape)}`, { op: 'init', argument: 'tensor', shapes: { tensor: shape } });
+    throw new ArgumentError(`fans need a tensor of rank ≥ 2, got ${formatShape(shape)}`, {
+      op: 'init',
+      argument: 'tensor',
+      shapes: { tensor: shape },
+    });
   }
   let receptive = 1;
   for (let i = 2; i < shape.length; i++) receptive *= shape[i]!;

@@ -28,14 +28,21 @@ export class Linear extends Module {
     options: LinearOptions = {},
   ) {
     super();
-    for (const [name, v] of [['inFeatures', inFeatures], ['outFeatures', outFeatures]] as const) {
-      if (!Number.isInteger(v) || v <= 0) throw new ConfigError(`${name} must be a positive integer, got ${v}`, { op: 'Linear', argument: name });
+    for (const [name, v] of [
+      ['inFeatures', inFeatures],
+      ['outFeatures', outFeatures],
+    ] as const) {
+      if (!Number.isInteger(v) || v <= 0)
+        throw new ConfigError(`${name} must be a positive integer, got ${v}`, { op: 'Linear', argument: name });
     }
     const rng = options.rng ?? defaultRng();
     const bound = 1 / Math.sqrt(inFeatures);
     this.weight = new Parameter(new Float32Array(outFeatures * inFeatures), [outFeatures, inFeatures]);
     uniformInit(this.weight, -bound, bound, rng);
-    this.bias = options.bias === false ? null : uniformInit(new Parameter(new Float32Array(outFeatures), [outFeatures]), -bound, bound, rng) as Parameter;
+    this.bias =
+      options.bias === false
+        ? null
+        : (uniformInit(new Parameter(new Float32Array(outFeatures), [outFeatures]), -bound, bound, rng) as Parameter);
   }
 
   /** [..., in] -> [..., out] */

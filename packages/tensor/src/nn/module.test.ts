@@ -4,7 +4,7 @@ import { StateDictError } from '../errors/state-dict-error';
 import { sum } from '../ops/reduce';
 import { tanh } from '../ops/unary';
 import { Rng } from '../rng';
-import { Tensor } from '../tensor';
+import type { Tensor } from '../tensor';
 import { expectThrows } from '../testing/expect-throws';
 import { Embedding } from './embedding';
 import { Linear } from './linear';
@@ -54,7 +54,10 @@ class Net extends Module {
     super();
     this.embed = new Embedding(5, 2, { rng });
     this.blocks = [new Block(rng), new Block(rng)];
-    this.grid = [[new Linear(2, 2, { rng, bias: false })], [new Linear(2, 2, { rng, bias: false }), new Linear(2, 2, { rng, bias: false })]];
+    this.grid = [
+      [new Linear(2, 2, { rng, bias: false })],
+      [new Linear(2, 2, { rng, bias: false }), new Linear(2, 2, { rng, bias: false })],
+    ];
     this.head = new Linear(2, 5, { rng });
     this.tied = this.embed.weight;
   }
@@ -194,7 +197,10 @@ describe('stateDict and loadStateDict', () => {
 
   test('same size, different shape is still refused', () => {
     const lin = new Linear(2, 3, { rng: new Rng(0) });
-    const error = expectThrows(() => lin.loadStateDict({ weight: randn([2, 3], new Rng(0)), bias: randn([3], new Rng(0)) }), StateDictError);
+    const error = expectThrows(
+      () => lin.loadStateDict({ weight: randn([2, 3], new Rng(0)), bias: randn([3], new Rng(0)) }),
+      StateDictError,
+    );
     expect(error.keys).toEqual(['weight']);
   });
 
@@ -224,7 +230,15 @@ describe('stateDict and loadStateDict', () => {
   });
 
   test('null, undefined, {} and string entries are refused by key in strict mode, before anything is written', () => {
-    for (const bad of [null, undefined, {}, 'abc', { shape: [2], data: 'ab' }, { shape: [2], data: ['1', '2'] }, { shape: null, data: [1, 2] }]) {
+    for (const bad of [
+      null,
+      undefined,
+      {},
+      'abc',
+      { shape: [2], data: 'ab' },
+      { shape: [2], data: ['1', '2'] },
+      { shape: null, data: [1, 2] },
+    ]) {
       const mlp = new Mlp(new Rng(1));
       const before = mlp.stateDict();
       const state: Record<string, unknown> = { ...new Mlp(new Rng(2)).stateDict(), scale: bad };
@@ -255,6 +269,8 @@ describe('stateDict and loadStateDict', () => {
       expect(mlp.layers[1]!.bias!.data[1]).toBe(bad);
     }
     const lin = new Linear(2, 1, { rng: new Rng(0) });
-    expect(() => lin.loadStateDict({ weight: { shape: [1, 2], data: [3, NaN] }, bias: { shape: [1], data: [5] } })).toThrow("key 'weight' holds NaN at index 1");
+    expect(() => lin.loadStateDict({ weight: { shape: [1, 2], data: [3, NaN] }, bias: { shape: [1], data: [5] } })).toThrow(
+      "key 'weight' holds NaN at index 1",
+    );
   });
 });

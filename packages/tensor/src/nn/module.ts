@@ -1,5 +1,5 @@
 import { StateDictError } from '../errors/state-dict-error';
-import { Tensor } from '../tensor';
+import type { Tensor } from '../tensor';
 import { checkStateDictEntry, type StateDictValue, type StateDictValueOptions } from './check-state-dict-entry';
 import { Parameter } from './parameter';
 
@@ -85,7 +85,11 @@ export abstract class Module {
     const own = new Map(this.namedParameters());
     const op = `${this.constructor.name}.loadStateDict`;
     if (typeof state !== 'object' || state === null) {
-      throw new StateDictError(`state must be an object of tensors by name, got ${state === null ? 'null' : typeof state}`, { op, argument: 'state', keys: [] });
+      throw new StateDictError(`state must be an object of tensors by name, got ${state === null ? 'null' : typeof state}`, {
+        op,
+        argument: 'state',
+        keys: [],
+      });
     }
     const missing = [...own.keys()].filter((k) => !(k in state));
     const extra = Object.keys(state).filter((k) => !own.has(k));

@@ -12,7 +12,10 @@ describe('Parameter', () => {
   });
 
   test('Parameter.from copies the values and shape', () => {
-    const t = tensor([[1, 2], [3, 4]]); // [2, 2]
+    const t = tensor([
+      [1, 2],
+      [3, 4],
+    ]); // [2, 2]
     const p = Parameter.from(t);
     expect(p.shape).toEqual([2, 2]);
     expect(Array.from(p.data)).toEqual([1, 2, 3, 4]);

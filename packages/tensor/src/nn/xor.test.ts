@@ -4,7 +4,7 @@ import { mseLoss } from '../ops/losses';
 import { tanh } from '../ops/unary';
 import { Adam } from '../optim/adam';
 import { Rng } from '../rng';
-import { Tensor } from '../tensor';
+import type { Tensor } from '../tensor';
 import { Linear } from './linear';
 import { Module } from './module';
 

@@ -29,22 +29,31 @@ export function attentionWeights(query: Tensor, keys: Tensor, logSumExp: Tensor,
   const { problem, lead } = resolveAttention(op, query, keys, null, options);
   if (problem.layout === 'sequence-first') {
     // The weights are [..., H, R, Lk] in either layout: read the heads first (a copy of q and k only).
-    const swap = Array.from({ length: query.rank }, (_, i) => (i === query.rank - 3 ? query.rank - 2 : i === query.rank - 2 ? query.rank - 3 : i));
+    const swap = Array.from({ length: query.rank }, (_, i) =>
+      i === query.rank - 3 ? query.rank - 2 : i === query.rank - 2 ? query.rank - 3 : i,
+    );
     return attentionWeights(permute(query, swap), permute(keys, swap), logSumExp, { ...options, layout: 'heads-first' }); // [..., Lq, H, d] -> [..., H, Lq, d]
   }
   const { n, queryLength: Lq, keyLength: Lk } = problem;
   if (!sameShape(logSumExp.shape, [...lead, Lq])) {
-    throw new ShapeError(`logSumExp ${formatShape(logSumExp.shape)} must be [..., Lq] = ${formatShape([...lead, Lq])} for query ${formatShape(query.shape)}`, {
-      op,
-      argument: 'logSumExp',
-      shapes: { query: query.shape, keys: keys.shape, logSumExp: logSumExp.shape },
-    });
+    throw new ShapeError(
+      `logSumExp ${formatShape(logSumExp.shape)} must be [..., Lq] = ${formatShape([...lead, Lq])} for query ${formatShape(query.shape)}`,
+      {
+        op,
+        argument: 'logSumExp',
+        shapes: { query: query.shape, keys: keys.shape, logSumExp: logSumExp.shape },
+      },
+    );
   }
   const rows = options.rows === undefined ? Int32Array.from({ length: Lq }, (_, i) => i) : Int32Array.from(options.rows);
   if (options.rows !== undefined) {
     options.rows.forEach((i, r) => {
       if (!Number.isInteger(i) || i < 0 || i >= Lq) {
-        throw new ArgumentError(`rows[${r}] = ${i} is not a query row index in [0, ${Lq})`, { op, argument: 'rows', shapes: { query: query.shape } });
+        throw new ArgumentError(`rows[${r}] = ${i} is not a query row index in [0, ${Lq})`, {
+          op,
+          argument: 'rows',
+          shapes: { query: query.shape },
+        });
       }
     });
   }

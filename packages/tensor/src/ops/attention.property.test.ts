@@ -113,7 +113,8 @@ function makeInputs(c: Case) {
     const m = Float32Array.from({ length: c.B * c.Lk }, drop); // [B, 1, 1, Lk]
     keep = new Tensor(m, [c.B, 1, 1, c.Lk]);
     for (let b = 0; b < c.B; b++)
-      for (let h = 0; h < H; h++) for (let i = 0; i < c.Lq; i++) for (let j = 0; j < c.Lk; j++) keepAll[((b * H + h) * c.Lq + i) * c.Lk + j] = m[b * c.Lk + j]!;
+      for (let h = 0; h < H; h++)
+        for (let i = 0; i < c.Lq; i++) for (let j = 0; j < c.Lk; j++) keepAll[((b * H + h) * c.Lq + i) * c.Lk + j] = m[b * c.Lk + j]!;
   } else if (c.mask === 'full') {
     const m = Float32Array.from({ length: c.B * H * c.Lq * c.Lk }, drop); // [B, H, Lq, Lk]
     for (let row = 0; row < c.B * H * c.Lq; row++) if (rng.uniform() < c.maskedRows) m.fill(0, row * c.Lk, (row + 1) * c.Lk); // fully masked rows
@@ -277,15 +278,18 @@ function check(c: Case, kernelSets: readonly (readonly [string, Kernels])[]): vo
     within(`${label} dk`, got.dk, ref.dk, ref.dkBound, factor);
     within(`${label} dv`, got.dv, ref.dv, ref.dvBound, factor);
     for (const row of ref.maskedRows) {
-      for (let z = 0; z < c.dv; z++) if (got.out[row * c.dv + z] !== 0) throw new Error(`${label}: fully masked row ${row} has out ${got.out[row * c.dv + z]}`);
-      for (let z = 0; z < c.d; z++) if (got.dq[row * c.d + z] !== 0) throw new Error(`${label}: fully masked row ${row} has dq ${got.dq[row * c.d + z]}`);
+      for (let z = 0; z < c.dv; z++)
+        if (got.out[row * c.dv + z] !== 0) throw new Error(`${label}: fully masked row ${row} has out ${got.out[row * c.dv + z]}`);
+      for (let z = 0; z < c.d; z++)
+        if (got.dq[row * c.d + z] !== 0) throw new Error(`${label}: fully masked row ${row} has dq ${got.dq[row * c.d + z]}`);
     }
     if (name === 'WASM, 2 threads' && first) {
       // Threads split the work, never a sum: the same bits as one thread.
       for (const key of ['out', 'dq', 'dk', 'dv'] as const) {
         const a = first[key];
         const b = got[key];
-        for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) throw new Error(`${label}: ${key}[${i}] ${b[i]} with 2 threads, ${a[i]} with 1`);
+        for (let i = 0; i < a.length; i++)
+          if (!Object.is(a[i], b[i])) throw new Error(`${label}: ${key}[${i}] ${b[i]} with 2 threads, ${a[i]} with 1`);
       }
     }
     if (name === 'WASM') first = got;
@@ -310,45 +314,69 @@ afterAll(() => {
 });
 
 describe('scaledDotProductAttention: property tests against a float64 reference on every kernel set', () => {
-  it(`${RUNS} random problems (seed ${SEED}): output and gradients within the conditioning bound, masked rows 0, threads ≡ one thread`, () => {
-    if (LONG) console.log(`attention property tests: ${RUNS} runs, seed ${SEED} (rerun with HEED_PROPERTY_SEED=${SEED})`);
-    fc.assert(
-      fc.property(caseArbitrary, (c) => {
-        check(c, sets);
-      }),
-      { numRuns: RUNS, seed: SEED, endOnFailure: true },
-    );
-  }, TIMEOUT_MS);
+  it(
+    `${RUNS} random problems (seed ${SEED}): output and gradients within the conditioning bound, masked rows 0, threads ≡ one thread`,
+    () => {
+      if (LONG) console.log(`attention property tests: ${RUNS} runs, seed ${SEED} (rerun with HEED_PROPERTY_SEED=${SEED})`);
+      fc.assert(
+        fc.property(caseArbitrary, (c) => {
+          check(c, sets);
+        }),
+        { numRuns: RUNS, seed: SEED, endOnFailure: true },
+      );
+    },
+    TIMEOUT_MS,
+  );
 
-  it('large logits (|s| up to 1e7) stay exact up to the conditioning bound on every kernel set', () => {
-    const large = fc.record({
-      Lk: fc.integer({ min: 1, max: 70 }),
-      d: fc.integer({ min: 1, max: 4 }),
-      offset: fc.constantFrom(1e3, 1e4, 1e5, 1e6, 1e7),
-      seed: fc.integer({ min: 0, max: 2 ** 31 - 1 }),
-    });
-    fc.assert(
-      fc.property(large, ({ Lk, d, offset, seed }) => {
-        // Keys near `offset` along the query direction: near-tie logits of size offset·|q|.
-        const c: Case = { B: 1, Hkv: 1, groupSize: 1, Lq: 3, Lk, d, dv: 3, mask: 'none', density: 0, maskedRows: 0, causal: null, layout: 'heads-first', scale: 1, magnitude: 1, seed };
-        const x = makeInputs(c);
-        for (let j = 0; j < Lk; j++) x.k[j * d] = Math.fround(offset + x.k[j * d]!);
-        x.q.fill(0);
-        for (let i = 0; i < 3; i++) x.q[i * d] = 1;
-        const ref = reference(c, x);
-        const factor = EPS32 * (16 + 4 * (d + 3) + 8 * Math.log2(Lk + 5));
-        for (const [name, kernels] of sets) {
-          setKernels(kernels);
-          const got = runOp(c, x);
-          // Logits are exact here (q is a unit vector): out, dk and dv to float32 rounding; dq cancels
-          // Σ dS_j k_j with |k| ≈ offset, which bounds it by offset·eps (the problem's conditioning).
-          within(`${name} offset ${offset} out`, got.out, ref.out, ref.outBound, factor);
-          within(`${name} offset ${offset} dv`, got.dv, ref.dv, ref.dvBound, factor);
-          within(`${name} offset ${offset} dk`, got.dk, ref.dk, ref.dkBound, factor);
-          within(`${name} offset ${offset} dq`, got.dq, ref.dq, ref.dqBound, factor * 4);
-        }
-      }),
-      { numRuns: LONG ? 2000 : 40, seed: SEED },
-    );
-  }, TIMEOUT_MS);
+  it(
+    'large logits (|s| up to 1e7) stay exact up to the conditioning bound on every kernel set',
+    () => {
+      const large = fc.record({
+        Lk: fc.integer({ min: 1, max: 70 }),
+        d: fc.integer({ min: 1, max: 4 }),
+        offset: fc.constantFrom(1e3, 1e4, 1e5, 1e6, 1e7),
+        seed: fc.integer({ min: 0, max: 2 ** 31 - 1 }),
+      });
+      fc.assert(
+        fc.property(large, ({ Lk, d, offset, seed }) => {
+          // Keys near `offset` along the query direction: near-tie logits of size offset·|q|.
+          const c: Case = {
+            B: 1,
+            Hkv: 1,
+            groupSize: 1,
+            Lq: 3,
+            Lk,
+            d,
+            dv: 3,
+            mask: 'none',
+            density: 0,
+            maskedRows: 0,
+            causal: null,
+            layout: 'heads-first',
+            scale: 1,
+            magnitude: 1,
+            seed,
+          };
+          const x = makeInputs(c);
+          for (let j = 0; j < Lk; j++) x.k[j * d] = Math.fround(offset + x.k[j * d]!);
+          x.q.fill(0);
+          for (let i = 0; i < 3; i++) x.q[i * d] = 1;
+          const ref = reference(c, x);
+          const factor = EPS32 * (16 + 4 * (d + 3) + 8 * Math.log2(Lk + 5));
+          for (const [name, kernels] of sets) {
+            setKernels(kernels);
+            const got = runOp(c, x);
+            // Logits are exact here (q is a unit vector): out, dk and dv to float32 rounding; dq cancels
+            // Σ dS_j k_j with |k| ≈ offset, which bounds it by offset·eps (the problem's conditioning).
+            within(`${name} offset ${offset} out`, got.out, ref.out, ref.outBound, factor);
+            within(`${name} offset ${offset} dv`, got.dv, ref.dv, ref.dvBound, factor);
+            within(`${name} offset ${offset} dk`, got.dk, ref.dk, ref.dkBound, factor);
+            within(`${name} offset ${offset} dq`, got.dq, ref.dq, ref.dqBound, factor * 4);
+          }
+        }),
+        { numRuns: LONG ? 2000 : 40, seed: SEED },
+      );
+    },
+    TIMEOUT_MS,
+  );
 });

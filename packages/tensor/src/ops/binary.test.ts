@@ -2,7 +2,7 @@ import { describe, expect, test } from 'vitest';
 import { randn, rand, tensor } from '../creation';
 import { ShapeError } from '../errors/shape-error';
 import { Rng } from '../rng';
-import { Tensor } from '../tensor';
+import type { Tensor } from '../tensor';
 import { expectClose } from '../testing/expect-close';
 import { expectThrows } from '../testing/expect-throws';
 import { gradcheck } from '../testing/gradcheck';
@@ -47,9 +47,18 @@ function awayFromZero(shape: number[], rng: Rng): Tensor {
 
 // Shape pairs exercised by every op: same shape, trailing broadcast, both sides broadcast, rank-0.
 const SHAPES: [number[], number[]][] = [
-  [[2, 3], [2, 3]],
-  [[2, 3, 4], [3, 1]],
-  [[3, 1], [1, 4]],
+  [
+    [2, 3],
+    [2, 3],
+  ],
+  [
+    [2, 3, 4],
+    [3, 1],
+  ],
+  [
+    [3, 1],
+    [1, 4],
+  ],
   [[4], [2, 3, 1]],
   [[2, 3], []],
 ];
@@ -81,8 +90,16 @@ describe.each(OPS)('$name', ({ name, op, ref }) => {
 
   test('a number operand is a scalar on either side', () => {
     const a = tensor([1.5, -2, 4]); // [3]
-    expectClose(op(a, 2).data, [1.5, -2, 4].map((v) => ref(v, 2)), FORWARD);
-    expectClose(op(2, a).data, [1.5, -2, 4].map((v) => ref(2, v)), FORWARD);
+    expectClose(
+      op(a, 2).data,
+      [1.5, -2, 4].map((v) => ref(v, 2)),
+      FORWARD,
+    );
+    expectClose(
+      op(2, a).data,
+      [1.5, -2, 4].map((v) => ref(2, v)),
+      FORWARD,
+    );
     expect(gradcheck((x) => op(x, 2), [a], GRAD)).toMatchObject({ ok: true });
     expect(gradcheck((x) => op(3, x), [a], GRAD)).toMatchObject({ ok: true });
   });
@@ -117,7 +134,11 @@ describe('broadcast gradients reduce over the broadcast axes', () => {
     const b = randn([1, 4], new Rng(13), { requiresGrad: true }); // [1, 4]
     sub(a, b).backward(g);
     expectClose(a.grad!.data, rowSums, { atol: 1e-6, rtol: 1e-6 });
-    expectClose(b.grad!.data, colSums.map((v) => -v), { atol: 1e-6, rtol: 1e-6 });
+    expectClose(
+      b.grad!.data,
+      colSums.map((v) => -v),
+      { atol: 1e-6, rtol: 1e-6 },
+    );
   });
 
   test('mul: grad a[i] = Σ_j g[i, j] b[j], grad b[j] = Σ_i g[i, j] a[i]', () => {
@@ -168,12 +189,24 @@ describe('pow', () => {
 
   test('number exponent: any sign of base for integer powers, fractional powers of positive bases', () => {
     const x = randn([2, 4], new Rng(4)); // [2, 4]
-    expectClose(pow(x, 3).data, Array.from(x.data, (v) => v ** 3), FORWARD);
-    expectClose(pow(x, 2).data, Array.from(x.data, (v) => v * v), FORWARD);
+    expectClose(
+      pow(x, 3).data,
+      Array.from(x.data, (v) => v ** 3),
+      FORWARD,
+    );
+    expectClose(
+      pow(x, 2).data,
+      Array.from(x.data, (v) => v * v),
+      FORWARD,
+    );
     expect(gradcheck((t) => pow(t, 3), [x], GRAD)).toMatchObject({ ok: true });
     const positive = rand([5], new Rng(5), 0.5, 3); // [5]
     expectClose(pow(positive, 0.5).data, Array.from(positive.data, Math.sqrt), FORWARD);
-    expectClose(pow(positive, -1.5).data, Array.from(positive.data, (v) => v ** -1.5), FORWARD);
+    expectClose(
+      pow(positive, -1.5).data,
+      Array.from(positive.data, (v) => v ** -1.5),
+      FORWARD,
+    );
     expect(gradcheck((t) => pow(t, -1.5), [positive], GRAD)).toMatchObject({ ok: true });
   });
 

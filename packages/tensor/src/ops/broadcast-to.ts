@@ -21,6 +21,14 @@ export function broadcastTo(x: Tensor, shape: readonly number[]): Tensor {
     });
   }
   const out = new Float32Array(sizeOf(shape));
-  getKernels().binary(BinaryOp.Add, x.data, broadcastStrides(x.shape, shape), new Float32Array(1), shape.map(() => 0), shape, out);
+  getKernels().binary(
+    BinaryOp.Add,
+    x.data,
+    broadcastStrides(x.shape, shape),
+    new Float32Array(1),
+    shape.map(() => 0),
+    shape,
+    out,
+  );
   return fromOp(out, shape, 'broadcastTo', [x], (g) => [sumToShape(g, x.shape)]);
 }

@@ -3,7 +3,7 @@ import { randn, tensor } from '../creation';
 import { ArgumentError } from '../errors/argument-error';
 import { ShapeError } from '../errors/shape-error';
 import { Rng } from '../rng';
-import { Tensor } from '../tensor';
+import type { Tensor } from '../tensor';
 import { expectClose } from '../testing/expect-close';
 import { expectThrows } from '../testing/expect-throws';
 import { gradcheck } from '../testing/gradcheck';
@@ -49,19 +49,44 @@ describe('concat', () => {
 
   test('hand example and default axis 0', () => {
     const a = tensor([[1, 2]]); // [1, 2]
-    const b = tensor([[3, 4], [5, 6]]); // [2, 2]
-    expect(concat([a, b]).toArray()).toEqual([[1, 2], [3, 4], [5, 6]]);
-    expect(concat([b, b], 1).toArray()).toEqual([[3, 4, 3, 4], [5, 6, 5, 6]]);
+    const b = tensor([
+      [3, 4],
+      [5, 6],
+    ]); // [2, 2]
+    expect(concat([a, b]).toArray()).toEqual([
+      [1, 2],
+      [3, 4],
+      [5, 6],
+    ]);
+    expect(concat([b, b], 1).toArray()).toEqual([
+      [3, 4, 3, 4],
+      [5, 6, 5, 6],
+    ]);
     expect(concat([a]).toArray()).toEqual([[1, 2]]);
   });
 
   test('each input receives its slice of the upstream gradient', () => {
     const a = tensor([[1], [2]], undefined, { requiresGrad: true }); // [2, 1]
-    const b = tensor([[3, 4], [5, 6]], undefined, { requiresGrad: true }); // [2, 2]
+    const b = tensor(
+      [
+        [3, 4],
+        [5, 6],
+      ],
+      undefined,
+      { requiresGrad: true },
+    ); // [2, 2]
     const c = tensor([[7], [8]]); // [2, 1], no gradient
-    concat([a, b, c], 1).backward(tensor([[10, 20, 30, 40], [50, 60, 70, 80]])); // [2, 4]
+    concat([a, b, c], 1).backward(
+      tensor([
+        [10, 20, 30, 40],
+        [50, 60, 70, 80],
+      ]),
+    ); // [2, 4]
     expect(a.grad!.toArray()).toEqual([[10], [50]]);
-    expect(b.grad!.toArray()).toEqual([[20, 30], [60, 70]]);
+    expect(b.grad!.toArray()).toEqual([
+      [20, 30],
+      [60, 70],
+    ]);
     expect(c.grad).toBeNull();
   });
 

@@ -8,7 +8,8 @@ import { slice } from './slice';
 
 /** Joins tensors along `axis`; all other dimensions must agree: [.., n_i, ..] -> [.., Σ n_i, ..]. */
 export function concat(tensors: readonly Tensor[], axis = 0): Tensor {
-  if (!Array.isArray(tensors as unknown)) throw new ArgumentError(`tensors must be an array of Tensors, got ${describeValue(tensors)}`, { op: 'concat', argument: 'tensors' });
+  if (!Array.isArray(tensors as unknown))
+    throw new ArgumentError(`tensors must be an array of Tensors, got ${describeValue(tensors)}`, { op: 'concat', argument: 'tensors' });
   tensors.forEach((t, i) => expectTensor('concat', `tensors[${i}]`, t));
   const first = tensors[0];
   if (!first) throw new ArgumentError('needs at least one tensor', { op: 'concat', argument: 'tensors' });
@@ -16,11 +17,14 @@ export function concat(tensors: readonly Tensor[], axis = 0): Tensor {
   tensors.forEach((t, i) => {
     const fits = t.rank === first.rank && t.shape.every((d, j) => j === ax || d === first.shape[j]);
     if (!fits) {
-      throw new ShapeError(`tensors[${i}] ${formatShape(t.shape)} does not match tensors[0] ${formatShape(first.shape)} outside axis ${ax}`, {
-        op: 'concat',
-        argument: `tensors[${i}]`,
-        shapes: { 'tensors[0]': first.shape, [`tensors[${i}]`]: t.shape },
-      });
+      throw new ShapeError(
+        `tensors[${i}] ${formatShape(t.shape)} does not match tensors[0] ${formatShape(first.shape)} outside axis ${ax}`,
+        {
+          op: 'concat',
+          argument: `tensors[${i}]`,
+          shapes: { 'tensors[0]': first.shape, [`tensors[${i}]`]: t.shape },
+        },
+      );
     }
   });
   const sizes = tensors.map((t) => t.shape[ax]!);

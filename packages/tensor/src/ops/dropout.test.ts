@@ -64,7 +64,11 @@ describe('dropout', () => {
     const g = randn([6, 7], new Rng(11)); // [6, 7]
     y.backward(g);
     const mask = Array.from(y.data, (v) => (v === 0 ? 0 : 1 / 0.7));
-    expectClose(x.grad!.data, Array.from(g.data, (v, i) => v * mask[i]!), { atol: 0, rtol: 1e-6 });
+    expectClose(
+      x.grad!.data,
+      Array.from(g.data, (v, i) => v * mask[i]!),
+      { atol: 0, rtol: 1e-6 },
+    );
     // a fresh generator per call fixes the mask, so finite differences see the same function
     expect(gradcheck((t) => dropout(t, 0.5, new Rng(12)), [randn([3, 5], new Rng(13))], GRAD)).toMatchObject({ ok: true });
   });

@@ -3,7 +3,7 @@ import { randn, tensor } from '../creation';
 import { ArgumentError } from '../errors/argument-error';
 import { ShapeError } from '../errors/shape-error';
 import { Rng } from '../rng';
-import { Tensor } from '../tensor';
+import type { Tensor } from '../tensor';
 import { expectClose } from '../testing/expect-close';
 import { expectThrows } from '../testing/expect-throws';
 import { gradcheck } from '../testing/gradcheck';
@@ -55,12 +55,33 @@ describe('gather', () => {
   });
 
   test('hand example: picking one column per row, gradient scatter-adds repeats', () => {
-    const x = tensor([[10, 11, 12], [20, 21, 22]], undefined, { requiresGrad: true }); // [2, 3]
-    const index = tensor([[2, 2, 0], [1, 1, 1]]); // [2, 3]
+    const x = tensor(
+      [
+        [10, 11, 12],
+        [20, 21, 22],
+      ],
+      undefined,
+      { requiresGrad: true },
+    ); // [2, 3]
+    const index = tensor([
+      [2, 2, 0],
+      [1, 1, 1],
+    ]); // [2, 3]
     const y = gather(x, 1, index);
-    expect(y.toArray()).toEqual([[12, 12, 10], [21, 21, 21]]);
-    y.backward(tensor([[1, 2, 4], [8, 16, 32]]));
-    expect(x.grad!.toArray()).toEqual([[4, 0, 3], [0, 56, 0]]);
+    expect(y.toArray()).toEqual([
+      [12, 12, 10],
+      [21, 21, 21],
+    ]);
+    y.backward(
+      tensor([
+        [1, 2, 4],
+        [8, 16, 32],
+      ]),
+    );
+    expect(x.grad!.toArray()).toEqual([
+      [4, 0, 3],
+      [0, 56, 0],
+    ]);
   });
 
   test('out-of-range, negative and fractional indices are ArgumentErrors naming the value and shape', () => {
@@ -87,7 +108,10 @@ describe('embedding', () => {
   const weight = randn([5, 3], new Rng(2)); // [V, D]
 
   test('picks rows: ids [2, 3] -> [2, 3, D], ids as a plain array -> [n, D]', () => {
-    const ids = tensor([[4, 0, 4], [1, 2, 3]]); // [2, 3]
+    const ids = tensor([
+      [4, 0, 4],
+      [1, 2, 3],
+    ]); // [2, 3]
     const out = embedding(weight, ids); // [2, 3, D]
     expect(out.shape).toEqual([2, 3, 3]);
     const expected = Array.from(ids.data).flatMap((r) => Array.from(weight.data.subarray(r * 3, r * 3 + 3)));
@@ -99,7 +123,11 @@ describe('embedding', () => {
 
   test('the gradient scatter-adds into the rows, repeated ids accumulate', () => {
     const w = tensor(Array.from(weight.data), [5, 3], { requiresGrad: true }); // [V, D]
-    const g = tensor([[1, 2, 3], [10, 20, 30], [100, 200, 300]]); // [3, D]
+    const g = tensor([
+      [1, 2, 3],
+      [10, 20, 30],
+      [100, 200, 300],
+    ]); // [3, D]
     embedding(w, [1, 4, 1]).backward(g);
     expect(w.grad!.toArray()).toEqual([
       [0, 0, 0],
@@ -108,7 +136,20 @@ describe('embedding', () => {
       [0, 0, 0],
       [10, 20, 30],
     ]);
-    expect(gradcheck((t) => embedding(t, tensor([[0, 2], [2, 2]])), [weight], GRAD)).toMatchObject({ ok: true });
+    expect(
+      gradcheck(
+        (t) =>
+          embedding(
+            t,
+            tensor([
+              [0, 2],
+              [2, 2],
+            ]),
+          ),
+        [weight],
+        GRAD,
+      ),
+    ).toMatchObject({ ok: true });
   });
 
   test('an out-of-range id is an ArgumentError naming the id, its position and the weight shape', () => {

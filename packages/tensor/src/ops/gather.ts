@@ -14,11 +14,14 @@ export function gather(x: Tensor, axis: number, index: Tensor): Tensor {
   expectTensor('gather', 'index', index);
   const ax = normalizeAxis(axis, x.rank, 'gather', x.shape);
   if (index.rank !== x.rank || index.shape.some((d, i) => i !== ax && d > x.shape[i]!)) {
-    throw new ShapeError(`index ${formatShape(index.shape)} must have the rank of x ${formatShape(x.shape)} and fit inside it off axis ${ax}`, {
-      op: 'gather',
-      argument: 'index',
-      shapes: { x: x.shape, index: index.shape },
-    });
+    throw new ShapeError(
+      `index ${formatShape(index.shape)} must have the rank of x ${formatShape(x.shape)} and fit inside it off axis ${ax}`,
+      {
+        op: 'gather',
+        argument: 'index',
+        shapes: { x: x.shape, index: index.shape },
+      },
+    );
   }
   const xStrides = stridesOf(x.shape);
   const n = x.shape[ax]!;
@@ -53,9 +56,14 @@ export function gather(x: Tensor, axis: number, index: Tensor): Tensor {
 /** Rows of `weight` [V, D] picked by integer `indices` [...] -> [..., D]. Gradients scatter-add into the rows. */
 export function embedding(weight: Tensor, indices: Tensor | ArrayLike<number>): Tensor {
   expectTensor('embedding', 'weight', weight);
-  const ids = indices instanceof Tensor ? indices : new Tensor(Float32Array.from(expectIndices('embedding', 'indices', indices)), [indices.length]);
+  const ids =
+    indices instanceof Tensor ? indices : new Tensor(Float32Array.from(expectIndices('embedding', 'indices', indices)), [indices.length]);
   if (weight.rank !== 2) {
-    throw new ShapeError(`weight must be [numEmbeddings, dim], got ${formatShape(weight.shape)}`, { op: 'embedding', argument: 'weight', shapes: { weight: weight.shape } });
+    throw new ShapeError(`weight must be [numEmbeddings, dim], got ${formatShape(weight.shape)}`, {
+      op: 'embedding',
+      argument: 'weight',
+      shapes: { weight: weight.shape },
+    });
   }
   const [rows, dim] = [weight.shape[0]!, weight.shape[1]!];
   const out = new Float32Array(ids.size * dim);

@@ -79,7 +79,9 @@ describe('linear', () => {
       const run = (fused: boolean) => {
         const [x, weight, bias] = base.map((t) => new Tensor(t.data.slice(), t.shape, true)) as [Tensor, Tensor, Tensor];
         const b = withBias ? bias : null;
-        const y = fused ? linear(x, weight, b) : reshape(withBiasAdded(matmul(reshape(x, [18, 6]), weight, { transposeB: true }), b), [2, 9, 5]); // [N, I] x [O, I]ᵀ -> [N, O]
+        const y = fused
+          ? linear(x, weight, b)
+          : reshape(withBiasAdded(matmul(reshape(x, [18, 6]), weight, { transposeB: true }), b), [2, 9, 5]); // [N, I] x [O, I]ᵀ -> [N, O]
         y.backward(g);
         return [y, x.grad!, weight.grad!, ...(withBias ? [bias.grad!] : [])].map((t) => Array.from(t.data));
       };

@@ -19,11 +19,14 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor 
   if (bias !== undefined && bias !== null) expectTensor('linear', 'bias', bias);
   const inFeatures = weight.shape[1];
   if (weight.rank !== 2 || x.rank < 1 || x.shape[x.rank - 1] !== inFeatures) {
-    throw new ShapeError(`input ${formatShape(x.shape)} does not fit weight ${formatShape(weight.shape)} (expected [..., ${inFeatures ?? '?'}] and weight [out, in])`, {
-      op: 'linear',
-      argument: 'x',
-      shapes: { x: x.shape, weight: weight.shape },
-    });
+    throw new ShapeError(
+      `input ${formatShape(x.shape)} does not fit weight ${formatShape(weight.shape)} (expected [..., ${inFeatures ?? '?'}] and weight [out, in])`,
+      {
+        op: 'linear',
+        argument: 'x',
+        shapes: { x: x.shape, weight: weight.shape },
+      },
+    );
   }
   const outFeatures = weight.shape[0]!;
   if (bias && (bias.rank !== 1 || bias.shape[0] !== outFeatures)) {

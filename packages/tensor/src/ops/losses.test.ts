@@ -3,7 +3,7 @@ import { randn, tensor } from '../creation';
 import { ArgumentError } from '../errors/argument-error';
 import { ShapeError } from '../errors/shape-error';
 import { Rng } from '../rng';
-import { Tensor } from '../tensor';
+import type { Tensor } from '../tensor';
 import { expectClose } from '../testing/expect-close';
 import { expectThrows } from '../testing/expect-throws';
 import { gradcheck } from '../testing/gradcheck';
@@ -63,10 +63,20 @@ describe('crossEntropy', () => {
   });
 
   test('stable for logits around ±1e4', () => {
-    const logits = tensor([[1e4, 1e4 - 2, 1e4 - 5], [-1e4, -1e4 + 1, -1e4]], undefined, { requiresGrad: true }); // [2, 3]
+    const logits = tensor(
+      [
+        [1e4, 1e4 - 2, 1e4 - 5],
+        [-1e4, -1e4 + 1, -1e4],
+      ],
+      undefined,
+      { requiresGrad: true },
+    ); // [2, 3]
     const loss = crossEntropy(logits, [1, 0]);
     expect(Number.isFinite(loss.item())).toBe(true);
-    const shifted = tensor([[0, -2, -5], [0, 1, 0]]); // same rows minus a per-row constant
+    const shifted = tensor([
+      [0, -2, -5],
+      [0, 1, 0],
+    ]); // same rows minus a per-row constant
     expectClose([loss.item()], [naiveCrossEntropy(shifted, [1, 0])], { atol: 1e-6, rtol: 1e-6 });
     loss.backward();
     expectClose(logits.grad!.data, naiveCrossEntropyGrad(shifted, [1, 0]), { atol: 1e-7, rtol: 1e-5 });
@@ -102,7 +112,11 @@ describe('mseLoss', () => {
     mseLoss(prediction, target).backward();
     const expected = Array.from(prediction.data, (p, i) => (2 * (p - target.data[i]!)) / 6);
     expectClose(prediction.grad!.data, expected, { atol: 1e-7, rtol: 1e-6 });
-    expectClose(target.grad!.data, expected.map((v) => -v), { atol: 1e-7, rtol: 1e-6 });
+    expectClose(
+      target.grad!.data,
+      expected.map((v) => -v),
+      { atol: 1e-7, rtol: 1e-6 },
+    );
     expect(gradcheck((p, t) => mseLoss(p, t), [randn([2, 3], new Rng(8)), randn([2, 3], new Rng(9))], GRAD)).toMatchObject({ ok: true });
   });
 
@@ -116,7 +130,9 @@ describe('mseLoss', () => {
 
 describe('crossEntropy target validation', () => {
   test('names crossEntropy, the target and the logits shape when a target is out of range', () => {
-    expect(() => crossEntropy(tensor([[1, 2, 3]]), [3])).toThrow('crossEntropy: targets[0] = 3 is not a class index in [0, 3) for logits [1, 3]');
+    expect(() => crossEntropy(tensor([[1, 2, 3]]), [3])).toThrow(
+      'crossEntropy: targets[0] = 3 is not a class index in [0, 3) for logits [1, 3]',
+    );
     expect(() => crossEntropy(tensor([[1, 2, 3]]), [0.5])).toThrow(ArgumentError);
   });
 });

@@ -15,7 +15,10 @@ import { logSoftmax } from './softmax';
  */
 export function crossEntropy(logits: Tensor, targets: Tensor | ArrayLike<number>): Tensor {
   expectTensor('crossEntropy', 'logits', logits);
-  const t = targets instanceof Tensor ? targets : new Tensor(Float32Array.from(expectIndices('crossEntropy', 'targets', targets)), [targets.length]);
+  const t =
+    targets instanceof Tensor
+      ? targets
+      : new Tensor(Float32Array.from(expectIndices('crossEntropy', 'targets', targets)), [targets.length]);
   if (logits.rank !== 2 || t.rank !== 1 || t.shape[0] !== logits.shape[0]) {
     throw new ShapeError(`expects logits [N, C] and targets [N], got ${formatShape(logits.shape)} and ${formatShape(t.shape)}`, {
       op: 'crossEntropy',

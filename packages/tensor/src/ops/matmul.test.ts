@@ -55,7 +55,16 @@ function naiveMatmul(a: Tensor, b: Tensor, transposeA: boolean, transposeB: bool
 }
 
 /** Stored shapes for logical a [...aBatch, m, k] and b [...bBatch, k, n] under the transpose flags. */
-function operands(aBatch: number[], bBatch: number[], m: number, k: number, n: number, transposeA: boolean, transposeB: boolean, seed: number): [Tensor, Tensor] {
+function operands(
+  aBatch: number[],
+  bBatch: number[],
+  m: number,
+  k: number,
+  n: number,
+  transposeA: boolean,
+  transposeB: boolean,
+  seed: number,
+): [Tensor, Tensor] {
   const rng = new Rng(seed);
   const a = randn([...aBatch, ...(transposeA ? [k, m] : [m, k])], rng);
   const b = randn([...bBatch, ...(transposeB ? [n, k] : [k, n])], rng);
@@ -73,7 +82,11 @@ const FLAGS = [
 const BATCHES: [number[], number[], number[]][] = [
   [[], [], []], // rank 2
   [[3], [3], [3]], // rank 3
-  [[2, 3], [2, 3], [2, 3]], // rank 4
+  [
+    [2, 3],
+    [2, 3],
+    [2, 3],
+  ], // rank 4
   [[2, 1], [5], [2, 5]], // [2, 1, 3, 4] x [5, 4, 2] -> [2, 5, 3, 2]
   [[4], [], [4]], // rank 3 x rank 2
   [[], [2, 2], [2, 2]], // rank 2 x rank 4

@@ -36,11 +36,14 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
   if (k !== kb) {
     const ta = transposeA ? 'ᵀ' : '';
     const tb = transposeB ? 'ᵀ' : '';
-    throw new ShapeError(`cannot multiply a${ta} ${formatShape(a.shape)} by b${tb} ${formatShape(b.shape)}: inner sizes ${k} and ${kb} differ`, {
-      op: 'matmul',
-      argument: 'b',
-      shapes: { a: a.shape, b: b.shape },
-    });
+    throw new ShapeError(
+      `cannot multiply a${ta} ${formatShape(a.shape)} by b${tb} ${formatShape(b.shape)}: inner sizes ${k} and ${kb} differ`,
+      {
+        op: 'matmul',
+        argument: 'b',
+        shapes: { a: a.shape, b: b.shape },
+      },
+    );
   }
   const aBatch = a.shape.slice(0, -2);
   const bBatch = b.shape.slice(0, -2);

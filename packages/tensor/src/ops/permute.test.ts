@@ -2,7 +2,7 @@ import { describe, expect, test } from 'vitest';
 import { randn, tensor } from '../creation';
 import { ArgumentError } from '../errors/argument-error';
 import { Rng } from '../rng';
-import { Tensor } from '../tensor';
+import type { Tensor } from '../tensor';
 import { expectClose } from '../testing/expect-close';
 import { expectThrows } from '../testing/expect-throws';
 import { gradcheck } from '../testing/gradcheck';
@@ -60,15 +60,25 @@ describe('permute', () => {
   });
 
   test('copies: writing the output leaves the input alone', () => {
-    const x = tensor([[1, 2], [3, 4]]); // [2, 2]
+    const x = tensor([
+      [1, 2],
+      [3, 4],
+    ]); // [2, 2]
     const y = permute(x, [1, 0]);
     y.data[1] = 100;
-    expect(x.toArray()).toEqual([[1, 2], [3, 4]]);
+    expect(x.toArray()).toEqual([
+      [1, 2],
+      [3, 4],
+    ]);
   });
 
   test('rejects lists that are not a permutation', () => {
     const x = randn([2, 3, 4], new Rng(0));
-    for (const axes of [[0, 1], [0, 0, 1], [0, 1, 2, 3]]) {
+    for (const axes of [
+      [0, 1],
+      [0, 0, 1],
+      [0, 1, 2, 3],
+    ]) {
       const error = expectThrows(() => permute(x, axes), ArgumentError);
       expect(error.op).toBe('permute');
       expect(error.message).toContain('[2, 3, 4]');
@@ -79,9 +89,20 @@ describe('permute', () => {
 
 describe('transpose', () => {
   test('defaults to the last two axes', () => {
-    const x = tensor([[[1, 2, 3], [4, 5, 6]]]); // [1, 2, 3]
+    const x = tensor([
+      [
+        [1, 2, 3],
+        [4, 5, 6],
+      ],
+    ]); // [1, 2, 3]
     const y = transpose(x); // [1, 3, 2]
-    expect(y.toArray()).toEqual([[[1, 4], [2, 5], [3, 6]]]);
+    expect(y.toArray()).toEqual([
+      [
+        [1, 4],
+        [2, 5],
+        [3, 6],
+      ],
+    ]);
   });
 
   test('swaps any two axes, negative allowed, and equals the permute', () => {

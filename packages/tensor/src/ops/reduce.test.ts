@@ -2,7 +2,7 @@ import { describe, expect, test } from 'vitest';
 import { randn, tensor } from '../creation';
 import { ArgumentError } from '../errors/argument-error';
 import { Rng } from '../rng';
-import { Tensor } from '../tensor';
+import type { Tensor } from '../tensor';
 import { expectClose } from '../testing/expect-close';
 import { expectThrows } from '../testing/expect-throws';
 import { gradcheck } from '../testing/gradcheck';
@@ -117,13 +117,27 @@ describe('reductions by hand', () => {
   });
 
   test('sum and mean gradients spread the upstream gradient evenly', () => {
-    const t = tensor([[1, 2, 3], [4, 5, 6]], undefined, { requiresGrad: true }); // [2, 3]
+    const t = tensor(
+      [
+        [1, 2, 3],
+        [4, 5, 6],
+      ],
+      undefined,
+      { requiresGrad: true },
+    ); // [2, 3]
     mean(t, 1).backward(tensor([3, 6])); // [2]
     expect(t.grad!.toArray()).toEqual([
       [1, 1, 1],
       [2, 2, 2],
     ]);
-    const u = tensor([[1, 2, 3], [4, 5, 6]], undefined, { requiresGrad: true }); // [2, 3]
+    const u = tensor(
+      [
+        [1, 2, 3],
+        [4, 5, 6],
+      ],
+      undefined,
+      { requiresGrad: true },
+    ); // [2, 3]
     sum(u, 0, true).backward(tensor([[1, 2, 3]])); // [1, 3]
     expect(u.grad!.toArray()).toEqual([
       [1, 2, 3],
@@ -132,13 +146,27 @@ describe('reductions by hand', () => {
   });
 
   test('max and min send the gradient to the first extreme entry only', () => {
-    const t = tensor([[3, 1, 3], [0, 0, -2]], undefined, { requiresGrad: true }); // [2, 3]
+    const t = tensor(
+      [
+        [3, 1, 3],
+        [0, 0, -2],
+      ],
+      undefined,
+      { requiresGrad: true },
+    ); // [2, 3]
     max(t, 1).backward(tensor([10, 20])); // [2]
     expect(t.grad!.toArray()).toEqual([
       [10, 0, 0],
       [20, 0, 0],
     ]);
-    const u = tensor([[3, 1, 3], [0, 1, 1]], undefined, { requiresGrad: true }); // [2, 3]
+    const u = tensor(
+      [
+        [3, 1, 3],
+        [0, 1, 1],
+      ],
+      undefined,
+      { requiresGrad: true },
+    ); // [2, 3]
     min(u).backward();
     expect(u.grad!.toArray()).toEqual([
       [0, 0, 0],

@@ -44,7 +44,9 @@ export function mean(x: Tensor, axes?: number | readonly number[], keepDims = fa
   for (const a of list) count *= x.shape[a]!;
   const { data, keptShape } = reduceRaw(ReduceOp.Sum, x, list);
   for (let i = 0; i < data.length; i++) data[i]! /= count;
-  return fromOp(data, outShape(keptShape, list, keepDims), 'mean', [x], (g) => [broadcastTo(mul(g.reshape(keptShape), 1 / count), x.shape)]);
+  return fromOp(data, outShape(keptShape, list, keepDims), 'mean', [x], (g) => [
+    broadcastTo(mul(g.reshape(keptShape), 1 / count), x.shape),
+  ]);
 }
 
 function extreme(op: ReduceOp, name: string, x: Tensor, axes: number | readonly number[] | undefined, keepDims: boolean): Tensor {
@@ -56,7 +58,13 @@ function extreme(op: ReduceOp, name: string, x: Tensor, axes: number | readonly 
     const best = broadcastTo(new Tensor(data, keptShape), x.shape).data;
     const gFull = broadcastTo(g.reshape(keptShape), x.shape).data;
     const taken = new Uint8Array(data.length);
-    const slot = broadcastTo(new Tensor(Float32Array.from(data, (_, i) => i), keptShape), x.shape).data;
+    const slot = broadcastTo(
+      new Tensor(
+        Float32Array.from(data, (_, i) => i),
+        keptShape,
+      ),
+      x.shape,
+    ).data;
     const out = new Float32Array(x.size);
     for (let i = 0; i < out.length; i++) {
       const s = slot[i]!;

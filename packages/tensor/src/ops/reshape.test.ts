@@ -50,7 +50,11 @@ describe('reshape', () => {
 
   test('−1 that cannot be inferred: not divisible, two of them, or a zero-size rest', () => {
     const x = randn([2, 3], new Rng(0));
-    for (const shape of [[4, -1], [-1, -1], [0, -1]]) {
+    for (const shape of [
+      [4, -1],
+      [-1, -1],
+      [0, -1],
+    ]) {
       const error = expectThrows(() => reshape(x, shape), ShapeError);
       expect(error.op).toBe('reshape');
       expect(error.message).toContain(`[${shape.join(', ')}]`);

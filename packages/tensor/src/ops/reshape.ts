@@ -24,11 +24,14 @@ export function reshape(x: Tensor, shape: readonly number[]): Tensor {
   }
   assertValidShape(resolved, 'reshape');
   if (sizeOf(resolved) !== x.size) {
-    throw new ShapeError(`cannot reshape ${formatShape(x.shape)} (${x.size} elements) to ${formatShape(shape)} (${sizeOf(resolved)} elements)`, {
-      op: 'reshape',
-      argument: 'shape',
-      shapes: { x: x.shape, shape },
-    });
+    throw new ShapeError(
+      `cannot reshape ${formatShape(x.shape)} (${x.size} elements) to ${formatShape(shape)} (${sizeOf(resolved)} elements)`,
+      {
+        op: 'reshape',
+        argument: 'shape',
+        shapes: { x: x.shape, shape },
+      },
+    );
   }
   return fromOp(x.data, resolved, 'reshape', [x], (g) => [reshape(g, x.shape)]);
 }
@@ -45,10 +48,18 @@ export function unsqueeze(x: Tensor, axis: number): Tensor {
 /** Removes size-1 axes (all of them, or the one given). */
 export function squeeze(x: Tensor, axis?: number): Tensor {
   expectTensor('squeeze', 'x', x);
-  if (axis === undefined) return reshape(x, x.shape.filter((d) => d !== 1));
+  if (axis === undefined)
+    return reshape(
+      x,
+      x.shape.filter((d) => d !== 1),
+    );
   const at = normalizeAxis(axis, x.rank, 'squeeze', x.shape);
   if (x.shape[at] !== 1) {
-    throw new ShapeError(`axis ${axis} of ${formatShape(x.shape)} has size ${x.shape[at]}, not 1`, { op: 'squeeze', argument: 'axis', shapes: { x: x.shape } });
+    throw new ShapeError(`axis ${axis} of ${formatShape(x.shape)} has size ${x.shape[at]}, not 1`, {
+      op: 'squeeze',
+      argument: 'axis',
+      shapes: { x: x.shape },
+    });
   }
   const shape = [...x.shape];
   shape.splice(at, 1);

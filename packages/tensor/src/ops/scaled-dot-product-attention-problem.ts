@@ -51,37 +51,56 @@ export interface ResolvedAttention {
  * weights are wanted; with layout 'sequence-first' [..., L, H, ·]) with the options, and describes the
  * call for the attention kernels. Errors name `op`, the argument and the shapes.
  */
-export function resolveAttention(op: string, query: Tensor, keys: Tensor, values: Tensor | null, options: ScaledDotProductAttentionOptions): ResolvedAttention {
+export function resolveAttention(
+  op: string,
+  query: Tensor,
+  keys: Tensor,
+  values: Tensor | null,
+  options: ScaledDotProductAttentionOptions,
+): ResolvedAttention {
   const shapes: Record<string, readonly number[]> = { query: query.shape, keys: keys.shape };
   if (values) shapes.values = values.shape;
   const layout = options.layout ?? 'heads-first';
   if (layout !== 'heads-first' && layout !== 'sequence-first') {
-    throw new ArgumentError(`layout must be 'heads-first' or 'sequence-first', got ${JSON.stringify(layout)}`, { op, argument: 'layout', shapes });
-  }
-  const sequenceFirst = layout === 'sequence-first';
-  const minRank = sequenceFirst ? 3 : 2;
-  const form = sequenceFirst ? { query: '[..., Lq, H, d]', keys: '[..., Lk, Hkv, d]', values: '[..., Lk, Hkv, dv]' } : { query: '[..., Lq, d]', keys: '[..., Lk, d]', values: '[..., Lk, dv]' };
-  if (query.rank < minRank || keys.rank !== query.rank) {
-    throw new ShapeError(`query ${formatShape(query.shape)} and keys ${formatShape(keys.shape)} must be ${form.query} and ${form.keys} of the same rank ≥ ${minRank}`, {
+    throw new ArgumentError(`layout must be 'heads-first' or 'sequence-first', got ${JSON.stringify(layout)}`, {
       op,
-      argument: query.rank < minRank ? 'query' : 'keys',
+      argument: 'layout',
       shapes,
     });
   }
+  const sequenceFirst = layout === 'sequence-first';
+  const minRank = sequenceFirst ? 3 : 2;
+  const form = sequenceFirst
+    ? { query: '[..., Lq, H, d]', keys: '[..., Lk, Hkv, d]', values: '[..., Lk, Hkv, dv]' }
+    : { query: '[..., Lq, d]', keys: '[..., Lk, d]', values: '[..., Lk, dv]' };
+  if (query.rank < minRank || keys.rank !== query.rank) {
+    throw new ShapeError(
+      `query ${formatShape(query.shape)} and keys ${formatShape(keys.shape)} must be ${form.query} and ${form.keys} of the same rank ≥ ${minRank}`,
+      {
+        op,
+        argument: query.rank < minRank ? 'query' : 'keys',
+        shapes,
+      },
+    );
+  }
   const rank = query.rank;
   // The heads-first reading of each shape: 'sequence-first' [..., L, H, ·] is checked as [..., H, L, ·].
-  const headsFirst = (shape: readonly number[]): number[] => (sequenceFirst ? [...shape.slice(0, -3), shape[rank - 2]!, shape[rank - 3]!, shape[rank - 1]!] : [...shape]);
+  const headsFirst = (shape: readonly number[]): number[] =>
+    sequenceFirst ? [...shape.slice(0, -3), shape[rank - 2]!, shape[rank - 3]!, shape[rank - 1]!] : [...shape];
   const queryShape = headsFirst(query.shape);
   const keyShape = headsFirst(keys.shape);
   const Lq = queryShape[rank - 2]!;
   const d = queryShape[rank - 1]!;
   const Lk = keyShape[rank - 2]!;
   if (keyShape[rank - 1] !== d) {
-    throw new ShapeError(`query ${formatShape(query.shape)} and keys ${formatShape(keys.shape)} must have the same feature size d (${d} vs ${keyShape[rank - 1]})`, {
-      op,
-      argument: 'keys',
-      shapes,
-    });
+    throw new ShapeError(
+      `query ${formatShape(query.shape)} and keys ${formatShape(keys.shape)} must have the same feature size d (${d} vs ${keyShape[rank - 1]})`,
+      {
+        op,
+        argument: 'keys',
+        shapes,
+      },
+    );
   }
 
   const groupSize = options.groupSize ?? 1;
@@ -94,32 +113,47 @@ export function resolveAttention(op: string, query: Tensor, keys: Tensor, values
   const expectedKeyLead = groupSize === 1 ? lead : [...lead.slice(0, -1), (lead[lead.length - 1] ?? 1) / groupSize];
   if (groupSize > 1 && (rank < 3 || lead[lead.length - 1]! % groupSize !== 0)) {
     const heads = sequenceFirst ? '[..., Lq, H, d]' : '[..., H, Lq, d]';
-    throw new ShapeError(`groupSize ${groupSize} needs query ${heads} with H a multiple of ${groupSize}, got query ${formatShape(query.shape)}`, {
-      op,
-      argument: 'groupSize',
-      shapes,
-    });
+    throw new ShapeError(
+      `groupSize ${groupSize} needs query ${heads} with H a multiple of ${groupSize}, got query ${formatShape(query.shape)}`,
+      {
+        op,
+        argument: 'groupSize',
+        shapes,
+      },
+    );
   }
   if (!sameShape(keyLead, expectedKeyLead)) {
     const hint =
-      groupSize === 1 && rank >= 3 && keyLead.length === lead.length && sameShape(keyLead.slice(0, -1), lead.slice(0, -1)) && lead[lead.length - 1]! % keyLead[keyLead.length - 1]! === 0
+      groupSize === 1 &&
+      rank >= 3 &&
+      keyLead.length === lead.length &&
+      sameShape(keyLead.slice(0, -1), lead.slice(0, -1)) &&
+      lead[lead.length - 1]! % keyLead[keyLead.length - 1]! === 0
         ? ` (for grouped-query attention pass groupSize: ${lead[lead.length - 1]! / keyLead[keyLead.length - 1]!})`
         : '';
-    const expected = sequenceFirst ? `${formatShape([...expectedKeyLead.slice(0, -1), Lk, expectedKeyLead[expectedKeyLead.length - 1]!, d])} ([..., Lk, Hkv, d])` : `leading dims ${formatShape(expectedKeyLead)}`;
-    throw new ShapeError(`keys ${formatShape(keys.shape)} must have ${expected} for query ${formatShape(query.shape)} with groupSize ${groupSize}${hint}`, {
-      op,
-      argument: 'keys',
-      shapes,
-    });
+    const expected = sequenceFirst
+      ? `${formatShape([...expectedKeyLead.slice(0, -1), Lk, expectedKeyLead[expectedKeyLead.length - 1]!, d])} ([..., Lk, Hkv, d])`
+      : `leading dims ${formatShape(expectedKeyLead)}`;
+    throw new ShapeError(
+      `keys ${formatShape(keys.shape)} must have ${expected} for query ${formatShape(query.shape)} with groupSize ${groupSize}${hint}`,
+      {
+        op,
+        argument: 'keys',
+        shapes,
+      },
+    );
   }
   let dv = 0;
   if (values) {
     if (values.rank !== rank || !sameShape(values.shape.slice(0, -1), keys.shape.slice(0, -1))) {
-      throw new ShapeError(`values ${formatShape(values.shape)} must be ${form.values} with the leading dims and Lk of keys ${formatShape(keys.shape)}`, {
-        op,
-        argument: 'values',
-        shapes,
-      });
+      throw new ShapeError(
+        `values ${formatShape(values.shape)} must be ${form.values} with the leading dims and Lk of keys ${formatShape(keys.shape)}`,
+        {
+          op,
+          argument: 'values',
+          shapes,
+        },
+      );
     }
     dv = values.shape[rank - 1]!;
   }
@@ -145,7 +179,18 @@ export function resolveAttention(op: string, query: Tensor, keys: Tensor, values
 
   const n = sizeOf(lead);
   const { keep, keepStrides } = keepLayout(op, options.attentionMask ?? null, lead, Lq, Lk, shapes);
-  const problem: AttentionProblem = { n, queryLength: Lq, keyLength: Lk, headDim: d, valueDim: dv, scale, causalOffset, attentionMask: keep, attentionMaskStrides: keepStrides, groupSize };
+  const problem: AttentionProblem = {
+    n,
+    queryLength: Lq,
+    keyLength: Lk,
+    headDim: d,
+    valueDim: dv,
+    scale,
+    causalOffset,
+    attentionMask: keep,
+    attentionMaskStrides: keepStrides,
+    groupSize,
+  };
   if (windowStart !== null) problem.windowStart = windowStart;
   if (sequenceFirst) Object.assign(problem, { layout, heads: lead[lead.length - 1]! });
   const outputShape = sequenceFirst ? [...query.shape.slice(0, -1), dv] : [...lead, Lq, dv];
@@ -212,7 +257,8 @@ function keepLayout(
   let source = 0;
   for (let s = 0; s < n; s++) {
     const base = s * rowsKept * colsKept;
-    for (let i = 0; i < rowsKept; i++) for (let j = 0; j < colsKept; j++) data[base + i * colsKept + j] = keep.data[source + i * queryStride + j * keyStride]!;
+    for (let i = 0; i < rowsKept; i++)
+      for (let j = 0; j < colsKept; j++) data[base + i * colsKept + j] = keep.data[source + i * queryStride + j * keyStride]!;
     for (let dim = lead.length - 1; dim >= 0; dim--) {
       index[dim]!++;
       source += strides[dim]!;

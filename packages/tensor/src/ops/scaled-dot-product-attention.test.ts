@@ -28,7 +28,11 @@ const GRADIENT = { atol: 1e-4, rtol: 1e-3 };
 
 /** A heed tensor of this package from a fixture tensor (float32 inputs are exact). */
 function fromFixture(t: FixtureTensor, requiresGrad = false): Tensor {
-  return new Tensor(Float32Array.from(t.data, (v) => Number(v)), t.shape, requiresGrad);
+  return new Tensor(
+    Float32Array.from(t.data, (v) => Number(v)),
+    t.shape,
+    requiresGrad,
+  );
 }
 
 /** The keep mask (1 = may attend) of a PyTorch mask (1 = masked out), as a tensor of this package. */
@@ -78,7 +82,11 @@ function plainAttention(query: Tensor, keys: Tensor, values: Tensor, options: Sc
 }
 
 /** Forward and the three gradients of the fused op and the plain composition on the same inputs agree. */
-function expectSameAsPlain(shapes: { query: number[]; keys: number[]; values: number[] }, options: ScaledDotProductAttentionOptions, seed = 1) {
+function expectSameAsPlain(
+  shapes: { query: number[]; keys: number[]; values: number[] },
+  options: ScaledDotProductAttentionOptions,
+  seed = 1,
+) {
   const rng = new Rng(seed);
   const inputs = [randn(shapes.query, rng), randn(shapes.keys, rng), randn(shapes.values, rng)];
   const run = (fn: typeof plainAttention) => {
@@ -111,12 +119,21 @@ describe('scaledDotProductAttention', () => {
     expectSameAsPlain(shapes, { causal: true, scale: 0.3 });
     expectSameAsPlain(shapes, { causal: { offset: 70 - 37 } });
     const rng = new Rng(9);
-    const padding = new Tensor(Float32Array.from({ length: 2 * 70 }, (_, i) => (i % 70 < 50 || rng.uniform() < 0.5 ? 1 : 0)), [2, 1, 1, 70]); // [B, 1, 1, Lk]
+    const padding = new Tensor(
+      Float32Array.from({ length: 2 * 70 }, (_, i) => (i % 70 < 50 || rng.uniform() < 0.5 ? 1 : 0)),
+      [2, 1, 1, 70],
+    ); // [B, 1, 1, Lk]
     expectSameAsPlain(shapes, { attentionMask: padding });
     expectSameAsPlain(shapes, { attentionMask: padding, causal: true });
-    const perRow = new Tensor(Float32Array.from({ length: 37 * 70 }, (_, i) => (i % 70 === 0 || rng.uniform() < 0.6 ? 1 : 0)), [37, 70]); // [Lq, Lk]
+    const perRow = new Tensor(
+      Float32Array.from({ length: 37 * 70 }, (_, i) => (i % 70 === 0 || rng.uniform() < 0.6 ? 1 : 0)),
+      [37, 70],
+    ); // [Lq, Lk]
     expectSameAsPlain(shapes, { attentionMask: perRow });
-    const perHead = new Tensor(Float32Array.from({ length: 3 * 37 * 70 }, (_, i) => (i % 70 === 0 || rng.uniform() < 0.6 ? 1 : 0)), [3, 37, 70]); // [H, Lq, Lk]
+    const perHead = new Tensor(
+      Float32Array.from({ length: 3 * 37 * 70 }, (_, i) => (i % 70 === 0 || rng.uniform() < 0.6 ? 1 : 0)),
+      [3, 37, 70],
+    ); // [H, Lq, Lk]
     expectSameAsPlain(shapes, { attentionMask: perHead });
     expectSameAsPlain({ query: [4, 6, 2], keys: [4, 9, 2], values: [4, 9, 3] }, { causal: true }); // rank 3
     expectSameAsPlain(shapes, { causal: { offset: 70 - 37 }, windowStart: 70 - 37 - 15 }); // causal sliding window of 16 keys, bottom-right
@@ -128,18 +145,30 @@ describe('scaledDotProductAttention', () => {
   it('grouped-query attention (groupSize 2 and 4) equals repeating the key/value heads', () => {
     expectSameAsPlain({ query: [2, 4, 9, 8], keys: [2, 2, 20, 8], values: [2, 2, 20, 3] }, { groupSize: 2, causal: true });
     expectSameAsPlain({ query: [2, 4, 9, 8], keys: [2, 1, 20, 8], values: [2, 1, 20, 3] }, { groupSize: 4 });
-    const keep = new Tensor(Float32Array.from({ length: 2 * 4 * 9 * 20 }, (_, i) => (i % 20 === 3 || i % 7 !== 0 ? 1 : 0)), [2, 4, 9, 20]); // [B, H, Lq, Lk]
+    const keep = new Tensor(
+      Float32Array.from({ length: 2 * 4 * 9 * 20 }, (_, i) => (i % 20 === 3 || i % 7 !== 0 ? 1 : 0)),
+      [2, 4, 9, 20],
+    ); // [B, H, Lq, Lk]
     expectSameAsPlain({ query: [2, 4, 9, 8], keys: [2, 1, 20, 8], values: [2, 1, 20, 3] }, { groupSize: 4, attentionMask: keep });
   });
 
   it("layout 'sequence-first' ([B, L, H, ·]) equals permuting the heads first and back: output, logSumExp, gradients", () => {
     const swap = [0, 2, 1, 3]; // [B, L, H, ·] <-> [B, H, L, ·]
     const rng = new Rng(12);
-    const keepPerHead = new Tensor(Float32Array.from({ length: 4 * 9 * 20 }, (_, i) => (i % 20 === 0 || rng.uniform() < 0.7 ? 1 : 0)), [4, 9, 20]); // [H, Lq, Lk]
+    const keepPerHead = new Tensor(
+      Float32Array.from({ length: 4 * 9 * 20 }, (_, i) => (i % 20 === 0 || rng.uniform() < 0.7 ? 1 : 0)),
+      [4, 9, 20],
+    ); // [H, Lq, Lk]
     const cases: [{ query: number[]; keys: number[]; values: number[] }, ScaledDotProductAttentionOptions][] = [
       [{ query: [2, 9, 4, 8], keys: [2, 20, 4, 8], values: [2, 20, 4, 3] }, {}],
-      [{ query: [2, 9, 4, 8], keys: [2, 20, 4, 8], values: [2, 20, 4, 3] }, { causal: { offset: 11 }, attentionMask: keepPerHead, scale: 0.4 }],
-      [{ query: [2, 9, 4, 8], keys: [2, 20, 2, 8], values: [2, 20, 2, 3] }, { groupSize: 2, causal: true }],
+      [
+        { query: [2, 9, 4, 8], keys: [2, 20, 4, 8], values: [2, 20, 4, 3] },
+        { causal: { offset: 11 }, attentionMask: keepPerHead, scale: 0.4 },
+      ],
+      [
+        { query: [2, 9, 4, 8], keys: [2, 20, 2, 8], values: [2, 20, 2, 3] },
+        { groupSize: 2, causal: true },
+      ],
       [{ query: [1, 9, 4, 8], keys: [1, 20, 1, 8], values: [1, 20, 1, 5] }, { groupSize: 4 }],
     ];
     for (const [index, [shapes, options]] of cases.entries()) {
@@ -168,10 +197,15 @@ describe('scaledDotProductAttention', () => {
     const { logSumExp } = scaledDotProductAttentionWithLogSumExp(q, k, v, options);
     const weights = attentionWeights(q, k, logSumExp, { ...options, rows: [8, 1] });
     const plainOptions = { groupSize: 2, causal: { offset: 3 } };
-    const expected = attentionWeights(permute(q, swap), permute(k, swap), scaledDotProductAttentionWithLogSumExp(permute(q, swap), permute(k, swap), permute(v, swap), plainOptions).logSumExp, {
-      ...plainOptions,
-      rows: [8, 1],
-    });
+    const expected = attentionWeights(
+      permute(q, swap),
+      permute(k, swap),
+      scaledDotProductAttentionWithLogSumExp(permute(q, swap), permute(k, swap), permute(v, swap), plainOptions).logSumExp,
+      {
+        ...plainOptions,
+        rows: [8, 1],
+      },
+    );
     expect(weights.shape).toEqual([2, 4, 2, 20]);
     expectClose(weights.data, expected.data, FORWARD, 'attentionWeights');
   });
@@ -274,12 +308,23 @@ describe('scaledDotProductAttention', () => {
     expect(expectThrows(() => scaledDotProductAttention(randn([3], rng), k, v), ShapeError).argument).toBe('query');
     // 'sequence-first': query [B, Lq, H, d], keys and values [B, Lk, Hkv, ·].
     const sq = randn([2, 3, 4, 8], rng);
-    expect(expectThrows(() => scaledDotProductAttention(sq, k, v, { layout: 'rows' as 'heads-first' }), ArgumentError).argument).toBe('layout');
-    e = expectThrows(() => scaledDotProductAttention(randn([3, 8], rng), randn([5, 8], rng), randn([5, 8], rng), { layout: 'sequence-first' }), ShapeError);
+    expect(expectThrows(() => scaledDotProductAttention(sq, k, v, { layout: 'rows' as 'heads-first' }), ArgumentError).argument).toBe(
+      'layout',
+    );
+    e = expectThrows(
+      () => scaledDotProductAttention(randn([3, 8], rng), randn([5, 8], rng), randn([5, 8], rng), { layout: 'sequence-first' }),
+      ShapeError,
+    );
     expect([e.argument, e.message]).toEqual(['query', expect.stringMatching(/\[\.\.\., Lq, H, d\].*rank ≥ 3/)]);
-    e = expectThrows(() => scaledDotProductAttention(sq, randn([2, 5, 3, 8], rng), randn([2, 5, 3, 6], rng), { layout: 'sequence-first', groupSize: 2 }), ShapeError);
+    e = expectThrows(
+      () => scaledDotProductAttention(sq, randn([2, 5, 3, 8], rng), randn([2, 5, 3, 6], rng), { layout: 'sequence-first', groupSize: 2 }),
+      ShapeError,
+    );
     expect([e.argument, e.message]).toEqual(['keys', expect.stringMatching(/keys \[2, 5, 3, 8\] must have \[2, 5, 2, 8\]/)]);
-    e = expectThrows(() => scaledDotProductAttention(sq, randn([2, 5, 4, 8], rng), randn([2, 6, 4, 6], rng), { layout: 'sequence-first' }), ShapeError);
+    e = expectThrows(
+      () => scaledDotProductAttention(sq, randn([2, 5, 4, 8], rng), randn([2, 6, 4, 6], rng), { layout: 'sequence-first' }),
+      ShapeError,
+    );
     expect([e.argument, e.shapes.values]).toEqual(['values', [2, 6, 4, 6]]);
   });
 
@@ -327,7 +372,10 @@ describe('attentionWeights', () => {
     const q = randn([2, 2, 40, 8], rng); // [B, H, Lq, d]
     const k = randn([2, 2, 70, 8], rng); // [B, H, Lk, d]
     const v = randn([2, 2, 70, 3], rng); // [B, H, Lk, dv]
-    const keep = new Tensor(Float32Array.from({ length: 2 * 70 }, (_, i) => (i % 70 < 60 ? 1 : 0)), [2, 1, 1, 70]); // [B, 1, 1, Lk]
+    const keep = new Tensor(
+      Float32Array.from({ length: 2 * 70 }, (_, i) => (i % 70 < 60 ? 1 : 0)),
+      [2, 1, 1, 70],
+    ); // [B, 1, 1, Lk]
     const options: ScaledDotProductAttentionOptions = { causal: { offset: 30 }, attentionMask: keep };
     const { logSumExp } = scaledDotProductAttentionWithLogSumExp(q, k, v, options);
     expect(logSumExp.shape).toEqual([2, 2, 40]);
@@ -345,7 +393,12 @@ describe('attentionWeights', () => {
         });
         const max = Math.max(...scores);
         const total = scores.reduce((t, x) => t + Math.exp(x - max), 0);
-        expectClose(w.data.subarray((s * 4 + r) * 70, (s * 4 + r + 1) * 70), scores.map((x) => Math.exp(x - max) / total), FORWARD, `slice ${s} row ${i}`);
+        expectClose(
+          w.data.subarray((s * 4 + r) * 70, (s * 4 + r + 1) * 70),
+          scores.map((x) => Math.exp(x - max) / total),
+          FORWARD,
+          `slice ${s} row ${i}`,
+        );
       });
     }
     const all = attentionWeights(q, k, logSumExp, options);

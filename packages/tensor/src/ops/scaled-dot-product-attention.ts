@@ -20,7 +20,12 @@ export interface ScaledDotProductAttentionResult {
  * (with `groupSize` g: query [..., H, Lq, d], keys and values [..., H/g, Lk, ·]; with layout
  * 'sequence-first': query [..., Lq, H, d], keys and values [..., Lk, H/g, ·] -> [..., Lq, H, dv]).
  */
-export function scaledDotProductAttention(query: Tensor, keys: Tensor, values: Tensor, options: ScaledDotProductAttentionOptions = {}): Tensor {
+export function scaledDotProductAttention(
+  query: Tensor,
+  keys: Tensor,
+  values: Tensor,
+  options: ScaledDotProductAttentionOptions = {},
+): Tensor {
   return scaledDotProductAttentionWithLogSumExp(query, keys, values, options).output;
 }
 

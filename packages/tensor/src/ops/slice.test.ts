@@ -2,7 +2,7 @@ import { describe, expect, test } from 'vitest';
 import { arange, randn, tensor } from '../creation';
 import { ArgumentError } from '../errors/argument-error';
 import { Rng } from '../rng';
-import { Tensor } from '../tensor';
+import type { Tensor } from '../tensor';
 import { expectClose } from '../testing/expect-close';
 import { expectThrows } from '../testing/expect-throws';
 import { gradcheck } from '../testing/gradcheck';
@@ -46,13 +46,33 @@ describe('slice', () => {
   });
 
   test('the gradient is the upstream gradient placed in zeros', () => {
-    const t = tensor([[1, 2, 3], [4, 5, 6]], undefined, { requiresGrad: true }); // [2, 3]
-    slice(t, 1, 1, 3).backward(tensor([[10, 20], [30, 40]])); // [2, 2]
-    expect(t.grad!.toArray()).toEqual([[0, 10, 20], [0, 30, 40]]);
+    const t = tensor(
+      [
+        [1, 2, 3],
+        [4, 5, 6],
+      ],
+      undefined,
+      { requiresGrad: true },
+    ); // [2, 3]
+    slice(t, 1, 1, 3).backward(
+      tensor([
+        [10, 20],
+        [30, 40],
+      ]),
+    ); // [2, 2]
+    expect(t.grad!.toArray()).toEqual([
+      [0, 10, 20],
+      [0, 30, 40],
+    ]);
   });
 
   test('out-of-bounds and reversed ranges are ArgumentErrors naming the shape', () => {
-    for (const [start, end] of [[0, 6], [-6, 2], [3, 2], [0.5, 2]]) {
+    for (const [start, end] of [
+      [0, 6],
+      [-6, 2],
+      [3, 2],
+      [0.5, 2],
+    ]) {
       const error = expectThrows(() => slice(x, 1, start!, end), ArgumentError);
       expect(error.op).toBe('slice');
       expect(error.message).toContain('[3, 5, 4]');
@@ -66,7 +86,11 @@ describe('split', () => {
   test('into equal sections, and concat undoes it', () => {
     const x = randn([2, 6], new Rng(2)); // [2, 6]
     const parts = split(x, 3, 1); // 3 x [2, 2]
-    expect(parts.map((p) => p.shape)).toEqual([[2, 2], [2, 2], [2, 2]]);
+    expect(parts.map((p) => p.shape)).toEqual([
+      [2, 2],
+      [2, 2],
+      [2, 2],
+    ]);
     parts.forEach((p, i) => expectClose(p.data, naiveSlice(x, 1, 2 * i, 2 * i + 2), { atol: 0, rtol: 0 }));
     expectClose(concat(parts, 1).data, x.data, { atol: 0, rtol: 0 });
   });
@@ -74,7 +98,12 @@ describe('split', () => {
   test('into given sizes along the default axis 0, zero sizes allowed', () => {
     const x = arange(6).reshape([6, 1]); // [6, 1]
     const parts = split(x, [1, 0, 3, 2]);
-    expect(parts.map((p) => p.shape)).toEqual([[1, 1], [0, 1], [3, 1], [2, 1]]);
+    expect(parts.map((p) => p.shape)).toEqual([
+      [1, 1],
+      [0, 1],
+      [3, 1],
+      [2, 1],
+    ]);
     expect(parts.map((p) => Array.from(p.data))).toEqual([[0], [], [1, 2, 3], [4, 5]]);
   });
 

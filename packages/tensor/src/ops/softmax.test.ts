@@ -2,7 +2,7 @@ import { describe, expect, test } from 'vitest';
 import { randn, tensor } from '../creation';
 import { ArgumentError } from '../errors/argument-error';
 import { Rng } from '../rng';
-import { Tensor } from '../tensor';
+import type { Tensor } from '../tensor';
 import { expectClose } from '../testing/expect-close';
 import { expectThrows } from '../testing/expect-throws';
 import { gradcheck } from '../testing/gradcheck';
@@ -56,8 +56,14 @@ describe.each([
   });
 
   test('logits of 1e4 are stable: finite and equal to the shifted result', () => {
-    const big = tensor([[1e4, 1e4 - 1, 1e4 - 3], [-1e4, -1e4 + 2, -1e4]]); // [2, 3]
-    const shifted = tensor([[0, -1, -3], [0, 2, 0]]); // same rows shifted by a constant per row
+    const big = tensor([
+      [1e4, 1e4 - 1, 1e4 - 3],
+      [-1e4, -1e4 + 2, -1e4],
+    ]); // [2, 3]
+    const shifted = tensor([
+      [0, -1, -3],
+      [0, 2, 0],
+    ]); // same rows shifted by a constant per row
     const out = op(big);
     expect(Array.from(out.data).every(Number.isFinite)).toBe(true);
     expectClose(out.data, naiveSoftmax(shifted, 1, log), { atol: 1e-6, rtol: 1e-5 });
@@ -94,11 +100,23 @@ describe('softmax specifics', () => {
   });
 
   test('a row that is all −∞ gives zeros and a zero gradient, never NaN', () => {
-    const x = tensor([[-Infinity, -Infinity, -Infinity], [1, 2, 3]], undefined, { requiresGrad: true }); // [2, 3]
+    const x = tensor(
+      [
+        [-Infinity, -Infinity, -Infinity],
+        [1, 2, 3],
+      ],
+      undefined,
+      { requiresGrad: true },
+    ); // [2, 3]
     const y = softmax(x);
     expect(Array.from(y.data.subarray(0, 3))).toEqual([0, 0, 0]);
     expectClose(y.data.subarray(3), naiveSoftmax(tensor([1, 2, 3]), 0, false), FORWARD);
-    y.backward(tensor([[1, -2, 3], [0.5, 0.25, -1]]));
+    y.backward(
+      tensor([
+        [1, -2, 3],
+        [0.5, 0.25, -1],
+      ]),
+    );
     const grad = Array.from(x.grad!.data);
     expect(grad.some(Number.isNaN)).toBe(false);
     expectClose(grad.slice(0, 3), [0, 0, 0], { atol: 0, rtol: 0 }); // ±0
@@ -115,16 +133,31 @@ describe('softmax specifics', () => {
   });
 
   test('logSoftmax keeps −∞ on masked entries and a fully masked row', () => {
-    const x = tensor([[-Infinity, -Infinity], [0, -Infinity]]); // [2, 2]
+    const x = tensor([
+      [-Infinity, -Infinity],
+      [0, -Infinity],
+    ]); // [2, 2]
     expect(Array.from(logSoftmax(x).data)).toEqual([-Infinity, -Infinity, 0, -Infinity]);
   });
 });
 
 describe('logSoftmax at −∞', () => {
   test('passes no gradient to −∞ entries or fully masked rows', () => {
-    const x = tensor([[0, -Infinity, 1], [-Infinity, -Infinity, -Infinity]], undefined, { requiresGrad: true });
+    const x = tensor(
+      [
+        [0, -Infinity, 1],
+        [-Infinity, -Infinity, -Infinity],
+      ],
+      undefined,
+      { requiresGrad: true },
+    );
     const y = logSoftmax(x, -1);
-    y.backward(tensor([[1, 1, 1], [1, 2, 3]]));
+    y.backward(
+      tensor([
+        [1, 1, 1],
+        [1, 2, 3],
+      ]),
+    );
     const g = Array.from(x.grad!.data);
     expect(g[1]).toBe(0);
     expect(g.slice(3)).toEqual([0, 0, 0]);
@@ -137,10 +170,22 @@ describe('logSoftmax at −∞', () => {
 
 describe('softmax at +∞ (scores that overflowed float32)', () => {
   test('a row with +∞ entries is uniform over them and 0 elsewhere, with the gradient of that row', () => {
-    const x = tensor([[Infinity, 1, Infinity, -Infinity], [Infinity, 3e38, -3e38, 0]], undefined, { requiresGrad: true }); // [2, 4]
+    const x = tensor(
+      [
+        [Infinity, 1, Infinity, -Infinity],
+        [Infinity, 3e38, -3e38, 0],
+      ],
+      undefined,
+      { requiresGrad: true },
+    ); // [2, 4]
     const y = softmax(x);
     expect(Array.from(y.data)).toEqual([0.5, 0, 0.5, 0, 1, 0, 0, 0]);
-    y.backward(tensor([[1, 5, 3, 7], [2, 4, 6, 8]]));
+    y.backward(
+      tensor([
+        [1, 5, 3, 7],
+        [2, 4, 6, 8],
+      ]),
+    );
     // y ⊙ (g − Σ g y) by hand: row 0: Σ g y = 2 → [0.5·(1 − 2), 0, 0.5·(3 − 2), 0]; row 1 one-hot: all 0.
     expect(Array.from(x.grad!.data)).toEqual([-0.5, 0, 0.5, 0, 0, 0, 0, 0]);
   });
@@ -152,6 +197,8 @@ describe('softmax at +∞ (scores that overflowed float32)', () => {
   });
 
   test('logSoftmax: −log k on the +∞ entries, −∞ elsewhere', () => {
-    expect(Array.from(logSoftmax(tensor([[Infinity, 0, Infinity]])).data)).toEqual([-Math.log(2), -Infinity, -Math.log(2)].map(Math.fround));
+    expect(Array.from(logSoftmax(tensor([[Infinity, 0, Infinity]])).data)).toEqual(
+      [-Math.log(2), -Infinity, -Math.log(2)].map(Math.fround),
+    );
   });
 });

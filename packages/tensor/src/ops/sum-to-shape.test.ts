@@ -28,7 +28,15 @@ describe('sumToShape', () => {
       }),
       { atol: 1e-6, rtol: 1e-6 },
     );
-    expect(sumToShape(tensor([[1, 2], [3, 4]]), []).item()).toBe(10);
+    expect(
+      sumToShape(
+        tensor([
+          [1, 2],
+          [3, 4],
+        ]),
+        [],
+      ).item(),
+    ).toBe(10);
   });
 
   test('the same shape returns the gradient unchanged; results never alias a reduced input', () => {

@@ -14,7 +14,7 @@ export function sumToShape(grad: Tensor, shape: readonly number[]): Tensor {
   if (sameShape(grad.shape, shape)) return grad;
   const lead = grad.rank - shape.length;
   let data = grad.data;
-  let current = [...grad.shape];
+  const current = [...grad.shape];
   for (let axis = 0; axis < grad.rank; axis++) {
     const target = axis < lead ? 1 : shape[axis - lead]!;
     if (target === 1 && current[axis] !== 1) {

@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { rand, randn, tensor } from '../creation';
 import { Rng } from '../rng';
-import { Tensor } from '../tensor';
+import type { Tensor } from '../tensor';
 import { expectClose } from '../testing/expect-close';
 import { gradcheck } from '../testing/gradcheck';
 import { abs, exp, log, neg, relu, sigmoid, sqrt, tanh } from './unary';
@@ -29,7 +29,13 @@ const OPS = [
     dref: (x: number) => Math.exp(-x) / (1 + Math.exp(-x)) ** 2,
     input: (r: Rng) => randn([2, 3, 4], r),
   },
-  { name: 'relu', op: relu, ref: (x: number) => (x > 0 ? x : 0), dref: (x: number) => (x > 0 ? 1 : 0), input: (r: Rng) => awayFromZero([2, 3, 4], r) },
+  {
+    name: 'relu',
+    op: relu,
+    ref: (x: number) => (x > 0 ? x : 0),
+    dref: (x: number) => (x > 0 ? 1 : 0),
+    input: (r: Rng) => awayFromZero([2, 3, 4], r),
+  },
   { name: 'sqrt', op: sqrt, ref: Math.sqrt, dref: (x: number) => 0.5 / Math.sqrt(x), input: (r: Rng) => rand([2, 3, 4], r, 0.2, 3) },
   { name: 'abs', op: abs, ref: Math.abs, dref: Math.sign, input: (r: Rng) => awayFromZero([2, 3, 4], r) },
 ] as const;
@@ -51,7 +57,12 @@ describe.each(OPS)('$name', ({ name, op, ref, dref, input }) => {
     x.requiresGrad = true;
     const g = randn([2, 3, 4], new Rng(4)); // [2, 3, 4]
     op(x).backward(g);
-    expectClose(x.grad!.data, Array.from(x.data, (v, i) => dref(v) * g.data[i]!), { atol: 1e-6, rtol: 1e-5 }, name);
+    expectClose(
+      x.grad!.data,
+      Array.from(x.data, (v, i) => dref(v) * g.data[i]!),
+      { atol: 1e-6, rtol: 1e-5 },
+      name,
+    );
   });
 
   test('works on a scalar', () => {

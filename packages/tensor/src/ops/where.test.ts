@@ -2,7 +2,7 @@ import { describe, expect, test } from 'vitest';
 import { randn, tensor } from '../creation';
 import { ShapeError } from '../errors/shape-error';
 import { Rng } from '../rng';
-import { Tensor } from '../tensor';
+import type { Tensor } from '../tensor';
 import { expectClose } from '../testing/expect-close';
 import { expectThrows } from '../testing/expect-throws';
 import { gradcheck } from '../testing/gradcheck';
@@ -37,8 +37,16 @@ describe('where', () => {
     const g = randn([3, 4], new Rng(3)); // [3, 4]
     where(condition, ga, gb).backward(g);
     // a was taken in rows 0 and 2: grad a[j] = g[0, j] + g[2, j]; b gets g in row 1 only
-    expectClose(ga.grad!.data, [0, 1, 2, 3].map((j) => g.data[j]! + g.data[8 + j]!), { atol: 1e-6, rtol: 1e-6 });
-    expectClose(gb.grad!.data, Array.from(g.data, (v, k) => (Math.floor(k / 4) === 1 ? v : 0)), { atol: 0, rtol: 0 });
+    expectClose(
+      ga.grad!.data,
+      [0, 1, 2, 3].map((j) => g.data[j]! + g.data[8 + j]!),
+      { atol: 1e-6, rtol: 1e-6 },
+    );
+    expectClose(
+      gb.grad!.data,
+      Array.from(g.data, (v, k) => (Math.floor(k / 4) === 1 ? v : 0)),
+      { atol: 0, rtol: 0 },
+    );
     expect(gradcheck((x, y) => where(condition, x, y), [a, b], GRAD)).toMatchObject({ ok: true });
   });
 
@@ -54,8 +62,26 @@ describe('where', () => {
 
   test('the condition may be the only broadcast operand', () => {
     const c = tensor([[1, 0]]); // [1, 2]
-    expect(where(c, tensor([[1, 2], [3, 4]]), tensor([[5, 6], [7, 8]])).toArray()).toEqual([[1, 6], [3, 8]]);
-    expect(where(tensor([[1], [0]]), tensor(9), tensor([1, 2, 3])).toArray()).toEqual([[9, 9, 9], [1, 2, 3]]);
+    expect(
+      where(
+        c,
+        tensor([
+          [1, 2],
+          [3, 4],
+        ]),
+        tensor([
+          [5, 6],
+          [7, 8],
+        ]),
+      ).toArray(),
+    ).toEqual([
+      [1, 6],
+      [3, 8],
+    ]);
+    expect(where(tensor([[1], [0]]), tensor(9), tensor([1, 2, 3])).toArray()).toEqual([
+      [9, 9, 9],
+      [1, 2, 3],
+    ]);
   });
 
   test('shapes that do not broadcast are a ShapeError naming them', () => {
@@ -80,14 +106,32 @@ describe('maskedFill', () => {
 
   test('no gradient reaches filled entries; the others pass through', () => {
     const x = randn([2, 3], new Rng(5), { requiresGrad: true }); // [2, 3]
-    maskedFill(x, tensor([[1, 0, 0], [0, 0, 1]]), 0).backward(tensor([[1, 2, 3], [4, 5, 6]]));
-    expect(x.grad!.toArray()).toEqual([[0, 2, 3], [4, 5, 0]]);
+    maskedFill(
+      x,
+      tensor([
+        [1, 0, 0],
+        [0, 0, 1],
+      ]),
+      0,
+    ).backward(
+      tensor([
+        [1, 2, 3],
+        [4, 5, 6],
+      ]),
+    );
+    expect(x.grad!.toArray()).toEqual([
+      [0, 2, 3],
+      [4, 5, 0],
+    ]);
     expect(gradcheck((t) => maskedFill(t, tensor([[1, 0, 1]]), 3), [randn([2, 3], new Rng(6))], GRAD)).toMatchObject({ ok: true });
   });
 
   test('masked attention: filled with −∞ then softmax gives zero weight and no NaN gradient', () => {
     const scores = randn([2, 4], new Rng(7), { requiresGrad: true }); // [2, 4]
-    const mask = tensor([[0, 0, 1, 1], [1, 1, 1, 1]]); // second row fully masked
+    const mask = tensor([
+      [0, 0, 1, 1],
+      [1, 1, 1, 1],
+    ]); // second row fully masked
     const weights = softmax(maskedFill(scores, mask, -Infinity));
     expect(Array.from(weights.data.subarray(4))).toEqual([0, 0, 0, 0]);
     expect(weights.data[2]).toBe(0);

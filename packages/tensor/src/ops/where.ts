@@ -12,7 +12,10 @@ export function where(condition: Tensor, aIn: TensorLike, bIn: TensorLike): Tens
   expectTensor('where', 'condition', condition);
   const a = expectTensorLike('where', 'a', aIn);
   const b = expectTensorLike('where', 'b', bIn);
-  const shape = broadcastShapes(broadcastShapes(condition.shape, a.shape, 'where', ['condition', 'a']), b.shape, 'where', ['condition and a', 'b']);
+  const shape = broadcastShapes(broadcastShapes(condition.shape, a.shape, 'where', ['condition', 'a']), b.shape, 'where', [
+    'condition and a',
+    'b',
+  ]);
   const [c, aFull, bFull] = noGrad(() => [broadcastTo(condition, shape).data, broadcastTo(a, shape).data, broadcastTo(b, shape).data]);
   const out = new Float32Array(c.length);
   const keep = new Float32Array(c.length);
@@ -31,6 +34,11 @@ export function where(condition: Tensor, aIn: TensorLike, bIn: TensorLike): Tens
 export function maskedFill(x: Tensor, mask: Tensor, value: number): Tensor {
   expectTensor('maskedFill', 'x', x);
   expectTensor('maskedFill', 'mask', mask);
-  if (typeof value !== 'number') throw new ArgumentError(`value must be a number, got ${describeValue(value)}`, { op: 'maskedFill', argument: 'value', shapes: { x: x.shape } });
+  if (typeof value !== 'number')
+    throw new ArgumentError(`value must be a number, got ${describeValue(value)}`, {
+      op: 'maskedFill',
+      argument: 'value',
+      shapes: { x: x.shape },
+    });
   return where(mask, value, x);
 }

@@ -3,7 +3,7 @@ import { randn, tensor } from '../creation';
 import { ConfigError } from '../errors/config-error';
 import { Parameter } from '../nn/parameter';
 import { Rng } from '../rng';
-import { Tensor } from '../tensor';
+import type { Tensor } from '../tensor';
 import { expectClose } from '../testing/expect-close';
 import { expectThrows } from '../testing/expect-throws';
 import { Adam, type AdamOptions } from './adam';

@@ -29,7 +29,13 @@ describe('clipGradNorm', () => {
     expect(norm).toBeGreaterThan(1);
     expectClose([clipGradNorm(params, 1)], [norm], { atol: 0, rtol: 1e-6 });
     expectClose([naiveNorm(params)], [1], { atol: 0, rtol: 1e-6 });
-    params.forEach((p, k) => expectClose(p.grad!.data, before[k]!.map((g) => g / norm), { atol: 1e-7, rtol: 1e-5 }));
+    params.forEach((p, k) =>
+      expectClose(
+        p.grad!.data,
+        before[k]!.map((g) => g / norm),
+        { atol: 1e-7, rtol: 1e-5 },
+      ),
+    );
   });
 
   test('leaves gradients untouched below maxNorm', () => {

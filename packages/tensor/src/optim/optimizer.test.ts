@@ -39,7 +39,9 @@ describe('checkHyper', () => {
   test('accepts finite values in range and names the argument and range otherwise', () => {
     expect(() => checkHyper('Op', 'lr', 0, 0)).not.toThrow();
     expect(() => checkHyper('Op', 'beta', 0.999, 0, 1)).not.toThrow();
-    expect(expectThrows(() => checkHyper('Op', 'beta', 1, 0, 1), ConfigError).message).toBe('Op: beta must be a finite number in [0, 1), got 1');
+    expect(expectThrows(() => checkHyper('Op', 'beta', 1, 0, 1), ConfigError).message).toBe(
+      'Op: beta must be a finite number in [0, 1), got 1',
+    );
     expect(expectThrows(() => checkHyper('Op', 'lr', -1, 0), ConfigError).message).toBe('Op: lr must be a finite number ≥ 0, got -1');
     expect(expectThrows(() => checkHyper('Op', 'lr', Infinity, 0), ConfigError).argument).toBe('lr');
   });

@@ -34,14 +34,21 @@ export function checkHyper(op: string, argument: string, value: number, min: num
  */
 export function checkParameters(op: string, params: unknown): Parameter[] {
   if (params instanceof Parameter) {
-    throw new ConfigError('params must be a list of Parameters (e.g. model.parameters()), got a single Parameter: wrap it in [ ]', { op, argument: 'params' });
+    throw new ConfigError('params must be a list of Parameters (e.g. model.parameters()), got a single Parameter: wrap it in [ ]', {
+      op,
+      argument: 'params',
+    });
   }
   if (typeof params !== 'object' || params === null || typeof (params as Iterable<unknown>)[Symbol.iterator] !== 'function') {
-    throw new ConfigError(`params must be an iterable of Parameters (e.g. model.parameters()), got ${describeValue(params)}`, { op, argument: 'params' });
+    throw new ConfigError(`params must be an iterable of Parameters (e.g. model.parameters()), got ${describeValue(params)}`, {
+      op,
+      argument: 'params',
+    });
   }
   const list = [...(params as Iterable<unknown>)];
   list.forEach((p, i) => {
-    if (!(p instanceof Parameter)) throw new ConfigError(`params[${i}] must be a Parameter, got ${describeValue(p)}`, { op, argument: 'params' });
+    if (!(p instanceof Parameter))
+      throw new ConfigError(`params[${i}] must be a Parameter, got ${describeValue(p)}`, { op, argument: 'params' });
   });
   return list as Parameter[];
 }
@@ -50,6 +57,9 @@ export function checkParameters(op: string, params: unknown): Parameter[] {
 export function checkOptions(op: string, options: unknown, required: boolean): void {
   if (options === undefined && !required) return;
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    throw new ConfigError(`options must be an object${required ? ' (it holds the learning rate lr)' : ''}, got ${describeValue(options)}`, { op, argument: 'options' });
+    throw new ConfigError(`options must be an object${required ? ' (it holds the learning rate lr)' : ''}, got ${describeValue(options)}`, {
+      op,
+      argument: 'options',
+    });
   }
 }

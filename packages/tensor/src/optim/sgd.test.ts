@@ -5,7 +5,7 @@ import { Parameter } from '../nn/parameter';
 import { mul, sub } from '../ops/binary';
 import { sum } from '../ops/reduce';
 import { Rng } from '../rng';
-import { Tensor } from '../tensor';
+import type { Tensor } from '../tensor';
 import { expectClose } from '../testing/expect-close';
 import { expectThrows } from '../testing/expect-throws';
 import { SGD, type SgdOptions } from './sgd';

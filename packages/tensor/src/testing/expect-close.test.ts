@@ -11,7 +11,9 @@ describe('expectClose', () => {
   });
 
   test('rejects and names the worst index', () => {
-    expect(() => expectClose([0, 1, 2, 3], [0, 1.1, 2, 3.5], { atol: 1e-3, rtol: 0 })).toThrow(/2 of 4 elements.*worst at index 3: actual 3, expected 3.5/);
+    expect(() => expectClose([0, 1, 2, 3], [0, 1.1, 2, 3.5], { atol: 1e-3, rtol: 0 })).toThrow(
+      /2 of 4 elements.*worst at index 3: actual 3, expected 3.5/,
+    );
   });
 
   test('rejects NaN against a number, an infinity against a number, and different lengths', () => {

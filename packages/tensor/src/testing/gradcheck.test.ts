@@ -45,7 +45,18 @@ describe('gradcheck', () => {
     // The upstream weight w is fixed by the seed: recover it from a correct run (analytic = 3·2²·w),
     // then the finite difference reported next to a zero gradient must be (3·2² + eps²)·w.
     const ok = gradcheck((t) => cube(t), [tensor([2])], GRAD);
-    const zeroGrad = gradcheck((t) => fromOp(Float32Array.from(t.data, (v) => v * v * v), t.shape, 'cube', [t], () => [null]), [tensor([2])], GRAD);
+    const zeroGrad = gradcheck(
+      (t) =>
+        fromOp(
+          Float32Array.from(t.data, (v) => v * v * v),
+          t.shape,
+          'cube',
+          [t],
+          () => [null],
+        ),
+      [tensor([2])],
+      GRAD,
+    );
     expect(ok.ok).toBe(true);
     expect(zeroGrad.ok).toBe(false);
     expect(zeroGrad.at!.analytic).toBe(0);

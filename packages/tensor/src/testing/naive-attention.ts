@@ -60,7 +60,18 @@ export interface NaiveAttention {
  * A row with no allowed key has out = 0, lse = −∞ and passes no gradient.
  */
 export function naiveAttention(p: AttentionProblem, { q, k, v, dOut }: AttentionInputs): NaiveAttention {
-  const { n, queryLength: Lq, keyLength: Lk, headDim: d, valueDim: dv, scale, causalOffset, attentionMask, attentionMaskStrides, groupSize } = p;
+  const {
+    n,
+    queryLength: Lq,
+    keyLength: Lk,
+    headDim: d,
+    valueDim: dv,
+    scale,
+    causalOffset,
+    attentionMask,
+    attentionMaskStrides,
+    groupSize,
+  } = p;
   const nKv = n / groupSize;
   const out = new Float64Array(n * Lq * dv);
   const lse = new Float64Array(n * Lq);
@@ -74,7 +85,10 @@ export function naiveAttention(p: AttentionProblem, { q, k, v, dOut }: Attention
       const scores = new Float64Array(Lk); // [Lk]
       let max = -Infinity;
       for (let j = 0; j < Lk; j++) {
-        const visible = (causalOffset === null || j <= i + causalOffset) && (attentionMask === null || attentionMask[s * attentionMaskStrides[0] + i * attentionMaskStrides[1] + j * attentionMaskStrides[2]] !== 0);
+        const visible =
+          (causalOffset === null || j <= i + causalOffset) &&
+          (attentionMask === null ||
+            attentionMask[s * attentionMaskStrides[0] + i * attentionMaskStrides[1] + j * attentionMaskStrides[2]] !== 0);
         let dot = 0;
         for (let x = 0; x < d; x++) dot += q[(s * Lq + i) * d + x]! * k[(g * Lk + j) * d + x]!;
         scores[j] = visible ? scale * dot : -Infinity;

@@ -8,7 +8,17 @@ const U = 2 ** -24;
  * out[m, n] = op(A) · op(B) over the logical indices in float64, and per element an error bound any
  * float32 summation order meets: γ_k·Σ_p |a_ip·b_pj| + u·|out| (γ_k = k·u / (1 − k·u)).
  */
-export function naiveMatmul(a: Float32Array, ao: number, b: Float32Array, bo: number, m: number, n: number, k: number, transposeA: boolean, transposeB: boolean) {
+export function naiveMatmul(
+  a: Float32Array,
+  ao: number,
+  b: Float32Array,
+  bo: number,
+  m: number,
+  n: number,
+  k: number,
+  transposeA: boolean,
+  transposeB: boolean,
+) {
   const value = new Float64Array(m * n); // [m, n]
   const bound = new Float64Array(m * n); // [m, n]
   const gamma = (k * U) / (1 - k * U);
@@ -40,7 +50,10 @@ export function expectWithin(actual: ArrayLike<number>, expected: ArrayLike<numb
       worstRatio = ratio;
     }
   }
-  if (worst >= 0) throw new Error(`${label}: element ${worst}: ${actual[worst]} vs ${expected[worst]} (error ${worstRatio.toPrecision(3)}× the bound ${bound[worst]})`);
+  if (worst >= 0)
+    throw new Error(
+      `${label}: element ${worst}: ${actual[worst]} vs ${expected[worst]} (error ${worstRatio.toPrecision(3)}× the bound ${bound[worst]})`,
+    );
 }
 
 /** Softmax (or log-softmax) along the middle axis of x viewed as [outer, n, inner]; a row of −∞ gives 0 (log: −∞). */
@@ -77,7 +90,14 @@ export function naiveReduce(kind: 'sum' | 'max' | 'min', x: ArrayLike<number>, o
 }
 
 /** f(a, b) with both broadcast to `outShape` (NumPy rules, shapes right-aligned), by multi-index. */
-export function naiveBroadcast(f: (x: number, y: number) => number, a: ArrayLike<number>, aShape: readonly number[], b: ArrayLike<number>, bShape: readonly number[], outShape: readonly number[]): Float64Array {
+export function naiveBroadcast(
+  f: (x: number, y: number) => number,
+  a: ArrayLike<number>,
+  aShape: readonly number[],
+  b: ArrayLike<number>,
+  bShape: readonly number[],
+  outShape: readonly number[],
+): Float64Array {
   const size = outShape.reduce((s, d) => s * d, 1);
   const out = new Float64Array(size);
   const flat = (index: number[], shape: readonly number[]) => {

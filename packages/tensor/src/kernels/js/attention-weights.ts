@@ -11,7 +11,18 @@ import { addWeightedRows, dotRows } from './attention';
  * q [n, Lq, d], k [nKv, Lk, d], logSumExp [n, Lq] -> out [n, R, Lk]
  */
 export const attentionWeightsJs: AttentionWeightsKernel = (problem, q, k, logSumExp, rows, out) => {
-  const { n, queryLength: Lq, keyLength: Lk, headDim: d, scale, causalOffset, windowStart, attentionMask, attentionMaskStrides, groupSize } = problem;
+  const {
+    n,
+    queryLength: Lq,
+    keyLength: Lk,
+    headDim: d,
+    scale,
+    causalOffset,
+    windowStart,
+    attentionMask,
+    attentionMaskStrides,
+    groupSize,
+  } = problem;
   const [maskSlice, maskQuery, maskKey] = attentionMaskStrides;
   const R = rows.length;
   const s = new Float64Array(Lk); // one row of scores   [Lk]

@@ -24,7 +24,17 @@ const TRUSTED_LOG_SUM_EXP = 16;
  * out[c] = scale · a[aOffset : aOffset + len] · b[bOffset + c·len : ...] for c < count:
  * one row against `count` contiguous rows, four rows at a time.  [len] x [count, len] -> [count]
  */
-export function dotRows(a: Float32Array, aOffset: number, b: Float32Array, bOffset: number, len: number, count: number, scale: number, out: Float64Array, outOffset = 0): void {
+export function dotRows(
+  a: Float32Array,
+  aOffset: number,
+  b: Float32Array,
+  bOffset: number,
+  len: number,
+  count: number,
+  scale: number,
+  out: Float64Array,
+  outOffset = 0,
+): void {
   let c = 0;
   for (; c + 3 < count; c += 4) {
     const b0 = bOffset + c * len;
@@ -59,7 +69,17 @@ export function dotRows(a: Float32Array, aOffset: number, b: Float32Array, bOffs
  * out[r·BLOCK_K + c] = scale · a_r · b_c for r < rows, c < cols, with a_r = a[aOffset + r·len ...]
  * and b_c = b[bOffset + c·len ...]: a tile of A Bᵀ.  [rows, len] x [cols, len] -> [rows, cols]
  */
-function dotTile(a: Float32Array, aOffset: number, rows: number, b: Float32Array, bOffset: number, cols: number, len: number, scale: number, out: Float64Array): void {
+function dotTile(
+  a: Float32Array,
+  aOffset: number,
+  rows: number,
+  b: Float32Array,
+  bOffset: number,
+  cols: number,
+  len: number,
+  scale: number,
+  out: Float64Array,
+): void {
   let r = 0;
   for (; r + 1 < rows; r += 2) {
     const a0 = aOffset + r * len;
@@ -125,7 +145,15 @@ function dotTile(a: Float32Array, aOffset: number, rows: number, b: Float32Array
  * acc row r += Σ_c w[r·BLOCK_K + c] · b_c for r < rows, with b_c = b[bOffset + c·len ...] and acc
  * row r at acc[r·len ...]: a tile of W B accumulated.  [rows, cols] x [cols, len] -> [rows, len]
  */
-function accumulateProduct(w: Float64Array, rows: number, cols: number, b: Float32Array, bOffset: number, len: number, acc: Float64Array): void {
+function accumulateProduct(
+  w: Float64Array,
+  rows: number,
+  cols: number,
+  b: Float32Array,
+  bOffset: number,
+  len: number,
+  acc: Float64Array,
+): void {
   let r = 0;
   for (; r + 1 < rows; r += 2) {
     const w0 = r * BLOCK_K;
@@ -173,7 +201,15 @@ function accumulateProduct(w: Float64Array, rows: number, cols: number, b: Float
  * acc row c += Σ_r w[r·BLOCK_K + c] · a_r, with a_r = a[aOffset + r·len ...] and acc row c at
  * acc[c·len ...]: a tile of Wᵀ A accumulated.  [rows, cols]ᵀ x [rows, len] -> [cols, len]
  */
-function accumulateTransposedProduct(w: Float64Array, rows: number, cols: number, a: Float32Array, aOffset: number, len: number, acc: Float64Array): void {
+function accumulateTransposedProduct(
+  w: Float64Array,
+  rows: number,
+  cols: number,
+  a: Float32Array,
+  aOffset: number,
+  len: number,
+  acc: Float64Array,
+): void {
   let c = 0;
   for (; c + 1 < cols; c += 2) {
     const o0 = c * len;
@@ -228,7 +264,16 @@ function accumulateTransposedProduct(w: Float64Array, rows: number, cols: number
  * acc[accOffset : accOffset + len] += Σ_c w[wOffset + c] · b[bOffset + c·len : ...] for c < count:
  * a weighted sum of `count` contiguous rows, four rows at a time.  [count] x [count, len] -> [len]
  */
-export function addWeightedRows(w: Float64Array, b: Float32Array, bOffset: number, len: number, count: number, acc: Float64Array, accOffset: number, wOffset = 0): void {
+export function addWeightedRows(
+  w: Float64Array,
+  b: Float32Array,
+  bOffset: number,
+  len: number,
+  count: number,
+  acc: Float64Array,
+  accOffset: number,
+  wOffset = 0,
+): void {
   let c = 0;
   for (; c + 3 < count; c += 4) {
     const w0 = w[wOffset + c]!;
@@ -296,7 +341,18 @@ function exponentiate(s: Float64Array, row: number, count: number, m: number, l:
  *   l ← l·e^(m−m') + Σ P,  acc ← acc·e^(m−m') + P V_tile;   finally out = acc / l,  logSumExp = m + log l.
  */
 const forwardHeadsFirst: AttentionForwardKernel = (problem, q, k, v, out, logSumExp) => {
-  const { n, queryLength: Lq, keyLength: Lk, headDim: d, valueDim: dv, scale, causalOffset, attentionMask: keep, attentionMaskStrides: keepStrides, groupSize } = problem;
+  const {
+    n,
+    queryLength: Lq,
+    keyLength: Lk,
+    headDim: d,
+    valueDim: dv,
+    scale,
+    causalOffset,
+    attentionMask: keep,
+    attentionMaskStrides: keepStrides,
+    groupSize,
+  } = problem;
   const [keepSlice, keepQuery, keepKey] = keepStrides;
   const causal = causalOffset !== null;
   const offset = causalOffset ?? 0;
@@ -381,8 +437,27 @@ const forwardHeadsFirst: AttentionForwardKernel = (problem, q, k, v, out, logSum
  * with the forward's online rule, so P = e^(S − m) / l is exact for logits of any size.
  * s is a scratch tile [BLOCK_Q, BLOCK_K].  q [n, Lq, d] x k [nKv, Lk, d] -> rowMax, rowSum [Lq]
  */
-function rowStatistics(problem: AttentionProblem, q: Float32Array, k: Float32Array, slice: number, kBase: number, logSumExp: Float32Array, rowMax: Float64Array, rowSum: Float64Array, at: number, s: Float64Array): void {
-  const { queryLength: Lq, keyLength: Lk, headDim: d, scale, causalOffset, attentionMask: keep, attentionMaskStrides: keepStrides } = problem;
+function rowStatistics(
+  problem: AttentionProblem,
+  q: Float32Array,
+  k: Float32Array,
+  slice: number,
+  kBase: number,
+  logSumExp: Float32Array,
+  rowMax: Float64Array,
+  rowSum: Float64Array,
+  at: number,
+  s: Float64Array,
+): void {
+  const {
+    queryLength: Lq,
+    keyLength: Lk,
+    headDim: d,
+    scale,
+    causalOffset,
+    attentionMask: keep,
+    attentionMaskStrides: keepStrides,
+  } = problem;
   const [keepSlice, keepQuery, keepKey] = keepStrides;
   const causal = causalOffset !== null;
   const offset = causalOffset ?? 0;
@@ -438,7 +513,18 @@ function rowStatistics(problem: AttentionProblem, q: Float32Array, k: Float32Arr
  * by `rowStatistics`, since e^(S − lse) with a float32 lse of 1e6 is off by up to e^(±0.03).
  */
 const backwardHeadsFirst: AttentionBackwardKernel = (problem, q, k, v, out, logSumExp, dOut, dq, dk, dv) => {
-  const { n, queryLength: Lq, keyLength: Lk, headDim: d, valueDim: dvSize, scale, causalOffset, attentionMask: keep, attentionMaskStrides: keepStrides, groupSize } = problem;
+  const {
+    n,
+    queryLength: Lq,
+    keyLength: Lk,
+    headDim: d,
+    valueDim: dvSize,
+    scale,
+    causalOffset,
+    attentionMask: keep,
+    attentionMaskStrides: keepStrides,
+    groupSize,
+  } = problem;
   const [keepSlice, keepQuery, keepKey] = keepStrides;
   const causal = causalOffset !== null;
   const offset = causalOffset ?? 0;
@@ -535,7 +621,14 @@ export const attentionForwardJs: AttentionForwardKernel = (problem, q, k, v, out
   const B = n / H;
   const plain = { ...problem, layout: 'heads-first' as const };
   const outHeadsFirst = new Float32Array(n * Lq * dv); // [n, Lq, dv]
-  forwardHeadsFirst(plain, toHeadsFirst(q, B, H, Lq, d), toHeadsFirst(k, B, Hkv, Lk, d), toHeadsFirst(v, B, Hkv, Lk, dv), outHeadsFirst, logSumExp);
+  forwardHeadsFirst(
+    plain,
+    toHeadsFirst(q, B, H, Lq, d),
+    toHeadsFirst(k, B, Hkv, Lk, d),
+    toHeadsFirst(v, B, Hkv, Lk, dv),
+    outHeadsFirst,
+    logSumExp,
+  );
   toSequenceFirst(outHeadsFirst, B, H, Lq, dv, out); // [n, Lq, dv] -> [B, Lq, H, dv]
 };
 

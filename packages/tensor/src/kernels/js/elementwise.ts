@@ -3,7 +3,18 @@ import { BinaryOp, UnaryOp, type BinaryKernel, type UnaryKernel } from '../eleme
 // Elementwise kernels: plain loops over Float32Arrays. The op code is switched on once per row,
 // never per element.
 
-function binaryRow(op: BinaryOp, a: Float32Array, ao: number, sa: number, b: Float32Array, bo: number, sb: number, out: Float32Array, oo: number, n: number): void {
+function binaryRow(
+  op: BinaryOp,
+  a: Float32Array,
+  ao: number,
+  sa: number,
+  b: Float32Array,
+  bo: number,
+  sb: number,
+  out: Float32Array,
+  oo: number,
+  n: number,
+): void {
   switch (op) {
     case BinaryOp.Add:
       for (let i = 0; i < n; i++) out[oo + i] = a[ao + i * sa]! + b[bo + i * sb]!;

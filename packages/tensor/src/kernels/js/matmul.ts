@@ -20,21 +20,65 @@ export const matmulKernelJs: MatmulKernel = (a, aOffset, b, bOffset, out, outOff
       if (i < m4 && j < n4) {
         const [a1, a2, a3] = [a0 + aRow, a0 + 2 * aRow, a0 + 3 * aRow];
         const [b1, b2, b3] = [b0 + bCol, b0 + 2 * bCol, b0 + 3 * bCol];
-        let c00 = 0, c01 = 0, c02 = 0, c03 = 0, c10 = 0, c11 = 0, c12 = 0, c13 = 0;
-        let c20 = 0, c21 = 0, c22 = 0, c23 = 0, c30 = 0, c31 = 0, c32 = 0, c33 = 0;
+        let c00 = 0,
+          c01 = 0,
+          c02 = 0,
+          c03 = 0,
+          c10 = 0,
+          c11 = 0,
+          c12 = 0,
+          c13 = 0;
+        let c20 = 0,
+          c21 = 0,
+          c22 = 0,
+          c23 = 0,
+          c30 = 0,
+          c31 = 0,
+          c32 = 0,
+          c33 = 0;
         for (let p = 0, pa = 0, pb = 0; p < k; p++, pa += aStep, pb += bStep) {
-          const x0 = a[a0 + pa]!, x1 = a[a1 + pa]!, x2 = a[a2 + pa]!, x3 = a[a3 + pa]!;
-          const y0 = b[b0 + pb]!, y1 = b[b1 + pb]!, y2 = b[b2 + pb]!, y3 = b[b3 + pb]!;
-          c00 += x0 * y0; c01 += x0 * y1; c02 += x0 * y2; c03 += x0 * y3;
-          c10 += x1 * y0; c11 += x1 * y1; c12 += x1 * y2; c13 += x1 * y3;
-          c20 += x2 * y0; c21 += x2 * y1; c22 += x2 * y2; c23 += x2 * y3;
-          c30 += x3 * y0; c31 += x3 * y1; c32 += x3 * y2; c33 += x3 * y3;
+          const x0 = a[a0 + pa]!,
+            x1 = a[a1 + pa]!,
+            x2 = a[a2 + pa]!,
+            x3 = a[a3 + pa]!;
+          const y0 = b[b0 + pb]!,
+            y1 = b[b1 + pb]!,
+            y2 = b[b2 + pb]!,
+            y3 = b[b3 + pb]!;
+          c00 += x0 * y0;
+          c01 += x0 * y1;
+          c02 += x0 * y2;
+          c03 += x0 * y3;
+          c10 += x1 * y0;
+          c11 += x1 * y1;
+          c12 += x1 * y2;
+          c13 += x1 * y3;
+          c20 += x2 * y0;
+          c21 += x2 * y1;
+          c22 += x2 * y2;
+          c23 += x2 * y3;
+          c30 += x3 * y0;
+          c31 += x3 * y1;
+          c32 += x3 * y2;
+          c33 += x3 * y3;
         }
         const o = outOffset + i * n + j;
-        out[o] = c00; out[o + 1] = c01; out[o + 2] = c02; out[o + 3] = c03;
-        out[o + n] = c10; out[o + n + 1] = c11; out[o + n + 2] = c12; out[o + n + 3] = c13;
-        out[o + 2 * n] = c20; out[o + 2 * n + 1] = c21; out[o + 2 * n + 2] = c22; out[o + 2 * n + 3] = c23;
-        out[o + 3 * n] = c30; out[o + 3 * n + 1] = c31; out[o + 3 * n + 2] = c32; out[o + 3 * n + 3] = c33;
+        out[o] = c00;
+        out[o + 1] = c01;
+        out[o + 2] = c02;
+        out[o + 3] = c03;
+        out[o + n] = c10;
+        out[o + n + 1] = c11;
+        out[o + n + 2] = c12;
+        out[o + n + 3] = c13;
+        out[o + 2 * n] = c20;
+        out[o + 2 * n + 1] = c21;
+        out[o + 2 * n + 2] = c22;
+        out[o + 2 * n + 3] = c23;
+        out[o + 3 * n] = c30;
+        out[o + 3 * n + 1] = c31;
+        out[o + 3 * n + 2] = c32;
+        out[o + 3 * n + 3] = c33;
         continue;
       }
       // Edge block (rows or columns left over): one dot product per element.

@@ -34,13 +34,18 @@ describe('the WebAssembly ABI table', () => {
     expect([...signatures.keys()].sort()).toEqual([...WASM_ENTRY_NAMES].sort());
     for (const name of WASM_ENTRY_NAMES) {
       const [types, returns] = signatures.get(name)!;
-      expect({ name, types: WASM_ABI[name].args.map((a: WasmArgument) => a.type), returns: WASM_ABI[name].returns }).toEqual({ name, types, returns });
+      expect({ name, types: WASM_ABI[name].args.map((a: WasmArgument) => a.type), returns: WASM_ABI[name].returns }).toEqual({
+        name,
+        types,
+        returns,
+      });
     }
   });
 
   test('the instantiated module exports each entry point with the described arity', async () => {
     const wasm = (await loadWasmKernels({ relaxedSimd: false }))!;
-    for (const name of WASM_ENTRY_NAMES) expect([name, (wasm.exports[name] as (...args: number[]) => unknown).length]).toEqual([name, WASM_ABI[name].args.length]);
+    for (const name of WASM_ENTRY_NAMES)
+      expect([name, (wasm.exports[name] as (...args: number[]) => unknown).length]).toEqual([name, WASM_ABI[name].args.length]);
   });
 
   test('names are unique per entry point; addresses carry a role; the slot holds the longest call', () => {
@@ -55,7 +60,19 @@ describe('the WebAssembly ABI table', () => {
   });
 
   test('wasmCall puts named arguments in ABI order, booleans as 0/1', () => {
-    const call = wasmCall('matmulRows', { a: 64, b: 128, out: 256, m: 3, n: 4, k: 5, transposeA: true, transposeB: false, work: 512, rowStart: 0, rowEnd: 3 });
+    const call = wasmCall('matmulRows', {
+      a: 64,
+      b: 128,
+      out: 256,
+      m: 3,
+      n: 4,
+      k: 5,
+      transposeA: true,
+      transposeB: false,
+      work: 512,
+      rowStart: 0,
+      rowEnd: 3,
+    });
     expect(call).toEqual({ entry: 'matmulRows', args: [64, 128, 256, 3, 4, 5, 1, 0, 512, 0, 3] });
   });
 });

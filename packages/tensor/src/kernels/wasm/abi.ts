@@ -73,7 +73,10 @@ export const WASM_ABI = {
   tileRows: { args: [], returns: 'i32' },
   matmulWorkBytes: { args: [], returns: 'i32' },
   matmul: { args: matmulArgs, returns: 'void' },
-  matmulRows: { args: [...matmulArgs, i32('rowStart', 'first row of out to compute'), i32('rowEnd', 'row after the last')], returns: 'void' },
+  matmulRows: {
+    args: [...matmulArgs, i32('rowStart', 'first row of out to compute'), i32('rowEnd', 'row after the last')],
+    returns: 'void',
+  },
   expInPlace: { args: [ptr('data', 'inout', 'x [length]: e^x in place'), i32('length', 'elements')], returns: 'void' },
   attentionWorkBytes: { args: [i32('keyLength', 'Lk'), i32('headDim', 'd'), i32('valueDim', 'dv')], returns: 'i32' },
   attentionForward: {
@@ -148,7 +151,9 @@ export const SLOT_INTS = Math.ceil((2 + Math.max(...WASM_ENTRY_NAMES.map((e) => 
  * What a worker dispatches on: per kind, the entry point's name and its argument types as a string of
  * 'f' (read the slot as float32) and 'i' (as int32).
  */
-export const WORKER_ENTRIES: readonly (readonly [string, string])[] = WASM_ENTRY_NAMES.map((e) => [e, WASM_ABI[e].args.map((a: WasmArgument) => (a.type === 'f32' ? 'f' : 'i')).join('')] as const);
+export const WORKER_ENTRIES: readonly (readonly [string, string])[] = WASM_ENTRY_NAMES.map(
+  (e) => [e, WASM_ABI[e].args.map((a: WasmArgument) => (a.type === 'f32' ? 'f' : 'i')).join('')] as const,
+);
 
 /** Writes a call into a control slot: kind at `slot + 1`, arguments from `slot + 2` (float32 where the table says so). */
 export function packCall(ints: Int32Array, floats: Float32Array, slot: number, call: WasmCall): void {

@@ -9,14 +9,25 @@ import { align64, layOut, type WasmKernelInstance } from './wasm-kernel-instance
 /** Below this many multiply-adds (n·Lq·Lk·(d + dv)) attention stays on one thread. */
 const THREAD_MIN_MACS = 1 << 20;
 
-type ProblemArguments = Omit<WasmArguments<'attentionForward'>, 'q' | 'k' | 'v' | 'out' | 'logSumExp' | 'attentionMask' | 'work' | 'first' | 'step'>;
+type ProblemArguments = Omit<
+  WasmArguments<'attentionForward'>,
+  'q' | 'k' | 'v' | 'out' | 'logSumExp' | 'attentionMask' | 'work' | 'first' | 'step'
+>;
 
 /** The sizes, mask and layout of a problem as the module reads them. */
 function problemArguments(problem: AttentionProblem): ProblemArguments {
   const { n, queryLength, keyLength, headDim, valueDim, scale, causalOffset, attentionMaskStrides, groupSize } = problem;
   const { queryHeads, keyHeads } = interleavedHeads(problem);
   return {
-    n, queryLength, keyLength, headDim, valueDim, scale, groupSize, queryHeads, keyHeads,
+    n,
+    queryLength,
+    keyLength,
+    headDim,
+    valueDim,
+    scale,
+    groupSize,
+    queryHeads,
+    keyHeads,
     causal: causalOffset !== null,
     // Offsets past ±(Lq + Lk) mean all or nothing visible: clamped so i + offset stays a 32-bit integer.
     causalOffset: Math.max(-queryLength - 1, Math.min(keyLength, causalOffset ?? 0)),
@@ -56,7 +67,14 @@ export function createAttentionForwardWasm(wasm: WasmKernelInstance): AttentionF
     const size = operandSizes(problem);
     // q [n, Lq, d], k [nKv, Lk, d], v [nKv, Lk, dv], out [n, Lq, dv], logSumExp [n, Lq] (or [B, L, H, ·]: same sizes),
     // the attention mask as given (read through its strides), then one work area per thread
-    const [qAt, kAt, vAt, outAt, lseAt, maskAt, workAt] = layOut(wasm.base, [size.q, size.k, size.v, size.out, size.lse, attentionMask?.length ?? 0]) as [number, number, number, number, number, number, number];
+    const [qAt, kAt, vAt, outAt, lseAt, maskAt, workAt] = layOut(wasm.base, [
+      size.q,
+      size.k,
+      size.v,
+      size.out,
+      size.lse,
+      attentionMask?.length ?? 0,
+    ]) as [number, number, number, number, number, number, number];
     const workBytes = align64(wasm.call('attentionWorkBytes', { keyLength: Lk, headDim: d, valueDim: dv }));
     const panels = Math.ceil(Lq / tileRows);
     const threads = pool && n * Lq * Lk * (d + dv) >= THREAD_MIN_MACS ? Math.min(pool.size, panels) : 1;
@@ -69,8 +87,18 @@ export function createAttentionForwardWasm(wasm: WasmKernelInstance): AttentionF
     heap.set(k.subarray(0, size.k), kAt >> 2);
     heap.set(v.subarray(0, size.v), vAt >> 2);
     if (attentionMask) heap.set(attentionMask, maskAt >> 2);
-    const common = { ...problemArguments(problem), q: qAt, k: kAt, v: vAt, out: outAt, logSumExp: lseAt, attentionMask: attentionMask ? maskAt : 0 };
-    const shares = Array.from({ length: threads }, (_, t) => wasmCall('attentionForward', { ...common, work: workAt + t * workBytes, first: t, step: threads }));
+    const common = {
+      ...problemArguments(problem),
+      q: qAt,
+      k: kAt,
+      v: vAt,
+      out: outAt,
+      logSumExp: lseAt,
+      attentionMask: attentionMask ? maskAt : 0,
+    };
+    const shares = Array.from({ length: threads }, (_, t) =>
+      wasmCall('attentionForward', { ...common, work: workAt + t * workBytes, first: t, step: threads }),
+    );
     runShares(wasm, shares);
     const after = wasm.heap();
     out.set(after.subarray(outAt >> 2, (outAt >> 2) + size.out));
@@ -96,7 +124,19 @@ export function createAttentionBackwardWasm(wasm: WasmKernelInstance): Attention
     const { nKv } = size;
     // q, k, v, out, logSumExp, dOut [n, Lq, dv], dq [n, Lq, d], dk [nKv, Lk, d], dv [nKv, Lk, dv], the attention mask, work
     const lengths = [size.q, size.k, size.v, size.out, size.lse, size.out, size.q, size.k, size.v, attentionMask?.length ?? 0];
-    const [qAt, kAt, vAt, outAt, lseAt, dOutAt, dqAt, dkAt, dvAt, maskAt, workAt] = layOut(wasm.base, lengths) as [number, number, number, number, number, number, number, number, number, number, number];
+    const [qAt, kAt, vAt, outAt, lseAt, dOutAt, dqAt, dkAt, dvAt, maskAt, workAt] = layOut(wasm.base, lengths) as [
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+    ];
     const workBytes = align64(wasm.call('attentionBackwardWorkBytes', { keyLength: Lk, headDim: d, valueDim: dvSize }));
     const threads = pool && n * Lq * Lk * (d + dvSize) >= THREAD_MIN_MACS ? Math.max(1, Math.min(pool.size, nKv)) : 1;
     if (!wasm.reserve(workAt + threads * workBytes)) {
@@ -113,10 +153,20 @@ export function createAttentionBackwardWasm(wasm: WasmKernelInstance): Attention
     if (attentionMask) heap.set(attentionMask, maskAt >> 2);
     const common = {
       ...problemArguments(problem),
-      q: qAt, k: kAt, v: vAt, out: outAt, logSumExp: lseAt, dOut: dOutAt, dq: dqAt, dk: dkAt, dv: dvAt,
+      q: qAt,
+      k: kAt,
+      v: vAt,
+      out: outAt,
+      logSumExp: lseAt,
+      dOut: dOutAt,
+      dq: dqAt,
+      dk: dkAt,
+      dv: dvAt,
       attentionMask: attentionMask ? maskAt : 0,
     };
-    const shares = Array.from({ length: threads }, (_, t) => wasmCall('attentionBackward', { ...common, work: workAt + t * workBytes, first: t, step: threads }));
+    const shares = Array.from({ length: threads }, (_, t) =>
+      wasmCall('attentionBackward', { ...common, work: workAt + t * workBytes, first: t, step: threads }),
+    );
     runShares(wasm, shares);
     const after = wasm.heap();
     dq.set(after.subarray(dqAt >> 2, (dqAt >> 2) + size.q));

@@ -39,7 +39,14 @@ export function createMatmulKernelWasm(wasm: WasmKernelInstance): MatmulKernel {
       const rowsPerThread = Math.ceil(tiles / threads) * tileRows;
       const shares: WasmCall[] = [];
       for (let t = 0; t * rowsPerThread < m; t++) {
-        shares.push(wasmCall('matmulRows', { ...product, work: workAt + t * workBytes, rowStart: t * rowsPerThread, rowEnd: Math.min(m, (t + 1) * rowsPerThread) }));
+        shares.push(
+          wasmCall('matmulRows', {
+            ...product,
+            work: workAt + t * workBytes,
+            rowStart: t * rowsPerThread,
+            rowEnd: Math.min(m, (t + 1) * rowsPerThread),
+          }),
+        );
       }
       pool.run(shares, (call) => void invoke(wasm.exports, call));
     }

@@ -73,7 +73,16 @@ describe('useWasmKernels / useJsKernels', () => {
     expect(getKernels().matmul).not.toBe(matmulKernelJs);
     expect(getKernels().attentionForward).not.toBe(attentionForwardJs);
     expect(getKernels().attentionBackward).not.toBe(attentionBackwardJs);
-    const y = matmul(tensor([[1, 2], [3, 4]]), tensor([[5, 6], [7, 8]]));
+    const y = matmul(
+      tensor([
+        [1, 2],
+        [3, 4],
+      ]),
+      tensor([
+        [5, 6],
+        [7, 8],
+      ]),
+    );
     expect(Array.from(y.data)).toEqual([19, 22, 43, 50]);
     useJsKernels();
     expect(getKernels().matmul).toBe(matmulKernelJs);
@@ -198,7 +207,9 @@ describe('useWasmKernels when threads cannot start (fresh module state for each 
       fresh.useJsKernels();
     }
     expect(warn).toHaveBeenCalledTimes(1);
-    expect(String(warn.mock.calls[0]![0])).toMatch(/not cross-origin isolated.*Cross-Origin-Opener-Policy: same-origin.*Cross-Origin-Embedder-Policy: require-corp/);
+    expect(String(warn.mock.calls[0]![0])).toMatch(
+      /not cross-origin isolated.*Cross-Origin-Opener-Policy: same-origin.*Cross-Origin-Embedder-Policy: require-corp/,
+    );
   });
 
   test('one thread asked for: no warning even without SharedArrayBuffer', async () => {
@@ -222,7 +233,16 @@ describe('worker pools', () => {
       expect(liveWorkerCount()).toBe(threads - 1); // the pool of the previous call was stopped
       expect(listKernelSets()).toEqual(['js', 'wasm']);
     }
-    const y = matmul(tensor([[1, 2], [3, 4]]), tensor([[5, 6], [7, 8]]));
+    const y = matmul(
+      tensor([
+        [1, 2],
+        [3, 4],
+      ]),
+      tensor([
+        [5, 6],
+        [7, 8],
+      ]),
+    );
     expect(Array.from(y.data)).toEqual([19, 22, 43, 50]);
     useJsKernels();
     expect(liveWorkerCount()).toBe(0);

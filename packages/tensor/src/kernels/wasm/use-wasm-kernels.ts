@@ -71,10 +71,13 @@ function checkOptions(options: unknown): { relaxedSimd: boolean; threads: number
     throw new ArgumentError(`relaxedSimd must be true or false, got ${describe(relaxedSimd)}`, { op, argument: 'relaxedSimd' });
   }
   if (typeof threads !== 'number' || !Number.isInteger(threads) || threads < 1 || threads > MAX_WASM_THREADS) {
-    throw new ArgumentError(`threads must be an integer from 1 to ${MAX_WASM_THREADS} (the calling thread included), got ${describe(threads)}`, {
-      op,
-      argument: 'threads',
-    });
+    throw new ArgumentError(
+      `threads must be an integer from 1 to ${MAX_WASM_THREADS} (the calling thread included), got ${describe(threads)}`,
+      {
+        op,
+        argument: 'threads',
+      },
+    );
   }
   return { relaxedSimd, threads };
 }

@@ -38,7 +38,13 @@ export class WasmKernelInstance {
   private view: Float32Array;
 
   /** `base` defaults to the module's heap base (with a pool, the caller reserves its control block first). */
-  constructor(instance: WebAssembly.Instance, memory: WebAssembly.Memory, relaxedSimd: boolean, pool: WasmThreadPool | null = null, base?: number) {
+  constructor(
+    instance: WebAssembly.Instance,
+    memory: WebAssembly.Memory,
+    relaxedSimd: boolean,
+    pool: WasmThreadPool | null = null,
+    base?: number,
+  ) {
     this.exports = instance.exports as unknown as WasmKernelExports;
     this.memory = memory;
     this.relaxedSimd = relaxedSimd;
@@ -74,20 +80,58 @@ export class WasmKernelInstance {
   warmUp(): void {
     const at = this.base;
     const work = at + 4 * 65536;
-    const workBytes = Math.max(this.call('matmulWorkBytes', {}), this.call('attentionWorkBytes', { keyLength: 256, headDim: 32, valueDim: 32 }), this.call('attentionBackwardWorkBytes', { keyLength: 256, headDim: 32, valueDim: 32 }));
+    const workBytes = Math.max(
+      this.call('matmulWorkBytes', {}),
+      this.call('attentionWorkBytes', { keyLength: 256, headDim: 32, valueDim: 32 }),
+      this.call('attentionBackwardWorkBytes', { keyLength: 256, headDim: 32, valueDim: 32 }),
+    );
     if (!this.reserve(work + workBytes)) return;
     this.heap().fill(0, at >> 2, work >> 2);
     // One problem of each kind, single-threaded: q [n, Lq, 32] at `at`, k, v [256, 32] after it (the
     // zero inputs and log-sum-exp are only wrong, not harmful: the results are thrown away).
-    const problem = { n: 1, keyLength: 256, headDim: 32, valueDim: 32, scale: 0.2, causalOffset: 0, windowed: false, windowStart: 0, attentionMask: 0, maskSliceStride: 0, maskQueryStride: 0, maskKeyStride: 0 };
+    const problem = {
+      n: 1,
+      keyLength: 256,
+      headDim: 32,
+      valueDim: 32,
+      scale: 0.2,
+      causalOffset: 0,
+      windowed: false,
+      windowStart: 0,
+      attentionMask: 0,
+      maskSliceStride: 0,
+      maskQueryStride: 0,
+      maskKeyStride: 0,
+    };
     const layout = { groupSize: 1, queryHeads: 1, keyHeads: 1, work, first: 0, step: 1 };
     for (let i = 0; i < 8; i++) {
       const [transposeA, transposeB, causal] = [(i & 1) === 1, (i & 2) === 2, (i & 1) === 1];
       this.call('matmul', { a: at, b: at + 32768, out: at + 65536, m: 64, n: 64, k: 128, transposeA, transposeB, work }); // [64, 128] x [128, 64]
-      this.call('attentionForward', { ...problem, ...layout, causal, queryLength: 32, q: at, k: at + 32768, v: at + 65536, out: at + 131072, logSumExp: at + 196608 });
+      this.call('attentionForward', {
+        ...problem,
+        ...layout,
+        causal,
+        queryLength: 32,
+        q: at,
+        k: at + 32768,
+        v: at + 65536,
+        out: at + 131072,
+        logSumExp: at + 196608,
+      });
       this.call('attentionBackward', {
-        ...problem, ...layout, causal, queryLength: 64,
-        q: at, k: at + 32768, v: at + 65536, out: at + 98304, logSumExp: at + 106496, dOut: at + 114688, dq: at + 122880, dk: at + 131072, dv: at + 163840,
+        ...problem,
+        ...layout,
+        causal,
+        queryLength: 64,
+        q: at,
+        k: at + 32768,
+        v: at + 65536,
+        out: at + 98304,
+        logSumExp: at + 106496,
+        dOut: at + 114688,
+        dq: at + 122880,
+        dk: at + 131072,
+        dv: at + 163840,
       });
     }
     this.call('expInPlace', { data: at, length: 1024 });

@@ -33,8 +33,18 @@ describe('WebAssembly kernels on worker threads (shared memory)', () => {
     const rng = new Rng(21);
     const one = createMatmulKernelWasm(single);
     const three = createMatmulKernelWasm(threaded);
-    for (const [m, n, k] of [[1030, 70, 300], [97, 513, 129], [13, 1100, 80], [4, 4096, 64]] as const) {
-      for (const [ta, tb] of [[false, false], [true, false], [false, true], [true, true]] as const) {
+    for (const [m, n, k] of [
+      [1030, 70, 300],
+      [97, 513, 129],
+      [13, 1100, 80],
+      [4, 4096, 64],
+    ] as const) {
+      for (const [ta, tb] of [
+        [false, false],
+        [true, false],
+        [false, true],
+        [true, true],
+      ] as const) {
         const a = random(m * k + 3, rng);
         const b = random(k * n + 5, rng);
         const expected = new Float32Array(m * n + 2);
@@ -54,8 +64,30 @@ describe('WebAssembly kernels on worker threads (shared memory)', () => {
     const [n, Lq, Lk, d, dv] = [4, 301, 290, 24, 20];
     const keep = Float32Array.from({ length: Lq * Lk }, () => (rng.uniform() < 0.8 ? 1 : 0));
     const problems: AttentionProblem[] = [
-      { n, queryLength: Lq, keyLength: Lk, headDim: d, valueDim: dv, scale: 0.2, causalOffset: null, attentionMask: null, attentionMaskStrides: [0, 0, 0], groupSize: 1 },
-      { n, queryLength: Lq, keyLength: Lk, headDim: d, valueDim: dv, scale: 0.2, causalOffset: -11, attentionMask: keep, attentionMaskStrides: [0, Lk, 1], groupSize: 2 },
+      {
+        n,
+        queryLength: Lq,
+        keyLength: Lk,
+        headDim: d,
+        valueDim: dv,
+        scale: 0.2,
+        causalOffset: null,
+        attentionMask: null,
+        attentionMaskStrides: [0, 0, 0],
+        groupSize: 1,
+      },
+      {
+        n,
+        queryLength: Lq,
+        keyLength: Lk,
+        headDim: d,
+        valueDim: dv,
+        scale: 0.2,
+        causalOffset: -11,
+        attentionMask: keep,
+        attentionMaskStrides: [0, Lk, 1],
+        groupSize: 2,
+      },
     ];
     for (const p of problems) {
       const nKv = p.n / p.groupSize;
@@ -94,7 +126,11 @@ describe('WebAssembly kernels on worker threads (shared memory)', () => {
       const lse = new Float32Array(n * Lq);
       forward(p, q, k, v, out, lse);
       const run = (kernel: typeof one) => {
-        const grads = [new Float32Array(q.length), new Float32Array(k.length), new Float32Array(v.length)].map((a) => a.fill(NaN)) as [Float32Array, Float32Array, Float32Array];
+        const grads = [new Float32Array(q.length), new Float32Array(k.length), new Float32Array(v.length)].map((a) => a.fill(NaN)) as [
+          Float32Array,
+          Float32Array,
+          Float32Array,
+        ];
         kernel(p, q, k, v, out, lse, g, ...grads);
         return grads;
       };

@@ -23,7 +23,9 @@ interface AnyWorker {
 }
 
 function isNode(): boolean {
-  return typeof process === 'object' && process !== null && typeof process.versions === 'object' && typeof process.versions.node === 'string';
+  return (
+    typeof process === 'object' && process !== null && typeof process.versions === 'object' && typeof process.versions.node === 'string'
+  );
 }
 
 /** Starts one worker and resolves when it has instantiated the module on the shared memory. */
@@ -85,7 +87,12 @@ export class WasmThreadPool {
    * Starts `threads − 1` workers on the shared `memory` (the control block at byte `control`); null
    * where shared memory or workers are unavailable (e.g. a page that is not cross-origin isolated).
    */
-  static async create(module: WebAssembly.Module, memory: WebAssembly.Memory, control: number, threads: number): Promise<WasmThreadPool | null> {
+  static async create(
+    module: WebAssembly.Module,
+    memory: WebAssembly.Memory,
+    control: number,
+    threads: number,
+  ): Promise<WasmThreadPool | null> {
     if (typeof SharedArrayBuffer === 'undefined' || !(memory.buffer instanceof SharedArrayBuffer)) return null;
     if (!isNode() && typeof Worker !== 'function') return null;
     const ints = new Int32Array(memory.buffer, control, CONTROL_BYTES / 4);

@@ -30,7 +30,10 @@ export function workerInit(module: WebAssembly.Module, memory: WebAssembly.Memor
  * nothing but its arguments and globals: no imports, no closures, no inner functions.
  */
 export function serveKernelCalls(init: WorkerInit, post: (message: string) => void): void {
-  const kernels = new WebAssembly.Instance(init.module, { env: { memory: init.memory } }).exports as Record<string, (...args: number[]) => unknown>;
+  const kernels = new WebAssembly.Instance(init.module, { env: { memory: init.memory } }).exports as Record<
+    string,
+    (...args: number[]) => unknown
+  >;
   const ints = new Int32Array(init.memory.buffer);
   const floats = new Float32Array(init.memory.buffer);
   const slot = (init.control >> 2) + init.index * init.slotInts;
