@@ -8,7 +8,7 @@ export function packageCoverage(thresholds: { lines: number; branches: number })
     enabled: process.env.HEED_COVERAGE === '1',
     provider: 'v8' as const,
     include: ['src/**/*.ts'],
-    exclude: ['src/**/*.test.ts'],
+    exclude: ['src/**/*.test.ts', 'src/**/*.test-d.ts'],
     reporter: ['text-summary', 'json-summary'],
     thresholds,
   };
