@@ -363,4 +363,22 @@ describe('SelfAttention takes the attention options of every call', () => {
       expect([refused?.op, refused?.argument]).toEqual(['SelfAttention.forward', 'x']);
     }
   });
+
+  it('x that is not a Tensor is an ArgumentError naming SelfAttention.forward and x (nested arrays, null, numbers)', () => {
+    const layer = new SelfAttention({ inputDim: 2, keyDim: 2, valueDim: 2, rng: new Rng(5) });
+    for (const [x, said] of [
+      [[[[1, 2]]], /an array/],
+      [null, /null/],
+      [3, /3/],
+    ] as const) {
+      let refused: HeedError | null = null;
+      try {
+        layer.forward(x as never);
+      } catch (error) {
+        refused = error as HeedError;
+      }
+      expect([refused?.name, refused?.op, refused?.argument]).toEqual(['ArgumentError', 'SelfAttention.forward', 'x']);
+      expect(refused?.message).toMatch(said);
+    }
+  });
 });
