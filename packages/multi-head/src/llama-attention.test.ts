@@ -1,4 +1,15 @@
-import { concat, ConfigError, randn, Rng, slice, StateDictError, Tensor } from '@heed/tensor';
+import {
+  type AttentionProblem,
+  concat,
+  ConfigError,
+  plainKernels,
+  randn,
+  Rng,
+  setKernels,
+  slice,
+  StateDictError,
+  Tensor,
+} from '@heed/tensor';
 import { describe, expect, it } from 'vitest';
 import {
   assertClose,
@@ -204,5 +215,39 @@ describe('LlamaAttention against the PyTorch (Hugging Face) fixtures', () => {
     expect(() => new LlamaAttention({ ...base, sinks: 1 as unknown as boolean })).toThrow(expect.objectContaining({ argument: 'sinks' }));
     expect(() => new LlamaAttention({ embedDim: 10, numHeads: 4 })).toThrow(/divisible/);
     expect(() => new LlamaAttention(base).forward(randn([1, 3, 4], new Rng(1)))).toThrow(/must be \[B, L, E\] with E = embedDim = 8/);
+  });
+});
+
+describe('LlamaAttention on the fused path', () => {
+  it("Mistral's window and causal reach the kernel as index rules (no mask), with the plain path's numbers, cached too", () => {
+    const problems: AttentionProblem[] = [];
+    const restore = setKernels({
+      attentionForward: (problem, ...rest) => {
+        problems.push(problem);
+        plainKernels().attentionForward(problem, ...rest);
+      },
+    });
+    try {
+      const rng = new Rng(11);
+      const x = randn([2, 9, 16], rng); // [B, L, E]
+      for (const slidingWindow of [undefined, 3]) {
+        const layer = new LlamaAttention({ embedDim: 16, numHeads: 4, numKeyValueHeads: 2, slidingWindow, rng });
+        problems.length = 0;
+        const fused = layer.forward(x, { needWeights: false }).output; // [B, L, E]
+        const plain = layer.forward(x).output; // weights asked for: the plain path
+        expect(problems).toHaveLength(1);
+        expect(problems[0]).toMatchObject({ causalOffset: 0, attentionMask: null, groupSize: 2 });
+        fused.data.forEach((value, i) => expect(value).toBeCloseTo(plain.data[i]!, 5));
+        // decoding the last 2 positions after 7 cached: the offset is the cached length
+        const cache = layer.createCache();
+        layer.forward(slice(x, 1, 0, 7), { cache, needWeights: false });
+        const last = layer.forward(slice(x, 1, 7, 9), { cache, needWeights: false }).output; // [B, 2, E]
+        expect(problems.at(-1)).toMatchObject({ causalOffset: 7, attentionMask: null });
+        const tail = slice(plain, 1, 7, 9); // [B, 2, E]
+        last.data.forEach((value, i) => expect(value).toBeCloseTo(tail.data[i]!, 5));
+      }
+    } finally {
+      restore();
+    }
   });
 });

@@ -3,7 +3,6 @@ import { ScaledDotScorer, type Scorer } from '@heed/scorers';
 import {
   applyRotaryEmbedding,
   attend,
-  CausalRule,
   SlidingWindowRule,
   Softmax,
   SoftmaxWithSinks,
@@ -105,7 +104,6 @@ export class LlamaAttention extends Module {
   readonly normalizer: Normalizer;
   private readonly huggingFaceNames: Readonly<Record<string, string>>;
   private readonly scorer: Scorer;
-  private readonly keepRule: SlidingWindowRule | CausalRule;
 
   constructor(options: LlamaAttentionOptions) {
     super();
@@ -175,7 +173,6 @@ export class LlamaAttention extends Module {
     this.huggingFaceNames = huggingFaceNames(bias, options.sinks ?? false);
     const scaledDot = new ScaledDotScorer({ scale: this.scale });
     this.scorer = this.softcap === null ? scaledDot : new SoftcapScorer(this.softcap, { inner: scaledDot });
-    this.keepRule = this.slidingWindow === null ? new CausalRule() : new SlidingWindowRule(this.slidingWindow);
   }
 
   /** An empty cache of rotated keys and values for incremental decoding. */
@@ -198,13 +195,11 @@ export class LlamaAttention extends Module {
     }
     const { cache } = options;
     const P = cache?.length ?? 0;
-    const L = x.shape[1]!;
     const rope = { base: this.ropeBase, style: this.ropeStyle, positionOffset: P };
     const q = applyRotaryEmbedding(splitHeads(this.queryProjection.forward(x), this.numHeads), rope); // [B, L, E] -> [B, L, H·d] -> [B, H, L, d]
     let k = applyRotaryEmbedding(splitHeads(this.keyProjection.forward(x), this.numKeyValueHeads), rope); // [B, L, E] -> [B, Hkv, L, d]
     let v = splitHeads(this.valueProjection.forward(x), this.numKeyValueHeads); // [B, L, E] -> [B, Hkv, L, d]
     if (cache) ({ keys: k, values: v } = cache.append(k, v, op)); // [B, Hkv, P + L, d]
-    const plainCausal = P === 0 && this.slidingWindow === null;
     const { context, weights } = attend({
       query: q,
       keys: k,
@@ -212,7 +207,8 @@ export class LlamaAttention extends Module {
       scorer: this.scorer,
       normalizer: this.normalizer,
       groupSize: this.numHeads / this.numKeyValueHeads,
-      ...(plainCausal ? { causal: true } : { attentionMask: this.keepRule.toMask([L, P + L], { queryOffset: P }) }), // [L, Lk]
+      // Query row r sits at position P + r: causal, or Mistral's window i − W < j ≤ i, as index rules (the fused path runs both).
+      ...(this.slidingWindow === null ? { causal: { offset: P } } : { keepRule: new SlidingWindowRule(this.slidingWindow, P) }),
       needWeights: options.needWeights ?? true,
     }); // [B, H, L, d], [B, H, L, Lk]
     const output = this.outputProjection.forward(mergeHeads(context)); // [B, H, L, d] -> [B, L, H·d] -> [B, L, E]
