@@ -10,6 +10,7 @@ import {
   useWasmKernels,
 } from '@heed/tensor';
 import { afterAll, describe, expect, it } from 'vitest';
+import { expectHeedError } from '@heed/tensor/testing';
 import { AdditiveScorer } from './additive';
 import { ConcatScorer } from './concat';
 import { CosineScorer } from './cosine';
@@ -202,18 +203,9 @@ describe.each(kernelSets)('@heed/scorers bad inputs end in a HeedError naming th
   it.each(Object.entries(rows))('%s', async (_label, row) => {
     await install();
     const before = listScorers();
-    let caught: unknown = null;
-    try {
-      row.call();
-    } catch (error) {
-      caught = error;
-    }
-    expect(caught, 'did not throw').not.toBeNull();
-    expect(caught).toBeInstanceOf(row.error);
-    const error = caught as HeedError;
-    expect([error.op, error.argument]).toEqual([row.op, row.argument]);
+    // the class, op, argument (and shapes where given), checked by the shared helper
+    const error = expectHeedError(row.call, row.error, { op: row.op, argument: row.argument, shapes: row.shapes });
     expect(error.message.startsWith(`${row.op}: `)).toBe(true);
-    if (row.shapes) expect(error.shapes).toEqual(row.shapes);
     expect(listScorers()).toEqual(before); // a refused call registers nothing
   });
 });

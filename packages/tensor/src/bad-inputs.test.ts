@@ -1,4 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
+import { expectHeedError } from './testing/expect-heed-error';
 import { arange, full, ones, onesLike, rand, randn, tensor, zeros, zerosLike } from './creation';
 import { ArgumentError } from './errors/argument-error';
 import { ConfigError } from './errors/config-error';
@@ -323,18 +324,9 @@ afterAll(() => {
 describe.each(kernelSets)('@heed/tensor bad inputs end in a HeedError naming the call (%s kernels)', (_name, install) => {
   it.each(Object.entries(rows))('%s', async (_label, row) => {
     await install();
-    let caught: unknown = null;
-    try {
-      row.call();
-    } catch (error) {
-      caught = error;
-    }
-    expect(caught, 'did not throw').not.toBeNull();
-    expect(caught).toBeInstanceOf(row.error);
-    const error = caught as HeedError;
-    expect([error.op, error.argument]).toEqual([row.op, row.argument]);
+    // the class, op, argument (and shapes where given), checked by the shared helper
+    const error = expectHeedError(row.call, row.error, { op: row.op, argument: row.argument, shapes: row.shapes });
     expect(error.message.startsWith(`${row.op}: `)).toBe(true);
-    if (row.shapes) expect(error.shapes).toEqual(row.shapes);
   });
 });
 
