@@ -157,6 +157,7 @@ export interface AttentionPlan {
  * are validated; every error names `call.op` and the argument as the caller spelled it.
  * Refuses NaN and ±∞ in query, keys and values (at positions that are read) and NaN or +∞ in
  * additiveMask: heed's one rule for non-finite inputs, on every path.
+ *   query [..., Lq, dq], keys [..., Lk, dk], values [..., Lk, dv] -> plan with scores [..., H, Lq, Lk]
  */
 export function planAttention(call: AttentionCall, options: AttentionCallOptions): AttentionPlan {
   const { op } = call;
@@ -301,7 +302,7 @@ export function planAttention(call: AttentionCall, options: AttentionCallOptions
   };
 }
 
-/** The plan's keep rule as one keep-mask broadcastable to the scores (the plain path's view), or null when everything is kept. */
+/** The plan's keep rule as one keep-mask broadcastable to the scores [..., H, Lq, Lk] (the plain path's view), or null when everything is kept. */
 export function keepMaskOf(plan: AttentionPlan): Tensor | null {
   const lead = plan.scoresShape.slice(0, -2);
   const [Lq, Lk] = plan.scoresShape.slice(-2) as [number, number];

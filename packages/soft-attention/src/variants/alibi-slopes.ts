@@ -3,7 +3,7 @@ import { ArgumentError } from '@heed/tensor';
 /**
  * ALiBi head slopes (Press, Smith & Lewis 2022), the reference `get_slopes` rule: for a power of two n,
  * m_h = s^h with s = 2^(−8/n), h = 1..n. Otherwise the n' = 2^⌊log₂ n⌋ slopes of n', then every other
- * slope of 2n' (the 1st, 3rd, ...) until there are n (not monotonic). -> numHeads numbers.
+ * slope of 2n' (the 1st, 3rd, ...) until there are n (not monotonic). -> [H] (H = numHeads)
  */
 export function alibiSlopes(numHeads: number): number[] {
   if (!Number.isInteger(numHeads) || numHeads < 1) {

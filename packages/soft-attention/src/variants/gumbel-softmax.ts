@@ -33,7 +33,7 @@ export function straightThroughGumbelSoftmax(logits: Tensor, options: GumbelSoft
   return straightThroughOneHot(add(logits, noise), temperature); // [..., n]
 }
 
-/** Standard Gumbel noise −log(−log U), U ~ Uniform(0, 1), of `shape`. */
+/** Standard Gumbel noise −log(−log U), U ~ Uniform(0, 1), of `shape`. -> [...shape] */
 export function gumbelNoise(shape: readonly number[], rng: Rng): Tensor {
   const size = shape.reduce((a, b) => a * b, 1);
   const data = new Float32Array(size);
