@@ -4,7 +4,7 @@
 // panels, saves a screenshot of each, and fails on any console error, page error, failed request or
 // request outside the page's origin.
 //   node e2e/run.mjs [--screenshots <dir under apps/demo>]
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -70,7 +70,7 @@ async function checkLayout(page, width) {
   await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
   const report = await page.evaluate(() => {
     const doc = document.documentElement;
-    const boxes = [...document.querySelectorAll('.site-header, .panel, .card, .heads-column, .worked, .controls')];
+    const boxes = [...document.querySelectorAll('.site-header, .panel, .card, .induction-head, .worked, .controls')];
     const overflowing = boxes
       .filter((el) => el.scrollWidth > el.clientWidth)
       .map((el) => `${el.id || el.className} ${el.scrollWidth} > ${el.clientWidth}`);
@@ -413,77 +413,90 @@ try {
   await dates.screenshot({ path: join(screenshots, 'panel-2-dates.png') });
   await page.mouse.move(0, 0);
 
-  // ---------------------------------------------------------------- panel 3: self-attention and heads
-  console.log('panel 3 · self-attention and heads');
+  // ---------------------------------------------------------------- panel 3: heads of a trained transformer
+  console.log('panel 3 · heads of a trained transformer');
   const heads = page.locator('#panel-heads');
-  const sentence = await heads.locator('[data-testid=heads-sentence]').inputValue();
-  const tokens = sentence.split(' ').length; // the default sentence has its final '.' spaced off
-  const maps = (normalizer, perHead = true) =>
-    heads.locator(
-      `[data-testid=heads-heatmap][data-normalizer=${normalizer}]${perHead ? ':not([data-head=average])' : '[data-head=average]'}`,
-    );
-  for (const numHeads of [4, 2]) {
-    await heads.locator('[data-testid=heads-count]').selectOption(String(numHeads));
-    for (const normalizer of ['softmax', 'sparsemax']) {
-      const count = await maps(normalizer).count();
-      const sizes = await maps(normalizer).evaluateAll((els) => els.map((el) => `${el.dataset.rows}×${el.dataset.cols}`));
-      check(
-        `${numHeads} heads, ${normalizer}: one heatmap per head plus the average`,
-        count === numHeads && (await maps(normalizer, false).count()) === 1 && sizes.every((s) => s === `${tokens}×${tokens}`),
-        `${count} maps, ${sizes.join(' ')}`,
-      );
-    }
-  }
-  await heads.locator('[data-testid=heads-count]').selectOption('1');
-  for (const normalizer of ['softmax', 'sparsemax']) {
-    const count = await heads.locator(`[data-testid=heads-heatmap][data-normalizer=${normalizer}]`).count();
-    check(
-      `1 head, ${normalizer}: one map, not an "average" beside an identical head`,
-      count === 1 && (await maps(normalizer, false).count()) === 0,
-      `${count} map`,
-    );
-  }
-  for (const numHeads of [4, 8]) {
-    await heads.locator('[data-testid=heads-count]').selectOption(String(numHeads));
-    const height = await heads.evaluate((el) => el.getBoundingClientRect().height);
-    const perRow = await maps('softmax').evaluateAll((els) => new Set(els.map((el) => Math.round(el.getBoundingClientRect().top))).size);
-    check(
-      `${numHeads} heads: the maps sit in a grid (rows of several heads)`,
-      perRow < numHeads,
-      `${numHeads} heads in ${perRow} rows; panel ${Math.round(height)} px tall`,
-    );
-  }
-  await heads.locator('[data-testid=heads-count]').selectOption('4');
-  await heads.locator('[data-testid=heads-causal]').check();
-  const first = maps('softmax').first();
-  await first.scrollIntoViewIfNeeded();
-  const fbox = await first.locator('canvas').boundingBox();
-  const [fx0, fy0, fcell] = await first.evaluate((el) => [Number(el.dataset.x0), Number(el.dataset.y0), Number(el.dataset.cell)]);
-  await page.mouse.move(fbox.x + fx0 + (tokens - 0.5) * fcell, fbox.y + fy0 + 0.5 * fcell); // first query, last key
-  const causalTip = first.locator('.heatmap-tooltip');
-  await causalTip.waitFor({ state: 'visible' });
-  const lastKey = await settle(
-    () => causalTip.getAttribute('data-value'),
+  await page.waitForFunction(() => ['ready', 'error'].includes(document.querySelector('#panel-heads')?.dataset.state ?? ''));
+  check(
+    'the trained induction model loads from a static file',
+    (await heads.getAttribute('data-state')) === 'ready',
+    await heads.locator('[data-testid=induction-status]').textContent(),
+  );
+  const shipped = JSON.parse(readFileSync(join(root, 'dist', 'models', 'induction.json'), 'utf8'));
+  const { numLayers, numHeads } = shipped.config;
+  const headMaps = heads.locator('[data-testid=induction-heatmap]');
+  const letters = await heads.locator('[data-testid=induction-letters]').inputValue();
+  const L = 1 + letters.replace(/\s/g, '').length;
+  const mapSizes = await headMaps.evaluateAll((els) => els.map((el) => `${el.dataset.rows}×${el.dataset.cols}`));
+  check(
+    `one map per layer and head (${numLayers} × ${numHeads}), each positions × positions`,
+    mapSizes.length === numLayers * numHeads && mapSizes.every((s) => s === `${L}×${L}`),
+    `${mapSizes.length} maps of ${mapSizes[0]}`,
+  );
+  const pageRoles = (await heads.getAttribute('data-head-roles')).split(';').map((r) => r.split(','));
+  check(
+    "the page's head labels, measured in the page, match those the training script measured",
+    JSON.stringify(pageRoles) === JSON.stringify(shipped.evaluation.roles),
+    pageRoles.map((r, i) => `L${i + 1}: ${r.join(', ')}`).join(' | '),
+  );
+  const inductionBadges = await heads
+    .locator('[data-testid=induction-role][data-role=induction]')
+    .evaluateAll((els) => els.map((el) => el.textContent));
+  const bestInduction = Math.max(...shipped.evaluation.scores.flat().map((s) => s.induction));
+  check(
+    'at least one head is labelled "induction", with a held-out score of 0.5 or more',
+    inductionBadges.length >= 1 && bestInduction >= 0.5,
+    `${inductionBadges.join(', ')}; best ${bestInduction.toFixed(3)}`,
+  );
+  const yours = await headMaps.evaluateAll((els) =>
+    els.map((el) => ({ role: el.dataset.role, induction: Number(el.dataset.induction), previous: Number(el.dataset.previousToken) })),
+  );
+  const yourBest = Math.max(...yours.filter((m) => m.role === 'induction').map((m) => m.induction));
+  check(`on "${letters}" the induction heads score 0.5 or more too`, yourBest >= 0.5, `best ${yourBest.toFixed(3)}`);
+  const summary = heads.locator('[data-testid=induction-summary]');
+  const [right, asked] = await summary.evaluate((el) => [Number(el.dataset.right), Number(el.dataset.asked)]);
+  check('the model predicts the repeated letters', asked > 0 && right >= asked - 1, await summary.textContent());
+  await heads.locator('[data-testid=induction-untrained]').check();
+  const untrainedRoles = await heads.getAttribute('data-head-roles');
+  const [rightBefore] = await summary.evaluate((el) => [Number(el.dataset.right)]);
+  check(
+    'untrained: the same model before training has no induction head and predicts less',
+    (await heads.getAttribute('data-model')) === 'untrained' && !untrainedRoles.includes('induction') && rightBefore < right,
+    `${untrainedRoles} · ${rightBefore} of ${asked} right`,
+  );
+  await heads.locator('[data-testid=induction-untrained]').uncheck();
+  const firstMap = headMaps.first();
+  await firstMap.scrollIntoViewIfNeeded();
+  const hbox = await firstMap.locator('canvas').boundingBox();
+  const [hx0, hy0, hcell] = await firstMap.evaluate((el) => [Number(el.dataset.x0), Number(el.dataset.y0), Number(el.dataset.cell)]);
+  await page.mouse.move(hbox.x + hx0 + (L - 0.5) * hcell, hbox.y + hy0 + 0.5 * hcell); // first position, last position
+  const headTip = firstMap.locator('.heatmap-tooltip');
+  await headTip.waitFor({ state: 'visible' });
+  const future = await settle(
+    () => headTip.getAttribute('data-value'),
     (v) => v === '0',
   );
-  check('causal: the first token gives the last one no weight', Number(lastKey) === 0, (await causalTip.innerText()).replace(/\n/g, ' · '));
-  await page.mouse.move(fbox.x + fx0 + 0.5 * fcell, fbox.y + fy0 + 0.5 * fcell); // first query, first key
-  const itself = await settle(
-    () => causalTip.getAttribute('data-value'),
-    (v) => v === '1',
-  );
-  check('causal: the first token attends only to itself', Number(itself) === 1, (await causalTip.innerText()).replace(/\n/g, ' · '));
+  check('causal: the first position gives the last one no weight', Number(future) === 0, (await headTip.innerText()).replace(/\n/g, ' · '));
   await page.mouse.move(0, 0);
-  await heads.locator('[data-testid=heads-causal]').uncheck();
   await heads.screenshot({ path: join(screenshots, 'panel-3-heads.png') });
-  await heads.locator('[data-testid=heads-sentence]').fill('   ');
-  const headsNote = heads.locator('[data-testid=heads-note]');
+  const inductionNote = heads.locator('[data-testid=induction-note]');
+  for (const [typed, expectedWords] of [
+    ['   ', 'empty'],
+    ['abc1', '“1”'],
+    ['abcdefghijklmnopqrstuvwxyz', 'At most'],
+  ]) {
+    await heads.locator('[data-testid=induction-letters]').fill(typed);
+    check(
+      `letters "${typed}": the page says what is wrong, with no stale maps`,
+      (await inductionNote.textContent()).includes(expectedWords) && !(await heads.locator('[data-testid=induction-grid]').isVisible()),
+      await inductionNote.textContent(),
+    );
+  }
+  await heads.locator('[data-testid=induction-letters]').fill(letters);
   check(
-    'an empty sentence says so, with no empty boxes',
-    (await headsNote.textContent()).includes('empty') && !(await heads.locator('.heads-grid').isVisible()),
-    await headsNote.textContent(),
+    '… and the maps come back with valid letters',
+    (await headMaps.count()) === numLayers * numHeads && (await inductionNote.textContent()) === '',
   );
-  await heads.locator('[data-testid=heads-sentence]').fill(sentence);
 
   // ---------------------------------------------------------------- the layout, wide and narrow
   console.log('layout · 1280 px, 360 px and 390 px');

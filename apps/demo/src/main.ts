@@ -1,6 +1,6 @@
 import './style.css';
 import { mountDates } from './panels/dates-panel';
-import { mountHeads } from './panels/heads-panel';
+import { mountInduction } from './panels/induction-panel';
 import { mountThreeSteps } from './panels/three-steps';
 
 const panel = (id: string): HTMLElement => {
@@ -15,4 +15,4 @@ document.documentElement.dataset.booted = 'true';
 
 mountThreeSteps(panel('panel-steps'));
 mountDates(panel('panel-dates'));
-mountHeads(panel('panel-heads'));
+mountInduction(panel('panel-heads'));
