@@ -9,6 +9,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { Rng, Tensor } from '@heed/tensor';
+import {
+  AlphaEntmax,
+  alibiScorer,
+  attend,
+  BiasedScorer,
+  linearAttentionWeights,
+  LocalWindowRule,
+  RelativePositionBias,
+  RotaryScorer,
+  SlidingWindowRule,
+  SoftcapScorer,
+  SoftmaxWithSinks,
+} from '@heed/soft-attention';
 import { preview } from 'vite';
 import { findChromium } from './chromium.mjs';
 
@@ -44,6 +58,50 @@ function check(name, ok, detail = '') {
     failures.push(`${name}${detail ? `: ${detail}` : ''}`);
     console.log(`  ✗ ${name}${detail ? `  (${detail})` : ''}`);
   }
+}
+
+/**
+ * The weights of the variants panel's configuration, from a direct call of the built packages on the
+ * query, keys and values the page used: this test's own reading of the choices (not the page's mapping).
+ */
+function referenceVariantWeights({ config, query, keys, values }) {
+  const t = (x) => new Tensor(Float32Array.from(x.data), x.shape);
+  const [q, k, v] = [t(query), t(keys), t(values)];
+  const H = query.shape[1];
+  if (config.normalizer === 'linear') return Array.from(linearAttentionWeights(q, k, { causal: config.window === 'causal' }).data);
+  const inner = { kind: 'scaled-dot' };
+  let scorer =
+    config.position === 'rope'
+      ? new RotaryScorer({ inner })
+      : config.position === 'alibi'
+        ? alibiScorer(H, inner)
+        : config.position === 'relative'
+          ? new BiasedScorer(new RelativePositionBias({ numHeads: H, rng: new Rng(7) }), { inner }) // the page's documented table seed
+          : inner;
+  if (config.softcap !== null) scorer = new SoftcapScorer(config.softcap, { inner: scorer });
+  let normalizer = config.normalizer === 'entmax15' ? 'entmax15' : config.normalizer === 'sparsemax' ? 'sparsemax' : 'softmax';
+  if (config.normalizer === 'alpha-entmax') normalizer = new AlphaEntmax({ alpha: config.alpha });
+  if (config.normalizer === 'sinks') {
+    normalizer = new SoftmaxWithSinks({ numHeads: H });
+    normalizer.sinks.data.fill(config.sink);
+  }
+  const keepRule =
+    config.window === 'sliding'
+      ? new SlidingWindowRule(config.windowSize)
+      : config.window === 'local'
+        ? new LocalWindowRule(config.windowSize)
+        : undefined;
+  const { weights } = attend({
+    query: q,
+    keys: k,
+    values: v,
+    scorer,
+    normalizer,
+    causal: config.window === 'causal',
+    keepRule,
+    implementation: 'plain',
+  });
+  return Array.from(weights.data);
 }
 
 const close = (a, b, tol) => Math.abs(a - b) <= tol;
@@ -498,6 +556,102 @@ try {
     (await headMaps.count()) === numLayers * numHeads && (await inductionNote.textContent()) === '',
   );
 
+  // ---------------------------------------------------------------- panel 4: variants
+  console.log('panel 4 · variants');
+  const variants = page.locator('#panel-variants');
+  const snapshot = () => page.evaluate(() => window.heedDemo?.variants);
+  const base = await snapshot();
+  check(
+    'the variants panel starts on causal softmax over the fused path',
+    base?.path === 'fused' && base.config.window === 'causal',
+    base?.path,
+  );
+  const walk = [
+    { name: 'position none, no window', set: { position: 'none', window: 'none' }, path: 'fused' },
+    { name: 'RoPE, causal', set: { position: 'rope', window: 'causal' }, path: 'plain' },
+    { name: 'ALiBi, causal', set: { position: 'alibi' }, path: 'plain' },
+    { name: 'relative bias, causal', set: { position: 'relative' }, path: 'plain' },
+    { name: 'causal sliding window W = 3', set: { position: 'none', window: 'sliding', size: '3' }, path: 'fused' },
+    { name: 'local window W = 2', set: { window: 'local', size: '2' }, path: 'fused' },
+    { name: 'soft-cap c = 1 on RoPE scores, causal', set: { position: 'rope', window: 'causal', softcap: '1' }, path: 'plain' },
+    { name: 'softmax with sinks (sink logit 1)', set: { position: 'none', softcap: null, normalizer: 'sinks', sink: '1' }, path: 'plain' },
+    { name: 'sparsemax', set: { normalizer: 'sparsemax' }, path: 'plain' },
+    { name: 'entmax 1.5', set: { normalizer: 'entmax15' }, path: 'plain' },
+    { name: 'α-entmax, α = 1.25', set: { normalizer: 'alpha-entmax', alpha: '1.25' }, path: 'plain' },
+    {
+      name: 'ALiBi + sliding window W = 4 + soft-cap 2 + sparsemax',
+      set: { position: 'alibi', window: 'sliding', size: '4', softcap: '2', normalizer: 'sparsemax' },
+      path: 'plain',
+    },
+    { name: 'linear attention, causal', set: { position: 'none', window: 'causal', softcap: null, normalizer: 'linear' }, path: 'linear' },
+    { name: 'linear attention, every key', set: { window: 'none' }, path: 'linear' },
+  ];
+  for (const { name, set, path: expectedPath } of walk) {
+    if (set.position) await variants.locator('[data-testid=variants-position]').selectOption(set.position);
+    if (set.window) await variants.locator('[data-testid=variants-window]').selectOption(set.window);
+    if (set.size) await variants.locator('[data-testid=variants-window-size]').fill(set.size);
+    if (set.softcap === null) await variants.locator('[data-testid=variants-softcap-on]').uncheck();
+    if (set.softcap) {
+      await variants.locator('[data-testid=variants-softcap-on]').check();
+      await variants.locator('[data-testid=variants-softcap]').fill(set.softcap);
+    }
+    if (set.normalizer) await variants.locator('[data-testid=variants-normalizer]').selectOption(set.normalizer);
+    if (set.sink) await variants.locator('[data-testid=variants-sink]').fill(set.sink);
+    if (set.alpha) await variants.locator('[data-testid=variants-alpha]').fill(set.alpha);
+    const shown = await snapshot();
+    const expected = referenceVariantWeights(shown);
+    const diff = Math.max(...shown.weights.data.map((w, n) => Math.abs(w - expected[n])));
+    const changed = Math.max(...shown.weights.data.map((w, n) => Math.abs(w - base.weights.data[n])));
+    const rule = await variants.locator('[data-testid=variants-rule]').innerText();
+    check(
+      `variant ${name}: the weights match a direct call of the packages, on the ${expectedPath} path`,
+      shown.weights.data.length === expected.length && diff <= 1e-5 && shown.path === expectedPath && rule.length > 20,
+      `max |Δ| ${diff.toExponential(1)}, ${shown.path} path, ${changed > 1e-3 ? `changed by up to ${changed.toFixed(3)}` : 'as the default'}`,
+    );
+  }
+  const sparseStats = await variants.locator('[data-testid=variants-stats]').evaluate((el) => Number(el.dataset.zeros));
+  check('linear attention over every key has no zeros', sparseStats === 0, `${sparseStats} zeros`);
+  await variants.locator('[data-testid=variants-normalizer]').selectOption('sinks');
+  await variants.locator('[data-testid=variants-sink]').fill('2');
+  const sinkSum = await variants.locator('[data-testid=variants-stats]').evaluate((el) => Number(el.dataset.meanRowSum));
+  check(
+    'with a sink the rows sum to less than 1, and the page says so',
+    sinkSum < 0.99 && (await variants.locator('[data-testid=variants-stats]').textContent()).includes('sink'),
+    sinkSum.toFixed(3),
+  );
+  const variantsNote = variants.locator('[data-testid=variants-note]');
+  for (const [control, value, words] of [['variants-sink', '', 'sink logit']]) {
+    await variants.locator(`[data-testid=${control}]`).fill(value);
+    check(
+      `an empty ${control.replace('variants-', '')} box says so, with no stale maps`,
+      (await variantsNote.textContent()).includes(words) && !(await variants.locator('[data-testid=variants-heatmap]').first().isVisible()),
+      await variantsNote.textContent(),
+    );
+  }
+  await variants.locator('[data-testid=variants-sink]').fill('1');
+  await variants.locator('[data-testid=variants-normalizer]').selectOption('alpha-entmax');
+  await variants.locator('[data-testid=variants-alpha]').fill('1');
+  check('α = 1 is refused in words', (await variantsNote.textContent()).includes('α must be'), await variantsNote.textContent());
+  await variants.locator('[data-testid=variants-alpha]').fill('1.5');
+  await variants.locator('[data-testid=variants-window]').selectOption('sliding');
+  await variants.locator('[data-testid=variants-window-size]').fill('0');
+  check(
+    'a sliding window of 0 keys is refused in words',
+    (await variantsNote.textContent()).includes('sliding window W'),
+    await variantsNote.textContent(),
+  );
+  await variants.locator('[data-testid=variants-window-size]').fill('3');
+  await variants.locator('[data-testid=variants-sentence]').fill('');
+  check('an empty sentence says so', (await variantsNote.textContent()).includes('empty'), await variantsNote.textContent());
+  await variants.locator('[data-testid=variants-sentence]').fill('The cat sat on the mat because it was tired .');
+  await variants.locator('[data-testid=variants-position]').selectOption('alibi');
+  await variants.locator('[data-testid=variants-normalizer]').selectOption('entmax15');
+  check(
+    '… and the maps come back',
+    (await variantsNote.textContent()) === '' && (await variants.locator('[data-testid=variants-heatmap]').count()) === 2,
+  );
+  await variants.screenshot({ path: join(screenshots, 'panel-4-variants.png') });
+
   // ---------------------------------------------------------------- the layout, wide and narrow
   console.log('layout · 1280 px, 360 px and 390 px');
   await page.mouse.move(0, 0);
@@ -510,6 +664,7 @@ try {
   await steps.screenshot({ path: join(screenshots, 'panel-1-three-steps-390.png') });
   await dates.screenshot({ path: join(screenshots, 'panel-2-dates-390.png') });
   await heads.screenshot({ path: join(screenshots, 'panel-3-heads-390.png') });
+  await variants.screenshot({ path: join(screenshots, 'panel-4-variants-390.png') });
   await page.setViewportSize({ width: 1280, height: 900 });
 
   // ---------------------------------------------------------------- opened from disk

@@ -2,6 +2,7 @@ import './style.css';
 import { mountDates } from './panels/dates-panel';
 import { mountInduction } from './panels/induction-panel';
 import { mountThreeSteps } from './panels/three-steps';
+import { mountVariants } from './panels/variants-panel';
 
 const panel = (id: string): HTMLElement => {
   const el = document.getElementById(id);
@@ -16,3 +17,4 @@ document.documentElement.dataset.booted = 'true';
 mountThreeSteps(panel('panel-steps'));
 mountDates(panel('panel-dates'));
 mountInduction(panel('panel-heads'));
+mountVariants(panel('panel-variants'));
