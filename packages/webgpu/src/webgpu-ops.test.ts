@@ -1,4 +1,5 @@
 import {
+  Adam,
   abs,
   add,
   broadcastTo,
@@ -13,6 +14,10 @@ import {
   maximum,
   mean,
   min,
+  moveInPlace,
+  Parameter,
+  randn,
+  SGD,
   mul,
   neg,
   permute,
@@ -167,6 +172,36 @@ describe('gradients on the GPU equal the CPU ones', () => {
     max(x, 1).backward(await toDevice(tensor([1]), 'webgpu'));
     expect(Array.from(await x.grad!.read())).toEqual([0, 0.5, 0.5, 0]);
   });
+});
+
+describe('optimizer steps on the GPU equal the CPU ones', () => {
+  const optimizers = {
+    'SGD, momentum, Nesterov, weight decay': (params: Parameter[]) =>
+      new SGD(params, { lr: 0.1, momentum: 0.9, nesterov: true, weightDecay: 0.01 }),
+    'SGD, momentum, dampening': (params: Parameter[]) => new SGD(params, { lr: 0.1, momentum: 0.5, dampening: 0.3 }),
+    'plain SGD': (params: Parameter[]) => new SGD(params, { lr: 0.2 }),
+    'Adam, L2 weight decay': (params: Parameter[]) => new Adam(params, { lr: 0.05, weightDecay: 0.1 }),
+    AdamW: (params: Parameter[]) => new Adam(params, { lr: 0.05, weightDecay: 0.1, decoupledWeightDecay: true, betas: [0.8, 0.99] }),
+  };
+  for (const [name, make] of Object.entries(optimizers)) {
+    it(name, async () => {
+      const rng = new Rng(7);
+      const start = randn([3, 37], rng);
+      const grads = [randn([3, 37], rng), randn([3, 37], rng), randn([3, 37], rng)];
+      const cpu = Parameter.from(start);
+      const gpu = Parameter.from(start);
+      await moveInPlace(gpu, 'webgpu');
+      const [cpuOptimizer, gpuOptimizer] = [make([cpu]), make([gpu])];
+      for (const g of grads) {
+        cpu.grad = g;
+        gpu.grad = await toDevice(g, 'webgpu');
+        cpuOptimizer.step();
+        gpuOptimizer.step();
+      }
+      expect(gpu.device).toBe('webgpu');
+      expectClose(await gpu.read(), cpu.data, TOLERANCE, name);
+    });
+  }
 });
 
 describe('devices', () => {
