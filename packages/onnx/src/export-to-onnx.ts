@@ -41,6 +41,11 @@ export interface ExportToOnnxOptions {
    * projected (LlamaAttention: rotated) keys and values, as heed's `KeyValueCache` holds them.
    */
   cache?: boolean;
+  /**
+   * MultiHeadAttention used as self-attention: one graph input `x` [B, L, E] is the query, the key and the
+   * value (as `forward(x, x, x)`); on the contrib target causal self-attention then runs as GroupQueryAttention.
+   */
+  selfAttention?: boolean;
   /** Names of the graph inputs (defaults: query, keys, values for attend; x for SelfAttention; query, key, value for MultiHeadAttention; attentionMask; keyPaddingMask; …). */
   inputNames?: Partial<
     Record<
@@ -110,17 +115,26 @@ export function exportToOnnx(source: ExportSource, options: ExportToOnnxOptions 
   }
   const description = describe(source, options.dims);
   checkMaskOptions(options, description.kind);
+  const { query: E, key: kdim, value: vdim } = description.inputDims;
+  if (options.selfAttention && (kdim !== E || vdim !== E)) {
+    throw new ConfigError(
+      `selfAttention feeds x to query, key and value: it needs keyDim = valueDim = embedDim = ${E}, got ${kdim}, ${vdim}`,
+      {
+        op: 'exportToOnnx',
+        argument: 'selfAttention',
+      },
+    );
+  }
   const graph = new GraphBuilder(options.graphName ?? description.kind);
   const parameters = new ParameterTable(graph, description.namedParameters);
   const names = options.inputNames ?? {};
+  const oneSequence = description.kind === 'self-attention' || description.kind === 'llama' || options.selfAttention === true;
   const axes = {
     batch: options.dynamicAxes?.batch ?? 'batch',
-    queryLength:
-      options.dynamicAxes?.queryLength ??
-      (description.kind === 'self-attention' || description.kind === 'llama' ? 'sequence_length' : 'query_length'),
+    queryLength: options.dynamicAxes?.queryLength ?? (oneSequence ? 'sequence_length' : 'query_length'),
     keyLength: options.dynamicAxes?.keyLength ?? 'key_length',
   };
-  if (description.kind === 'self-attention' || description.kind === 'llama') axes.keyLength = axes.queryLength;
+  if (oneSequence) axes.keyLength = axes.queryLength;
 
   const { B, Lq } = { B: axes.batch, Lq: axes.queryLength };
   const Lnew = axes.keyLength; // the keys given to this call
@@ -194,9 +208,11 @@ export function exportToOnnx(source: ExportSource, options: ExportToOnnxOptions 
     scoresShape = ['mask_batch', 'mask_heads', Lq, Lk];
   } else {
     const projections = description.projections!;
-    const queryInput = graph.input(names.query ?? 'query', 'float', [B, Lq, description.inputDims.query]);
-    const keyInput = graph.input(names.key ?? 'key', 'float', [B, Lnew, description.inputDims.key]);
-    const valueInput = graph.input(names.value ?? 'value', 'float', [B, Lnew, description.inputDims.value]);
+    const x = options.selfAttention ? graph.input(names.x ?? 'x', 'float', [B, Lq, description.inputDims.query]) : null; // query = key = value
+    const queryInput = x ?? graph.input(names.query ?? 'query', 'float', [B, Lq, description.inputDims.query]);
+    const keyInput = x ?? graph.input(names.key ?? 'key', 'float', [B, Lnew, description.inputDims.key]);
+    const valueInput = x ?? graph.input(names.value ?? 'value', 'float', [B, Lnew, description.inputDims.value]);
+    if (x) spec.selfAttention = { pastLength };
     query = splitHeads(graph, linear(graph, parameters, queryInput, projections.query, 'queryProjection'), heads, description.queryDim); // [B, Lq, E] -> [B, H, Lq, d]
     const newKeys = linear(graph, parameters, keyInput, projections.key, 'keyProjection'); // [B, Lnew, kdim] -> [B, Lnew, Hkv·d]
     const newValues = linear(graph, parameters, valueInput, projections.value, 'valueProjection'); // [B, Lnew, vdim] -> [B, Lnew, Hkv·d]
@@ -277,6 +293,12 @@ function checkMaskOptions(options: ExportToOnnxOptions, kind: AttentionDescripti
     throw new ConfigError(`cache: a key/value cache belongs to MultiHeadAttention and LlamaAttention, not to a ${kind} export`, {
       op,
       argument: 'cache',
+    });
+  }
+  if (options.selfAttention && kind !== 'multi-head') {
+    throw new ConfigError(`selfAttention is an option of MultiHeadAttention exports (the ${kind} export has its own inputs)`, {
+      op,
+      argument: 'selfAttention',
     });
   }
   if (kind === 'llama') {
