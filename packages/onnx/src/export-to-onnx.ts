@@ -163,16 +163,6 @@ export function exportToOnnx(source: ExportSource, options: ExportToOnnxOptions 
   const pastLength: OffsetValue = past
     ? graph.op('Squeeze', [graph.op('Shape', [past.key], { start: 2, end: 3 }), graph.int64s([0])], {}, { name: 'past_length' }) // []
     : 0;
-  const presentOutputs: { value: string; name: string; shape: (number | string)[] }[] = [];
-  /** With a cache: the past keys or values [B, Hkv, P, d] ++ the new ones [B, Hkv, L, d] -> [B, Hkv, P + L, d], a graph output. */
-  const cached = (current: string, which: 'key' | 'value'): string => {
-    if (!past) return current;
-    const present = graph.op('Concat', [past[which], current], { axis: 2 }, { name: `present_${which}` }); // [B, Hkv, P + L, d]
-    const name = which === 'key' ? options.cacheOutputNames?.presentKey : options.cacheOutputNames?.presentValue;
-    const d = which === 'key' ? description.keyDim : description.valueDim;
-    presentOutputs.push({ value: present, name: name ?? `present_${which}`, shape: [B, description.numKeyValueHeads, Lk, d] });
-    return present;
-  };
 
   let query: string;
   let keys: string;
@@ -202,8 +192,8 @@ export function exportToOnnx(source: ExportSource, options: ExportToOnnxOptions 
     const newValues = heads(projections.value, description.numKeyValueHeads, 'valueProjection'); // [B, Hkv, L, d]
     const offset = past ? graph.op('Cast', [pastLength as string], { to: 1 }) : zero; // the new positions start at P
     query = rotate(graph, heads(projections.query, description.numHeads, 'queryProjection'), offset, description.queryDim, rope); // [B, H, L, d]
-    keys = cached(rotate(graph, newKeys, offset, description.keyDim, rope), 'key'); // [B, Hkv, P + L, d]
-    values = cached(newValues, 'value'); // [B, Hkv, P + L, d]
+    keys = rotate(graph, newKeys, offset, description.keyDim, rope); // [B, Hkv, L, d]
+    values = newValues; // [B, Hkv, L, d]
     spec.selfAttention = { pastLength };
     scoresShape = ['mask_batch', 'mask_heads', Lq, Lk];
   } else {
@@ -216,8 +206,8 @@ export function exportToOnnx(source: ExportSource, options: ExportToOnnxOptions 
     query = splitHeads(graph, linear(graph, parameters, queryInput, projections.query, 'queryProjection'), heads, description.queryDim); // [B, Lq, E] -> [B, H, Lq, d]
     const newKeys = linear(graph, parameters, keyInput, projections.key, 'keyProjection'); // [B, Lnew, kdim] -> [B, Lnew, Hkv·d]
     const newValues = linear(graph, parameters, valueInput, projections.value, 'valueProjection'); // [B, Lnew, vdim] -> [B, Lnew, Hkv·d]
-    keys = cached(splitHeads(graph, newKeys, description.numKeyValueHeads, description.keyDim), 'key'); // [B, Hkv, Lk, d]
-    values = cached(splitHeads(graph, newValues, description.numKeyValueHeads, description.valueDim), 'value'); // [B, Hkv, Lk, d]
+    keys = splitHeads(graph, newKeys, description.numKeyValueHeads, description.keyDim); // [B, Hkv, Lnew, d]
+    values = splitHeads(graph, newValues, description.numKeyValueHeads, description.valueDim); // [B, Hkv, Lnew, d]
     scoresShape = ['mask_batch', 'mask_heads', Lq, Lk];
   }
 
@@ -246,7 +236,24 @@ export function exportToOnnx(source: ExportSource, options: ExportToOnnxOptions 
     masks.keepRule = { rule: options.keepRule, segments };
   }
 
-  const context = attentionCore(graph, parameters, query, keys, values, masks, spec); // [B, (H,) Lq, dv]
+  // With a cache, keys and values are the new ones; attentionCore joins them to the past (present: [B, Hkv, P + L, d]).
+  const cache = past ? { pastKey: past.key, pastValue: past.value } : null;
+  const { context, present } = attentionCore(graph, parameters, query, keys, values, masks, spec, cache); // [B, (H,) Lq, dv]
+  const presentNames = options.cacheOutputNames ?? {};
+  const presentOutputs = present
+    ? [
+        {
+          value: present.key,
+          name: presentNames.presentKey ?? 'present_key',
+          shape: [B, description.numKeyValueHeads, Lk, description.keyDim],
+        },
+        {
+          value: present.value,
+          name: presentNames.presentValue ?? 'present_value',
+          shape: [B, description.numKeyValueHeads, Lk, description.valueDim],
+        },
+      ]
+    : [];
   let output = context;
   if (description.kind === 'multi-head' || description.kind === 'llama') {
     const merged = graph.op('Reshape', [graph.op('Transpose', [context], { perm: [0, 2, 1, 3] }), graph.int64s([0, 0, -1])]); // [B, H, Lq, d] -> [B, Lq, E]
