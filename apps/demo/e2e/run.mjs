@@ -238,6 +238,51 @@ try {
     await emptyChart.textContent(),
   );
 
+  // ---------------------------------------------------------------- the backend switch
+  console.log('kernels · the backend switch');
+  const backendBar = page.locator('#backend-switch');
+  const backendReady = (id) =>
+    page.waitForFunction((backend) => {
+      const el = document.querySelector('#backend-switch');
+      return (
+        el?.dataset.backend === backend &&
+        el.dataset.backendState === 'ready' &&
+        el.querySelector('[data-testid=backend-status]')?.textContent?.includes('per training step')
+      );
+    }, id);
+  const backendIds = await backendBar.locator('[data-testid=backend-button]').evaluateAll((els) => els.map((el) => el.dataset.backend));
+  await backendReady('wasm');
+  check(
+    'the page starts on the WASM kernels, with the time of a training step',
+    (await backendBar.getAttribute('data-step-ms-wasm')) !== null,
+    await backendBar.locator('[data-testid=backend-status]').textContent(),
+  );
+  await backendBar.locator('[data-testid=backend-button][data-backend=js]').click();
+  await backendReady('js');
+  const [jsMs, wasmMs] = await backendBar.evaluate((el) => [Number(el.dataset.stepMsJs), Number(el.dataset.stepMsWasm)]);
+  check(
+    'switching to JS runs on the TypeScript kernels and times a step on each backend',
+    jsMs > 0 &&
+      wasmMs > 0 &&
+      (await backendBar.locator('[data-testid=backend-status]').textContent()).includes('TypeScript') &&
+      backendIds.join() === 'js,wasm',
+    `${await backendBar.locator('[data-testid=backend-times]').textContent()}`,
+  );
+  const onJs = await page.evaluate(() => window.heedDemo?.variants);
+  const onJsDiff = Math.max(...onJs.weights.data.map((w, n) => Math.abs(w - referenceVariantWeights(onJs)[n])));
+  check(
+    'on the JS kernels the variants panel recomputes and still matches a direct call',
+    onJsDiff <= 1e-5,
+    `max |Δ| ${onJsDiff.toExponential(1)}`,
+  );
+  await backendBar.locator('[data-testid=backend-button][data-backend=wasm]').click();
+  await backendReady('wasm');
+  check(
+    '… and back to WASM',
+    (await backendBar.locator('[data-testid=backend-button][data-backend=wasm]').getAttribute('aria-pressed')) === 'true',
+    await backendBar.locator('[data-testid=backend-times]').textContent(),
+  );
+
   // ---------------------------------------------------------------- panel 1: the three steps
   console.log('panel 1 · the three steps');
   const steps = page.locator('#panel-steps');
@@ -419,6 +464,12 @@ try {
     `${points} loss points in ${seconds.toFixed(1)} s: ${await dates.locator('[data-testid=dates-status]').textContent()}`,
   );
   check('the loss fell', lastLoss < 0.5 * firstLoss, `${firstLoss.toFixed(3)} -> ${lastLoss.toFixed(3)}`);
+  check(
+    'the status gives the time per step and the kernels that ran it',
+    (await dates.locator('[data-testid=dates-status]').textContent()).includes('ms per step on WebAssembly') &&
+      Number(await dates.getAttribute('data-step-ms')) > 0,
+    `${Number(await dates.getAttribute('data-step-ms')).toFixed(1)} ms per step`,
+  );
   const progress = await dates.locator('[data-testid=dates-progress]').evaluate((el) => [el.value, el.max]);
   check('the progress bar is full', progress[0] === TRAIN_STEPS && progress[1] === TRAIN_STEPS, `${progress[0]} / ${progress[1]}`);
   const accuracy = Number(await chart.getAttribute('data-last-accuracy'));

@@ -102,6 +102,24 @@ export function mountInduction(root: HTMLElement): void {
   });
 
   void load();
+  document.addEventListener('heed:backend', () => {
+    if (!file) return;
+    measureBoth(file); // the roles, measured again on the new kernels
+    render();
+  });
+
+  function measureBoth(shipped: InductionModelFile): void {
+    const sequences = shipped.evaluation.sequences.map(idsOf);
+    const measure = (model: InductionModel): Measured => ({
+      model,
+      ...measureHeads(model, sequences),
+      accuracy: nextTokenAccuracy(model, sequences),
+    });
+    initial = measure(new InductionModel(shipped.config));
+    const loaded = new InductionModel(shipped.config);
+    loaded.loadStateDict(decodeStateDict(shipped.weights));
+    trained = measure(loaded);
+  }
 
   async function load(): Promise<void> {
     root.dataset.state = 'loading';
@@ -110,17 +128,7 @@ export function mountInduction(root: HTMLElement): void {
       const response = await fetch(new URL('models/induction.json', document.baseURI));
       if (!response.ok) throw new Error(`HTTP ${response.status}`);
       file = (await response.json()) as InductionModelFile;
-      const sequences = file.evaluation.sequences.map(idsOf);
-      const measure = (model: InductionModel): Measured => ({
-        model,
-        ...measureHeads(model, sequences),
-        accuracy: nextTokenAccuracy(model, sequences),
-      });
-      const model = new InductionModel(file.config);
-      initial = measure(model);
-      const loaded = new InductionModel(file.config);
-      loaded.loadStateDict(decodeStateDict(file.weights));
-      trained = measure(loaded);
+      measureBoth(file);
       root.dataset.state = 'ready';
       render();
     } catch (error) {

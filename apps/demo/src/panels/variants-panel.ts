@@ -104,6 +104,7 @@ export function mountVariants(root: HTMLElement): void {
 
   for (const el of [sentence, windowSize, softcap, alpha, sink]) el.addEventListener('input', render);
   for (const el of [position, windowKind, softcapOn, normalizer]) el.addEventListener('change', render);
+  document.addEventListener('heed:backend', render);
 
   function render(): void {
     const config: VariantConfig = {
