@@ -64,7 +64,7 @@ function check(name, ok, detail = '') {
  * The weights of the variants panel's configuration, from a direct call of the built packages on the
  * query, keys and values the page used: this test's own reading of the choices (not the page's mapping).
  */
-function referenceVariantWeights({ config, query, keys, values }) {
+function referenceVariantWeights({ config, query, keys, values }, implementation = 'plain') {
   const t = (x) => new Tensor(Float32Array.from(x.data), x.shape);
   const [q, k, v] = [t(query), t(keys), t(values)];
   const H = query.shape[1];
@@ -99,9 +99,19 @@ function referenceVariantWeights({ config, query, keys, values }) {
     normalizer,
     causal: config.window === 'causal',
     keepRule,
-    implementation: 'plain',
+    implementation,
   });
   return Array.from(weights.data);
+}
+
+/** Whether the packages' fused path runs this configuration (its own call with implementation 'fused'), and its weights. */
+function fusedVariantWeights(snapshot) {
+  try {
+    return referenceVariantWeights(snapshot, 'fused');
+  } catch (error) {
+    if (error?.name === 'ConfigError' && /implementation 'fused' cannot run/.test(error.message)) return null;
+    throw error;
+  }
 }
 
 const close = (a, b, tol) => Math.abs(a - b) <= tol;
@@ -619,20 +629,24 @@ try {
   );
   const walk = [
     { name: 'position none, no window', set: { position: 'none', window: 'none' }, path: 'fused' },
-    { name: 'RoPE, causal', set: { position: 'rope', window: 'causal' }, path: 'plain' },
-    { name: 'ALiBi, causal', set: { position: 'alibi' }, path: 'plain' },
-    { name: 'relative bias, causal', set: { position: 'relative' }, path: 'plain' },
+    { name: 'RoPE, causal', set: { position: 'rope', window: 'causal' }, path: 'fused if it fuses' },
+    { name: 'ALiBi, causal', set: { position: 'alibi' }, path: 'fused if it fuses' },
+    { name: 'relative bias, causal', set: { position: 'relative' }, path: 'fused if it fuses' },
     { name: 'causal sliding window W = 3', set: { position: 'none', window: 'sliding', size: '3' }, path: 'fused' },
     { name: 'local window W = 2', set: { window: 'local', size: '2' }, path: 'fused' },
-    { name: 'soft-cap c = 1 on RoPE scores, causal', set: { position: 'rope', window: 'causal', softcap: '1' }, path: 'plain' },
-    { name: 'softmax with sinks (sink logit 1)', set: { position: 'none', softcap: null, normalizer: 'sinks', sink: '1' }, path: 'plain' },
-    { name: 'sparsemax', set: { normalizer: 'sparsemax' }, path: 'plain' },
-    { name: 'entmax 1.5', set: { normalizer: 'entmax15' }, path: 'plain' },
-    { name: 'α-entmax, α = 1.25', set: { normalizer: 'alpha-entmax', alpha: '1.25' }, path: 'plain' },
+    { name: 'soft-cap c = 1 on RoPE scores, causal', set: { position: 'rope', window: 'causal', softcap: '1' }, path: 'fused if it fuses' },
+    {
+      name: 'softmax with sinks (sink logit 1)',
+      set: { position: 'none', softcap: null, normalizer: 'sinks', sink: '1' },
+      path: 'fused if it fuses',
+    },
+    { name: 'sparsemax', set: { normalizer: 'sparsemax' }, path: 'fused if it fuses' },
+    { name: 'entmax 1.5', set: { normalizer: 'entmax15' }, path: 'fused if it fuses' },
+    { name: 'α-entmax, α = 1.25', set: { normalizer: 'alpha-entmax', alpha: '1.25' }, path: 'fused if it fuses' },
     {
       name: 'ALiBi + sliding window W = 4 + soft-cap 2 + sparsemax',
       set: { position: 'alibi', window: 'sliding', size: '4', softcap: '2', normalizer: 'sparsemax' },
-      path: 'plain',
+      path: 'fused if it fuses',
     },
     { name: 'linear attention, causal', set: { position: 'none', window: 'causal', softcap: null, normalizer: 'linear' }, path: 'linear' },
     { name: 'linear attention, every key', set: { window: 'none' }, path: 'linear' },
@@ -651,13 +665,18 @@ try {
     if (set.alpha) await variants.locator('[data-testid=variants-alpha]').fill(set.alpha);
     const shown = await snapshot();
     const expected = referenceVariantWeights(shown);
+    // which path: linear is its own; the documented fused cases must fuse; for the rest the packages decide
+    // (other work makes more variants fuse), and the page must take the fused path exactly when they can
+    const fusedHere = shown.config.normalizer === 'linear' ? null : fusedVariantWeights(shown);
+    const wanted = expectedPath === 'fused if it fuses' ? (fusedHere ? 'fused' : 'plain') : expectedPath;
     const diff = Math.max(...shown.weights.data.map((w, n) => Math.abs(w - expected[n])));
+    const fusedDiff = fusedHere ? Math.max(...shown.weights.data.map((w, n) => Math.abs(w - fusedHere[n]))) : 0;
     const changed = Math.max(...shown.weights.data.map((w, n) => Math.abs(w - base.weights.data[n])));
     const rule = await variants.locator('[data-testid=variants-rule]').innerText();
     check(
-      `variant ${name}: the weights match a direct call of the packages, on the ${expectedPath} path`,
-      shown.weights.data.length === expected.length && diff <= 1e-5 && shown.path === expectedPath && rule.length > 20,
-      `max |Δ| ${diff.toExponential(1)}, ${shown.path} path, ${changed > 1e-3 ? `changed by up to ${changed.toFixed(3)}` : 'as the default'}`,
+      `variant ${name}: the weights match direct calls of the packages, on the ${wanted} path`,
+      shown.weights.data.length === expected.length && diff <= 1e-5 && fusedDiff <= 1e-5 && shown.path === wanted && rule.length > 20,
+      `max |Δ| ${diff.toExponential(1)} from the plain call${fusedHere ? `, ${fusedDiff.toExponential(1)} from the fused one` : ''}, ${shown.path} path, ${changed > 1e-3 ? `changed by up to ${changed.toFixed(3)}` : 'as the default'}`,
     );
   }
   const sparseStats = await variants.locator('[data-testid=variants-stats]').evaluate((el) => Number(el.dataset.zeros));
