@@ -731,6 +731,41 @@ try {
     mkdirSync(join(root, 'screenshots'), { recursive: true });
     await page.screenshot({ path: join(root, 'screenshots', `page-${width}.png`), fullPage: true });
   }
+  // at 390 px (the layout check left it there): the panels still work, not only fit
+  console.log('390 px · the panels at phone width');
+  await steps.locator('[data-testid=steps-normalizer]').selectOption('sparsemax');
+  const phoneSparse = await weightsNow();
+  check(
+    '390 px, panel 1: sparsemax still gives zeros that sum with the rest to 1',
+    phoneSparse.some((w) => w === 0) && close(sum(phoneSparse), 1, 1e-5),
+  );
+  await steps.locator('[data-testid=steps-normalizer]').selectOption('softmax');
+  await dates.locator('[data-testid=dates-input]').fill('Mar 7, 1994');
+  check('390 px, panel 2: the model rewrites "Mar 7, 1994"', (await prediction()) === '1994-03-07', await prediction());
+  await dates.locator('[data-testid=dates-input]').fill('25 November 2026');
+  const phoneRows = await headMaps.evaluateAll((els) => new Set(els.map((el) => Math.round(el.getBoundingClientRect().top))).size);
+  check(`390 px, panel 3: the ${numLayers * numHeads} maps sit two a row`, phoneRows === (numLayers * numHeads) / 2, `${phoneRows} rows`);
+  const phoneMap = headMaps.nth(numHeads); // layer 2, head 1
+  await phoneMap.scrollIntoViewIfNeeded();
+  const pbox = await phoneMap.locator('canvas').boundingBox();
+  const [px0, py0, pcell] = await phoneMap.evaluate((el) => [Number(el.dataset.x0), Number(el.dataset.y0), Number(el.dataset.cell)]);
+  await page.mouse.move(pbox.x + px0 + 0.5 * pcell, pbox.y + py0 + (L - 0.5) * pcell); // last position, first position
+  const phoneTip = phoneMap.locator('.heatmap-tooltip');
+  await phoneTip.waitFor({ state: 'visible' });
+  const tipRect = await phoneTip.boundingBox();
+  check(
+    '390 px, panel 3: hovering a small map shows the letters and the weight, inside the screen',
+    (await phoneTip.innerText()).includes('position read') && tipRect.x >= 0 && tipRect.x + tipRect.width <= 390,
+    (await phoneTip.innerText()).replace(/\n/g, ' · '),
+  );
+  await page.mouse.move(0, 0);
+  await variants.locator('[data-testid=variants-position]').selectOption('rope');
+  const phoneVariant = await snapshot();
+  const phoneDiff = Math.max(...phoneVariant.weights.data.map((w, n) => Math.abs(w - referenceVariantWeights(phoneVariant)[n])));
+  check('390 px, panel 4: RoPE still matches a direct call', phoneDiff <= 1e-5, `max |Δ| ${phoneDiff.toExponential(1)}`);
+  await variants.locator('[data-testid=variants-position]').selectOption('alibi');
+  const phoneOverflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  check('390 px: still no sideways overflow after using the panels', phoneOverflow <= 0, `${phoneOverflow} px`);
   await steps.screenshot({ path: join(screenshots, 'panel-1-three-steps-390.png') });
   await dates.screenshot({ path: join(screenshots, 'panel-2-dates-390.png') });
   await heads.screenshot({ path: join(screenshots, 'panel-3-heads-390.png') });
