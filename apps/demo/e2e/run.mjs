@@ -15,10 +15,13 @@ import {
   alibiScorer,
   attend,
   BiasedScorer,
+  CausalRule,
+  GumbelSoftmax,
   linearAttentionWeights,
   LocalWindowRule,
   RelativePositionBias,
   RotaryScorer,
+  SegmentRule,
   SlidingWindowRule,
   SoftcapScorer,
   SoftmaxWithSinks,
@@ -64,7 +67,7 @@ function check(name, ok, detail = '') {
  * The weights of the variants panel's configuration, from a direct call of the built packages on the
  * query, keys and values the page used: this test's own reading of the choices (not the page's mapping).
  */
-function referenceVariantWeights({ config, query, keys, values }, implementation = 'plain') {
+function referenceVariantWeights({ config, tokens, query, keys, values }, implementation = 'plain') {
   const t = (x) => new Tensor(Float32Array.from(x.data), x.shape);
   const [q, k, v] = [t(query), t(keys), t(values)];
   const H = query.shape[1];
@@ -73,24 +76,36 @@ function referenceVariantWeights({ config, query, keys, values }, implementation
   let scorer =
     config.position === 'rope'
       ? new RotaryScorer({ inner })
-      : config.position === 'alibi'
-        ? alibiScorer(H, inner)
-        : config.position === 'relative'
-          ? new BiasedScorer(new RelativePositionBias({ numHeads: H, rng: new Rng(7) }), { inner }) // the page's documented table seed
-          : inner;
+      : config.position === 'rope-interleaved'
+        ? new RotaryScorer({ inner, style: 'interleaved' })
+        : config.position === 'alibi'
+          ? alibiScorer(H, inner)
+          : config.position === 'relative'
+            ? new BiasedScorer(new RelativePositionBias({ numHeads: H, rng: new Rng(7) }), { inner }) // the page's documented table seed
+            : inner;
   if (config.softcap !== null) scorer = new SoftcapScorer(config.softcap, { inner: scorer });
   let normalizer = config.normalizer === 'entmax15' ? 'entmax15' : config.normalizer === 'sparsemax' ? 'sparsemax' : 'softmax';
   if (config.normalizer === 'alpha-entmax') normalizer = new AlphaEntmax({ alpha: config.alpha });
+  if (config.normalizer === 'gumbel') normalizer = new GumbelSoftmax({ rng: new Rng(5) }); // the page's documented noise seed
   if (config.normalizer === 'sinks') {
     normalizer = new SoftmaxWithSinks({ numHeads: H });
     normalizer.sinks.data.fill(config.sink);
+  }
+  // segments: a sentence ends at '.', '!' or '?' (the page's rule, counted here from its tokens)
+  const segments = [];
+  let segment = 0;
+  for (const token of tokens) {
+    segments.push(segment);
+    if (['.', '!', '?'].includes(token)) segment++;
   }
   const keepRule =
     config.window === 'sliding'
       ? new SlidingWindowRule(config.windowSize)
       : config.window === 'local'
         ? new LocalWindowRule(config.windowSize)
-        : undefined;
+        : config.window === 'segments'
+          ? new SegmentRule([segments]).and(new CausalRule())
+          : undefined;
   const { weights } = attend({
     query: q,
     keys: k,
@@ -102,6 +117,16 @@ function referenceVariantWeights({ config, query, keys, values }, implementation
     implementation,
   });
   return Array.from(weights.data);
+}
+
+/** Whether every row of weights [..., L, L] is one-hot: a single 1, the rest 0 (hard attention). */
+function oneHotRows({ shape, data }) {
+  const L = shape.at(-1);
+  for (let r = 0; r < data.length / L; r++) {
+    const row = data.slice(r * L, (r + 1) * L);
+    if (row.filter((w) => w === 1).length !== 1 || row.filter((w) => w === 0).length !== L - 1) return false;
+  }
+  return true;
 }
 
 /** Whether the packages' fused path runs this configuration (its own call with implementation 'fused'), and its weights. */
@@ -630,10 +655,12 @@ try {
   const walk = [
     { name: 'position none, no window', set: { position: 'none', window: 'none' }, path: 'fused' },
     { name: 'RoPE, causal', set: { position: 'rope', window: 'causal' }, path: 'fused if it fuses' },
+    { name: 'RoPE interleaved (GPT-J), causal', set: { position: 'rope-interleaved' }, path: 'fused if it fuses' },
     { name: 'ALiBi, causal', set: { position: 'alibi' }, path: 'fused if it fuses' },
     { name: 'relative bias, causal', set: { position: 'relative' }, path: 'fused if it fuses' },
     { name: 'causal sliding window W = 3', set: { position: 'none', window: 'sliding', size: '3' }, path: 'fused' },
     { name: 'local window W = 2', set: { window: 'local', size: '2' }, path: 'fused' },
+    { name: 'within each sentence (segments), causal', set: { window: 'segments' }, path: 'fused if it fuses' },
     { name: 'soft-cap c = 1 on RoPE scores, causal', set: { position: 'rope', window: 'causal', softcap: '1' }, path: 'fused if it fuses' },
     {
       name: 'softmax with sinks (sink logit 1)',
@@ -643,6 +670,7 @@ try {
     { name: 'sparsemax', set: { normalizer: 'sparsemax' }, path: 'fused if it fuses' },
     { name: 'entmax 1.5', set: { normalizer: 'entmax15' }, path: 'fused if it fuses' },
     { name: 'α-entmax, α = 1.25', set: { normalizer: 'alpha-entmax', alpha: '1.25' }, path: 'fused if it fuses' },
+    { name: 'hard attention (straight-through Gumbel-softmax)', set: { normalizer: 'gumbel' }, path: 'fused if it fuses' },
     {
       name: 'ALiBi + sliding window W = 4 + soft-cap 2 + sparsemax',
       set: { position: 'alibi', window: 'sliding', size: '4', softcap: '2', normalizer: 'sparsemax' },
@@ -675,7 +703,12 @@ try {
     const rule = await variants.locator('[data-testid=variants-rule]').innerText();
     check(
       `variant ${name}: the weights match direct calls of the packages, on the ${wanted} path`,
-      shown.weights.data.length === expected.length && diff <= 1e-5 && fusedDiff <= 1e-5 && shown.path === wanted && rule.length > 20,
+      shown.weights.data.length === expected.length &&
+        diff <= 1e-5 &&
+        fusedDiff <= 1e-5 &&
+        shown.path === wanted &&
+        rule.length > 20 &&
+        (shown.config.normalizer !== 'gumbel' || oneHotRows(shown.weights)),
       `max |Δ| ${diff.toExponential(1)} from the plain call${fusedHere ? `, ${fusedDiff.toExponential(1)} from the fused one` : ''}, ${shown.path} path, ${changed > 1e-3 ? `changed by up to ${changed.toFixed(3)}` : 'as the default'}`,
     );
   }
@@ -713,7 +746,7 @@ try {
   await variants.locator('[data-testid=variants-window-size]').fill('3');
   await variants.locator('[data-testid=variants-sentence]').fill('');
   check('an empty sentence says so', (await variantsNote.textContent()).includes('empty'), await variantsNote.textContent());
-  await variants.locator('[data-testid=variants-sentence]').fill('The cat sat on the mat because it was tired .');
+  await variants.locator('[data-testid=variants-sentence]').fill('The cat sat on the mat . It was tired .');
   await variants.locator('[data-testid=variants-position]').selectOption('alibi');
   await variants.locator('[data-testid=variants-normalizer]').selectOption('entmax15');
   check(

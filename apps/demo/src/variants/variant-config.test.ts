@@ -1,7 +1,7 @@
 import { noGrad, Tensor } from '@heed/tensor';
 import { attend } from '@heed/soft-attention';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_VARIANT, type VariantConfig, variantParts, variantProblem, variantRule } from './variant-config';
+import { DEFAULT_VARIANT, sentenceSegments, type VariantConfig, variantParts, variantProblem, variantRule } from './variant-config';
 
 // The panel's choices against the formulas its rule writes out, computed here by loops. H heads, L tokens, d size.
 
@@ -11,8 +11,8 @@ const query = new Tensor(values(1), [1, H, L, d]);
 const keys = new Tensor(values(2), [1, H, L, d]);
 
 /** The page's parts through attend() -> weights [H][L][L]. */
-function pageWeights(config: VariantConfig): number[][][] {
-  const { scorer, normalizer, causal, keepRule } = variantParts(config, H);
+function pageWeights(config: VariantConfig, tokens: string[] = []): number[][][] {
+  const { scorer, normalizer, causal, keepRule } = variantParts(config, H, tokens);
   const { weights } = noGrad(() => attend({ query, keys, values: keys, scorer, normalizer, causal, keepRule, implementation: 'plain' }));
   return Array.from({ length: H }, (_, h) =>
     Array.from({ length: L }, (_, i) => Array.from(weights.data.subarray((h * L + i) * L, (h * L + i + 1) * L))),
@@ -71,6 +71,31 @@ describe('variantParts: the choices are the rule the page writes', () => {
         (i, j) => Math.abs(i - j) <= 1,
       ),
     );
+  });
+
+  it('segments: a sentence ends after . ! or ?, and each token sees only the tokens before it in its sentence', () => {
+    const tokens = ['Hi', '.', 'It', 'ran', '!'];
+    expect(sentenceSegments(tokens)).toEqual([0, 0, 1, 1, 1]);
+    const segment = sentenceSegments(tokens);
+    expectClose(
+      pageWeights({ ...DEFAULT_VARIANT, window: 'segments' }, tokens),
+      naive(
+        () => 0,
+        (i, j) => j <= i && segment[i] === segment[j],
+      ),
+    );
+  });
+
+  it('hard attention: every row one-hot, on a kept key, the same picks every time (seeded noise)', () => {
+    const config = { ...DEFAULT_VARIANT, window: 'causal', normalizer: 'gumbel' } as const;
+    const weights = pageWeights(config);
+    weights.flat().forEach((row, r) => {
+      const i = r % L;
+      expect(row.filter((w) => w === 1)).toHaveLength(1);
+      expect(row.indexOf(1)).toBeLessThanOrEqual(i);
+      expect(row.reduce((a, b) => a + b, 0)).toBe(1);
+    });
+    expect(pageWeights(config)).toEqual(weights);
   });
 
   it('sinks: exp(s) / (exp(sink) + Σ exp(s)), rows summing to less than 1', () => {
