@@ -592,6 +592,12 @@ try {
     inductionBadges.length >= 1 && bestInduction >= 0.5,
     `${inductionBadges.join(', ')}; best ${bestInduction.toFixed(3)}`,
   );
+  const namedRoles = new Set(pageRoles.flat());
+  check(
+    'previous-token and first-token heads are labelled too',
+    namedRoles.has('previous token') && namedRoles.has('first token'),
+    [...namedRoles].join(', '),
+  );
   const yours = await headMaps.evaluateAll((els) =>
     els.map((el) => ({ role: el.dataset.role, induction: Number(el.dataset.induction), previous: Number(el.dataset.previousToken) })),
   );

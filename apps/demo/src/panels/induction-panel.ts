@@ -51,7 +51,9 @@ export function mountInduction(root: HTMLElement): void {
       h('strong', { text: 'previous-token head' }),
       ' tells every position what came just before it, and in layer 2 an ',
       h('strong', { text: 'induction head' }),
-      ' looks for the position whose previous token is the current one and attends to it. ',
+      ' looks for the position whose previous token is the current one and attends to it. Heads with nothing to look up rest on the start token (',
+      h('strong', { text: 'first-token heads' }),
+      '). ',
       'Each map below is one head: row = the position reading, column = the position read (causal, so the upper right stays empty).',
     ),
     h(
@@ -145,7 +147,7 @@ export function mountInduction(root: HTMLElement): void {
     status.textContent = untrained.checked
       ? `The model before training: the same seed's initial weights. On the held-out sequences it predicts ${fmt(measured.accuracy * 100, 1)}% of the predictable letters.`
       : `${numLayers} layers × ${numHeads} heads (MultiHeadAttention with RoPE, width ${embedDim}), trained by heed: ${t.steps} Adam steps of ${t.batchSize} sequences in ${t.seconds} s ` +
-        `(apps/demo/scripts/train-induction.mjs). On held-out sequences it predicts ${fmt(measured.accuracy * 100, 1)}% of the predictable letters.`;
+        `(apps/demo/scripts/train-induction.mjs), predicting every next letter. On held-out sequences it predicts ${fmt(measured.accuracy * 100, 1)}% of the predictable letters.`;
     const parsed = parseLetters(letters.value);
     letters.classList.toggle('invalid', !parsed.ok);
     letters.toggleAttribute('aria-invalid', !parsed.ok);
