@@ -133,6 +133,8 @@ const available = [
   'tfjs-wasm-head',
   'ort-1',
   'ort-2',
+  'onnx-export-1',
+  'onnx-export-2',
   'ortweb-1',
   'ortweb-2',
 ];

@@ -1,9 +1,13 @@
+import { backendOf } from '../device/backend-of';
 import { formatShape } from '../errors/heed-error';
 import { ShapeError } from '../errors/shape-error';
 import { expectTensor } from '../expect-tensor';
 import { getKernels } from '../kernels/registry';
 import { sizeOf } from '../shape';
 import { fromOp, Tensor } from '../tensor';
+import { add } from './binary';
+import { matmul } from './matmul';
+import { reshape } from './reshape';
 import { sumToShape } from './sum-to-shape';
 
 // Shape letters: N rows (the leading dims of x, flattened), I in features, O out features.
@@ -39,6 +43,11 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor 
   }
   const [I, O] = [inFeatures!, outFeatures];
   const N = sizeOf(x.shape.slice(0, -1));
+  if (backendOf('linear', ['x', 'weight', 'bias'], x, weight, ...(bias ? [bias] : [])) !== null) {
+    // On a device: the same product and sum as ops (their gradients are this op's), every kernel on the device.
+    const product = matmul(reshape(x, [N, I]), weight, { transposeB: true }); // [N, I] x [O, I]ᵀ -> [N, O]
+    return reshape(bias ? add(product, bias) : product, [...x.shape.slice(0, -1), O]); // [N, O] -> [..., O]
+  }
   const y = new Float32Array(N * O); // [N, O]
   getKernels().matmul(x.data, 0, weight.data, 0, y, 0, N, O, I, false, true, bias?.data); // [N, I] x [O, I]ᵀ + [O] -> [N, O]
   const inputs = bias ? [x, weight, bias] : [x, weight];
