@@ -1,4 +1,5 @@
-import { div, formatShape, matmul, ShapeError, sum, type Tensor, where } from '@heed/tensor';
+import { ArgumentError, div, expectTensor, formatShape, matmul, ShapeError, sum, type Tensor, where } from '@heed/tensor';
+import { checkFiniteInput } from '../check-finite-input';
 import { causalMask } from '../masks';
 import { causalLinearAttention } from './causal-linear-attention';
 import { eluFeatureMap } from './elu-feature-map';
@@ -43,6 +44,11 @@ export function linearAttentionWeights(query: Tensor, keys: Tensor, options: Lin
 }
 
 function checkLinearAttentionInputs(op: string, query: Tensor, keys: Tensor, values: Tensor | null, causal: boolean): void {
+  expectTensor(op, 'query', query);
+  expectTensor(op, 'keys', keys);
+  if (values !== null) expectTensor(op, 'values', values);
+  if (typeof causal !== 'boolean')
+    throw new ArgumentError(`causal must be true or false, got ${String(causal)}`, { op, argument: 'causal' });
   const shapes = { query: query.shape, keys: keys.shape, ...(values ? { values: values.shape } : {}) };
   const lead = (t: Tensor) => t.shape.slice(0, -2).join(',');
   if (
@@ -69,4 +75,7 @@ function checkLinearAttentionInputs(op: string, query: Tensor, keys: Tensor, val
       { op, argument: 'causal', shapes },
     );
   }
+  checkFiniteInput(op, 'query', query);
+  checkFiniteInput(op, 'keys', keys);
+  if (values) checkFiniteInput(op, 'values', values);
 }
