@@ -93,6 +93,8 @@ const rows: Record<string, Row> = {
     shapes: { ...shapes, keys: [2, 1, 4, 8], values: [2, 1, 4, 8] },
   },
   "layout 'bshd'": { call: () => attend({ ...qkv, layout: bad('bshd') }), error: ArgumentError, argument: 'layout', shapes },
+  "needWeights 'no'": { call: () => attend({ ...qkv, needWeights: bad('no') }), error: ArgumentError, argument: 'needWeights', shapes },
+  'needWeights 0': { call: () => attend({ ...qkv, needWeights: bad(0) }), error: ArgumentError, argument: 'needWeights', shapes },
   'dropout 1': { call: () => attend({ ...qkv, dropout: 1 }), error: ArgumentError, argument: 'dropout', shapes },
   'dropout -0.1': { call: () => attend({ ...qkv, dropout: -0.1 }), error: ArgumentError, argument: 'dropout', shapes },
   'dropout NaN': { call: () => attend({ ...qkv, dropout: NaN }), error: ArgumentError, argument: 'dropout', shapes },

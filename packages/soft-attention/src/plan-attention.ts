@@ -266,6 +266,8 @@ export function planAttention(call: AttentionCall, options: AttentionCallOptions
   }
   const activeDropout = (call.training ?? true) ? dropout : 0;
   const needWeights = options.needWeights ?? true;
+  if (typeof needWeights !== 'boolean')
+    throw new ArgumentError(`needWeights must be true or false, got ${describe(needWeights)}`, { op, argument: 'needWeights', shapes });
 
   // Padded keys and values are never read: zeroed, so no NaN (or anything) there reaches the context or a gradient.
   const keys = padding ? hidePadded(call.keys, padding, layout, extra) : call.keys; // [..., Lk, dk] (or [..., Lk, Hkv, dk])

@@ -1,6 +1,7 @@
 import {
   ArgumentError,
   ConfigError,
+  full,
   type HeedError,
   ones,
   Rng,
@@ -777,6 +778,27 @@ const linear: Record<string, Row> = {
     error: ArgumentError,
     op: 'linearAttention',
     argument: 'causal',
+  },
+  'linearAttention query far below −100 (φ underflows: would be NaN)': {
+    call: () => linearAttention(full([1, 3, 4], -200), t([1, 3, 4]), t([1, 3, 2])),
+    error: ArgumentError,
+    op: 'linearAttention',
+    argument: 'query',
+    shapes: { output: [1, 3, 2] },
+  },
+  'linearAttention causal, keys far below −100': {
+    call: () => linearAttention(t([1, 3, 4]), full([1, 3, 4], -200), t([1, 3, 2]), { causal: true }),
+    error: ArgumentError,
+    op: 'linearAttention',
+    argument: 'query',
+    shapes: { output: [1, 3, 2] },
+  },
+  'linearAttentionWeights query far below −100': {
+    call: () => linearAttentionWeights(full([3, 4], -200), t([3, 4])),
+    error: ArgumentError,
+    op: 'linearAttentionWeights',
+    argument: 'query',
+    shapes: { output: [3, 3] },
   },
   'linearAttentionWeights d mismatch': {
     call: () => linearAttentionWeights(t([3, 4]), t([3, 5])),

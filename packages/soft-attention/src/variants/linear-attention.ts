@@ -21,12 +21,12 @@ export function linearAttention(query: Tensor, keys: Tensor, values: Tensor, opt
   checkLinearAttentionInputs('linearAttention', query, keys, values, options.causal ?? false);
   const phiQuery = eluFeatureMap(query); // [..., Lq, d]
   const phiKey = eluFeatureMap(keys); // [..., Lk, d]
-  if (options.causal) return causalLinearAttention(phiQuery, phiKey, values); // [..., L, dv]
+  if (options.causal) return refuseUnderflow('linearAttention', causalLinearAttention(phiQuery, phiKey, values)); // [..., L, dv]
   const keyValue = matmul(phiKey, values, { transposeA: true }); // [..., d, Lk] x [..., Lk, dv] -> [..., d, dv]
   const keySum = sum(phiKey, -2, true); // [..., 1, d]
   const numerator = matmul(phiQuery, keyValue); // [..., Lq, d] x [..., d, dv] -> [..., Lq, dv]
   const denominator = matmul(phiQuery, keySum, { transposeB: true }); // [..., Lq, d] x [..., d, 1] -> [..., Lq, 1]
-  return div(numerator, denominator); // [..., Lq, dv]
+  return refuseUnderflow('linearAttention', div(numerator, denominator)); // [..., Lq, dv]
 }
 
 /**
@@ -40,7 +40,19 @@ export function linearAttentionWeights(query: Tensor, keys: Tensor, options: Lin
   const Lq = query.shape[query.rank - 2]!;
   const Lk = keys.shape[keys.rank - 2]!;
   const kept = options.causal ? where(causalMask(Lq, Lk), similarity, 0) : similarity; // [..., Lq, Lk]
-  return div(kept, sum(kept, -1, true)); // [..., Lq, Lk]
+  return refuseUnderflow('linearAttentionWeights', div(kept, sum(kept, -1, true))); // [..., Lq, Lk]
+}
+
+/**
+ * `result` unless a normalizer φ(q_i)·Σφ(k_j) underflowed to 0 (φ = elu + 1 is below float32's range for
+ * entries under about −104), which would make 0/0 = NaN rows: an ArgumentError then, never a silent NaN.
+ */
+function refuseUnderflow(op: string, result: Tensor): Tensor {
+  if (result.device !== 'cpu' || !result.data.some(Number.isNaN)) return result;
+  throw new ArgumentError(
+    'φ(query)·Σφ(keys) underflowed to 0 (entries far below −100: elu + 1 rounds to 0 in float32), which would give NaN rows; rescale the query and keys',
+    { op, argument: 'query', shapes: { output: result.shape } },
+  );
 }
 
 function checkLinearAttentionInputs(op: string, query: Tensor, keys: Tensor, values: Tensor | null, causal: boolean): void {
