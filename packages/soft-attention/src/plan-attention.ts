@@ -547,6 +547,7 @@ function checkFinite(
   x: Tensor,
   options: { allowNegativeInfinity?: boolean; fromPosition?: number | undefined; layout?: AttentionLayout } = {},
 ): void {
+  if (x.device !== 'cpu') return; // device values cannot be scanned synchronously: checked on the CPU only
   const data = x.data;
   const from = options.fromPosition ?? 0;
   // [outer, L, inner]: the key positions are axis rank − 2, or rank − 3 with 'sequence-first'.

@@ -632,6 +632,66 @@ describe.each(SETS)('kernel set $name', ({ name, kernels, tolerances }) => {
       },
     );
 
+    /**
+     * The float64 reference of bias + op(A)·op(B) with its error bound: the product of op(A) with a column
+     * of ones appended and op(B) with the bias appended as a last row (k + 1 terms, the bias one of them).
+     */
+    function naiveBiasedMatmul(
+      a: Float32Array,
+      ao: number,
+      b: Float32Array,
+      bo: number,
+      bias: Float32Array,
+      m: number,
+      n: number,
+      k: number,
+      transposeA: boolean,
+      transposeB: boolean,
+    ) {
+      const augmentedA = new Float32Array(m * (k + 1)); // [m, k + 1]
+      const augmentedB = new Float32Array((k + 1) * n); // [k + 1, n]
+      for (let i = 0; i < m; i++) {
+        for (let p = 0; p < k; p++) augmentedA[i * (k + 1) + p] = transposeA ? a[ao + p * m + i]! : a[ao + i * k + p]!;
+        augmentedA[i * (k + 1) + k] = 1;
+      }
+      for (let p = 0; p < k; p++) for (let j = 0; j < n; j++) augmentedB[p * n + j] = transposeB ? b[bo + j * k + p]! : b[bo + p * n + j]!;
+      augmentedB.set(bias.subarray(0, n), k * n);
+      return naiveMatmul(augmentedA, 0, augmentedB, 0, m, n, k + 1, false, false);
+    }
+
+    test.each(FLAGS)(
+      'transposeA %s, transposeB %s, with a bias added to every row: the same shapes, k = 0 included',
+      (transposeA, transposeB) => {
+        for (const [m, n, k] of [...SHAPES, [3, 5, 0], [13, 9, 0]] as const) {
+          const rng = new Rng(m * 1000 + n * 10 + k + 7);
+          const [ao, bo, oo] = [3, 6, 1];
+          const a = buffer(ao, m * k, rng);
+          const b = buffer(bo, k * n, rng);
+          const bias = buffer(0, n, rng); // [n] and 3 values past it that must not be read into out
+          const out = new Float32Array(oo + m * n + 4).fill(NaN);
+          kernels.matmul(a, ao, b, bo, out, oo, m, n, k, transposeA, transposeB, bias);
+          const { value, bound } = naiveBiasedMatmul(a, ao, b, bo, bias, m, n, k, transposeA, transposeB);
+          expectWithin(out.subarray(oo, oo + m * n), value, bound, `${m}×${n}×${k} + bias`);
+          expect(Array.from(out.subarray(0, oo)).every(Number.isNaN)).toBe(true);
+          expect(Array.from(out.subarray(oo + m * n)).every(Number.isNaN)).toBe(true);
+        }
+      },
+    );
+
+    test('a bias of null or undefined is no bias', () => {
+      const rng = new Rng(11);
+      const [m, n, k] = [7, 10, 5];
+      const a = buffer(0, m * k, rng);
+      const b = buffer(0, k * n, rng);
+      const without = new Float32Array(m * n);
+      kernels.matmul(a, 0, b, 0, without, 0, m, n, k, false, true);
+      for (const bias of [null, undefined]) {
+        const out = new Float32Array(m * n).fill(NaN);
+        kernels.matmul(a, 0, b, 0, out, 0, m, n, k, false, true, bias);
+        expect(Array.from(out)).toEqual(Array.from(without));
+      }
+    });
+
     test('overwrites (does not accumulate into) the output, also after a larger product grew the memory', () => {
       const rng = new Rng(3);
       const big = buffer(0, 700 * 700, rng);

@@ -1,3 +1,4 @@
+import { backendOf } from '../device/backend-of';
 import { getKernels } from '../kernels/registry';
 import { fromOp, Tensor } from '../tensor';
 import { resolveAttention, type ScaledDotProductAttentionOptions } from './scaled-dot-product-attention-problem';
@@ -43,6 +44,23 @@ export function scaledDotProductAttentionWithLogSumExp(
 ): ScaledDotProductAttentionResult {
   const { problem, lead, outputShape } = resolveAttention('scaledDotProductAttention', query, keys, values, options);
   const { n, queryLength: Lq, valueDim: dv } = problem;
+  const backend = backendOf('scaledDotProductAttention', ['query', 'keys', 'values'], query, keys, values);
+  if (backend !== null) {
+    // On a device: the same problem on the backend's kernels. The attention mask is host data (a CPU tensor, as
+    // masks are built), uploaded in the layout the problem reads it.
+    const deviceProblem = { ...problem, attentionMask: problem.attentionMask && backend.upload(problem.attentionMask) };
+    const [q, k, v] = [query.storage!, keys.storage!, values.storage!];
+    const { output: out, logSumExp: lse } = backend.attentionForward(deviceProblem, q, k, v);
+    const output = fromOp(out, outputShape, 'scaledDotProductAttention', [query, keys, values], (g) => {
+      const { dq, dk, dv: dValues } = backend.attentionBackward(deviceProblem, q, k, v, out, lse, g.storage!);
+      return [
+        query.requiresGrad ? new Tensor(dq, query.shape) : null,
+        keys.requiresGrad ? new Tensor(dk, keys.shape) : null,
+        values.requiresGrad ? new Tensor(dValues, values.shape) : null,
+      ];
+    });
+    return { output, logSumExp: new Tensor(lse, [...lead, Lq]) };
+  }
   const out = new Float32Array(n * Lq * dv); // [n, Lq, dv], or [..., Lq, H, dv] with 'sequence-first'
   const lse = new Float32Array(n * Lq); // [n, Lq]
   getKernels().attentionForward(problem, query.data, keys.data, values.data, out, lse);

@@ -1,0 +1,10 @@
+/// <reference types="@webgpu/types" />
+export { type GpuDeviceInfo, type RequestGpuDeviceOptions, requestGpuDevice } from './request-gpu-device';
+export { WebGpuUnavailableError } from './webgpu-unavailable-error';
+export { useWebGpu } from './use-webgpu';
+export type { UseWebGpuOptions } from './use-webgpu';
+export { WebGpuBackend } from './webgpu-backend';
+export type { GpuAttentionKernels } from './webgpu-backend';
+export { GpuStorage } from './gpu-storage';
+export { BufferPool } from './buffer-pool';
+export { WebGpuError } from './webgpu-error';
