@@ -267,5 +267,19 @@ describe('fused ≡ plain for the variants and their combinations', () => {
       /temperature 2 with biases or a soft-cap/,
     );
     expect(reasonOf(new RotaryScorer(), {})).toBeNull();
+    expect(reasonOf(new RotaryScorer({ inner: new SoftcapScorer(2, { inner: new RotaryScorer() }) }))).toMatch(/RoPE is applied twice/);
+    expect(reasonOf(new SoftcapScorer(2, { inner: new SoftcapScorer(3) }))).toMatch(/two soft-caps/);
+    expect(reasonOf(new BiasedScorer(new AlibiBias(H), { inner: new BiasedScorer(new AlibiBias(H)) }))).toMatch(/two ALiBi biases/);
+    const t5 = new RelativePositionBias({ numHeads: H });
+    expect(reasonOf(new BiasedScorer(t5, { inner: new BiasedScorer(t5) }))).toMatch(/two relative position biases/);
+    expect(reasonOf(new DotScorer(), { keepRule: new SegmentRule([[0, 1]]) })).toMatch(/segment ids \(1 rows\) do not fit/);
+    expect(
+      reasonOf(new DotScorer(), {
+        keepRule: new SegmentRule([
+          [0, 0.5, 1, 1, 1, 1, 1, 1, 1, 1, 1],
+          [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+        ]),
+      }),
+    ).toMatch(/not all 32-bit integers/);
   });
 });
