@@ -7,6 +7,7 @@
 //   8 query segments [B, Lq] (int32, or 0)   9 key segments [B, Lk] (int32, or 0)
 //   10 the backward's position-bias gradients: one [H, Lq + Lk − 1] float32 block per thread (or 0)
 // Slice s is head s mod H of batch element ⌊s / H⌋.
+import { expNonPositiveF32x4 } from './exp';
 
 export const HEADS: usize = 0;
 export const QUERY_LENGTH: usize = 4;
@@ -21,26 +22,15 @@ export const KEY_SEGMENTS: usize = 36;
 export const BIAS_GRADIENTS: usize = 40;
 
 /**
- * tanh(x) lane-wise as a rational function x·P(x²) / Q(x²) of degrees 13 and 6 (the minimax fit Eigen's
- * float tanh uses), with x clamped to ±7.9053 where tanh rounds to ±1 in float32; error a few ulp.
+ * cap·tanh(x / cap) lane-wise: cap·(1 − e) / (1 + e) with e = e^(−2|x| / cap) ∈ (0, 1], and x's sign. Its absolute
+ * error is a few float32 ulp of cap (the cancellation in 1 − e near 0 costs relative, not absolute, accuracy),
+ * which is what a softmax of the capped scores sees; `minusTwoOverCap` = −2 / cap.
  */
 // @ts-ignore: decorator
-@inline export function tanhF32x4(x: v128): v128 {
-  const limit = f32x4.splat(7.90531110763549805);
-  const c = f32x4.max(f32x4.min(x, limit), f32x4.neg(limit));
-  const c2 = f32x4.mul(c, c);
-  let p = f32x4.splat(-2.76076847742355e-16);
-  p = f32x4.add(f32x4.mul(p, c2), f32x4.splat(2.00018790482477e-13));
-  p = f32x4.add(f32x4.mul(p, c2), f32x4.splat(-8.60467152213735e-11));
-  p = f32x4.add(f32x4.mul(p, c2), f32x4.splat(5.12229709037114e-8));
-  p = f32x4.add(f32x4.mul(p, c2), f32x4.splat(1.48572235717979e-5));
-  p = f32x4.add(f32x4.mul(p, c2), f32x4.splat(6.37261928875436e-4));
-  p = f32x4.add(f32x4.mul(p, c2), f32x4.splat(4.89352455891786e-3));
-  let q = f32x4.splat(1.19825839466702e-6);
-  q = f32x4.add(f32x4.mul(q, c2), f32x4.splat(1.18534705686654e-4));
-  q = f32x4.add(f32x4.mul(q, c2), f32x4.splat(2.268434632439e-3));
-  q = f32x4.add(f32x4.mul(q, c2), f32x4.splat(4.89352518554385e-3));
-  return f32x4.div(f32x4.mul(c, p), q);
+@inline export function capF32x4(x: v128, capV: v128, minusTwoOverCap: v128): v128 {
+  const e = expNonPositiveF32x4(f32x4.mul(f32x4.abs(x), minusTwoOverCap)); // e^(−2|x|/cap)
+  const magnitude = f32x4.div(f32x4.mul(capV, f32x4.sub(f32x4.splat(1), e)), f32x4.add(f32x4.splat(1), e));
+  return v128.or(magnitude, v128.and(x, f32x4.splat(-0.0))); // with x's sign
 }
 
 /**
@@ -80,15 +70,15 @@ export function modifyScoreRow(variants: usize, row: usize, count: i32, slice: i
   }
   if (cap != 0) {
     const capV = f32x4.splat(cap);
-    const inv = f32x4.splat(1 / cap);
+    const minusTwoOverCap = f32x4.splat(-2 / cap);
     let c = 0;
     for (; c < count4; c += 4) {
       const at = row + (<usize>c << 2);
-      v128.store(at, f32x4.mul(capV, tanhF32x4(f32x4.mul(v128.load(at), inv))));
+      v128.store(at, capF32x4(v128.load(at), capV, minusTwoOverCap));
     }
     for (; c < count; c++) {
       const at = row + (<usize>c << 2);
-      store<f32>(at, cap * f32x4.extract_lane(tanhF32x4(f32x4.splat(load<f32>(at) / cap)), 0));
+      store<f32>(at, f32x4.extract_lane(capF32x4(f32x4.splat(load<f32>(at)), capV, minusTwoOverCap), 0));
     }
   }
   const querySegments = <usize>load<i32>(variants + QUERY_SEGMENTS);
