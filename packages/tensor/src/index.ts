@@ -14,6 +14,22 @@ export { ShapeError } from './errors/shape-error';
 export { ConfigError } from './errors/config-error';
 export { ArgumentError } from './errors/argument-error';
 export { StateDictError } from './errors/state-dict-error';
+export { DeviceError } from './errors/device-error';
+
+export { registerDevice, unregisterDevice, listDevices, deviceBackend } from './device/device-registry';
+export { toDevice, toCpu, moveInPlace } from './device/to-device';
+export type {
+  DeviceBackend,
+  DeviceStorage,
+  StridedOperand,
+  DeviceBinaryOp,
+  DeviceUnaryOp,
+  DeviceReduceOp,
+  DeviceMatmulProblem,
+  DeviceAttentionProblem,
+  DeviceAdamStep,
+  DeviceSgdStep,
+} from './device/device-backend';
 
 export { add, sub, mul, div, pow, maximum } from './ops/binary';
 export { neg, exp, log, tanh, sigmoid, relu, sqrt, abs } from './ops/unary';
@@ -68,6 +84,7 @@ export type {
   AttentionBackwardKernel,
   AttentionWeightsKernel,
   AttentionWeightsBackwardKernel,
+  AttentionVariantGradients,
 } from './kernels/attention';
 
 export { Module } from './nn/module';

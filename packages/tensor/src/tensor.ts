@@ -1,4 +1,7 @@
+import type { DeviceStorage } from './device/device-backend';
+import { deviceBackend } from './device/device-registry';
 import { ArgumentError } from './errors/argument-error';
+import { DeviceError } from './errors/device-error';
 import { formatShape } from './errors/heed-error';
 import { ShapeError } from './errors/shape-error';
 import { describeValue } from './expect-tensor';
@@ -10,7 +13,7 @@ import { mean, sum } from './ops/reduce';
 import { reshape } from './ops/reshape';
 import { softmax } from './ops/softmax';
 import { exp, log, neg, tanh } from './ops/unary';
-import { assertValidShape, sameShape, sizeOf } from './shape';
+import { assertValidShape, sameShape, sizeOf, stridesOf } from './shape';
 
 /** Nested arrays of numbers or booleans, e.g. `[[1, 2], [3, 4]]`. */
 export type NestedArray = number | boolean | readonly NestedArray[];
@@ -37,12 +40,18 @@ export interface GradNode {
 }
 
 /**
- * A float32 tensor, row-major and contiguous. `data.length === size(shape)` always.
- * Gradients flow through every op when `requiresGrad` is set on a leaf.
+ * A float32 tensor, row-major and contiguous, on a device: 'cpu' (the values in a Float32Array, `data`, read
+ * synchronously) or a registered device backend such as 'webgpu' (the values in the backend's storage, read
+ * with `await t.read()`; a synchronous read throws a DeviceError). Gradients flow through every op when
+ * `requiresGrad` is set on a leaf, on every device.
  */
 export class Tensor {
-  readonly data: Float32Array;
   readonly shape: readonly number[];
+  /** Number of elements: the product of the shape. */
+  readonly size: number;
+  // Exactly one of the two holds the values: a CPU tensor is a Float32Array and nothing else (no indirection).
+  #data: Float32Array | null;
+  #storage: DeviceStorage | null;
   /** True when gradients are tracked for this tensor (leaves you made so, or outputs of such). */
   requiresGrad: boolean;
   /** Accumulated gradient of a leaf after `backward()`, same shape as the tensor. */
@@ -50,8 +59,13 @@ export class Tensor {
   /** @internal the op that produced this tensor (null for leaves). */
   node: GradNode | null = null;
 
-  constructor(data: Float32Array, shape: readonly number[], requiresGrad = false) {
-    if (!(data instanceof Float32Array)) {
+  /**
+   * A tensor over `data` (shared, not copied), `data.length === size(shape)`. Device storage (from a backend's
+   * methods) makes a tensor on that device.
+   */
+  constructor(data: Float32Array | DeviceStorage, shape: readonly number[], requiresGrad = false) {
+    const storage = data instanceof Float32Array ? null : asDeviceStorage(data);
+    if (!(data instanceof Float32Array) && storage === null) {
       throw new ArgumentError(
         `data must be a Float32Array, got ${describeValue(data)}${Array.isArray(data) ? ' (use tensor(values) for arrays)' : ''}`,
         {
@@ -61,24 +75,61 @@ export class Tensor {
       );
     }
     assertValidShape(shape, 'Tensor');
-    if (data.length !== sizeOf(shape)) {
-      throw new ShapeError(`data of length ${data.length} does not fit shape ${formatShape(shape)} (${sizeOf(shape)} elements)`, {
+    const length = storage === null ? (data as Float32Array).length : storage.size;
+    if (length !== sizeOf(shape)) {
+      throw new ShapeError(`data of length ${length} does not fit shape ${formatShape(shape)} (${sizeOf(shape)} elements)`, {
         op: 'Tensor',
         argument: 'data',
         shapes: { shape },
       });
     }
-    this.data = data;
+    this.#data = storage === null ? (data as Float32Array) : null;
+    this.#storage = storage;
     this.shape = Object.freeze([...shape]);
+    this.size = length;
     this.requiresGrad = requiresGrad;
+  }
+
+  /** The values, row-major (shared, not copied). CPU tensors only: on another device, a DeviceError says to `await t.read()`. */
+  get data(): Float32Array {
+    const data = this.#data;
+    if (data === null) throw syncReadError(this, 'data');
+    return data;
+  }
+
+  /** Where the values live: 'cpu', or the name of a registered device backend ('webgpu'). */
+  get device(): string {
+    return this.#storage === null ? 'cpu' : this.#storage.device;
+  }
+
+  /** @internal The backend's storage of a device tensor (null on the CPU). */
+  get storage(): DeviceStorage | null {
+    return this.#storage;
+  }
+
+  /** A copy of the values, row-major, on every device: at once on the CPU; after the queued work on a GPU. */
+  read(): Promise<Float32Array> {
+    if (this.#storage === null) return Promise.resolve(this.#data!.slice());
+    return deviceBackend(this.#storage.device, 'read').read(this.#storage);
+  }
+
+  /** @internal Replaces the values in place (same shape): moves a parameter, or its gradient, to another device. */
+  replaceValues(data: Float32Array | DeviceStorage): void {
+    const storage = data instanceof Float32Array ? null : asDeviceStorage(data);
+    const length = storage === null ? (data as Float32Array).length : storage.size;
+    if (length !== this.size || (storage === null && !(data instanceof Float32Array))) {
+      throw new ShapeError(`new values of length ${length} do not fit shape ${formatShape(this.shape)}`, {
+        op: 'replaceValues',
+        argument: 'data',
+        shapes: { this: this.shape },
+      });
+    }
+    this.#data = storage === null ? (data as Float32Array) : null;
+    this.#storage = storage;
   }
 
   get rank(): number {
     return this.shape.length;
-  }
-
-  get size(): number {
-    return this.data.length;
   }
 
   /** True for tensors no op produced (inputs and parameters). */
@@ -88,14 +139,15 @@ export class Tensor {
 
   /** The single value of a one-element tensor. */
   item(): number {
-    if (this.data.length !== 1) {
+    if (this.#data === null) throw syncReadError(this, 'item()');
+    if (this.#data.length !== 1) {
       throw new ShapeError(`item() needs a one-element tensor, got ${formatShape(this.shape)}`, {
         op: 'item',
         argument: 'this',
         shapes: { this: this.shape },
       });
     }
-    return this.data[0]!;
+    return this.#data[0]!;
   }
 
   /**
@@ -105,6 +157,7 @@ export class Tensor {
   toArray(): NestedArray;
   toArray<R extends keyof ArraysByRank>(rank: R): ArraysByRank[R];
   toArray(rank?: number): NestedArray {
+    if (this.#data === null) throw syncReadError(this, 'toArray()');
     if (rank !== undefined && rank !== this.shape.length) {
       throw new ShapeError(`toArray(${rank}) needs a rank-${rank} tensor, got ${formatShape(this.shape)} (rank ${this.shape.length})`, {
         op: 'toArray',
@@ -126,15 +179,20 @@ export class Tensor {
 
   /** A copy that shares nothing and tracks no gradient. */
   clone(): Tensor {
-    return new Tensor(this.data.slice(), this.shape);
+    if (this.#storage !== null) return new Tensor(copyStorage(this.#storage, this.shape), this.shape);
+    return new Tensor(this.#data!.slice(), this.shape);
   }
 
   /** The same data, cut from the graph. */
   detach(): Tensor {
-    return new Tensor(this.data, this.shape);
+    return new Tensor(this.#storage ?? this.#data!, this.shape);
   }
 
+  /** The values printed (CPU); a device tensor prints its device and shape (its values need `await t.read()`). */
   toString(): string {
+    if (this.#storage !== null) {
+      return `tensor(<on ${this.#storage.device}: await t.read()>, shape=${formatShape(this.shape)}${this.requiresGrad ? ', requiresGrad' : ''})`;
+    }
     // One format for the whole tensor: integers stay integers, otherwise 4 decimals (exponent when tiny or huge).
     const allIntegers = this.data.every((x) => Number.isInteger(x));
     const fmt = (x: number): string =>
@@ -174,7 +232,10 @@ export class Tensor {
           shapes: { this: this.shape },
         });
       }
-      seed = new Tensor(new Float32Array([1]), this.shape);
+      seed =
+        this.#storage === null
+          ? new Tensor(new Float32Array([1]), this.shape)
+          : new Tensor(deviceBackend(this.device, 'backward').fill(1, 1), this.shape);
     } else {
       if (!(grad instanceof Tensor))
         throw new ArgumentError(`grad must be a Tensor, got ${describeValue(grad)}`, {
@@ -188,6 +249,16 @@ export class Tensor {
           argument: 'grad',
           shapes: { this: this.shape, grad: grad.shape },
         });
+      }
+      if (grad.device !== this.device) {
+        throw new DeviceError(
+          `grad is on '${grad.device}', the tensor on '${this.device}': move it with await toDevice(grad, '${this.device}')`,
+          {
+            op: 'backward',
+            argument: 'grad',
+            shapes: { this: this.shape, grad: grad.shape },
+          },
+        );
       }
       seed = grad;
     }
@@ -247,7 +318,7 @@ export class Tensor {
  * Ops call this once, after their kernel ran.
  */
 export function fromOp(
-  data: Float32Array,
+  data: Float32Array | DeviceStorage,
   shape: readonly number[],
   op: string,
   inputs: readonly Tensor[],
@@ -298,6 +369,12 @@ function runBackward(root: Tensor, seed: Tensor): void {
 }
 
 function accumulateLeafGrad(leaf: Tensor, g: Tensor): void {
+  const storage = g.storage;
+  if (storage !== null) {
+    // On a device: the gradient lives beside the parameter; a new sum each time (the storages stay immutable).
+    leaf.grad = leaf.grad === null ? new Tensor(copyStorage(storage, leaf.shape), leaf.shape) : add(leaf.grad, g.reshape(leaf.shape));
+    return;
+  }
   if (leaf.grad === null) {
     leaf.grad = new Tensor(g.data.slice(), leaf.shape);
     return;
@@ -305,4 +382,24 @@ function accumulateLeafGrad(leaf: Tensor, g: Tensor): void {
   const acc = leaf.grad.data;
   const src = g.data;
   for (let i = 0; i < acc.length; i++) acc[i]! += src[i]!;
+}
+
+/** `x` as device storage when it looks like one (an object with a device name other than 'cpu' and a size), else null. */
+function asDeviceStorage(x: unknown): DeviceStorage | null {
+  const s = x as DeviceStorage | null;
+  if (typeof s !== 'object' || s === null || typeof s.device !== 'string' || s.device === 'cpu' || !Number.isInteger(s.size)) return null;
+  return s;
+}
+
+/** A contiguous copy of device storage holding a tensor of `shape`. */
+function copyStorage(storage: DeviceStorage, shape: readonly number[]): DeviceStorage {
+  return deviceBackend(storage.device, 'clone').copy({ storage, offset: 0, strides: stridesOf(shape) }, shape);
+}
+
+/** The error of a synchronous read of a tensor that lives on a device. */
+function syncReadError(t: Tensor, call: string): DeviceError {
+  return new DeviceError(
+    `${call} reads values synchronously, but this ${formatShape(t.shape)} tensor lives on '${t.device}': use \`await t.read()\` (a Float32Array) or \`await toCpu(t)\``,
+    { op: call, argument: 'this', shapes: { this: t.shape } },
+  );
 }

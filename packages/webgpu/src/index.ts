@@ -11,3 +11,10 @@ export {
   createAttentionKernels,
   MAX_ATTENTION_HEAD_DIM,
 } from './attention/create-attention-kernels';
+export { useWebGpu } from './use-webgpu';
+export type { UseWebGpuOptions } from './use-webgpu';
+export { WebGpuBackend } from './webgpu-backend';
+export type { GpuAttentionKernels } from './webgpu-backend';
+export { GpuStorage } from './gpu-storage';
+export { BufferPool } from './buffer-pool';
+export { WebGpuError } from './webgpu-error';

@@ -1,3 +1,4 @@
+import { moveInPlace } from '../device/to-device';
 import { StateDictError } from '../errors/state-dict-error';
 import type { Tensor } from '../tensor';
 import { checkStateDictEntry, type StateDictValue, type StateDictValueOptions } from './check-state-dict-entry';
@@ -61,6 +62,15 @@ export abstract class Module {
   /** Evaluation mode (no dropout); returns this. */
   eval(): this {
     return this.train(false);
+  }
+
+  /**
+   * Moves every parameter (with its gradient) to `device` — 'cpu' or a registered backend such as 'webgpu' — in
+   * place: the same Parameter objects, so an optimizer made before keeps working. Resolves to this.
+   */
+  async toDevice(device: string): Promise<this> {
+    for (const p of this.parameters()) await moveInPlace(p, device);
+    return this;
   }
 
   /** Clears the gradient of every parameter. */

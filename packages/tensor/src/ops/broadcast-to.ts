@@ -1,3 +1,4 @@
+import { backendOf } from '../device/backend-of';
 import { formatShape } from '../errors/heed-error';
 import { ShapeError } from '../errors/shape-error';
 import { expectNumbers, expectTensor } from '../expect-tensor';
@@ -19,6 +20,11 @@ export function broadcastTo(x: Tensor, shape: readonly number[]): Tensor {
       argument: 'shape',
       shapes: { x: x.shape, shape },
     });
+  }
+  const backend = backendOf('broadcastTo', ['x'], x);
+  if (backend !== null) {
+    const storage = backend.copy({ storage: x.storage!, offset: 0, strides: broadcastStrides(x.shape, shape) }, shape);
+    return fromOp(storage, shape, 'broadcastTo', [x], (g) => [sumToShape(g, x.shape)]);
   }
   const out = new Float32Array(sizeOf(shape));
   getKernels().binary(

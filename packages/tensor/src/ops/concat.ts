@@ -1,3 +1,4 @@
+import { backendOf } from '../device/backend-of';
 import { ArgumentError } from '../errors/argument-error';
 import { formatShape } from '../errors/heed-error';
 import { ShapeError } from '../errors/shape-error';
@@ -34,6 +35,29 @@ export function concat(tensors: readonly Tensor[], axis = 0): Tensor {
   let outer = 1;
   for (let d = 0; d < ax; d++) outer *= shape[d]!;
   const inner = sizeOf(first.shape.slice(ax + 1));
+  const backward = (g: Tensor) => {
+    let start = 0;
+    return sizes.map((n) => {
+      const part = slice(g, ax, start, start + n);
+      start += n;
+      return part;
+    });
+  };
+  const backend = backendOf(
+    'concat',
+    tensors.map((_, i) => `tensors[${i}]`),
+    ...tensors,
+  );
+  if (backend !== null) {
+    const storage = backend.fill(sizeOf(shape), 0);
+    let at = 0;
+    tensors.forEach((t, i) => {
+      const chunk = sizes[i]! * inner;
+      backend.writeBlocks(t.storage!, storage, outer, chunk, total * inner, at); // each row of t into its columns of out
+      at += chunk;
+    });
+    return fromOp(storage, shape, 'concat', tensors, backward);
+  }
   const out = new Float32Array(sizeOf(shape));
   let offset = 0;
   tensors.forEach((t, i) => {
@@ -41,12 +65,5 @@ export function concat(tensors: readonly Tensor[], axis = 0): Tensor {
     for (let o = 0; o < outer; o++) out.set(t.data.subarray(o * chunk, (o + 1) * chunk), o * total * inner + offset);
     offset += chunk;
   });
-  return fromOp(out, shape, 'concat', tensors, (g) => {
-    let start = 0;
-    return sizes.map((n) => {
-      const part = slice(g, ax, start, start + n);
-      start += n;
-      return part;
-    });
-  });
+  return fromOp(out, shape, 'concat', tensors, backward);
 }

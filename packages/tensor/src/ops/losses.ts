@@ -1,3 +1,4 @@
+import { deviceBackend } from '../device/device-registry';
 import { ArgumentError } from '../errors/argument-error';
 import { formatShape } from '../errors/heed-error';
 import { ShapeError } from '../errors/shape-error';
@@ -5,7 +6,7 @@ import { expectIndices, expectTensor } from '../expect-tensor';
 import { Tensor } from '../tensor';
 import { mul, sub } from './binary';
 import { gather } from './gather';
-import { mean } from './reduce';
+import { mean, sum } from './reduce';
 import { reshape } from './reshape';
 import { logSoftmax } from './softmax';
 
@@ -36,6 +37,16 @@ export function crossEntropy(logits: Tensor, targets: Tensor | ArrayLike<number>
       });
     }
   });
+  if (logits.device !== 'cpu') {
+    // On a device: the log-probabilities of the targets picked by a one-hot product (the targets are host values).
+    const oneHot = new Float32Array(logits.size); // [N, C]
+    t.data.forEach((target, i) => (oneHot[i * classes + target] = 1));
+    const picked = sum(
+      mul(logSoftmax(logits, 1), new Tensor(deviceBackend(logits.device, 'crossEntropy').upload(oneHot), logits.shape)),
+      1,
+    ); // [N]
+    return mul(mean(picked), -1);
+  }
   const picked = gather(logSoftmax(logits, 1), 1, reshape(t, [-1, 1])); // [N, 1]
   return mul(mean(picked), -1);
 }

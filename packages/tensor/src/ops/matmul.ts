@@ -1,3 +1,5 @@
+import { backendOf } from '../device/backend-of';
+import type { DeviceStorage } from '../device/device-backend';
 import { formatShape } from '../errors/heed-error';
 import { ShapeError } from '../errors/shape-error';
 import { expectTensor } from '../expect-tensor';
@@ -49,16 +51,24 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
   const bBatch = b.shape.slice(0, -2);
   const batch = broadcastShapes(aBatch, bBatch, 'matmul', ['a batch', 'b batch']);
   const outShape = [...batch, m, n];
-  const out = new Float32Array(sizeOf(outShape));
-  const kernel = getKernels().matmul;
+  const backend = backendOf('matmul', ['a', 'b'], a, b);
   const count = sizeOf(batch);
   const aStrides = broadcastStrides(aBatch, batch);
   const bStrides = broadcastStrides(bBatch, batch);
+  // On a device: one dispatch for every product of the batch, each reading A and B at its offsets.
+  const aOffsets = backend === null ? null : new Uint32Array(count);
+  const bOffsets = backend === null ? null : new Uint32Array(count);
+  const out: Float32Array | null = backend === null ? new Float32Array(sizeOf(outShape)) : null;
+  const kernel = getKernels().matmul;
   const index = new Array<number>(batch.length).fill(0);
   let aMat = 0;
   let bMat = 0;
   for (let t = 0; t < count; t++) {
-    kernel(a.data, aMat * m * k, b.data, bMat * k * n, out, t * m * n, m, n, k, transposeA, transposeB);
+    if (out !== null) kernel(a.data, aMat * m * k, b.data, bMat * k * n, out, t * m * n, m, n, k, transposeA, transposeB);
+    else {
+      aOffsets![t] = aMat * m * k;
+      bOffsets![t] = bMat * k * n;
+    }
     for (let d = batch.length - 1; d >= 0; d--) {
       index[d]!++;
       aMat += aStrides[d]!;
@@ -69,7 +79,9 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
       index[d] = 0;
     }
   }
-  return fromOp(out, outShape, 'matmul', [a, b], (g) => {
+  const values: Float32Array | DeviceStorage =
+    out ?? backend!.matmul(a.storage!, b.storage!, { m, n, k, transposeA, transposeB, aOffsets: aOffsets!, bOffsets: bOffsets! });
+  return fromOp(values, outShape, 'matmul', [a, b], (g) => {
     // C = op(A) op(B); each gradient is again one transposition-free product.
     let gA: Tensor | null = null;
     let gB: Tensor | null = null;

@@ -1,3 +1,4 @@
+import { backendOf } from '../device/backend-of';
 import { ArgumentError } from '../errors/argument-error';
 import { formatShape } from '../errors/heed-error';
 import { expectNumbers, expectTensor } from '../expect-tensor';
@@ -20,6 +21,12 @@ export function permute(x: Tensor, axes: readonly number[]): Tensor {
   const shape = order.map((a) => x.shape[a]!);
   const inStrides = stridesOf(x.shape);
   const strides = order.map((a) => inStrides[a]!); // input stride for each output axis
+  const inverse = new Array<number>(rank);
+  order.forEach((a, i) => (inverse[a] = i));
+  const backend = backendOf('permute', ['x'], x);
+  if (backend !== null) {
+    return fromOp(backend.copy({ storage: x.storage!, offset: 0, strides }, shape), shape, 'permute', [x], (g) => [permute(g, inverse)]);
+  }
   const out = new Float32Array(x.size);
   if (x.size > 0) {
     // Odometer over the output, innermost axis as a strided row.
@@ -38,8 +45,6 @@ export function permute(x: Tensor, axes: readonly number[]): Tensor {
       }
     }
   }
-  const inverse = new Array<number>(rank);
-  order.forEach((a, i) => (inverse[a] = i));
   return fromOp(out, shape, 'permute', [x], (g) => [permute(g, inverse)]);
 }
 

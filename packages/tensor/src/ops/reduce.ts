@@ -1,14 +1,31 @@
+import { backendOf, contiguous } from '../device/backend-of';
+import type { DeviceReduceOp, DeviceStorage } from '../device/device-backend';
 import { expectTensor } from '../expect-tensor';
 import { ReduceOp } from '../kernels/reduce';
 import { getKernels } from '../kernels/registry';
-import { normalizeAxes } from '../shape';
+import { broadcastStrides, normalizeAxes, sizeOf } from '../shape';
 import { fromOp, Tensor } from '../tensor';
-import { mul } from './binary';
+import { div, mul } from './binary';
 import { broadcastTo } from './broadcast-to';
 
 // Reductions over axes, with `keepDims`. `axes` undefined reduces everything (to a scalar).
 
-function reduceRaw(op: ReduceOp, x: Tensor, axes: readonly number[]): { data: Float32Array; keptShape: number[] } {
+const DEVICE_OPS: Record<ReduceOp, DeviceReduceOp> = { [ReduceOp.Sum]: 'sum', [ReduceOp.Max]: 'max', [ReduceOp.Min]: 'min' };
+
+function reduceRaw(op: ReduceOp, x: Tensor, axes: readonly number[]): { data: Float32Array | DeviceStorage; keptShape: number[] } {
+  const backend = backendOf(DEVICE_OPS[op], ['x'], x);
+  if (backend !== null) {
+    let storage = x.storage!;
+    const shape = [...x.shape];
+    for (const axis of axes) {
+      const outer = sizeOf(shape.slice(0, axis));
+      const inner = sizeOf(shape.slice(axis + 1));
+      storage = backend.reduceAxis(DEVICE_OPS[op], storage, outer, shape[axis]!, inner);
+      shape[axis] = 1;
+    }
+    if (storage === x.storage) storage = backend.copy(contiguous(backend, x), x.shape);
+    return { data: storage, keptShape: shape };
+  }
   let data = x.data;
   const shape = [...x.shape];
   for (const axis of axes) {
@@ -42,8 +59,11 @@ export function mean(x: Tensor, axes?: number | readonly number[], keepDims = fa
   const list = normalizeAxes(axes, x.rank, 'mean', x.shape);
   let count = 1;
   for (const a of list) count *= x.shape[a]!;
-  const { data, keptShape } = reduceRaw(ReduceOp.Sum, x, list);
-  for (let i = 0; i < data.length; i++) data[i]! /= count;
+  const reduced = reduceRaw(ReduceOp.Sum, x, list);
+  const keptShape = reduced.keptShape;
+  let data = reduced.data;
+  if (data instanceof Float32Array) for (let i = 0; i < data.length; i++) data[i]! /= count;
+  else data = mul(new Tensor(data, keptShape), 1 / count).storage!; // on a device: the division is one more kernel
   return fromOp(data, outShape(keptShape, list, keepDims), 'mean', [x], (g) => [
     broadcastTo(mul(g.reshape(keptShape), 1 / count), x.shape),
   ]);
@@ -54,6 +74,7 @@ function extreme(op: ReduceOp, name: string, x: Tensor, axes: number | readonly 
   const list = normalizeAxes(axes, x.rank, name, x.shape);
   const { data, keptShape } = reduceRaw(op, x, list);
   return fromOp(data, outShape(keptShape, list, keepDims), name, [x], (g) => {
+    if (!(data instanceof Float32Array)) return [deviceExtremeGrad(x, new Tensor(data, keptShape), g.reshape(keptShape), list)];
     // The gradient goes to the first position that attains the extreme, per reduced slice.
     const best = broadcastTo(new Tensor(data, keptShape), x.shape).data;
     const gFull = broadcastTo(g.reshape(keptShape), x.shape).data;
@@ -85,4 +106,24 @@ export function max(x: Tensor, axes?: number | readonly number[], keepDims = fal
 /** Minimum over `axes` (gradient to the first minimal entry). */
 export function min(x: Tensor, axes?: number | readonly number[], keepDims = false): Tensor {
   return extreme(ReduceOp.Min, 'min', x, axes, keepDims);
+}
+
+/**
+ * The gradient of max/min on a device: shared evenly by the positions that attain the extreme in their slice
+ * (as PyTorch's amax/amin; the CPU path gives it to the first such position — the same unless there are ties).
+ * x [..], best and g [..] with the reduced axes kept at size 1 -> [..] like x.
+ */
+function deviceExtremeGrad(x: Tensor, best: Tensor, g: Tensor, axes: readonly number[]): Tensor {
+  const backend = backendOf('max', ['x', 'best'], x, best)!;
+  const attains = new Tensor(
+    backend.binary(
+      'equal',
+      contiguous(backend, x),
+      { storage: best.storage!, offset: 0, strides: broadcastStrides(best.shape, x.shape) },
+      x.shape,
+    ),
+    x.shape,
+  ); // [..], 1 where x attains its slice's extreme
+  const ties = reduceRaw(ReduceOp.Sum, attains, axes); // [..] with the axes at 1: how many attain it
+  return mul(attains, div(g, new Tensor(ties.data, ties.keptShape))); // g / ties at each attaining position
 }

@@ -33,7 +33,7 @@ export function reshape(x: Tensor, shape: readonly number[]): Tensor {
       },
     );
   }
-  return fromOp(x.data, resolved, 'reshape', [x], (g) => [reshape(g, x.shape)]);
+  return fromOp(x.storage ?? x.data, resolved, 'reshape', [x], (g) => [reshape(g, x.shape)]);
 }
 
 /** Inserts a size-1 axis at `axis`: [..] -> [.., 1, ..]. */

@@ -1,7 +1,8 @@
+import { backendOf } from '../device/backend-of';
 import { ArgumentError } from '../errors/argument-error';
 import { formatShape } from '../errors/heed-error';
 import { expectNumbers, expectTensor } from '../expect-tensor';
-import { normalizeAxis, sizeOf } from '../shape';
+import { normalizeAxis, sizeOf, stridesOf } from '../shape';
 import { fromOp, Tensor } from '../tensor';
 
 /** Elements `start` (inclusive) to `end` (exclusive) along `axis`: [.., n, ..] -> [.., end − start, ..]. */
@@ -24,6 +25,16 @@ export function slice(x: Tensor, axis: number, start: number, end?: number): Ten
   const width = (to - from) * inner;
   const shape = [...x.shape];
   shape[ax] = to - from;
+  const backend = backendOf('slice', ['x'], x);
+  if (backend !== null) {
+    const strides = stridesOf(x.shape);
+    const storage = backend.copy({ storage: x.storage!, offset: from * inner, strides }, shape);
+    return fromOp(storage, shape, 'slice', [x], (g) => {
+      const full = backend.fill(x.size, 0);
+      backend.writeBlocks(g.storage!, full, outer, width, n * inner, from * inner); // g into [from, to) of each row of x
+      return [new Tensor(full, x.shape)];
+    });
+  }
   const out = new Float32Array(outer * width);
   for (let o = 0; o < outer; o++) {
     const src = (o * n + from) * inner;

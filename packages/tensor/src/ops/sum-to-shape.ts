@@ -1,7 +1,8 @@
+import { backendOf, contiguous } from '../device/backend-of';
 import { expectNumbers, expectTensor } from '../expect-tensor';
 import { ReduceOp } from '../kernels/reduce';
 import { getKernels } from '../kernels/registry';
-import { sameShape } from '../shape';
+import { sameShape, sizeOf } from '../shape';
 import { Tensor } from '../tensor';
 
 /**
@@ -13,6 +14,19 @@ export function sumToShape(grad: Tensor, shape: readonly number[]): Tensor {
   expectNumbers('sumToShape', 'shape', shape);
   if (sameShape(grad.shape, shape)) return grad;
   const lead = grad.rank - shape.length;
+  const backend = backendOf('sumToShape', ['grad'], grad);
+  if (backend !== null) {
+    let storage = grad.storage!;
+    const current = [...grad.shape];
+    for (let axis = 0; axis < grad.rank; axis++) {
+      const target = axis < lead ? 1 : shape[axis - lead]!;
+      if (target === 1 && current[axis] !== 1) {
+        storage = backend.reduceAxis('sum', storage, sizeOf(current.slice(0, axis)), current[axis]!, sizeOf(current.slice(axis + 1)));
+        current[axis] = 1;
+      }
+    }
+    return new Tensor(storage === grad.storage ? backend.copy(contiguous(backend, grad), grad.shape) : storage, shape);
+  }
   let data = grad.data;
   const current = [...grad.shape];
   for (let axis = 0; axis < grad.rank; axis++) {

@@ -1,3 +1,5 @@
+import { backendOf } from '../device/backend-of';
+import type { DeviceStorage, DeviceUnaryOp } from '../device/device-backend';
 import { expectTensor } from '../expect-tensor';
 import { UnaryOp } from '../kernels/elementwise';
 import { getKernels } from '../kernels/registry';
@@ -6,7 +8,33 @@ import { div, mul, sub } from './binary';
 
 // Elementwise unary ops; each gradient is written right below its forward.
 
-function apply(op: UnaryOp, x: Tensor): Float32Array {
+const NAMES = ['x'] as const;
+
+/** 1 where x > 0 ('step') or sign(x) ('sign'), as a tensor beside x: the derivative masks of relu and abs. */
+function indicator(x: Tensor, kind: 'step' | 'sign'): Tensor {
+  const backend = backendOf(kind === 'step' ? 'relu' : 'abs', NAMES, x);
+  if (backend !== null) return new Tensor(backend.unary(kind, x.storage!), x.shape);
+  const out = new Float32Array(x.size);
+  const data = x.data;
+  if (kind === 'step') for (let i = 0; i < out.length; i++) out[i] = data[i]! > 0 ? 1 : 0;
+  else for (let i = 0; i < out.length; i++) out[i] = Math.sign(data[i]!);
+  return new Tensor(out, x.shape);
+}
+
+const DEVICE_OPS: Record<UnaryOp, DeviceUnaryOp> = {
+  [UnaryOp.Neg]: 'neg',
+  [UnaryOp.Exp]: 'exp',
+  [UnaryOp.Log]: 'log',
+  [UnaryOp.Tanh]: 'tanh',
+  [UnaryOp.Sigmoid]: 'sigmoid',
+  [UnaryOp.Relu]: 'relu',
+  [UnaryOp.Sqrt]: 'sqrt',
+  [UnaryOp.Abs]: 'abs',
+};
+
+function apply(op: UnaryOp, x: Tensor): Float32Array | DeviceStorage {
+  const backend = backendOf(DEVICE_OPS[op], NAMES, x);
+  if (backend !== null) return backend.unary(DEVICE_OPS[op], x.storage!);
   const out = new Float32Array(x.size);
   getKernels().unary(op, x.data, out);
   return out;
@@ -54,11 +82,7 @@ export function sigmoid(x: Tensor): Tensor {
 /** max(x, 0) */
 export function relu(x: Tensor): Tensor {
   expectTensor('relu', 'x', x);
-  return fromOp(apply(UnaryOp.Relu, x), x.shape, 'relu', [x], (g) => {
-    const step = new Float32Array(x.size);
-    for (let i = 0; i < step.length; i++) step[i] = x.data[i]! > 0 ? 1 : 0;
-    return [mul(g, new Tensor(step, x.shape))]; // g · [x > 0]
-  });
+  return fromOp(apply(UnaryOp.Relu, x), x.shape, 'relu', [x], (g) => [mul(g, indicator(x, 'step'))]); // g · [x > 0]
 }
 
 /** √x */
@@ -71,9 +95,5 @@ export function sqrt(x: Tensor): Tensor {
 /** |x| (gradient sign(x), 0 at 0) */
 export function abs(x: Tensor): Tensor {
   expectTensor('abs', 'x', x);
-  return fromOp(apply(UnaryOp.Abs, x), x.shape, 'abs', [x], (g) => {
-    const sign = new Float32Array(x.size);
-    for (let i = 0; i < sign.length; i++) sign[i] = Math.sign(x.data[i]!);
-    return [mul(g, new Tensor(sign, x.shape))];
-  });
+  return fromOp(apply(UnaryOp.Abs, x), x.shape, 'abs', [x], (g) => [mul(g, indicator(x, 'sign'))]); // g · sign(x)
 }

@@ -1,7 +1,9 @@
+import type { DeviceStorage } from '../device/device-backend';
+import { deviceBackend } from '../device/device-registry';
 import { ConfigError } from '../errors/config-error';
 import { describeValue } from '../expect-tensor';
 import type { Parameter } from '../nn/parameter';
-import { checkHyper, checkOptions, Optimizer } from './optimizer';
+import { checkHyper, checkOptions, expectGradOn, Optimizer } from './optimizer';
 
 export interface AdamOptions {
   lr?: number;
@@ -25,6 +27,8 @@ export class Adam extends Optimizer {
   readonly decoupledWeightDecay: boolean;
   /** Per parameter, as PyTorch: its own step count t (bias correction) and moments m, v. */
   private readonly moments = new Map<Parameter, { t: number; m: Float32Array; v: Float32Array }>();
+  /** The moments of parameters on a device, there (uploaded from the host moments when a parameter moves). */
+  private readonly deviceMoments = new Map<Parameter, { m: DeviceStorage; v: DeviceStorage }>();
 
   constructor(params: Iterable<Parameter>, options: AdamOptions = {}) {
     super(params, 'Adam');
@@ -60,6 +64,19 @@ export class Adam extends Optimizer {
       const c2 = 1 - Math.pow(beta2, state.t);
       const stepSize = lr / c1;
       const { m, v } = state;
+      const storage = p.storage;
+      if (storage !== null) {
+        // On a device: one kernel updates θ, m and v in place there; the gradient is on the parameter's device.
+        const backend = deviceBackend(storage.device, 'Adam.step');
+        let moments = this.deviceMoments.get(p);
+        if (moments === undefined || moments.m.device !== storage.device) {
+          moments = { m: backend.upload(m), v: backend.upload(v) };
+          this.deviceMoments.set(p, moments);
+        }
+        const grad = expectGradOn(p, 'Adam.step');
+        backend.adamStep(storage, grad, moments.m, moments.v, { lr, beta1, beta2, eps, weightDecay, decoupledWeightDecay, c1, c2 });
+        continue;
+      }
       const theta = p.data;
       const grad = p.grad.data;
       for (let i = 0; i < theta.length; i++) {

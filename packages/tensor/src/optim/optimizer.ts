@@ -1,4 +1,7 @@
+import type { DeviceStorage } from '../device/device-backend';
 import { ConfigError } from '../errors/config-error';
+import { DeviceError } from '../errors/device-error';
+import { formatShape } from '../errors/heed-error';
 import { describeValue } from '../expect-tensor';
 import { Parameter } from '../nn/parameter';
 
@@ -18,6 +21,19 @@ export abstract class Optimizer {
 
   /** Updates every parameter that has a gradient, in place. */
   abstract step(): void;
+}
+
+/** The storage of `p.grad` on `p`'s device; a DeviceError naming `op` when the gradient lives elsewhere. */
+export function expectGradOn(p: Parameter, op: string): DeviceStorage {
+  const grad = p.grad!;
+  if (grad.device !== p.device || grad.storage === null) {
+    throw new DeviceError(`a ${formatShape(p.shape)} parameter on '${p.device}' has its gradient on '${grad.device}'`, {
+      op,
+      argument: 'params',
+      shapes: { param: p.shape, grad: grad.shape },
+    });
+  }
+  return grad.storage;
 }
 
 /** Throws a ConfigError unless `value` is a finite number ≥ `min` (and < `below` when given). */

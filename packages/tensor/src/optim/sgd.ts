@@ -1,6 +1,8 @@
+import type { DeviceStorage } from '../device/device-backend';
+import { deviceBackend } from '../device/device-registry';
 import { ConfigError } from '../errors/config-error';
 import type { Parameter } from '../nn/parameter';
-import { checkHyper, checkOptions, Optimizer } from './optimizer';
+import { checkHyper, checkOptions, expectGradOn, Optimizer } from './optimizer';
 
 export interface SgdOptions {
   lr: number;
@@ -21,6 +23,7 @@ export class SGD extends Optimizer {
   readonly weightDecay: number;
   readonly nesterov: boolean;
   private readonly buffers = new Map<Parameter, Float32Array>();
+  private readonly deviceBuffers = new Map<Parameter, DeviceStorage>();
 
   constructor(params: Iterable<Parameter>, options: SgdOptions) {
     super(params, 'SGD');
@@ -46,6 +49,28 @@ export class SGD extends Optimizer {
     const { lr, momentum: mu, dampening, weightDecay, nesterov } = this;
     for (const p of this.params) {
       if (!p.grad) continue;
+      const storage = p.storage;
+      if (storage !== null) {
+        // On a device: one kernel updates θ and the momentum buffer in place there.
+        const backend = deviceBackend(storage.device, 'SGD.step');
+        let buffer = this.deviceBuffers.get(p) ?? null;
+        const first = buffer === null || buffer.device !== storage.device;
+        if (mu !== 0 && first) {
+          const host = this.buffers.get(p);
+          buffer = host ? backend.upload(host) : backend.fill(p.size, 0);
+          this.deviceBuffers.set(p, buffer);
+        }
+        const grad = expectGradOn(p, 'SGD.step');
+        backend.sgdStep(storage, grad, mu === 0 ? null : buffer, {
+          lr,
+          momentum: mu,
+          dampening,
+          weightDecay,
+          nesterov,
+          first: first && !this.buffers.has(p),
+        });
+        continue;
+      }
       const theta = p.data;
       const grad = p.grad.data;
       let buf = this.buffers.get(p);

@@ -1,0 +1,164 @@
+import { MultiHeadAttention } from '@heed/multi-head';
+import {
+  Adam,
+  crossEntropy,
+  Linear,
+  mseLoss,
+  Rng,
+  randn,
+  reshape,
+  scaledDotProductAttentionWithLogSumExp,
+  type Tensor,
+  tensor,
+  toDevice,
+} from '@heed/tensor';
+import { expectClose } from '@heed/tensor/testing';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { pair, testBackend } from '../test/test-backend';
+
+// Attention and a whole training step on the GPU against the CPU. Tolerances: the fused attention forward to
+// 2e-5 (float32 online softmax in another order), gradients to 1e-4 relative + 2e-5 absolute.
+const FORWARD = { atol: 2e-5, rtol: 2e-5 };
+const GRADIENT = { atol: 2e-5, rtol: 1e-4 };
+
+beforeAll(async () => {
+  await testBackend();
+});
+
+describe('scaledDotProductAttention on the GPU equals the CPU', () => {
+  const cases = [
+    {
+      name: 'plain',
+      shapes: [
+        [2, 3, 5, 7],
+        [2, 3, 9, 7],
+        [2, 3, 9, 6],
+      ],
+      options: {},
+    },
+    {
+      name: 'causal with an offset',
+      shapes: [
+        [1, 2, 6, 4],
+        [1, 2, 9, 4],
+        [1, 2, 9, 4],
+      ],
+      options: { causal: { offset: 3 } },
+    },
+    {
+      name: 'sliding window',
+      shapes: [
+        [1, 1, 11, 3],
+        [1, 1, 11, 3],
+        [1, 1, 11, 5],
+      ],
+      options: { causal: true, windowStart: -3 },
+    },
+    {
+      name: 'GQA',
+      shapes: [
+        [2, 4, 5, 3],
+        [2, 2, 7, 3],
+        [2, 2, 7, 3],
+      ],
+      options: { groupSize: 2 },
+    },
+    {
+      name: 'sequence-first GQA',
+      shapes: [
+        [2, 5, 4, 3],
+        [2, 7, 2, 3],
+        [2, 7, 2, 3],
+      ],
+      options: { groupSize: 2, layout: 'sequence-first' as const },
+    },
+  ];
+  for (const { name, shapes, options } of cases) {
+    it(name, async () => {
+      const rng = new Rng(11);
+      const [[q, gq], [k, gk], [v, gv]] = [
+        await pair(shapes[0]!, rng, true),
+        await pair(shapes[1]!, rng, true),
+        await pair(shapes[2]!, rng, true),
+      ];
+      const cpu = scaledDotProductAttentionWithLogSumExp(q, k, v, options);
+      const gpu = scaledDotProductAttentionWithLogSumExp(gq, gk, gv, options);
+      expectClose(await gpu.output.read(), cpu.output.data, FORWARD, 'output');
+      expectClose(await gpu.logSumExp.read(), cpu.logSumExp.data, FORWARD, 'logSumExp');
+      const dOut = randn(cpu.output.shape, rng);
+      cpu.output.backward(dOut);
+      gpu.output.backward(await toDevice(dOut, 'webgpu'));
+      for (const [g, c, label] of [
+        [gq, q, 'dq'],
+        [gk, k, 'dk'],
+        [gv, v, 'dv'],
+      ] as const) {
+        expectClose(await g.grad!.read(), c.grad!.data, GRADIENT, label);
+      }
+    });
+  }
+
+  it('a keep mask, fully masked rows included (zeros, no gradient, never NaN)', async () => {
+    const rng = new Rng(12);
+    const [[q, gq], [k, gk], [v, gv]] = [
+      await pair([1, 2, 3, 4], rng, true),
+      await pair([1, 2, 5, 4], rng, true),
+      await pair([1, 2, 5, 4], rng, true),
+    ];
+    const attentionMask = tensor([
+      [1, 0, 1, 1, 0],
+      [0, 0, 0, 0, 0],
+      [0, 0, 0, 0, 1],
+    ]); // [Lq, Lk], a host tensor
+    const cpu = scaledDotProductAttentionWithLogSumExp(q, k, v, { attentionMask });
+    const gpu = scaledDotProductAttentionWithLogSumExp(gq, gk, gv, { attentionMask });
+    const output = await gpu.output.read();
+    expect(output.some(Number.isNaN)).toBe(false);
+    expectClose(output, cpu.output.data, FORWARD, 'output');
+    expectClose(await gpu.logSumExp.read(), cpu.logSumExp.data, FORWARD, 'logSumExp');
+    const dOut = randn(cpu.output.shape, rng);
+    cpu.output.backward(dOut);
+    gpu.output.backward(await toDevice(dOut, 'webgpu'));
+    expectClose(await gq.grad!.read(), q.grad!.data, GRADIENT, 'dq');
+    expectClose(await gk.grad!.read(), k.grad!.data, GRADIENT, 'dk');
+  });
+});
+
+describe('a MultiHeadAttention training step on WebGPU equals the CPU one', () => {
+  async function trainingSteps(device: 'cpu' | 'webgpu', steps: number) {
+    const rng = new Rng(21);
+    // No projection biases: the key bias has a gradient of exactly 0 in exact arithmetic (softmax ignores a shift
+    // shared by every key), so both devices' gradients there are rounding noise, which Adam's m / √v scales up to ±lr.
+    const layer = new MultiHeadAttention({ embedDim: 12, numHeads: 3, numKeyValueHeads: 1, bias: false, rng });
+    const head = new Linear(12, 5, { rng });
+    const x = randn([2, 7, 12], rng); // [B, L, E]
+    const target = randn([2, 7, 12], rng);
+    const classes = Array.from({ length: 14 }, (_, i) => (i * 3) % 5);
+    await layer.toDevice(device);
+    await head.toDevice(device);
+    const [input, wanted] = [await toDevice(x, device), await toDevice(target, device)];
+    const optimizer = new Adam([...layer.parameters(), ...head.parameters()], { lr: 0.01 });
+    const losses: Tensor[] = [];
+    for (let step = 0; step < steps; step++) {
+      optimizer.zeroGrad();
+      const { output } = layer.forward(input, input, input, { causal: true, needWeights: false }); // [B, L, E]
+      const logits = reshape(head.forward(output), [14, 5]); // [B·L, classes]
+      const loss = mseLoss(output, wanted).add(crossEntropy(logits, classes));
+      loss.backward();
+      optimizer.step();
+      losses.push(loss);
+    }
+    const parameters = await Promise.all([...layer.parameters(), ...head.parameters()].map((p) => p.read()));
+    const gradients = await Promise.all([...layer.parameters(), ...head.parameters()].map((p) => p.grad!.read()));
+    return { losses: await Promise.all(losses.map(async (l) => (await l.read())[0]!)), parameters, gradients, layer };
+  }
+
+  it('forward, loss, backward and Adam, three steps: losses, gradients and parameters agree', async () => {
+    const cpu = await trainingSteps('cpu', 3);
+    const gpu = await trainingSteps('webgpu', 3);
+    expect(gpu.layer.parameters()[0]!.device).toBe('webgpu');
+    expectClose(gpu.losses, cpu.losses, { atol: 1e-5, rtol: 1e-5 }, 'losses');
+    gpu.gradients.forEach((g, i) => expectClose(g, cpu.gradients[i]!, GRADIENT, `gradient ${i}`));
+    gpu.parameters.forEach((p, i) => expectClose(p, cpu.parameters[i]!, { atol: 1e-5, rtol: 1e-5 }, `parameter ${i}`));
+  });
+});
