@@ -4,20 +4,6 @@ import { PROBLEM_FIELDS, PROBLEM_WORDS, type ProblemField, ProblemFlag } from '.
 // The host side of the uniform block `Problem` and of the `extras` words (see attention-wgsl.ts).
 // Shape letters: n slices, Lq queries, Lk keys, H query heads per batch element, B = n / H, R chosen rows.
 
-/** The optional variant fields of AttentionProblem, read where the problem has them. */
-export interface AttentionVariantFields {
-  alibiSlopes?: Float32Array | null;
-  queryPositionOffset?: number;
-  positionBias?: Float32Array | null;
-  softcap?: number | null;
-  sinks?: Float32Array | null;
-  querySegments?: Int32Array | null;
-  keySegments?: Int32Array | null;
-}
-
-/** A problem with the variant fields visible. */
-export type AttentionProblemWithVariants = AttentionProblem & AttentionVariantFields;
-
 /** The packed uniform block and extras of one call. */
 export interface PackedProblem {
   /** The `Problem` uniform block: PROBLEM_WORDS words. */
@@ -34,7 +20,7 @@ export type ProblemOverrides = Partial<Record<ProblemField, number>>;
 
 /** The index rules and variants of a problem as flags, ints clamped so that i + offset never overflows an i32. */
 export function packProblem(
-  problem: AttentionProblemWithVariants,
+  problem: AttentionProblem,
   rows: Int32Array | null,
   scratchWords: number,
   maskOnDevice: boolean,

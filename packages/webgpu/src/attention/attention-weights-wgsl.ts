@@ -12,7 +12,7 @@ const rowsAccess = `fn chosenRow(r: u32) -> u32 { return extras[problem.rowsAt +
 /**
  * One workgroup per (slice, chosen row r), its invocations striding over the keys:
  *   w_j = e^(s_j − logSumExp_i) where key j is allowed (0 elsewhere, and for a row with no allowed key),
- * then divided by the row's sum (1 up to the float32 rounding of logSumExp; 1 − P_sink with sinks).
+ * then divided by the row's sum with the sink's share e^(sink − logSumExp) (1 up to the float32 rounding of logSumExp).
  * q [n, Lq, d], k [nKv, Lk, d], logSumExp [n, Lq] -> weights [n, R, Lk]
  */
 export function attentionWeightsWgsl(config: AttentionShaderConfig): string {
@@ -63,18 +63,18 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: ve
     if (t < half) { sums[t] += sums[t + half]; }
     workgroupBarrier();
   }
-  let total = sums[0];
-  var rowMass = 1.0;
-  if (has(FLAG_SINKS)) { rowMass = 1.0 - exp(sinkOf(slice) - lse); }
-  let factor = select(0.0, rowMass / total, total > 0.0);
+  // Σ_j w_j (+ the sink's e^(sink − lse)) is 1 but for the float32 rounding of logSumExp: divide it out.
+  var total = sums[0];
+  if (has(FLAG_SINKS) && total > 0.0) { total += exp(sinkOf(slice) - lse); }
+  let factor = select(0.0, 1.0 / total, total > 0.0);
   for (var j = t; j < keyLength; j += THREADS) { weights[o + j] *= factor; }
 }
 `;
 }
 
 /**
- * The weights' gradient, step 1: G·P per chosen row (one invocation each), into the scratch words at statsAt.
- * weights, dWeights [n, R, Lk] -> extras [n·R]
+ * The weights' gradient, step 1: G·P and Σ_j P per chosen row (one invocation each), into the scratch words at
+ * statsAt.  weights, dWeights [n, R, Lk] -> extras [n·R], [n·R]
  */
 export function attentionWeightsRowDotWgsl(): string {
   return `${attentionCommonWgsl}
@@ -91,8 +91,13 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: ve
   if (row >= problem.threads) { return; }
   let o = row * problem.keyLength;
   var total = 0.0;
-  for (var j = 0u; j < problem.keyLength; j++) { total += dWeights[o + j] * weights[o + j]; } // [Lk] x [Lk] -> scalar
+  var kept = 0.0;
+  for (var j = 0u; j < problem.keyLength; j++) {
+    total += dWeights[o + j] * weights[o + j]; // G·P   [Lk] x [Lk] -> scalar
+    kept += weights[o + j];
+  }
   extras[problem.statsAt + row] = bitcast<u32>(total);
+  extras[problem.statsAt + problem.threads + row] = bitcast<u32>(kept);
 }
 `;
 }
@@ -196,6 +201,74 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: ve
     }
   }
   dk[keyRowOf(kvSlice, j) * D + x] += problem.scale * total;
+}
+`;
+}
+
+/**
+ * The weights' gradient, variants: d positionBias[h, e] += Σ over the slices of head h and the chosen rows of dS on
+ * the diagonal j − i = e − (Lq − 1), one invocation per (head, offset).  -> dPositionBias [H, Lq + Lk − 1] (accumulated)
+ */
+export function attentionWeightsPositionBiasGradientWgsl(): string {
+  return `${attentionCommonWgsl}
+@group(0) @binding(1) var<storage, read> q: array<f32>;
+@group(0) @binding(2) var<storage, read> k: array<f32>;
+@group(0) @binding(3) var<storage, read> attentionMask: array<f32>;
+@group(0) @binding(4) var<storage, read> extras: array<u32>;
+@group(0) @binding(5) var<storage, read> weights: array<f32>;
+@group(0) @binding(6) var<storage, read> dWeights: array<f32>;
+@group(0) @binding(7) var<storage, read_write> dPositionBias: array<f32>;
+${rowsAccess}
+${dScoreOf}
+@compute @workgroup_size(${ROW_THREADS})
+fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) t: u32) {
+  let index = linearGroup(group, groups) * ${ROW_THREADS}u + t;
+  if (index >= problem.threads) { return; }
+  let keyLength = problem.keyLength;
+  let diagonals = problem.queryLength + keyLength - 1u;
+  let h = index / diagonals;
+  let offset = i32(index % diagonals) - i32(problem.queryLength) + 1; // j − i
+  let R = problem.rowCount;
+  var total = 0.0;
+  for (var slice = h; slice < problem.n; slice += problem.heads) {
+    let kvSlice = slice / problem.groupSize;
+    for (var r = 0u; r < R; r++) {
+      let i = chosenRow(r);
+      let j = i32(i) + offset;
+      if (j < 0 || j >= i32(keyLength)) { continue; }
+      let row = slice * R + r;
+      total += dScoreOf(row * keyLength + u32(j), row, slice, i, kvSlice, u32(j));
+    }
+  }
+  dPositionBias[index] += total;
+}
+`;
+}
+
+/**
+ * The weights' gradient, variants: d sinks[h] −= Σ over the slices of head h and the chosen rows of (1 − Σ_j P) · G·P
+ * (the sink's weight times its dS), one invocation per head.  -> dSinks [H] (accumulated)
+ */
+export function attentionWeightsSinksGradientWgsl(): string {
+  return `${attentionCommonWgsl}
+@group(0) @binding(1) var<storage, read> attentionMask: array<f32>;
+@group(0) @binding(2) var<storage, read> extras: array<u32>;
+@group(0) @binding(3) var<storage, read_write> dSinks: array<f32>;
+
+@compute @workgroup_size(${ROW_THREADS})
+fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) t: u32) {
+  let h = linearGroup(group, groups) * ${ROW_THREADS}u + t;
+  if (h >= problem.heads) { return; }
+  let R = problem.rowCount;
+  let rows = problem.n * R;
+  var total = 0.0;
+  for (var slice = h; slice < problem.n; slice += problem.heads) {
+    for (var r = 0u; r < R; r++) {
+      let row = slice * R + r;
+      total += (1.0 - word(problem.statsAt + rows + row)) * word(problem.statsAt + row);
+    }
+  }
+  dSinks[h] -= total;
 }
 `;
 }

@@ -8,8 +8,9 @@ import { readFloats, uploadFloats } from './gpu-arrays';
 // The WGSL kernels against the plain TypeScript kernels of @heed/tensor (float64 accumulation), on SwiftShader.
 // Shape letters: n slices, Lq queries, Lk keys, d, dv features, R chosen rows.
 // Tolerances: |gpu − js| ≤ atol + rtol·|js| per entry; the GPU accumulates in float32.
-// Observed max abs errors over these cases (SwiftShader, Dawn in Node 20): out 6.0e-7, logSumExp 7.6e-6 (at |lse| ≈ 100),
-// weights 3.9e-7; dq 1.9e-7, dk 6.4e-6 (at large logits), dv 1.4e-6; the weights' dq 6.0e-8, dk 1.2e-6.
+// Observed max abs errors over these cases (SwiftShader, Dawn in Node 20): out 1.1e-6, logSumExp 7.6e-6 (at |lse| ≈ 100),
+// weights 3.9e-7; dq 2.1e-7, dk 7.2e-6 (at large logits), dv 2.3e-6, d positionBias 2.5e-7, d sinks 6.0e-8;
+// the weights' dq 6.0e-8, dk 1.2e-6, d positionBias 1.2e-7, d sinks 6.0e-8.
 const FORWARD = { atol: 2e-6, rtol: 2e-5 };
 const BACKWARD = { atol: 2e-5, rtol: 1e-4 };
 
@@ -29,6 +30,8 @@ interface Case {
   mask?: { slices: boolean; queries: boolean; keys: boolean; density?: number; emptyRows?: boolean };
   /** multiply q by this (large logits) */
   logitScale?: number;
+  /** The variants to draw (per-head parameters for H = problem.heads ?? 1 heads). */
+  variants?: { alibi?: boolean; positionBias?: boolean; softcap?: number; sinks?: boolean; segments?: boolean };
 }
 
 function randomArray(rng: Rng, length: number, scale = 1): Float32Array {
@@ -52,6 +55,24 @@ function problemOf(c: Case, rng: Rng): AttentionProblem {
     if (c.mask.emptyRows) mask.fill(0, 0, sk); // the first (slice, query) row keeps nothing
     base.attentionMask = mask;
     base.attentionMaskStrides = [c.mask.slices ? sq * sk : 0, c.mask.queries ? sk : 0, c.mask.keys ? 1 : 0];
+  }
+  const v = c.variants;
+  if (v) {
+    const { n, queryLength: Lq, keyLength: Lk } = base;
+    const H = base.heads ?? 1;
+    if (v.alibi) {
+      base.alibiSlopes = Float32Array.from({ length: H }, (_, h) => 2 ** -(h + 1));
+      base.queryPositionOffset = 3;
+    }
+    if (v.positionBias) base.positionBias = randomArray(rng, H * (Lq + Lk - 1));
+    if (v.softcap !== undefined) base.softcap = v.softcap;
+    if (v.sinks) base.sinks = randomArray(rng, H, 2);
+    if (v.segments) {
+      // Sorted ids per batch element (packed sequences), queries and keys drawn separately: some rows match no key.
+      const ids = (length: number) => Int32Array.from({ length }, () => rng.int(3)).sort();
+      base.querySegments = ids((n / H) * Lq);
+      base.keySegments = ids((n / H) * Lk);
+    }
   }
   return base;
 }
@@ -132,7 +153,70 @@ const cases: Case[] = [
     problem: { n: 2, queryLength: 20, keyLength: 30, headDim: 8, valueDim: 8, causalOffset: 3 },
     logitScale: 60,
   },
+  {
+    name: 'ALiBi with a query position offset, 2 heads, causal',
+    problem: { n: 4, queryLength: 33, keyLength: 40, headDim: 8, valueDim: 6, heads: 2, causalOffset: 7 },
+    variants: { alibi: true },
+  },
+  {
+    name: 'relative position bias, Lq ≠ Lk, masked',
+    problem: { n: 4, queryLength: 19, keyLength: 35, headDim: 5, valueDim: 7, heads: 2 },
+    mask: { slices: true, queries: false, keys: true },
+    variants: { positionBias: true },
+  },
+  {
+    name: 'soft-cap on large logits, GQA',
+    problem: { n: 4, queryLength: 21, keyLength: 34, headDim: 8, valueDim: 8, heads: 4, groupSize: 2 },
+    logitScale: 8,
+    variants: { softcap: 5 },
+  },
+  {
+    name: 'sinks, with rows that see no key (logSumExp = sink)',
+    problem: { n: 4, queryLength: 20, keyLength: 20, headDim: 6, valueDim: 6, heads: 2, causalOffset: -3 },
+    variants: { sinks: true },
+  },
+  {
+    name: 'sinks with large logits (the backward recomputes m and l with the sink)',
+    problem: { n: 2, queryLength: 13, keyLength: 17, headDim: 8, valueDim: 4, heads: 2 },
+    logitScale: 40,
+    variants: { sinks: true },
+  },
+  {
+    name: 'segments (packed sequences), 2 heads',
+    problem: { n: 4, queryLength: 30, keyLength: 36, headDim: 4, valueDim: 5, heads: 2 },
+    variants: { segments: true },
+  },
+  {
+    name: 'every variant together, sequence-first, GQA, causal window, masked',
+    problem: {
+      n: 8,
+      queryLength: 23,
+      keyLength: 31,
+      headDim: 9,
+      valueDim: 5,
+      heads: 4,
+      groupSize: 2,
+      layout: 'sequence-first',
+      causalOffset: 8,
+      windowStart: -12,
+    },
+    mask: { slices: true, queries: true, keys: true, density: 0.8 },
+    logitScale: 3,
+    variants: { alibi: true, positionBias: true, softcap: 4, sinks: true, segments: true },
+  },
+  {
+    name: 'every variant together, heads-first',
+    problem: { n: 4, queryLength: 17, keyLength: 17, headDim: 6, valueDim: 6, heads: 2, causalOffset: 0 },
+    logitScale: 3,
+    variants: { alibi: true, positionBias: true, softcap: 4, sinks: true, segments: true },
+  },
 ];
+
+/** The variant gradients' sizes of a problem: [H·(Lq + Lk − 1)] and [H] where it has those fields, else 0. */
+function variantSizes(problem: AttentionProblem): { positionBias: number; sinks: number } {
+  const H = problem.heads ?? 1;
+  return { positionBias: problem.positionBias ? H * (problem.queryLength + problem.keyLength - 1) : 0, sinks: problem.sinks ? H : 0 };
+}
 
 interface Inputs {
   problem: AttentionProblem;
@@ -195,7 +279,9 @@ describe('createAttentionKernels: forward and backward against the JS kernels', 
     const dq = new Float32Array(n * Lq * d);
     const dk = new Float32Array(nKv * Lk * d);
     const dvExpected = new Float32Array(nKv * Lk * dv);
-    js.attentionBackward(problem, q, k, v, out, logSumExp, dOut, dq, dk, dvExpected);
+    const sizes = variantSizes(problem);
+    const variantGradients = { positionBias: new Float32Array(sizes.positionBias), sinks: new Float32Array(sizes.sinks) };
+    js.attentionBackward(problem, q, k, v, out, logSumExp, dOut, dq, dk, dvExpected, variantGradients);
 
     const buffers = {
       q: uploadFloats(device, q),
@@ -213,6 +299,8 @@ describe('createAttentionKernels: forward and backward against the JS kernels', 
       dq: uploadFloats(device, new Float32Array(dq.length).fill(Number.NaN)),
       dk: uploadFloats(device, new Float32Array(dk.length).fill(Number.NaN)),
       dv: uploadFloats(device, new Float32Array(dvExpected.length).fill(Number.NaN)),
+      positionBiasGradient: uploadFloats(device, new Float32Array(sizes.positionBias).fill(Number.NaN)),
+      sinksGradient: uploadFloats(device, new Float32Array(sizes.sinks).fill(Number.NaN)),
     };
     kernels.backward(problem, {
       ...buffers,
@@ -224,6 +312,14 @@ describe('createAttentionKernels: forward and backward against the JS kernels', 
     expectClose('dq', await readFloats(device, gradients.dq, dq.length), dq, BACKWARD);
     expectClose('dk', await readFloats(device, gradients.dk, dk.length), dk, BACKWARD);
     expectClose('dv', await readFloats(device, gradients.dv, dvExpected.length), dvExpected, BACKWARD);
+    const { positionBiasGradient, sinksGradient } = gradients;
+    expectClose(
+      'd positionBias',
+      await readFloats(device, positionBiasGradient, sizes.positionBias),
+      variantGradients.positionBias,
+      BACKWARD,
+    );
+    expectClose('d sinks', await readFloats(device, sinksGradient, sizes.sinks), variantGradients.sinks, BACKWARD);
   });
 });
 
@@ -247,7 +343,11 @@ describe('createAttentionKernels: weights of chosen rows and their gradient agai
     const dkStart = randomArray(rng, nKv * Lk * d);
     const dq = dqStart.slice();
     const dk = dkStart.slice();
-    js.attentionWeightsBackward(problem, q, k, rows, weights, dWeights, dq, dk);
+    const sizes = variantSizes(problem);
+    const positionBiasStart = randomArray(rng, sizes.positionBias);
+    const sinksStart = randomArray(rng, sizes.sinks);
+    const variantGradients = { positionBias: positionBiasStart.slice(), sinks: sinksStart.slice() };
+    js.attentionWeightsBackward(problem, q, k, rows, weights, dWeights, dq, dk, variantGradients);
 
     const qBuffer = uploadFloats(device, q);
     const kBuffer = uploadFloats(device, k);
@@ -255,7 +355,12 @@ describe('createAttentionKernels: weights of chosen rows and their gradient agai
     kernels.weights(problem, rows, { q: qBuffer, k: kBuffer, logSumExp: uploadFloats(device, logSumExp), weights: weightsBuffer });
     expectClose('weights', await readFloats(device, weightsBuffer, weights.length), weights, FORWARD);
 
-    const gradients = { dq: uploadFloats(device, dqStart), dk: uploadFloats(device, dkStart) };
+    const gradients = {
+      dq: uploadFloats(device, dqStart),
+      dk: uploadFloats(device, dkStart),
+      positionBiasGradient: uploadFloats(device, positionBiasStart),
+      sinksGradient: uploadFloats(device, sinksStart),
+    };
     kernels.weightsBackward(problem, rows, {
       q: qBuffer,
       k: kBuffer,
@@ -265,6 +370,14 @@ describe('createAttentionKernels: weights of chosen rows and their gradient agai
     });
     expectClose('weights dq', await readFloats(device, gradients.dq, dq.length), dq, BACKWARD);
     expectClose('weights dk', await readFloats(device, gradients.dk, dk.length), dk, BACKWARD);
+    const { positionBiasGradient, sinksGradient } = gradients;
+    expectClose(
+      'weights d positionBias',
+      await readFloats(device, positionBiasGradient, sizes.positionBias),
+      variantGradients.positionBias,
+      BACKWARD,
+    );
+    expectClose('weights d sinks', await readFloats(device, sinksGradient, sizes.sinks), variantGradients.sinks, BACKWARD);
   });
 });
 
@@ -323,11 +436,12 @@ describe('createAttentionKernels: calls', () => {
         weights: buffer(n * Lk),
       }),
     ).toThrow(ArgumentError);
-    expect(() =>
-      kernels.backward(
-        { ...problem, sinks: new Float32Array(1) },
-        { ...buffers, dOut: buffers.out, dq: buffers.q, dk: buffers.k, dv: buffers.v },
-      ),
-    ).toThrow(/pass buffers.sinksGradient/);
+    const backwardBuffers = { ...buffers, dOut: buffers.out, dq: buffers.q, dk: buffers.k, dv: buffers.v };
+    const twoHeads = { ...problem, heads: 2, sinks: new Float32Array(2) };
+    expect(() => kernels.backward(twoHeads, { ...backwardBuffers, sinksGradient: buffer(1) })).toThrow(
+      /attentionBackward: buffers.sinksGradient holds 4 bytes, needs 2 float32 values \(8 bytes\)/,
+    );
+    expect(() => kernels.forward({ ...problem, sinks: new Float32Array(0) }, buffers)).toThrow(/problem.sinks has 0 values, needs 1/);
+    expect(() => kernels.forward({ ...problem, softcap: 0 }, buffers)).toThrow(/softcap must be a positive number/);
   });
 });

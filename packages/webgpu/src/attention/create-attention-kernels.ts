@@ -1,4 +1,4 @@
-import { ArgumentError, ConfigError, ShapeError } from '@heed/tensor';
+import { ArgumentError, type AttentionProblem, ConfigError, ShapeError } from '@heed/tensor';
 import {
   attentionKeyGradientsWgsl,
   attentionPositionBiasGradientWgsl,
@@ -8,17 +8,13 @@ import {
   ROW_THREADS,
 } from './attention-backward-wgsl';
 import { type AttentionShaderConfig, attentionForwardWgsl } from './attention-forward-wgsl';
-import {
-  type AttentionProblemWithVariants,
-  type PackedProblem,
-  type ProblemOverrides,
-  packProblem,
-  withOverrides,
-} from './attention-uniforms';
+import { type PackedProblem, type ProblemOverrides, packProblem, withOverrides } from './attention-uniforms';
 import {
   attentionWeightsKeyGradientWgsl,
+  attentionWeightsPositionBiasGradientWgsl,
   attentionWeightsQueryGradientWgsl,
   attentionWeightsRowDotWgsl,
+  attentionWeightsSinksGradientWgsl,
   attentionWeightsWgsl,
 } from './attention-weights-wgsl';
 
@@ -69,9 +65,9 @@ export interface AttentionBackwardBuffers {
   /** Written (overwritten): [nKv, Lk, dv] */
   dv: GPUBuffer;
   attentionMask?: GPUBuffer | null;
-  /** Written (overwritten) where the problem has `positionBias`: [H, Lq + Lk − 1] */
+  /** Written (overwritten) where given and the problem has `positionBias`: [H, Lq + Lk − 1] */
   positionBiasGradient?: GPUBuffer | null;
-  /** Written (overwritten) where the problem has `sinks`: [H] */
+  /** Written (overwritten) where given and the problem has `sinks`: [H] */
   sinksGradient?: GPUBuffer | null;
 }
 
@@ -97,6 +93,10 @@ export interface AttentionWeightsBackwardBuffers {
   dq: GPUBuffer;
   /** Accumulated into: [nKv, Lk, d] */
   dk: GPUBuffer;
+  /** Accumulated into where given and the problem has `positionBias`: [H, Lq + Lk − 1] */
+  positionBiasGradient?: GPUBuffer | null;
+  /** Accumulated into where given and the problem has `sinks`: [H] */
+  sinksGradient?: GPUBuffer | null;
 }
 
 /** Where a call records its work. */
@@ -113,19 +113,14 @@ export interface AttentionEncodeOptions {
 export interface AttentionKernels {
   readonly device: GPUDevice;
   /** out = softmax(scores) v and logSumExp per row, never storing the Lq×Lk matrix. */
-  forward(problem: AttentionProblemWithVariants, buffers: AttentionForwardBuffers, options?: AttentionEncodeOptions): GPUBuffer[];
+  forward(problem: AttentionProblem, buffers: AttentionForwardBuffers, options?: AttentionEncodeOptions): GPUBuffer[];
   /** dq, dk, dv (and the variant parameters' gradients) from dOut and the forward's out and logSumExp. */
-  backward(problem: AttentionProblemWithVariants, buffers: AttentionBackwardBuffers, options?: AttentionEncodeOptions): GPUBuffer[];
+  backward(problem: AttentionProblem, buffers: AttentionBackwardBuffers, options?: AttentionEncodeOptions): GPUBuffer[];
   /** The exact weights of the chosen query rows [R] (indices into Lq), rebuilt from logSumExp. */
-  weights(
-    problem: AttentionProblemWithVariants,
-    rows: Int32Array,
-    buffers: AttentionWeightsBuffers,
-    options?: AttentionEncodeOptions,
-  ): GPUBuffer[];
+  weights(problem: AttentionProblem, rows: Int32Array, buffers: AttentionWeightsBuffers, options?: AttentionEncodeOptions): GPUBuffer[];
   /** The gradient of those weights, accumulated into dq and dk. */
   weightsBackward(
-    problem: AttentionProblemWithVariants,
+    problem: AttentionProblem,
     rows: Int32Array,
     buffers: AttentionWeightsBackwardBuffers,
     options?: AttentionEncodeOptions,
@@ -142,7 +137,9 @@ type KernelName =
   | 'weights'
   | 'weightsRowDot'
   | 'weightsQueryGradient'
-  | 'weightsKeyGradient';
+  | 'weightsKeyGradient'
+  | 'weightsPositionBiasGradient'
+  | 'weightsSinksGradient';
 
 const shaders: Record<KernelName, (config: AttentionShaderConfig) => string> = {
   forward: attentionForwardWgsl,
@@ -155,6 +152,8 @@ const shaders: Record<KernelName, (config: AttentionShaderConfig) => string> = {
   weightsRowDot: attentionWeightsRowDotWgsl,
   weightsQueryGradient: attentionWeightsQueryGradientWgsl,
   weightsKeyGradient: attentionWeightsKeyGradientWgsl,
+  weightsPositionBiasGradient: attentionWeightsPositionBiasGradientWgsl,
+  weightsSinksGradient: attentionWeightsSinksGradientWgsl,
 };
 
 /** One call's buffers by binding number (binding 0, the uniforms, is added by `dispatch`). */
@@ -179,21 +178,21 @@ export function createAttentionKernels(device: GPUDevice): AttentionKernels {
    * Tiles of the kernels that walk key tiles (forward, dQ): T query rows (one per invocation) with their rows of
    * q, acc / dOut, dq and scores, and T keys of K and V, all in workgroup memory:  T·(2d + 2dv + T) floats at most.
    */
-  const configOf = (problem: AttentionProblemWithVariants): AttentionShaderConfig => {
+  const configOf = (problem: AttentionProblem): AttentionShaderConfig => {
     const [d, dv] = [capacityOf(problem.headDim), capacityOf(problem.valueDim)];
     const tile = largestTile((t) => t * (2 * d + 2 * dv + t));
     return { headDim: d, valueDim: dv, queryTile: tile, keyTile: tile };
   };
 
   /** Tiles of the dQ kernel: as the forward's, with rows of q, dOut and dq:  T·(3d + 2dv) floats at most. */
-  const queryConfigOf = (problem: AttentionProblemWithVariants): AttentionShaderConfig => {
+  const queryConfigOf = (problem: AttentionProblem): AttentionShaderConfig => {
     const [d, dv] = [capacityOf(problem.headDim), capacityOf(problem.valueDim)];
     const tile = largestTile((t) => t * (3 * d + 2 * dv));
     return { headDim: d, valueDim: dv, queryTile: tile, keyTile: tile };
   };
 
   /** Tiles of the dK/dV kernel: T keys (one per invocation) with k, v, dk, dv rows, and T rows of q, dOut and 3 statistics. */
-  const keyConfigOf = (problem: AttentionProblemWithVariants): AttentionShaderConfig => {
+  const keyConfigOf = (problem: AttentionProblem): AttentionShaderConfig => {
     const [d, dv] = [capacityOf(problem.headDim), capacityOf(problem.valueDim)];
     const tile = largestTile((t) => t * (3 * d + 3 * dv + 3));
     return { headDim: d, valueDim: dv, queryTile: tile, keyTile: tile };
@@ -239,7 +238,7 @@ export function createAttentionKernels(device: GPUDevice): AttentionKernels {
   };
 
   /** The mask buffer of a call: the caller's, an upload of problem.attentionMask, or a placeholder. */
-  const maskOf = (problem: AttentionProblemWithVariants, given: GPUBuffer | null | undefined, temporaries: GPUBuffer[]): GPUBuffer => {
+  const maskOf = (problem: AttentionProblem, given: GPUBuffer | null | undefined, temporaries: GPUBuffer[]): GPUBuffer => {
     if (given) return given;
     if (problem.attentionMask !== null) return storageOf(problem.attentionMask, temporaries);
     emptyBuffer ??= device.createBuffer({ size: 4, usage: GPUBufferUsage.STORAGE });
@@ -339,11 +338,7 @@ export function createAttentionKernels(device: GPUDevice): AttentionKernels {
         dv: [buffers.dv, nKv * Lk * dv],
       });
       checkMask(op, problem, buffers.attentionMask);
-      const wantsBias = problem.positionBias !== undefined && problem.positionBias !== null;
-      const wantsSinks = problem.sinks !== undefined && problem.sinks !== null;
-      if (wantsBias)
-        checkBuffers(op, { positionBiasGradient: [required(op, 'positionBiasGradient', buffers.positionBiasGradient), H * (Lq + Lk - 1)] });
-      if (wantsSinks) checkBuffers(op, { sinksGradient: [required(op, 'sinksGradient', buffers.sinksGradient), H] });
+      const { positionBiasGradient, sinksGradient } = variantGradientsOf(op, problem, buffers);
       if (n * (Lq + Lk) === 0) return [];
       const config = configOf(problem);
       return run(options, (pass, temporaries) => {
@@ -389,7 +384,7 @@ export function createAttentionKernels(device: GPUDevice): AttentionKernels {
           temporaries,
         );
         // 4. The variant parameters' gradients.
-        if (wantsBias && buffers.positionBiasGradient) {
+        if (positionBiasGradient !== null) {
           const threads = H * (Lq + Lk - 1);
           dispatch(
             pass,
@@ -398,21 +393,12 @@ export function createAttentionKernels(device: GPUDevice): AttentionKernels {
             packed,
             { threads },
             Math.ceil(threads / ROW_THREADS),
-            { 1: q, 2: k, 3: v, 4: mask, 5: dOut, 6: extras, 7: buffers.positionBiasGradient },
+            { 1: q, 2: k, 3: v, 4: mask, 5: dOut, 6: extras, 7: positionBiasGradient },
             temporaries,
           );
         }
-        if (wantsSinks && buffers.sinksGradient) {
-          dispatch(
-            pass,
-            'sinksGradient',
-            config,
-            packed,
-            {},
-            Math.ceil(H / ROW_THREADS),
-            { 2: extras, 3: buffers.sinksGradient },
-            temporaries,
-          );
+        if (sinksGradient !== null) {
+          dispatch(pass, 'sinksGradient', config, packed, {}, Math.ceil(H / ROW_THREADS), { 2: extras, 3: sinksGradient }, temporaries);
         }
       });
     },
@@ -457,10 +443,12 @@ export function createAttentionKernels(device: GPUDevice): AttentionKernels {
         dq: [buffers.dq, n * Lq * d],
         dk: [buffers.dk, nKv * Lk * d],
       });
+      const { positionBiasGradient, sinksGradient } = variantGradientsOf(op, problem, buffers);
       if (n * R * Lk === 0) return [];
+      const H = problem.heads ?? 1;
       const config = configOf(problem);
       return run(options, (pass, temporaries) => {
-        const packed = packProblem(problem, rows, n * R, false);
+        const packed = packProblem(problem, rows, 2 * n * R, false);
         const extras = storageOf(packed.extras, temporaries);
         const { q, k, weights, dWeights, dq, dk } = buffers;
         dispatch(
@@ -495,6 +483,24 @@ export function createAttentionKernels(device: GPUDevice): AttentionKernels {
           { 1: q, 2: k, 4: extras, 5: weights, 6: dWeights, 7: dk },
           temporaries,
         );
+        if (positionBiasGradient !== null) {
+          const threads = H * (Lq + Lk - 1);
+          const bindings = { 1: q, 2: k, 4: extras, 5: weights, 6: dWeights, 7: positionBiasGradient };
+          dispatch(
+            pass,
+            'weightsPositionBiasGradient',
+            config,
+            packed,
+            { threads },
+            Math.ceil(threads / ROW_THREADS),
+            bindings,
+            temporaries,
+          );
+        }
+        if (sinksGradient !== null) {
+          const bindings = { 2: extras, 3: sinksGradient };
+          dispatch(pass, 'weightsSinksGradient', config, packed, { threads: n * R }, Math.ceil(H / ROW_THREADS), bindings, temporaries);
+        }
       });
     },
   };
@@ -512,19 +518,25 @@ function align4(bytes: number): number {
   return Math.ceil(bytes / 4) * 4;
 }
 
-function required(op: string, argument: string, buffer: GPUBuffer | null | undefined): GPUBuffer {
-  if (!buffer)
-    throw new ArgumentError(`the problem has ${argument === 'sinksGradient' ? 'sinks' : 'positionBias'}: pass buffers.${argument}`, {
-      op,
-      argument,
-    });
-  return buffer;
+/** The variant gradients' buffers to write: those given for fields the problem has (checked for size), else null. */
+function variantGradientsOf(
+  op: string,
+  problem: AttentionProblem,
+  buffers: { positionBiasGradient?: GPUBuffer | null; sinksGradient?: GPUBuffer | null },
+): { positionBiasGradient: GPUBuffer | null; sinksGradient: GPUBuffer | null } {
+  const H = problem.heads ?? 1;
+  const positionBiasGradient = problem.positionBias ? (buffers.positionBiasGradient ?? null) : null;
+  const sinksGradient = problem.sinks ? (buffers.sinksGradient ?? null) : null;
+  if (positionBiasGradient !== null)
+    checkBuffers(op, { positionBiasGradient: [positionBiasGradient, H * (problem.queryLength + problem.keyLength - 1)] });
+  if (sinksGradient !== null) checkBuffers(op, { sinksGradient: [sinksGradient, H] });
+  return { positionBiasGradient, sinksGradient };
 }
 
 const isCount = (x: unknown): x is number => typeof x === 'number' && Number.isInteger(x) && x >= 0;
 
 /** The problem's sizes and rules, checked before anything is recorded. */
-function checkProblem(op: string, problem: AttentionProblemWithVariants): void {
+function checkProblem(op: string, problem: AttentionProblem): void {
   if (typeof problem !== 'object' || problem === null)
     throw new ArgumentError(`problem must be an AttentionProblem, got ${String(problem)}`, { op, argument: 'problem' });
   for (const name of ['n', 'queryLength', 'keyLength', 'groupSize'] as const) {
@@ -582,7 +594,7 @@ function checkProblem(op: string, problem: AttentionProblemWithVariants): void {
     });
 }
 
-function checkRows(op: string, problem: AttentionProblemWithVariants, rows: Int32Array): void {
+function checkRows(op: string, problem: AttentionProblem, rows: Int32Array): void {
   if (!(rows instanceof Int32Array)) throw new ArgumentError('rows must be an Int32Array of query indices', { op, argument: 'rows' });
   for (const i of rows) {
     if (i < 0 || i >= problem.queryLength)
@@ -609,7 +621,7 @@ function checkBuffers(op: string, buffers: Record<string, [GPUBuffer | null | un
 }
 
 /** The mask's largest read index fits the mask. */
-function checkMask(op: string, problem: AttentionProblemWithVariants, given: GPUBuffer | null | undefined): void {
+function checkMask(op: string, problem: AttentionProblem, given: GPUBuffer | null | undefined): void {
   if ((problem.attentionMask === null && !given) || problem.n * problem.queryLength * problem.keyLength === 0) return;
   const [sliceStride, queryStride, keyStride] = problem.attentionMaskStrides;
   const last = (problem.n - 1) * sliceStride + (problem.queryLength - 1) * queryStride + (problem.keyLength - 1) * keyStride;
