@@ -1,4 +1,4 @@
-import { type AttentionShaderConfig, lengthOf } from './attention-forward-wgsl';
+import { type AttentionShaderConfig, lengthOf, oddStride } from './attention-forward-wgsl';
 import { attentionCommonWgsl } from './attention-wgsl';
 
 // The backward, in kernels that each write their outputs whole (no atomics on floats):
@@ -118,10 +118,12 @@ var<workgroup> queryTile: array<f32, ${lengthOf(BQ * d)}>;   // [BQ, d]
 var<workgroup> gradTile: array<f32, ${lengthOf(BQ * dv)}>;   // dOut rows   [BQ, dv]
 var<workgroup> statsTile: array<f32, ${3 * BQ}>;             // m, l, D per row   [BQ, 3]
 // Each invocation's own key's rows and accumulators (workgroup memory rather than large private arrays).
-var<workgroup> keyRows: array<f32, ${lengthOf(BK * d)}>;     // k_j    [BK, d]
-var<workgroup> valueRows: array<f32, ${lengthOf(BK * dv)}>;  // v_j    [BK, dv]
-var<workgroup> dkRows: array<f32, ${lengthOf(BK * d)}>;      // dk_j   [BK, d]
-var<workgroup> dvRows: array<f32, ${lengthOf(BK * dv)}>;     // dv_j   [BK, dv]
+const KEY_STRIDE = ${oddStride(d)}u;   // odd strides: no bank conflicts between invocations
+const VALUE_STRIDE = ${oddStride(dv)}u;
+var<workgroup> keyRows: array<f32, ${BK * oddStride(d)}>;     // k_j    [BK, d]
+var<workgroup> valueRows: array<f32, ${BK * oddStride(dv)}>;  // v_j    [BK, dv]
+var<workgroup> dkRows: array<f32, ${BK * oddStride(d)}>;      // dk_j   [BK, d]
+var<workgroup> dvRows: array<f32, ${BK * oddStride(dv)}>;     // dv_j   [BK, dv]
 
 @compute @workgroup_size(${BK})
 fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) t: u32) {
@@ -135,8 +137,8 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: ve
   let inside = t < cols;
   let j = j0 + min(t, cols - 1u);
   let kRow = keyRowOf(kvSlice, j);
-  let kj = t * D;   // this key in keyRows and dkRows
-  let vj = t * DV;  // this key in valueRows and dvRows
+  let kj = t * KEY_STRIDE;    // this key in keyRows and dkRows
+  let vj = t * VALUE_STRIDE;  // this key in valueRows and dvRows
   for (var x = 0u; x < D; x++) {
     keyRows[kj + x] = k[kRow * D + x];
     dkRows[kj + x] = 0.0;
@@ -213,9 +215,11 @@ const BK = ${BK}u;
 var<workgroup> keyTile: array<f32, ${lengthOf(BK * d)}>;   // [BK, d]
 var<workgroup> valueTile: array<f32, ${lengthOf(BK * dv)}>; // [BK, dv]
 // Each invocation's own row state.
-var<workgroup> queryRows: array<f32, ${lengthOf(BQ * d)}>;  // q_i      [BQ, d]
-var<workgroup> gradRows: array<f32, ${lengthOf(BQ * dv)}>;  // dOut_i   [BQ, dv]
-var<workgroup> dqRows: array<f32, ${lengthOf(BQ * d)}>;     // dq_i     [BQ, d]
+const QUERY_STRIDE = ${oddStride(d)}u;  // odd strides: no bank conflicts between invocations
+const VALUE_STRIDE = ${oddStride(dv)}u;
+var<workgroup> queryRows: array<f32, ${BQ * oddStride(d)}>;  // q_i      [BQ, d]
+var<workgroup> gradRows: array<f32, ${BQ * oddStride(dv)}>;  // dOut_i   [BQ, dv]
+var<workgroup> dqRows: array<f32, ${BQ * oddStride(d)}>;     // dq_i     [BQ, d]
 
 @compute @workgroup_size(${BQ})
 fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) t: u32) {
@@ -235,8 +239,8 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: ve
   let delta = deltaAt(row);
   let live = t < rows && l != 0.0;
   let qRow = queryRowOf(slice, i);
-  let qi = t * D;   // this row in queryRows and dqRows
-  let gi = t * DV;  // this row in gradRows
+  let qi = t * QUERY_STRIDE;  // this row in queryRows and dqRows
+  let gi = t * VALUE_STRIDE;  // this row in gradRows
   for (var x = 0u; x < D; x++) {
     queryRows[qi + x] = q[qRow * D + x];
     dqRows[qi + x] = 0.0;

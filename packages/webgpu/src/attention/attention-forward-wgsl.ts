@@ -17,6 +17,11 @@ export function lengthOf(n: number): number {
   return Math.max(1, n);
 }
 
+/** The stride of a row of n floats that each invocation keeps in workgroup memory: odd (n or n + 1), against bank conflicts. */
+export function oddStride(n: number): number {
+  return n % 2 === 1 ? n : n + 1;
+}
+
 /**
  * The forward (FlashAttention-2 loop order): one workgroup per (slice, tile of BQ query rows), one invocation
  * per row. The workgroup walks the key tiles any of its rows may see; each tile of K and V is loaded once into
@@ -42,9 +47,13 @@ var<workgroup> keyTile: array<f32, ${lengthOf(BK * d)}>;   // [BK, d]
 var<workgroup> valueTile: array<f32, ${lengthOf(BK * dv)}>; // [BK, dv]
 // Each invocation's own row state (in workgroup memory, not registers: SwiftShader compiles large private
 // arrays slowly, and a register file would not hold rows of 256 floats either).
-var<workgroup> queryRows: array<f32, ${lengthOf(BQ * d)}>;   // q_i   [BQ, d]
-var<workgroup> accRows: array<f32, ${lengthOf(BQ * dv)}>;    // acc_i [BQ, dv]
-var<workgroup> scoreRows: array<f32, ${BQ * BK}>;            // the tile's scores s_ij (MASKED where not kept)   [BQ, BK]
+// Their strides are odd, so that the invocations reading element x of their rows hit different memory banks.
+const QUERY_STRIDE = ${oddStride(d)}u;
+const VALUE_STRIDE = ${oddStride(dv)}u;
+const SCORE_STRIDE = ${oddStride(BK)}u;
+var<workgroup> queryRows: array<f32, ${BQ * oddStride(d)}>;   // q_i   [BQ, d]
+var<workgroup> accRows: array<f32, ${BQ * oddStride(dv)}>;    // acc_i [BQ, dv]
+var<workgroup> scoreRows: array<f32, ${BQ * oddStride(BK)}>;  // the tile's scores s_ij (MASKED where not kept)   [BQ, BK]
 
 @compute @workgroup_size(${BQ})
 fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) t: u32) {
@@ -60,9 +69,9 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: ve
   let inside = t < rows;
   let i = i0 + min(t, rows - 1u);
   let qRow = queryRowOf(slice, i) * D;
-  let qi = t * D;    // this row in queryRows
-  let acc = t * DV;  // this row in accRows
-  let si = t * BK;   // this row in scoreRows
+  let qi = t * QUERY_STRIDE;   // this row in queryRows
+  let acc = t * VALUE_STRIDE;  // this row in accRows
+  let si = t * SCORE_STRIDE;   // this row in scoreRows
   for (var x = 0u; x < D; x++) { queryRows[qi + x] = q[qRow + x]; }
   for (var x = 0u; x < DV; x++) { accRows[acc + x] = 0.0; }
   var m = 0.0;

@@ -407,6 +407,34 @@ describe('createAttentionKernels: calls', () => {
     expectClose('out (encoder)', await readFloats(device, buffers.out, expected.length), expected, FORWARD);
   });
 
+  it('spreads more than 65535 workgroups over a 2D grid', async () => {
+    const problem: AttentionProblem = {
+      ...inputsOf(c, 9).problem,
+      n: 70_000,
+      queryLength: 1,
+      keyLength: 2,
+      headDim: 1,
+      valueDim: 1,
+      scale: 1,
+    };
+    const rng = new Rng(10);
+    const [q, k, v] = [randomArray(rng, 70_000), randomArray(rng, 140_000), randomArray(rng, 140_000)]; // [n, 1, 1], [n, 2, 1] ×2
+    const out = new Float32Array(70_000);
+    plainKernels().attentionForward(problem, q, k, v, out, new Float32Array(70_000));
+    const buffers = {
+      q: uploadFloats(device, q),
+      k: uploadFloats(device, k),
+      v: uploadFloats(device, v),
+      out: uploadFloats(
+        device,
+        out.map(() => Number.NaN),
+      ),
+      logSumExp: uploadFloats(device, out),
+    };
+    kernels.forward(problem, buffers);
+    expectClose('out (70000 slices)', await readFloats(device, buffers.out, out.length), out, FORWARD);
+  });
+
   it('refuses what it cannot run, naming the call and the argument, before recording anything', () => {
     const { problem } = inputsOf(c, 8);
     const { n, queryLength: Lq, keyLength: Lk, headDim: d, valueDim: dv } = problem;

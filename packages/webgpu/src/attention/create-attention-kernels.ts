@@ -176,25 +176,25 @@ export function createAttentionKernels(device: GPUDevice): AttentionKernels {
 
   /**
    * Tiles of the kernels that walk key tiles (forward, dQ): T query rows (one per invocation) with their rows of
-   * q, acc / dOut, dq and scores, and T keys of K and V, all in workgroup memory:  T·(2d + 2dv + T) floats at most.
+   * q, acc / dOut, dq and scores, and T keys of K and V, all in workgroup memory: T·(2d + 2dv + T) floats and the padding of odd strides.
    */
   const configOf = (problem: AttentionProblem): AttentionShaderConfig => {
     const [d, dv] = [capacityOf(problem.headDim), capacityOf(problem.valueDim)];
-    const tile = largestTile((t) => t * (2 * d + 2 * dv + t));
+    const tile = largestTile((t) => t * (2 * d + 2 * dv + t + 3)); // + 3: the odd strides
     return { headDim: d, valueDim: dv, queryTile: tile, keyTile: tile };
   };
 
-  /** Tiles of the dQ kernel: as the forward's, with rows of q, dOut and dq:  T·(3d + 2dv) floats at most. */
+  /** Tiles of the dQ kernel: as the forward's, with rows of q, dOut and dq: T·(3d + 2dv) floats and padding. */
   const queryConfigOf = (problem: AttentionProblem): AttentionShaderConfig => {
     const [d, dv] = [capacityOf(problem.headDim), capacityOf(problem.valueDim)];
-    const tile = largestTile((t) => t * (3 * d + 2 * dv));
+    const tile = largestTile((t) => t * (3 * d + 2 * dv + 3));
     return { headDim: d, valueDim: dv, queryTile: tile, keyTile: tile };
   };
 
   /** Tiles of the dK/dV kernel: T keys (one per invocation) with k, v, dk, dv rows, and T rows of q, dOut and 3 statistics. */
   const keyConfigOf = (problem: AttentionProblem): AttentionShaderConfig => {
     const [d, dv] = [capacityOf(problem.headDim), capacityOf(problem.valueDim)];
-    const tile = largestTile((t) => t * (3 * d + 3 * dv + 3));
+    const tile = largestTile((t) => t * (3 * d + 3 * dv + 7));
     return { headDim: d, valueDim: dv, queryTile: tile, keyTile: tile };
   };
 
