@@ -435,6 +435,57 @@ describe('createAttentionKernels: calls', () => {
     expectClose('out (70000 slices)', await readFloats(device, buffers.out, out.length), out, FORWARD);
   });
 
+  it('returns at once for empty sizes, and gives keys no query sees zero gradients', async () => {
+    const { problem: plain } = inputsOf(c, 11);
+    const problem = { ...plain, queryLength: 0 };
+    const { n, keyLength: Lk, headDim: d, valueDim: dv } = problem;
+    const rng = new Rng(12);
+    const [k, v] = [randomArray(rng, n * Lk * d), randomArray(rng, n * Lk * dv)];
+    const none = uploadFloats(device, new Float32Array(0));
+    expect(
+      kernels.forward(problem, { q: none, k: uploadFloats(device, k), v: uploadFloats(device, v), out: none, logSumExp: none }),
+    ).toEqual([]);
+    const dk = uploadFloats(device, new Float32Array(n * Lk * d).fill(Number.NaN));
+    const dvBuffer = uploadFloats(device, new Float32Array(n * Lk * dv).fill(Number.NaN));
+    const kv = { k: uploadFloats(device, k), v: uploadFloats(device, v) };
+    kernels.backward(problem, { q: none, ...kv, out: none, logSumExp: none, dOut: none, dq: none, dk, dv: dvBuffer });
+    expect(Array.from(await readFloats(device, dk, n * Lk * d))).toEqual(new Array(n * Lk * d).fill(0));
+    expect(Array.from(await readFloats(device, dvBuffer, n * Lk * dv))).toEqual(new Array(n * Lk * dv).fill(0));
+    const noRows = new Int32Array(0);
+    expect(kernels.weights(problem, noRows, { q: none, k: kv.k, logSumExp: none, weights: none })).toEqual([]);
+    expect(kernels.weightsBackward(problem, noRows, { q: none, k: kv.k, weights: none, dWeights: none, dq: none, dk })).toEqual([]);
+  });
+
+  it('skips a variant gradient whose buffer is not given', async () => {
+    const { problem: plain, q, k, v, dOut } = inputsOf(c, 13);
+    const problem = {
+      ...plain,
+      sinks: Float32Array.of(0.5),
+      positionBias: new Float32Array(plain.queryLength + plain.keyLength - 1).fill(0.25),
+    };
+    const { n, queryLength: Lq, keyLength: Lk, headDim: d, valueDim: dv } = problem;
+    const js = plainKernels();
+    const [out, logSumExp, dq] = [new Float32Array(n * Lq * dv), new Float32Array(n * Lq), new Float32Array(n * Lq * d)];
+    js.attentionForward(problem, q, k, v, out, logSumExp);
+    js.attentionBackward(problem, q, k, v, out, logSumExp, dOut, dq, new Float32Array(n * Lk * d), new Float32Array(n * Lk * dv));
+    const dqBuffer = uploadFloats(device, new Float32Array(dq.length));
+    const inputs = {
+      q: uploadFloats(device, q),
+      k: uploadFloats(device, k),
+      v: uploadFloats(device, v),
+      out: uploadFloats(device, out),
+      logSumExp: uploadFloats(device, logSumExp),
+    };
+    const gradients = {
+      dOut: uploadFloats(device, dOut),
+      dq: dqBuffer,
+      dk: uploadFloats(device, new Float32Array(n * Lk * d)),
+      dv: uploadFloats(device, new Float32Array(n * Lk * dv)),
+    };
+    kernels.backward(problem, { ...inputs, ...gradients });
+    expectClose('dq (no variant gradients)', await readFloats(device, dqBuffer, dq.length), dq, BACKWARD);
+  });
+
   it('refuses what it cannot run, naming the call and the argument, before recording anything', () => {
     const { problem } = inputsOf(c, 8);
     const { n, queryLength: Lq, keyLength: Lk, headDim: d, valueDim: dv } = problem;
@@ -471,5 +522,38 @@ describe('createAttentionKernels: calls', () => {
     );
     expect(() => kernels.forward({ ...problem, sinks: new Float32Array(0) }, buffers)).toThrow(/problem.sinks has 0 values, needs 1/);
     expect(() => kernels.forward({ ...problem, softcap: 0 }, buffers)).toThrow(/softcap must be a positive number/);
+    const refusals: [string, () => unknown, RegExp][] = [
+      ['problem', () => kernels.forward(null as never, buffers), /problem must be an AttentionProblem, got null/],
+      ['n', () => kernels.forward({ ...problem, n: -1 }, buffers), /problem.n must be a non-negative integer, got -1/],
+      ['heads', () => kernels.forward({ ...problem, heads: 3 }, buffers), /problem.heads \(3\) must divide n \(2\)$/],
+      [
+        'heads',
+        () => kernels.forward({ ...problem, n: 4, heads: 2, groupSize: 4, layout: 'sequence-first' }, buffers),
+        /problem.heads \(2\) must divide n \(4\) and be a multiple of groupSize \(4\)/,
+      ],
+      ['scale', () => kernels.forward({ ...problem, scale: Number.NaN }, buffers), /problem.scale must be finite, got NaN/],
+      ['causalOffset', () => kernels.forward({ ...problem, causalOffset: Number.NaN }, buffers), /problem.causalOffset is NaN/],
+      ['windowStart', () => kernels.forward({ ...problem, windowStart: Number.NaN }, buffers), /problem.windowStart is NaN/],
+      [
+        'keySegments',
+        () => kernels.forward({ ...problem, querySegments: new Int32Array(Lq * 2) }, buffers),
+        /querySegments and keySegments go together/,
+      ],
+      [
+        'querySegments',
+        () => kernels.forward({ ...problem, keySegments: new Int32Array(Lk * 2) }, buffers),
+        /querySegments and keySegments go together/,
+      ],
+      [
+        'rows',
+        () => kernels.weights(problem, [0] as never, { ...buffers, weights: buffers.out }),
+        /rows must be an Int32Array of query indices/,
+      ],
+      ['q', () => kernels.forward(problem, { ...buffers, q: undefined as never }), /buffers.q must be a GPUBuffer/],
+    ];
+    for (const [argument, call, message] of refusals) {
+      expect(call).toThrow(message);
+      expect(call).toThrow(expect.objectContaining({ argument }));
+    }
   });
 });
