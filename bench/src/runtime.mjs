@@ -29,7 +29,7 @@ export function childExecArgv(parentExecArgv, extra = []) {
 
 /** Runs `node <flags> -p <expr>` and returns { ok, stdout, stderr }. */
 function probe(execPath, flags, expression) {
-  const r = spawnSync(execPath, [...flags, '-p', expression], { encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync(execPath, [...flags, '-p', expression], { encoding: 'utf8', timeout: 120_000 });
   return { ok: r.status === 0, stdout: r.stdout?.trim() ?? '', stderr: (r.stderr || r.error?.message || '').trim() };
 }
 

@@ -24,7 +24,7 @@ describe("children's runtime flags", () => {
     expect(runtime.execArgv).toEqual(['--no-warnings', ...BENCH_FLAGS]);
     expect(runtime.dropped.map((d) => d.flag)).toEqual(['--no-such-flag-for-heed-bench']);
     expect(runtime.dropped[0].reason).toMatch(/bad option/);
-  }, 30_000);
+  }, 120_000);
 
   it('fail clearly for a --node path that does not exist', () => {
     expect(() => resolveRuntime({ nodePath: '/nonexistent/node' })).toThrow(/--node \/nonexistent\/node: no such file/);

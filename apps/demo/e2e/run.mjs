@@ -15,10 +15,13 @@ import {
   alibiScorer,
   attend,
   BiasedScorer,
+  CausalRule,
+  GumbelSoftmax,
   linearAttentionWeights,
   LocalWindowRule,
   RelativePositionBias,
   RotaryScorer,
+  SegmentRule,
   SlidingWindowRule,
   SoftcapScorer,
   SoftmaxWithSinks,
@@ -31,7 +34,7 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const dirFlag = process.argv.indexOf('--screenshots');
 const screenshots = join(root, dirFlag > 0 && process.argv[dirFlag + 1] ? process.argv[dirFlag + 1] : 'screenshots');
 const TRAIN_STEPS = 150;
-const DEADLINE_MS = 170_000;
+const DEADLINE_MS = 300_000; // a guard against hanging, not a timing check: the walk takes about 2 min on a loaded 2-core machine
 
 if (!existsSync(join(root, 'dist', 'index.html'))) {
   console.error('e2e: dist/index.html is missing; run `pnpm --filter @heed/demo run build` first');
@@ -64,7 +67,7 @@ function check(name, ok, detail = '') {
  * The weights of the variants panel's configuration, from a direct call of the built packages on the
  * query, keys and values the page used: this test's own reading of the choices (not the page's mapping).
  */
-function referenceVariantWeights({ config, query, keys, values }) {
+function referenceVariantWeights({ config, tokens, query, keys, values }, implementation = 'plain') {
   const t = (x) => new Tensor(Float32Array.from(x.data), x.shape);
   const [q, k, v] = [t(query), t(keys), t(values)];
   const H = query.shape[1];
@@ -73,24 +76,36 @@ function referenceVariantWeights({ config, query, keys, values }) {
   let scorer =
     config.position === 'rope'
       ? new RotaryScorer({ inner })
-      : config.position === 'alibi'
-        ? alibiScorer(H, inner)
-        : config.position === 'relative'
-          ? new BiasedScorer(new RelativePositionBias({ numHeads: H, rng: new Rng(7) }), { inner }) // the page's documented table seed
-          : inner;
+      : config.position === 'rope-interleaved'
+        ? new RotaryScorer({ inner, style: 'interleaved' })
+        : config.position === 'alibi'
+          ? alibiScorer(H, inner)
+          : config.position === 'relative'
+            ? new BiasedScorer(new RelativePositionBias({ numHeads: H, rng: new Rng(7) }), { inner }) // the page's documented table seed
+            : inner;
   if (config.softcap !== null) scorer = new SoftcapScorer(config.softcap, { inner: scorer });
   let normalizer = config.normalizer === 'entmax15' ? 'entmax15' : config.normalizer === 'sparsemax' ? 'sparsemax' : 'softmax';
   if (config.normalizer === 'alpha-entmax') normalizer = new AlphaEntmax({ alpha: config.alpha });
+  if (config.normalizer === 'gumbel') normalizer = new GumbelSoftmax({ rng: new Rng(5) }); // the page's documented noise seed
   if (config.normalizer === 'sinks') {
     normalizer = new SoftmaxWithSinks({ numHeads: H });
     normalizer.sinks.data.fill(config.sink);
+  }
+  // segments: a sentence ends at '.', '!' or '?' (the page's rule, counted here from its tokens)
+  const segments = [];
+  let segment = 0;
+  for (const token of tokens) {
+    segments.push(segment);
+    if (['.', '!', '?'].includes(token)) segment++;
   }
   const keepRule =
     config.window === 'sliding'
       ? new SlidingWindowRule(config.windowSize)
       : config.window === 'local'
         ? new LocalWindowRule(config.windowSize)
-        : undefined;
+        : config.window === 'segments'
+          ? new SegmentRule([segments]).and(new CausalRule())
+          : undefined;
   const { weights } = attend({
     query: q,
     keys: k,
@@ -99,9 +114,29 @@ function referenceVariantWeights({ config, query, keys, values }) {
     normalizer,
     causal: config.window === 'causal',
     keepRule,
-    implementation: 'plain',
+    implementation,
   });
   return Array.from(weights.data);
+}
+
+/** Whether every row of weights [..., L, L] is one-hot: a single 1, the rest 0 (hard attention). */
+function oneHotRows({ shape, data }) {
+  const L = shape.at(-1);
+  for (let r = 0; r < data.length / L; r++) {
+    const row = data.slice(r * L, (r + 1) * L);
+    if (row.filter((w) => w === 1).length !== 1 || row.filter((w) => w === 0).length !== L - 1) return false;
+  }
+  return true;
+}
+
+/** Whether the packages' fused path runs this configuration (its own call with implementation 'fused'), and its weights. */
+function fusedVariantWeights(snapshot) {
+  try {
+    return referenceVariantWeights(snapshot, 'fused');
+  } catch (error) {
+    if (error?.name === 'ConfigError' && /implementation 'fused' cannot run/.test(error.message)) return null;
+    throw error;
+  }
 }
 
 const close = (a, b, tol) => Math.abs(a - b) <= tol;
@@ -236,6 +271,51 @@ try {
     'before any training the loss chart says so instead of empty axes',
     (await emptyChart.isVisible()) && !(await page.locator('[data-testid=dates-loss-chart] canvas').isVisible()),
     await emptyChart.textContent(),
+  );
+
+  // ---------------------------------------------------------------- the backend switch
+  console.log('kernels · the backend switch');
+  const backendBar = page.locator('#backend-switch');
+  const backendReady = (id) =>
+    page.waitForFunction((backend) => {
+      const el = document.querySelector('#backend-switch');
+      return (
+        el?.dataset.backend === backend &&
+        el.dataset.backendState === 'ready' &&
+        el.querySelector('[data-testid=backend-status]')?.textContent?.includes('per training step')
+      );
+    }, id);
+  const backendIds = await backendBar.locator('[data-testid=backend-button]').evaluateAll((els) => els.map((el) => el.dataset.backend));
+  await backendReady('wasm');
+  check(
+    'the page starts on the WASM kernels, with the time of a training step',
+    (await backendBar.getAttribute('data-step-ms-wasm')) !== null,
+    await backendBar.locator('[data-testid=backend-status]').textContent(),
+  );
+  await backendBar.locator('[data-testid=backend-button][data-backend=js]').click();
+  await backendReady('js');
+  const [jsMs, wasmMs] = await backendBar.evaluate((el) => [Number(el.dataset.stepMsJs), Number(el.dataset.stepMsWasm)]);
+  check(
+    'switching to JS runs on the TypeScript kernels and times a step on each backend',
+    jsMs > 0 &&
+      wasmMs > 0 &&
+      (await backendBar.locator('[data-testid=backend-status]').textContent()).includes('TypeScript') &&
+      backendIds.join() === 'js,wasm',
+    `${await backendBar.locator('[data-testid=backend-times]').textContent()}`,
+  );
+  const onJs = await page.evaluate(() => window.heedDemo?.variants);
+  const onJsDiff = Math.max(...onJs.weights.data.map((w, n) => Math.abs(w - referenceVariantWeights(onJs)[n])));
+  check(
+    'on the JS kernels the variants panel recomputes and still matches a direct call',
+    onJsDiff <= 1e-5,
+    `max |Δ| ${onJsDiff.toExponential(1)}`,
+  );
+  await backendBar.locator('[data-testid=backend-button][data-backend=wasm]').click();
+  await backendReady('wasm');
+  check(
+    '… and back to WASM',
+    (await backendBar.locator('[data-testid=backend-button][data-backend=wasm]').getAttribute('aria-pressed')) === 'true',
+    await backendBar.locator('[data-testid=backend-times]').textContent(),
   );
 
   // ---------------------------------------------------------------- panel 1: the three steps
@@ -419,6 +499,12 @@ try {
     `${points} loss points in ${seconds.toFixed(1)} s: ${await dates.locator('[data-testid=dates-status]').textContent()}`,
   );
   check('the loss fell', lastLoss < 0.5 * firstLoss, `${firstLoss.toFixed(3)} -> ${lastLoss.toFixed(3)}`);
+  check(
+    'the status gives the time per step and the kernels that ran it',
+    (await dates.locator('[data-testid=dates-status]').textContent()).includes('ms per step on WebAssembly') &&
+      Number(await dates.getAttribute('data-step-ms')) > 0,
+    `${Number(await dates.getAttribute('data-step-ms')).toFixed(1)} ms per step`,
+  );
   const progress = await dates.locator('[data-testid=dates-progress]').evaluate((el) => [el.value, el.max]);
   check('the progress bar is full', progress[0] === TRAIN_STEPS && progress[1] === TRAIN_STEPS, `${progress[0]} / ${progress[1]}`);
   const accuracy = Number(await chart.getAttribute('data-last-accuracy'));
@@ -506,6 +592,12 @@ try {
     inductionBadges.length >= 1 && bestInduction >= 0.5,
     `${inductionBadges.join(', ')}; best ${bestInduction.toFixed(3)}`,
   );
+  const namedRoles = new Set(pageRoles.flat());
+  check(
+    'previous-token and first-token heads are labelled too',
+    namedRoles.has('previous token') && namedRoles.has('first token'),
+    [...namedRoles].join(', '),
+  );
   const yours = await headMaps.evaluateAll((els) =>
     els.map((el) => ({ role: el.dataset.role, induction: Number(el.dataset.induction), previous: Number(el.dataset.previousToken) })),
   );
@@ -568,20 +660,27 @@ try {
   );
   const walk = [
     { name: 'position none, no window', set: { position: 'none', window: 'none' }, path: 'fused' },
-    { name: 'RoPE, causal', set: { position: 'rope', window: 'causal' }, path: 'plain' },
-    { name: 'ALiBi, causal', set: { position: 'alibi' }, path: 'plain' },
-    { name: 'relative bias, causal', set: { position: 'relative' }, path: 'plain' },
+    { name: 'RoPE, causal', set: { position: 'rope', window: 'causal' }, path: 'fused if it fuses' },
+    { name: 'RoPE interleaved (GPT-J), causal', set: { position: 'rope-interleaved' }, path: 'fused if it fuses' },
+    { name: 'ALiBi, causal', set: { position: 'alibi' }, path: 'fused if it fuses' },
+    { name: 'relative bias, causal', set: { position: 'relative' }, path: 'fused if it fuses' },
     { name: 'causal sliding window W = 3', set: { position: 'none', window: 'sliding', size: '3' }, path: 'fused' },
     { name: 'local window W = 2', set: { window: 'local', size: '2' }, path: 'fused' },
-    { name: 'soft-cap c = 1 on RoPE scores, causal', set: { position: 'rope', window: 'causal', softcap: '1' }, path: 'plain' },
-    { name: 'softmax with sinks (sink logit 1)', set: { position: 'none', softcap: null, normalizer: 'sinks', sink: '1' }, path: 'plain' },
-    { name: 'sparsemax', set: { normalizer: 'sparsemax' }, path: 'plain' },
-    { name: 'entmax 1.5', set: { normalizer: 'entmax15' }, path: 'plain' },
-    { name: 'α-entmax, α = 1.25', set: { normalizer: 'alpha-entmax', alpha: '1.25' }, path: 'plain' },
+    { name: 'within each sentence (segments), causal', set: { window: 'segments' }, path: 'fused if it fuses' },
+    { name: 'soft-cap c = 1 on RoPE scores, causal', set: { position: 'rope', window: 'causal', softcap: '1' }, path: 'fused if it fuses' },
+    {
+      name: 'softmax with sinks (sink logit 1)',
+      set: { position: 'none', softcap: null, normalizer: 'sinks', sink: '1' },
+      path: 'fused if it fuses',
+    },
+    { name: 'sparsemax', set: { normalizer: 'sparsemax' }, path: 'fused if it fuses' },
+    { name: 'entmax 1.5', set: { normalizer: 'entmax15' }, path: 'fused if it fuses' },
+    { name: 'α-entmax, α = 1.25', set: { normalizer: 'alpha-entmax', alpha: '1.25' }, path: 'fused if it fuses' },
+    { name: 'hard attention (straight-through Gumbel-softmax)', set: { normalizer: 'gumbel' }, path: 'fused if it fuses' },
     {
       name: 'ALiBi + sliding window W = 4 + soft-cap 2 + sparsemax',
       set: { position: 'alibi', window: 'sliding', size: '4', softcap: '2', normalizer: 'sparsemax' },
-      path: 'plain',
+      path: 'fused if it fuses',
     },
     { name: 'linear attention, causal', set: { position: 'none', window: 'causal', softcap: null, normalizer: 'linear' }, path: 'linear' },
     { name: 'linear attention, every key', set: { window: 'none' }, path: 'linear' },
@@ -600,13 +699,23 @@ try {
     if (set.alpha) await variants.locator('[data-testid=variants-alpha]').fill(set.alpha);
     const shown = await snapshot();
     const expected = referenceVariantWeights(shown);
+    // which path: linear is its own; the documented fused cases must fuse; for the rest the packages decide
+    // (other work makes more variants fuse), and the page must take the fused path exactly when they can
+    const fusedHere = shown.config.normalizer === 'linear' ? null : fusedVariantWeights(shown);
+    const wanted = expectedPath === 'fused if it fuses' ? (fusedHere ? 'fused' : 'plain') : expectedPath;
     const diff = Math.max(...shown.weights.data.map((w, n) => Math.abs(w - expected[n])));
+    const fusedDiff = fusedHere ? Math.max(...shown.weights.data.map((w, n) => Math.abs(w - fusedHere[n]))) : 0;
     const changed = Math.max(...shown.weights.data.map((w, n) => Math.abs(w - base.weights.data[n])));
     const rule = await variants.locator('[data-testid=variants-rule]').innerText();
     check(
-      `variant ${name}: the weights match a direct call of the packages, on the ${expectedPath} path`,
-      shown.weights.data.length === expected.length && diff <= 1e-5 && shown.path === expectedPath && rule.length > 20,
-      `max |Δ| ${diff.toExponential(1)}, ${shown.path} path, ${changed > 1e-3 ? `changed by up to ${changed.toFixed(3)}` : 'as the default'}`,
+      `variant ${name}: the weights match direct calls of the packages, on the ${wanted} path`,
+      shown.weights.data.length === expected.length &&
+        diff <= 1e-5 &&
+        fusedDiff <= 1e-5 &&
+        shown.path === wanted &&
+        rule.length > 20 &&
+        (shown.config.normalizer !== 'gumbel' || oneHotRows(shown.weights)),
+      `max |Δ| ${diff.toExponential(1)} from the plain call${fusedHere ? `, ${fusedDiff.toExponential(1)} from the fused one` : ''}, ${shown.path} path, ${changed > 1e-3 ? `changed by up to ${changed.toFixed(3)}` : 'as the default'}`,
     );
   }
   const sparseStats = await variants.locator('[data-testid=variants-stats]').evaluate((el) => Number(el.dataset.zeros));
@@ -643,7 +752,7 @@ try {
   await variants.locator('[data-testid=variants-window-size]').fill('3');
   await variants.locator('[data-testid=variants-sentence]').fill('');
   check('an empty sentence says so', (await variantsNote.textContent()).includes('empty'), await variantsNote.textContent());
-  await variants.locator('[data-testid=variants-sentence]').fill('The cat sat on the mat because it was tired .');
+  await variants.locator('[data-testid=variants-sentence]').fill('The cat sat on the mat . It was tired .');
   await variants.locator('[data-testid=variants-position]').selectOption('alibi');
   await variants.locator('[data-testid=variants-normalizer]').selectOption('entmax15');
   check(
@@ -661,6 +770,41 @@ try {
     mkdirSync(join(root, 'screenshots'), { recursive: true });
     await page.screenshot({ path: join(root, 'screenshots', `page-${width}.png`), fullPage: true });
   }
+  // at 390 px (the layout check left it there): the panels still work, not only fit
+  console.log('390 px · the panels at phone width');
+  await steps.locator('[data-testid=steps-normalizer]').selectOption('sparsemax');
+  const phoneSparse = await weightsNow();
+  check(
+    '390 px, panel 1: sparsemax still gives zeros that sum with the rest to 1',
+    phoneSparse.some((w) => w === 0) && close(sum(phoneSparse), 1, 1e-5),
+  );
+  await steps.locator('[data-testid=steps-normalizer]').selectOption('softmax');
+  await dates.locator('[data-testid=dates-input]').fill('Mar 7, 1994');
+  check('390 px, panel 2: the model rewrites "Mar 7, 1994"', (await prediction()) === '1994-03-07', await prediction());
+  await dates.locator('[data-testid=dates-input]').fill('25 November 2026');
+  const phoneRows = await headMaps.evaluateAll((els) => new Set(els.map((el) => Math.round(el.getBoundingClientRect().top))).size);
+  check(`390 px, panel 3: the ${numLayers * numHeads} maps sit two a row`, phoneRows === (numLayers * numHeads) / 2, `${phoneRows} rows`);
+  const phoneMap = headMaps.nth(numHeads); // layer 2, head 1
+  await phoneMap.scrollIntoViewIfNeeded();
+  const pbox = await phoneMap.locator('canvas').boundingBox();
+  const [px0, py0, pcell] = await phoneMap.evaluate((el) => [Number(el.dataset.x0), Number(el.dataset.y0), Number(el.dataset.cell)]);
+  await page.mouse.move(pbox.x + px0 + 0.5 * pcell, pbox.y + py0 + (L - 0.5) * pcell); // last position, first position
+  const phoneTip = phoneMap.locator('.heatmap-tooltip');
+  await phoneTip.waitFor({ state: 'visible' });
+  const tipRect = await phoneTip.boundingBox();
+  check(
+    '390 px, panel 3: hovering a small map shows the letters and the weight, inside the screen',
+    (await phoneTip.innerText()).includes('position read') && tipRect.x >= 0 && tipRect.x + tipRect.width <= 390,
+    (await phoneTip.innerText()).replace(/\n/g, ' · '),
+  );
+  await page.mouse.move(0, 0);
+  await variants.locator('[data-testid=variants-position]').selectOption('rope');
+  const phoneVariant = await snapshot();
+  const phoneDiff = Math.max(...phoneVariant.weights.data.map((w, n) => Math.abs(w - referenceVariantWeights(phoneVariant)[n])));
+  check('390 px, panel 4: RoPE still matches a direct call', phoneDiff <= 1e-5, `max |Δ| ${phoneDiff.toExponential(1)}`);
+  await variants.locator('[data-testid=variants-position]').selectOption('alibi');
+  const phoneOverflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  check('390 px: still no sideways overflow after using the panels', phoneOverflow <= 0, `${phoneOverflow} px`);
   await steps.screenshot({ path: join(screenshots, 'panel-1-three-steps-390.png') });
   await dates.screenshot({ path: join(screenshots, 'panel-2-dates-390.png') });
   await heads.screenshot({ path: join(screenshots, 'panel-3-heads-390.png') });

@@ -1,4 +1,5 @@
 import './style.css';
+import { mountBackendSwitch } from './panels/backend-switch';
 import { mountDates } from './panels/dates-panel';
 import { mountInduction } from './panels/induction-panel';
 import { mountThreeSteps } from './panels/three-steps';
@@ -14,6 +15,8 @@ const panel = (id: string): HTMLElement => {
 document.getElementById('boot-message')?.remove();
 document.documentElement.dataset.booted = 'true';
 
+// every panel that computes in the page listens for 'heed:backend' and recomputes on the new kernels
+mountBackendSwitch(panel('backend-switch'), () => document.dispatchEvent(new Event('heed:backend')));
 mountThreeSteps(panel('panel-steps'));
 mountDates(panel('panel-dates'));
 mountInduction(panel('panel-heads'));

@@ -96,5 +96,5 @@ export function addAttention(
     target,
     op,
   };
-  return attentionCore(graph, parameters, values.query, values.keys, values.values, masks, spec); // [B, (H,) Lq, dv]
+  return attentionCore(graph, parameters, values.query, values.keys, values.values, masks, spec).context; // [B, (H,) Lq, dv]
 }

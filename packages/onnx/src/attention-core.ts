@@ -118,13 +118,62 @@ export function attentionCore(
   graph: GraphBuilder,
   parameters: ParameterTable,
   query: string,
+  newKeys: string,
+  newValues: string,
+  masks: KeepInputs,
+  spec: AttentionCoreSpec,
+  cache: AttentionCache | null = null,
+): { context: string; present: { key: string; value: string } | null } {
+  const rank = spec.numHeads > 0 ? 4 : 3;
+  const fused = fusedOpFor(spec, masks);
+  if (fused === 'Attention' && cache) {
+    // Attention-23 takes the cache itself: past_key, past_value in, present_key, present_value out.
+    const keyLength = graph.op('Add', [
+      graph.op('Shape', [cache.pastKey], { start: 2, end: 3 }),
+      graph.op('Shape', [newKeys], { start: 2, end: 3 }),
+    ]); // [1] = P + L
+    const keep = fullKeep(graph, { ...masks, keyLength }, query, newKeys, rank); // [B|1, H|1, Lq, P + L]
+    const mask = keep && masks.additiveMask ? fusedBias(graph, keep, masks, spec, rank) : keep;
+    const [attended, presentKey, presentValue] = graph.ops(
+      'Attention',
+      [query, newKeys, newValues, mask ?? '', cache.pastKey, cache.pastValue],
+      3,
+      { scale: fusedScale(spec) },
+      { floatAttributes: ['scale'], name: 'attention' },
+    ); // [B, H, Lq, dv], [B, Hkv, P + L, dk], [B, Hkv, P + L, dv]
+    const context = keep ? graph.op('Where', [rowKeepsAny(graph, keep), attended!, graph.float(0)]) : attended!; // fully masked rows -> 0
+    return { context, present: { key: presentKey!, value: presentValue! } };
+  }
+  // Elsewhere the cache is concatenated here: [B, Hkv, P, d] ++ [B, Hkv, L, d] -> [B, Hkv, P + L, d].
+  const present = cache
+    ? {
+        key: graph.op('Concat', [cache.pastKey, newKeys], { axis: 2 }, { name: 'present_key' }),
+        value: graph.op('Concat', [cache.pastValue, newValues], { axis: 2 }, { name: 'present_value' }),
+      }
+    : null;
+  const keys = present?.key ?? newKeys; // [B, (Hkv,) Lk, dk]
+  const values = present?.value ?? newValues; // [B, (Hkv,) Lk, dv]
+  return { context: attentionOnAllKeys(graph, parameters, query, keys, values, masks, spec, fused, rank), present };
+}
+
+/** A key/value cache's past: [B, Hkv, P, dk] and [B, Hkv, P, dv] (P may be 0). */
+export interface AttentionCache {
+  pastKey: string;
+  pastValue: string;
+}
+
+/** attentionCore once the keys are all there: -> context [B, (H,) Lq, dv] */
+function attentionOnAllKeys(
+  graph: GraphBuilder,
+  parameters: ParameterTable,
+  query: string,
   keys: string,
   values: string,
   masks: KeepInputs,
   spec: AttentionCoreSpec,
+  fused: FusedOp | null,
+  rank: number,
 ): string {
-  const rank = spec.numHeads > 0 ? 4 : 3;
-  const fused = fusedOpFor(spec, masks);
   const toFour = (x: string): string => (rank === 4 ? x : graph.op('Unsqueeze', [x, graph.int64s([1])])); // [B, L, d] -> [B, 1, L, d]
   const fromFour = (x: string): string => (rank === 4 ? x : graph.op('Squeeze', [x, graph.int64s([1])])); // [B, 1, Lq, dv] -> [B, Lq, dv]
   if (fused === 'Attention') {
@@ -211,7 +260,10 @@ export function attentionCore(
 function fullKeep(graph: GraphBuilder, masks: KeepInputs, query: string, keys: string, rank: number): string | null {
   const keep = buildKeepMask(graph, masks, query, keys, rank); // broadcastable to [B, (H,) Lq, Lk]
   if (!keep) return null;
-  const lengths = [graph.op('Shape', [query], { start: -2, end: -1 }), graph.op('Shape', [keys], { start: -2, end: -1 })]; // [1], [1]
+  const lengths = [
+    graph.op('Shape', [query], { start: -2, end: -1 }),
+    masks.keyLength ?? graph.op('Shape', [keys], { start: -2, end: -1 }),
+  ]; // [1], [1]
   const shape = graph.op('Concat', [graph.int64s(new Array<number>(rank - 2).fill(1)), ...lengths], { axis: 0 }); // [1, (1,) Lq, Lk]
   const full = graph.op('Expand', [keep, shape], {}, { name: 'keep_full' }); // [B|1, (H|1,) Lq, Lk]
   return rank === 4 ? full : graph.op('Unsqueeze', [full, graph.int64s([1])]); // [B|1, Lq, Lk] -> [B|1, 1, Lq, Lk]

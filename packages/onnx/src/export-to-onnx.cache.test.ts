@@ -111,10 +111,54 @@ describe('LlamaAttention on the contrib target: GroupQueryAttention where it exp
   }
 });
 
+describe('MultiHeadAttention exported as self-attention: one input x', () => {
+  for (const target of ['standard', 'contrib', 'decomposed'] as const) {
+    it(`${target}: causal GQA (GroupQueryAttention on contrib), with a key padding mask, with a cache`, async () => {
+      const rng = new Rng(59);
+      const layer = new MultiHeadAttention({ embedDim: 32, numHeads: 4, numKeyValueHeads: 2, rng });
+      const plain = exportToOnnx(layer, { target, selfAttention: true, causal: true });
+      expect(plain.inputs.map((i) => `${i.name} [${i.shape.join(', ')}]`)).toEqual(['x [batch, sequence_length, 32]']);
+      expect(plain.attentionOp).toBe(target === 'standard' ? 'Attention' : target === 'contrib' ? 'GroupQueryAttention' : 'decomposed');
+      const padded = exportToOnnx(layer, { target, selfAttention: true, causal: true, keyPaddingMask: true });
+      expect(padded.attentionOp).toBe(target === 'standard' ? 'Attention' : target === 'contrib' ? 'MultiHeadAttention' : 'decomposed');
+      for (const [exported, withPadding] of [
+        [plain, false],
+        [padded, true],
+      ] as const) {
+        const cases = LENGTHS.map(([L]) => {
+          const x = randn([B, L, 32], rng);
+          const { keyPaddingMask } = withPadding ? masksFor('keyPaddingMask', L, L, true, rng) : { keyPaddingMask: undefined };
+          const expected = layer.forward(x, x, x, { causal: true, keyPaddingMask, needWeights: false }).output;
+          return { feeds: { x: float(x), ...maskFeeds({ keyPaddingMask }) }, expected };
+        });
+        await expectAgreement(`MultiHeadAttention selfAttention ${target} ${exported.attentionOp}`, exported.bytes, cases, 1e-5);
+      }
+      const cachedExport = exportToOnnx(layer, { target, selfAttention: true, causal: true, cache: true });
+      const cache = layer.createCache();
+      const cases = noGrad(() =>
+        CHUNKS.map((L) => {
+          const past = pastFeeds(cache);
+          const x = randn([B, L, 32], rng);
+          const output = layer.forward(x, x, x, { causal: true, cache, needWeights: false }).output;
+          return { feeds: { x: float(x), ...past }, expected: [output, cache.keys!, cache.values!] };
+        }),
+      );
+      await expectOutputsAgreement(`MultiHeadAttention selfAttention cache ${target}`, cachedExport.bytes, cases, 1e-5);
+    }, 60_000);
+  }
+});
+
 describe('cache and mask options a source cannot take fail at the call', () => {
   it('names the option and the source', () => {
     expect(() => exportToOnnx({ scorer: { kind: 'dot' } }, { dims: { queryDim: 4 }, cache: true })).toThrow(
       /cache: a key\/value cache belongs to MultiHeadAttention and LlamaAttention, not to a attend export/,
+    );
+    expect(() => exportToOnnx({ scorer: { kind: 'dot' } }, { dims: { queryDim: 4 }, selfAttention: true })).toThrow(
+      /selfAttention is an option of MultiHeadAttention exports \(the attend export has its own inputs\)/,
+    );
+    const cross = new MultiHeadAttention({ embedDim: 8, numHeads: 2, keyDim: 6 });
+    expect(() => exportToOnnx(cross, { selfAttention: true })).toThrow(
+      /selfAttention feeds x to query, key and value: it needs keyDim = valueDim = embedDim = 8, got 6, 8/,
     );
     const llama = new LlamaAttention({ embedDim: 8, numHeads: 2 });
     expect(() => exportToOnnx(llama, { causal: true, keyPaddingMask: true })).toThrow(

@@ -12,6 +12,8 @@ import {
   type KeepRule,
   type Normalizer,
 } from '@heed/soft-attention';
+import { MultiHeadAttention } from '@heed/multi-head';
+import { SelfAttention } from '@heed/self-attention';
 import { exportToOnnx } from './export-to-onnx';
 import { B, expectAgreement, float, int64, LENGTHS, reportWorst } from './testing/agreement';
 
@@ -145,6 +147,34 @@ describe('additive masks, causal offsets and keep rules', () => {
       }
     }
   }, 60_000);
+});
+
+describe('the same mask forms through the modules', () => {
+  for (const target of ['standard', 'contrib', 'decomposed'] as const) {
+    it(`${target}: MultiHeadAttention (GQA) and SelfAttention with an additive mask, a causal offset, a keep rule`, async () => {
+      const rng = new Rng(53);
+      const layer = new MultiHeadAttention({ embedDim: 8, numHeads: 4, numKeyValueHeads: 2, rng });
+      const self = new SelfAttention({ inputDim: 6, keyDim: 4, valueDim: 4, scorer: { kind: 'scaled-dot' }, rng });
+      for (const c of [CASES[1]!, CASES[2]!, CASES[6]!, CASES[7]!]) {
+        const options = { target, additiveMask: c.options.additiveMask, causal: c.options.causal, keepRule: c.options.keepRule?.(9) };
+        const multiHead = exportToOnnx(layer, options);
+        const cases = LENGTHS.map(([Lq, Lk]) => {
+          const [query, key] = [randn([B, Lq, 8], rng), randn([B, Lk, 8], rng)];
+          const { heedOptions, feeds } = caseInputs(c, Lq, Lk, true, rng);
+          const expected = layer.forward(query, key, key, { ...heedOptions, needWeights: false }).output;
+          return { feeds: { query: float(query), key: float(key), value: float(key), ...feeds }, expected };
+        });
+        await expectAgreement(`MultiHeadAttention masks ${target}: ${c.label}`, multiHead.bytes, cases, 1e-5);
+        const selfExport = exportToOnnx(self, options);
+        const selfCases = LENGTHS.map(([L]) => {
+          const x = randn([B, L, 6], rng);
+          const { heedOptions, feeds } = caseInputs(c, L, L, false, rng);
+          return { feeds: { x: float(x), ...feeds }, expected: self.forward(x, heedOptions).output };
+        });
+        await expectAgreement(`SelfAttention masks ${target}: ${c.label}`, selfExport.bytes, selfCases, 1e-5);
+      }
+    }, 60_000);
+  }
 });
 
 describe('keep rules and causal options that cannot be exported fail at the call', () => {

@@ -41,6 +41,11 @@ export interface ExportToOnnxOptions {
    * projected (LlamaAttention: rotated) keys and values, as heed's `KeyValueCache` holds them.
    */
   cache?: boolean;
+  /**
+   * MultiHeadAttention used as self-attention: one graph input `x` [B, L, E] is the query, the key and the
+   * value (as `forward(x, x, x)`); on the contrib target causal self-attention then runs as GroupQueryAttention.
+   */
+  selfAttention?: boolean;
   /** Names of the graph inputs (defaults: query, keys, values for attend; x for SelfAttention; query, key, value for MultiHeadAttention; attentionMask; keyPaddingMask; …). */
   inputNames?: Partial<
     Record<
@@ -110,17 +115,26 @@ export function exportToOnnx(source: ExportSource, options: ExportToOnnxOptions 
   }
   const description = describe(source, options.dims);
   checkMaskOptions(options, description.kind);
+  const { query: E, key: kdim, value: vdim } = description.inputDims;
+  if (options.selfAttention && (kdim !== E || vdim !== E)) {
+    throw new ConfigError(
+      `selfAttention feeds x to query, key and value: it needs keyDim = valueDim = embedDim = ${E}, got ${kdim}, ${vdim}`,
+      {
+        op: 'exportToOnnx',
+        argument: 'selfAttention',
+      },
+    );
+  }
   const graph = new GraphBuilder(options.graphName ?? description.kind);
   const parameters = new ParameterTable(graph, description.namedParameters);
   const names = options.inputNames ?? {};
+  const oneSequence = description.kind === 'self-attention' || description.kind === 'llama' || options.selfAttention === true;
   const axes = {
     batch: options.dynamicAxes?.batch ?? 'batch',
-    queryLength:
-      options.dynamicAxes?.queryLength ??
-      (description.kind === 'self-attention' || description.kind === 'llama' ? 'sequence_length' : 'query_length'),
+    queryLength: options.dynamicAxes?.queryLength ?? (oneSequence ? 'sequence_length' : 'query_length'),
     keyLength: options.dynamicAxes?.keyLength ?? 'key_length',
   };
-  if (description.kind === 'self-attention' || description.kind === 'llama') axes.keyLength = axes.queryLength;
+  if (oneSequence) axes.keyLength = axes.queryLength;
 
   const { B, Lq } = { B: axes.batch, Lq: axes.queryLength };
   const Lnew = axes.keyLength; // the keys given to this call
@@ -149,16 +163,6 @@ export function exportToOnnx(source: ExportSource, options: ExportToOnnxOptions 
   const pastLength: OffsetValue = past
     ? graph.op('Squeeze', [graph.op('Shape', [past.key], { start: 2, end: 3 }), graph.int64s([0])], {}, { name: 'past_length' }) // []
     : 0;
-  const presentOutputs: { value: string; name: string; shape: (number | string)[] }[] = [];
-  /** With a cache: the past keys or values [B, Hkv, P, d] ++ the new ones [B, Hkv, L, d] -> [B, Hkv, P + L, d], a graph output. */
-  const cached = (current: string, which: 'key' | 'value'): string => {
-    if (!past) return current;
-    const present = graph.op('Concat', [past[which], current], { axis: 2 }, { name: `present_${which}` }); // [B, Hkv, P + L, d]
-    const name = which === 'key' ? options.cacheOutputNames?.presentKey : options.cacheOutputNames?.presentValue;
-    const d = which === 'key' ? description.keyDim : description.valueDim;
-    presentOutputs.push({ value: present, name: name ?? `present_${which}`, shape: [B, description.numKeyValueHeads, Lk, d] });
-    return present;
-  };
 
   let query: string;
   let keys: string;
@@ -188,20 +192,22 @@ export function exportToOnnx(source: ExportSource, options: ExportToOnnxOptions 
     const newValues = heads(projections.value, description.numKeyValueHeads, 'valueProjection'); // [B, Hkv, L, d]
     const offset = past ? graph.op('Cast', [pastLength as string], { to: 1 }) : zero; // the new positions start at P
     query = rotate(graph, heads(projections.query, description.numHeads, 'queryProjection'), offset, description.queryDim, rope); // [B, H, L, d]
-    keys = cached(rotate(graph, newKeys, offset, description.keyDim, rope), 'key'); // [B, Hkv, P + L, d]
-    values = cached(newValues, 'value'); // [B, Hkv, P + L, d]
+    keys = rotate(graph, newKeys, offset, description.keyDim, rope); // [B, Hkv, L, d]
+    values = newValues; // [B, Hkv, L, d]
     spec.selfAttention = { pastLength };
     scoresShape = ['mask_batch', 'mask_heads', Lq, Lk];
   } else {
     const projections = description.projections!;
-    const queryInput = graph.input(names.query ?? 'query', 'float', [B, Lq, description.inputDims.query]);
-    const keyInput = graph.input(names.key ?? 'key', 'float', [B, Lnew, description.inputDims.key]);
-    const valueInput = graph.input(names.value ?? 'value', 'float', [B, Lnew, description.inputDims.value]);
+    const x = options.selfAttention ? graph.input(names.x ?? 'x', 'float', [B, Lq, description.inputDims.query]) : null; // query = key = value
+    const queryInput = x ?? graph.input(names.query ?? 'query', 'float', [B, Lq, description.inputDims.query]);
+    const keyInput = x ?? graph.input(names.key ?? 'key', 'float', [B, Lnew, description.inputDims.key]);
+    const valueInput = x ?? graph.input(names.value ?? 'value', 'float', [B, Lnew, description.inputDims.value]);
+    if (x) spec.selfAttention = { pastLength };
     query = splitHeads(graph, linear(graph, parameters, queryInput, projections.query, 'queryProjection'), heads, description.queryDim); // [B, Lq, E] -> [B, H, Lq, d]
     const newKeys = linear(graph, parameters, keyInput, projections.key, 'keyProjection'); // [B, Lnew, kdim] -> [B, Lnew, Hkv·d]
     const newValues = linear(graph, parameters, valueInput, projections.value, 'valueProjection'); // [B, Lnew, vdim] -> [B, Lnew, Hkv·d]
-    keys = cached(splitHeads(graph, newKeys, description.numKeyValueHeads, description.keyDim), 'key'); // [B, Hkv, Lk, d]
-    values = cached(splitHeads(graph, newValues, description.numKeyValueHeads, description.valueDim), 'value'); // [B, Hkv, Lk, d]
+    keys = splitHeads(graph, newKeys, description.numKeyValueHeads, description.keyDim); // [B, Hkv, Lnew, d]
+    values = splitHeads(graph, newValues, description.numKeyValueHeads, description.valueDim); // [B, Hkv, Lnew, d]
     scoresShape = ['mask_batch', 'mask_heads', Lq, Lk];
   }
 
@@ -230,7 +236,24 @@ export function exportToOnnx(source: ExportSource, options: ExportToOnnxOptions 
     masks.keepRule = { rule: options.keepRule, segments };
   }
 
-  const context = attentionCore(graph, parameters, query, keys, values, masks, spec); // [B, (H,) Lq, dv]
+  // With a cache, keys and values are the new ones; attentionCore joins them to the past (present: [B, Hkv, P + L, d]).
+  const cache = past ? { pastKey: past.key, pastValue: past.value } : null;
+  const { context, present } = attentionCore(graph, parameters, query, keys, values, masks, spec, cache); // [B, (H,) Lq, dv]
+  const presentNames = options.cacheOutputNames ?? {};
+  const presentOutputs = present
+    ? [
+        {
+          value: present.key,
+          name: presentNames.presentKey ?? 'present_key',
+          shape: [B, description.numKeyValueHeads, Lk, description.keyDim],
+        },
+        {
+          value: present.value,
+          name: presentNames.presentValue ?? 'present_value',
+          shape: [B, description.numKeyValueHeads, Lk, description.valueDim],
+        },
+      ]
+    : [];
   let output = context;
   if (description.kind === 'multi-head' || description.kind === 'llama') {
     const merged = graph.op('Reshape', [graph.op('Transpose', [context], { perm: [0, 2, 1, 3] }), graph.int64s([0, 0, -1])]); // [B, H, Lq, d] -> [B, Lq, E]
@@ -277,6 +300,12 @@ function checkMaskOptions(options: ExportToOnnxOptions, kind: AttentionDescripti
     throw new ConfigError(`cache: a key/value cache belongs to MultiHeadAttention and LlamaAttention, not to a ${kind} export`, {
       op,
       argument: 'cache',
+    });
+  }
+  if (options.selfAttention && kind !== 'multi-head') {
+    throw new ConfigError(`selfAttention is an option of MultiHeadAttention exports (the ${kind} export has its own inputs)`, {
+      op,
+      argument: 'selfAttention',
     });
   }
   if (kind === 'llama') {

@@ -20,6 +20,8 @@ export interface KeepInputs {
   slidingWindow?: number;
   /** A keep rule built from heed's built-in rules, with the graph inputs of its segment ids. */
   keepRule?: { rule: KeepRule; segments: { query: string; key: string } | null };
+  /** Lk as an int64 [1], when the keys value is not all of them (the new keys of a cached call). */
+  keyLength?: string;
 }
 
 /** The one SegmentRule in a rule tree (null when there is none); a tree with two is refused. */
@@ -68,7 +70,7 @@ export function buildKeepMask(graph: GraphBuilder, masks: KeepInputs, query: str
   }
   if (masks.additiveMask)
     parts.push(graph.op('Not', [graph.op('IsInf', [masks.additiveMask], { detect_positive: 0 })], {}, { name: 'additive_keep' })); // −∞ drops
-  const grid = (): IndexGrid => indexGrid(graph, query, keys);
+  const grid = (): IndexGrid => indexGrid(graph, query, keys, masks.keyLength);
   if (masks.causal) parts.push(causalKeep(graph, grid(), masks.causal.offset, masks.slidingWindow)); // [Lq, Lk]
   if (masks.keepRule) parts.push(ruleKeep(graph, masks.keepRule.rule, grid(), masks.keepRule.segments, rank)); // [(B, 1,) Lq, Lk]
   if (parts.length === 0) return null;
@@ -81,12 +83,13 @@ interface IndexGrid {
   columns: string;
 }
 
-function indexGrid(graph: GraphBuilder, query: string, keys: string): IndexGrid {
+function indexGrid(graph: GraphBuilder, query: string, keys: string, keyLength?: string): IndexGrid {
   const zero = graph.int64(0);
   const one = graph.int64(1);
-  const lengthOf = (x: string): string => graph.op('Squeeze', [graph.op('Shape', [x], { start: -2, end: -1 }), graph.int64s([0])]); // []
+  const scalar = (length: string): string => graph.op('Squeeze', [length, graph.int64s([0])]); // [1] -> []
+  const lengthOf = (x: string): string => scalar(graph.op('Shape', [x], { start: -2, end: -1 })); // []
   const rows = graph.op('Unsqueeze', [graph.op('Range', [zero, lengthOf(query), one]), graph.int64s([1])], {}, { name: 'query_rows' }); // [Lq, 1]
-  const columns = graph.op('Range', [zero, lengthOf(keys), one], {}, { name: 'key_columns' }); // [Lk]
+  const columns = graph.op('Range', [zero, keyLength ? scalar(keyLength) : lengthOf(keys), one], {}, { name: 'key_columns' }); // [Lk]
   return { rows, columns };
 }
 

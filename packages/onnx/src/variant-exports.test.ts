@@ -205,6 +205,14 @@ describe('variants: T5 relative position bias', () => {
     }
   }, 60_000);
 
+  it('RoPE on an odd or unequal feature size fails at the export, naming the sizes', () => {
+    expect(() => exportToOnnx({ scorer: new RotaryScorer() }, { dims: { queryDim: 5 } })).toThrow(
+      /exportToOnnx: RoPE rotates pairs of features: it needs dq = dk, even; got dq = 5, dk = 5/,
+    );
+    const general = new RotaryScorer({ inner: createScorer({ kind: 'general', queryDim: 4, keyDim: 6 }) });
+    expect(() => exportToOnnx({ scorer: general }, { dims: { queryDim: 4, keyDim: 6 } })).toThrow(/got dq = 4, dk = 6/);
+  });
+
   it('a ModifiedScorer (a JavaScript function of the scores) fails with a named error, even under a built-in kind', () => {
     const doubled = new ModifiedScorer({ kind: 'doubled', modify: (scores) => mul(scores, 2) });
     expect(() => exportToOnnx({ scorer: doubled }, { dims: { queryDim: 4 } })).toThrow(

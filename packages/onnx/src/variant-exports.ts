@@ -69,7 +69,13 @@ export function rotate(graph: GraphBuilder, x: string, offset: string, d: number
 }
 
 registerScorerExport<RotaryScorer>('rotary', (graph, q, k, context) => {
-  const { scorer, queryDim } = context;
+  const { scorer, queryDim, keyDim } = context;
+  if (queryDim % 2 !== 0 || keyDim !== queryDim) {
+    throw new ConfigError(`RoPE rotates pairs of features: it needs dq = dk, even; got dq = ${queryDim}, dk = ${keyDim}`, {
+      op: 'exportToOnnx',
+      argument: 'scorer',
+    });
+  }
   // The query offset: an integer, or 'bottom-right' (Lk − Lq), computed from the graph's lengths.
   const offset =
     scorer.queryPositionOffset === 'bottom-right'

@@ -2,16 +2,15 @@
 // Trains the date model off the main thread and reports progress: the loss of every step, held-out
 // accuracy every `evaluateEvery` steps, and a snapshot of the weights every `reportEvery` steps (so the
 // page can show the alignment as it is learned).
-import { useWasmKernels, type WasmKernelsInfo } from '@heed/tensor';
+import { backendById } from '../backend/backends';
 import { DateTrainer, evaluate, heldOutExamples } from './train';
 import type { FromWorker, StateSnapshot, ToWorker } from './worker-protocol';
 
 const scope = self as unknown as DedicatedWorkerGlobalScope;
 const heldOut = heldOutExamples(100);
 let current = 0; // runId of the run going on; a new start or a stop ends the previous one
-// heed's WebAssembly SIMD kernels (about 2× faster training steps here); the plain TypeScript kernels
-// stay in use where WebAssembly SIMD is missing. Awaited before the first step of every run.
-const kernelsReady: Promise<WasmKernelsInfo | false> = useWasmKernels().catch(() => false);
+// The kernels of the page's backend switch, switched on before the first step of a run (once per backend).
+let kernels: { id: string; description: Promise<string> } | null = null;
 
 function post(message: FromWorker, transfer: Transferable[] = []): void {
   scope.postMessage(message, transfer);
@@ -32,15 +31,20 @@ const yieldToEvents = (): Promise<void> => new Promise((resolve) => setTimeout(r
 async function train(message: Extract<ToWorker, { type: 'start' }>): Promise<void> {
   const { runId } = message;
   current = runId;
-  await kernelsReady;
+  if (kernels?.id !== message.backend) kernels = { id: message.backend, description: backendById(message.backend).activate() };
+  const description = await kernels.description;
   if (runId !== current) return; // superseded while the kernels compiled
   const trainer = new DateTrainer(message.config);
   const start = performance.now();
   const seconds = (): number => (performance.now() - start) / 1000;
+  let stepSeconds = 0;
+  const stepMs = (steps: number): number => (1000 * stepSeconds) / Math.max(1, steps);
   const untrained = evaluate(trainer.model, heldOut);
   post({ runId, type: 'accuracy', step: 0, exact: untrained.exact, characters: untrained.characters });
   for (let step = 1; step <= message.steps; step++) {
+    const stepStart = performance.now();
     const loss = trainer.step();
+    stepSeconds += (performance.now() - stepStart) / 1000;
     const report = step % message.reportEvery === 0 || step === message.steps;
     if (report) {
       const [state, buffers] = snapshot(trainer);
@@ -55,12 +59,24 @@ async function train(message: Extract<ToWorker, { type: 'start' }>): Promise<voi
     await yieldToEvents(); // let a 'stop' or a new 'start' in
     if (runId !== current) {
       const [state, buffers] = snapshot(trainer);
-      post({ runId, type: 'done', step, stopped: true, seconds: seconds(), state }, buffers);
+      post({ runId, type: 'done', step, stopped: true, seconds: seconds(), state, stepMs: stepMs(step), kernels: description }, buffers);
       return;
     }
   }
   const [state, buffers] = snapshot(trainer);
-  post({ runId, type: 'done', step: message.steps, stopped: false, seconds: seconds(), state }, buffers);
+  post(
+    {
+      runId,
+      type: 'done',
+      step: message.steps,
+      stopped: false,
+      seconds: seconds(),
+      state,
+      stepMs: stepMs(message.steps),
+      kernels: description,
+    },
+    buffers,
+  );
 }
 
 scope.addEventListener('message', (event: MessageEvent<ToWorker>) => {

@@ -24,16 +24,17 @@ export function batchOf(rng: Rng, B: number, n: number): Tensor {
 }
 
 /**
- * Cross-entropy of the predictable next tokens: from the second run's first letter (position n + 1) to its
- * second-to-last (2n − 1), each predicting the letter after it. logits [B, L, V] -> a scalar.
+ * Cross-entropy of every next token: positions 0 … 2n − 1 each predict the token after them. In the first run
+ * the next letter is unpredictable (beyond being new), in the second it can be copied; training on both, as a
+ * language model does, also teaches heads with nothing to copy to rest on the start token.
+ * logits [B, L, V] -> a scalar.
  */
 export function inductionLoss(logits: Tensor, ids: Tensor): Tensor {
   const [B, L, V] = logits.shape as [number, number, number];
-  const n = (L - 1) / 2;
-  const predicted = reshape(slice(logits, 1, n + 1, 2 * n), [B * (n - 1), V]); // [B, n − 1, V] -> [B·(n − 1), V]
-  const targets = new Float32Array(B * (n - 1));
-  for (let b = 0; b < B; b++) for (let i = n + 1; i < 2 * n; i++) targets[b * (n - 1) + i - n - 1] = ids.data[b * L + i + 1]!;
-  return crossEntropy(predicted, new Tensor(targets, [B * (n - 1)]));
+  const predicted = reshape(slice(logits, 1, 0, L - 1), [B * (L - 1), V]); // [B, L − 1, V] -> [B·(L − 1), V]
+  const targets = new Float32Array(B * (L - 1));
+  for (let b = 0; b < B; b++) for (let i = 0; i < L - 1; i++) targets[b * (L - 1) + i] = ids.data[b * L + i + 1]!;
+  return crossEntropy(predicted, new Tensor(targets, [B * (L - 1)]));
 }
 
 export class InductionTrainer {

@@ -1,5 +1,6 @@
 import { Rng } from '@heed/tensor';
 import { listScorers } from '@heed/scorers';
+import { currentBackend, defaultBackend } from '../backend/backends';
 import { FORMAT_EXAMPLES, INPUT_LENGTH, OUTPUT_LENGTH, parseDateText, randomExample } from '../dates/data';
 import { DateModel } from '../dates/model';
 import { DEFAULT_TRAIN_CONFIG, fromModelFile, predict, type ModelFile, type TrainConfig } from '../dates/train';
@@ -183,7 +184,16 @@ export function mountDates(root: HTMLElement): void {
     stopButton.disabled = false;
     setState('training');
     status.textContent = `Training a ${trainingConfig.scorer} model for ${steps} steps…`;
-    worker.postMessage({ type: 'start', runId, config: trainingConfig, steps, reportEvery: 10, evaluateEvery: 25 } satisfies ToWorker);
+    const backend = (currentBackend() ?? defaultBackend()).id; // the worker trains on the page's kernels
+    worker.postMessage({
+      type: 'start',
+      runId,
+      config: trainingConfig,
+      steps,
+      reportEvery: 10,
+      evaluateEvery: 25,
+      backend,
+    } satisfies ToWorker);
     showPrediction();
   }
 
@@ -218,7 +228,8 @@ export function mountDates(root: HTMLElement): void {
       } else if (m.type === 'done') {
         model?.loadStateDict(m.state);
         modelLabel = `${model?.config.scorer ?? ''} model trained in the browser (${m.step} steps, ${fmt(m.seconds, 1)} s)`;
-        status.textContent = `${m.stopped ? 'Stopped' : 'Done'} after ${m.step} steps in ${fmt(m.seconds, 1)} s${lastAccuracy}.`;
+        status.textContent = `${m.stopped ? 'Stopped' : 'Done'} after ${m.step} steps in ${fmt(m.seconds, 1)} s (${fmt(m.stepMs, 1)} ms per step on ${m.kernels})${lastAccuracy}.`;
+        root.dataset.stepMs = String(m.stepMs);
         lastAccuracy = '';
         trainingConfig = null;
         trainButton.disabled = false;

@@ -22,7 +22,7 @@ import { VARIANT_HEADS, variantInput } from '../variants/variant-input';
 // normalizer (sinks, sparsemax, entmax, α-entmax) or linear attention; the weights of both heads, the rule
 // written out, and which path computed them. Shape letters: L tokens, H heads.
 
-const DEFAULT_SENTENCE = 'The cat sat on the mat because it was tired .';
+const DEFAULT_SENTENCE = 'The cat sat on the mat . It was tired .';
 const MAX_TOKENS = 12;
 
 /** What the page last showed, for the end-to-end test to recompute with its own attend() call. */
@@ -104,6 +104,7 @@ export function mountVariants(root: HTMLElement): void {
 
   for (const el of [sentence, windowSize, softcap, alpha, sink]) el.addEventListener('input', render);
   for (const el of [position, windowKind, softcapOn, normalizer]) el.addEventListener('change', render);
+  document.addEventListener('heed:backend', render);
 
   function render(): void {
     const config: VariantConfig = {
@@ -150,7 +151,7 @@ export function mountVariants(root: HTMLElement): void {
       path.textContent =
         'Linear attention has no softmax: heed computes its output in O(L) memory, and these are the weights that output implies (linearAttentionWeights).';
     } else {
-      const { scorer, normalizer: norm, causal, keepRule } = variantParts(config, VARIANT_HEADS);
+      const { scorer, normalizer: norm, causal, keepRule } = variantParts(config, VARIANT_HEADS, tokens);
       const call = { query, keys, values, scorer, normalizer: norm, causal, keepRule, needWeights: true } as const;
       try {
         // the fused path where this configuration fuses: one tiled pass, its weights on request (needWeights)

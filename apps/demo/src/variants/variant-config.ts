@@ -4,12 +4,15 @@ import {
   AlibiBias,
   AlphaEntmax,
   BiasedScorer,
+  CausalRule,
   Entmax15,
+  GumbelSoftmax,
   type KeepRule,
   LocalWindowRule,
   type Normalizer,
   RelativePositionBias,
   RotaryScorer,
+  SegmentRule,
   SlidingWindowRule,
   Softmax,
   SoftmaxWithSinks,
@@ -19,9 +22,9 @@ import {
 
 // The variants panel's choices and the heed parts they stand for. H heads.
 
-export const POSITIONS = ['none', 'rope', 'alibi', 'relative'] as const;
-export const WINDOWS = ['none', 'causal', 'sliding', 'local'] as const;
-export const NORMALIZERS = ['softmax', 'sinks', 'sparsemax', 'entmax15', 'alpha-entmax', 'linear'] as const;
+export const POSITIONS = ['none', 'rope', 'rope-interleaved', 'alibi', 'relative'] as const;
+export const WINDOWS = ['none', 'causal', 'sliding', 'local', 'segments'] as const;
+export const NORMALIZERS = ['softmax', 'sinks', 'sparsemax', 'entmax15', 'alpha-entmax', 'gumbel', 'linear'] as const;
 
 export type PositionScheme = (typeof POSITIONS)[number];
 export type WindowKind = (typeof WINDOWS)[number];
@@ -53,7 +56,8 @@ export const DEFAULT_VARIANT: VariantConfig = {
 
 export const POSITION_LABELS: Record<PositionScheme, string> = {
   none: 'none (content only)',
-  rope: 'RoPE (rotary)',
+  rope: 'RoPE (rotate-half, Llama)',
+  'rope-interleaved': 'RoPE (interleaved, GPT-J)',
   alibi: 'ALiBi (linear bias)',
   relative: 'relative bias (T5 buckets)',
 };
@@ -62,6 +66,7 @@ export const WINDOW_LABELS: Record<WindowKind, string> = {
   causal: 'causal',
   sliding: 'causal sliding window',
   local: 'local window (both sides)',
+  segments: 'within each sentence, causal',
 };
 export const NORMALIZER_LABELS: Record<NormalizerChoice, string> = {
   softmax: 'softmax',
@@ -69,11 +74,24 @@ export const NORMALIZER_LABELS: Record<NormalizerChoice, string> = {
   sparsemax: 'sparsemax',
   entmax15: 'entmax 1.5',
   'alpha-entmax': 'α-entmax',
+  gumbel: 'hard (Gumbel-softmax)',
   linear: 'linear attention (elu + 1)',
 };
 
 /** The seed of the relative bias table (T5's table is learned; here it is N(0, 1) from this seed). */
 export const RELATIVE_BIAS_SEED = 7;
+/** The seed of the Gumbel noise (a fresh generator every time, so the same choices give the same picks). */
+export const GUMBEL_SEED = 5;
+
+/** Segment ids of the tokens: a new segment (sentence) starts after every '.', '!' or '?'. */
+export function sentenceSegments(tokens: readonly string[]): number[] {
+  let segment = 0;
+  return tokens.map((token) => {
+    const id = segment;
+    if (/^[.!?]$/.test(token)) segment++;
+    return id;
+  });
+}
 
 /** The attend() parts of a configuration (not linear attention, which has no scorer or normalizer). */
 export interface VariantParts {
@@ -83,12 +101,12 @@ export interface VariantParts {
   keepRule: KeepRule | undefined;
 }
 
-/** Choices -> heed parts, for H heads. */
-export function variantParts(config: VariantConfig, numHeads: number): VariantParts {
+/** Choices -> heed parts, for H heads over `tokens` (their sentences are the segments). */
+export function variantParts(config: VariantConfig, numHeads: number, tokens: readonly string[] = []): VariantParts {
   const scaledDot: ScorerSpec = { kind: 'scaled-dot' };
   const positioned: Scorer | ScorerSpec =
-    config.position === 'rope'
-      ? new RotaryScorer({ inner: scaledDot })
+    config.position === 'rope' || config.position === 'rope-interleaved'
+      ? new RotaryScorer({ inner: scaledDot, style: config.position === 'rope' ? 'rotate-half' : 'interleaved' })
       : config.position === 'alibi'
         ? new BiasedScorer(new AlibiBias(numHeads), { inner: scaledDot })
         : config.position === 'relative'
@@ -103,13 +121,16 @@ export function variantParts(config: VariantConfig, numHeads: number): VariantPa
   } else if (config.normalizer === 'sparsemax') normalizer = new Sparsemax();
   else if (config.normalizer === 'entmax15') normalizer = new Entmax15();
   else if (config.normalizer === 'alpha-entmax') normalizer = new AlphaEntmax({ alpha: config.alpha });
+  else if (config.normalizer === 'gumbel') normalizer = new GumbelSoftmax({ rng: new Rng(GUMBEL_SEED) });
   else normalizer = new Softmax();
   const keepRule =
     config.window === 'sliding'
       ? new SlidingWindowRule(config.windowSize)
       : config.window === 'local'
         ? new LocalWindowRule(config.windowSize)
-        : undefined;
+        : config.window === 'segments'
+          ? new SegmentRule([sentenceSegments(tokens)]).and(new CausalRule())
+          : undefined;
   return { scorer, normalizer, causal: config.window === 'causal', keepRule };
 }
 
@@ -123,8 +144,8 @@ export function variantRule(config: VariantConfig): string[] {
     ];
   }
   const base =
-    config.position === 'rope'
-      ? 'R(i) q_i · R(j) k_j / √d   (R(p) turns feature pair m by p · 10000^(−2m/d))'
+    config.position === 'rope' || config.position === 'rope-interleaved'
+      ? `R(i) q_i · R(j) k_j / √d   (R(p) turns feature pair m, ${config.position === 'rope' ? '(m, m + d/2)' : '(2m, 2m + 1)'}, by p · 10000^(−2m/d))`
       : config.position === 'alibi'
         ? 'q_i · k_j / √d + m_h · (j − i)   (m_h = 2^(−8(h+1)/H): 1/16, 1/256)'
         : config.position === 'relative'
@@ -138,7 +159,9 @@ export function variantRule(config: VariantConfig): string[] {
         ? `keep i − ${config.windowSize} < j ≤ i (the ${config.windowSize} keys ending at i)`
         : config.window === 'local'
           ? `keep |i − j| ≤ ${config.windowSize} (${config.windowSize} keys each side)`
-          : 'keep every j';
+          : config.window === 'segments'
+            ? 'keep j ≤ i in the same sentence: segment(j) = segment(i) (a new one after . ! ?)'
+            : 'keep every j';
   const normalize =
     config.normalizer === 'sinks'
       ? `w_ij = exp(s_ij) / (exp(${config.sink}) + Σ_j' exp(s_ij'))   (the sink takes the rest: rows sum to less than 1)`
@@ -148,7 +171,9 @@ export function variantRule(config: VariantConfig): string[] {
           ? 'w_ij = [s_ij / 2 − τ_i]₊²   (entmax 1.5, τ_i makes the row sum to 1: zeros, softer than sparsemax)'
           : config.normalizer === 'alpha-entmax'
             ? `w_ij = [(α − 1) s_ij − τ_i]₊^(1/(α − 1)), α = ${config.alpha}   (α → 1 is softmax, 2 is sparsemax)`
-            : "w_ij = exp(s_ij) / Σ_j' exp(s_ij')";
+            : config.normalizer === 'gumbel'
+              ? 'w_i = one-hot(argmax_j (s_ij + g_ij)), g_ij ~ Gumbel(0, 1), seeded   (hard: one key per query; trained through softmax)'
+              : "w_ij = exp(s_ij) / Σ_j' exp(s_ij')";
   return [score, keep, normalize];
 }
 
@@ -163,7 +188,7 @@ export function variantProblem(config: VariantConfig): string | null {
   if (config.normalizer === 'alpha-entmax' && !(Number.isFinite(config.alpha) && config.alpha > 1 && config.alpha <= 10))
     return 'α must be a number above 1 (and at most 10): α = 1 would be softmax, 2 is sparsemax.';
   if (config.normalizer === 'sinks' && !Number.isFinite(config.sink)) return 'The sink logit must be a number.';
-  if (config.normalizer === 'linear' && (config.window === 'sliding' || config.window === 'local'))
+  if (config.normalizer === 'linear' && config.window !== 'none' && config.window !== 'causal')
     return 'Linear attention runs over every key or causally: pick the window “none” or “causal”.';
   return null;
 }

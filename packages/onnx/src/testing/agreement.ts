@@ -19,13 +19,17 @@ export const LENGTHS = [
 export const B = 2;
 
 const worst: Record<string, number> = {};
+const counted = { models: 0, comparisons: 0 };
 function record(label: string, error: number): void {
   worst[label] = Math.max(worst[label] ?? 0, error);
+  counted.comparisons++;
 }
-/** Prints the largest error seen per group (call in afterAll). */
+/** Prints the largest error seen per group and how many models and outputs were compared (call in afterAll). */
 export function reportWorst(): void {
   console.log(
-    `max relative error by group:\n${Object.entries(worst)
+    `${counted.models} exported models, ${counted.comparisons} outputs compared with heed (each model in both runtimes); max relative error by group:\n${Object.entries(
+      worst,
+    )
       .map(([k, v]) => `  ${k}: ${v.toExponential(2)}`)
       .join('\n')}`,
   );
@@ -83,6 +87,7 @@ export async function expectAgreement(
   cases: { feeds: Record<string, Feed>; expected: Tensor }[],
   tolerance: number,
 ): Promise<void> {
+  counted.models++;
   for (const runtime of RUNTIMES) {
     const outputs = await runModel(
       runtime,
@@ -106,6 +111,7 @@ export async function expectOutputsAgreement(
   cases: { feeds: Record<string, Feed>; expected: Tensor[] }[],
   tolerance: number,
 ): Promise<void> {
+  counted.models++;
   for (const runtime of RUNTIMES) {
     const outputs = await runModelOutputs(
       runtime,
