@@ -11,7 +11,8 @@
 //   (c) the ESM and CJS builds export the same names (and `exportName` among them);
 //   (d) probe.mts and probe.cts (the same TS code, compiled as ESM and as CJS, so both the .d.ts and
 //       the .d.cts are used) type-check with `tsc --noEmit` under module/moduleResolution NodeNext, strict;
-//   (e) node_modules holds nothing but the `needs` packages (no runtime dependency outside @heed/*),
+//   (e) node_modules holds nothing but the `needs` packages (no runtime dependency outside @heed/*, except
+//       the declaration-only packages a case lists in `typesOnly`, which must hold no JavaScript),
 //       and `needs` is exactly the package plus its @heed/* dependency closure.
 // TypeScript and @types/node (the root package.json's pins) are installed once into a shared temp
 // folder. All temp folders are removed at the end, also on failure.
@@ -92,6 +93,19 @@ const cases = [
     ts: "import { exportToOnnx, type OnnxExport } from '@heed/onnx'; import { MultiHeadAttention } from '@heed/multi-head'; const r: OnnxExport = exportToOnnx(new MultiHeadAttention({ embedDim: 8, numHeads: 4, numKeyValueHeads: 2 }), { causal: true }); const ok: boolean = r.bytes.length > 1000; console.log(r.attentionOp, ok);",
     expect: 'Attention true',
   },
+  {
+    pkg: '@heed/webgpu',
+    needs: ['@heed/webgpu', '@heed/tensor'],
+    // WebGPU's type declarations (GPUDevice, ...), named in @heed/webgpu's own declarations.
+    typesOnly: ['@webgpu/types'],
+    // Those declarations use DOM types (EventTarget, VideoFrame, ...): a WebGPU project compiles with the DOM lib.
+    lib: ['ES2022', 'DOM'],
+    exportName: 'requestGpuDevice',
+    esm: "import { requestGpuDevice } from '@heed/webgpu'; requestGpuDevice().catch((e) => console.log(e.name));",
+    cjs: "const { requestGpuDevice } = require('@heed/webgpu'); requestGpuDevice().catch((e) => console.log(e.name));",
+    ts: "import { requestGpuDevice, WebGpuUnavailableError } from '@heed/webgpu'; requestGpuDevice().catch((e: unknown) => console.log(e instanceof WebGpuUnavailableError ? e.name : 'other'));",
+    expect: 'WebGpuUnavailableError',
+  },
 ];
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -166,6 +180,13 @@ function pack(names, packages, packDir) {
   return tarballs;
 }
 
+/** Every file under dir, relative to it. */
+function listFiles(dir, prefix = '') {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
+    entry.isDirectory() ? listFiles(join(dir, entry.name), `${prefix}${entry.name}/`) : [`${prefix}${entry.name}`],
+  );
+}
+
 function checkCase(testCase, packages, tarballs, toolsDir) {
   const { pkg, needs } = testCase;
   const expected = [...closure(pkg, packages)].sort();
@@ -187,8 +208,13 @@ function checkCase(testCase, packages, tarballs, toolsDir) {
       installed.push(entry);
     }
   }
-  const extra = installed.filter((name) => !needs.includes(name));
+  const typesOnly = testCase.typesOnly ?? [];
+  const extra = installed.filter((name) => !needs.includes(name) && !typesOnly.includes(name));
   if (extra.length > 0) throw new Error(`installing ${pkg} also installed: ${extra.join(', ')}`);
+  for (const name of typesOnly) {
+    const code = listFiles(join(dir, 'node_modules', name)).filter((file) => /\.(m|c)?js$/.test(file));
+    if (code.length > 0) throw new Error(`${name}, installed with ${pkg} as declarations only, holds code: ${code.join(', ')}`);
+  }
 
   // (a), (b): run the probes.
   writeFileSync(join(dir, 'probe.mjs'), `${testCase.esm}\n`);
@@ -219,7 +245,7 @@ function checkCase(testCase, packages, tarballs, toolsDir) {
   const tsconfig = {
     compilerOptions: {
       target: 'ES2022',
-      lib: ['ES2022'],
+      lib: testCase.lib ?? ['ES2022'],
       module: 'NodeNext',
       moduleResolution: 'NodeNext',
       strict: true,

@@ -16,6 +16,7 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 const PACKAGE = '@sparticuz/chromium';
 const MARKER = 'heed-extracted.json';
@@ -49,7 +50,7 @@ export async function findChromium(packageDir, { allowOverride = true } = {}) {
     rmSync(partial, { recursive: true, force: true });
     mkdirSync(partial, { recursive: true });
     const started = Date.now();
-    const { default: Chromium } = await import(PACKAGE);
+    const { default: Chromium } = await import(pathToFileURL(entry).href); // the caller's copy, not one beside this script
     const savedTmpdir = process.env.TMPDIR;
     process.env.TMPDIR = partial; // os.tmpdir() reads it on every call: the extraction lands here
     let extracted;

@@ -37,6 +37,16 @@ export const IMPLS = {
     family: 'ort',
     load: async (task, o) => (await import('./impl-ort.mjs')).createOrt(2, task, o),
   },
+  'onnx-export-1': {
+    label: 'heed-trained, served by ONNX Runtime (1 thread)',
+    family: 'ort',
+    load: async (task, o) => (await import('./impl-heed-onnx.mjs')).createHeedOnnx(1, task, o),
+  },
+  'onnx-export-2': {
+    label: 'heed-trained, served by ONNX Runtime (2 threads)',
+    family: 'ort',
+    load: async (task, o) => (await import('./impl-heed-onnx.mjs')).createHeedOnnx(2, task, o),
+  },
   'ortweb-1': {
     label: 'onnxruntime-web (1 thread)',
     family: 'ort',

@@ -16,6 +16,7 @@ import { flopsOf } from './problem.mjs';
 import { IMPLS } from './impls.mjs';
 import { detectHeed } from './impl-heed.mjs';
 import { formatTable, gflopsSvg } from './report.mjs';
+import { CAUSAL_LENGTH } from './targets.mjs';
 import { resolveRuntime } from './runtime.mjs';
 import { buildLabel } from './wasm-build.mjs';
 
@@ -138,6 +139,8 @@ const available = [
   'tfjs-wasm-head',
   'ort-1',
   'ort-2',
+  'onnx-export-1',
+  'onnx-export-2',
   'ortweb-1',
   'ortweb-2',
 ];
@@ -279,6 +282,11 @@ for (const id of ordered.filter((id) => IMPLS[id].family === 'heed' && config.wi
   await runRow('sdpa', id, config.windowLengths, { causal: true, rowTask: 'sdpa-causal' });
   await runRow('sdpa', id, config.windowLengths, { causal: true, window: WINDOW, rowTask: 'sdpa-window' });
 }
+// The causal target: heed's causal MHA (masked key tiles skipped) against its full MHA at L = 4096, one thread.
+if (chosen.includes('heed-wasm1') && config.windowLengths.length > 0) {
+  if (!config.lengths.includes(CAUSAL_LENGTH)) await runRow('mha', 'heed-wasm1', [CAUSAL_LENGTH]);
+  await runRow('mha', 'heed-wasm1', [CAUSAL_LENGTH], { causal: true, rowTask: 'mha-causal' });
+}
 if (config.train) {
   // The target: heed against tfjs-wasm in its fastest form (per head); the batched form too in --full.
   const trainPeers = full ? ['tfjs-wasm', 'tfjs-wasm-head'] : ['tfjs-wasm-head'];
@@ -321,7 +329,7 @@ rmSync(refDir, { recursive: true, force: true });
 // --- report -----------------------------------------------------------------------------------------
 
 for (const r of results) {
-  if (r.medianMs && !['memory', 'sdpa-causal', 'sdpa-window'].includes(r.task)) r.gflops = r.flops / r.medianMs / 1e6; // memory rows: heed's causal path does less work
+  if (r.medianMs && !['memory', 'mha-causal', 'sdpa-causal', 'sdpa-window'].includes(r.task)) r.gflops = r.flops / r.medianMs / 1e6; // memory rows: heed's causal path does less work
   if (r.relDiff !== undefined) r.agrees = r.relDiff <= TOLERANCE;
 }
 // heed's speed-up over each peer: the peer's median over the fastest heed row's at the same task and L.

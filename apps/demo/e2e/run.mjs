@@ -4,11 +4,25 @@
 // panels, saves a screenshot of each, and fails on any console error, page error, failed request or
 // request outside the page's origin.
 //   node e2e/run.mjs [--screenshots <dir under apps/demo>]
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { Rng, Tensor } from '@heed/tensor';
+import {
+  AlphaEntmax,
+  alibiScorer,
+  attend,
+  BiasedScorer,
+  linearAttentionWeights,
+  LocalWindowRule,
+  RelativePositionBias,
+  RotaryScorer,
+  SlidingWindowRule,
+  SoftcapScorer,
+  SoftmaxWithSinks,
+} from '@heed/soft-attention';
 import { preview } from 'vite';
 import { findChromium } from './chromium.mjs';
 
@@ -46,6 +60,50 @@ function check(name, ok, detail = '') {
   }
 }
 
+/**
+ * The weights of the variants panel's configuration, from a direct call of the built packages on the
+ * query, keys and values the page used: this test's own reading of the choices (not the page's mapping).
+ */
+function referenceVariantWeights({ config, query, keys, values }) {
+  const t = (x) => new Tensor(Float32Array.from(x.data), x.shape);
+  const [q, k, v] = [t(query), t(keys), t(values)];
+  const H = query.shape[1];
+  if (config.normalizer === 'linear') return Array.from(linearAttentionWeights(q, k, { causal: config.window === 'causal' }).data);
+  const inner = { kind: 'scaled-dot' };
+  let scorer =
+    config.position === 'rope'
+      ? new RotaryScorer({ inner })
+      : config.position === 'alibi'
+        ? alibiScorer(H, inner)
+        : config.position === 'relative'
+          ? new BiasedScorer(new RelativePositionBias({ numHeads: H, rng: new Rng(7) }), { inner }) // the page's documented table seed
+          : inner;
+  if (config.softcap !== null) scorer = new SoftcapScorer(config.softcap, { inner: scorer });
+  let normalizer = config.normalizer === 'entmax15' ? 'entmax15' : config.normalizer === 'sparsemax' ? 'sparsemax' : 'softmax';
+  if (config.normalizer === 'alpha-entmax') normalizer = new AlphaEntmax({ alpha: config.alpha });
+  if (config.normalizer === 'sinks') {
+    normalizer = new SoftmaxWithSinks({ numHeads: H });
+    normalizer.sinks.data.fill(config.sink);
+  }
+  const keepRule =
+    config.window === 'sliding'
+      ? new SlidingWindowRule(config.windowSize)
+      : config.window === 'local'
+        ? new LocalWindowRule(config.windowSize)
+        : undefined;
+  const { weights } = attend({
+    query: q,
+    keys: k,
+    values: v,
+    scorer,
+    normalizer,
+    causal: config.window === 'causal',
+    keepRule,
+    implementation: 'plain',
+  });
+  return Array.from(weights.data);
+}
+
 const close = (a, b, tol) => Math.abs(a - b) <= tol;
 /** Polls `read` until `done(value)` or 3 s pass; returns the last value (the check then judges it). */
 async function settle(read, done) {
@@ -70,7 +128,7 @@ async function checkLayout(page, width) {
   await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
   const report = await page.evaluate(() => {
     const doc = document.documentElement;
-    const boxes = [...document.querySelectorAll('.site-header, .panel, .card, .heads-column, .worked, .controls')];
+    const boxes = [...document.querySelectorAll('.site-header, .panel, .card, .induction-head, .worked, .controls')];
     const overflowing = boxes
       .filter((el) => el.scrollWidth > el.clientWidth)
       .map((el) => `${el.id || el.className} ${el.scrollWidth} > ${el.clientWidth}`);
@@ -413,77 +471,186 @@ try {
   await dates.screenshot({ path: join(screenshots, 'panel-2-dates.png') });
   await page.mouse.move(0, 0);
 
-  // ---------------------------------------------------------------- panel 3: self-attention and heads
-  console.log('panel 3 · self-attention and heads');
+  // ---------------------------------------------------------------- panel 3: heads of a trained transformer
+  console.log('panel 3 · heads of a trained transformer');
   const heads = page.locator('#panel-heads');
-  const sentence = await heads.locator('[data-testid=heads-sentence]').inputValue();
-  const tokens = sentence.split(' ').length; // the default sentence has its final '.' spaced off
-  const maps = (normalizer, perHead = true) =>
-    heads.locator(
-      `[data-testid=heads-heatmap][data-normalizer=${normalizer}]${perHead ? ':not([data-head=average])' : '[data-head=average]'}`,
-    );
-  for (const numHeads of [4, 2]) {
-    await heads.locator('[data-testid=heads-count]').selectOption(String(numHeads));
-    for (const normalizer of ['softmax', 'sparsemax']) {
-      const count = await maps(normalizer).count();
-      const sizes = await maps(normalizer).evaluateAll((els) => els.map((el) => `${el.dataset.rows}×${el.dataset.cols}`));
-      check(
-        `${numHeads} heads, ${normalizer}: one heatmap per head plus the average`,
-        count === numHeads && (await maps(normalizer, false).count()) === 1 && sizes.every((s) => s === `${tokens}×${tokens}`),
-        `${count} maps, ${sizes.join(' ')}`,
-      );
-    }
-  }
-  await heads.locator('[data-testid=heads-count]').selectOption('1');
-  for (const normalizer of ['softmax', 'sparsemax']) {
-    const count = await heads.locator(`[data-testid=heads-heatmap][data-normalizer=${normalizer}]`).count();
-    check(
-      `1 head, ${normalizer}: one map, not an "average" beside an identical head`,
-      count === 1 && (await maps(normalizer, false).count()) === 0,
-      `${count} map`,
-    );
-  }
-  for (const numHeads of [4, 8]) {
-    await heads.locator('[data-testid=heads-count]').selectOption(String(numHeads));
-    const height = await heads.evaluate((el) => el.getBoundingClientRect().height);
-    const perRow = await maps('softmax').evaluateAll((els) => new Set(els.map((el) => Math.round(el.getBoundingClientRect().top))).size);
-    check(
-      `${numHeads} heads: the maps sit in a grid (rows of several heads)`,
-      perRow < numHeads,
-      `${numHeads} heads in ${perRow} rows; panel ${Math.round(height)} px tall`,
-    );
-  }
-  await heads.locator('[data-testid=heads-count]').selectOption('4');
-  await heads.locator('[data-testid=heads-causal]').check();
-  const first = maps('softmax').first();
-  await first.scrollIntoViewIfNeeded();
-  const fbox = await first.locator('canvas').boundingBox();
-  const [fx0, fy0, fcell] = await first.evaluate((el) => [Number(el.dataset.x0), Number(el.dataset.y0), Number(el.dataset.cell)]);
-  await page.mouse.move(fbox.x + fx0 + (tokens - 0.5) * fcell, fbox.y + fy0 + 0.5 * fcell); // first query, last key
-  const causalTip = first.locator('.heatmap-tooltip');
-  await causalTip.waitFor({ state: 'visible' });
-  const lastKey = await settle(
-    () => causalTip.getAttribute('data-value'),
+  await page.waitForFunction(() => ['ready', 'error'].includes(document.querySelector('#panel-heads')?.dataset.state ?? ''));
+  check(
+    'the trained induction model loads from a static file',
+    (await heads.getAttribute('data-state')) === 'ready',
+    await heads.locator('[data-testid=induction-status]').textContent(),
+  );
+  const shipped = JSON.parse(readFileSync(join(root, 'dist', 'models', 'induction.json'), 'utf8'));
+  const { numLayers, numHeads } = shipped.config;
+  const headMaps = heads.locator('[data-testid=induction-heatmap]');
+  const letters = await heads.locator('[data-testid=induction-letters]').inputValue();
+  const L = 1 + letters.replace(/\s/g, '').length;
+  const mapSizes = await headMaps.evaluateAll((els) => els.map((el) => `${el.dataset.rows}×${el.dataset.cols}`));
+  check(
+    `one map per layer and head (${numLayers} × ${numHeads}), each positions × positions`,
+    mapSizes.length === numLayers * numHeads && mapSizes.every((s) => s === `${L}×${L}`),
+    `${mapSizes.length} maps of ${mapSizes[0]}`,
+  );
+  const pageRoles = (await heads.getAttribute('data-head-roles')).split(';').map((r) => r.split(','));
+  check(
+    "the page's head labels, measured in the page, match those the training script measured",
+    JSON.stringify(pageRoles) === JSON.stringify(shipped.evaluation.roles),
+    pageRoles.map((r, i) => `L${i + 1}: ${r.join(', ')}`).join(' | '),
+  );
+  const inductionBadges = await heads
+    .locator('[data-testid=induction-role][data-role=induction]')
+    .evaluateAll((els) => els.map((el) => el.textContent));
+  const bestInduction = Math.max(...shipped.evaluation.scores.flat().map((s) => s.induction));
+  check(
+    'at least one head is labelled "induction", with a held-out score of 0.5 or more',
+    inductionBadges.length >= 1 && bestInduction >= 0.5,
+    `${inductionBadges.join(', ')}; best ${bestInduction.toFixed(3)}`,
+  );
+  const yours = await headMaps.evaluateAll((els) =>
+    els.map((el) => ({ role: el.dataset.role, induction: Number(el.dataset.induction), previous: Number(el.dataset.previousToken) })),
+  );
+  const yourBest = Math.max(...yours.filter((m) => m.role === 'induction').map((m) => m.induction));
+  check(`on "${letters}" the induction heads score 0.5 or more too`, yourBest >= 0.5, `best ${yourBest.toFixed(3)}`);
+  const summary = heads.locator('[data-testid=induction-summary]');
+  const [right, asked] = await summary.evaluate((el) => [Number(el.dataset.right), Number(el.dataset.asked)]);
+  check('the model predicts the repeated letters', asked > 0 && right >= asked - 1, await summary.textContent());
+  await heads.locator('[data-testid=induction-untrained]').check();
+  const untrainedRoles = await heads.getAttribute('data-head-roles');
+  const [rightBefore] = await summary.evaluate((el) => [Number(el.dataset.right)]);
+  check(
+    'untrained: the same model before training has no induction head and predicts less',
+    (await heads.getAttribute('data-model')) === 'untrained' && !untrainedRoles.includes('induction') && rightBefore < right,
+    `${untrainedRoles} · ${rightBefore} of ${asked} right`,
+  );
+  await heads.locator('[data-testid=induction-untrained]').uncheck();
+  const firstMap = headMaps.first();
+  await firstMap.scrollIntoViewIfNeeded();
+  const hbox = await firstMap.locator('canvas').boundingBox();
+  const [hx0, hy0, hcell] = await firstMap.evaluate((el) => [Number(el.dataset.x0), Number(el.dataset.y0), Number(el.dataset.cell)]);
+  await page.mouse.move(hbox.x + hx0 + (L - 0.5) * hcell, hbox.y + hy0 + 0.5 * hcell); // first position, last position
+  const headTip = firstMap.locator('.heatmap-tooltip');
+  await headTip.waitFor({ state: 'visible' });
+  const future = await settle(
+    () => headTip.getAttribute('data-value'),
     (v) => v === '0',
   );
-  check('causal: the first token gives the last one no weight', Number(lastKey) === 0, (await causalTip.innerText()).replace(/\n/g, ' · '));
-  await page.mouse.move(fbox.x + fx0 + 0.5 * fcell, fbox.y + fy0 + 0.5 * fcell); // first query, first key
-  const itself = await settle(
-    () => causalTip.getAttribute('data-value'),
-    (v) => v === '1',
-  );
-  check('causal: the first token attends only to itself', Number(itself) === 1, (await causalTip.innerText()).replace(/\n/g, ' · '));
+  check('causal: the first position gives the last one no weight', Number(future) === 0, (await headTip.innerText()).replace(/\n/g, ' · '));
   await page.mouse.move(0, 0);
-  await heads.locator('[data-testid=heads-causal]').uncheck();
   await heads.screenshot({ path: join(screenshots, 'panel-3-heads.png') });
-  await heads.locator('[data-testid=heads-sentence]').fill('   ');
-  const headsNote = heads.locator('[data-testid=heads-note]');
+  const inductionNote = heads.locator('[data-testid=induction-note]');
+  for (const [typed, expectedWords] of [
+    ['   ', 'empty'],
+    ['abc1', '“1”'],
+    ['abcdefghijklmnopqrstuvwxyz', 'At most'],
+  ]) {
+    await heads.locator('[data-testid=induction-letters]').fill(typed);
+    check(
+      `letters "${typed}": the page says what is wrong, with no stale maps`,
+      (await inductionNote.textContent()).includes(expectedWords) && !(await heads.locator('[data-testid=induction-grid]').isVisible()),
+      await inductionNote.textContent(),
+    );
+  }
+  await heads.locator('[data-testid=induction-letters]').fill(letters);
   check(
-    'an empty sentence says so, with no empty boxes',
-    (await headsNote.textContent()).includes('empty') && !(await heads.locator('.heads-grid').isVisible()),
-    await headsNote.textContent(),
+    '… and the maps come back with valid letters',
+    (await headMaps.count()) === numLayers * numHeads && (await inductionNote.textContent()) === '',
   );
-  await heads.locator('[data-testid=heads-sentence]').fill(sentence);
+
+  // ---------------------------------------------------------------- panel 4: variants
+  console.log('panel 4 · variants');
+  const variants = page.locator('#panel-variants');
+  const snapshot = () => page.evaluate(() => window.heedDemo?.variants);
+  const base = await snapshot();
+  check(
+    'the variants panel starts on causal softmax over the fused path',
+    base?.path === 'fused' && base.config.window === 'causal',
+    base?.path,
+  );
+  const walk = [
+    { name: 'position none, no window', set: { position: 'none', window: 'none' }, path: 'fused' },
+    { name: 'RoPE, causal', set: { position: 'rope', window: 'causal' }, path: 'plain' },
+    { name: 'ALiBi, causal', set: { position: 'alibi' }, path: 'plain' },
+    { name: 'relative bias, causal', set: { position: 'relative' }, path: 'plain' },
+    { name: 'causal sliding window W = 3', set: { position: 'none', window: 'sliding', size: '3' }, path: 'fused' },
+    { name: 'local window W = 2', set: { window: 'local', size: '2' }, path: 'fused' },
+    { name: 'soft-cap c = 1 on RoPE scores, causal', set: { position: 'rope', window: 'causal', softcap: '1' }, path: 'plain' },
+    { name: 'softmax with sinks (sink logit 1)', set: { position: 'none', softcap: null, normalizer: 'sinks', sink: '1' }, path: 'plain' },
+    { name: 'sparsemax', set: { normalizer: 'sparsemax' }, path: 'plain' },
+    { name: 'entmax 1.5', set: { normalizer: 'entmax15' }, path: 'plain' },
+    { name: 'α-entmax, α = 1.25', set: { normalizer: 'alpha-entmax', alpha: '1.25' }, path: 'plain' },
+    {
+      name: 'ALiBi + sliding window W = 4 + soft-cap 2 + sparsemax',
+      set: { position: 'alibi', window: 'sliding', size: '4', softcap: '2', normalizer: 'sparsemax' },
+      path: 'plain',
+    },
+    { name: 'linear attention, causal', set: { position: 'none', window: 'causal', softcap: null, normalizer: 'linear' }, path: 'linear' },
+    { name: 'linear attention, every key', set: { window: 'none' }, path: 'linear' },
+  ];
+  for (const { name, set, path: expectedPath } of walk) {
+    if (set.position) await variants.locator('[data-testid=variants-position]').selectOption(set.position);
+    if (set.window) await variants.locator('[data-testid=variants-window]').selectOption(set.window);
+    if (set.size) await variants.locator('[data-testid=variants-window-size]').fill(set.size);
+    if (set.softcap === null) await variants.locator('[data-testid=variants-softcap-on]').uncheck();
+    if (set.softcap) {
+      await variants.locator('[data-testid=variants-softcap-on]').check();
+      await variants.locator('[data-testid=variants-softcap]').fill(set.softcap);
+    }
+    if (set.normalizer) await variants.locator('[data-testid=variants-normalizer]').selectOption(set.normalizer);
+    if (set.sink) await variants.locator('[data-testid=variants-sink]').fill(set.sink);
+    if (set.alpha) await variants.locator('[data-testid=variants-alpha]').fill(set.alpha);
+    const shown = await snapshot();
+    const expected = referenceVariantWeights(shown);
+    const diff = Math.max(...shown.weights.data.map((w, n) => Math.abs(w - expected[n])));
+    const changed = Math.max(...shown.weights.data.map((w, n) => Math.abs(w - base.weights.data[n])));
+    const rule = await variants.locator('[data-testid=variants-rule]').innerText();
+    check(
+      `variant ${name}: the weights match a direct call of the packages, on the ${expectedPath} path`,
+      shown.weights.data.length === expected.length && diff <= 1e-5 && shown.path === expectedPath && rule.length > 20,
+      `max |Δ| ${diff.toExponential(1)}, ${shown.path} path, ${changed > 1e-3 ? `changed by up to ${changed.toFixed(3)}` : 'as the default'}`,
+    );
+  }
+  const sparseStats = await variants.locator('[data-testid=variants-stats]').evaluate((el) => Number(el.dataset.zeros));
+  check('linear attention over every key has no zeros', sparseStats === 0, `${sparseStats} zeros`);
+  await variants.locator('[data-testid=variants-normalizer]').selectOption('sinks');
+  await variants.locator('[data-testid=variants-sink]').fill('2');
+  const sinkSum = await variants.locator('[data-testid=variants-stats]').evaluate((el) => Number(el.dataset.meanRowSum));
+  check(
+    'with a sink the rows sum to less than 1, and the page says so',
+    sinkSum < 0.99 && (await variants.locator('[data-testid=variants-stats]').textContent()).includes('sink'),
+    sinkSum.toFixed(3),
+  );
+  const variantsNote = variants.locator('[data-testid=variants-note]');
+  for (const [control, value, words] of [['variants-sink', '', 'sink logit']]) {
+    await variants.locator(`[data-testid=${control}]`).fill(value);
+    check(
+      `an empty ${control.replace('variants-', '')} box says so, with no stale maps`,
+      (await variantsNote.textContent()).includes(words) && !(await variants.locator('[data-testid=variants-heatmap]').first().isVisible()),
+      await variantsNote.textContent(),
+    );
+  }
+  await variants.locator('[data-testid=variants-sink]').fill('1');
+  await variants.locator('[data-testid=variants-normalizer]').selectOption('alpha-entmax');
+  await variants.locator('[data-testid=variants-alpha]').fill('1');
+  check('α = 1 is refused in words', (await variantsNote.textContent()).includes('α must be'), await variantsNote.textContent());
+  await variants.locator('[data-testid=variants-alpha]').fill('1.5');
+  await variants.locator('[data-testid=variants-window]').selectOption('sliding');
+  await variants.locator('[data-testid=variants-window-size]').fill('0');
+  check(
+    'a sliding window of 0 keys is refused in words',
+    (await variantsNote.textContent()).includes('sliding window W'),
+    await variantsNote.textContent(),
+  );
+  await variants.locator('[data-testid=variants-window-size]').fill('3');
+  await variants.locator('[data-testid=variants-sentence]').fill('');
+  check('an empty sentence says so', (await variantsNote.textContent()).includes('empty'), await variantsNote.textContent());
+  await variants.locator('[data-testid=variants-sentence]').fill('The cat sat on the mat because it was tired .');
+  await variants.locator('[data-testid=variants-position]').selectOption('alibi');
+  await variants.locator('[data-testid=variants-normalizer]').selectOption('entmax15');
+  check(
+    '… and the maps come back',
+    (await variantsNote.textContent()) === '' && (await variants.locator('[data-testid=variants-heatmap]').count()) === 2,
+  );
+  await variants.screenshot({ path: join(screenshots, 'panel-4-variants.png') });
 
   // ---------------------------------------------------------------- the layout, wide and narrow
   console.log('layout · 1280 px, 360 px and 390 px');
@@ -497,6 +664,7 @@ try {
   await steps.screenshot({ path: join(screenshots, 'panel-1-three-steps-390.png') });
   await dates.screenshot({ path: join(screenshots, 'panel-2-dates-390.png') });
   await heads.screenshot({ path: join(screenshots, 'panel-3-heads-390.png') });
+  await variants.screenshot({ path: join(screenshots, 'panel-4-variants-390.png') });
   await page.setViewportSize({ width: 1280, height: 900 });
 
   // ---------------------------------------------------------------- opened from disk

@@ -1,7 +1,8 @@
 import './style.css';
 import { mountDates } from './panels/dates-panel';
-import { mountHeads } from './panels/heads-panel';
+import { mountInduction } from './panels/induction-panel';
 import { mountThreeSteps } from './panels/three-steps';
+import { mountVariants } from './panels/variants-panel';
 
 const panel = (id: string): HTMLElement => {
   const el = document.getElementById(id);
@@ -15,4 +16,5 @@ document.documentElement.dataset.booted = 'true';
 
 mountThreeSteps(panel('panel-steps'));
 mountDates(panel('panel-dates'));
-mountHeads(panel('panel-heads'));
+mountInduction(panel('panel-heads'));
+mountVariants(panel('panel-variants'));

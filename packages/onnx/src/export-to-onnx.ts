@@ -1,7 +1,8 @@
-import { ArgumentError } from '@heed/tensor';
-import { attentionCore, fusedOpFor, type OnnxTarget } from './attention-core';
+import { KeepRule } from '@heed/soft-attention';
+import { ArgumentError, ConfigError } from '@heed/tensor';
+import { attentionCore, fusedOpFor, type FusedOp, type OnnxTarget } from './attention-core';
 import { GraphBuilder } from './graph-builder';
-import type { KeepInputs } from './keep-mask';
+import { checkExportableRule, segmentRuleOf, type KeepInputs, type OffsetValue } from './keep-mask';
 import { encodeModel } from './onnx-model';
 import { ParameterTable } from './parameter-table';
 import { rotate } from './variant-exports'; // also registers the exports of the built-in variants
@@ -21,10 +22,46 @@ export interface ExportToOnnxOptions {
   attentionMask?: boolean;
   /** Add a bool graph input `keyPaddingMask` [B, Lk] (true = real key). */
   keyPaddingMask?: boolean;
-  /** Query i attends keys j ≤ i (top-left aligned), built into the graph. */
-  causal?: boolean;
-  /** Names of the graph inputs (defaults: query, keys, values for attend; x for SelfAttention; query, key, value for MultiHeadAttention; attentionMask; keyPaddingMask). */
-  inputNames?: Partial<Record<'query' | 'keys' | 'values' | 'x' | 'key' | 'value' | 'attentionMask' | 'keyPaddingMask', string>>;
+  /** Add a float graph input `additiveMask` broadcastable to the scores, added to them (−∞ drops a key), as heed's `additiveMask`. */
+  additiveMask?: boolean;
+  /**
+   * Query i attends keys j ≤ i + offset, built into the graph: `true` is offset 0 (top-left aligned), or
+   * the past length with `cache` (as heed's MultiHeadAttention); `{ offset }` a fixed offset.
+   */
+  causal?: boolean | { offset: number };
+  /**
+   * A keep rule built from heed's rules (`CausalRule`, `SlidingWindowRule`, `LocalWindowRule`,
+   * `SegmentRule`, their `and` / `or`), built into the graph; a `SegmentRule`'s ids become the int64
+   * graph inputs `querySegments` [B, Lq] and `keySegments` [B, Lk]. A user's `keepRule(kind, fn)` has no export.
+   */
+  keepRule?: KeepRule;
+  /**
+   * MultiHeadAttention and LlamaAttention: a key/value cache as graph inputs `past_key`, `past_value`
+   * [B, Hkv, P, d] (P may be 0) and outputs `present_key`, `present_value` [B, Hkv, P + Lk, d], the
+   * projected (LlamaAttention: rotated) keys and values, as heed's `KeyValueCache` holds them.
+   */
+  cache?: boolean;
+  /** Names of the graph inputs (defaults: query, keys, values for attend; x for SelfAttention; query, key, value for MultiHeadAttention; attentionMask; keyPaddingMask; …). */
+  inputNames?: Partial<
+    Record<
+      | 'query'
+      | 'keys'
+      | 'values'
+      | 'x'
+      | 'key'
+      | 'value'
+      | 'attentionMask'
+      | 'keyPaddingMask'
+      | 'additiveMask'
+      | 'querySegments'
+      | 'keySegments'
+      | 'pastKey'
+      | 'pastValue',
+      string
+    >
+  >;
+  /** Names of the cache outputs (defaults present_key, present_value). */
+  cacheOutputNames?: { presentKey?: string; presentValue?: string };
   /** The graph output's name (default: context for attend, output for the modules). */
   outputName?: string;
   /** Names of the dynamic dimensions (dim_param; defaults batch, query_length, key_length; SelfAttention uses queryLength for its one length). */
@@ -37,10 +74,10 @@ export interface OnnxExport {
   /** The .onnx file's bytes. */
   bytes: Uint8Array;
   /** The graph inputs and outputs, with their element types and shapes (numbers or dim names). */
-  inputs: { name: string; type: 'float' | 'bool'; shape: (number | string)[] }[];
+  inputs: { name: string; type: 'float' | 'bool' | 'int64'; shape: (number | string)[] }[];
   outputs: { name: string; type: 'float'; shape: (number | string)[] }[];
-  /** The op that computes attention: 'Attention' (ai.onnx), 'MultiHeadAttention' (com.microsoft) or 'decomposed'. */
-  attentionOp: 'Attention' | 'MultiHeadAttention' | 'decomposed';
+  /** The op that computes attention: 'Attention' (ai.onnx), 'MultiHeadAttention' or 'GroupQueryAttention' (com.microsoft), or 'decomposed'. */
+  attentionOp: FusedOp | 'decomposed';
 }
 
 const TARGETS: readonly OnnxTarget[] = ['standard', 'contrib', 'decomposed'];
@@ -72,6 +109,7 @@ export function exportToOnnx(source: ExportSource, options: ExportToOnnxOptions 
     });
   }
   const description = describe(source, options.dims);
+  checkMaskOptions(options, description.kind);
   const graph = new GraphBuilder(options.graphName ?? description.kind);
   const parameters = new ParameterTable(graph, description.namedParameters);
   const names = options.inputNames ?? {};
@@ -84,7 +122,9 @@ export function exportToOnnx(source: ExportSource, options: ExportToOnnxOptions 
   };
   if (description.kind === 'self-attention' || description.kind === 'llama') axes.keyLength = axes.queryLength;
 
-  const { B, Lq, Lk } = { B: axes.batch, Lq: axes.queryLength, Lk: axes.keyLength };
+  const { B, Lq } = { B: axes.batch, Lq: axes.queryLength };
+  const Lnew = axes.keyLength; // the keys given to this call
+  const Lk = options.cache ? 'total_length' : Lnew; // the keys the queries see (P + Lnew with a cache)
   const heads = description.numHeads;
   const spec = {
     scorers: description.scorers,
@@ -96,6 +136,28 @@ export function exportToOnnx(source: ExportSource, options: ExportToOnnxOptions 
     valueDim: description.valueDim,
     target,
     op: 'exportToOnnx',
+    selfAttention: null as { pastLength: OffsetValue } | null,
+  };
+  // The key/value cache: past_key, past_value [B, Hkv, P, d] in, present_key, present_value [B, Hkv, P + L, d] out.
+  const cacheDims = (d: number): (number | string)[] => [B, description.numKeyValueHeads, 'past_length', d];
+  const past = options.cache
+    ? {
+        key: graph.input(names.pastKey ?? 'past_key', 'float', cacheDims(description.keyDim)),
+        value: graph.input(names.pastValue ?? 'past_value', 'float', cacheDims(description.valueDim)),
+      }
+    : null;
+  const pastLength: OffsetValue = past
+    ? graph.op('Squeeze', [graph.op('Shape', [past.key], { start: 2, end: 3 }), graph.int64s([0])], {}, { name: 'past_length' }) // []
+    : 0;
+  const presentOutputs: { value: string; name: string; shape: (number | string)[] }[] = [];
+  /** With a cache: the past keys or values [B, Hkv, P, d] ++ the new ones [B, Hkv, L, d] -> [B, Hkv, P + L, d], a graph output. */
+  const cached = (current: string, which: 'key' | 'value'): string => {
+    if (!past) return current;
+    const present = graph.op('Concat', [past[which], current], { axis: 2 }, { name: `present_${which}` }); // [B, Hkv, P + L, d]
+    const name = which === 'key' ? options.cacheOutputNames?.presentKey : options.cacheOutputNames?.presentValue;
+    const d = which === 'key' ? description.keyDim : description.valueDim;
+    presentOutputs.push({ value: present, name: name ?? `present_${which}`, shape: [B, description.numKeyValueHeads, Lk, d] });
+    return present;
   };
 
   let query: string;
@@ -122,35 +184,51 @@ export function exportToOnnx(source: ExportSource, options: ExportToOnnxOptions 
     const zero = graph.float(0);
     const heads = (layer: LinearParameters, count: number, name: string): string =>
       splitHeads(graph, linear(graph, parameters, x, layer, name), count, description.queryDim); // [B, L, E] -> [B, count, L, d]
-    query = rotate(graph, heads(projections.query, description.numHeads, 'queryProjection'), zero, description.queryDim, rope); // [B, H, L, d]
-    keys = rotate(graph, heads(projections.key, description.numKeyValueHeads, 'keyProjection'), zero, description.keyDim, rope); // [B, Hkv, L, d]
-    values = heads(projections.value, description.numKeyValueHeads, 'valueProjection'); // [B, Hkv, L, d]
+    const newKeys = heads(projections.key, description.numKeyValueHeads, 'keyProjection'); // [B, Hkv, L, d]
+    const newValues = heads(projections.value, description.numKeyValueHeads, 'valueProjection'); // [B, Hkv, L, d]
+    const offset = past ? graph.op('Cast', [pastLength as string], { to: 1 }) : zero; // the new positions start at P
+    query = rotate(graph, heads(projections.query, description.numHeads, 'queryProjection'), offset, description.queryDim, rope); // [B, H, L, d]
+    keys = cached(rotate(graph, newKeys, offset, description.keyDim, rope), 'key'); // [B, Hkv, P + L, d]
+    values = cached(newValues, 'value'); // [B, Hkv, P + L, d]
+    spec.selfAttention = { pastLength };
     scoresShape = ['mask_batch', 'mask_heads', Lq, Lk];
   } else {
     const projections = description.projections!;
     const queryInput = graph.input(names.query ?? 'query', 'float', [B, Lq, description.inputDims.query]);
-    const keyInput = graph.input(names.key ?? 'key', 'float', [B, Lk, description.inputDims.key]);
-    const valueInput = graph.input(names.value ?? 'value', 'float', [B, Lk, description.inputDims.value]);
+    const keyInput = graph.input(names.key ?? 'key', 'float', [B, Lnew, description.inputDims.key]);
+    const valueInput = graph.input(names.value ?? 'value', 'float', [B, Lnew, description.inputDims.value]);
     query = splitHeads(graph, linear(graph, parameters, queryInput, projections.query, 'queryProjection'), heads, description.queryDim); // [B, Lq, E] -> [B, H, Lq, d]
-    keys = splitHeads(
-      graph,
-      linear(graph, parameters, keyInput, projections.key, 'keyProjection'),
-      description.numKeyValueHeads,
-      description.keyDim,
-    ); // [B, Lk, kdim] -> [B, Hkv, Lk, d]
-    values = splitHeads(
-      graph,
-      linear(graph, parameters, valueInput, projections.value, 'valueProjection'),
-      description.numKeyValueHeads,
-      description.valueDim,
-    ); // [B, Lk, vdim] -> [B, Hkv, Lk, d]
+    const newKeys = linear(graph, parameters, keyInput, projections.key, 'keyProjection'); // [B, Lnew, kdim] -> [B, Lnew, Hkv·d]
+    const newValues = linear(graph, parameters, valueInput, projections.value, 'valueProjection'); // [B, Lnew, vdim] -> [B, Lnew, Hkv·d]
+    keys = cached(splitHeads(graph, newKeys, description.numKeyValueHeads, description.keyDim), 'key'); // [B, Hkv, Lk, d]
+    values = cached(splitHeads(graph, newValues, description.numKeyValueHeads, description.valueDim), 'value'); // [B, Hkv, Lk, d]
     scoresShape = ['mask_batch', 'mask_heads', Lq, Lk];
   }
 
-  const rule = description.keepRule;
-  const masks: KeepInputs = rule ? { ...rule } : { causal: options.causal ?? false };
+  const masks: KeepInputs = {};
+  const ownRule = description.keepRule; // LlamaAttention's: causal at the query rows' positions, maybe a sliding window
+  if (ownRule)
+    Object.assign(
+      masks,
+      { causal: { offset: pastLength } },
+      ownRule.slidingWindow === undefined ? {} : { slidingWindow: ownRule.slidingWindow },
+    );
+  else if (options.causal === true)
+    masks.causal = { offset: pastLength }; // with a cache the new queries follow the past keys, as in heed
+  else if (options.causal) masks.causal = { offset: options.causal.offset };
   if (options.attentionMask) masks.attentionMask = graph.input(names.attentionMask ?? 'attentionMask', 'bool', scoresShape);
   if (options.keyPaddingMask) masks.keyPaddingMask = graph.input(names.keyPaddingMask ?? 'keyPaddingMask', 'bool', [B, Lk]);
+  if (options.additiveMask) masks.additiveMask = graph.input(names.additiveMask ?? 'additiveMask', 'float', scoresShape);
+  if (options.keepRule) {
+    const segmentRule = segmentRuleOf(options.keepRule, 'exportToOnnx');
+    const segments = segmentRule
+      ? {
+          query: graph.input(names.querySegments ?? 'querySegments', 'int64', [B, Lq]),
+          key: graph.input(names.keySegments ?? 'keySegments', 'int64', [B, Lk]),
+        }
+      : null;
+    masks.keepRule = { rule: options.keepRule, segments };
+  }
 
   const context = attentionCore(graph, parameters, query, keys, values, masks, spec); // [B, (H,) Lq, dv]
   let output = context;
@@ -163,15 +241,55 @@ export function exportToOnnx(source: ExportSource, options: ExportToOnnxOptions 
   const outputName = options.outputName ?? (description.kind === 'attend' ? 'context' : 'output');
   const outputShape = description.kind === 'attend' && heads > 0 ? [B, heads, Lq, description.outputDim] : [B, Lq, description.outputDim];
   graph.output(output, outputName, 'float', outputShape);
+  for (const present of presentOutputs) graph.output(present.value, present.name, 'float', present.shape);
 
   const built = graph.build();
   const opsetImports = [{ domain: '', version: opset }, ...[...graph.domains].map((domain) => ({ domain, version: 1 }))];
   return {
     bytes: encodeModel({ graph: built, opsetImports, producerName: 'heed', docString: describeExport(description, target) }),
-    inputs: built.inputs.map((i) => ({ name: i.name, type: i.type as 'float' | 'bool', shape: [...i.shape] })),
-    outputs: [{ name: outputName, type: 'float', shape: outputShape }],
-    attentionOp: fusedOpFor(spec) ?? 'decomposed',
+    inputs: built.inputs.map((i) => ({ name: i.name, type: i.type as 'float' | 'bool' | 'int64', shape: [...i.shape] })),
+    outputs: [
+      { name: outputName, type: 'float', shape: outputShape },
+      ...presentOutputs.map((present) => ({ name: present.name, type: 'float' as const, shape: present.shape })),
+    ],
+    attentionOp: fusedOpFor(spec, masks) ?? 'decomposed',
   };
+}
+
+/** The mask options, checked against the source: bad values and options the source cannot take fail here, naming them. */
+function checkMaskOptions(options: ExportToOnnxOptions, kind: AttentionDescription['kind']): void {
+  const op = 'exportToOnnx';
+  const { causal, keepRule } = options;
+  if (causal !== undefined && typeof causal !== 'boolean') {
+    if (typeof causal !== 'object' || causal === null || !Number.isInteger(causal.offset)) {
+      throw new ArgumentError(`causal must be true, false or { offset: integer }, got ${JSON.stringify(causal)}`, {
+        op,
+        argument: 'causal',
+      });
+    }
+  }
+  if (keepRule !== undefined) {
+    if (!(keepRule instanceof KeepRule))
+      throw new ArgumentError('keepRule must be a KeepRule (SlidingWindowRule, SegmentRule, …)', { op, argument: 'keepRule' });
+    checkExportableRule(keepRule, op);
+  }
+  if (options.cache && kind !== 'multi-head' && kind !== 'llama') {
+    throw new ConfigError(`cache: a key/value cache belongs to MultiHeadAttention and LlamaAttention, not to a ${kind} export`, {
+      op,
+      argument: 'cache',
+    });
+  }
+  if (kind === 'llama') {
+    const given = (['attentionMask', 'keyPaddingMask', 'additiveMask', 'causal', 'keepRule'] as const).filter(
+      (name) => options[name] !== undefined,
+    );
+    if (given.length > 0) {
+      throw new ConfigError(
+        `LlamaAttention is causal (or its sliding window) by construction and its forward takes no masks; got ${given.join(', ')}`,
+        { op, argument: given[0]! },
+      );
+    }
+  }
 }
 
 /** x · Wᵀ + b for a heed Linear: [..., in] -> [..., out] */

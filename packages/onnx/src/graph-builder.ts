@@ -74,6 +74,11 @@ export class GraphBuilder {
     return this.#addInitializer(this.fresh(hint), 'int64', [values.length], values);
   }
 
+  /** A 1-D int32 constant (the lengths ONNX Runtime's contrib ops take). */
+  int32s(values: readonly number[], hint = 'ints'): string {
+    return this.#addInitializer(this.fresh(hint), 'int32', [values.length], Int32Array.from(values));
+  }
+
   /** A scalar int64 constant. */
   int64(value: number, hint = 'int'): string {
     return this.#addInitializer(this.fresh(hint), 'int64', [], [value]);

@@ -1,6 +1,8 @@
 export { exportToOnnx } from './export-to-onnx';
 export type { ExportToOnnxOptions, OnnxExport } from './export-to-onnx';
-export type { OnnxTarget } from './attention-core';
+export { addAttention } from './add-attention';
+export type { AddAttentionOptions, AttentionValues } from './add-attention';
+export type { OnnxTarget, FusedOp } from './attention-core';
 export type { AttendConfig, AttendDims, ExportSource } from './read-module';
 export { registerScorerExport, listScorerExports } from './scorer-export';
 export type { ScorerExport, ScorerExportContext } from './scorer-export';

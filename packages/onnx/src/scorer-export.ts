@@ -9,6 +9,7 @@ import {
   listScorers,
   type Scorer,
 } from '@heed/scorers';
+import { ModifiedScorer } from '@heed/soft-attention';
 import type { GraphBuilder } from './graph-builder';
 
 // Shape letters: ... leading dims (B, or B and H), Lq queries, Lk keys, dq/dk feature sizes, A hidden size.
@@ -61,6 +62,12 @@ export function scorerExportFor(scorer: Scorer, op: string): ScorerExport {
   // A scorer that adds a position bias to an inner scorer is named '<bias>+<inner>': its export is '<bias>+*'.
   const exporter =
     scorerExports.get(scorer.kind) ?? (scorer.kind.includes('+') ? scorerExports.get(`${scorer.kind.split('+')[0]}+*`) : undefined);
+  if (!exporter && scorer instanceof ModifiedScorer) {
+    throw new ConfigError(
+      `the ModifiedScorer '${scorer.kind}' applies a JavaScript function (its '${scorer.modifier.kind}' modifier) to the scores, which has no ONNX form; teach the exporter its graph with registerScorerExport('${scorer.kind}', …)`,
+      { op, argument: 'scorer' },
+    );
+  }
   if (!exporter) {
     const known = listScorers().includes(scorer.kind) ? 'a registered scorer' : 'a custom scorer';
     throw new ConfigError(

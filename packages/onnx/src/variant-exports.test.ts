@@ -1,7 +1,19 @@
 import { afterAll, describe, it } from 'vitest';
 import { Rng, randn } from '@heed/tensor';
 import { createScorer } from '@heed/scorers';
-import { alibiScorer, attend, createNormalizer, RotaryScorer, SoftcapScorer, SoftmaxWithSinks } from '@heed/soft-attention';
+import {
+  alibiScorer,
+  attend,
+  BiasedScorer,
+  createNormalizer,
+  ModifiedScorer,
+  RelativePositionBias,
+  RotaryScorer,
+  SoftcapScorer,
+  SoftmaxWithSinks,
+} from '@heed/soft-attention';
+import { mul } from '@heed/tensor';
+import { expect } from 'vitest';
 import { LlamaAttention, MultiHeadAttention } from '@heed/multi-head';
 import { exportToOnnx } from './export-to-onnx';
 import { B, expectAgreement, exportOptionsFor, float, LENGTHS, maskFeeds, masksFor, reportWorst } from './testing/agreement';
@@ -143,4 +155,73 @@ describe('variants: RoPE and soft-capping', () => {
       }
     }
   }, 60_000);
+});
+
+describe('variants: T5 relative position bias', () => {
+  it('bidirectional and causal buckets, saturating past maxDistance, offsets: attend (GQA) and MultiHeadAttention, every target', async () => {
+    const rng = new Rng(23);
+    const d = 4;
+    const [numHeads, numKeyValueHeads] = [2, 1];
+    const biases = [
+      { bias: new RelativePositionBias({ numHeads, numBuckets: 8, maxDistance: 6, rng }), queryPositionOffset: 0 as const },
+      {
+        bias: new RelativePositionBias({ numHeads, bidirectional: false, numBuckets: 6, maxDistance: 5.5, rng }),
+        queryPositionOffset: 'bottom-right' as const,
+      },
+      { bias: new RelativePositionBias({ numHeads, numBuckets: 32, maxDistance: 128, rng }), queryPositionOffset: 2 },
+    ];
+    for (const { bias, queryPositionOffset } of biases) {
+      const scorer = new BiasedScorer(bias, { inner: createScorer({ kind: 'dot' }), queryPositionOffset });
+      for (const normalizer of [createNormalizer({ kind: 'softmax' }), createNormalizer({ kind: 'entmax15' })]) {
+        const { bytes } = exportToOnnx(
+          { scorer, normalizer },
+          { dims: { queryDim: d, numHeads, numKeyValueHeads }, ...exportOptionsFor('all') },
+        );
+        const cases = LENGTHS.map(([Lq, Lk]) => {
+          const [query, keys, values] = [
+            randn([B, numHeads, Lq, d], rng),
+            randn([B, numKeyValueHeads, Lk, d], rng),
+            randn([B, numKeyValueHeads, Lk, d], rng),
+          ];
+          const masks = masksFor('all', Lq, Lk, true, rng);
+          const expected = attend({ query, keys, values, scorer, normalizer, groupSize: 2, ...masks, implementation: 'plain' }).context;
+          return { feeds: { query: float(query), keys: float(keys), values: float(values), ...maskFeeds(masks) }, expected };
+        });
+        await expectAgreement(`${scorer.kind} ${normalizer.kind} heads`, bytes, cases, normalizer.kind === 'softmax' ? 1e-5 : 1e-4);
+      }
+      const module = new MultiHeadAttention({ embedDim: 8, numHeads, numKeyValueHeads, scorer, rng });
+      for (const target of ['standard', 'contrib', 'decomposed'] as const) {
+        const { bytes, attentionOp } = exportToOnnx(module, { target, causal: true });
+        expect(attentionOp).toBe('decomposed');
+        const cases = LENGTHS.map(([L]) => {
+          const x = randn([B, L, 8], rng);
+          return {
+            feeds: { query: float(x), key: float(x), value: float(x) },
+            expected: module.forward(x, x, x, { causal: true, needWeights: false }).output,
+          };
+        });
+        await expectAgreement(`MultiHeadAttention ${scorer.kind} ${target}`, bytes, cases, 1e-5);
+      }
+    }
+  }, 60_000);
+
+  it('a ModifiedScorer (a JavaScript function of the scores) fails with a named error, even under a built-in kind', () => {
+    const doubled = new ModifiedScorer({ kind: 'doubled', modify: (scores) => mul(scores, 2) });
+    expect(() => exportToOnnx({ scorer: doubled }, { dims: { queryDim: 4 } })).toThrow(
+      /the ModifiedScorer 'doubled\+scaled-dot' applies a JavaScript function \(its 'doubled' modifier\) to the scores, which has no ONNX form; teach the exporter its graph with registerScorerExport\('doubled\+scaled-dot'/,
+    );
+    const disguised = new ModifiedScorer({ kind: 'alibi', modify: (scores) => mul(scores, 2) });
+    expect(() => exportToOnnx({ scorer: disguised }, { dims: { queryDim: 4 } })).toThrow(
+      /the scorer 'alibi\+scaled-dot' is ModifiedScorer, not heed's AlibiBias: it has no ONNX export/,
+    );
+    const ownBias = new BiasedScorer({
+      kind: 'relative-position',
+      bias: () => {
+        throw new Error('never called');
+      },
+    } as never);
+    expect(() => exportToOnnx({ scorer: ownBias }, { dims: { queryDim: 4 } })).toThrow(
+      /the scorer 'relative-position\+scaled-dot' is a 'relative-position' position bias of its own, not heed's RelativePositionBias/,
+    );
+  });
 });

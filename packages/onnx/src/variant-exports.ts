@@ -1,4 +1,12 @@
-import { AlibiBias, type BiasedScorer, type RotaryScorer, type SoftcapScorer, type SoftmaxWithSinks } from '@heed/soft-attention';
+import {
+  AlibiBias,
+  BiasedScorer,
+  RelativePositionBias,
+  relativePositionBucket,
+  type RotaryScorer,
+  type SoftcapScorer,
+  type SoftmaxWithSinks,
+} from '@heed/soft-attention';
 import { ConfigError } from '@heed/tensor';
 import type { Scorer } from '@heed/scorers';
 import type { GraphBuilder } from './graph-builder';
@@ -79,30 +87,73 @@ registerScorerExport<SoftcapScorer>('softcap', (graph, q, k, context) => {
   return graph.op('Mul', [graph.op('Tanh', [graph.op('Div', [scores, cap])]), cap], {}, { name: 'capped_scores' });
 });
 
+/** The BiasedScorer behind a '<bias>+<inner>' kind, or a ConfigError (a ModifiedScorer may carry the same kind). */
+function biasedScorerOf(scorer: Scorer, Bias: typeof AlibiBias | typeof RelativePositionBias): BiasedScorer {
+  if (!(scorer instanceof BiasedScorer) || !(scorer.positionBias instanceof Bias)) {
+    const what = scorer instanceof BiasedScorer ? `a '${scorer.positionBias.kind}' position bias of its own` : scorer.constructor.name;
+    throw new ConfigError(
+      `the scorer '${scorer.kind}' is ${what}, not heed's ${Bias.name}: it has no ONNX export; register one with registerScorerExport('${scorer.kind}', …)`,
+      { op: 'exportToOnnx', argument: 'scorer' },
+    );
+  }
+  return scorer;
+}
+
+/** j − (i + offset) for query i and key j as an int64 [Lq, Lk]; the offset an integer or 'bottom-right' (Lk − Lq). */
+function relativePositions(graph: GraphBuilder, q: string, k: string, scorer: BiasedScorer): string {
+  const positions = (x: string): string => graph.op('Range', [graph.int64(0), lengthOf(graph, x), graph.int64(1)]); // [L]
+  const offset =
+    scorer.queryPositionOffset === 'bottom-right'
+      ? graph.op('Sub', [lengthOf(graph, k), lengthOf(graph, q)])
+      : graph.int64(scorer.queryPositionOffset);
+  const queryPositions = graph.op('Unsqueeze', [graph.op('Add', [positions(q), offset]), graph.int64s([1])]); // [Lq, 1]
+  return graph.op('Sub', [positions(k), queryPositions], {}, { name: 'relative_positions' }); // [Lq, Lk]
+}
+
 /**
  * ALiBi (Press et al. 2022): scores + slope_h · (j − (i + offset)) for query i, key j, head h.
  * -> [..., H, Lq, Lk] (a single slope without a heads axis).
  */
 registerScorerExport<BiasedScorer>('alibi+*', (graph, q, k, context) => {
-  const { scorer, rank } = context;
-  const bias = scorer.positionBias;
-  if (!(bias instanceof AlibiBias)) {
-    throw new ConfigError(`the '${bias.kind}' position bias has no ONNX export (ALiBi has)`, { op: 'exportToOnnx', argument: 'scorer' });
-  }
+  const scorer = biasedScorerOf(context.scorer, AlibiBias);
+  const bias = scorer.positionBias as AlibiBias;
   const scores = scoreInner(graph, q, k, context as ScorerExportContext<Scorer & { inner: Scorer }>); // [..., (H,) Lq, Lk]
-  const offset =
-    scorer.queryPositionOffset === 'bottom-right'
-      ? graph.op('Cast', [graph.op('Sub', [lengthOf(graph, k), lengthOf(graph, q)])], { to: 1 })
-      : graph.float(scorer.queryPositionOffset);
-  const positions = (x: string): string =>
-    graph.op('Cast', [graph.op('Range', [graph.int64(0), lengthOf(graph, x), graph.int64(1)])], { to: 1 }); // [L]
-  const queryPositions = graph.op('Unsqueeze', [graph.op('Add', [positions(q), offset]), graph.int64s([1])]); // [Lq, 1]
-  const distance = graph.op('Sub', [positions(k), queryPositions]); // j − (i + offset)  [Lq, Lk]
+  const distance = graph.op('Cast', [relativePositions(graph, q, k, scorer)], { to: 1 }); // j − (i + offset)  [Lq, Lk]
   const slopes =
-    rank >= 4
+    context.rank >= 4
       ? graph.float(bias.slopes, [bias.slopes.length, 1, 1], 'alibi_slopes')
       : graph.float(bias.slopes[0]!, undefined, 'alibi_slope'); // [H, 1, 1] or []
   return graph.op('Add', [scores, graph.op('Mul', [slopes, distance])], {}, { name: 'biased_scores' }); // [..., (H,) Lq, Lk]
+});
+
+/**
+ * T5's relative position bias (Raffel et al. 2020): scores + table[bucket(j − (i + offset)), h]. The
+ * buckets of distances 0 … ⌈maxDistance⌉ are computed once here (heed's `relativePositionBucket`) and
+ * looked up in the graph; longer distances share the last. -> [..., H, Lq, Lk]
+ */
+registerScorerExport<BiasedScorer>('relative-position+*', (graph, q, k, context) => {
+  const scorer = biasedScorerOf(context.scorer, RelativePositionBias);
+  const bias = scorer.positionBias as RelativePositionBias;
+  const scores = scoreInner(graph, q, k, context as ScorerExportContext<Scorer & { inner: Scorer }>); // [..., (H,) Lq, Lk]
+  const options = { bidirectional: bias.bidirectional, numBuckets: bias.numBuckets, maxDistance: bias.maxDistance };
+  const farthest = Math.ceil(bias.maxDistance);
+  const table = (sign: number): string =>
+    graph.int64s(
+      Array.from({ length: farthest + 1 }, (_, d) => relativePositionBucket(sign * d, options)),
+      sign > 0 ? 'buckets_ahead' : 'buckets_behind',
+    ); // [farthest + 1]
+  const relative = relativePositions(graph, q, k, scorer); // r = j − (i + offset)  [Lq, Lk]
+  const distance = graph.op('Min', [graph.op('Abs', [relative]), graph.int64(farthest)]); // min(|r|, farthest)  [Lq, Lk]
+  const ahead = graph.op('Greater', [relative, graph.int64(0)]); // r > 0  [Lq, Lk]
+  const buckets = graph.op(
+    'Where',
+    [ahead, graph.op('Gather', [table(1), distance]), graph.op('Gather', [table(-1), distance])],
+    {},
+    { name: 'buckets' },
+  ); // [Lq, Lk]
+  const rows = graph.op('Gather', [context.parameter('positionBias.relative_attention_bias'), buckets]); // [numBuckets, H] -> [Lq, Lk, H]
+  const perHead = graph.op('Transpose', [rows], { perm: [2, 0, 1] }, { name: 'relative_bias' }); // [H, Lq, Lk]
+  return graph.op('Add', [scores, perHead], {}, { name: 'biased_scores' }); // [..., (H,) Lq, Lk]
 });
 
 /**

@@ -12,10 +12,19 @@ import {
   scaledDotProductAttentionWithLogSumExp,
   type HeedErrorFields,
   type Rng,
+  type ScaledDotProductAttentionOptions,
   type Tensor,
 } from '@heed/tensor';
 import { resolveNormalizer, type NormalizerLike } from './normalizer-registry';
-import { keepMaskOf, planAttention, type AttentionCallOptions, type AttentionLayout, type AttentionPlan } from './plan-attention';
+import {
+  keepMaskOf,
+  planAttention,
+  type AttentionCallOptions,
+  type AttentionLayout,
+  type AttentionPlan,
+  type FusedVariants,
+} from './plan-attention';
+import { applyRotaryEmbedding } from './variants/rotary-embedding';
 import { resolveScorer, type ScorerLike } from './resolve-scorer';
 import type { Scorer } from '@heed/scorers';
 import type { Normalizer } from './normalizer';
@@ -96,15 +105,44 @@ export function runAttention(plan: AttentionPlan, scorer: Scorer, normalizer: No
 /**
  * Fused: softmax(scale · Q Kᵀ | keep) V tile by tile, never storing [..., Lq, Lk]; causal and the windows stay
  * key bounds (the kernels skip the tiles outside them); shared heads and 'sequence-first' are read in place.
+ * Variants: RoPE rotates q and k first (O(L·d)); ALiBi, the relative bias, the cap, the sinks and the
+ * segments run inside the kernels.
  */
 function fusedAttention(plan: AttentionPlan): AttendResult {
-  const { query, keys, values, scale, layout, groupSize } = plan;
+  const { values, scale, layout, groupSize } = plan;
   const band = plan.keep.band;
   const causal = band?.causalOffset != null ? { offset: band.causalOffset } : false;
-  const fused = { scale: scale!, attentionMask: plan.keep.mask, causal, windowStart: band?.windowStart ?? null, groupSize, layout };
+  const variants = plan.variants;
+  const rotary = variants?.rotary;
+  const query = rotary
+    ? applyRotaryEmbedding(plan.query, { base: rotary.base, style: rotary.style, positionOffset: rotary.queryOffset, layout })
+    : plan.query; // [..., Lq, d] (or [..., Lq, H, d]), rotated
+  const keys = rotary ? applyRotaryEmbedding(plan.keys, { base: rotary.base, style: rotary.style, layout }) : plan.keys; // [..., Lk, d], rotated
+  const fused = {
+    scale: scale!,
+    attentionMask: plan.keep.mask,
+    causal,
+    windowStart: band?.windowStart ?? null,
+    groupSize,
+    layout,
+    ...(variants ? variantOptions(variants) : {}),
+  };
   const { output: context, logSumExp } = scaledDotProductAttentionWithLogSumExp(query, keys, values, fused); // -> [..., Lq, dv] (or [..., Lq, H, dv]), [..., Lq]
   const weights = plan.needWeights ? attentionWeights(query, keys, logSumExp, fused) : null; // [..., Lq, Lk], exact, from the same pass
   return { context, weights };
+}
+
+/** The plan's variants as the fused op's options. */
+function variantOptions(variants: FusedVariants): ScaledDotProductAttentionOptions {
+  return {
+    alibiSlopes: variants.alibi?.slopes ?? null,
+    queryPositionOffset: variants.alibi?.queryOffset ?? 0,
+    positionBias: variants.relativeBias,
+    softcap: variants.softcap,
+    sinks: variants.sinks,
+    querySegments: variants.segments?.query ?? null,
+    keySegments: variants.segments?.keys ?? null,
+  };
 }
 
 /** Plain: the three steps as the equation, heads first, every query head with its own copy of its key/value head. */

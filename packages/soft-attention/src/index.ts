@@ -24,7 +24,10 @@ export type {
   AttentionLayout,
   KeepPlan,
   KeyBand,
+  FusedVariants,
 } from './plan-attention';
+export { fusedScoreTerms } from './fused-score-terms';
+export type { FusedScoreTerms } from './fused-score-terms';
 export { SoftAttention } from './soft-attention';
 export type { SoftAttentionOptions, SoftAttentionCallOptions } from './soft-attention';
 export { applyRotaryEmbedding, rotaryAngles } from './variants/rotary-embedding';
@@ -33,7 +36,7 @@ export { RotaryScorer, rotaryScorer } from './variants/rotary-scorer';
 export type { RotaryScorerOptions } from './variants/rotary-scorer';
 export type { QueryPositionOffset } from './variants/query-offset';
 export { BiasedScorer } from './variants/biased-scorer';
-export type { ScoreBias, BiasedScorerOptions } from './variants/biased-scorer';
+export type { ScoreBias, BiasedScorerOptions, FusedBias } from './variants/biased-scorer';
 export { alibiSlopes } from './variants/alibi-slopes';
 export { AlibiBias, alibiScorer } from './variants/alibi-bias';
 export { relativePositionBucket } from './variants/relative-position-bucket';

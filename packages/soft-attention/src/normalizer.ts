@@ -14,6 +14,8 @@ export interface FusedNormalizer {
   kind: 'softmax';
   /** Divides the scores first (finite, > 0). */
   temperature: number;
+  /** Sink logits [H], one per head, joining each row's denominator with no value (gpt-oss); absent for plain softmax. */
+  sinks?: Tensor;
 }
 
 /**

@@ -14,11 +14,13 @@ import {
   where,
 } from '@heed/tensor';
 import type { Scorer } from '@heed/scorers';
+import { fusedScoreTerms, hasScoreTerms, type FusedScoreTerms } from './fused-score-terms';
 import { toMask, type MaskLike } from './masks';
 import type { Normalizer } from './normalizer';
 import { CausalRule } from './variants/causal-rule';
 import { AllOfRules, KeepRule } from './variants/keep-rule';
 import { LocalWindowRule } from './variants/local-window';
+import { SegmentRule } from './variants/segment-mask';
 import { SlidingWindowRule } from './variants/sliding-window';
 
 // Shape letters: B batch, H query heads, Hkv = H / groupSize key/value heads, Lq queries, Lk keys
@@ -29,9 +31,13 @@ import { SlidingWindowRule } from './variants/sliding-window';
  * ConfigError saying why this configuration cannot fuse. 'auto': fused when it can be and the weights
  * are not needed (`needWeights: false`), plain otherwise. Both paths give the same numbers.
  * Fusable: a scorer and a normalizer that declare the capability (`fusedScore`, `fusedNormalizer`:
- * heed's `dot`, `scaled-dot` and softmax do), no additiveMask, no dropout while training;
+ * heed's `dot`, `scaled-dot`, softmax and `SoftmaxWithSinks` do), no additiveMask, no dropout while training;
  * attentionMask, keyPaddingMask, causal and the keep rules the kernels know (causal, sliding and local
- * windows, alone or ANDed) all fuse; any other keep rule runs on the plain path.
+ * windows, one `SegmentRule`, alone or ANDed) all fuse; any other keep rule runs on the plain path.
+ * The variant scorers fuse around such a scorer: `RotaryScorer` (q and k are rotated first, O(L·d)),
+ * `BiasedScorer` with `AlibiBias` or `RelativePositionBias` (any bias declaring `fusedBias`) and
+ * `SoftcapScorer` outside the biases, with a softmax temperature of 1; a `ModifiedScorer`, a bias of your
+ * own, a cap inside a bias, or `or` of keep rules run on the plain path.
  */
 export type AttendImplementation = 'auto' | 'plain' | 'fused';
 
@@ -76,6 +82,14 @@ export interface AttentionCallOptions {
 export interface KeyBand {
   causalOffset: number | null;
   windowStart: number | null;
+}
+
+/** What the fused kernels run besides scale · q·k, the masks and the band: the score terms, the sinks and the segments. */
+export interface FusedVariants extends Omit<FusedScoreTerms, 'base'> {
+  /** Sink logits [H] (`SoftmaxWithSinks`), or null. */
+  sinks: Tensor | null;
+  /** Segment ids [B, Lq] and [B, Lk] flattened (`SegmentRule`), or null. */
+  segments: { query: Int32Array; keys: Int32Array } | null;
 }
 
 /** What may be attended: the keep-masks ANDed into one view, AND every keep rule. */
@@ -142,6 +156,8 @@ export interface AttentionPlan {
   readonly additive: Tensor | null;
   /** The fused path's multiplier of q·k (the scorer's scale over the softmax temperature); null on the plain path. */
   readonly scale: number | null;
+  /** The fused path's variants (RoPE, biases, cap, sinks, segments); null on the plain path. */
+  readonly variants: FusedVariants | null;
   readonly needWeights: boolean;
   /** Dropout probability applied to the weights (0 when not training). */
   readonly dropout: number;
@@ -226,7 +242,8 @@ export function planAttention(call: AttentionCall, options: AttentionCallOptions
     for (const rule of given) mask = combine(mask, ruleMask(rule, lead, Lq, maskedKeys)); // the extra keys stay visible: rules as masks [.., Lq, Lk − X]
   else rules.push(...given);
   if (mask && extra > 0) mask = padKeys(mask, extra, 1); // [.., Lq, Lk]: the extra keys stay visible
-  const band = rules.length > 0 ? bandOf(rules) : null;
+  const fusedRules = fusedRulesOf(rules);
+  const band = fusedRules instanceof KeepRule ? fusedRules : fusedRules.band;
 
   let additive: Tensor | null = null;
   if (options.additiveMask !== undefined) {
@@ -255,7 +272,14 @@ export function planAttention(call: AttentionCall, options: AttentionCallOptions
   checkFinite(op, names.keys, keys, { fromPosition: call.checkedKeyPositions, layout });
   checkFinite(op, names.values, values, { fromPosition: call.checkedKeyPositions, layout });
 
-  const fused = fusedScale(call, { additive, activeDropout, rules, band }, queryShape, keyShape, names, shapes); // a scale, or why not
+  const fused = fusedScale(
+    call,
+    { additive, activeDropout, rules, band, segments: fusedRules instanceof KeepRule ? null : fusedRules.segments },
+    queryShape,
+    keyShape,
+    names,
+    shapes,
+  ); // a scale and the variants, or why not
   const implementation = options.implementation ?? 'auto';
   if (implementation !== 'auto' && implementation !== 'plain' && implementation !== 'fused') {
     throw new ArgumentError(`implementation must be 'auto', 'plain' or 'fused', got ${JSON.stringify(implementation)}`, {
@@ -293,7 +317,8 @@ export function planAttention(call: AttentionCall, options: AttentionCallOptions
       band: band instanceof KeepRule ? null : band,
     },
     additive,
-    scale: reason === null ? (fused as number) : null,
+    scale: reason === null ? (fused as FusedScale).scale : null,
+    variants: reason === null ? (fused as FusedScale).variants : null,
     needWeights,
     dropout: activeDropout,
     query: call.query,
@@ -348,6 +373,25 @@ function bandOf(rules: readonly KeepRule[]): KeyBand | KeepRule {
     } else return rule;
   }
   return { causalOffset, windowStart };
+}
+
+/**
+ * The rules as the fused kernels run them: one band of keys per query (causal and the windows) and at most
+ * one `SegmentRule`, from rules ANDed together (`and` nests flatten); otherwise the first rule that is not.
+ */
+function fusedRulesOf(rules: readonly KeepRule[]): { band: KeyBand | null; segments: SegmentRule | null } | KeepRule {
+  const leaves: KeepRule[] = [];
+  const flatten = (rule: KeepRule): void => {
+    if (rule instanceof AllOfRules) rule.rules.forEach(flatten);
+    else leaves.push(rule);
+  };
+  rules.forEach(flatten);
+  const segmentRules = leaves.filter((rule): rule is SegmentRule => rule instanceof SegmentRule);
+  if (segmentRules.length > 1) return segmentRules[1]!;
+  const positional = leaves.filter((rule) => !(rule instanceof SegmentRule));
+  const band = positional.length > 0 ? bandOf(positional) : null;
+  if (band instanceof KeepRule) return band;
+  return { band, segments: segmentRules[0] ?? null };
 }
 
 /**
@@ -530,22 +574,38 @@ function checkFinite(
   }
 }
 
+/** The fused path's multiplier of q·k and its variants. */
+interface FusedScale {
+  scale: number;
+  variants: FusedVariants | null;
+}
+
 /**
- * The fused path's multiplier of q·k when the parts declare the capability and nothing else in the
- * call needs the plain path, else the reason why not. A scorer declaring a fused score compares q and
- * k directly, so dq must equal dk (checked here for both paths).
+ * The fused path's multiplier of q·k (and variants) when the parts declare the capability and nothing
+ * else in the call needs the plain path, else the reason why not. A scorer declaring a fused score
+ * compares q and k directly, so dq must equal dk (checked here for both paths).
  */
 function fusedScale(
   call: AttentionCall,
-  resolved: { additive: Tensor | null; activeDropout: number; rules: readonly KeepRule[]; band: KeyBand | KeepRule | null },
+  resolved: {
+    additive: Tensor | null;
+    activeDropout: number;
+    rules: readonly KeepRule[];
+    band: KeyBand | KeepRule | null;
+    segments: SegmentRule | null;
+  },
   queryShape: readonly number[],
   keyShape: readonly number[],
   names: { query: string; keys: string },
   shapes: Record<string, readonly number[]>,
-): number | string {
-  const { scorer, normalizer } = call;
+): FusedScale | string {
+  const { normalizer } = call;
   const queryDim = queryShape[queryShape.length - 1]!;
   const keyDim = keyShape[keyShape.length - 1]!;
+  const lead = queryShape.slice(0, -2);
+  const [Lq, Lk] = [queryShape[queryShape.length - 2]!, keyShape[keyShape.length - 2]!];
+  const terms = fusedScoreTerms(call.scorer, Lq, Lk);
+  const scorer = typeof terms === 'string' ? call.scorer : terms.base;
   const score = typeof scorer.fusedScore === 'function' ? scorer.fusedScore(keyDim) : null;
   if (score && queryDim !== keyDim) {
     throw new ShapeError(
@@ -553,16 +613,47 @@ function fusedScale(
       { op: call.op, argument: names.keys, shapes },
     );
   }
+  if (typeof terms === 'string') return terms;
   if (score?.kind !== 'dot') return `the scorer '${scorer.kind}' does not declare a fused score (fusedScore)`;
   const softmax = typeof normalizer.fusedNormalizer === 'function' ? normalizer.fusedNormalizer() : null;
   if (softmax?.kind !== 'softmax') return `the normalizer '${normalizer.kind}' does not declare a fused normalizer (only softmax fuses)`;
   if (resolved.additive) return 'an additiveMask is given, and only keep-masks (attentionMask, keyPaddingMask, causal) fuse';
   if (resolved.activeDropout > 0) return `dropout ${resolved.activeDropout} is active while training`;
   if (resolved.band instanceof KeepRule)
-    return `the keep rule '${resolved.band.kind}' has no fused kernel (causal, sliding-window and local-window, alone or combined with and, do)`;
+    return `the keep rule '${resolved.band.kind}' has no fused kernel (causal, sliding-window, local-window and one segments rule, alone or combined with and, do)`;
   const scale = score.scale / softmax.temperature;
   if (!Number.isFinite(scale)) return `the scale ${score.scale} / temperature ${softmax.temperature} is not finite`;
-  return scale;
+  const sinks = softmax.sinks ?? null;
+  if (!hasScoreTerms(terms) && !terms.rotary && !sinks && !resolved.segments) return { scale, variants: null };
+  if (softmax.temperature !== 1 && hasScoreTerms(terms)) return `a softmax temperature ${softmax.temperature} with biases or a soft-cap`;
+  // Per-head terms read the heads as the last leading dim, segments the batch as the first: [B, H] at most.
+  const H = lead[lead.length - 1] ?? 1;
+  const perHead = terms.alibi !== null || terms.relativeBias !== null || sinks !== null;
+  if (perHead) {
+    const wanted = [terms.alibi?.slopes.length, terms.relativeBias?.shape[0], sinks?.size].filter((x) => x !== undefined);
+    if (lead.length === 0 || wanted.some((count) => count !== H)) return `the per-head terms do not have one entry per head (H = ${H})`;
+  }
+  let segments: FusedVariants['segments'] = null;
+  if (resolved.segments) {
+    if (lead.length > 2 || (perHead && lead.length < 2)) return 'segments fuse for [B, H, L, d] or [B, L, d] queries only';
+    const B = lead.length === 0 ? 1 : lead[0]!;
+    const rule = resolved.segments;
+    const ids = [...rule.querySegments, ...rule.keySegments];
+    if (!ids.every((row) => row.every((id) => Number.isInteger(id) && Math.abs(id) < 2 ** 31)))
+      return 'the segment ids are not all 32-bit integers';
+    if (
+      rule.querySegments.length !== B ||
+      rule.querySegments.some((row) => row.length < Lq) ||
+      rule.keySegments.some((row) => row.length < Lk)
+    )
+      return `the segment ids (${rule.querySegments.length} rows) do not fit B = ${B}, Lq = ${Lq}, Lk = ${Lk}`;
+    segments = {
+      query: Int32Array.from(rule.querySegments.flatMap((row) => row.slice(0, Lq))), // [B, Lq]
+      keys: Int32Array.from(rule.keySegments.flatMap((row) => row.slice(0, Lk))), // [B, Lk]
+    };
+  }
+  const { base: _base, ...scoreTerms } = terms;
+  return { scale, variants: { ...scoreTerms, sinks, segments } };
 }
 
 /** A shape read heads-first: 'sequence-first' [..., L, H, d] -> [..., H, L, d]. */

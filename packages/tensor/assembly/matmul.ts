@@ -11,11 +11,14 @@ export const KC: i32 = 256;
 /** Width of one packed B block: KC·NC floats ≤ 1 MB stays in L2 while every row panel of A passes. */
 export const NC: i32 = 1024;
 
-/** One micro-tile: C[mr×nr] (+)= A·B over kc steps (A pre-splatted panel, B packed panel). */
+/**
+ * One micro-tile: C[mr×nr] (+)= bias + A·B over kc steps (A pre-splatted panel, B packed panel; bias:
+ * NR floats added to every row, read whole even for an edge tile, or 0 for none).
+ */
 // @ts-ignore: decorator
-@inline export function microKernel(a: usize, b: usize, kc: i32, c: usize, ldc: usize, accumulate: bool, mr: i32, nr: i32): void {
-  if (ASC_FEATURE_RELAXED_SIMD) kernel6x8(a, b, kc, c, ldc, accumulate, mr, nr);
-  else kernel4x8(a, b, kc, c, ldc, accumulate, mr, nr);
+@inline export function microKernel(a: usize, b: usize, kc: i32, c: usize, ldc: usize, accumulate: bool, mr: i32, nr: i32, bias: usize = 0): void {
+  if (ASC_FEATURE_RELAXED_SIMD) kernel6x8(a, b, kc, c, ldc, accumulate, mr, nr, bias);
+  else kernel4x8(a, b, kc, c, ldc, accumulate, mr, nr, bias);
 }
 
 /** Bytes of scratch `matmul` needs at `work`. */
@@ -24,23 +27,43 @@ export function matmulWorkBytes(): usize {
 }
 
 /**
- * out[m, n] = op(A)·op(B), all in this module's memory (byte addresses). A is [m, k] row-major or,
- * with transA, stored [k, m]; B is [k, n] or, with transB, stored [n, k]. `work` holds
+ * out[m, n] = op(A)·op(B) (+ bias), all in this module's memory (byte addresses). A is [m, k] row-major
+ * or, with transA, stored [k, m]; B is [k, n] or, with transB, stored [n, k]; bias [n] is added to
+ * every row in the epilogue (the first k block's sums start from it), or 0 for none. The bias is read
+ * NR floats at a time: the 28 bytes after it must be memory (any values). `work` holds
  * `matmulWorkBytes()`: the packed B block, one pre-splatted A panel, the edge-tile scratch.
  * Loops (BLIS order): n blocks of NC → k blocks of KC (pack B) → row panels of MR (pack A) → tiles.
  */
-export function matmul(a: usize, b: usize, c: usize, m: i32, n: i32, k: i32, transA: bool, transB: bool, work: usize): void {
-  matmulRows(a, b, c, m, n, k, transA, transB, work, 0, m);
+export function matmul(a: usize, b: usize, c: usize, m: i32, n: i32, k: i32, transA: bool, transB: bool, bias: usize, work: usize): void {
+  matmulRows(a, b, c, m, n, k, transA, transB, bias, work, 0, m);
 }
 
 /**
  * Rows [rowStart, rowEnd) of `matmul`'s product (rowStart a multiple of MR): the share of one thread.
  * Threads with disjoint row ranges and their own `work` may run at once on shared memory.
  */
-export function matmulRows(a: usize, b: usize, c: usize, m: i32, n: i32, k: i32, transA: bool, transB: bool, work: usize, rowStart: i32, rowEnd: i32): void {
+export function matmulRows(
+  a: usize,
+  b: usize,
+  c: usize,
+  m: i32,
+  n: i32,
+  k: i32,
+  transA: bool,
+  transB: bool,
+  bias: usize,
+  work: usize,
+  rowStart: i32,
+  rowEnd: i32,
+): void {
   if (rowEnd <= rowStart || n <= 0) return;
   if (k <= 0) {
-    memory.fill(c + <usize>rowStart * <usize>n * 4, 0, <usize>(rowEnd - rowStart) * <usize>n * 4);
+    const rowBytes = <usize>n * 4;
+    for (let i = rowStart; i < rowEnd; i++) {
+      const row = c + <usize>i * rowBytes;
+      if (bias != 0) memory.copy(row, bias, rowBytes);
+      else memory.fill(row, 0, rowBytes);
+    }
     return;
   }
   const ldc = <usize>n * 4;
@@ -58,7 +81,7 @@ export function matmulRows(a: usize, b: usize, c: usize, m: i32, n: i32, k: i32,
         let cTile = c + (<usize>i0 * <usize>n + <usize>jc) * 4;
         let panel = work;
         for (let j0 = 0; j0 < nc; j0 += NR) {
-          microKernel(packedA, panel, kc, cTile, ldc, pc > 0, mr, min(NR, nc - j0));
+          microKernel(packedA, panel, kc, cTile, ldc, pc > 0, mr, min(NR, nc - j0), pc == 0 && bias != 0 ? bias + (<usize>(jc + j0) << 2) : 0);
           panel += panelBytes;
           cTile += <usize>NR * 4;
         }

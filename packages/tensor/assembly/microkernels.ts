@@ -4,16 +4,19 @@ import { madd, storeTile, tileScratch } from './tile';
 /**
  * C[mr×nr] (+)= A·B for one 4×8 tile: A a pre-splatted panel [kc][4][4], B a packed panel [kc][8],
  * C row-major with row pitch ldc bytes. Edge tiles (mr < 4 or nr < 8) go through tileScratch.
+ * The sums start from the 8 floats at `bias` (every row), or from 0 when it is 0.
  */
-export function kernel4x8(a: usize, b: usize, kc: i32, c: usize, ldc: usize, accumulate: bool, mr: i32, nr: i32): void {
-  let c0_0 = f32x4.splat(0);
-  let c0_1 = f32x4.splat(0);
-  let c1_0 = f32x4.splat(0);
-  let c1_1 = f32x4.splat(0);
-  let c2_0 = f32x4.splat(0);
-  let c2_1 = f32x4.splat(0);
-  let c3_0 = f32x4.splat(0);
-  let c3_1 = f32x4.splat(0);
+export function kernel4x8(a: usize, b: usize, kc: i32, c: usize, ldc: usize, accumulate: bool, mr: i32, nr: i32, bias: usize): void {
+  const z0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  const z1 = bias != 0 ? v128.load(bias, 16) : f32x4.splat(0);
+  let c0_0 = z0;
+  let c0_1 = z1;
+  let c1_0 = z0;
+  let c1_1 = z1;
+  let c2_0 = z0;
+  let c2_1 = z1;
+  let c3_0 = z0;
+  let c3_1 = z1;
   const bEnd = b + <usize>kc * 32;
   while (b < bEnd) {
     const b0 = v128.load(b, 0);
@@ -63,20 +66,23 @@ export function kernel4x8(a: usize, b: usize, kc: i32, c: usize, ldc: usize, acc
 /**
  * C[mr×nr] (+)= A·B for one 6×8 tile: A a pre-splatted panel [kc][6][4], B a packed panel [kc][8],
  * C row-major with row pitch ldc bytes. Edge tiles (mr < 6 or nr < 8) go through tileScratch.
+ * The sums start from the 8 floats at `bias` (every row), or from 0 when it is 0.
  */
-export function kernel6x8(a: usize, b: usize, kc: i32, c: usize, ldc: usize, accumulate: bool, mr: i32, nr: i32): void {
-  let c0_0 = f32x4.splat(0);
-  let c0_1 = f32x4.splat(0);
-  let c1_0 = f32x4.splat(0);
-  let c1_1 = f32x4.splat(0);
-  let c2_0 = f32x4.splat(0);
-  let c2_1 = f32x4.splat(0);
-  let c3_0 = f32x4.splat(0);
-  let c3_1 = f32x4.splat(0);
-  let c4_0 = f32x4.splat(0);
-  let c4_1 = f32x4.splat(0);
-  let c5_0 = f32x4.splat(0);
-  let c5_1 = f32x4.splat(0);
+export function kernel6x8(a: usize, b: usize, kc: i32, c: usize, ldc: usize, accumulate: bool, mr: i32, nr: i32, bias: usize): void {
+  const z0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  const z1 = bias != 0 ? v128.load(bias, 16) : f32x4.splat(0);
+  let c0_0 = z0;
+  let c0_1 = z1;
+  let c1_0 = z0;
+  let c1_1 = z1;
+  let c2_0 = z0;
+  let c2_1 = z1;
+  let c3_0 = z0;
+  let c3_1 = z1;
+  let c4_0 = z0;
+  let c4_1 = z1;
+  let c5_0 = z0;
+  let c5_1 = z1;
   const bEnd = b + <usize>kc * 32;
   while (b < bEnd) {
     const b0 = v128.load(b, 0);

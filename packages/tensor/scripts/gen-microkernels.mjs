@@ -23,11 +23,13 @@ function kernel(MR, NR) {
   L.push(`/**`);
   L.push(` * C[mr×nr] (+)= A·B for one ${MR}×${NR} tile: A a pre-splatted panel [kc][${MR}][4], B a packed panel [kc][${NR}],`);
   L.push(` * C row-major with row pitch ldc bytes. Edge tiles (mr < ${MR} or nr < ${NR}) go through tileScratch.`);
+  L.push(` * The sums start from the ${NR} floats at \`bias\` (every row), or from 0 when it is 0.`);
   L.push(` */`);
   L.push(
-    `export function kernel${MR}x${NR}(a: usize, b: usize, kc: i32, c: usize, ldc: usize, accumulate: bool, mr: i32, nr: i32): void {`,
+    `export function kernel${MR}x${NR}(a: usize, b: usize, kc: i32, c: usize, ldc: usize, accumulate: bool, mr: i32, nr: i32, bias: usize): void {`,
   );
-  for (let r = 0; r < MR; r++) for (let v = 0; v < NV; v++) L.push(`  let c${r}_${v} = f32x4.splat(0);`);
+  for (let v = 0; v < NV; v++) L.push(`  const z${v} = bias != 0 ? v128.load(bias, ${v * 16}) : f32x4.splat(0);`);
+  for (let r = 0; r < MR; r++) for (let v = 0; v < NV; v++) L.push(`  let c${r}_${v} = z${v};`);
   L.push(`  const bEnd = b + <usize>kc * ${NR * 4};`);
   L.push(`  while (b < bEnd) {`);
   for (let v = 0; v < NV; v++) L.push(`    const b${v} = v128.load(b, ${v * 16});`);

@@ -102,7 +102,7 @@ for (const { m, n, k, tb, label } of shapes) {
   const wAt = cAt + Math.ceil((m * n * 4) / 64) * 64;
   new Float32Array(raw.memory.buffer).set(a, aAt / 4);
   new Float32Array(raw.memory.buffer).set(b, bAt / 4);
-  const r = time(() => raw.matmul(aAt, bAt, cAt, m, n, k, 0, tb ? 1 : 0, wAt));
+  const r = time(() => raw.matmul(aAt, bAt, cAt, m, n, k, 0, tb ? 1 : 0, 0, wAt));
   console.log(`  ${label}`);
   if (!wasmOnly) console.log(`    JS kernel            ${fmt(flops, js)}`);
   console.log(`    WASM kernel (seam)   ${fmt(flops, w)}   ${versus(js, w)}`);

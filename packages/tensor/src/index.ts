@@ -84,6 +84,7 @@ export type {
   AttentionBackwardKernel,
   AttentionWeightsKernel,
   AttentionWeightsBackwardKernel,
+  AttentionVariantGradients,
 } from './kernels/attention';
 
 export { Module } from './nn/module';

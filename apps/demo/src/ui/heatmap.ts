@@ -30,6 +30,8 @@ export interface HeatmapOptions {
   legend?: boolean;
   /** Write the axis titles (default true; a grid of small maps can leave them to the first map). */
   axisTitles?: boolean;
+  /** Write the row and column labels (default true; cells too small for text leave them to the tooltip). */
+  tickLabels?: boolean;
   /** data-* attributes on the <figure> (used by the end-to-end test to find maps). */
   data?: Record<string, string | number>;
 }
@@ -63,6 +65,7 @@ export class Heatmap {
   private readonly showValues: boolean | undefined;
   private readonly legend: boolean;
   private readonly axisTitles: boolean;
+  private readonly tickLabels: boolean;
   private data: HeatmapData | null = null;
   private layout: Layout | null = null;
   private hover: [number, number] | null = null;
@@ -72,6 +75,7 @@ export class Heatmap {
     this.showValues = options.showValues;
     this.legend = options.legend ?? true;
     this.axisTitles = options.axisTitles ?? true;
+    this.tickLabels = options.tickLabels ?? true;
     this.caption = h('figcaption');
     this.canvas = h('canvas', { attrs: { role: 'img' } });
     this.tooltip = h('div', { class: 'heatmap-tooltip', attrs: { role: 'tooltip', hidden: true } });
@@ -122,12 +126,13 @@ export class Heatmap {
 
     // measure the labels to lay out the margins
     ctx0.font = FONT;
-    const rowLabelWidth = Math.max(0, ...data.rowLabels.map((l) => ctx0.measureText(l).width));
+    const ticks = this.tickLabels;
+    const rowLabelWidth = ticks ? Math.max(0, ...data.rowLabels.map((l) => ctx0.measureText(l).width)) : 0;
     const colLabelWidth = Math.max(0, ...data.colLabels.map((l) => ctx0.measureText(l).width));
     const rotate = data.colLabels.some((l) => [...l].length > 2);
-    const colLabelHeight = rotate ? colLabelWidth + 8 : 18;
+    const colLabelHeight = !ticks ? 0 : rotate ? colLabelWidth + 8 : 18;
     const titles = this.axisTitles;
-    const x0 = (titles ? 22 : 4) + rowLabelWidth + 8;
+    const x0 = (titles ? 22 : 4) + (ticks ? rowLabelWidth + 8 : 0);
     const y0 = 6;
     const gridW = cols * cell;
     const gridH = rows * cell;
@@ -182,13 +187,13 @@ export class Heatmap {
     ctx.font = FONT;
     ctx.textAlign = 'right';
     ctx.textBaseline = 'middle';
-    data.rowLabels.forEach((l, i) => ctx.fillText(l, x0 - 6, y0 + (i + 0.5) * cell));
+    if (ticks) data.rowLabels.forEach((l, i) => ctx.fillText(l, x0 - 6, y0 + (i + 0.5) * cell));
     if (titles) this.drawRowTitle(ctx, data.rowTitle, y0 + gridH / 2);
 
     // column labels and title
     ctx.fillStyle = INK;
     ctx.font = FONT;
-    data.colLabels.forEach((l, j) => {
+    (ticks ? data.colLabels : []).forEach((l, j) => {
       const cx = x0 + (j + 0.5) * cell;
       if (rotate) {
         ctx.save();

@@ -1,7 +1,7 @@
 import { expect } from 'vitest';
 import { Tensor, type Rng } from '@heed/tensor';
 import type { ExportToOnnxOptions } from '../export-to-onnx';
-import { relativeError, runModel, type Feed, type RuntimeName } from './runtimes';
+import { relativeError, runModel, runModelOutputs, type Feed, type RuntimeName } from './runtimes';
 
 // Every configuration is exported once, run in onnxruntime-node and onnxruntime-web at two sequence
 // lengths (the same model: its batch and length axes are dynamic), and compared with heed's own output
@@ -98,3 +98,31 @@ export async function expectAgreement(
 }
 
 export const float = (tensor: Tensor): Feed => ({ tensor, type: 'float' });
+
+/** As `expectAgreement`, for every output of the graph (in order: the output, then e.g. present_key, present_value). */
+export async function expectOutputsAgreement(
+  label: string,
+  bytes: Uint8Array,
+  cases: { feeds: Record<string, Feed>; expected: Tensor[] }[],
+  tolerance: number,
+): Promise<void> {
+  for (const runtime of RUNTIMES) {
+    const outputs = await runModelOutputs(
+      runtime,
+      bytes,
+      cases.map((c) => c.feeds),
+    );
+    outputs.forEach((all, i) => {
+      const expected = cases[i]!.expected;
+      expect(all.length, `${label}, ${runtime}, case ${i}: outputs`).toBe(expected.length);
+      all.forEach((output, o) => {
+        expect(output.dims, `${label}, ${runtime}, case ${i}, ${output.name}`).toEqual([...expected[o]!.shape]);
+        const error = relativeError(output.data, expected[o]!.data);
+        record(`${label} (${runtime})`, error);
+        expect(error, `${label}, ${runtime}, case ${i}, ${output.name}`).toBeLessThanOrEqual(tolerance);
+      });
+    });
+  }
+}
+
+export const int64 = (tensor: Tensor): Feed => ({ tensor, type: 'int64' });

@@ -15,9 +15,9 @@ type Ort = typeof ortNode | typeof ortWeb;
 const runtimes: Record<RuntimeName, Ort> = { 'onnxruntime-node': ortNode, 'onnxruntime-web': ortWeb };
 
 export interface Feed {
-  /** float: a heed Tensor; bool: a 0/1 heed Tensor fed as bool. */
+  /** float: a heed Tensor; bool: a 0/1 heed Tensor fed as bool; int64: integer ids fed as int64. */
   tensor: Tensor;
-  type: 'float' | 'bool';
+  type: 'float' | 'bool' | 'int64';
 }
 
 /** Loads `bytes` in the runtime and runs it once per feed set; returns the first output's data each time. */
@@ -26,6 +26,15 @@ export async function runModel(
   bytes: Uint8Array,
   feedSets: readonly Record<string, Feed>[],
 ): Promise<Float32Array[]> {
+  return (await runModelOutputs(runtime, bytes, feedSets)).map((outputs) => outputs[0]!.data);
+}
+
+/** Loads `bytes` in the runtime and runs it once per feed set; returns every output (in graph order) each time. */
+export async function runModelOutputs(
+  runtime: RuntimeName,
+  bytes: Uint8Array,
+  feedSets: readonly Record<string, Feed>[],
+): Promise<{ name: string; data: Float32Array; dims: number[] }[][]> {
   const ort = runtimes[runtime];
   const session = await ort.InferenceSession.create(bytes, {
     executionProviders: [runtime === 'onnxruntime-node' ? 'cpu' : 'wasm'],
@@ -34,15 +43,32 @@ export async function runModel(
     interOpNumThreads: 1,
   });
   try {
-    const results: Float32Array[] = [];
+    const results: { name: string; data: Float32Array; dims: number[] }[][] = [];
     for (const feeds of feedSets) {
       const inputs: Record<string, ortNode.Tensor> = {};
       for (const [name, { tensor, type }] of Object.entries(feeds)) {
-        const data = type === 'bool' ? Uint8Array.from(tensor.data, (v) => (v !== 0 ? 1 : 0)) : Float32Array.from(tensor.data);
-        inputs[name] = new ort.Tensor(type === 'bool' ? 'bool' : 'float32', data, [...tensor.shape]) as ortNode.Tensor;
+        const shape = [...tensor.shape];
+        if (type === 'int64')
+          inputs[name] = new ort.Tensor(
+            'int64',
+            BigInt64Array.from(tensor.data, (v) => BigInt(v)),
+            shape,
+          ) as ortNode.Tensor;
+        else if (type === 'bool')
+          inputs[name] = new ort.Tensor(
+            'bool',
+            Uint8Array.from(tensor.data, (v) => (v !== 0 ? 1 : 0)),
+            shape,
+          ) as ortNode.Tensor;
+        else inputs[name] = new ort.Tensor('float32', Float32Array.from(tensor.data), shape) as ortNode.Tensor;
       }
       const output = await session.run(inputs as never);
-      results.push(Float32Array.from((output[session.outputNames[0]!] as ortNode.Tensor).data as Float32Array));
+      results.push(
+        session.outputNames.map((name) => {
+          const t = output[name] as ortNode.Tensor;
+          return { name, data: Float32Array.from(t.data as Float32Array), dims: [...t.dims] };
+        }),
+      );
     }
     return results;
   } finally {

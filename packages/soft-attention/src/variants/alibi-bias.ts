@@ -1,7 +1,7 @@
 import { ConfigError, Tensor } from '@heed/tensor';
 import type { Scorer, ScorerSpec } from '@heed/scorers';
 import { alibiSlopes } from './alibi-slopes';
-import { BiasedScorer, type BiasedScorerOptions, type ScoreBias } from './biased-scorer';
+import { BiasedScorer, type BiasedScorerOptions, type FusedBias, type ScoreBias } from './biased-scorer';
 
 /**
  * ALiBi, attention with linear biases (Press, Smith & Lewis 2022): bias[h, i, j] = m_h · (j − i),
@@ -33,6 +33,11 @@ export class AlibiBias implements ScoreBias {
       for (let i = 0; i < queryLength; i++)
         for (let j = 0; j < keyLength; j++) data[(h * queryLength + i) * keyLength + j] = this.slopes[h]! * (j - (i + queryOffset));
     return new Tensor(data, [H, queryLength, keyLength]);
+  }
+
+  /** The fused kernels add m_h · (j − i − queryOffset) themselves: the slopes. */
+  fusedBias(): FusedBias {
+    return { kind: 'alibi', slopes: this.slopes };
   }
 }
 

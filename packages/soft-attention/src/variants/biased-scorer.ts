@@ -6,6 +6,13 @@ import { resolveQueryOffset, type QueryPositionOffset } from './query-offset';
 // Shape letters: H heads, Lq queries, Lk keys, ... leading dims (B).
 
 /**
+ * What the fused attention kernels can add for a bias (see `ScoreBias.fusedBias`): ALiBi's slopes
+ * m_h · (j − i − queryOffset), or a table by offset, bias[h, i, j] = table[h, j − i + Lq − 1] ([H, Lq + Lk − 1],
+ * differentiable).
+ */
+export type FusedBias = { kind: 'alibi'; slopes: readonly number[] } | { kind: 'relative'; table: Tensor };
+
+/**
  * A score modifier by (head, i, j): a bias [H, Lq, Lk] for Lq queries at absolute positions
  * offset..offset+Lq−1 and Lk keys at 0..Lk−1, added to the scores of every batch element.
  * ALiBi, T5's relative position bias, or a user's own: `{ kind, bias }`. A Module's parameters train.
@@ -14,6 +21,11 @@ export interface ScoreBias {
   readonly kind: string;
   /** -> [H, Lq, Lk] (H = 1 broadcasts over the heads) */
   bias(queryLength: number, keyLength: number, queryOffset: number): Tensor;
+  /**
+   * Opt-in to the fused path: the same bias as slopes or a table by offset j − i (see `FusedBias`), or null.
+   * A bias that depends on i and j only through j − i can declare it; leave it out otherwise.
+   */
+  fusedBias?(queryLength: number, keyLength: number, queryOffset: number): FusedBias | null;
 }
 
 export interface BiasedScorerOptions {

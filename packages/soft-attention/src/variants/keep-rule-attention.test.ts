@@ -187,20 +187,20 @@ describe('planAttention resolves keep rules', () => {
     for (const rule of [
       even,
       new SlidingWindowRule(2).or(new CausalRule()),
-      new SegmentRule(
-        [
-          [0, 0, 1, 1, 1, 1, 1],
-          [0, 0, 0, 0, 0, 0, 0],
-        ],
-        [
-          [0, 0, 1, 1, 1, 1, 1],
-          [0, 0, 0, 0, 0, 0, 0],
-        ],
+      // The kernels hold one pair of segment ids: a second segments rule ANDed in runs on the plain path.
+      new SegmentRule([
+        [0, 0, 1, 1, 1, 1, 1],
+        [0, 0, 0, 0, 0, 0, 0],
+      ]).and(
+        new SegmentRule([
+          [0, 1, 1, 1, 1, 1, 1],
+          [0, 0, 0, 0, 1, 1, 1],
+        ]),
       ),
     ]) {
       const plan = planOf({ keepRule: rule, needWeights: false });
       expect(plan.path).toBe('plain');
-      expect(plan.reason).toMatch(new RegExp(`the keep rule '${rule.kind}' has no fused kernel`));
+      expect(plan.reason).toMatch(new RegExp(`the keep rule '${rule.kind === 'and' ? 'segments' : rule.kind}' has no fused kernel`));
       let caught: unknown;
       try {
         planOf({ keepRule: rule, implementation: 'fused' });

@@ -1,5 +1,5 @@
 import { ConfigError, defaultRng, embedding, Module, normalInit, Parameter, permute, type Rng, Tensor } from '@heed/tensor';
-import type { ScoreBias } from './biased-scorer';
+import type { FusedBias, ScoreBias } from './biased-scorer';
 import { checkBucketOptions, relativePositionBucket, type RelativePositionBucketOptions } from './relative-position-bucket';
 
 export interface RelativePositionBiasOptions extends RelativePositionBucketOptions {
@@ -51,5 +51,14 @@ export class RelativePositionBias extends Module implements ScoreBias {
   bias(queryLength: number, keyLength: number, queryOffset = 0): Tensor {
     const rows = embedding(this.relative_attention_bias, this.buckets(queryLength, keyLength, queryOffset)); // [Lq, Lk] -> [Lq, Lk, H]
     return permute(rows, [2, 0, 1]); // [Lq, Lk, H] -> [H, Lq, Lk]
+  }
+
+  /** The bias by offset for the fused kernels: table[h, j − i + Lq − 1] = relative_attention_bias[bucket(j − i − queryOffset), h]. -> [H, Lq + Lk − 1] */
+  fusedBias(queryLength: number, keyLength: number, queryOffset = 0): FusedBias {
+    const options = { bidirectional: this.bidirectional, numBuckets: this.numBuckets, maxDistance: this.maxDistance };
+    const offsets = queryLength + keyLength - 1;
+    const buckets = Float32Array.from({ length: offsets }, (_, t) => relativePositionBucket(t - (queryLength - 1) - queryOffset, options)); // [Lq + Lk − 1]
+    const rows = embedding(this.relative_attention_bias, new Tensor(buckets, [offsets])); // [Lq + Lk − 1] -> [Lq + Lk − 1, H]
+    return { kind: 'relative', table: permute(rows, [1, 0]) }; // [Lq + Lk − 1, H] -> [H, Lq + Lk − 1]
   }
 }

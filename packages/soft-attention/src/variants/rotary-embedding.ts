@@ -17,6 +17,8 @@ export interface RotaryEmbeddingOptions {
   positionOffset?: number;
   /** The position of every row instead (length L); excludes `positionOffset`. */
   positions?: ArrayLike<number>;
+  /** 'heads-first' (default): x [..., L, d]; 'sequence-first': x [..., L, H, d], the positions on axis −3. */
+  layout?: 'heads-first' | 'sequence-first';
 }
 
 /** θ[p, i] = positions[p] · base^(−2i/d), in float64: [L, d/2] row-major. */
@@ -32,20 +34,24 @@ export function rotaryAngles(positions: ArrayLike<number>, dim: number, base = 1
 /**
  * Rotary position embedding (Su et al. 2021, RoFormer): every feature pair of row p turns by its
  * angle θ[p, i], x_rot = x ⊙ cos + pairSwap(x) ⊙ sin, with pairSwap(x) = (−x_second, x_first) per pair.
- * x [..., L, d] -> [..., L, d] (heads-first: the positions are the second-to-last axis). Built from
- * public tensor ops, so gradients flow to x.
+ * x [..., L, d] -> [..., L, d] (heads-first: the positions are the second-to-last axis; with layout
+ * 'sequence-first' x [..., L, H, d]). Built from public tensor ops, so gradients flow to x.
  */
 export function applyRotaryEmbedding(x: Tensor, options: RotaryEmbeddingOptions = {}): Tensor {
   const op = 'applyRotaryEmbedding';
   const { base, style } = checkRotaryOptions(op, options);
-  if (x.rank < 2 || x.shape[x.rank - 1]! % 2 !== 0) {
-    throw new ShapeError(`x ${formatShape(x.shape)} must be [..., L, d] with an even feature size d (features rotate in pairs)`, {
-      op,
-      argument: 'x',
-      shapes: { x: x.shape },
-    });
+  const sequenceFirst = options.layout === 'sequence-first';
+  if (x.rank < (sequenceFirst ? 3 : 2) || x.shape[x.rank - 1]! % 2 !== 0) {
+    throw new ShapeError(
+      `x ${formatShape(x.shape)} must be ${sequenceFirst ? '[..., L, H, d]' : '[..., L, d]'} with an even feature size d (features rotate in pairs)`,
+      {
+        op,
+        argument: 'x',
+        shapes: { x: x.shape },
+      },
+    );
   }
-  const L = x.shape[x.rank - 2]!;
+  const L = x.shape[x.rank - (sequenceFirst ? 3 : 2)]!;
   const d = x.shape[x.rank - 1]!;
   const positions = rowPositions(op, options, L);
   const angles = rotaryAngles(positions, d, base); // [L, d/2]
@@ -61,7 +67,8 @@ export function applyRotaryEmbedding(x: Tensor, options: RotaryEmbeddingOptions 
     }
   }
   const swapped = style === 'rotate-half' ? rotateHalf(x) : rotatePairs(x); // [..., L, d]
-  return add(mul(x, new Tensor(cos, [L, d])), mul(swapped, new Tensor(sin, [L, d]))); // [..., L, d]
+  const table = sequenceFirst ? [L, 1, d] : [L, d]; // broadcast over the heads with 'sequence-first'
+  return add(mul(x, new Tensor(cos, table)), mul(swapped, new Tensor(sin, table))); // [..., L, d] (or [..., L, H, d])
 }
 
 /** (x_a, x_b) -> (−x_b, x_a) with a = the first half, b = the second: [..., d] -> [..., d]. */

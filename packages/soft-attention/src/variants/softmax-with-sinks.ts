@@ -15,7 +15,7 @@ import {
   type Tensor,
 } from '@heed/tensor';
 import { applyKeep } from '../apply-keep';
-import type { Normalizer } from '../normalizer';
+import type { FusedNormalizer, Normalizer } from '../normalizer';
 
 // Shape letters: H heads, Lq queries, Lk keys, ... leading dims (B).
 
@@ -58,6 +58,11 @@ export class SoftmaxWithSinks extends Module implements Normalizer {
   /** [..., H, Lq, Lk] -> [..., H, Lq, Lk] */
   normalize(scores: Tensor, keep?: Tensor | null): Tensor {
     return this.normalizeWithSink(scores, keep).weights;
+  }
+
+  /** The fused kernels' softmax with the sinks in the denominator (null for a subclass that changes `normalize`). */
+  fusedNormalizer(): FusedNormalizer | null {
+    return this.normalize === SoftmaxWithSinks.prototype.normalize ? { kind: 'softmax', temperature: 1, sinks: this.sinks } : null;
   }
 
   /** The weights over the keys [..., H, Lq, Lk] and the sink's weight [..., H, Lq, 1]. */

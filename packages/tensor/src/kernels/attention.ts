@@ -17,6 +17,22 @@
  * Layout 'sequence-first' (optional): q, out (and dOut, dq) are stored [B, Lq, H, ·] and k, v (and dk, dv)
  * [B, Lk, H / groupSize, ·], with n = B·H and slice s = b·H + h — the layout a projection produces
  * before its heads are split off, so no permute is needed. logSumExp stays [n, Lq].
+ *
+ * Variants (all optional; absent or null = off). Slice s is batch element b = ⌊s / H⌋ and query head
+ * h = s mod H in either layout, H = `heads` (default 1). The score of query i and key j is, in this order:
+ *   x_ij = scale · q_i·k_j                                          (scale)
+ *        + alibiSlopes[h] · (j − i − queryPositionOffset)          (ALiBi)
+ *        + positionBias[h·(Lq + Lk − 1) + (j − i + Lq − 1)]        (relative position bias by offset j − i)
+ *   s_ij = softcap · tanh(x_ij / softcap)                           (logit soft-capping; s_ij = x_ij without it)
+ * then masked (−∞) where any keep rule fails: causal / window band, attentionMask, and segments
+ * (querySegments[b·Lq + i] === keySegments[b·Lk + j]). The softmax runs over the kept keys and, with
+ * `sinks`, one more logit sinks[h] that carries no value:
+ *   logSumExp_i = log(e^{sinks[h]} + Σ_j e^{s_ij}),  out_i = Σ_j e^{s_ij − logSumExp_i} v_j.
+ * With sinks a fully masked row has out = 0 and logSumExp = sinks[h] (the sink takes all the mass).
+ * Gradients: the backward writes d positionBias (Σ over b and i of ∂L/∂x_ij on the diagonal j − i) and
+ * d sinks (−Σ_{b,i} e^{sinks[h] − logSumExp_i} · (dOut_i · out_i)) into `AttentionVariantGradients`;
+ * alibiSlopes, softcap and the segments are constants. RoPE is not a kernel field: it rotates q and k
+ * (O(L·d)) before the kernel, and their gradients rotate back after it.
  */
 export interface AttentionProblem {
   /** Number of (batch·head) slices of q. */
@@ -43,8 +59,38 @@ export interface AttentionProblem {
   groupSize: number;
   /** How q, k, v, out and their gradients are stored: 'heads-first' (the default) [n, L, ·], or 'sequence-first' [B, L, H, ·]. */
   layout?: 'heads-first' | 'sequence-first';
-  /** H, the query heads per batch element, with layout 'sequence-first' (n and H multiples of H and groupSize). */
+  /**
+   * H, the query heads per batch element (slice s is head s mod H of batch element ⌊s / H⌋, in either layout;
+   * n a multiple of H, H a multiple of groupSize). Needed by 'sequence-first' and by the per-head and per-batch
+   * variant fields below; default 1.
+   */
   heads?: number;
+  /** ALiBi slopes m_h [H]: adds m_h · (j − i − queryPositionOffset) to the scaled score (after scale, before softcap). Constant. */
+  alibiSlopes?: Float32Array | null;
+  /** Query row i sits at absolute position i + queryPositionOffset for the ALiBi bias (keys at 0..Lk−1); default 0. */
+  queryPositionOffset?: number;
+  /**
+   * A relative position bias by offset, [H, Lq + Lk − 1]: adds positionBias[h·(Lq + Lk − 1) + (j − i + Lq − 1)]
+   * to the scaled score (after ALiBi, before softcap). Its gradient is written to `AttentionVariantGradients.positionBias`.
+   */
+  positionBias?: Float32Array | null;
+  /** Logit soft-cap c > 0: s = c · tanh(x / c), applied after scale and biases, before masking. null or absent: none. */
+  softcap?: number | null;
+  /** Sink logits [H]: one per query head, joining each row's softmax denominator with no value. Gradient: `AttentionVariantGradients.sinks`. */
+  sinks?: Float32Array | null;
+  /** Segment ids of the queries [B, Lq] (B = n / H): key j is kept for query i of batch b only when querySegments[b·Lq + i] === keySegments[b·Lk + j]. */
+  querySegments?: Int32Array | null;
+  /** Segment ids of the keys [B, Lk]; given together with querySegments. */
+  keySegments?: Int32Array | null;
+}
+
+/**
+ * Gradients of the variant parameters, written (overwritten, not accumulated) by the backward kernels
+ * when the problem has the field: positionBias [H, Lq + Lk − 1] with `positionBias`, sinks [H] with `sinks`.
+ */
+export interface AttentionVariantGradients {
+  positionBias?: Float32Array | null;
+  sinks?: Float32Array | null;
 }
 
 /** Forward: writes out [n, Lq, dv] and the row log-sum-exp of the scaled, masked scores [n, Lq]. */
@@ -59,7 +105,8 @@ export type AttentionForwardKernel = (
 
 /**
  * Backward: from dOut [n, Lq, dv] (and the forward's out and logSumExp) writes dq [n, Lq, d],
- * dk [nKv, Lk, d], dv [nKv, Lk, dv] (overwritten, not accumulated), recomputing the weights tile by tile.
+ * dk [nKv, Lk, d], dv [nKv, Lk, dv] (overwritten, not accumulated), recomputing the weights tile by tile,
+ * and the gradients of the variant parameters the problem has into `variantGradients`.
  */
 export type AttentionBackwardKernel = (
   problem: AttentionProblem,
@@ -72,11 +119,13 @@ export type AttentionBackwardKernel = (
   dq: Float32Array,
   dk: Float32Array,
   dv: Float32Array,
+  variantGradients?: AttentionVariantGradients,
 ) => void;
 
 /**
  * Exact attention weights of chosen query rows, rebuilt from the fused forward's log-sum-exp (heads-first):
  * q [n, Lq, d], k [nKv, Lk, d], logSumExp [n, Lq], rows [R] -> out [n, R, Lk] (overwritten; 0 where masked).
+ * With the variants: the same scores s_ij; with sinks a row sums to 1 − e^{sinks[h] − logSumExp_i}.
  */
 export type AttentionWeightsKernel = (
   problem: AttentionProblem,
@@ -89,7 +138,8 @@ export type AttentionWeightsKernel = (
 
 /**
  * Gradient of those weights as a softmax of complete rows: weights, dWeights [n, R, Lk] ->
- * dq [n, Lq, d], dk [nKv, Lk, d] (accumulated into: zero them first).
+ * dq [n, Lq, d], dk [nKv, Lk, d] (accumulated into: zero them first), and the variant parameters'
+ * gradients into `variantGradients` (accumulated into too), through the soft-cap's slope.
  */
 export type AttentionWeightsBackwardKernel = (
   problem: AttentionProblem,
@@ -100,4 +150,5 @@ export type AttentionWeightsBackwardKernel = (
   dWeights: Float32Array,
   dq: Float32Array,
   dk: Float32Array,
+  variantGradients?: AttentionVariantGradients,
 ) => void;

@@ -110,6 +110,51 @@ function windowMaterialized(p: AttentionProblem): AttentionProblem {
 }
 const maxAbs = (a: Float64Array) => a.reduce((m, x) => Math.max(m, Math.abs(x)), 0);
 
+/**
+ * The gradient of rebuilt weights rows (a softmax over the keys and the sink) given dWeights G, from the naive
+ * reference's weights, by the chain rule written out: dS = P ⊙ (G − rowsum(G ⊙ P)) ⊙ (1 − tanh²), the sink's dS
+ * = −P_sink · rowsum(G ⊙ P); dq = scale · dS K, dk = scale · dSᵀ q, dBias along the diagonals.
+ */
+function naiveWeightsGradient(p: AttentionProblem, inputs: AttentionInputs, rows: Int32Array, G: Float32Array) {
+  const { n, queryLength: Lq, keyLength: Lk, headDim: d, scale, groupSize } = p;
+  const H = p.heads ?? 1;
+  const { weights } = naiveAttention(p, inputs);
+  const dq = new Float64Array(inputs.q.length);
+  const dk = new Float64Array(inputs.k.length);
+  const dPositionBias = new Float64Array(p.positionBias ? p.positionBias.length : 0);
+  const dSinks = new Float64Array(p.sinks ? H : 0);
+  const R = rows.length;
+  for (let s = 0; s < n; s++) {
+    const [h, g] = [s % H, Math.floor(s / groupSize)];
+    rows.forEach((i, r) => {
+      const P = weights.subarray((s * Lq + i) * Lk, (s * Lq + i + 1) * Lk);
+      const Gr = G.subarray((s * R + r) * Lk, (s * R + r + 1) * Lk);
+      let dot = 0;
+      let kept = 0;
+      for (let j = 0; j < Lk; j++) {
+        dot += P[j]! * Gr[j]!;
+        kept += P[j]!;
+      }
+      if (p.sinks) dSinks[h]! -= (1 - kept) * dot;
+      for (let j = 0; j < Lk; j++) {
+        let raw = 0;
+        for (let x = 0; x < d; x++) raw += inputs.q[(s * Lq + i) * d + x]! * inputs.k[(g * Lk + j) * d + x]!;
+        let score = scale * raw;
+        if (p.alibiSlopes) score += p.alibiSlopes[h]! * (j - i - (p.queryPositionOffset ?? 0));
+        if (p.positionBias) score += p.positionBias[h * (Lq + Lk - 1) + j - i + Lq - 1]!;
+        const slope = p.softcap != null ? 1 - Math.tanh(score / p.softcap) ** 2 : 1;
+        const dS = P[j]! * (Gr[j]! - dot) * slope;
+        if (p.positionBias) dPositionBias[h * (Lq + Lk - 1) + j - i + Lq - 1]! += dS;
+        for (let x = 0; x < d; x++) {
+          dq[(s * Lq + i) * d + x]! += scale * dS * inputs.k[(g * Lk + j) * d + x]!;
+          dk[(g * Lk + j) * d + x]! += scale * dS * inputs.q[(s * Lq + i) * d + x]!;
+        }
+      }
+    });
+  }
+  return { dq, dk, dPositionBias, dSinks };
+}
+
 describe.each(SETS)('kernel set $name', ({ name, kernels, tolerances }) => {
   /** Forward then backward on outputs pre-filled with NaN (so every element must be written). */
   function run(p: AttentionProblem, { q, k, v, dOut }: AttentionInputs, using: Readonly<Kernels> = kernels) {
@@ -408,6 +453,140 @@ describe.each(SETS)('kernel set $name', ({ name, kernels, tolerances }) => {
         expectClose(weights, expected, tolerances.forward, 'weights');
       }
     });
+
+    /** A variant problem of B·H slices with random per-head parameters: ALiBi slopes, a bias table, sinks, segments. */
+    function variantProblem(
+      B: number,
+      H: number,
+      base: Partial<AttentionCase> & { queryLength: number; keyLength: number; headDim: number },
+      parts: readonly ('alibi' | 'bias' | 'softcap' | 'sinks' | 'segments')[],
+      rng: Rng,
+    ): AttentionProblem {
+      const { queryLength: Lq, keyLength: Lk } = base;
+      const uniform = (size: number, lo: number, hi: number) => Float32Array.from({ length: size }, () => lo + (hi - lo) * rng.uniform());
+      const segmentsOf = (L: number) => Int32Array.from({ length: B * L }, (_, x) => Math.floor(((x % L) * 3) / L)); // three runs per row
+      return problemOf({
+        n: B * H,
+        heads: H,
+        ...base,
+        ...(parts.includes('alibi') ? { alibiSlopes: uniform(H, 0.05, 0.6), queryPositionOffset: Lk - Lq } : {}),
+        ...(parts.includes('bias') ? { positionBias: uniform(H * (Lq + Lk - 1), -1.5, 1.5) } : {}),
+        ...(parts.includes('softcap') ? { softcap: 1.5, scale: 1 } : {}), // raw logits ~ N(0, d): the cap bends them
+        ...(parts.includes('sinks') ? { sinks: uniform(H, -1, 2) } : {}),
+        ...(parts.includes('segments') ? { querySegments: segmentsOf(Lq), keySegments: segmentsOf(Lk) } : {}),
+      });
+    }
+
+    /** Forward, backward (with the variant gradients) and weights against the naive reference. */
+    function checkVariant(p: AttentionProblem, label: string, seed: number) {
+      const inputs = randomAttentionInputs(p, seed);
+      const H = p.heads ?? 1;
+      const grads = {
+        positionBias: p.positionBias ? new Float32Array(p.positionBias.length).fill(NaN) : null,
+        sinks: p.sinks ? new Float32Array(H).fill(NaN) : null,
+      };
+      const out = new Float32Array(p.n * p.queryLength * p.valueDim).fill(NaN);
+      const lse = new Float32Array(p.n * p.queryLength).fill(NaN);
+      kernels.attentionForward(p, inputs.q, inputs.k, inputs.v, out, lse);
+      const dq = new Float32Array(inputs.q.length).fill(NaN);
+      const dk = new Float32Array(inputs.k.length).fill(NaN);
+      const dv = new Float32Array(inputs.v.length).fill(NaN);
+      kernels.attentionBackward(p, inputs.q, inputs.k, inputs.v, out, lse, inputs.dOut, dq, dk, dv, grads);
+      const ref = naiveAttention(p, inputs);
+      expectClose(out, ref.out, tolerances.forward, `${name} ${label} out`);
+      expectClose(lse, ref.lse, tolerances.forward, `${name} ${label} logSumExp`);
+      expectClose(dq, ref.dq, tolerances.gradient, `${name} ${label} dq`);
+      expectClose(dk, ref.dk, tolerances.gradient, `${name} ${label} dk`);
+      expectClose(dv, ref.dv, tolerances.gradient, `${name} ${label} dv`);
+      if (grads.positionBias) expectClose(grads.positionBias, ref.dPositionBias, tolerances.gradient, `${name} ${label} dPositionBias`);
+      if (grads.sinks) expectClose(grads.sinks, ref.dSinks, tolerances.gradient, `${name} ${label} dSinks`);
+      // Weights on request, from the same log-sum-exp, and their gradient (dWeights = a random G).
+      const rows = Int32Array.from([0, Math.floor(p.queryLength / 2), p.queryLength - 1]);
+      const R = rows.length;
+      const weights = new Float32Array(p.n * R * p.keyLength).fill(NaN);
+      kernels.attentionWeights(p, inputs.q, inputs.k, lse, rows, weights);
+      const expected = new Float64Array(weights.length);
+      for (let s = 0; s < p.n; s++)
+        rows.forEach((i, r) =>
+          expected.set(
+            ref.weights.subarray((s * p.queryLength + i) * p.keyLength, (s * p.queryLength + i + 1) * p.keyLength),
+            (s * R + r) * p.keyLength,
+          ),
+        );
+      expectClose(weights, expected, tolerances.forward, `${name} ${label} weights`);
+      const G = randomAttentionInputs({ ...p, valueDim: p.keyLength }, seed + 1).dOut.subarray(0, weights.length); // [n, R, Lk] of N(0, 1)
+      const wq = new Float32Array(inputs.q.length);
+      const wk = new Float32Array(inputs.k.length);
+      const wGrads = { positionBias: grads.positionBias?.fill(0) ?? null, sinks: grads.sinks?.fill(0) ?? null };
+      kernels.attentionWeightsBackward(p, inputs.q, inputs.k, rows, weights, G, wq, wk, wGrads);
+      const naive = naiveWeightsGradient(p, inputs, rows, G);
+      expectClose(wq, naive.dq, tolerances.gradient, `${name} ${label} weights dq`);
+      expectClose(wk, naive.dk, tolerances.gradient, `${name} ${label} weights dk`);
+      if (wGrads.positionBias)
+        expectClose(wGrads.positionBias, naive.dPositionBias, tolerances.gradient, `${name} ${label} weights dPositionBias`);
+      if (wGrads.sinks) expectClose(wGrads.sinks, naive.dSinks, tolerances.gradient, `${name} ${label} weights dSinks`);
+    }
+
+    test('variants: ALiBi, relative bias, softcap, sinks, segments, alone and combined, with causal, windows and GQA', () => {
+      const rng = new Rng(77);
+      const parts = [
+        ['alibi'],
+        ['bias'],
+        ['softcap'],
+        ['sinks'],
+        ['segments'],
+        ['alibi', 'softcap', 'sinks'],
+        ['bias', 'softcap', 'segments', 'sinks'],
+      ] as const;
+      const shapes = [
+        { queryLength: 9, keyLength: 9, headDim: 4, causalOffset: 0 },
+        { queryLength: 70, keyLength: 93, headDim: 8, valueDim: 5, causalOffset: 23, windowStart: 23 - 30 },
+        { queryLength: 37, keyLength: 130, headDim: 6, groupSize: 2 },
+      ];
+      let seed = 0;
+      for (const part of parts)
+        for (const shape of shapes)
+          checkVariant(variantProblem(2, 4, shape, part, rng), `${part.join('+')} ${JSON.stringify(shape)}`, ++seed);
+    });
+
+    test('variants with sinks: a fully masked row gives out 0, logSumExp = the sink, and no gradient', () => {
+      const rng = new Rng(78);
+      const p = variantProblem(1, 2, { queryLength: 6, keyLength: 6, headDim: 4, causalOffset: -1 }, ['sinks', 'alibi'], rng); // row 0 sees nothing
+      checkVariant(p, 'fully masked row 0', 5);
+    });
+
+    test("variants in layout 'sequence-first' ([B, L, H, ·], GQA): the heads-first results, moved", () => {
+      const rng = new Rng(79);
+      const [B, H, groupSize, Lq, Lk, d, dv] = [2, 4, 2, 40, 70, 8, 6];
+      const Hkv = H / groupSize;
+      const headsFirst = variantProblem(
+        B,
+        H,
+        { queryLength: Lq, keyLength: Lk, headDim: d, valueDim: dv, groupSize, causalOffset: 30 },
+        ['alibi', 'bias', 'softcap', 'sinks', 'segments'],
+        rng,
+      );
+      const sequenceFirst: AttentionProblem = { ...headsFirst, layout: 'sequence-first' };
+      const inputs = randomAttentionInputs(sequenceFirst, 3); // read as [B, L, H, ·]
+      const moved = {
+        q: toHeadsFirst(inputs.q, B, H, Lq, d),
+        k: toHeadsFirst(inputs.k, B, Hkv, Lk, d),
+        v: toHeadsFirst(inputs.v, B, Hkv, Lk, dv),
+        dOut: toHeadsFirst(inputs.dOut, B, H, Lq, dv),
+      };
+      const expected = naiveAttention(headsFirst, moved);
+      const got = run(sequenceFirst, inputs);
+      expectClose(toHeadsFirst(got.out, B, H, Lq, dv), expected.out, tolerances.forward, 'out');
+      expectClose(got.lse, expected.lse, tolerances.forward, 'logSumExp');
+      expectClose(toHeadsFirst(got.dq, B, H, Lq, d), expected.dq, tolerances.gradient, 'dq');
+      expectClose(toHeadsFirst(got.dk, B, Hkv, Lk, d), expected.dk, tolerances.gradient, 'dk');
+      expectClose(toHeadsFirst(got.dv, B, Hkv, Lk, dv), expected.dv, tolerances.gradient, 'dv');
+      const grads = { positionBias: new Float32Array(H * (Lq + Lk - 1)).fill(NaN), sinks: new Float32Array(H).fill(NaN) };
+      const [dq, dk, dvGrad] = [new Float32Array(got.dq.length), new Float32Array(got.dk.length), new Float32Array(got.dv.length)];
+      kernels.attentionBackward(sequenceFirst, inputs.q, inputs.k, inputs.v, got.out, got.lse, inputs.dOut, dq, dk, dvGrad, grads);
+      expectClose(grads.positionBias, expected.dPositionBias, tolerances.gradient, 'dPositionBias');
+      expectClose(grads.sinks, expected.dSinks, tolerances.gradient, 'dSinks');
+    });
   });
 
   describe('matmul against a float64 reference with a float32 error bound', () => {
@@ -452,6 +631,66 @@ describe.each(SETS)('kernel set $name', ({ name, kernels, tolerances }) => {
         }
       },
     );
+
+    /**
+     * The float64 reference of bias + op(A)·op(B) with its error bound: the product of op(A) with a column
+     * of ones appended and op(B) with the bias appended as a last row (k + 1 terms, the bias one of them).
+     */
+    function naiveBiasedMatmul(
+      a: Float32Array,
+      ao: number,
+      b: Float32Array,
+      bo: number,
+      bias: Float32Array,
+      m: number,
+      n: number,
+      k: number,
+      transposeA: boolean,
+      transposeB: boolean,
+    ) {
+      const augmentedA = new Float32Array(m * (k + 1)); // [m, k + 1]
+      const augmentedB = new Float32Array((k + 1) * n); // [k + 1, n]
+      for (let i = 0; i < m; i++) {
+        for (let p = 0; p < k; p++) augmentedA[i * (k + 1) + p] = transposeA ? a[ao + p * m + i]! : a[ao + i * k + p]!;
+        augmentedA[i * (k + 1) + k] = 1;
+      }
+      for (let p = 0; p < k; p++) for (let j = 0; j < n; j++) augmentedB[p * n + j] = transposeB ? b[bo + j * k + p]! : b[bo + p * n + j]!;
+      augmentedB.set(bias.subarray(0, n), k * n);
+      return naiveMatmul(augmentedA, 0, augmentedB, 0, m, n, k + 1, false, false);
+    }
+
+    test.each(FLAGS)(
+      'transposeA %s, transposeB %s, with a bias added to every row: the same shapes, k = 0 included',
+      (transposeA, transposeB) => {
+        for (const [m, n, k] of [...SHAPES, [3, 5, 0], [13, 9, 0]] as const) {
+          const rng = new Rng(m * 1000 + n * 10 + k + 7);
+          const [ao, bo, oo] = [3, 6, 1];
+          const a = buffer(ao, m * k, rng);
+          const b = buffer(bo, k * n, rng);
+          const bias = buffer(0, n, rng); // [n] and 3 values past it that must not be read into out
+          const out = new Float32Array(oo + m * n + 4).fill(NaN);
+          kernels.matmul(a, ao, b, bo, out, oo, m, n, k, transposeA, transposeB, bias);
+          const { value, bound } = naiveBiasedMatmul(a, ao, b, bo, bias, m, n, k, transposeA, transposeB);
+          expectWithin(out.subarray(oo, oo + m * n), value, bound, `${m}×${n}×${k} + bias`);
+          expect(Array.from(out.subarray(0, oo)).every(Number.isNaN)).toBe(true);
+          expect(Array.from(out.subarray(oo + m * n)).every(Number.isNaN)).toBe(true);
+        }
+      },
+    );
+
+    test('a bias of null or undefined is no bias', () => {
+      const rng = new Rng(11);
+      const [m, n, k] = [7, 10, 5];
+      const a = buffer(0, m * k, rng);
+      const b = buffer(0, k * n, rng);
+      const without = new Float32Array(m * n);
+      kernels.matmul(a, 0, b, 0, without, 0, m, n, k, false, true);
+      for (const bias of [null, undefined]) {
+        const out = new Float32Array(m * n).fill(NaN);
+        kernels.matmul(a, 0, b, 0, out, 0, m, n, k, false, true, bias);
+        expect(Array.from(out)).toEqual(Array.from(without));
+      }
+    });
 
     test('overwrites (does not accumulate into) the output, also after a larger product grew the memory', () => {
       const rng = new Rng(3);

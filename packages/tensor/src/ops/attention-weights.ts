@@ -5,6 +5,7 @@ import { getKernels } from '../kernels/registry';
 import { sameShape } from '../shape';
 import { permute } from './permute';
 import { fromOp, Tensor } from '../tensor';
+import { variantParameters } from './scaled-dot-product-attention';
 import { resolveAttention, type ScaledDotProductAttentionOptions } from './scaled-dot-product-attention-problem';
 
 // Shape letters: ... leading (batch, heads) dims, Lq queries, R chosen query rows, Lk keys, d features.
@@ -60,11 +61,23 @@ export function attentionWeights(query: Tensor, keys: Tensor, logSumExp: Tensor,
   const R = rows.length;
   const weights = new Float32Array(n * R * Lk); // [n, R, Lk]
   getKernels().attentionWeights(problem, query.data, keys.data, logSumExp.data, rows, weights);
-  return fromOp(weights, [...lead, R, Lk], op, [query, keys], (g) => {
-    // Each row is a softmax over all its keys: dS = P ⊙ (G − rowsum(G ⊙ P)); dQ = scale·dS K, dK = scale·dSᵀ Q.
+  const { positionBias, sinks } = variantParameters(options);
+  const inputs = [query, keys, ...(positionBias ? [positionBias] : []), ...(sinks ? [sinks] : [])];
+  return fromOp(weights, [...lead, R, Lk], op, inputs, (g) => {
+    // Each row is a softmax over all its keys (and the sink): dS = P ⊙ (G − rowsum(G ⊙ P)); dQ = scale·dS K, dK = scale·dSᵀ Q.
     const dq = new Float32Array(query.size); // [..., Lq, d]
     const dk = new Float32Array(keys.size); // [..., Lk, d]
-    getKernels().attentionWeightsBackward(problem, query.data, keys.data, rows, weights, g.data, dq, dk);
-    return [query.requiresGrad ? new Tensor(dq, query.shape) : null, keys.requiresGrad ? new Tensor(dk, keys.shape) : null];
+    const dBias = positionBias ? new Float32Array(positionBias.size) : null; // [H, Lq + Lk − 1]
+    const dSinks = sinks ? new Float32Array(sinks.size) : null; // [H]
+    getKernels().attentionWeightsBackward(problem, query.data, keys.data, rows, weights, g.data, dq, dk, {
+      positionBias: dBias,
+      sinks: dSinks,
+    });
+    return [
+      query.requiresGrad ? new Tensor(dq, query.shape) : null,
+      keys.requiresGrad ? new Tensor(dk, keys.shape) : null,
+      ...(positionBias ? [positionBias.requiresGrad ? new Tensor(dBias!, positionBias.shape) : null] : []),
+      ...(sinks ? [sinks.requiresGrad ? new Tensor(dSinks!, sinks.shape) : null] : []),
+    ];
   });
 }

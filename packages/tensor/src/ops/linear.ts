@@ -15,7 +15,8 @@ import { sumToShape } from './sum-to-shape';
 /**
  * y = x Wᵀ + b, PyTorch's layout: x [..., in], weight [out, in], bias [out] -> [..., out].
  * One product on the matmul kernel (the weight read transposed in place, never copied), the bias
- * added in place; the same numbers, gradients included, as `add(matmul(x, Wᵀ), b)`.
+ * added in its epilogue (each sum starts from it); the same numbers up to float32 rounding, gradients
+ * included, as `add(matmul(x, Wᵀ), b)`.
  */
 export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
   expectTensor('linear', 'x', x);
@@ -48,14 +49,7 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor 
     return reshape(bias ? add(product, bias) : product, [...x.shape.slice(0, -1), O]); // [N, O] -> [..., O]
   }
   const y = new Float32Array(N * O); // [N, O]
-  getKernels().matmul(x.data, 0, weight.data, 0, y, 0, N, O, I, false, true); // [N, I] x [O, I]ᵀ -> [N, O]
-  if (bias) {
-    const b = bias.data;
-    for (let r = 0; r < N; r++) {
-      const row = r * O;
-      for (let o = 0; o < O; o++) y[row + o]! += b[o]!;
-    }
-  }
+  getKernels().matmul(x.data, 0, weight.data, 0, y, 0, N, O, I, false, true, bias?.data); // [N, I] x [O, I]ᵀ + [O] -> [N, O]
   const inputs = bias ? [x, weight, bias] : [x, weight];
   return fromOp(y, [...x.shape.slice(0, -1), O], 'linear', inputs, (g) => {
     // dx = g W, dW = gᵀ x, db = Σ_rows g.   [N, O] x [O, I] -> [N, I];  [N, O]ᵀ x [N, I] -> [O, I]

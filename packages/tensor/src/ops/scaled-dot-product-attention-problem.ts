@@ -35,6 +35,28 @@ export interface ScaledDotProductAttentionOptions {
    * logSumExp is [..., H, Lq]. (With 'heads-first' the heads axis is simply one of the leading dims.)
    */
   layout?: 'heads-first' | 'sequence-first';
+  /**
+   * ALiBi slopes m_h, one per query head H (the last leading dim of the scores [..., H, Lq, Lk]): adds
+   * m_h · (j − i − queryPositionOffset) to the scaled score. Constants (no gradient).
+   */
+  alibiSlopes?: readonly number[] | Float32Array | null;
+  /** Query row i sits at position i + queryPositionOffset for ALiBi (keys at 0..Lk−1); default 0. */
+  queryPositionOffset?: number;
+  /**
+   * A relative position bias by offset [H, Lq + Lk − 1]: adds positionBias[h, j − i + Lq − 1] to the scaled
+   * score (after ALiBi, before the cap). Differentiable: its gradient sums along the diagonals.
+   */
+  positionBias?: Tensor | null;
+  /** Logit soft-cap c > 0: scores become c · tanh(score / c) after scale and biases (Gemma 2). */
+  softcap?: number | null;
+  /** Sink logits [H], one per query head, in each row's softmax denominator with no value (gpt-oss). Differentiable. */
+  sinks?: Tensor | null;
+  /**
+   * Segment ids (document masking): query i of batch element b attends key j only when
+   * querySegments[b][i] === keySegments[b][j]; [B, Lq] and [B, Lk] flattened, B the first leading dim.
+   */
+  querySegments?: Int32Array | null;
+  keySegments?: Int32Array | null;
 }
 
 /** A checked attention call: the kernel's problem, the query's leading dims and the output shape. */
@@ -193,6 +215,7 @@ export function resolveAttention(
   };
   if (windowStart !== null) problem.windowStart = windowStart;
   if (sequenceFirst) Object.assign(problem, { layout, heads: lead[lead.length - 1]! });
+  resolveVariants(op, problem, options, lead, shapes);
   const outputShape = sequenceFirst ? [...query.shape.slice(0, -1), dv] : [...lead, Lq, dv];
   return { problem, lead, outputShape };
 }
@@ -268,4 +291,97 @@ function keepLayout(
     }
   }
   return { keep: data, keepStrides: [rowsKept * colsKept, rowsKept === 1 ? 0 : colsKept, colsKept === 1 ? 0 : 1] };
+}
+
+/**
+ * Checks the variant options against the scores [..., H, Lq, Lk] (H the last leading dim, B the first)
+ * and writes them into the problem, with `heads` so the kernels find a slice's head and batch element.
+ */
+function resolveVariants(
+  op: string,
+  problem: AttentionProblem,
+  options: ScaledDotProductAttentionOptions,
+  lead: readonly number[],
+  shapes: Record<string, readonly number[]>,
+): void {
+  const { alibiSlopes, positionBias, softcap, sinks, querySegments, keySegments } = options;
+  const { n, queryLength: Lq, keyLength: Lk } = problem;
+  const perHeadTerms = alibiSlopes != null || positionBias != null || sinks != null;
+  const segmented = querySegments != null || keySegments != null;
+  if (!perHeadTerms && !segmented && softcap == null) return;
+  // The heads are the last leading dim; with one leading dim it is H for the per-head terms, B for the segments alone.
+  const H = lead.length >= 2 || problem.layout === 'sequence-first' || (perHeadTerms && lead.length === 1) ? lead[lead.length - 1]! : 1;
+  if (perHeadTerms && segmented && lead.length < 2) {
+    throw new ShapeError(
+      `per-head terms with segments need heads and batch: query [B, H, Lq, d], got scores ${formatShape([...lead, Lq, Lk])}`,
+      {
+        op,
+        argument: 'querySegments',
+        shapes,
+      },
+    );
+  }
+  const B = H > 0 ? n / H : 0;
+  problem.heads = H;
+  const perHead = (argument: string, length: number, expected: number) => {
+    if (length !== expected) {
+      throw new ShapeError(
+        `${argument} has ${length} entries; it needs ${expected} (${argument === 'positionBias' ? '[H, Lq + Lk − 1]' : 'one per query head H'} for scores ${formatShape([...lead, Lq, Lk])})`,
+        {
+          op,
+          argument,
+          shapes: { ...shapes, [argument]: [length] },
+        },
+      );
+    }
+  };
+  if (alibiSlopes != null) {
+    perHead('alibiSlopes', alibiSlopes.length, H);
+    if (!Array.from(alibiSlopes).every(Number.isFinite))
+      throw new ArgumentError('alibiSlopes must be finite numbers', { op, argument: 'alibiSlopes', shapes });
+    problem.alibiSlopes = Float32Array.from(alibiSlopes);
+    const offset = options.queryPositionOffset ?? 0;
+    if (!Number.isInteger(offset))
+      throw new ArgumentError(`queryPositionOffset must be an integer, got ${offset}`, { op, argument: 'queryPositionOffset', shapes });
+    problem.queryPositionOffset = offset;
+  }
+  if (positionBias != null) {
+    if (positionBias.rank !== 2 || positionBias.shape[0] !== H || positionBias.shape[1] !== Lq + Lk - 1) {
+      throw new ShapeError(`positionBias ${formatShape(positionBias.shape)} must be [H, Lq + Lk − 1] = [${H}, ${Lq + Lk - 1}]`, {
+        op,
+        argument: 'positionBias',
+        shapes: { ...shapes, positionBias: positionBias.shape },
+      });
+    }
+    problem.positionBias = positionBias.data;
+  }
+  if (softcap != null) {
+    if (typeof softcap !== 'number' || !Number.isFinite(softcap) || softcap <= 0)
+      throw new ArgumentError(`softcap must be a finite number > 0, got ${softcap}`, { op, argument: 'softcap', shapes });
+    problem.softcap = softcap;
+  }
+  if (sinks != null) {
+    perHead('sinks', sinks.size, H);
+    problem.sinks = sinks.data;
+  }
+  if (querySegments != null || keySegments != null) {
+    if (querySegments == null || keySegments == null)
+      throw new ArgumentError('querySegments and keySegments are given together', {
+        op,
+        argument: querySegments == null ? 'querySegments' : 'keySegments',
+        shapes,
+      });
+    if (querySegments.length !== B * Lq || keySegments.length !== B * Lk) {
+      throw new ShapeError(
+        `querySegments (${querySegments.length} ids) and keySegments (${keySegments.length}) must be [B, Lq] = [${B}, ${Lq}] and [B, Lk] = [${B}, ${Lk}]`,
+        {
+          op,
+          argument: querySegments.length !== B * Lq ? 'querySegments' : 'keySegments',
+          shapes,
+        },
+      );
+    }
+    problem.querySegments = querySegments;
+    problem.keySegments = keySegments;
+  }
 }

@@ -64,17 +64,32 @@ export function scaledDotProductAttentionWithLogSumExp(
   const out = new Float32Array(n * Lq * dv); // [n, Lq, dv], or [..., Lq, H, dv] with 'sequence-first'
   const lse = new Float32Array(n * Lq); // [n, Lq]
   getKernels().attentionForward(problem, query.data, keys.data, values.data, out, lse);
-  const output = fromOp(out, outputShape, 'scaledDotProductAttention', [query, keys, values], (g) => {
-    // FlashAttention-2 backward: dV = Pᵀ dOut, dS = P ⊙ (dOut Vᵀ − rowsum(dOut ⊙ out)), dQ = scale·dS K, dK = scale·dSᵀ Q.
+  const { positionBias, sinks } = variantParameters(options);
+  const inputs = [query, keys, values, ...(positionBias ? [positionBias] : []), ...(sinks ? [sinks] : [])];
+  const output = fromOp(out, outputShape, 'scaledDotProductAttention', inputs, (g) => {
+    // FlashAttention-2 backward: dV = Pᵀ dOut, dS = P ⊙ (dOut Vᵀ − rowsum(dOut ⊙ out)), dQ = scale·dS K, dK = scale·dSᵀ Q
+    // (dS back through the soft-cap); d positionBias = dS summed along its diagonals, d sinks = −Σ_i P_sink,i · (dOut_i · out_i).
     const dq = new Float32Array(query.size); // [..., Lq, d]
     const dk = new Float32Array(keys.size); // [..., Lk, d]
     const dvOut = new Float32Array(values.size); // [..., Lk, dv]
-    getKernels().attentionBackward(problem, query.data, keys.data, values.data, out, lse, g.data, dq, dk, dvOut);
+    const dBias = positionBias ? new Float32Array(positionBias.size) : null; // [H, Lq + Lk − 1]
+    const dSinks = sinks ? new Float32Array(sinks.size) : null; // [H]
+    getKernels().attentionBackward(problem, query.data, keys.data, values.data, out, lse, g.data, dq, dk, dvOut, {
+      positionBias: dBias,
+      sinks: dSinks,
+    });
     return [
       query.requiresGrad ? new Tensor(dq, query.shape) : null,
       keys.requiresGrad ? new Tensor(dk, keys.shape) : null,
       values.requiresGrad ? new Tensor(dvOut, values.shape) : null,
+      ...(positionBias ? [positionBias.requiresGrad ? new Tensor(dBias!, positionBias.shape) : null] : []),
+      ...(sinks ? [sinks.requiresGrad ? new Tensor(dSinks!, sinks.shape) : null] : []),
     ];
   });
   return { output, logSumExp: new Tensor(lse, [...lead, Lq]) }; // [..., Lq, dv] (or [..., Lq, H, dv]), [..., Lq] (or [..., H, Lq])
+}
+
+/** The differentiable variant parameters of a call: the relative position bias [H, Lq + Lk − 1] and the sinks [H], when given. */
+export function variantParameters(options: ScaledDotProductAttentionOptions): { positionBias: Tensor | null; sinks: Tensor | null } {
+  return { positionBias: options.positionBias ?? null, sinks: options.sinks ?? null };
 }

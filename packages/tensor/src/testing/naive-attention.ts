@@ -20,8 +20,14 @@ export function attentionProblemOf(c: AttentionCase): AttentionProblem {
     attentionMask: c.attentionMask ?? null,
     attentionMaskStrides: c.attentionMaskStrides ?? [0, 0, 0],
     groupSize: c.groupSize ?? 1,
+    ...(c.windowStart != null ? { windowStart: c.windowStart } : {}),
     ...(c.layout ? { layout: c.layout } : {}),
     ...(c.heads ? { heads: c.heads } : {}),
+    ...(c.alibiSlopes ? { alibiSlopes: c.alibiSlopes, queryPositionOffset: c.queryPositionOffset ?? 0 } : {}),
+    ...(c.positionBias ? { positionBias: c.positionBias } : {}),
+    ...(c.softcap != null ? { softcap: c.softcap } : {}),
+    ...(c.sinks ? { sinks: c.sinks } : {}),
+    ...(c.querySegments && c.keySegments ? { querySegments: c.querySegments, keySegments: c.keySegments } : {}),
   };
 }
 
@@ -52,12 +58,17 @@ export interface NaiveAttention {
   dk: Float64Array; // [nKv, Lk, d]
   dv: Float64Array; // [nKv, Lk, dv]
   weights: Float64Array; // [n, Lq, Lk]: the softmax weights P (0 where masked, and for a fully masked row)
+  dPositionBias: Float64Array; // [H, Lq + Lk − 1] (empty without positionBias)
+  dSinks: Float64Array; // [H] (empty without sinks)
 }
 
 /**
  * Naive float64 reference (heads-first layout): the full Lq×Lk scores of every slice, a softmax,
  * products, and the gradients through the softmax Jacobian (dS = P ⊙ (dP − rowsum(P ⊙ dP))).
- * A row with no allowed key has out = 0, lse = −∞ and passes no gradient.
+ * A row with no allowed key has out = 0, lse = −∞ (the sink's logit with sinks) and passes no gradient.
+ * Variants as `AttentionProblem` states them, written out per entry: x = scale·q·k + m_h (j − i − offset)
+ * + bias[h, j − i + Lq − 1], s = cap·tanh(x / cap), masked by the band, the mask and the segments; the
+ * sink joins each row's denominator. slice s is head s mod H of batch element ⌊s / H⌋.
  */
 export function naiveAttention(p: AttentionProblem, { q, k, v, dOut }: AttentionInputs): NaiveAttention {
   const {
@@ -79,26 +90,43 @@ export function naiveAttention(p: AttentionProblem, { q, k, v, dOut }: Attention
   const dk = new Float64Array(nKv * Lk * d);
   const dvGrad = new Float64Array(nKv * Lk * dv);
   const weights = new Float64Array(n * Lq * Lk);
+  const H = p.heads ?? 1;
+  const dPositionBias = new Float64Array(p.positionBias ? H * (Lq + Lk - 1) : 0);
+  const dSinks = new Float64Array(p.sinks ? H : 0);
   for (let s = 0; s < n; s++) {
     const g = Math.floor(s / groupSize);
+    const [h, b] = [s % H, Math.floor(s / H)];
     for (let i = 0; i < Lq; i++) {
       const scores = new Float64Array(Lk); // [Lk]
+      const slope = new Float64Array(Lk).fill(1); // ds/dx   [Lk]
       let max = -Infinity;
       for (let j = 0; j < Lk; j++) {
         const visible =
           (causalOffset === null || j <= i + causalOffset) &&
+          (p.windowStart == null || j >= i + p.windowStart) &&
           (attentionMask === null ||
-            attentionMask[s * attentionMaskStrides[0] + i * attentionMaskStrides[1] + j * attentionMaskStrides[2]] !== 0);
+            attentionMask[s * attentionMaskStrides[0] + i * attentionMaskStrides[1] + j * attentionMaskStrides[2]] !== 0) &&
+          (!p.querySegments || !p.keySegments || p.querySegments[b * Lq + i] === p.keySegments[b * Lk + j]);
         let dot = 0;
         for (let x = 0; x < d; x++) dot += q[(s * Lq + i) * d + x]! * k[(g * Lk + j) * d + x]!;
-        scores[j] = visible ? scale * dot : -Infinity;
+        let score = scale * dot;
+        if (p.alibiSlopes) score += p.alibiSlopes[h]! * (j - i - (p.queryPositionOffset ?? 0));
+        if (p.positionBias) score += p.positionBias[h * (Lq + Lk - 1) + j - i + Lq - 1]!;
+        if (p.softcap != null) {
+          const t = Math.tanh(score / p.softcap);
+          score = p.softcap * t;
+          slope[j] = 1 - t * t;
+        }
+        scores[j] = visible ? score : -Infinity;
         max = Math.max(max, scores[j]!);
       }
+      const sink = p.sinks ? p.sinks[h]! : -Infinity;
       if (max === -Infinity) {
-        lse[s * Lq + i] = -Infinity;
+        lse[s * Lq + i] = sink;
         continue; // out row 0, no gradient
       }
-      let total = 0;
+      max = Math.max(max, sink);
+      let total = Math.exp(sink - max);
       for (let j = 0; j < Lk; j++) total += Math.exp(scores[j]! - max);
       lse[s * Lq + i] = max + Math.log(total);
       const P = scores.map((x) => Math.exp(x - max) / total); // [Lk]
@@ -112,8 +140,10 @@ export function naiveAttention(p: AttentionProblem, { q, k, v, dOut }: Attention
         }
         rowDot += P[j]! * dP[j]!;
       }
+      if (p.sinks) dSinks[h]! -= (Math.exp(sink - max) / total) * rowDot; // the sink's dS: P_sink · (0 − rowDot)
       for (let j = 0; j < Lk; j++) {
-        const dS = P[j]! * (dP[j]! - rowDot);
+        const dS = P[j]! * (dP[j]! - rowDot) * slope[j]!; // through the cap
+        if (p.positionBias) dPositionBias[h * (Lq + Lk - 1) + j - i + Lq - 1]! += dS;
         for (let x = 0; x < dv; x++) dvGrad[(g * Lk + j) * dv + x]! += P[j]! * dOut[(s * Lq + i) * dv + x]!;
         for (let x = 0; x < d; x++) {
           dq[(s * Lq + i) * d + x]! += scale * dS * k[(g * Lk + j) * d + x]!;
@@ -122,7 +152,7 @@ export function naiveAttention(p: AttentionProblem, { q, k, v, dOut }: Attention
       }
     }
   }
-  return { out, lse, dq, dk, dv: dvGrad, weights };
+  return { out, lse, dq, dk, dv: dvGrad, weights, dPositionBias, dSinks };
 }
 
 /**

@@ -1,5 +1,6 @@
-import type { AttentionBackwardKernel, AttentionForwardKernel, AttentionProblem } from '../attention';
+import type { AttentionBackwardKernel, AttentionForwardKernel, AttentionProblem, AttentionVariantGradients } from '../attention';
 import { interleavedHeads, toHeadsFirst, toSequenceFirst } from '../attention-layout';
+import { addBiasGradientRow, modifyScoreRow, scoreVariantsOf, withSink } from './attention-variants';
 
 // Plain TypeScript kernels for the fused attention seam (FlashAttention-2 loop order, Dao 2023).
 // Shape letters: n slices (batch·heads), Lq queries, Lk keys, d query/key features, dv value features,
@@ -337,8 +338,8 @@ function exponentiate(s: Float64Array, row: number, count: number, m: number, l:
 /**
  * Forward, tile by tile with an online softmax. For each slice and block of BLOCK_Q query rows,
  * walk the key tiles (skipping those causality or the window hides entirely):
- *   S = scale · Q_block K_tileᵀ (masked → −∞);  per row  m' = max(m, max S),  P = e^(S − m'),
- *   l ← l·e^(m−m') + Σ P,  acc ← acc·e^(m−m') + P V_tile;   finally out = acc / l,  logSumExp = m + log l.
+ *   S = scale · Q_block K_tileᵀ (+ biases, soft-capped; masked → −∞);  per row  m' = max(m, max S),  P = e^(S − m'),
+ *   l ← l·e^(m−m') + Σ P,  acc ← acc·e^(m−m') + P V_tile;   finally (the sink joining m and l) out = acc / l,  logSumExp = m + log l.
  */
 const forwardHeadsFirst: AttentionForwardKernel = (problem, q, k, v, out, logSumExp) => {
   const {
@@ -357,6 +358,7 @@ const forwardHeadsFirst: AttentionForwardKernel = (problem, q, k, v, out, logSum
   const causal = causalOffset !== null;
   const offset = causalOffset ?? 0;
   const start = problem.windowStart ?? -Infinity; // key j ≥ i + start
+  const variants = scoreVariantsOf(problem);
   const s = new Float64Array(BLOCK_Q * BLOCK_K); // the score tile, then its weights P   [R, C]
   const acc = new Float64Array(BLOCK_Q * dv); // unnormalized output rows                [R, dv]
   const rowMax = new Float64Array(BLOCK_Q); // running max m                              [R]
@@ -388,6 +390,7 @@ const forwardHeadsFirst: AttentionForwardKernel = (problem, q, k, v, out, logSum
           const first = Math.max(0, Math.min(visible, i + start - j0));
           for (let c = 0; c < first; c++) s[row + c] = -Infinity;
           for (let c = visible; c < cols; c++) s[row + c] = -Infinity;
+          if (variants !== null) modifyScoreRow(variants, s, row, slice, i, j0, first, visible); // biases, cap, segments
           if (keep !== null) {
             const keepRow = keepBase + i * keepQuery + j0 * keepKey;
             for (let c = first; c < visible; c++) if (keep[keepRow + c * keepKey] === 0) s[row + c] = -Infinity;
@@ -413,15 +416,14 @@ const forwardHeadsFirst: AttentionForwardKernel = (problem, q, k, v, out, logSum
       for (let r = 0; r < rows; r++) {
         const o = outBase + (i0 + r) * dv;
         const lseIndex = slice * Lq + i0 + r;
-        const m = rowMax[r]!;
-        if (m === -Infinity) {
-          // Fully masked row: zero output, −∞ log-sum-exp, never NaN.
+        const [m, l] = variants === null ? [rowMax[r]!, rowSum[r]!] : withSink(variants, slice, rowMax[r]!, rowSum[r]!); // the sink joins m and l
+        if (rowMax[r] === -Infinity) {
+          // Fully masked row: zero output, −∞ log-sum-exp (the sink's logit with one), never NaN.
           out.fill(0, o, o + dv);
-          logSumExp[lseIndex] = -Infinity;
+          logSumExp[lseIndex] = m === -Infinity ? -Infinity : m + Math.log(l);
           continue;
         }
-        const l = rowSum[r]!;
-        const inv = 1 / l;
+        const inv = (m === rowMax[r] ? 1 : Math.exp(rowMax[r]! - m)) / l; // acc is relative to the keys' max (+∞ rows: the same max)
         const accRow = r * dv;
         for (let x = 0; x < dv; x++) out[o + x] = acc[accRow + x]! * inv;
         logSumExp[lseIndex] = m + Math.log(l); // +∞ for a row with +∞ scores
@@ -462,6 +464,7 @@ function rowStatistics(
   const causal = causalOffset !== null;
   const offset = causalOffset ?? 0;
   const start = problem.windowStart ?? -Infinity; // key j ≥ i + start
+  const variants = scoreVariantsOf(problem);
   for (let i0 = 0; i0 < Lq; i0 += BLOCK_Q) {
     const rows = Math.min(BLOCK_Q, Lq - i0);
     let recompute = false;
@@ -486,6 +489,7 @@ function rowStatistics(
         const visible = causal ? Math.max(0, Math.min(cols, i + offset + 1 - j0)) : cols;
         const first = Math.max(0, Math.min(visible, i + start - j0));
         for (let c = 0; c < first; c++) s[row + c] = -Infinity;
+        if (variants !== null) modifyScoreRow(variants, s, row, slice, i, j0, first, visible); // biases, cap, segments
         if (keep !== null) {
           const keepRow = slice * keepSlice + i * keepQuery + j0 * keepKey;
           for (let c = first; c < visible; c++) if (keep[keepRow + c * keepKey] === 0) s[row + c] = -Infinity;
@@ -500,6 +504,13 @@ function rowStatistics(
         rowSum[at + i] = rowSum[at + i]! + exponentiate(s, row, visible, rowMax[at + i]!, 1);
       }
     }
+    if (variants !== null) {
+      for (let r = 0; r < rows; r++) {
+        const [m, l] = withSink(variants, slice, rowMax[at + i0 + r]!, rowSum[at + i0 + r]!); // the sink joins m and l
+        rowMax[at + i0 + r] = m;
+        rowSum[at + i0 + r] = l;
+      }
+    }
   }
 }
 
@@ -511,8 +522,10 @@ function rowStatistics(
  * (m, l) = (lse, 1) where the forward's float32 log-sum-exp is small enough to trust; other rows
  * (logits of 1e4 and beyond, tiny temperatures, +∞ scores) get m and l recomputed exactly in float64
  * by `rowStatistics`, since e^(S − lse) with a float32 lse of 1e6 is off by up to e^(±0.03).
+ * Variants: S carries the biases and the cap, dS is taken back through the cap (dX = dS ⊙ (1 − tanh²)),
+ * d positionBias sums dX along its diagonals, and d sinks_h = −Σ_i e^(sink_h − m_i) / l_i · D_i.
  */
-const backwardHeadsFirst: AttentionBackwardKernel = (problem, q, k, v, out, logSumExp, dOut, dq, dk, dv) => {
+const backwardHeadsFirst: AttentionBackwardKernel = (problem, q, k, v, out, logSumExp, dOut, dq, dk, dv, variantGradients) => {
   const {
     n,
     queryLength: Lq,
@@ -538,6 +551,10 @@ const backwardHeadsFirst: AttentionBackwardKernel = (problem, q, k, v, out, logS
   const dkTile = new Float64Array(BLOCK_K * d); // Σ_i dS_ij q_i for the tile's keys        [C, d]
   const dvTile = new Float64Array(BLOCK_K * dvSize); // Σ_i P_ij dOut_i                     [C, dv]
   const dqBlock = new Float64Array(BLOCK_Q * d); // dS K_tile for a block of rows           [R, d]
+  const variants = scoreVariantsOf(problem);
+  const slope = variants?.softcap != null ? new Float64Array(BLOCK_Q * BLOCK_K) : null; // ds/dx through the cap   [R, C]
+  const dPositionBias = variants?.positionBias ? new Float64Array(variants.positionBias.length) : null; // [H, Lq + Lk − 1]
+  const dSinks = variants?.sinks ? new Float64Array(variants.sinks.length) : null; // [H]
   dq.fill(0);
 
   for (let g = 0; g < nKv; g++) {
@@ -552,6 +569,14 @@ const backwardHeadsFirst: AttentionBackwardKernel = (problem, q, k, v, out, logS
         delta[member * Lq + i] = D;
       }
       rowStatistics(problem, q, k, slice, kBase, logSumExp, rowMax, rowSum, member * Lq, p);
+      if (dSinks !== null) {
+        const h = slice % variants!.heads;
+        const sink = variants!.sinks![h]!;
+        for (let i = 0; i < Lq; i++) {
+          const at = member * Lq + i;
+          if (rowMax[at] !== Infinity) dSinks[h]! -= (Math.exp(sink - rowMax[at]!) / rowSum[at]!) * delta[at]!; // −P_sink · D
+        }
+      }
     }
     for (let j0 = 0; j0 < Lk; j0 += BLOCK_K) {
       const cols = Math.min(BLOCK_K, Lk - j0);
@@ -579,6 +604,7 @@ const backwardHeadsFirst: AttentionBackwardKernel = (problem, q, k, v, out, logS
             const D = delta[member * Lq + i]!;
             const first = Math.max(0, Math.min(visible, i + start - j0));
             for (let c = 0; c < first; c++) p[row + c] = -Infinity;
+            if (variants !== null) modifyScoreRow(variants, p, row, slice, i, j0, first, visible, slope); // biases, cap, segments
             if (keep !== null) {
               const keepRow = keepBase + i * keepQuery + j0 * keepKey;
               for (let c = first; c < visible; c++) if (keep[keepRow + c * keepKey] === 0) p[row + c] = -Infinity;
@@ -592,6 +618,8 @@ const backwardHeadsFirst: AttentionBackwardKernel = (problem, q, k, v, out, logS
             }
             p.fill(0, row + visible, row + cols);
             dS.fill(0, row + visible, row + cols);
+            if (slope !== null) for (let c = 0; c < visible; c++) dS[row + c]! *= slope[row + c]!; // dX = dS ⊙ (1 − tanh²)
+            if (dPositionBias !== null) addBiasGradientRow(variants!, dPositionBias, dS, row, slice, i, j0, visible);
           }
           if (!any) continue;
           accumulateTransposedProduct(p, rows, cols, dOut, oBlock, dvSize, dvTile); // dV_tile += Pᵀ dOut   [R, C]ᵀ x [R, dv] -> [C, dv]
@@ -605,7 +633,18 @@ const backwardHeadsFirst: AttentionBackwardKernel = (problem, q, k, v, out, logS
       for (let x = 0; x < cols * dvSize; x++) dv[vTile + x] = dvTile[x]!;
     }
   }
+  writeVariantGradients(variantGradients, dPositionBias, dSinks);
 };
+
+/** Writes the variant parameters' gradients (float64 sums) into the caller's buffers, when both exist. */
+export function writeVariantGradients(
+  target: AttentionVariantGradients | undefined,
+  dPositionBias: Float64Array | null,
+  dSinks: Float64Array | null,
+): void {
+  if (dPositionBias !== null && target?.positionBias) target.positionBias.set(dPositionBias);
+  if (dSinks !== null && target?.sinks) target.sinks.set(dSinks);
+}
 
 /**
  * The forward on the JS kernels, any layout: 'sequence-first' operands are copied to heads-first
@@ -636,10 +675,10 @@ export const attentionForwardJs: AttentionForwardKernel = (problem, q, k, v, out
  * The backward on the JS kernels, any layout: 'sequence-first' operands are copied to heads-first
  * [n, L, ·] order, computed there, and dq, dk, dv are copied back.
  */
-export const attentionBackwardJs: AttentionBackwardKernel = (problem, q, k, v, out, logSumExp, dOut, dq, dk, dv) => {
+export const attentionBackwardJs: AttentionBackwardKernel = (problem, q, k, v, out, logSumExp, dOut, dq, dk, dv, variantGradients) => {
   const { queryHeads: H, keyHeads: Hkv } = interleavedHeads(problem);
   if (H === 1 && Hkv === 1) {
-    backwardHeadsFirst(problem, q, k, v, out, logSumExp, dOut, dq, dk, dv);
+    backwardHeadsFirst(problem, q, k, v, out, logSumExp, dOut, dq, dk, dv, variantGradients);
     return;
   }
   const { n, queryLength: Lq, keyLength: Lk, headDim: d, valueDim: dvSize } = problem;
@@ -659,6 +698,7 @@ export const attentionBackwardJs: AttentionBackwardKernel = (problem, q, k, v, o
     dqHeadsFirst,
     dkHeadsFirst,
     dvHeadsFirst,
+    variantGradients,
   );
   toSequenceFirst(dqHeadsFirst, B, H, Lq, d, dq); // [n, Lq, d] -> [B, Lq, H, d]
   toSequenceFirst(dkHeadsFirst, B, Hkv, Lk, d, dk); // [nKv, Lk, d] -> [B, Lk, Hkv, d]

@@ -2,10 +2,10 @@ import type { MatmulKernel } from '../matmul';
 
 /**
  * Plain TypeScript kernel: 4×4 register blocks of out, each a sum over p of 4 values of op(A) times 4 of
- * op(B) (16 products per 8 loads), accumulated in float64 and written once. The transposes only change
- * the strides the blocks read with, so all four cases share one loop.
+ * op(B) (16 products per 8 loads), accumulated in float64 from the bias (or 0) and written once. The
+ * transposes only change the strides the blocks read with, so all four cases share one loop.
  */
-export const matmulKernelJs: MatmulKernel = (a, aOffset, b, bOffset, out, outOffset, m, n, k, transposeA, transposeB) => {
+export const matmulKernelJs: MatmulKernel = (a, aOffset, b, bOffset, out, outOffset, m, n, k, transposeA, transposeB, bias) => {
   const aRow = transposeA ? 1 : k; // step between rows i of op(A)
   const aStep = transposeA ? m : 1; // step along p in op(A)
   const bStep = transposeB ? 1 : n; // step along p in op(B)
@@ -20,22 +20,26 @@ export const matmulKernelJs: MatmulKernel = (a, aOffset, b, bOffset, out, outOff
       if (i < m4 && j < n4) {
         const [a1, a2, a3] = [a0 + aRow, a0 + 2 * aRow, a0 + 3 * aRow];
         const [b1, b2, b3] = [b0 + bCol, b0 + 2 * bCol, b0 + 3 * bCol];
-        let c00 = 0,
-          c01 = 0,
-          c02 = 0,
-          c03 = 0,
-          c10 = 0,
-          c11 = 0,
-          c12 = 0,
-          c13 = 0;
-        let c20 = 0,
-          c21 = 0,
-          c22 = 0,
-          c23 = 0,
-          c30 = 0,
-          c31 = 0,
-          c32 = 0,
-          c33 = 0;
+        const z0 = bias ? bias[j]! : 0;
+        const z1 = bias ? bias[j + 1]! : 0;
+        const z2 = bias ? bias[j + 2]! : 0;
+        const z3 = bias ? bias[j + 3]! : 0;
+        let c00 = z0,
+          c01 = z1,
+          c02 = z2,
+          c03 = z3,
+          c10 = z0,
+          c11 = z1,
+          c12 = z2,
+          c13 = z3;
+        let c20 = z0,
+          c21 = z1,
+          c22 = z2,
+          c23 = z3,
+          c30 = z0,
+          c31 = z1,
+          c32 = z2,
+          c33 = z3;
         for (let p = 0, pa = 0, pb = 0; p < k; p++, pa += aStep, pb += bStep) {
           const x0 = a[a0 + pa]!,
             x1 = a[a1 + pa]!,
@@ -85,7 +89,7 @@ export const matmulKernelJs: MatmulKernel = (a, aOffset, b, bOffset, out, outOff
       const cols = Math.min(4, n - j);
       for (let r = 0; r < rows; r++) {
         for (let c = 0; c < cols; c++) {
-          let s = 0;
+          let s = bias ? bias[j + c]! : 0;
           const ar = a0 + r * aRow;
           const bc = b0 + c * bCol;
           for (let p = 0; p < k; p++) s += a[ar + p * aStep]! * b[bc + p * bStep]!;

@@ -69,10 +69,11 @@ describe('the WebAssembly ABI table', () => {
       k: 5,
       transposeA: true,
       transposeB: false,
+      bias: 320,
       work: 512,
       rowStart: 0,
       rowEnd: 3,
     });
-    expect(call).toEqual({ entry: 'matmulRows', args: [64, 128, 256, 3, 4, 5, 1, 0, 512, 0, 3] });
+    expect(call).toEqual({ entry: 'matmulRows', args: [64, 128, 256, 3, 4, 5, 1, 0, 320, 512, 0, 3] });
   });
 });

@@ -38,6 +38,7 @@ const matmulArgs = [
   i32('k', 'inner size'),
   bool('transposeA', 'A is stored [k, m]'),
   bool('transposeB', 'B is stored [n, k]'),
+  ptr('bias', 'in', 'bias [n] added to every row of out (28 bytes of memory after it), or 0 for none'),
   ptr('work', 'work', 'matmulWorkBytes() bytes of packed panels'),
 ] as const;
 

@@ -1,6 +1,7 @@
 import type { AttentionBackwardKernel, AttentionForwardKernel, AttentionProblem } from '../attention';
 import { interleavedHeads } from '../attention-layout';
 import { attentionBackwardJs, attentionForwardJs } from '../js/attention';
+import { scoreVariantsOf } from '../js/attention-variants';
 import { invoke, wasmCall, type WasmArguments, type WasmCall } from './abi';
 import { align64, layOut, type WasmKernelInstance } from './wasm-kernel-instance';
 
@@ -63,6 +64,10 @@ function runShares(wasm: WasmKernelInstance, shares: readonly WasmCall[]): void 
 export function createAttentionForwardWasm(wasm: WasmKernelInstance): AttentionForwardKernel {
   const { pool, tileRows } = wasm;
   return (problem, q, k, v, out, logSumExp) => {
+    if (scoreVariantsOf(problem) !== null) {
+      attentionForwardJs(problem, q, k, v, out, logSumExp); // the variants run on the JS kernel
+      return;
+    }
     const { n, queryLength: Lq, keyLength: Lk, headDim: d, valueDim: dv, attentionMask } = problem;
     const size = operandSizes(problem);
     // q [n, Lq, d], k [nKv, Lk, d], v [nKv, Lk, dv], out [n, Lq, dv], logSumExp [n, Lq] (or [B, L, H, ·]: same sizes),
@@ -118,7 +123,11 @@ export function createAttentionForwardWasm(wasm: WasmKernelInstance): AttentionF
  */
 export function createAttentionBackwardWasm(wasm: WasmKernelInstance): AttentionBackwardKernel {
   const { pool } = wasm;
-  return (problem, q, k, v, out, logSumExp, dOut, dq, dk, dv) => {
+  return (problem, q, k, v, out, logSumExp, dOut, dq, dk, dv, variantGradients) => {
+    if (scoreVariantsOf(problem) !== null) {
+      attentionBackwardJs(problem, q, k, v, out, logSumExp, dOut, dq, dk, dv, variantGradients); // the variants run on the JS kernel
+      return;
+    }
     const { n, queryLength: Lq, keyLength: Lk, headDim: d, valueDim: dvSize, attentionMask } = problem;
     const size = operandSizes(problem);
     const { nKv } = size;

@@ -106,7 +106,18 @@ export class WasmKernelInstance {
     const layout = { groupSize: 1, queryHeads: 1, keyHeads: 1, work, first: 0, step: 1 };
     for (let i = 0; i < 8; i++) {
       const [transposeA, transposeB, causal] = [(i & 1) === 1, (i & 2) === 2, (i & 1) === 1];
-      this.call('matmul', { a: at, b: at + 32768, out: at + 65536, m: 64, n: 64, k: 128, transposeA, transposeB, work }); // [64, 128] x [128, 64]
+      this.call('matmul', {
+        a: at,
+        b: at + 32768,
+        out: at + 65536,
+        m: 64,
+        n: 64,
+        k: 128,
+        transposeA,
+        transposeB,
+        bias: causal ? at : 0,
+        work,
+      }); // [64, 128] x [128, 64]
       this.call('attentionForward', {
         ...problem,
         ...layout,
