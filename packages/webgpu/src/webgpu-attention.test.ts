@@ -2,6 +2,7 @@ import { MultiHeadAttention } from '@heed/multi-head';
 import {
   Adam,
   crossEntropy,
+  DeviceError,
   Linear,
   mseLoss,
   Rng,
@@ -121,6 +122,17 @@ describe('scaledDotProductAttention on the GPU equals the CPU', () => {
     gpu.output.backward(await toDevice(dOut, 'webgpu'));
     expectClose(await gq.grad!.read(), q.grad!.data, GRADIENT, 'dq');
     expectClose(await gk.grad!.read(), k.grad!.data, GRADIENT, 'dk');
+  });
+});
+
+describe('attention variants on the GPU', () => {
+  it('are refused at the call, naming the variant, until the GPU kernels read them', async () => {
+    const rng = new Rng(13);
+    const [[, q], [, k], [, v]] = [await pair([1, 2, 3, 4], rng), await pair([1, 2, 5, 4], rng), await pair([1, 2, 5, 4], rng)];
+    expect(() => scaledDotProductAttentionWithLogSumExp(q, k, v, { softcap: 30 })).toThrow(DeviceError);
+    expect(() => scaledDotProductAttentionWithLogSumExp(q, k, v, { softcap: 30 })).toThrow(
+      /scaledDotProductAttention: softcap runs on the CPU only for now/,
+    );
   });
 });
 
