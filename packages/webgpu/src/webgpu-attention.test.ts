@@ -1,6 +1,7 @@
 import { MultiHeadAttention } from '@heed/multi-head';
 import {
   Adam,
+  attentionWeights,
   crossEntropy,
   DeviceError,
   Linear,
@@ -122,6 +123,50 @@ describe('scaledDotProductAttention on the GPU equals the CPU', () => {
     gpu.output.backward(await toDevice(dOut, 'webgpu'));
     expectClose(await gq.grad!.read(), q.grad!.data, GRADIENT, 'dq');
     expectClose(await gk.grad!.read(), k.grad!.data, GRADIENT, 'dk');
+  });
+});
+
+describe('attentionWeights on the GPU equals the CPU', () => {
+  for (const layout of ['heads-first', 'sequence-first'] as const) {
+    it(`${layout}, GQA, causal, a keep mask, repeated rows: weights and their gradients`, async () => {
+      const rng = new Rng(14);
+      const shapes =
+        layout === 'heads-first'
+          ? [
+              [2, 4, 5, 3],
+              [2, 2, 7, 3],
+            ]
+          : [
+              [2, 5, 4, 3],
+              [2, 7, 2, 3],
+            ];
+      const [[q, gq], [k, gk]] = [await pair(shapes[0]!, rng, true), await pair(shapes[1]!, rng, true)];
+      const v = randn(layout === 'heads-first' ? [2, 2, 7, 3] : [2, 7, 2, 3], rng);
+      const attentionMask = tensor([[1, 1, 0, 1, 1, 1, 1]]); // [1, Lk]: key 2 hidden from every query
+      const options = { groupSize: 2, layout, causal: { offset: 1 }, attentionMask };
+      const { logSumExp } = scaledDotProductAttentionWithLogSumExp(q, k, v, options);
+      const gpuLse = scaledDotProductAttentionWithLogSumExp(gq, gk, await toDevice(v, 'webgpu'), options).logSumExp;
+      const rows = [4, 0, 2, 2];
+      const cpu = attentionWeights(q, k, logSumExp, { ...options, rows });
+      const gpu = attentionWeights(gq, gk, gpuLse, { ...options, rows });
+      expectClose(await gpu.read(), cpu.data, FORWARD, 'weights');
+      const g = randn(cpu.shape, rng);
+      cpu.backward(g);
+      gpu.backward(await toDevice(g, 'webgpu'));
+      expectClose(await gq.grad!.read(), q.grad!.data, GRADIENT, 'dq');
+      expectClose(await gk.grad!.read(), k.grad!.data, GRADIENT, 'dk');
+    });
+  }
+
+  it('MultiHeadAttention asking for its weights (the default) runs on the GPU', async () => {
+    const rng = new Rng(15);
+    const layer = new MultiHeadAttention({ embedDim: 8, numHeads: 2, rng });
+    const x = randn([1, 4, 8], rng);
+    const cpu = layer.forward(x, x, x, { causal: true });
+    await layer.toDevice('webgpu');
+    const gpu = layer.forward(await toDevice(x, 'webgpu'), await toDevice(x, 'webgpu'), await toDevice(x, 'webgpu'), { causal: true });
+    expectClose(await gpu.output.read(), cpu.output.data, FORWARD, 'output');
+    expectClose(await gpu.weights!.read(), cpu.weights!.data, FORWARD, 'weights');
   });
 });
 

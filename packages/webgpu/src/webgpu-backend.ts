@@ -22,6 +22,7 @@ import {
   FILL_SHADER,
   MAX_RANK,
   unaryShader,
+  WHERE_SHADER,
   WRITE_BLOCKS_SHADER,
 } from './shaders/elementwise-shaders';
 import { MATMUL_SHADER, MATMUL_TILE } from './shaders/matmul-shader';
@@ -32,6 +33,10 @@ import {
   ROW_ATTENTION_DQ_SHADER,
   ROW_ATTENTION_FORWARD_SHADER,
   ROW_ATTENTION_STATS_SHADER,
+  ROW_ATTENTION_WEIGHTS_SHADER,
+  ROW_WEIGHTS_DK_SHADER,
+  ROW_WEIGHTS_DQ_SHADER,
+  ROW_WEIGHTS_STATS_SHADER,
   ROW_WORKGROUP,
 } from './shaders/row-attention-shaders';
 
@@ -171,6 +176,17 @@ export class WebGpuBackend implements DeviceBackend {
     const { shape: dims, strides } = collapse(shape, [a.strides, b.strides], op);
     const p = [size, dims.length, a.offset, b.offset, ...padded(dims), ...padded(strides[0]!), ...padded(strides[1]!)];
     this.#dispatch(`binary:${op}`, binaryShader(op), [this.#own(a.storage), this.#own(b.storage), out], p, this.#elementGroups(size));
+    return out;
+  }
+
+  where(condition: StridedOperand, a: StridedOperand, b: StridedOperand, shape: readonly number[]): GpuStorage {
+    const size = sizeOf(shape);
+    const out = this.allocate(size);
+    if (size === 0) return out;
+    const { shape: dims, strides } = collapse(shape, [condition.strides, a.strides, b.strides], 'where');
+    const p = [size, dims.length, condition.offset, a.offset, b.offset, ...padded(dims), ...strides.flatMap((s) => padded(s))];
+    const buffers = [this.#own(condition.storage), this.#own(a.storage), this.#own(b.storage), out];
+    this.#dispatch('where', WHERE_SHADER, buffers, p, this.#elementGroups(size));
     return out;
   }
 
@@ -333,6 +349,48 @@ export class WebGpuBackend implements DeviceBackend {
     this.#dispatch('rowAttentionDkv', ROW_ATTENTION_DKV_SHADER, [q, k, v, keep, stats, dOutput, dk], [...p, 0], keyGroups);
     this.#dispatch('rowAttentionDkv', ROW_ATTENTION_DKV_SHADER, [q, k, v, keep, stats, dOutput, dv], [...p, 1], keyGroups);
     return { dq, dk, dv };
+  }
+
+  attentionWeights(
+    problem: DeviceAttentionProblem,
+    q: DeviceStorage,
+    k: DeviceStorage,
+    logSumExp: DeviceStorage,
+    rows: Int32Array,
+  ): GpuStorage {
+    const chosen = problem.n * rows.length;
+    const out = this.allocate(chosen * problem.keyLength); // [n, R, Lk]
+    if (chosen === 0 || problem.keyLength === 0) return out;
+    const p = [...this.#attentionParams(problem), rows.length];
+    const rowBuffer = this.upload(new Float32Array(rows.buffer, rows.byteOffset, rows.length));
+    const buffers = [this.#own(q), this.#own(k), this.#keep(problem), this.#own(logSumExp), rowBuffer, out];
+    this.#dispatch('rowAttentionWeights', ROW_ATTENTION_WEIGHTS_SHADER, buffers, p, groups2d(Math.ceil(chosen / ROW_WORKGROUP)));
+    return out;
+  }
+
+  attentionWeightsBackward(
+    problem: DeviceAttentionProblem,
+    q: DeviceStorage,
+    k: DeviceStorage,
+    rows: Int32Array,
+    weights: DeviceStorage,
+    dWeights: DeviceStorage,
+  ): { dq: GpuStorage; dk: GpuStorage } {
+    const { n, queryLength, keyLength, headDim, groupSize } = problem;
+    const dq = this.allocate(n * queryLength * headDim);
+    const dk = this.allocate((n / groupSize) * keyLength * headDim);
+    const p = [...this.#attentionParams(problem), rows.length];
+    const stats = this.allocate(n * rows.length); // [n, R]: Σ_j G ⊙ P
+    const rowBuffer = this.upload(new Float32Array(rows.buffer, rows.byteOffset, rows.length));
+    const [w, g] = [this.#own(weights), this.#own(dWeights)];
+    if (n * rows.length > 0) {
+      this.#dispatch('rowWeightsStats', ROW_WEIGHTS_STATS_SHADER, [w, g, stats], p, groups2d(Math.ceil((n * rows.length) / ROW_WORKGROUP)));
+    }
+    const queryGroups = groups2d(Math.ceil((n * queryLength) / ROW_WORKGROUP));
+    const keyGroups = groups2d(Math.ceil(((n / groupSize) * keyLength) / ROW_WORKGROUP));
+    this.#dispatch('rowWeightsDq', ROW_WEIGHTS_DQ_SHADER, [this.#own(k), w, g, stats, rowBuffer, dq], p, queryGroups);
+    this.#dispatch('rowWeightsDk', ROW_WEIGHTS_DK_SHADER, [this.#own(q), w, g, stats, rowBuffer, dk], p, keyGroups);
+    return { dq, dk };
   }
 
   // ---- optimizers ---------------------------------------------------------------------------------------
