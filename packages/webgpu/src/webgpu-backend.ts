@@ -43,7 +43,7 @@ import {
 /** Most workgroups along one dispatch dimension (WebGPU's guaranteed limit). */
 const MAX_GROUPS = 65535;
 
-/** Fused attention on GPU buffers (the `AttentionProblem` contract, with its mask on the device). */
+/** Fused attention on the backend's storage (the `AttentionProblem` contract, with its mask on the device). */
 export interface GpuAttentionKernels {
   forward(problem: DeviceAttentionProblem, q: GpuStorage, k: GpuStorage, v: GpuStorage): { output: GpuStorage; logSumExp: GpuStorage };
   backward(
@@ -55,6 +55,17 @@ export interface GpuAttentionKernels {
     logSumExp: GpuStorage,
     dOutput: GpuStorage,
   ): { dq: GpuStorage; dk: GpuStorage; dv: GpuStorage };
+  /** Weights of the chosen rows [n, R, Lk] (heads-first). */
+  weights(problem: DeviceAttentionProblem, q: GpuStorage, k: GpuStorage, logSumExp: GpuStorage, rows: Int32Array): GpuStorage;
+  /** Their gradient: new dq, dk. */
+  weightsBackward(
+    problem: DeviceAttentionProblem,
+    q: GpuStorage,
+    k: GpuStorage,
+    rows: Int32Array,
+    weights: GpuStorage,
+    dWeights: GpuStorage,
+  ): { dq: GpuStorage; dk: GpuStorage };
 }
 
 /**
@@ -67,6 +78,8 @@ export class WebGpuBackend implements DeviceBackend {
   readonly pool: BufferPool;
   /** Fused attention; by default the row kernels (see row-attention-shaders.ts). */
   attention: GpuAttentionKernels;
+  /** The row kernels: one invocation per query (or key) row, every head size, the reference of the tiled ones. */
+  readonly rowAttention: GpuAttentionKernels;
   readonly #pipelines = new Map<string, GPUComputePipeline>();
   readonly #collected: FinalizationRegistry<GPUBuffer>;
   #empty: GpuStorage | null = null;
@@ -88,7 +101,13 @@ export class WebGpuBackend implements DeviceBackend {
     this.pool = new BufferPool(device);
     this.#collected = new FinalizationRegistry((buffer) => this.pool.release(buffer));
     device.addEventListener('uncapturederror', (event) => this.#errors.push((event as GPUUncapturedErrorEvent).error.message));
-    this.attention = { forward: (...a) => this.#rowAttentionForward(...a), backward: (...a) => this.#rowAttentionBackward(...a) };
+    this.rowAttention = {
+      forward: (...a) => this.#rowAttentionForward(...a),
+      backward: (...a) => this.#rowAttentionBackward(...a),
+      weights: (...a) => this.#rowAttentionWeights(...a),
+      weightsBackward: (...a) => this.#rowAttentionWeightsBackward(...a),
+    };
+    this.attention = this.rowAttention;
   }
 
   // ---- storage ------------------------------------------------------------------------------------------
@@ -358,14 +377,7 @@ export class WebGpuBackend implements DeviceBackend {
     logSumExp: DeviceStorage,
     rows: Int32Array,
   ): GpuStorage {
-    const chosen = problem.n * rows.length;
-    const out = this.allocate(chosen * problem.keyLength); // [n, R, Lk]
-    if (chosen === 0 || problem.keyLength === 0) return out;
-    const p = [...this.#attentionParams(problem), rows.length];
-    const rowBuffer = this.upload(new Float32Array(rows.buffer, rows.byteOffset, rows.length));
-    const buffers = [this.#own(q), this.#own(k), this.#keep(problem), this.#own(logSumExp), rowBuffer, out];
-    this.#dispatch('rowAttentionWeights', ROW_ATTENTION_WEIGHTS_SHADER, buffers, p, groups2d(Math.ceil(chosen / ROW_WORKGROUP)));
-    return out;
+    return this.attention.weights(problem, this.#own(q), this.#own(k), this.#own(logSumExp), rows);
   }
 
   attentionWeightsBackward(
@@ -376,20 +388,42 @@ export class WebGpuBackend implements DeviceBackend {
     weights: DeviceStorage,
     dWeights: DeviceStorage,
   ): { dq: GpuStorage; dk: GpuStorage } {
+    const own = (s: DeviceStorage) => this.#own(s);
+    return this.attention.weightsBackward(problem, own(q), own(k), rows, own(weights), own(dWeights));
+  }
+
+  #rowAttentionWeights(problem: DeviceAttentionProblem, q: GpuStorage, k: GpuStorage, logSumExp: GpuStorage, rows: Int32Array): GpuStorage {
+    const chosen = problem.n * rows.length;
+    const out = this.allocate(chosen * problem.keyLength); // [n, R, Lk]
+    if (chosen === 0 || problem.keyLength === 0) return out;
+    const p = [...this.#attentionParams(problem), rows.length];
+    const rowBuffer = this.upload(new Float32Array(rows.buffer, rows.byteOffset, rows.length));
+    const buffers = [q, k, this.#keep(problem), logSumExp, rowBuffer, out];
+    this.#dispatch('rowAttentionWeights', ROW_ATTENTION_WEIGHTS_SHADER, buffers, p, groups2d(Math.ceil(chosen / ROW_WORKGROUP)));
+    return out;
+  }
+
+  #rowAttentionWeightsBackward(
+    problem: DeviceAttentionProblem,
+    q: GpuStorage,
+    k: GpuStorage,
+    rows: Int32Array,
+    w: GpuStorage,
+    g: GpuStorage,
+  ): { dq: GpuStorage; dk: GpuStorage } {
     const { n, queryLength, keyLength, headDim, groupSize } = problem;
     const dq = this.allocate(n * queryLength * headDim);
     const dk = this.allocate((n / groupSize) * keyLength * headDim);
     const p = [...this.#attentionParams(problem), rows.length];
     const stats = this.allocate(n * rows.length); // [n, R]: Σ_j G ⊙ P
     const rowBuffer = this.upload(new Float32Array(rows.buffer, rows.byteOffset, rows.length));
-    const [w, g] = [this.#own(weights), this.#own(dWeights)];
     if (n * rows.length > 0) {
       this.#dispatch('rowWeightsStats', ROW_WEIGHTS_STATS_SHADER, [w, g, stats], p, groups2d(Math.ceil((n * rows.length) / ROW_WORKGROUP)));
     }
     const queryGroups = groups2d(Math.ceil((n * queryLength) / ROW_WORKGROUP));
     const keyGroups = groups2d(Math.ceil(((n / groupSize) * keyLength) / ROW_WORKGROUP));
-    this.#dispatch('rowWeightsDq', ROW_WEIGHTS_DQ_SHADER, [this.#own(k), w, g, stats, rowBuffer, dq], p, queryGroups);
-    this.#dispatch('rowWeightsDk', ROW_WEIGHTS_DK_SHADER, [this.#own(q), w, g, stats, rowBuffer, dk], p, keyGroups);
+    this.#dispatch('rowWeightsDq', ROW_WEIGHTS_DQ_SHADER, [k, w, g, stats, rowBuffer, dq], p, queryGroups);
+    this.#dispatch('rowWeightsDk', ROW_WEIGHTS_DK_SHADER, [q, w, g, stats, rowBuffer, dk], p, keyGroups);
     return { dq, dk };
   }
 
