@@ -66,7 +66,11 @@ describe('WebGPU in headless Chromium (SwiftShader)', () => {
       const errors: string[] = [];
       page.on('pageerror', (error) => errors.push(error.message));
       await page.goto(origin);
-      await page.waitForFunction(() => 'heedResult' in globalThis);
+      await page
+        .waitForFunction(() => 'heedResult' in globalThis)
+        .catch((error: Error) => {
+          throw new Error(`${error.message}; page errors: ${errors.join('; ') || 'none'}`);
+        });
       type Step = { loss: number[]; parameters: number[]; gradient: number[] };
       const result = (await page.evaluate(() => (globalThis as unknown as { heedResult: Promise<unknown> }).heedResult)) as
         | { adapter: string; cpu: Step; gpu: Step }

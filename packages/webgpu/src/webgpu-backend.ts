@@ -13,6 +13,7 @@ import {
   type StridedOperand,
 } from '@heed/tensor';
 import { BufferPool } from './buffer-pool';
+import { fusedAttention } from './fused-attention';
 import { GpuStorage } from './gpu-storage';
 import { WebGpuError } from './webgpu-error';
 import {
@@ -76,7 +77,7 @@ export interface GpuAttentionKernels {
 export class WebGpuBackend implements DeviceBackend {
   readonly device: GPUDevice;
   readonly pool: BufferPool;
-  /** Fused attention; by default the row kernels (see row-attention-shaders.ts). */
+  /** Fused attention: the tiled kernels of ./attention (see fused-attention.ts), or any other set. */
   attention: GpuAttentionKernels;
   /** The row kernels: one invocation per query (or key) row, every head size, the reference of the tiled ones. */
   readonly rowAttention: GpuAttentionKernels;
@@ -107,7 +108,7 @@ export class WebGpuBackend implements DeviceBackend {
       weights: (...a) => this.#rowAttentionWeights(...a),
       weightsBackward: (...a) => this.#rowAttentionWeightsBackward(...a),
     };
-    this.attention = this.rowAttention;
+    this.attention = fusedAttention(this);
   }
 
   // ---- storage ------------------------------------------------------------------------------------------
