@@ -1,4 +1,4 @@
-import type { AttentionProblem, DeviceAttentionProblem } from '@heed/tensor';
+import { type AttentionProblem, type DeviceAttentionProblem, DeviceError } from '@heed/tensor';
 import { type AttentionKernels, createAttentionKernels, MAX_ATTENTION_HEAD_DIM } from './attention/create-attention-kernels';
 import type { GpuStorage } from './gpu-storage';
 import type { GpuAttentionKernels, WebGpuBackend } from './webgpu-backend';
@@ -15,7 +15,17 @@ export function fusedAttention(
   kernels: AttentionKernels = createAttentionKernels(backend.device),
 ): GpuAttentionKernels {
   const rows = backend.rowAttention;
-  const fits = (problem: DeviceAttentionProblem) => problem.headDim <= MAX_ATTENTION_HEAD_DIM && problem.valueDim <= MAX_ATTENTION_HEAD_DIM;
+  const fits = (problem: DeviceAttentionProblem): boolean => {
+    if (problem.headDim <= MAX_ATTENTION_HEAD_DIM && problem.valueDim <= MAX_ATTENTION_HEAD_DIM) return true;
+    const variant = (['alibiSlopes', 'softcap', 'querySegments'] as const).find((name) => problem[name] != null);
+    if (variant !== undefined) {
+      throw new DeviceError(
+        `${variant} needs head sizes of at most ${MAX_ATTENTION_HEAD_DIM} on the GPU, got d = ${problem.headDim}, dv = ${problem.valueDim}`,
+        { op: 'scaledDotProductAttention', argument: variant },
+      );
+    }
+    return false; // the row kernels: every head size, no variants
+  };
   // The kernels read the mask from the buffer given beside the problem (through the problem's strides).
   const onDevice = (problem: DeviceAttentionProblem): AttentionProblem => ({ ...problem, attentionMask: null });
   // The weights read no values: their problem has valueDim 0, which the kernels' checks refuse; any size does.

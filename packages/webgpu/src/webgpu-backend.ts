@@ -77,6 +77,10 @@ export interface GpuAttentionKernels {
 export class WebGpuBackend implements DeviceBackend {
   readonly device: GPUDevice;
   readonly pool: BufferPool;
+  /** The constant score variants the tiled attention kernels read (the row kernels read none). */
+  get attentionVariants(): readonly string[] {
+    return this.attention === this.rowAttention ? [] : ['alibiSlopes', 'softcap', 'querySegments'];
+  }
   /** Fused attention: the tiled kernels of ./attention (see fused-attention.ts), or any other set. */
   attention: GpuAttentionKernels;
   /** The row kernels: one invocation per query (or key) row, every head size, the reference of the tiled ones. */

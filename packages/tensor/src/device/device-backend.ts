@@ -77,6 +77,11 @@ export interface DeviceSgdStep {
 export interface DeviceBackend {
   /** The device name tensors carry (`t.device`); not 'cpu'. */
   readonly name: string;
+  /**
+   * The constant score variants of `AttentionProblem` its attention kernels read ('alibiSlopes', 'softcap',
+   * 'querySegments'); a call with any other variant is refused with a DeviceError. Absent: none.
+   */
+  readonly attentionVariants?: readonly string[];
   /** Copies host values to new storage on the device. */
   upload(data: Float32Array): DeviceStorage;
   /** The values of `storage` as a new Float32Array (resolves once the work queued before it is done). */

@@ -6,8 +6,11 @@ import { getKernels } from '../kernels/registry';
 import { fromOp, Tensor } from '../tensor';
 import { resolveAttention, type ScaledDotProductAttentionOptions } from './scaled-dot-product-attention-problem';
 
-/** Variant fields a device backend's attention does not read yet (a call with one is refused, never approximated). */
-const DEVICE_UNSUPPORTED_VARIANTS = ['alibiSlopes', 'positionBias', 'softcap', 'sinks', 'querySegments'] as const;
+/**
+ * The score variants of a problem. On a device, those its backend's kernels do not read (`attentionVariants`) are
+ * refused, never approximated; positionBias and sinks, learned parameters, stay on the CPU path.
+ */
+const VARIANTS = ['alibiSlopes', 'positionBias', 'softcap', 'sinks', 'querySegments'] as const;
 
 /**
  * The problem as a device backend reads it: the attention mask (host data: masks are built on the CPU) uploaded in
@@ -19,9 +22,11 @@ export function deviceAttentionProblem(
   problem: AttentionProblem,
   tensors: Record<string, Tensor>,
 ): DeviceAttentionProblem {
-  const variant = DEVICE_UNSUPPORTED_VARIANTS.find((name) => problem[name] != null);
+  const variant = VARIANTS.find(
+    (name) => problem[name] != null && (name === 'positionBias' || name === 'sinks' || !backend.attentionVariants?.includes(name)),
+  );
   if (variant !== undefined) {
-    throw new DeviceError(`${variant} runs on the CPU only for now: move the inputs with \`await toCpu(t)\``, {
+    throw new DeviceError(`${variant} runs on the CPU only (here): move the inputs with \`await toCpu(t)\``, {
       op,
       argument: variant,
       shapes: Object.fromEntries(Object.entries(tensors).map(([name, t]) => [name, t.shape])),
