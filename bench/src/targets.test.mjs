@@ -49,6 +49,19 @@ describe('the issue targets, from the rows of one run', () => {
     expect(text).toMatch(/not measured in this run: SDPA, L = 1024/);
   });
 
+  it('give the CPU-time ratio next to the wall-clock one where the rows have cpu/wall', () => {
+    const results = [
+      { ...timed('mha', 'heed-wasm1', 1024, 200, RELAXED), cpuPerWall: 0.5 }, // 100 ms of CPU
+      { ...timed('mha', 'ort-1', 1024, 40), cpuPerWall: 1 }, // 40 ms of CPU: 0.40× by CPU time, 0.20× by wall
+    ];
+    const { checks } = checkTargets(results);
+    expect(checks[0]).toMatchObject({ value: 0.2, met: false });
+    expect(checks[0].cpuValue).toBeCloseTo(0.4, 12);
+    const text = formatTargets(checkTargets(results));
+    expect(text).toMatch(/0\.20× \(target ≥ 0\.3×\)\s+NOT met: 1\.50× short \(50 % more speed needed\)\s+\[CPU time: 0\.40×\]/);
+    expect(text).toMatch(/verdicts from wall-clock medians/);
+  });
+
   it('hold the SIMD-128 build to the Node 20 targets', () => {
     const results = [timed('sdpa', 'heed-wasm1', 1024, 100, PLAIN), timed('sdpa', 'ort-1', 1024, 26)];
     const { build, checks } = checkTargets(results);

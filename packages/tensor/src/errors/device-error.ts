@@ -6,6 +6,7 @@ import { HeedError, type HeedErrorFields } from './heed-error';
  * `await toDevice(t, device)`), or an unknown device name.
  */
 export class DeviceError extends HeedError {
+  static override readonly errorName: string = 'DeviceError';
   constructor(message: string, fields: HeedErrorFields) {
     super(message, fields);
   }

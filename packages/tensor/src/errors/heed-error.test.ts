@@ -57,4 +57,32 @@ describe('the heed error brand', () => {
     expect(own[heedErrorBrand]).toEqual(['StateDictError', 'HeedError']);
     expect([own instanceof StateDictError, own instanceof HeedError, own instanceof ShapeError]).toEqual([true, true, false]);
   });
+
+  test('the brand survives a bundler that renames the classes (static errorName, not the class name)', () => {
+    // What a minifier makes of the classes: short class names, the errorName strings untouched.
+    const renamed = [HeedError, ShapeError, ConfigError];
+    renamed.forEach((c, i) => Object.defineProperty(c, 'name', { value: 'abc'[i], configurable: true }));
+    try {
+      const error = new ShapeError('m', { op: 'matmul', argument: 'b' });
+      expect(error.name).toBe('ShapeError');
+      expect(error[heedErrorBrand]).toEqual(['ShapeError', 'HeedError']);
+      expect([isHeedError(error), error instanceof ShapeError, error instanceof HeedError, error instanceof ConfigError]).toEqual([
+        true,
+        true,
+        true,
+        false,
+      ]);
+    } finally {
+      renamed.forEach((c) => Object.defineProperty(c, 'name', { value: c.errorName, configurable: true }));
+    }
+    // A user's subclass without an errorName is known by its class name.
+    class MyScorerError extends ArgumentError {}
+    const mine = new MyScorerError('m', { op: 'score', argument: 'query' });
+    expect([mine.name, mine instanceof MyScorerError, mine instanceof ArgumentError, mine instanceof ShapeError]).toEqual([
+      'MyScorerError',
+      true,
+      true,
+      false,
+    ]);
+  });
 });
