@@ -1,7 +1,7 @@
 // The page of the browser route (src/browser-route.test.ts): in headless Chromium, WebGPU on SwiftShader runs the
 // backend's ops, the fused attention forward and backward, and a MultiHeadAttention training step; the same
-// computations run in the same page on the CPU (@heed/tensor's JS kernels), and the page returns how far apart
-// they are (compare.ts). Bundled by esbuild from this file: @heed/tensor and @heed/multi-head from their dist,
+// computations run in the same page on the CPU (@heed/tensor's JS kernels), and the PyTorch fixtures run on WebGPU
+// against PyTorch's numbers (fixture-checks.ts); the page returns how far apart they are (compare.ts). Bundled by esbuild from this file: @heed/tensor and @heed/multi-head from their dist,
 // @heed/webgpu from its source.
 import { MultiHeadAttention } from '@heed/multi-head';
 import {
@@ -23,6 +23,7 @@ import {
 } from '@heed/tensor';
 import { requestGpuDevice, useWebGpu } from '../../src/index';
 import { compare } from './compare';
+import { FixtureChecks } from './fixture-checks';
 import { ROUTE_ENTRY, type RouteAdapter, type RouteCheck, type RouteResult } from './route-result';
 
 const checks: RouteCheck[] = [];
@@ -136,6 +137,10 @@ async function run(): Promise<RouteResult> {
   await ops();
   await attention();
   await training();
+  const fixtures = new FixtureChecks();
+  await fixtures.runAll();
+  checks.push(...fixtures.checks);
+  for (const device of fixtures.devices) gpuDevices.add(device);
   await device.queue.onSubmittedWorkDone(); // errors of the last submissions reach the handler first
   return {
     userAgent: navigator.userAgent,

@@ -25,6 +25,7 @@ export async function servePage(): Promise<PageServer> {
     target: 'es2022',
     write: false,
     logLevel: 'silent',
+    sourcemap: 'inline', // stack traces of page errors name the source files
   });
   const script = bundled.outputFiles[0]!.contents;
   const missing: string[] = [];
