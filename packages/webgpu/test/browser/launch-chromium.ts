@@ -9,9 +9,12 @@ import { findChromium } from '../../../../scripts/chromium.mjs';
  * The flags: `--enable-unsafe-webgpu` is the one that matters (without it navigator.gpu finds no adapter on
  * Linux); Chromium then picks SwiftShader's Vulkan, which ships beside the browser, as a fallback adapter.
  * The rest keep the browser from reaching the network. No sandbox: CI containers have no user namespaces.
+ * `disable_workgroup_init`: as in test/test-gpu.ts, SwiftShader compiles Dawn's zero fill of workgroup memory
+ * element by element (seconds per attention kernel); heed's kernels never read workgroup memory they did not write.
  */
 export const WEBGPU_FLAGS = [
   '--enable-unsafe-webgpu',
+  '--enable-dawn-features=disable_workgroup_init',
   '--no-sandbox',
   '--disable-background-networking',
   '--disable-component-update',
