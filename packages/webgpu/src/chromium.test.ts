@@ -67,7 +67,7 @@ describe('WebGPU in headless Chromium (SwiftShader)', () => {
       page.on('pageerror', (error) => errors.push(error.message));
       await page.goto(origin);
       await page
-        .waitForFunction(() => 'heedResult' in globalThis)
+        .waitForFunction(() => 'heedResult' in globalThis, undefined, { timeout: 100_000 })
         .catch((error: Error) => {
           throw new Error(`${error.message}; page errors: ${errors.join('; ') || 'none'}`);
         });
@@ -85,5 +85,5 @@ describe('WebGPU in headless Chromium (SwiftShader)', () => {
       await context.close();
       rmSync(userDataDir, { recursive: true, force: true });
     }
-  });
+  }, 120_000); // a browser start and SwiftShader's shader compiles, beside other test files on a loaded machine
 });
