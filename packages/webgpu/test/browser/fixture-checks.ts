@@ -1,8 +1,9 @@
-// PyTorch's numbers in the page: the sdpa_* and mha_* fixtures (fixtures/pytorch, bundled into the page) run on
-// WebGPU, forward and backward, and are compared with PyTorch's float64 outputs and gradients. Attention weights
-// are not compared: asking for them is a host-side path (needWeights: false here).
+// PyTorch's numbers in the page: the sdpa_* and mha_* fixtures (fixtures/pytorch, bundled into the page) and the
+// window and document-mask variants (fixtures/variants) run on WebGPU, forward and backward, and are compared with
+// PyTorch's float64 outputs and gradients. Attention weights are not compared: asking for them is a host-side path
+// (needWeights: false here).
 import { MultiHeadAttention, type MultiHeadForwardOptions } from '@heed/multi-head';
-import { mul, reshape, scaledDotProductAttention, sum, Tensor, toDevice } from '@heed/tensor';
+import { mul, reshape, type ScaledDotProductAttentionOptions, scaledDotProductAttention, sum, Tensor, toDevice } from '@heed/tensor';
 import mhaCausal from '../../../../fixtures/pytorch/mha_causal.json';
 import mhaCrossKdimVdim from '../../../../fixtures/pytorch/mha_cross_kdim_vdim.json';
 import mhaKeyPaddingAndAttnMask from '../../../../fixtures/pytorch/mha_key_padding_and_attn_mask.json';
@@ -14,6 +15,9 @@ import sdpaKeyPaddingMask from '../../../../fixtures/pytorch/sdpa_key_padding_ma
 import sdpaLargeLogitsOffset from '../../../../fixtures/pytorch/sdpa_large_logits_offset.json';
 import sdpaLargeLogitsScaled from '../../../../fixtures/pytorch/sdpa_large_logits_scaled.json';
 import sdpaNoMask from '../../../../fixtures/pytorch/sdpa_no_mask.json';
+import documentMaskCausal from '../../../../fixtures/variants/document_mask_causal.json';
+import localWindowBidirectional from '../../../../fixtures/variants/local_window_bidirectional.json';
+import slidingWindowCausal from '../../../../fixtures/variants/sliding_window_causal.json';
 import { compare } from './compare';
 import type { RouteCheck } from './route-result';
 
@@ -123,10 +127,41 @@ export class FixtureChecks {
     }
   }
 
-  /** Every sdpa_* and mha_* fixture, the masked ones with each way heed spells their mask. */
+  /**
+   * scaledDotProductAttention with a variant's options on a fixtures/variants one (q, k, v [B, H, L, d]): the output
+   * and the gradients of q, k, v.
+   */
+  async variant(f: StoredFixture, options: (f: StoredFixture) => Promise<ScaledDotProductAttentionOptions>, label = ''): Promise<void> {
+    const [q, k, v] = [await onGpu(f.inputs.q!), await onGpu(f.inputs.k!), await onGpu(f.inputs.v!)]; // [B, H, Lq, d], [B, H, Lk, d], [B, H, Lk, dv]
+    const chosen = await options(f);
+    const name = `${f.name}${label}`;
+    const output = scaledDotProductAttention(q, k, v, { scale: f.config.scale as number, ...chosen }); // [B, H, Lq, dv]
+    await this.check(`${name} output`, output, f.outputs.output!);
+    sum(mul(output, await toDevice(host(f.grad_outputs!.output!), 'webgpu'))).backward();
+    const inputs: Record<string, Tensor> = { q, k, v };
+    for (const [input, reference] of Object.entries(f.grads!.inputs!))
+      await this.check(`${name} grad ${input}`, inputs[input]!.grad!, reference);
+  }
+
+  /** Every sdpa_* and mha_* fixture and the window and document-mask variants, each mask in the ways heed spells it. */
   async runAll(): Promise<void> {
     for (const f of [sdpaNoMask, sdpaCausal, sdpaCustomScale, sdpaKeyPaddingMask, sdpaLargeLogitsOffset, sdpaLargeLogitsScaled])
       await this.sdpa(f as StoredFixture);
+    const variant = (f: unknown) => f as StoredFixture;
+    const number = (f: StoredFixture, key: string) => f.config[key] as number;
+    await this.variant(variant(slidingWindowCausal), async (f) => ({ causal: true, windowStart: 1 - number(f, 'W') }), ' (windowStart)');
+    await this.variant(variant(slidingWindowCausal), async (f) => ({ attentionMask: keepMask(f.inputs.attn_mask!) }), ' (keep-mask)');
+    await this.variant(
+      variant(localWindowBidirectional),
+      async (f) => ({ causal: { offset: number(f, 'w') }, windowStart: -number(f, 'w') }),
+      ' (windowStart)',
+    );
+    await this.variant(variant(localWindowBidirectional), async (f) => ({ attentionMask: keepMask(f.inputs.attn_mask!) }), ' (keep-mask)');
+    await this.variant(
+      variant(documentMaskCausal),
+      async (f) => ({ attentionMask: reshape(keepMask(f.inputs.attn_mask!), [number(f, 'B'), 1, number(f, 'L'), number(f, 'L')]) }), // [B, 1, L, L]
+      ' (keep-mask)',
+    );
     await this.mha(mhaSelfAttention as StoredFixture);
     await this.mha(mhaCrossKdimVdim as StoredFixture);
     await this.mha(mhaNoBias as StoredFixture);
