@@ -61,6 +61,8 @@ beforeAll(async () => {
   console.log(
     `browser route: closest to their tolerance: ${closest.map((check) => `${check.name} ${check.maxError.toExponential(1)} (≤ ${toleranceOf(check)})`).join(', ')}`,
   );
+  for (const refusal of result.refusals)
+    console.log(`browser route: refused on WebGPU: ${refusal.name}: ${refusal.error}: ${refusal.message}`);
   if (warnings.length > 0) console.log(`browser route: console warnings: ${warnings.join(' | ')}`);
 }, 60_000);
 
@@ -76,6 +78,7 @@ describe('@heed/webgpu in headless Chromium on SwiftShader', () => {
     expect(result.cpuKernelSet).toBe('js');
     expect(result.gpuDevices).toEqual(['webgpu']);
     expect(result.uncapturedErrors).toEqual([]);
+    for (const refusal of result.refusals) expect(refusal.error, refusal.message).toBe('DeviceError'); // never a wrong number
     expect(problems).toEqual([]);
     expect(server?.missing).toEqual([]);
   });

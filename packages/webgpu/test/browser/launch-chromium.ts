@@ -12,6 +12,9 @@ import { findChromium } from '../../../../scripts/chromium.mjs';
  */
 export const WEBGPU_FLAGS = [
   '--enable-unsafe-webgpu',
+  // SwiftShader compiles Dawn's zero fill of workgroup memory element by element (seconds per tiled kernel); the
+  // kernels never read workgroup memory they have not written (as test/test-gpu.ts does for Node).
+  '--enable-dawn-features=disable_workgroup_init',
   '--no-sandbox',
   '--disable-background-networking',
   '--disable-component-update',
