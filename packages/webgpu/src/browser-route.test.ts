@@ -83,7 +83,7 @@ describe('@heed/webgpu in headless Chromium on SwiftShader', () => {
     expect(server?.missing).toEqual([]);
   });
 
-  it('the ops, the fused attention forward and backward, and a training step equal the CPU within tolerance', () => {
+  it('ops, fused attention forward and backward and a training step equal the CPU; the fixtures equal PyTorch', () => {
     const names = result.checks.map((check) => check.name);
     for (const covered of [
       /^matmul /,
@@ -93,6 +93,9 @@ describe('@heed/webgpu in headless Chromium on SwiftShader', () => {
       /^training parameter/,
       /^fixture sdpa_causal grad key$/,
       /^fixture mha_causal .* grad in_proj_weight$/,
+      /^fixture alibi_non_power_of_two grad k$/,
+      /^fixture softcap_gemma2 grad q$/,
+      /^fixture document_mask_causal \(segments\) output$/,
     ]) {
       expect(
         names.some((name) => covered.test(name)),

@@ -174,7 +174,7 @@ export class FixtureChecks {
     }
   }
 
-  /** Every sdpa_* and mha_* fixture and the ALiBi, soft-cap, window and document-mask variants, each mask in the ways heed spells it. */
+  /** Every sdpa_* and mha_* fixture, the ALiBi, soft-cap, window and document-mask variants (each mask in the ways heed spells it), and sinks. */
   async runAll(): Promise<void> {
     for (const f of [sdpaNoMask, sdpaCausal, sdpaCustomScale, sdpaKeyPaddingMask, sdpaLargeLogitsOffset, sdpaLargeLogitsScaled])
       await this.sdpa(f as StoredFixture);
