@@ -77,12 +77,13 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: ve
       var qk = 0.0;
       for (var x = 0u; x < D; x++) { qk += q[qRow + x] * k[kRow + x]; }
       let s = scoreOf(slice, i, j, qk);
+      if (isMinusInfinity(s)) { continue; }
       if (!seen || s > m) {
         l = select(0.0, l * exp(m - s), seen);
         m = s;
         seen = true;
       }
-      l += exp(s - m);
+      l += weightOf(s, m);
     }
   }
   let rows = problem.n * problem.queryLength;
@@ -177,7 +178,7 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: ve
           var qk = 0.0;
           for (var x = 0u; x < D; x++) { qk += queryTile[r * D + x] * keyRows[kj + x]; }
           let s = scoreOf(slice, i, j, qk);
-          let p = exp(s - statsTile[3u * r]) / l;
+          let p = weightOf(s, statsTile[3u * r]) / l;
           var dp = 0.0;
           for (var x = 0u; x < DV; x++) { dp += gradTile[r * DV + x] * valueRows[vj + x]; }
           let ds = p * (dp - statsTile[3u * r + 2u]) * capSlope(s);
@@ -269,7 +270,7 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: ve
         var qk = 0.0;
         for (var x = 0u; x < D; x++) { qk += queryRows[qi + x] * keyTile[c * D + x]; }
         let s = scoreOf(slice, i, j0 + c, qk);
-        let p = exp(s - m) / l;
+        let p = weightOf(s, m) / l;
         var dp = 0.0;
         for (var x = 0u; x < DV; x++) { dp += gradRows[gi + x] * valueTile[c * DV + x]; }
         let ds = p * (dp - delta) * capSlope(s);
@@ -327,7 +328,7 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: ve
       var dp = 0.0;
       for (var x = 0u; x < DV; x++) { dp += dOut[qRow * DV + x] * v[kRow * DV + x]; }
       let s = scoreOf(slice, i, j, qk);
-      let p = exp(s - rowMaxAt(row)) / l;
+      let p = weightOf(s, rowMaxAt(row)) / l;
       total += p * (dp - deltaAt(row)) * capSlope(s);
     }
   }

@@ -26,8 +26,8 @@ export function oddStride(n: number): number {
  * The forward (FlashAttention-2 loop order): one workgroup per (slice, tile of BQ query rows), one invocation
  * per row. The workgroup walks the key tiles any of its rows may see; each tile of K and V is loaded once into
  * workgroup memory and read by every row, which keeps its q row, running max m, sum l and accumulator in registers:
- *   s = scores of the tile (masked keys skipped);  m' = max(m, max s);  l ← l·e^(m−m') + Σ e^(s−m');
- *   acc ← acc·e^(m−m') + Σ e^(s−m') v;   finally out = acc / l,  logSumExp = m + log l.
+ *   s = scores of the tile (masked keys skipped);  m' = max(m, max s);  l' = l·e^(m−m') + Σ e^(s−m');
+ *   acc ← acc·l·e^(m−m') / l' + Σ e^(s−m') v / l'  (acc stays the normalised output);   out = acc,  logSumExp = m + log l.
  * q [n, Lq, d], k [nKv, Lk, d], v [nKv, Lk, dv] -> out [n, Lq, dv], logSumExp [n, Lq]
  */
 export function attentionForwardWgsl(config: AttentionShaderConfig): string {
@@ -109,25 +109,36 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: ve
         var qk = 0.0;
         for (var x = 0u; x < D; x++) { qk += queryRows[qi + x] * keyTile[c * D + x]; }
         let s = scoreOf(slice, i, j0 + c, qk);
+        if (isMinusInfinity(s)) { continue; } // q·k past −float32's range: weight 0, like a masked key
         scoreRows[si + c] = s;
         tileMax = max(tileMax, s);
         anyKept = true;
       }
       if (anyKept) {
+        // acc is kept normalised (the weighted mean of the values so far), so that it stays finite for values
+        // near float32's maximum:  l' = l·e^(m−m') + Σ p,  acc ← acc · l·e^(m−m') / l' + Σ (p / l') v.
+        var alpha = 1.0;
         if (!seen || tileMax > m) {
-          // Rescale what was accumulated against the old max (nothing yet on the first visible tile).
-          let alpha = select(0.0, exp(m - tileMax), seen);
-          l *= alpha;
-          for (var x = 0u; x < DV; x++) { accRows[acc + x] *= alpha; }
+          alpha = select(0.0, exp(m - tileMax), seen); // nothing yet on the first visible tile
           m = tileMax;
           seen = true;
         }
+        var tileSum = 0.0;
         for (var c = c0; c < c1; c++) {
           let s = scoreRows[si + c];
-          if (s == MASKED) { continue; }
-          let p = exp(s - m);
-          l += p;
-          for (var x = 0u; x < DV; x++) { accRows[acc + x] += p * valueTile[c * DV + x]; } // acc += P V_tile   [C] x [C, dv] -> [dv]
+          let p = select(weightOf(s, m), 0.0, s == MASKED);
+          scoreRows[si + c] = p; // the tile's weights e^(s − m)
+          tileSum += p;
+        }
+        let previous = l * alpha;
+        l = previous + tileSum;
+        let carry = previous / l;
+        let inv = 1.0 / l;
+        for (var x = 0u; x < DV; x++) { accRows[acc + x] *= carry; }
+        for (var c = c0; c < c1; c++) {
+          let p = scoreRows[si + c] * inv;
+          if (p == 0.0) { continue; }
+          for (var x = 0u; x < DV; x++) { accRows[acc + x] += p * valueTile[c * DV + x]; } // acc += P V_tile / l   [C] x [C, dv] -> [dv]
         }
       }
     }
@@ -140,8 +151,7 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: ve
     logSumExp[slice * queryLength + i] = problem.minusInfinity;
     return;
   }
-  let inv = 1.0 / l;
-  for (var x = 0u; x < DV; x++) { out[o + x] = accRows[acc + x] * inv; }
+  for (var x = 0u; x < DV; x++) { out[o + x] = accRows[acc + x]; }
   logSumExp[slice * queryLength + i] = m + log(l);
 }
 `;

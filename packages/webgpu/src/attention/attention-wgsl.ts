@@ -158,4 +158,15 @@ fn capSlope(s: f32) -> f32 {
 fn sinkOf(slice: u32) -> f32 { return word(problem.sinksAt + slice % problem.heads); }
 
 fn isMinusInfinity(x: f32) -> bool { return bitcast<u32>(x) == 0xff800000u; }
+fn isPlusInfinity(x: f32) -> bool { return bitcast<u32>(x) == 0x7f800000u; }
+
+/**
+ * e^(s − m), the weight of score s against a row's max m before normalising. Scores past float32's range are
+ * ±∞ (q·k overflowed): −∞ weighs 0, and a row whose max is +∞ is uniform over its +∞ scores (softmax's limit).
+ */
+fn weightOf(s: f32, m: f32) -> f32 {
+  if (isPlusInfinity(m)) { return select(0.0, 1.0, isPlusInfinity(s)); }
+  if (isMinusInfinity(s)) { return 0.0; }
+  return exp(s - m);
+}
 `;

@@ -9,11 +9,11 @@ import { findChromium } from '../../../../scripts/chromium.mjs';
  * The flags: `--enable-unsafe-webgpu` is the one that matters (without it navigator.gpu finds no adapter on
  * Linux); Chromium then picks SwiftShader's Vulkan, which ships beside the browser, as a fallback adapter.
  * The rest keep the browser from reaching the network. No sandbox: CI containers have no user namespaces.
+ * `disable_workgroup_init`: as in test/test-gpu.ts, SwiftShader compiles Dawn's zero fill of workgroup memory
+ * element by element (seconds per attention kernel); heed's kernels never read workgroup memory they did not write.
  */
 export const WEBGPU_FLAGS = [
   '--enable-unsafe-webgpu',
-  // SwiftShader compiles Dawn's zero fill of workgroup memory element by element (seconds per tiled kernel); the
-  // kernels never read workgroup memory they have not written (as test/test-gpu.ts does for Node).
   '--enable-dawn-features=disable_workgroup_init',
   '--no-sandbox',
   '--disable-background-networking',
