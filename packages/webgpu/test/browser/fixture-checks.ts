@@ -1,8 +1,18 @@
-// PyTorch's numbers in the page: the sdpa_* and mha_* fixtures (fixtures/pytorch, bundled into the page) run on
-// WebGPU, forward and backward, and are compared with PyTorch's float64 outputs and gradients. Attention weights
-// are not compared: asking for them is a host-side path (needWeights: false here).
+// PyTorch's numbers in the page: the sdpa_* and mha_* fixtures (fixtures/pytorch, bundled into the page) and the
+// ALiBi, soft-cap, window and document-mask variants (fixtures/variants) run on WebGPU, forward and backward, and are compared with
+// PyTorch's float64 outputs and gradients. Attention weights are not compared: asking for them is a host-side path
+// (needWeights: false here).
 import { MultiHeadAttention, type MultiHeadForwardOptions } from '@heed/multi-head';
-import { mul, reshape, scaledDotProductAttention, sum, Tensor, toDevice } from '@heed/tensor';
+import {
+  DeviceError,
+  mul,
+  reshape,
+  type ScaledDotProductAttentionOptions,
+  scaledDotProductAttention,
+  sum,
+  Tensor,
+  toDevice,
+} from '@heed/tensor';
 import mhaCausal from '../../../../fixtures/pytorch/mha_causal.json';
 import mhaCrossKdimVdim from '../../../../fixtures/pytorch/mha_cross_kdim_vdim.json';
 import mhaKeyPaddingAndAttnMask from '../../../../fixtures/pytorch/mha_key_padding_and_attn_mask.json';
@@ -14,8 +24,15 @@ import sdpaKeyPaddingMask from '../../../../fixtures/pytorch/sdpa_key_padding_ma
 import sdpaLargeLogitsOffset from '../../../../fixtures/pytorch/sdpa_large_logits_offset.json';
 import sdpaLargeLogitsScaled from '../../../../fixtures/pytorch/sdpa_large_logits_scaled.json';
 import sdpaNoMask from '../../../../fixtures/pytorch/sdpa_no_mask.json';
+import alibiCausal from '../../../../fixtures/variants/alibi_causal.json';
+import alibiNonPowerOfTwo from '../../../../fixtures/variants/alibi_non_power_of_two.json';
+import attentionSinksGptoss from '../../../../fixtures/variants/attention_sinks_gptoss.json';
+import documentMaskCausal from '../../../../fixtures/variants/document_mask_causal.json';
+import localWindowBidirectional from '../../../../fixtures/variants/local_window_bidirectional.json';
+import slidingWindowCausal from '../../../../fixtures/variants/sliding_window_causal.json';
+import softcapGemma2 from '../../../../fixtures/variants/softcap_gemma2.json';
 import { compare } from './compare';
-import type { RouteCheck } from './route-result';
+import type { RouteCheck, RouteRefusal } from './route-result';
 
 interface StoredTensor {
   readonly shape: number[];
@@ -55,6 +72,7 @@ function keepMask(t: StoredTensor): Tensor {
 export class FixtureChecks {
   readonly checks: RouteCheck[] = [];
   readonly devices = new Set<string>();
+  readonly refusals: RouteRefusal[] = [];
 
   private async check(name: string, gpu: Tensor, reference: StoredTensor): Promise<void> {
     this.devices.add(gpu.device);
@@ -123,19 +141,87 @@ export class FixtureChecks {
     }
   }
 
-  /** Every sdpa_* and mha_* fixture, the masked ones with each way heed spells their mask. */
+  /**
+   * scaledDotProductAttention with a variant's options on a fixtures/variants one (q, k, v [B, H, L, d]): the output
+   * and the gradients of q, k, v.
+   */
+  async variant(f: StoredFixture, options: (f: StoredFixture) => Promise<ScaledDotProductAttentionOptions>, label = ''): Promise<void> {
+    const [q, k, v] = [await onGpu(f.inputs.q!), await onGpu(f.inputs.k!), await onGpu(f.inputs.v!)]; // [B, H, Lq, d], [B, H, Lk, d], [B, H, Lk, dv]
+    const chosen = await options(f);
+    const name = `${f.name}${label}`;
+    const output = scaledDotProductAttention(q, k, v, { scale: f.config.scale as number, ...chosen }); // [B, H, Lq, dv]
+    await this.check(`${name} output`, output, f.outputs.output!);
+    sum(mul(output, await toDevice(host(f.grad_outputs!.output!), 'webgpu'))).backward();
+    const inputs: Record<string, Tensor> = { q, k, v };
+    for (const [input, reference] of Object.entries(f.grads!.inputs!))
+      await this.check(`${name} grad ${input}`, inputs[input]!.grad!, reference);
+    for (const [param, reference] of Object.entries(f.grads!.params ?? {})) {
+      if (param !== 'sinks' || !chosen.sinks) throw new Error(`${f.name}: no parameter '${param}' in this call`);
+      await this.check(`${name} grad ${param}`, chosen.sinks.grad!, reference);
+    }
+  }
+
+  /**
+   * A variant the GPU may not run yet: it must either equal PyTorch (as `variant`) or refuse with a DeviceError
+   * (recorded in `refusals`), never compute something else.
+   */
+  async variantOrRefusal(f: StoredFixture, options: (f: StoredFixture) => Promise<ScaledDotProductAttentionOptions>): Promise<void> {
+    try {
+      await this.variant(f, options);
+    } catch (error) {
+      if (!(error instanceof DeviceError)) throw error;
+      this.refusals.push({ name: f.name, error: error.name, message: error.message });
+    }
+  }
+
+  /** Every sdpa_* and mha_* fixture, the ALiBi, soft-cap, window and document-mask variants (each mask in the ways heed spells it), and sinks. */
   async runAll(): Promise<void> {
     for (const f of [sdpaNoMask, sdpaCausal, sdpaCustomScale, sdpaKeyPaddingMask, sdpaLargeLogitsOffset, sdpaLargeLogitsScaled])
       await this.sdpa(f as StoredFixture);
+    const variant = (f: unknown) => f as StoredFixture;
+    const number = (f: StoredFixture, key: string) => f.config[key] as number;
+    for (const f of [alibiCausal, alibiNonPowerOfTwo].map(variant))
+      await this.variant(f, async () => ({ causal: true, alibiSlopes: f.config.slopes as number[] }));
+    await this.variant(variant(softcapGemma2), async (f) => ({ causal: true, softcap: number(f, 'cap') }));
+    await this.variant(variant(slidingWindowCausal), async (f) => ({ causal: true, windowStart: 1 - number(f, 'W') }), ' (windowStart)');
+    await this.variant(variant(slidingWindowCausal), async (f) => ({ attentionMask: keepMask(f.inputs.attn_mask!) }), ' (keep-mask)');
+    await this.variant(
+      variant(localWindowBidirectional),
+      async (f) => ({ causal: { offset: number(f, 'w') }, windowStart: -number(f, 'w') }),
+      ' (windowStart)',
+    );
+    await this.variant(variant(localWindowBidirectional), async (f) => ({ attentionMask: keepMask(f.inputs.attn_mask!) }), ' (keep-mask)');
+    await this.variant(
+      variant(documentMaskCausal),
+      async (f) => {
+        const segments = Int32Array.from((f.config.segment_ids as number[][]).flat()); // [B, L] flattened
+        return { causal: true, querySegments: segments, keySegments: segments };
+      },
+      ' (segments)',
+    );
+    await this.variant(
+      variant(documentMaskCausal),
+      async (f) => ({ attentionMask: reshape(keepMask(f.inputs.attn_mask!), [number(f, 'B'), 1, number(f, 'L'), number(f, 'L')]) }), // [B, 1, L, L]
+      ' (keep-mask)',
+    );
+    await this.variantOrRefusal(variant(attentionSinksGptoss), async (f) => {
+      const [B, Lk] = f.inputs.key_padding_mask!.shape as [number, number];
+      const attentionMask = reshape(keepMask(f.inputs.key_padding_mask!), [B, 1, 1, Lk]); // [B, 1, 1, Lk]
+      return { causal: true, sinks: await onGpu(f.params.sinks!), attentionMask }; // sinks [H]
+    });
     await this.mha(mhaSelfAttention as StoredFixture);
     await this.mha(mhaCrossKdimVdim as StoredFixture);
     await this.mha(mhaNoBias as StoredFixture);
     const causal = mhaCausal as StoredFixture;
     await this.mha(causal, { causal: true }, ' (causal: true)');
     await this.mha(causal, { attentionMask: keepMask(causal.inputs.attn_mask!) }, ' (keep-mask)');
-    // Both of its masks as one keep-mask [B, Lq, Lk]; keyPaddingMask itself zeroes the padded keys with `where`,
-    // which has no GPU kernel yet.
     const padded = mhaKeyPaddingAndAttnMask as StoredFixture;
+    await this.mha(
+      padded,
+      { keyPaddingMask: keepMask(padded.inputs.key_padding_mask!), attentionMask: keepMask(padded.inputs.attn_mask!) },
+      ' (keep-masks)',
+    );
+    // Both of its masks as one keep-mask [B, Lq, Lk].
     const [Lq, Lk] = padded.inputs.attn_mask!.shape as [number, number];
     const B = padded.inputs.key_padding_mask!.shape[0]!;
     const keep = Array.from({ length: B * Lq * Lk }, (_, i) => {

@@ -148,6 +148,7 @@ async function run(): Promise<RouteResult> {
     cpuKernelSet: activeKernelSet(),
     gpuDevices: [...gpuDevices],
     checks,
+    refusals: fixtures.refusals,
     uncapturedErrors,
     milliseconds: performance.now() - started,
   };

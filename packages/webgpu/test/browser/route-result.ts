@@ -16,6 +16,15 @@ export interface RouteCheck {
   readonly sameShape: boolean;
 }
 
+/** A variant the WebGPU backend refused (a DeviceError) instead of running it. */
+export interface RouteRefusal {
+  /** The fixture, e.g. 'attention_sinks_gptoss'. */
+  readonly name: string;
+  /** The error's name (must be 'DeviceError'). */
+  readonly error: string;
+  readonly message: string;
+}
+
 /** The adapter the page got from navigator.gpu. */
 export interface RouteAdapter {
   readonly vendor: string;
@@ -38,6 +47,8 @@ export interface RouteResult {
   /** Where the GPU side's tensors lived (must all be 'webgpu'). */
   readonly gpuDevices: readonly string[];
   readonly checks: readonly RouteCheck[];
+  /** Variants the GPU refused with a DeviceError (the others are compared in `checks`). */
+  readonly refusals: readonly RouteRefusal[];
   /** Messages of the device's 'uncapturederror' events (must be none). */
   readonly uncapturedErrors: readonly string[];
   readonly milliseconds: number;
