@@ -21,6 +21,12 @@ import { resolveRuntime } from './runtime.mjs';
 import { buildLabel } from './wasm-build.mjs';
 import { runVariantRows } from './variant-rows.mjs';
 
+// --gpu: heed on WebGPU against heed on the CPU (gpu.mjs), a bench of its own.
+if (process.argv.includes('--gpu')) {
+  const { runGpuBench } = await import('./gpu.mjs');
+  process.exit(await runGpuBench(process.argv.slice(2).filter((a) => a !== '--gpu' && a !== '--')));
+}
+
 const here = dirname(fileURLToPath(import.meta.url));
 const TOLERANCE = 1e-3; // relative: max |out − heed| / max |heed|
 
