@@ -19,6 +19,13 @@ import { formatTable, gflopsSvg } from './report.mjs';
 import { CAUSAL_LENGTH } from './targets.mjs';
 import { resolveRuntime } from './runtime.mjs';
 import { buildLabel } from './wasm-build.mjs';
+import { runVariantRows } from './variant-rows.mjs';
+
+// --gpu: heed on WebGPU against heed on the CPU (gpu.mjs), a bench of its own.
+if (process.argv.includes('--gpu')) {
+  const { runGpuBench } = await import('./gpu.mjs');
+  process.exit(await runGpuBench(process.argv.slice(2).filter((a) => a !== '--gpu' && a !== '--')));
+}
 
 const here = dirname(fileURLToPath(import.meta.url));
 const TOLERANCE = 1e-3; // relative: max |out − heed| / max |heed|
@@ -48,6 +55,8 @@ const KNOWN = [
   'mem-cap-gb',
   'memory-limit-s',
   'out',
+  'variants-only',
+  'no-variants',
 ];
 for (const [i, a] of argv.entries()) {
   const name = a.startsWith('--') ? a.slice(2).split('=')[0] : null;
@@ -120,6 +129,11 @@ const runtime = resolveRuntime({
 });
 for (const { flag: f, reason } of runtime.dropped)
   process.stderr.write(`note: node ${runtime.node} refuses ${f}, children run without it (${reason})\n`);
+// The attention-variant rows (variant-rows.mjs): alone with --variants-only, after the table otherwise.
+if (flag('variants-only')) {
+  await runVariantRows({ mode: config.mode, runtime });
+  process.exit(0);
+}
 
 // --- which implementations exist ----------------------------------------------------------------
 
@@ -367,6 +381,11 @@ writeFileSync(join(resultsDir, 'gflops.svg'), gflopsSvg(results, meta));
 console.log(
   `\nwrote ${relative(process.cwd(), join(resultsDir, 'latest.json'))} and ${relative(process.cwd(), join(resultsDir, 'gflops.svg'))} (${meta.seconds} s)`,
 );
+
+if (!flag('no-variants')) {
+  const variants = await runVariantRows({ mode: config.mode, runtime });
+  writeFileSync(join(resultsDir, 'variants.json'), `${JSON.stringify({ date: meta.date, node: runtime.node, ...variants }, null, 2)}\n`);
+}
 
 const mismatches = results.filter((r) => r.agrees === false);
 const failures = results.filter((r) => r.error && r.task !== 'memory');

@@ -2,12 +2,14 @@ import {
   type AttentionProblem,
   concat,
   ConfigError,
+  mul,
   plainKernels,
   randn,
   Rng,
   setKernels,
   slice,
   StateDictError,
+  sum,
   Tensor,
 } from '@heed/tensor';
 import { describe, expect, it } from 'vitest';
@@ -249,5 +251,58 @@ describe('LlamaAttention on the fused path', () => {
     } finally {
       restore();
     }
+  });
+
+  for (const name of BLOCKS) {
+    it(`${name} on the fused path (needWeights false): output and the gradients of x and every weight, softcap in the kernel`, () => {
+      const problems: AttentionProblem[] = [];
+      const restore = setKernels({
+        attentionForward: (problem, ...rest) => {
+          problems.push(problem);
+          plainKernels().attentionForward(problem, ...rest);
+        },
+      });
+      try {
+        const fixture = loadVariantFixture(name);
+        const layer = layerFor(fixture);
+        const x = toHeed(fixture.inputs.x!, true);
+        const { output } = layer.forward(x, { needWeights: false });
+        expect(problems).toHaveLength(1);
+        const cap = fixture.config.attn_logit_softcapping;
+        expect(problems[0]!.softcap ?? null).toBe(typeof cap === 'number' ? cap : null);
+        expect(problems[0]!.attentionMask).toBeNull();
+        checkOutput(fixture, 'attn_output', output);
+        backwardFromFixture(fixture, 'attn_output', output);
+        checkGrads(fixture, 'inputs', { x });
+        const named = new Map(layer.namedParameters());
+        checkGrads(fixture, 'params', {
+          'q_proj.weight': named.get('queryProjection.weight'),
+          'k_proj.weight': named.get('keyProjection.weight'),
+          'v_proj.weight': named.get('valueProjection.weight'),
+          'o_proj.weight': named.get('outputProjection.weight'),
+        });
+      } finally {
+        restore();
+      }
+    });
+  }
+
+  it('RoPE + sliding window + GQA + softcap + sinks in one layer: fused = plain, the gradient of the sinks included', () => {
+    const rng = new Rng(12);
+    const x = randn([2, 9, 16], rng); // [B, L, E]
+    const layer = new LlamaAttention({ embedDim: 16, numHeads: 4, numKeyValueHeads: 2, slidingWindow: 4, softcap: 3, sinks: true, rng });
+    const sinks = new Map(layer.namedParameters()).get('normalizer.sinks')!;
+    sinks.data.set([0.5, -1, 2, 0]);
+    const run = (needWeights: boolean) => {
+      for (const p of layer.parameters()) p.grad = null;
+      const input = new Tensor(x.data.slice(), x.shape, true);
+      const { output } = layer.forward(input, { needWeights });
+      sum(mul(output, randn(output.shape, new Rng(3)))).backward();
+      return { output, grads: [input.grad!, ...layer.parameters().map((p) => p.grad!)] };
+    };
+    const fused = run(false);
+    const plain = run(true);
+    assertClose('output', fused.output, plain.output, { rtol: 1e-4, atol: 1e-5 });
+    fused.grads.forEach((g, index) => assertClose(`gradient ${index}`, g, plain.grads[index]!, { rtol: 1e-3, atol: 1e-4 }));
   });
 });

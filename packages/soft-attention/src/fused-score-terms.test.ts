@@ -1,4 +1,4 @@
-import { mul, plainKernels, randn, Rng, setKernels, sum, Tensor, type AttentionProblem } from '@heed/tensor';
+import { mul, plainKernels, randn, Rng, setKernels, sum, Tensor, useJsKernels, useWasmKernels, type AttentionProblem } from '@heed/tensor';
 import { DotScorer, ScaledDotScorer } from '@heed/scorers';
 import { describe, expect, it } from 'vitest';
 import { assertClose } from '../../../fixtures/load-fixture';
@@ -127,6 +127,31 @@ describe('variant fixtures on the fused path and the plain path', () => {
   }
 });
 
+describe('variant fixtures on the fused path with the WebAssembly kernels (SIMD-128, 1 and 2 threads)', () => {
+  for (const threads of [1, 2]) {
+    it(`every fixture: weights, output, grads of every input and parameter (${threads} thread${threads > 1 ? 's' : ''})`, async () => {
+      expect(await useWasmKernels({ relaxedSimd: false, threads })).toEqual({ simd: 'plain', threads });
+      try {
+        for (const [name, build] of Object.entries(fixtureCalls)) {
+          const fixture = loadVariantFixture(name);
+          const q = toHeed(fixture.inputs.q!, true);
+          const k = toHeed(fixture.inputs.k!, true);
+          const v = toHeed(fixture.inputs.v!, true);
+          const { options, params } = build(fixture, q.shape[q.rank - 3]!, q.shape[q.rank - 2]!, k.shape[k.rank - 2]!);
+          const { context, weights } = attend({ query: q, keys: k, values: v, ...options, implementation: 'fused' });
+          checkOutput(fixture, 'attn_weights', weights!);
+          checkOutput(fixture, 'output', context);
+          backwardFromFixture(fixture, 'output', context);
+          checkGrads(fixture, 'inputs', { q, k, v });
+          checkGrads(fixture, 'params', params);
+        }
+      } finally {
+        useJsKernels();
+      }
+    });
+  }
+});
+
 /** attend on fresh leaf copies with loss Σ context ⊙ R (+ Σ weights ⊙ R'): the outputs and the gradients of q, k, v and `params`. */
 function run(
   base: { query: Tensor; keys: Tensor; values: Tensor },
@@ -202,7 +227,9 @@ describe('fused ≡ plain for the variants and their combinations', () => {
       groupSize: 2,
     };
     expectFusedEqualsPlain(grouped, llama, [sinks.sinks], 'rope + window + GQA + softcap + sinks');
-    const biased = new SoftcapScorer(3, { inner: new BiasedScorer(new AlibiBias(H), { inner: new BiasedScorer(t5, { inner: new DotScorer() }) }) });
+    const biased = new SoftcapScorer(3, {
+      inner: new BiasedScorer(new AlibiBias(H), { inner: new BiasedScorer(t5, { inner: new DotScorer() }) }),
+    });
     expectFusedEqualsPlain(
       heads,
       { scorer: biased, keepRule: segments.and(new CausalRule(Lk - Lq)), normalizer: sinks },
@@ -240,5 +267,19 @@ describe('fused ≡ plain for the variants and their combinations', () => {
       /temperature 2 with biases or a soft-cap/,
     );
     expect(reasonOf(new RotaryScorer(), {})).toBeNull();
+    expect(reasonOf(new RotaryScorer({ inner: new SoftcapScorer(2, { inner: new RotaryScorer() }) }))).toMatch(/RoPE is applied twice/);
+    expect(reasonOf(new SoftcapScorer(2, { inner: new SoftcapScorer(3) }))).toMatch(/two soft-caps/);
+    expect(reasonOf(new BiasedScorer(new AlibiBias(H), { inner: new BiasedScorer(new AlibiBias(H)) }))).toMatch(/two ALiBi biases/);
+    const t5 = new RelativePositionBias({ numHeads: H });
+    expect(reasonOf(new BiasedScorer(t5, { inner: new BiasedScorer(t5) }))).toMatch(/two relative position biases/);
+    expect(reasonOf(new DotScorer(), { keepRule: new SegmentRule([[0, 1]]) })).toMatch(/segment ids \(1 rows\) do not fit/);
+    expect(
+      reasonOf(new DotScorer(), {
+        keepRule: new SegmentRule([
+          [0, 0.5, 1, 1, 1, 1, 1, 1, 1, 1, 1],
+          [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+        ]),
+      }),
+    ).toMatch(/not all 32-bit integers/);
   });
 });

@@ -66,8 +66,9 @@ export interface AttentionCallOptions {
    * Which keys each query may see, as a rule on indices (b, h, i, j) with i the query row and j the key
    * (`SlidingWindowRule`, `LocalWindowRule`, `SegmentRule`, `CausalRule`, a user's `keepRule(kind, fn)`,
    * combined with `and` / `or`); ANDed with the masks and `causal`. The fused path runs causal and the
-   * windows (and their `and`) as key bounds, skipping the key tiles outside them; the plain path
-   * materializes any rule with `toMask`, so other rules send 'auto' to the plain path.
+   * windows (and their `and`) as key bounds, skipping the key tiles outside them, and one `SegmentRule`
+   * ANDed with them as segment ids; the plain path materializes any rule with `toMask`, so other rules
+   * send 'auto' to the plain path.
    */
   keepRule?: KeepRule;
   /**

@@ -21,7 +21,8 @@
 // (and with the multiply-add) of the micro-kernel's dP, so a row with one visible key (P = 1, out = v)
 // has dP − D = 0 exactly: no noise where the gradient is exactly 0.
 import { align64 } from './attention';
-import { expNonPositiveF32x4 } from './exp';
+import { addBiasGradientRow, BIAS_GRADIENTS, capOf, modifiesScores, modifyScoreRow, sinkOf } from './attention-variants';
+import { expF32x4, expNonPositiveF32x4 } from './exp';
 import { MR, NR, microKernel } from './matmul';
 import { pack, packSplat } from './pack';
 import { sliceAddress, zeroRows } from './slices';
@@ -60,9 +61,12 @@ export function attentionBackwardWorkBytes(Lk: i32, d: i32, dv: i32): usize {
  * `work` holds attentionBackwardWorkBytes(Lk, d, dv). Only the k/v slices first, first + step, … are
  * computed (0, 1: all), with every query slice that reads them: threads with different `first` and
  * their own `work` may run at once (they write disjoint parts of dq, dk and dv).
+ * `variants` (0: none) is the header of the score variants (see attention-variants.ts): S carries the
+ * biases and the cap, dS goes back through the cap (⊙ 1 − (s / cap)²), and thread `first` adds
+ * ∂L/∂x along the diagonals into its own block of position-bias gradients (the caller sums the blocks).
  */
 export function attentionBackward(
-  q: usize, k: usize, v: usize, out: usize, logSumExp: usize, dOut: usize, dq: usize, dk: usize, dv: usize, keep: usize,
+  q: usize, k: usize, v: usize, out: usize, logSumExp: usize, dOut: usize, dq: usize, dk: usize, dv: usize, keep: usize, variants: usize,
   n: i32, Lq: i32, Lk: i32, d: i32, dvSize: i32, scale: f32, causal: bool, causalOffset: i32, windowed: bool, windowStart: i32,
   ks0: i32, ks1: i32, ks2: i32, groupSize: i32, qHeads: i32, kvHeads: i32, work: usize, first: i32, step: i32,
 ): void {
@@ -90,6 +94,11 @@ export function attentionBackward(
   const nKv = n / groupSize;
   const zero = f32x4.splat(0);
   const scaleV = f32x4.splat(scale);
+  const modifies = modifiesScores(variants);
+  const cap = capOf(variants);
+  const invCap = f32x4.splat(cap == 0 ? 0 : 1 / cap);
+  const biasGradients = variants != 0 && load<i32>(variants + BIAS_GRADIENTS) != 0;
+  const one = f32x4.splat(1);
 
   for (let g = first; g < nKv; g += step) {
     const kSlice = sliceAddress(k, g, Lk, kvHeads, d);
@@ -144,7 +153,7 @@ export function attentionBackward(
           if (lse != -Infinity && !(abs(lse) < TRUSTED_LOG_SUM_EXP)) recompute = true;
         }
         if (recompute) {
-          rowStatistics(qSplat, qPanelBytes, packedKT, d, P, keep, slice, i0, bq, keyStart, keyEnd, causal, causalOffset, windowed, windowStart, ks0, ks1, ks2, rowMax, rowSum);
+          rowStatistics(qSplat, qPanelBytes, packedKT, d, P, keep, variants, slice, i0, bq, keyStart, keyEnd, causal, causalOffset, windowed, windowStart, ks0, ks1, ks2, rowMax, rowSum);
         }
 
         for (let j0 = keyStart; j0 < keyEnd; j0 += BC) {
@@ -175,6 +184,7 @@ export function attentionBackward(
             let visible = bc; // keys [j0, j0 + visible)
             if (causal) visible = max(0, min(bc, i + causalOffset + 1 - j0));
             if (m == -Infinity) visible = 0; // fully masked row: passes nothing
+            if (modifies && visible > 0) modifyScoreRow(variants, pRow, visible, slice, i, j0); // biases, cap, segments
             if (windowed) {
               const hidden = max(0, min(visible, i + windowStart - j0)); // keys [j0, j0 + hidden) precede the window
               for (let c = 0; c < hidden; c++) store<f32>(pRow + (<usize>c << 2), -Infinity);
@@ -199,9 +209,18 @@ export function attentionBackward(
               const p = infinite
                 ? v128.and(f32x4.eq(sc, mV), invL)
                 : f32x4.mul(expNonPositiveF32x4(f32x4.pmin(f32x4.sub(sc, mV), zero)), invL); // masked: e^(−∞) = 0
-              const ds = f32x4.mul(f32x4.mul(p, f32x4.sub(v128.load(sRow + at), DV)), scaleV);
+              let dx = f32x4.mul(p, f32x4.sub(v128.load(sRow + at), DV)); // ∂L/∂s = P ⊙ (dP − D)
+              if (cap != 0) {
+                const t = f32x4.mul(sc, invCap); // s / cap = tanh(x / cap)
+                dx = f32x4.mul(dx, f32x4.sub(one, f32x4.mul(t, t))); // ∂L/∂x through the cap
+              }
+              const ds = biasGradients ? dx : f32x4.mul(dx, scaleV); // scaled below when the bias needs ∂L/∂x first
               v128.store(pRow + at, p);
               v128.store(sRow + at, v128.and(ds, f32x4.ne(p, zero))); // exactly 0 where P is
+            }
+            if (biasGradients && visible > 0) {
+              addBiasGradientRow(variants, first, sRow, visible, slice, i, j0);
+              for (let c = 0; c < visible4; c += 4) v128.store(sRow + (<usize>c << 2), f32x4.mul(v128.load(sRow + (<usize>c << 2)), scaleV));
             }
             for (let c = visible4; c < bc4; c += 4) {
               v128.store(pRow + (<usize>c << 2), zero);
@@ -255,7 +274,7 @@ export function attentionBackward(
  * by the same micro-kernel products the gradient pass uses, so P = e^(S − m) / l ≤ 1 is exact.
  */
 function rowStatistics(
-  qSplat: usize, qPanelBytes: usize, packedKT: usize, d: i32, scores: usize, keep: usize, slice: i32, i0: i32, bq: i32, keyStart: i32, keyEnd: i32,
+  qSplat: usize, qPanelBytes: usize, packedKT: usize, d: i32, scores: usize, keep: usize, variants: usize, slice: i32, i0: i32, bq: i32, keyStart: i32, keyEnd: i32,
   causal: bool, causalOffset: i32, windowed: bool, windowStart: i32, ks0: i32, ks1: i32, ks2: i32, rowMax: usize, rowSum: usize,
 ): void {
   const ldP = <usize>BC * 4;
@@ -277,6 +296,7 @@ function rowStatistics(
       const row = scores + <usize>r * ldP;
       let visible = bc;
       if (causal) visible = max(0, min(bc, i + causalOffset + 1 - j0));
+      if (modifiesScores(variants) && visible > 0) modifyScoreRow(variants, row, visible, slice, i, j0); // biases, cap, segments
       if (windowed) {
         const hidden = max(0, min(visible, i + windowStart - j0)); // keys [j0, j0 + hidden) precede the window
         for (let c = 0; c < hidden; c++) store<f32>(row + (<usize>c << 2), -Infinity);
@@ -316,5 +336,17 @@ function rowStatistics(
       store<f32>(rowMax + (<usize>r << 2), m);
       store<f32>(rowSum + (<usize>r << 2), l);
     }
+  }
+  // The sink joins m and l: l' = l·e^(m − m') + e^(sink − m') (a row that sees nothing: (sink, 1); +∞ rows ignore it).
+  const sink = sinkOf(variants, slice);
+  if (sink == -Infinity) return;
+  for (let r = 0; r < bq; r++) {
+    const m = load<f32>(rowMax + (<usize>r << 2));
+    if (m == Infinity) continue;
+    const top = max(m, sink);
+    const l = load<f32>(rowSum + (<usize>r << 2));
+    const kept: f32 = m == -Infinity ? <f32>0 : l * f32x4.extract_lane(expF32x4(f32x4.splat(m - top)), 0);
+    store<f32>(rowMax + (<usize>r << 2), top);
+    store<f32>(rowSum + (<usize>r << 2), kept + f32x4.extract_lane(expF32x4(f32x4.splat(sink - top)), 0));
   }
 }

@@ -9,6 +9,7 @@
 // Scores that overflow float32 are ±∞: a row with +∞ scores is uniform over them (P = 1 there, 0
 // elsewhere; softmax's limit). Values so large that O = Σ P·v could overflow (|v| > FLT_MAX / Lk) are
 // packed times 2^−e (exact) and out is scaled back by 2^e after O /= l, so out stays finite.
+import { modifiesScores, modifyScoreRow, sinkOf } from './attention-variants';
 import { expF32x4, expNonPositiveF32x4 } from './exp';
 import { MR, NR, microKernel } from './matmul';
 import { pack, packSplat } from './pack';
@@ -95,9 +96,11 @@ function packedValueScale(at: usize, count: i32, Lk: i32): f32 {
  * q and out interleave qHeads slices per row block, k and v kvHeads (see `sliceAddress`; 1, 1: [n, L, ·]).
  * Only the panels of MR query rows numbered panelFirst, panelFirst + panelStep, … of every slice are
  * computed (0, 1: all): threads with different panelFirst and their own `work` may run at once.
+ * `variants` (0: none) is the header of the score variants (see attention-variants.ts): biases and the
+ * cap change each score before masking, segments mask, and the sink joins each row's m and l at the end.
  */
 export function attentionForward(
-  q: usize, k: usize, v: usize, out: usize, logSumExp: usize, keep: usize,
+  q: usize, k: usize, v: usize, out: usize, logSumExp: usize, keep: usize, variants: usize,
   n: i32, Lq: i32, Lk: i32, d: i32, dv: i32, scale: f32, causal: bool, causalOffset: i32, windowed: bool, windowStart: i32,
   ks0: i32, ks1: i32, ks2: i32, groupSize: i32, qHeads: i32, kvHeads: i32, work: usize, panelFirst: i32, panelStep: i32,
 ): void {
@@ -115,6 +118,7 @@ export function attentionForward(
   const ldO = <usize>(qHeads * dv) * 4;
   const nKv = n / groupSize;
   const minusInf = f32x4.splat(-Infinity);
+  const modifies = modifiesScores(variants);
 
   for (let g = 0; g < nKv; g++) {
     const kSlice = sliceAddress(k, g, Lk, kvHeads, d);
@@ -160,6 +164,7 @@ export function attentionForward(
             const i = i0 + r;
             const row = scores + <usize>r * ldS;
             for (let c = bk; c < bk4; c++) store<f32>(row + (<usize>c << 2), -Infinity); // pad to whole vectors
+            if (modifies) modifyScoreRow(variants, row, bk, slice, i, j0); // biases, cap, segments
             if (causal) {
               const visible = max(0, min(bk, i + causalOffset + 1 - j0)); // keys [j0, j0 + visible)
               for (let c = visible; c < bk; c++) store<f32>(row + (<usize>c << 2), -Infinity);
@@ -233,17 +238,25 @@ export function attentionForward(
             vPanel += <usize>Lk * <usize>NR * 4;
           }
         }
-        // Normalize.
+        // Normalize (the sink, if any, joins m and l first: l' = l·e^(m − m') + e^(sink − m'), O scaled by e^(m − m')).
+        const sink = sinkOf(variants, slice);
         for (let r = 0; r < mr; r++) {
           const m = load<f32>(rowMax + (<usize>r << 2));
           const lseAt = logSumExp + (<usize>slice * <usize>Lq + <usize>(i0 + r)) * 4;
           if (m == -Infinity) {
-            store<f32>(lseAt, -Infinity); // fully masked row: O stays 0
+            store<f32>(lseAt, sink); // fully masked row: O stays 0 (−∞, or the sink's logit with one)
             continue;
           }
-          const l = load<f32>(rowSum + (<usize>r << 2));
-          store<f32>(lseAt, m + logOfSum(l)); // +∞ for a row with +∞ scores
-          const inv: f32 = 1 / l;
+          let l = load<f32>(rowSum + (<usize>r << 2));
+          let rescale: f32 = 1;
+          let top = m;
+          if (sink != -Infinity && m != Infinity) {
+            top = max(m, sink);
+            rescale = f32x4.extract_lane(expF32x4(f32x4.splat(m - top)), 0);
+            l = l * rescale + f32x4.extract_lane(expF32x4(f32x4.splat(sink - top)), 0);
+          }
+          store<f32>(lseAt, top + logOfSum(l)); // +∞ for a row with +∞ scores
+          const inv: f32 = rescale / l;
           const oRow = oPanel + <usize>r * ldO;
           for (let x = 0; x < dv; x++) {
             const at = oRow + (<usize>x << 2);

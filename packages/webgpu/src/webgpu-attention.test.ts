@@ -1,7 +1,9 @@
 import { MultiHeadAttention } from '@heed/multi-head';
 import {
   Adam,
+  attentionWeights,
   crossEntropy,
+  DeviceError,
   Linear,
   mseLoss,
   Rng,
@@ -13,8 +15,9 @@ import {
   toDevice,
 } from '@heed/tensor';
 import { expectClose } from '@heed/tensor/testing';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pair, testBackend } from '../test/test-backend';
+import type { WebGpuBackend } from './webgpu-backend';
 
 // Attention and a whole training step on the GPU against the CPU. Tolerances: the fused attention forward to
 // 2e-5 (float32 online softmax in another order), gradients to 1e-4 relative + 2e-5 absolute.
@@ -25,102 +28,209 @@ beforeAll(async () => {
   await testBackend();
 });
 
-describe('scaledDotProductAttention on the GPU equals the CPU', () => {
-  const cases = [
-    {
-      name: 'plain',
-      shapes: [
-        [2, 3, 5, 7],
-        [2, 3, 9, 7],
-        [2, 3, 9, 6],
-      ],
-      options: {},
-    },
-    {
-      name: 'causal with an offset',
-      shapes: [
-        [1, 2, 6, 4],
-        [1, 2, 9, 4],
-        [1, 2, 9, 4],
-      ],
-      options: { causal: { offset: 3 } },
-    },
-    {
-      name: 'sliding window',
-      shapes: [
-        [1, 1, 11, 3],
-        [1, 1, 11, 3],
-        [1, 1, 11, 5],
-      ],
-      options: { causal: true, windowStart: -3 },
-    },
-    {
-      name: 'GQA',
-      shapes: [
-        [2, 4, 5, 3],
-        [2, 2, 7, 3],
-        [2, 2, 7, 3],
-      ],
-      options: { groupSize: 2 },
-    },
-    {
-      name: 'sequence-first GQA',
-      shapes: [
-        [2, 5, 4, 3],
-        [2, 7, 2, 3],
-        [2, 7, 2, 3],
-      ],
-      options: { groupSize: 2, layout: 'sequence-first' as const },
-    },
-  ];
-  for (const { name, shapes, options } of cases) {
-    it(name, async () => {
-      const rng = new Rng(11);
+/** Runs the enclosing describe's tests on the tiled attention kernels (the default) or on the row kernels. */
+function useKernelSet(kernelSet: 'tiled' | 'rows'): void {
+  let tiled: WebGpuBackend['attention'] | null = null;
+  beforeAll(async () => {
+    const backend = await testBackend();
+    tiled = backend.attention;
+    if (kernelSet === 'rows') backend.attention = backend.rowAttention;
+  });
+  afterAll(async () => {
+    (await testBackend()).attention = tiled!;
+  });
+}
+
+for (const kernelSet of ['tiled', 'rows'] as const) {
+  describe(`scaledDotProductAttention on the GPU (${kernelSet} kernels) equals the CPU`, () => {
+    useKernelSet(kernelSet);
+    const cases = [
+      {
+        name: 'plain',
+        shapes: [
+          [2, 3, 5, 7],
+          [2, 3, 9, 7],
+          [2, 3, 9, 6],
+        ],
+        options: {},
+      },
+      {
+        name: 'causal with an offset',
+        shapes: [
+          [1, 2, 6, 4],
+          [1, 2, 9, 4],
+          [1, 2, 9, 4],
+        ],
+        options: { causal: { offset: 3 } },
+      },
+      {
+        name: 'sliding window',
+        shapes: [
+          [1, 1, 11, 3],
+          [1, 1, 11, 3],
+          [1, 1, 11, 5],
+        ],
+        options: { causal: true, windowStart: -3 },
+      },
+      {
+        name: 'GQA',
+        shapes: [
+          [2, 4, 5, 3],
+          [2, 2, 7, 3],
+          [2, 2, 7, 3],
+        ],
+        options: { groupSize: 2 },
+      },
+      {
+        name: 'sequence-first GQA',
+        shapes: [
+          [2, 5, 4, 3],
+          [2, 7, 2, 3],
+          [2, 7, 2, 3],
+        ],
+        options: { groupSize: 2, layout: 'sequence-first' as const },
+      },
+    ];
+    for (const { name, shapes, options } of cases) {
+      it(name, async () => {
+        const rng = new Rng(11);
+        const [[q, gq], [k, gk], [v, gv]] = [
+          await pair(shapes[0]!, rng, true),
+          await pair(shapes[1]!, rng, true),
+          await pair(shapes[2]!, rng, true),
+        ];
+        const cpu = scaledDotProductAttentionWithLogSumExp(q, k, v, options);
+        const gpu = scaledDotProductAttentionWithLogSumExp(gq, gk, gv, options);
+        expectClose(await gpu.output.read(), cpu.output.data, FORWARD, 'output');
+        expectClose(await gpu.logSumExp.read(), cpu.logSumExp.data, FORWARD, 'logSumExp');
+        const dOut = randn(cpu.output.shape, rng);
+        cpu.output.backward(dOut);
+        gpu.output.backward(await toDevice(dOut, 'webgpu'));
+        for (const [g, c, label] of [
+          [gq, q, 'dq'],
+          [gk, k, 'dk'],
+          [gv, v, 'dv'],
+        ] as const) {
+          expectClose(await g.grad!.read(), c.grad!.data, GRADIENT, label);
+        }
+      });
+    }
+
+    it('a keep mask, fully masked rows included (zeros, no gradient, never NaN)', async () => {
+      const rng = new Rng(12);
       const [[q, gq], [k, gk], [v, gv]] = [
-        await pair(shapes[0]!, rng, true),
-        await pair(shapes[1]!, rng, true),
-        await pair(shapes[2]!, rng, true),
+        await pair([1, 2, 3, 4], rng, true),
+        await pair([1, 2, 5, 4], rng, true),
+        await pair([1, 2, 5, 4], rng, true),
       ];
-      const cpu = scaledDotProductAttentionWithLogSumExp(q, k, v, options);
-      const gpu = scaledDotProductAttentionWithLogSumExp(gq, gk, gv, options);
-      expectClose(await gpu.output.read(), cpu.output.data, FORWARD, 'output');
+      const attentionMask = tensor([
+        [1, 0, 1, 1, 0],
+        [0, 0, 0, 0, 0],
+        [0, 0, 0, 0, 1],
+      ]); // [Lq, Lk], a host tensor
+      const cpu = scaledDotProductAttentionWithLogSumExp(q, k, v, { attentionMask });
+      const gpu = scaledDotProductAttentionWithLogSumExp(gq, gk, gv, { attentionMask });
+      const output = await gpu.output.read();
+      expect(output.some(Number.isNaN)).toBe(false);
+      expectClose(output, cpu.output.data, FORWARD, 'output');
       expectClose(await gpu.logSumExp.read(), cpu.logSumExp.data, FORWARD, 'logSumExp');
       const dOut = randn(cpu.output.shape, rng);
       cpu.output.backward(dOut);
       gpu.output.backward(await toDevice(dOut, 'webgpu'));
-      for (const [g, c, label] of [
-        [gq, q, 'dq'],
-        [gk, k, 'dk'],
-        [gv, v, 'dv'],
-      ] as const) {
-        expectClose(await g.grad!.read(), c.grad!.data, GRADIENT, label);
-      }
+      expectClose(await gq.grad!.read(), q.grad!.data, GRADIENT, 'dq');
+      expectClose(await gk.grad!.read(), k.grad!.data, GRADIENT, 'dk');
     });
-  }
+  });
 
-  it('a keep mask, fully masked rows included (zeros, no gradient, never NaN)', async () => {
-    const rng = new Rng(12);
+  describe(`attentionWeights on the GPU (${kernelSet} kernels) equals the CPU`, () => {
+    useKernelSet(kernelSet);
+    for (const layout of ['heads-first', 'sequence-first'] as const) {
+      it(`${layout}, GQA, causal, a keep mask, repeated rows: weights and their gradients`, async () => {
+        const rng = new Rng(14);
+        const shapes =
+          layout === 'heads-first'
+            ? [
+                [2, 4, 5, 3],
+                [2, 2, 7, 3],
+              ]
+            : [
+                [2, 5, 4, 3],
+                [2, 7, 2, 3],
+              ];
+        const [[q, gq], [k, gk]] = [await pair(shapes[0]!, rng, true), await pair(shapes[1]!, rng, true)];
+        const v = randn(layout === 'heads-first' ? [2, 2, 7, 3] : [2, 7, 2, 3], rng);
+        const attentionMask = tensor([[1, 1, 0, 1, 1, 1, 1]]); // [1, Lk]: key 2 hidden from every query
+        const options = { groupSize: 2, layout, causal: { offset: 1 }, attentionMask };
+        const { logSumExp } = scaledDotProductAttentionWithLogSumExp(q, k, v, options);
+        const gpuLse = scaledDotProductAttentionWithLogSumExp(gq, gk, await toDevice(v, 'webgpu'), options).logSumExp;
+        const rows = [4, 0, 2, 2];
+        const cpu = attentionWeights(q, k, logSumExp, { ...options, rows });
+        const gpu = attentionWeights(gq, gk, gpuLse, { ...options, rows });
+        expectClose(await gpu.read(), cpu.data, FORWARD, 'weights');
+        const g = randn(cpu.shape, rng);
+        cpu.backward(g);
+        gpu.backward(await toDevice(g, 'webgpu'));
+        expectClose(await gq.grad!.read(), q.grad!.data, GRADIENT, 'dq');
+        expectClose(await gk.grad!.read(), k.grad!.data, GRADIENT, 'dk');
+      });
+    }
+  });
+}
+
+describe('MultiHeadAttention on the GPU', () => {
+  it('asking for its weights (the default) runs on the GPU', async () => {
+    const rng = new Rng(15);
+    const layer = new MultiHeadAttention({ embedDim: 8, numHeads: 2, rng });
+    const x = randn([1, 4, 8], rng);
+    const cpu = layer.forward(x, x, x, { causal: true });
+    await layer.toDevice('webgpu');
+    const gpu = layer.forward(await toDevice(x, 'webgpu'), await toDevice(x, 'webgpu'), await toDevice(x, 'webgpu'), { causal: true });
+    expectClose(await gpu.output.read(), cpu.output.data, FORWARD, 'output');
+    expectClose(await gpu.weights!.read(), cpu.weights!.data, FORWARD, 'weights');
+  });
+});
+
+describe('attention variants on the GPU', () => {
+  it('ALiBi, soft-capping and segments on the tiled kernels equal the CPU, forward and backward', async () => {
+    const rng = new Rng(13);
     const [[q, gq], [k, gk], [v, gv]] = [
-      await pair([1, 2, 3, 4], rng, true),
-      await pair([1, 2, 5, 4], rng, true),
-      await pair([1, 2, 5, 4], rng, true),
+      await pair([2, 2, 5, 4], rng, true),
+      await pair([2, 2, 6, 4], rng, true),
+      await pair([2, 2, 6, 4], rng, true),
     ];
-    const attentionMask = tensor([
-      [1, 0, 1, 1, 0],
-      [0, 0, 0, 0, 0],
-      [0, 0, 0, 0, 1],
-    ]); // [Lq, Lk], a host tensor
-    const cpu = scaledDotProductAttentionWithLogSumExp(q, k, v, { attentionMask });
-    const gpu = scaledDotProductAttentionWithLogSumExp(gq, gk, gv, { attentionMask });
-    const output = await gpu.output.read();
-    expect(output.some(Number.isNaN)).toBe(false);
-    expectClose(output, cpu.output.data, FORWARD, 'output');
-    expectClose(await gpu.logSumExp.read(), cpu.logSumExp.data, FORWARD, 'logSumExp');
+    const options = {
+      alibiSlopes: [0.5, 0.25],
+      softcap: 3,
+      querySegments: Int32Array.from([0, 0, 1, 1, 1, 0, 0, 0, 0, 2]), // [B, Lq]
+      keySegments: Int32Array.from([0, 0, 1, 1, 1, 1, 0, 0, 1, 2, 2, 2]), // [B, Lk]
+    };
+    const cpu = scaledDotProductAttentionWithLogSumExp(q, k, v, options);
+    const gpu = scaledDotProductAttentionWithLogSumExp(gq, gk, gv, options);
+    expectClose(await gpu.output.read(), cpu.output.data, FORWARD, 'output');
     const dOut = randn(cpu.output.shape, rng);
     cpu.output.backward(dOut);
     gpu.output.backward(await toDevice(dOut, 'webgpu'));
     expectClose(await gq.grad!.read(), q.grad!.data, GRADIENT, 'dq');
     expectClose(await gk.grad!.read(), k.grad!.data, GRADIENT, 'dk');
+    expectClose(await gv.grad!.read(), v.grad!.data, GRADIENT, 'dv');
+  });
+
+  it('refuses what its kernels do not read, naming the variant: learned biases and sinks, any variant on the row kernels', async () => {
+    const rng = new Rng(13);
+    const [[, q], [, k], [, v]] = [await pair([1, 2, 3, 4], rng), await pair([1, 2, 5, 4], rng), await pair([1, 2, 5, 4], rng)];
+    const sinks = tensor([0.5, -0.5]);
+    expect(() => scaledDotProductAttentionWithLogSumExp(q, k, v, { sinks })).toThrow(DeviceError);
+    expect(() => scaledDotProductAttentionWithLogSumExp(q, k, v, { sinks })).toThrow(
+      /scaledDotProductAttention: sinks runs on the CPU only/,
+    );
+    const backend = await testBackend();
+    const tiled = backend.attention;
+    backend.attention = backend.rowAttention;
+    try {
+      expect(() => scaledDotProductAttentionWithLogSumExp(q, k, v, { softcap: 30 })).toThrow(/softcap runs on the CPU only/);
+    } finally {
+      backend.attention = tiled;
+    }
   });
 });
 

@@ -13,6 +13,7 @@ import {
   type StridedOperand,
 } from '@heed/tensor';
 import { BufferPool } from './buffer-pool';
+import { fusedAttention } from './fused-attention';
 import { GpuStorage } from './gpu-storage';
 import { WebGpuError } from './webgpu-error';
 import {
@@ -22,6 +23,7 @@ import {
   FILL_SHADER,
   MAX_RANK,
   unaryShader,
+  WHERE_SHADER,
   WRITE_BLOCKS_SHADER,
 } from './shaders/elementwise-shaders';
 import { MATMUL_SHADER, MATMUL_TILE } from './shaders/matmul-shader';
@@ -32,13 +34,17 @@ import {
   ROW_ATTENTION_DQ_SHADER,
   ROW_ATTENTION_FORWARD_SHADER,
   ROW_ATTENTION_STATS_SHADER,
+  ROW_ATTENTION_WEIGHTS_SHADER,
+  ROW_WEIGHTS_DK_SHADER,
+  ROW_WEIGHTS_DQ_SHADER,
+  ROW_WEIGHTS_STATS_SHADER,
   ROW_WORKGROUP,
 } from './shaders/row-attention-shaders';
 
 /** Most workgroups along one dispatch dimension (WebGPU's guaranteed limit). */
 const MAX_GROUPS = 65535;
 
-/** Fused attention on GPU buffers (the `AttentionProblem` contract, with its mask on the device). */
+/** Fused attention on the backend's storage (the `AttentionProblem` contract, with its mask on the device). */
 export interface GpuAttentionKernels {
   forward(problem: DeviceAttentionProblem, q: GpuStorage, k: GpuStorage, v: GpuStorage): { output: GpuStorage; logSumExp: GpuStorage };
   backward(
@@ -50,6 +56,17 @@ export interface GpuAttentionKernels {
     logSumExp: GpuStorage,
     dOutput: GpuStorage,
   ): { dq: GpuStorage; dk: GpuStorage; dv: GpuStorage };
+  /** Weights of the chosen rows [n, R, Lk] (heads-first). */
+  weights(problem: DeviceAttentionProblem, q: GpuStorage, k: GpuStorage, logSumExp: GpuStorage, rows: Int32Array): GpuStorage;
+  /** Their gradient: new dq, dk. */
+  weightsBackward(
+    problem: DeviceAttentionProblem,
+    q: GpuStorage,
+    k: GpuStorage,
+    rows: Int32Array,
+    weights: GpuStorage,
+    dWeights: GpuStorage,
+  ): { dq: GpuStorage; dk: GpuStorage };
 }
 
 /**
@@ -60,8 +77,14 @@ export interface GpuAttentionKernels {
 export class WebGpuBackend implements DeviceBackend {
   readonly device: GPUDevice;
   readonly pool: BufferPool;
-  /** Fused attention; by default the row kernels (see row-attention-shaders.ts). */
+  /** The constant score variants the tiled attention kernels read (the row kernels read none). */
+  get attentionVariants(): readonly string[] {
+    return this.attention === this.rowAttention ? [] : ['alibiSlopes', 'softcap', 'querySegments'];
+  }
+  /** Fused attention: the tiled kernels of ./attention (see fused-attention.ts), or any other set. */
   attention: GpuAttentionKernels;
+  /** The row kernels: one invocation per query (or key) row, every head size, the reference of the tiled ones. */
+  readonly rowAttention: GpuAttentionKernels;
   readonly #pipelines = new Map<string, GPUComputePipeline>();
   readonly #collected: FinalizationRegistry<GPUBuffer>;
   #empty: GpuStorage | null = null;
@@ -83,7 +106,13 @@ export class WebGpuBackend implements DeviceBackend {
     this.pool = new BufferPool(device);
     this.#collected = new FinalizationRegistry((buffer) => this.pool.release(buffer));
     device.addEventListener('uncapturederror', (event) => this.#errors.push((event as GPUUncapturedErrorEvent).error.message));
-    this.attention = { forward: (...a) => this.#rowAttentionForward(...a), backward: (...a) => this.#rowAttentionBackward(...a) };
+    this.rowAttention = {
+      forward: (...a) => this.#rowAttentionForward(...a),
+      backward: (...a) => this.#rowAttentionBackward(...a),
+      weights: (...a) => this.#rowAttentionWeights(...a),
+      weightsBackward: (...a) => this.#rowAttentionWeightsBackward(...a),
+    };
+    this.attention = fusedAttention(this);
   }
 
   // ---- storage ------------------------------------------------------------------------------------------
@@ -171,6 +200,17 @@ export class WebGpuBackend implements DeviceBackend {
     const { shape: dims, strides } = collapse(shape, [a.strides, b.strides], op);
     const p = [size, dims.length, a.offset, b.offset, ...padded(dims), ...padded(strides[0]!), ...padded(strides[1]!)];
     this.#dispatch(`binary:${op}`, binaryShader(op), [this.#own(a.storage), this.#own(b.storage), out], p, this.#elementGroups(size));
+    return out;
+  }
+
+  where(condition: StridedOperand, a: StridedOperand, b: StridedOperand, shape: readonly number[]): GpuStorage {
+    const size = sizeOf(shape);
+    const out = this.allocate(size);
+    if (size === 0) return out;
+    const { shape: dims, strides } = collapse(shape, [condition.strides, a.strides, b.strides], 'where');
+    const p = [size, dims.length, condition.offset, a.offset, b.offset, ...padded(dims), ...strides.flatMap((s) => padded(s))];
+    const buffers = [this.#own(condition.storage), this.#own(a.storage), this.#own(b.storage), out];
+    this.#dispatch('where', WHERE_SHADER, buffers, p, this.#elementGroups(size));
     return out;
   }
 
@@ -333,6 +373,63 @@ export class WebGpuBackend implements DeviceBackend {
     this.#dispatch('rowAttentionDkv', ROW_ATTENTION_DKV_SHADER, [q, k, v, keep, stats, dOutput, dk], [...p, 0], keyGroups);
     this.#dispatch('rowAttentionDkv', ROW_ATTENTION_DKV_SHADER, [q, k, v, keep, stats, dOutput, dv], [...p, 1], keyGroups);
     return { dq, dk, dv };
+  }
+
+  attentionWeights(
+    problem: DeviceAttentionProblem,
+    q: DeviceStorage,
+    k: DeviceStorage,
+    logSumExp: DeviceStorage,
+    rows: Int32Array,
+  ): GpuStorage {
+    return this.attention.weights(problem, this.#own(q), this.#own(k), this.#own(logSumExp), rows);
+  }
+
+  attentionWeightsBackward(
+    problem: DeviceAttentionProblem,
+    q: DeviceStorage,
+    k: DeviceStorage,
+    rows: Int32Array,
+    weights: DeviceStorage,
+    dWeights: DeviceStorage,
+  ): { dq: GpuStorage; dk: GpuStorage } {
+    const own = (s: DeviceStorage) => this.#own(s);
+    return this.attention.weightsBackward(problem, own(q), own(k), rows, own(weights), own(dWeights));
+  }
+
+  #rowAttentionWeights(problem: DeviceAttentionProblem, q: GpuStorage, k: GpuStorage, logSumExp: GpuStorage, rows: Int32Array): GpuStorage {
+    const chosen = problem.n * rows.length;
+    const out = this.allocate(chosen * problem.keyLength); // [n, R, Lk]
+    if (chosen === 0 || problem.keyLength === 0) return out;
+    const p = [...this.#attentionParams(problem), rows.length];
+    const rowBuffer = this.upload(new Float32Array(rows.buffer, rows.byteOffset, rows.length));
+    const buffers = [q, k, this.#keep(problem), logSumExp, rowBuffer, out];
+    this.#dispatch('rowAttentionWeights', ROW_ATTENTION_WEIGHTS_SHADER, buffers, p, groups2d(Math.ceil(chosen / ROW_WORKGROUP)));
+    return out;
+  }
+
+  #rowAttentionWeightsBackward(
+    problem: DeviceAttentionProblem,
+    q: GpuStorage,
+    k: GpuStorage,
+    rows: Int32Array,
+    w: GpuStorage,
+    g: GpuStorage,
+  ): { dq: GpuStorage; dk: GpuStorage } {
+    const { n, queryLength, keyLength, headDim, groupSize } = problem;
+    const dq = this.allocate(n * queryLength * headDim);
+    const dk = this.allocate((n / groupSize) * keyLength * headDim);
+    const p = [...this.#attentionParams(problem), rows.length];
+    const stats = this.allocate(n * rows.length); // [n, R]: Σ_j G ⊙ P
+    const rowBuffer = this.upload(new Float32Array(rows.buffer, rows.byteOffset, rows.length));
+    if (n * rows.length > 0) {
+      this.#dispatch('rowWeightsStats', ROW_WEIGHTS_STATS_SHADER, [w, g, stats], p, groups2d(Math.ceil((n * rows.length) / ROW_WORKGROUP)));
+    }
+    const queryGroups = groups2d(Math.ceil((n * queryLength) / ROW_WORKGROUP));
+    const keyGroups = groups2d(Math.ceil(((n / groupSize) * keyLength) / ROW_WORKGROUP));
+    this.#dispatch('rowWeightsDq', ROW_WEIGHTS_DQ_SHADER, [k, w, g, stats, rowBuffer, dq], p, queryGroups);
+    this.#dispatch('rowWeightsDk', ROW_WEIGHTS_DK_SHADER, [q, w, g, stats, rowBuffer, dk], p, keyGroups);
+    return { dq, dk };
   }
 
   // ---- optimizers ---------------------------------------------------------------------------------------

@@ -35,6 +35,7 @@ import {
   tensor,
   toCpu,
   toDevice,
+  where,
 } from '@heed/tensor';
 import { expectClose } from '@heed/tensor/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -165,6 +166,22 @@ describe('gradients on the GPU equal the CPU ones', () => {
       expect(gpu.grad!.device).toBe('webgpu');
       await expectSame(gpu.grad!, cpu.grad!, SUM_TOLERANCE, `grad ${name}`);
     }
+  });
+
+  it('where, its condition a host mask or a device tensor, with broadcasting', async () => {
+    const rng = new Rng(8);
+    const [a, ga] = await pair([3, 4], rng, true);
+    const [b, gb] = await pair([4], rng, true);
+    const condition = tensor([[1, 0, 1, 1]]); // [1, 4]
+    const cpu = where(condition, a, b);
+    const gpu = where(condition, ga, gb);
+    await expectSame(gpu, cpu);
+    await expectSame(where(await toDevice(condition, 'webgpu'), ga, -1), where(condition, a, -1), TOLERANCE, 'device condition');
+    const g = randn([3, 4], rng);
+    cpu.backward(g);
+    gpu.backward(await toDevice(g, 'webgpu'));
+    await expectSame(ga.grad!, a.grad!, TOLERANCE, 'grad a');
+    await expectSame(gb.grad!, b.grad!, TOLERANCE, 'grad b');
   });
 
   it('max and min share the gradient of tied entries', async () => {

@@ -62,7 +62,7 @@ export class SoftmaxWithSinks extends Module implements Normalizer {
 
   /** The fused kernels' softmax with the sinks in the denominator (null for a subclass that changes `normalize`). */
   fusedNormalizer(): FusedNormalizer | null {
-    return this.normalize === SoftmaxWithSinks.prototype.normalize ? { kind: 'softmax', temperature: 1, sinks: this.sinks } : null;
+    return keepsNormalize(this) ? { kind: 'softmax', temperature: 1, sinks: this.sinks } : null;
   }
 
   /** The weights over the keys [..., H, Lq, Lk] and the sink's weight [..., H, Lq, 1]. */
@@ -81,4 +81,9 @@ export class SoftmaxWithSinks extends Module implements Normalizer {
     const all = softmax(concat([kept, sinkColumn], -1), -1); // [..., H, Lq, Lk + 1]
     return { weights: slice(all, -1, 0, Lk), sinkWeight: slice(all, -1, Lk) }; // [..., H, Lq, Lk], [..., H, Lq, 1]
   }
+}
+
+/** Whether a SoftmaxWithSinks still computes `normalize` as this class does (a subclass may change it). */
+function keepsNormalize(normalizer: SoftmaxWithSinks): boolean {
+  return normalizer.normalize === SoftmaxWithSinks.prototype.normalize;
 }

@@ -77,6 +77,11 @@ export interface DeviceSgdStep {
 export interface DeviceBackend {
   /** The device name tensors carry (`t.device`); not 'cpu'. */
   readonly name: string;
+  /**
+   * The constant score variants of `AttentionProblem` its attention kernels read ('alibiSlopes', 'softcap',
+   * 'querySegments'); a call with any other variant is refused with a DeviceError. Absent: none.
+   */
+  readonly attentionVariants?: readonly string[];
   /** Copies host values to new storage on the device. */
   upload(data: Float32Array): DeviceStorage;
   /** The values of `storage` as a new Float32Array (resolves once the work queued before it is done). */
@@ -89,6 +94,8 @@ export interface DeviceBackend {
   writeBlocks(source: DeviceStorage, target: DeviceStorage, outer: number, width: number, targetStride: number, targetOffset: number): void;
   /** out = a (op) b over `shape`. */
   binary(op: DeviceBinaryOp, a: StridedOperand, b: StridedOperand, shape: readonly number[]): DeviceStorage;
+  /** out = condition ≠ 0 ? a : b over `shape`. */
+  where(condition: StridedOperand, a: StridedOperand, b: StridedOperand, shape: readonly number[]): DeviceStorage;
   /** out[i] = op(x[i]). */
   unary(op: DeviceUnaryOp, x: DeviceStorage): DeviceStorage;
   /** out[o, i] = reduce_j x[o, j, i] over x viewed as [outer, n, inner]. */
@@ -114,6 +121,23 @@ export interface DeviceBackend {
     logSumExp: DeviceStorage,
     dOutput: DeviceStorage,
   ): { dq: DeviceStorage; dk: DeviceStorage; dv: DeviceStorage };
+  /** Exact attention weights of query `rows` (heads-first), as `AttentionWeightsKernel`: [n, R, Lk]. */
+  attentionWeights(
+    problem: DeviceAttentionProblem,
+    q: DeviceStorage,
+    k: DeviceStorage,
+    logSumExp: DeviceStorage,
+    rows: Int32Array,
+  ): DeviceStorage;
+  /** Their gradient as a softmax of complete rows, as `AttentionWeightsBackwardKernel`: dq, dk (not accumulated into: new storage). */
+  attentionWeightsBackward(
+    problem: DeviceAttentionProblem,
+    q: DeviceStorage,
+    k: DeviceStorage,
+    rows: Int32Array,
+    weights: DeviceStorage,
+    dWeights: DeviceStorage,
+  ): { dq: DeviceStorage; dk: DeviceStorage };
   /** One Adam step of θ with gradient g, moments m and v (θ, m, v updated in place). */
   adamStep(theta: DeviceStorage, grad: DeviceStorage, m: DeviceStorage, v: DeviceStorage, step: DeviceAdamStep): void;
   /** One SGD step of θ with gradient g and momentum buffer (null without momentum), in place. */

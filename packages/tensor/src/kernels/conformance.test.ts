@@ -459,7 +459,7 @@ describe.each(SETS)('kernel set $name', ({ name, kernels, tolerances }) => {
       B: number,
       H: number,
       base: Partial<AttentionCase> & { queryLength: number; keyLength: number; headDim: number },
-      parts: readonly ('alibi' | 'bias' | 'softcap' | 'sinks' | 'segments')[],
+      parts: readonly ('alibi' | 'bias' | 'softcap' | 'widecap' | 'sinks' | 'segments')[],
       rng: Rng,
     ): AttentionProblem {
       const { queryLength: Lq, keyLength: Lk } = base;
@@ -472,6 +472,7 @@ describe.each(SETS)('kernel set $name', ({ name, kernels, tolerances }) => {
         ...(parts.includes('alibi') ? { alibiSlopes: uniform(H, 0.05, 0.6), queryPositionOffset: Lk - Lq } : {}),
         ...(parts.includes('bias') ? { positionBias: uniform(H * (Lq + Lk - 1), -1.5, 1.5) } : {}),
         ...(parts.includes('softcap') ? { softcap: 1.5, scale: 1 } : {}), // raw logits ~ N(0, d): the cap bends them
+        ...(parts.includes('widecap') ? { softcap: 40, scale: 1 } : {}), // |logits| ≪ cap: the kernels' polynomial branch
         ...(parts.includes('sinks') ? { sinks: uniform(H, -1, 2) } : {}),
         ...(parts.includes('segments') ? { querySegments: segmentsOf(Lq), keySegments: segmentsOf(Lk) } : {}),
       });
@@ -533,6 +534,7 @@ describe.each(SETS)('kernel set $name', ({ name, kernels, tolerances }) => {
         ['alibi'],
         ['bias'],
         ['softcap'],
+        ['widecap'],
         ['sinks'],
         ['segments'],
         ['alibi', 'softcap', 'sinks'],

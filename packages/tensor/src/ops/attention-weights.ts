@@ -1,3 +1,4 @@
+import { backendOf } from '../device/backend-of';
 import { ArgumentError } from '../errors/argument-error';
 import { formatShape } from '../errors/heed-error';
 import { ShapeError } from '../errors/shape-error';
@@ -5,7 +6,7 @@ import { getKernels } from '../kernels/registry';
 import { sameShape } from '../shape';
 import { permute } from './permute';
 import { fromOp, Tensor } from '../tensor';
-import { variantParameters } from './scaled-dot-product-attention';
+import { deviceAttentionProblem, variantParameters } from './scaled-dot-product-attention';
 import { resolveAttention, type ScaledDotProductAttentionOptions } from './scaled-dot-product-attention-problem';
 
 // Shape letters: ... leading (batch, heads) dims, Lq queries, R chosen query rows, Lk keys, d features.
@@ -59,6 +60,16 @@ export function attentionWeights(query: Tensor, keys: Tensor, logSumExp: Tensor,
     });
   }
   const R = rows.length;
+  const backend = backendOf(op, ['query', 'keys', 'logSumExp'], query, keys, logSumExp);
+  if (backend !== null) {
+    const deviceProblem = deviceAttentionProblem(op, backend, problem, { query, keys, logSumExp });
+    const [q, k] = [query.storage!, keys.storage!];
+    const weights = backend.attentionWeights(deviceProblem, q, k, logSumExp.storage!, rows);
+    return fromOp(weights, [...lead, R, Lk], op, [query, keys], (g) => {
+      const { dq, dk } = backend.attentionWeightsBackward(deviceProblem, q, k, rows, weights, g.storage!);
+      return [query.requiresGrad ? new Tensor(dq, query.shape) : null, keys.requiresGrad ? new Tensor(dk, keys.shape) : null];
+    });
+  }
   const weights = new Float32Array(n * R * Lk); // [n, R, Lk]
   getKernels().attentionWeights(problem, query.data, keys.data, logSumExp.data, rows, weights);
   const { positionBias, sinks } = variantParameters(options);

@@ -1,7 +1,39 @@
 import { backendOf } from '../device/backend-of';
+import type { DeviceAttentionProblem, DeviceBackend } from '../device/device-backend';
+import { DeviceError } from '../errors/device-error';
+import type { AttentionProblem } from '../kernels/attention';
 import { getKernels } from '../kernels/registry';
 import { fromOp, Tensor } from '../tensor';
 import { resolveAttention, type ScaledDotProductAttentionOptions } from './scaled-dot-product-attention-problem';
+
+/**
+ * The score variants of a problem. On a device, those its backend's kernels do not read (`attentionVariants`) are
+ * refused, never approximated; positionBias and sinks, learned parameters, stay on the CPU path.
+ */
+const VARIANTS = ['alibiSlopes', 'positionBias', 'softcap', 'sinks', 'querySegments'] as const;
+
+/**
+ * The problem as a device backend reads it: the attention mask (host data: masks are built on the CPU) uploaded in
+ * the layout the problem reads it. A DeviceError naming `op` for a variant the device kernels do not read yet.
+ */
+export function deviceAttentionProblem(
+  op: string,
+  backend: DeviceBackend,
+  problem: AttentionProblem,
+  tensors: Record<string, Tensor>,
+): DeviceAttentionProblem {
+  const variant = VARIANTS.find(
+    (name) => problem[name] != null && (name === 'positionBias' || name === 'sinks' || !backend.attentionVariants?.includes(name)),
+  );
+  if (variant !== undefined) {
+    throw new DeviceError(`${variant} runs on the CPU only (here): move the inputs with \`await toCpu(t)\``, {
+      op,
+      argument: variant,
+      shapes: Object.fromEntries(Object.entries(tensors).map(([name, t]) => [name, t.shape])),
+    });
+  }
+  return { ...problem, attentionMask: problem.attentionMask && backend.upload(problem.attentionMask) };
+}
 
 // Shape letters: ... leading (batch, heads) dims, H query heads, Lq queries, Lk keys, d features, dv value features.
 
@@ -48,7 +80,7 @@ export function scaledDotProductAttentionWithLogSumExp(
   if (backend !== null) {
     // On a device: the same problem on the backend's kernels. The attention mask is host data (a CPU tensor, as
     // masks are built), uploaded in the layout the problem reads it.
-    const deviceProblem = { ...problem, attentionMask: problem.attentionMask && backend.upload(problem.attentionMask) };
+    const deviceProblem = deviceAttentionProblem('scaledDotProductAttention', backend, problem, { query, keys, values });
     const [q, k, v] = [query.storage!, keys.storage!, values.storage!];
     const { output: out, logSumExp: lse } = backend.attentionForward(deviceProblem, q, k, v);
     const output = fromOp(out, outputShape, 'scaledDotProductAttention', [query, keys, values], (g) => {

@@ -1,7 +1,9 @@
+import { backendOf, storageOn } from '../device/backend-of';
+import type { DeviceStorage } from '../device/device-backend';
 import { ArgumentError } from '../errors/argument-error';
 import { describeValue, expectTensor, expectTensorLike } from '../expect-tensor';
 import { noGrad } from '../grad-mode';
-import { broadcastShapes } from '../shape';
+import { broadcastShapes, broadcastStrides } from '../shape';
 import { fromOp, Tensor, type TensorLike } from '../tensor';
 import { mul, sub } from './binary';
 import { broadcastTo } from './broadcast-to';
@@ -16,6 +18,24 @@ export function where(condition: Tensor, aIn: TensorLike, bIn: TensorLike): Tens
     'condition and a',
     'b',
   ]);
+  const backend =
+    backendOf('where', ['a', 'b'], a, b) ??
+    (condition.storage === null ? null : backendOf('where', ['condition', 'a', 'b'], condition, a, b));
+  if (backend !== null) {
+    // On a device: the condition may be host data (masks are built on the CPU), uploaded for the call.
+    const at = (storage: DeviceStorage, t: Tensor) => ({ storage, offset: 0, strides: broadcastStrides(t.shape, shape) });
+    const c = at(condition.storage ?? backend.upload(condition.data), condition);
+    const out = backend.where(c, at(storageOn(backend, a), a), at(storageOn(backend, b), b), shape);
+    return fromOp(out, shape, 'where', [a, b], (g) => {
+      const scalar = (value: number) => ({
+        storage: storageOn(backend, new Tensor(new Float32Array([value]), [])),
+        offset: 0,
+        strides: shape.map(() => 0),
+      });
+      const k = new Tensor(backend.where(c, scalar(1), scalar(0), shape), shape); // 1 where a was taken
+      return [a.requiresGrad ? sumToShape(mul(g, k), a.shape) : null, b.requiresGrad ? sumToShape(mul(g, sub(1, k)), b.shape) : null];
+    });
+  }
   const [c, aFull, bFull] = noGrad(() => [broadcastTo(condition, shape).data, broadcastTo(a, shape).data, broadcastTo(b, shape).data]);
   const out = new Float32Array(c.length);
   const keep = new Float32Array(c.length);

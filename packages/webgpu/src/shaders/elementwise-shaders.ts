@@ -156,3 +156,32 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nw: vec3u, @b
   let j = i % p[1];
   dst[p[3] + o * p[2] + j] = source[i];
 }`;
+
+/**
+ * out[i] = condition[…] ≠ 0 ? a[…] : b[…], each read through its offset and strides over the output shape.
+ * p = [size, rank, cOffset, aOffset, bOffset, shape[8], cStrides[8], aStrides[8], bStrides[8]].
+ */
+export const WHERE_SHADER = /* wgsl */ `${HEADER}
+@group(0) @binding(0) var<storage, read> condition: array<f32>;
+@group(0) @binding(1) var<storage, read> a: array<f32>;
+@group(0) @binding(2) var<storage, read> b: array<f32>;
+@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+@group(0) @binding(4) var<storage, read> p: array<u32>;
+@compute @workgroup_size(${ELEMENTWISE_WORKGROUP})
+fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nw: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let i = elementIndex(wg, nw, lid);
+  if (i >= p[0]) { return; }
+  var rest = i;
+  var ic = p[2];
+  var ia = p[3];
+  var ib = p[4];
+  for (var d = i32(p[1]) - 1; d >= 0; d--) {
+    let size = p[5u + u32(d)];
+    let index = rest % size;
+    rest = rest / size;
+    ic += index * p[13u + u32(d)];
+    ia += index * p[21u + u32(d)];
+    ib += index * p[29u + u32(d)];
+  }
+  out[i] = select(b[ib], a[ia], condition[ic] != 0.0);
+}`;

@@ -22,6 +22,14 @@ const DEPTH = ${MATMUL_DEPTH}u;
 @group(0) @binding(4) var<storage, read> p: array<u32>;
 var<workgroup> tileA: array<f32, ${MATMUL_TILE * MATMUL_DEPTH}>; // [DEPTH][TILE]: op(A)[row, kk] at kk·TILE + row
 var<workgroup> tileB: array<f32, ${MATMUL_TILE * MATMUL_DEPTH}>; // [DEPTH][TILE]: op(B)[kk, col] at kk·TILE + col
+// Row r, columns c … c + 3 of the output, those inside it.
+fn store(base: u32, r: u32, c: u32, m: u32, n: u32, values: vec4f) {
+  if (r >= m) { return; }
+  if (c < n) { out[base + r * n + c] = values.x; }
+  if (c + 1u < n) { out[base + r * n + c + 1u] = values.y; }
+  if (c + 2u < n) { out[base + r * n + c + 2u] = values.z; }
+  if (c + 3u < n) { out[base + r * n + c + 3u] = values.w; }
+}
 @compute @workgroup_size(16, 16)
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec3u, @builtin(local_invocation_index) li: u32) {
   let m = p[0];
@@ -35,7 +43,11 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec
   let outBase = product * m * n;
   let row0 = wg.y * TILE;
   let col0 = wg.x * TILE;
-  var acc: array<f32, 16>;
+  // The 4×4 register tile as four row vectors (constant indices only: no spills to memory).
+  var acc0 = vec4f(0.0);
+  var acc1 = vec4f(0.0);
+  var acc2 = vec4f(0.0);
+  var acc3 = vec4f(0.0);
   for (var k0 = 0u; k0 < k; k0 += DEPTH) {
     for (var e = 0u; e < 4u; e++) {
       let slot = li + e * 256u; // 0 .. TILE·DEPTH − 1
@@ -63,21 +75,17 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec
       let cb = kk * TILE + lid.x * 4u;
       let av = vec4f(tileA[ra], tileA[ra + 1u], tileA[ra + 2u], tileA[ra + 3u]);
       let bv = vec4f(tileB[cb], tileB[cb + 1u], tileB[cb + 2u], tileB[cb + 3u]);
-      for (var i = 0u; i < 4u; i++) {
-        acc[i * 4u] += av[i] * bv.x;
-        acc[i * 4u + 1u] += av[i] * bv.y;
-        acc[i * 4u + 2u] += av[i] * bv.z;
-        acc[i * 4u + 3u] += av[i] * bv.w;
-      }
+      acc0 += av.x * bv;
+      acc1 += av.y * bv;
+      acc2 += av.z * bv;
+      acc3 += av.w * bv;
     }
     workgroupBarrier();
   }
-  for (var i = 0u; i < 4u; i++) {
-    let r = row0 + lid.y * 4u + i;
-    if (r >= m) { continue; }
-    for (var j = 0u; j < 4u; j++) {
-      let c = col0 + lid.x * 4u + j;
-      if (c < n) { out[outBase + r * n + c] = acc[i * 4u + j]; }
-    }
-  }
+  let r0 = row0 + lid.y * 4u;
+  let c0 = col0 + lid.x * 4u;
+  store(outBase, r0, c0, m, n, acc0);
+  store(outBase, r0 + 1u, c0, m, n, acc1);
+  store(outBase, r0 + 2u, c0, m, n, acc2);
+  store(outBase, r0 + 3u, c0, m, n, acc3);
 }`;

@@ -193,3 +193,121 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nw: vec3u, @b
     }
   }
 }`;
+
+/**
+ * Exact weights of chosen query rows (heads-first), one invocation per (slice s, chosen row r): P_sj =
+ * exp(s_ij − lse_i) on allowed keys, 0 elsewhere and on fully masked rows, then divided by the row's sum (as the
+ * CPU kernel). out [n, R, Lk]; p[17] = R.
+ */
+export const ROW_ATTENTION_WEIGHTS_SHADER = /* wgsl */ `
+@group(0) @binding(0) var<storage, read> q: array<f32>;
+@group(0) @binding(1) var<storage, read> k: array<f32>;
+@group(0) @binding(2) var<storage, read> keep: array<f32>;
+@group(0) @binding(3) var<storage, read> logSumExp: array<f32>;
+@group(0) @binding(4) var<storage, read> rows: array<u32>;
+@group(0) @binding(5) var<storage, read_write> out: array<f32>;
+@group(0) @binding(6) var<storage, read> p: array<u32>;
+${COMMON}
+@compute @workgroup_size(${ROW_WORKGROUP})
+fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nw: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let chosen = p[17];
+  let r = rowIndex(wg, nw, lid);
+  if (r >= sliceCount() * chosen) { return; }
+  let s = r / chosen;
+  let i = rows[r % chosen];
+  let lse = logSumExp[s * queryLength() + i];
+  let o = r * keyLength();
+  var total = 0.0;
+  for (var j = 0u; j < keyLength(); j++) {
+    var weight = 0.0;
+    if (!isNegInf(lse) && allowed(s, i, j)) { weight = exp(score(s, i, j) - lse); }
+    out[o + j] = weight;
+    total += weight;
+  }
+  if (total > 0.0) { for (var j = 0u; j < keyLength(); j++) { out[o + j] = out[o + j] / total; } }
+}`;
+
+/** Σ_j G_sj P_sj per chosen row (the softmax backward's row term): stats [n·R]. p[17] = R. */
+export const ROW_WEIGHTS_STATS_SHADER = /* wgsl */ `
+@group(0) @binding(0) var<storage, read> weights: array<f32>;
+@group(0) @binding(1) var<storage, read> dWeights: array<f32>;
+@group(0) @binding(2) var<storage, read_write> stats: array<f32>;
+@group(0) @binding(3) var<storage, read> p: array<u32>;
+@compute @workgroup_size(${ROW_WORKGROUP})
+fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nw: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let r = (wg.y * nw.x + wg.x) * ${ROW_WORKGROUP}u + lid;
+  if (r >= p[0] * p[17]) { return; }
+  let o = r * p[2];
+  var dot = 0.0;
+  for (var j = 0u; j < p[2]; j++) { dot += dWeights[o + j] * weights[o + j]; }
+  stats[r] = dot;
+}`;
+
+// dS_srj = P_srj (G_srj − stats_sr): the gradient of the scores of chosen row r.
+const WEIGHTS_BACKWARD = /* wgsl */ `
+fn scoreGrad(s: u32, r: u32, j: u32) -> f32 {
+  let at = (s * p[17] + r) * keyLength() + j;
+  return weights[at] * (dWeights[at] - stats[s * p[17] + r]);
+}
+`;
+
+/** dq of the weights, one invocation per query row (s, i): scale Σ over chosen rows r = i (repeats add) Σ_j dS k_j. */
+export const ROW_WEIGHTS_DQ_SHADER = /* wgsl */ `
+@group(0) @binding(0) var<storage, read> k: array<f32>;
+@group(0) @binding(1) var<storage, read> weights: array<f32>;
+@group(0) @binding(2) var<storage, read> dWeights: array<f32>;
+@group(0) @binding(3) var<storage, read> stats: array<f32>;
+@group(0) @binding(4) var<storage, read> rows: array<u32>;
+@group(0) @binding(5) var<storage, read_write> dq: array<f32>;
+@group(0) @binding(6) var<storage, read> p: array<u32>;
+@group(0) @binding(7) var<storage, read> q: array<f32>;
+@group(0) @binding(8) var<storage, read> keep: array<f32>;
+${COMMON}${WEIGHTS_BACKWARD}
+@compute @workgroup_size(${ROW_WORKGROUP})
+fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nw: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let row = rowIndex(wg, nw, lid);
+  if (row >= sliceCount() * queryLength()) { return; }
+  let s = row / queryLength();
+  let i = row % queryLength();
+  let qa = queryRow(s, i, headDim());
+  for (var c = 0u; c < headDim(); c++) { dq[qa + c] = 0.0; }
+  for (var r = 0u; r < p[17]; r++) {
+    if (rows[r] != i) { continue; }
+    for (var j = 0u; j < keyLength(); j++) {
+      let ds = scale() * scoreGrad(s, r, j);
+      if (ds == 0.0) { continue; }
+      let ka = keyRow(s, j, headDim());
+      for (var c = 0u; c < headDim(); c++) { dq[qa + c] += ds * k[ka + c]; }
+    }
+  }
+}`;
+
+/** dk of the weights, one invocation per key row (t, j): scale Σ over the group's slices s and chosen rows r of dS q_rows[r]. */
+export const ROW_WEIGHTS_DK_SHADER = /* wgsl */ `
+@group(0) @binding(0) var<storage, read> q: array<f32>;
+@group(0) @binding(1) var<storage, read> weights: array<f32>;
+@group(0) @binding(2) var<storage, read> dWeights: array<f32>;
+@group(0) @binding(3) var<storage, read> stats: array<f32>;
+@group(0) @binding(4) var<storage, read> rows: array<u32>;
+@group(0) @binding(5) var<storage, read_write> dk: array<f32>;
+@group(0) @binding(6) var<storage, read> p: array<u32>;
+@group(0) @binding(7) var<storage, read> k: array<f32>;
+@group(0) @binding(8) var<storage, read> keep: array<f32>;
+${COMMON}${WEIGHTS_BACKWARD}
+@compute @workgroup_size(${ROW_WORKGROUP})
+fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nw: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let row = rowIndex(wg, nw, lid);
+  if (row >= (sliceCount() / groupSize()) * keyLength()) { return; }
+  let t = row / keyLength();
+  let j = row % keyLength();
+  let at = keyRow(t * groupSize(), j, headDim());
+  for (var c = 0u; c < headDim(); c++) { dk[at + c] = 0.0; }
+  for (var s = t * groupSize(); s < (t + 1u) * groupSize(); s++) {
+    for (var r = 0u; r < p[17]; r++) {
+      let ds = scale() * scoreGrad(s, r, j);
+      if (ds == 0.0) { continue; }
+      let qa = queryRow(s, rows[r], headDim());
+      for (var c = 0u; c < headDim(); c++) { dk[at + c] += ds * q[qa + c]; }
+    }
+  }
+}`;

@@ -56,7 +56,7 @@ describe('the WebAssembly ABI table', () => {
       expect(2 + args.length).toBeLessThanOrEqual(SLOT_INTS);
     }
     expect(SLOT_INTS % 16).toBe(0);
-    expect(WORKER_ENTRIES.find(([name]) => name === 'attentionForward')![1]).toBe('iiiiiiiiiiifiiiiiiiiiiiii'); // the scale is the one float
+    expect(WORKER_ENTRIES.find(([name]) => name === 'attentionForward')![1]).toBe('iiiiiiiiiiiifiiiiiiiiiiiii'); // the scale is the one float
   });
 
   test('wasmCall puts named arguments in ABI order, booleans as 0/1', () => {

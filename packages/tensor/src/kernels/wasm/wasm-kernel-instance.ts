@@ -99,6 +99,7 @@ export class WasmKernelInstance {
       windowed: false,
       windowStart: 0,
       attentionMask: 0,
+      variants: 0,
       maskSliceStride: 0,
       maskQueryStride: 0,
       maskKeyStride: 0,

@@ -1,0 +1,110 @@
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium } from '../test/browser/launch-chromium';
+import { ROUTE_ENTRY, type RouteCheck, type RouteResult } from '../test/browser/route-result';
+import { type PageServer, servePage } from '../test/browser/serve-page';
+
+// The browser route: @heed/webgpu in headless Chromium (the pinned @sparticuz/chromium) with --enable-unsafe-webgpu,
+// on SwiftShader. The page (test/browser/page.ts) computes each result on WebGPU and on the CPU (the JS kernels),
+// runs the PyTorch fixtures (sdpa_*, mha_*) on WebGPU against PyTorch's numbers, and returns
+// max |gpu − reference| / max(1, |reference|) per result; the tolerances are stated here, per kind of result
+// (float32 on both sides, the GPU summing in another order: tiles, trees, the online softmax).
+const TOLERANCES: readonly [RegExp, number][] = [
+  [/^matmul /, 2e-5], // sums of 33 products
+  [/^softmax /, 1e-5],
+  [/^(sum|max) /, 2e-5], // sums of up to 4515 values
+  [/^attention (output|logSumExp)$/, 2e-5],
+  [/^attention d[qkv]$/, 1e-4],
+  [/^training loss/, 1e-5],
+  [/^training gradient/, 1e-4],
+  [/^training parameter/, 1e-5],
+  [/^fixture /, 1e-4], // against PyTorch's float64: the fixtures' float32 rule
+];
+
+function toleranceOf(check: RouteCheck): number {
+  const found = TOLERANCES.find(([pattern]) => pattern.test(check.name));
+  if (!found) throw new Error(`browser route: no tolerance stated for the check '${check.name}'`);
+  return found[1];
+}
+
+let server: PageServer | null = null;
+let browser: Browser | null = null;
+let result: RouteResult;
+let browserVersion = '';
+let expectedMajor = 0;
+const problems: string[] = []; // console errors, page errors, failed requests
+const warnings: string[] = [];
+
+beforeAll(async () => {
+  server = await servePage();
+  const launched = await launchChromium();
+  browser = launched.browser;
+  browserVersion = browser.version();
+  expectedMajor = launched.expectedMajor;
+  const page = await browser.newPage();
+  page.on('console', (message) => {
+    if (message.type() === 'error') problems.push(`console error: ${message.text()}`);
+    if (message.type() === 'warning') warnings.push(message.text());
+  });
+  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+  page.on('requestfailed', (request) => problems.push(`request failed: ${request.url()} (${request.failure()?.errorText})`));
+  await page.goto(server.url);
+  result = await page.evaluate((entry) => (globalThis as unknown as Record<string, () => Promise<RouteResult>>)[entry]!(), ROUTE_ENTRY);
+  const { adapter } = result;
+  console.log(
+    `browser route: Chromium ${browserVersion} (${launched.source}), adapter ${adapter.vendor} / ${adapter.architecture}` +
+      ` (fallback ${adapter.isFallbackAdapter}), subgroups ${adapter.subgroupMinSize}–${adapter.subgroupMaxSize},` +
+      ` device features [${adapter.deviceFeatures.join(', ')}], adapter features [${adapter.features.join(', ')}];` +
+      ` ${result.checks.length} checks in ${(result.milliseconds / 1000).toFixed(1)} s in the page`,
+  );
+  const closest = [...result.checks].sort((a, b) => b.maxError / toleranceOf(b) - a.maxError / toleranceOf(a)).slice(0, 4);
+  console.log(
+    `browser route: closest to their tolerance: ${closest.map((check) => `${check.name} ${check.maxError.toExponential(1)} (≤ ${toleranceOf(check)})`).join(', ')}`,
+  );
+  for (const refusal of result.refusals)
+    console.log(`browser route: refused on WebGPU: ${refusal.name}: ${refusal.error}: ${refusal.message}`);
+  if (warnings.length > 0) console.log(`browser route: console warnings: ${warnings.join(' | ')}`);
+}, 60_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+describe('@heed/webgpu in headless Chromium on SwiftShader', () => {
+  it('runs in the pinned Chromium, on a WebGPU adapter, against the JS kernels, without a console error', () => {
+    expect(Number(browserVersion.split('.')[0])).toBe(expectedMajor);
+    expect(result.adapter.vendor).not.toBe('');
+    expect(result.cpuKernelSet).toBe('js');
+    expect(result.gpuDevices).toEqual(['webgpu']);
+    expect(result.uncapturedErrors).toEqual([]);
+    for (const refusal of result.refusals) expect(refusal.error, refusal.message).toBe('DeviceError'); // never a wrong number
+    expect(problems).toEqual([]);
+    expect(server?.missing).toEqual([]);
+  });
+
+  it('ops, fused attention forward and backward and a training step equal the CPU; the fixtures equal PyTorch', () => {
+    const names = result.checks.map((check) => check.name);
+    for (const covered of [
+      /^matmul /,
+      /^softmax /,
+      /^sum /,
+      /^attention dk$/,
+      /^training parameter/,
+      /^fixture sdpa_causal grad key$/,
+      /^fixture mha_causal .* grad in_proj_weight$/,
+      /^fixture alibi_non_power_of_two grad k$/,
+      /^fixture softcap_gemma2 grad q$/,
+      /^fixture document_mask_causal \(segments\) output$/,
+    ]) {
+      expect(
+        names.some((name) => covered.test(name)),
+        `a check matching ${covered}`,
+      ).toBe(true);
+    }
+    const failures = result.checks.filter(
+      (check) => !check.sameShape || check.nonFinite > 0 || check.size === 0 || !(check.maxError <= toleranceOf(check)),
+    );
+    expect(failures, failures.map((f) => `${f.name}: error ${f.maxError} > ${toleranceOf(f)}`).join('; ')).toEqual([]);
+  });
+});
