@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randn, tensor } from '../creation';
 import { moveInPlace, toCpu, toDevice } from '../device/to-device';
 import { listDevices, registerDevice, unregisterDevice } from '../device/device-registry';
+import { ArgumentError } from '../errors/argument-error';
 import { DeviceError } from '../errors/device-error';
 import { Linear } from '../nn/linear';
 import type { Parameter } from '../nn/parameter';
@@ -218,6 +219,10 @@ describe('createHostDeviceBackend: shape ops', () => {
     await expectSameOnDevice((c, a, b) => where(c, a, b), [condition, input([2, 3]), input([2, 1])]);
     await expectSameOnDevice((c, a) => where(c, a, 0.5), [condition, input([2, 3])]);
     await expectSameOnDevice((x, m) => maskedFill(x, m, -3), [input([2, 3]), condition]);
+    // a condition in host memory (as masks are built) with device operands
+    await expectSameOnDevice((a, b) => where(condition, a, b), [input([2, 3]), input([2, 3])]);
+    // a condition on the device, and a number for a
+    await expectSameOnDevice((c, b) => where(c, 2, b), [new Tensor(new Float32Array([0, 1, 1, 0, 0, 1]), [2, 3]), input([3])]);
   });
 });
 
@@ -262,6 +267,21 @@ describe('createHostDeviceBackend: attention', () => {
       },
       [input([2, 3, 4, 5]), input([2, 4, 2, 5]), input([2, 4, 2, 3])],
     );
+  });
+
+  it('gradients only for the inputs that require them', async () => {
+    const inputs = (grads: readonly boolean[]) =>
+      [input([2, 3, 5]), input([2, 4, 5]), input([2, 4, 3])].map((t, i) => new Tensor(t.data, t.shape, grads[i]!));
+    for (const grads of [
+      [true, false, false],
+      [false, true, true],
+    ]) {
+      await expectSameOnDevice((q, k, v) => scaledDotProductAttention(q, k, v, { causal: true }), inputs(grads));
+      await expectSameOnDevice((q, k, v) => {
+        const { logSumExp } = scaledDotProductAttentionWithLogSumExp(q, k, v);
+        return attentionWeights(q, k, logSumExp, { rows: [1] });
+      }, inputs(grads));
+    }
   });
 
   it('refuses the variants a device does not read, naming the variant', async () => {
@@ -366,6 +386,9 @@ describe('createHostDeviceBackend: device errors and moves', () => {
     expectDeviceError(() => concat([onDevice, input([2, 3])]), 'concat', 'toDevice');
     expectDeviceError(() => where(tensor([1, 0, 1]), onDevice, input([2, 3])), 'where', 'host-ref');
     expectDeviceError(() => sum(onDevice).backward(tensor(1)), 'backward', 'grad');
+    // a rank-0 CPU tensor goes along with a device tensor only when it tracks no gradient
+    expect(mul(onDevice, tensor(2)).device).toBe('host-ref');
+    expectDeviceError(() => mul(onDevice, new Tensor(new Float32Array([2]), [], true)), 'mul', "on 'cpu'");
   });
 
   it('an unknown device name is a DeviceError listing the devices', async () => {
@@ -390,6 +413,19 @@ describe('createHostDeviceBackend: device errors and moves', () => {
     await moveInPlace(after[0]!, 'cpu');
     expect(after[0]!.device).toBe('cpu');
     expect(after[0]!.grad!.device).toBe('cpu');
+  });
+
+  it('registerDevice refuses what is not a backend, and the name cpu', () => {
+    for (const backend of [null, { ...host, name: 'cpu' }, { ...host, name: '' }]) {
+      let error: unknown = null;
+      try {
+        registerDevice(backend as never);
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf(ArgumentError);
+    }
+    expect(listDevices()).not.toContain('');
   });
 
   it('counts the storages it makes and takes back', async () => {
