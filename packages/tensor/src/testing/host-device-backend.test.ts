@@ -391,6 +391,26 @@ describe('createHostDeviceBackend: device errors and moves', () => {
     expectDeviceError(() => mul(onDevice, new Tensor(new Float32Array([2]), [], true)), 'mul', "on 'cpu'");
   });
 
+  it('tensors of two devices other than the CPU are a DeviceError too', async () => {
+    registerDevice(createHostDeviceBackend('host-two'));
+    try {
+      const [a, b] = [await toDevice(input([2]), 'host-ref'), await toDevice(input([2]), 'host-two')];
+      expectDeviceError(() => sub(a, b), 'sub', "on 'host-two'");
+    } finally {
+      unregisterDevice('host-two');
+    }
+  });
+
+  it('gradients accumulate over backward calls on the device, and many number arguments stay correct', async () => {
+    const x = await toDevice(new Tensor(new Float32Array([1, -2, 3]), [3], true), 'host-ref');
+    sum(mul(x, x)).backward(); // 2x
+    sum(mul(x, 3)).backward(); // + 3
+    expect(Array.from(await x.grad!.read())).toEqual([5, -1, 9]);
+    let total = await toDevice(tensor([0, 0, 0]), 'host-ref');
+    for (let i = 0; i < 1100; i++) total = add(total, mul(x, i % 2 === 0 ? i : -i)); // Σ ±i = −550
+    expect(Array.from(await total.read())).toEqual([-550, 1100, -1650]);
+  });
+
   it('an unknown device name is a DeviceError listing the devices', async () => {
     await expect(toDevice(tensor([1]), 'nowhere')).rejects.toBeInstanceOf(DeviceError);
     expect(listDevices()).toContain('host-ref');
