@@ -72,6 +72,7 @@ async function expectSameOnDevice(op: Op, inputs: readonly Tensor[]): Promise<vo
   }
   for (let i = 0; i < cpuInputs.length; i++) {
     const [c, d] = [cpuInputs[i]!, deviceInputs[i]!];
+    expect(Array.from(await d.read()), `input ${i} is left unchanged`).toEqual(Array.from(inputs[i]!.data));
     if (!c.requiresGrad || c.grad === null) {
       expect(d.grad).toBeNull();
       continue;
