@@ -449,6 +449,15 @@ describe('createHostDeviceBackend: device errors and moves', () => {
     expect(listDevices()).not.toContain('');
   });
 
+  it('gathers and scatter-adds by flat positions', async () => {
+    const backend = createHostDeviceBackend('host-gather');
+    const x = backend.upload(new Float32Array([10, 20, 30]));
+    const source = new Int32Array([2, 0, 2, 1]);
+    expect(Array.from(await backend.read(backend.gather(x, source)))).toEqual([30, 10, 30, 20]);
+    const g = backend.upload(new Float32Array([1, 2, 3, 4]));
+    expect(Array.from(await backend.read(backend.scatterAdd(g, source, 3)))).toEqual([2, 4, 4]);
+  });
+
   it('counts the storages it makes and takes back', async () => {
     const backend = createHostDeviceBackend('host-count');
     const storage = backend.upload(new Float32Array([1, 2]));

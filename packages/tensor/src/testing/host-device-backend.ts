@@ -28,6 +28,10 @@ export interface HostDeviceStorage extends DeviceStorage {
 export interface HostDeviceBackend extends DeviceBackend {
   readonly allocated: number;
   readonly released: number;
+  /** out[i] = x[source[i]]. */
+  gather(x: DeviceStorage, source: Int32Array): DeviceStorage;
+  /** out[j] = Σ g[i] over the i with source[i] = j, in increasing i; `size` elements. */
+  scatterAdd(g: DeviceStorage, source: Int32Array, size: number): DeviceStorage;
 }
 
 /** Size of a shape, 1 for rank 0. */
@@ -227,6 +231,16 @@ export function createHostDeviceBackend(
       const dk = new Float32Array(kvSlices(problem) * problem.keyLength * problem.headDim); // [nKv, Lk, d]
       kernels.attentionWeightsBackward(hostProblem(problem), valuesOf(q), valuesOf(k), rows, valuesOf(weights), valuesOf(dWeights), dq, dk);
       return { dq: store(dq), dk: store(dk) };
+    },
+    gather: (x, source) => {
+      const values = valuesOf(x);
+      return store(Float32Array.from(source, (at) => values[at]!));
+    },
+    scatterAdd: (g, source, size) => {
+      const values = valuesOf(g);
+      const out = new Float32Array(size);
+      for (let i = 0; i < source.length; i++) out[source[i]!]! += values[i]!;
+      return store(out);
     },
     adamStep: (theta, grad, m, v, step: DeviceAdamStep) => {
       const [p, g, m1, m2] = [valuesOf(theta), valuesOf(grad), valuesOf(m), valuesOf(v)];
