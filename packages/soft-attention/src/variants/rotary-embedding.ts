@@ -1,4 +1,17 @@
-import { add, ArgumentError, concat, type ConfigError, formatShape, mul, neg, reshape, ShapeError, slice, Tensor } from '@heed/tensor';
+import {
+  add,
+  ArgumentError,
+  concat,
+  type ConfigError,
+  expectTensor,
+  formatShape,
+  mul,
+  neg,
+  reshape,
+  ShapeError,
+  slice,
+  Tensor,
+} from '@heed/tensor';
 
 // Shape letters: L positions, d features (even), ... any leading dims (B, H).
 
@@ -23,6 +36,12 @@ export interface RotaryEmbeddingOptions {
 
 /** θ[p, i] = positions[p] · base^(−2i/d), in float64: [L, d/2] row-major. */
 export function rotaryAngles(positions: ArrayLike<number>, dim: number, base = 10000): Float64Array {
+  const op = 'rotaryAngles';
+  if (typeof positions !== 'object' || positions === null || typeof positions.length !== 'number')
+    throw new ArgumentError(`positions must be an array of numbers, got ${String(positions)}`, { op, argument: 'positions' });
+  if (!Number.isInteger(dim) || dim < 2 || dim % 2 !== 0)
+    throw new ArgumentError(`dim must be a positive even integer (features rotate in pairs), got ${dim}`, { op, argument: 'dim' });
+  checkRotaryOptions(op, { base, positions });
   const half = dim / 2;
   const angles = new Float64Array(positions.length * half);
   for (let p = 0; p < positions.length; p++) {
@@ -39,6 +58,7 @@ export function rotaryAngles(positions: ArrayLike<number>, dim: number, base = 1
  */
 export function applyRotaryEmbedding(x: Tensor, options: RotaryEmbeddingOptions = {}): Tensor {
   const op = 'applyRotaryEmbedding';
+  expectTensor(op, 'x', x);
   const { base, style } = checkRotaryOptions(op, options);
   const sequenceFirst = options.layout === 'sequence-first';
   if (x.rank < (sequenceFirst ? 3 : 2) || x.shape[x.rank - 1]! % 2 !== 0) {
@@ -118,7 +138,7 @@ export function checkRotaryOptions(
   if (options.positionOffset !== undefined && !Number.isFinite(options.positionOffset)) {
     throw new ArgumentError(`positionOffset must be a finite number, got ${options.positionOffset}`, { op, argument: 'positionOffset' });
   }
-  if (options.positions !== undefined && !Array.from(options.positions).every(Number.isFinite)) {
+  if (options.positions !== undefined && !Array.from(options.positions).every((p) => Number.isFinite(p))) {
     throw new ArgumentError('positions must be finite numbers', { op, argument: 'positions' });
   }
   return { base, style };
