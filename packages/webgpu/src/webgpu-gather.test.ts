@@ -92,6 +92,15 @@ describe('gathers on the GPU equal the CPU', () => {
     await expectSame(gLogits.grad!, logits.grad!, 'gradient');
   });
 
+  it('no ids: an empty result, and a zero gradient for every row', async () => {
+    const [, gw] = await pair([3, 2], new Rng(16), true);
+    const out = embedding(gw, []); // [0, 2]
+    expect(out.shape).toEqual([0, 2]);
+    expect(Array.from(await out.read())).toEqual([]);
+    sum(out).backward();
+    expect(Array.from(await gw.grad!.read())).toEqual([0, 0, 0, 0, 0, 0]);
+  });
+
   it('refuses an index out of range before any GPU work', async () => {
     const [, gw] = await pair([4, 2], new Rng(14), true);
     expect(() => embedding(gw, [1, 4])).toThrow(/embedding.*index 4 at position 1 is out of range \[0, 4\)/s);
