@@ -5,7 +5,10 @@ import { listDevices, registerDevice, unregisterDevice } from '../device/device-
 import { ArgumentError } from '../errors/argument-error';
 import { DeviceError } from '../errors/device-error';
 import { Linear } from '../nn/linear';
-import type { Parameter } from '../nn/parameter';
+import { Parameter } from '../nn/parameter';
+import { clipGradNorm } from '../optim/clip-grad-norm';
+import { clipGradNormAsync } from '../optim/clip-grad-norm-async';
+import { embedding, gather } from '../ops/gather';
 import type { Optimizer } from '../optim/optimizer';
 import { attentionWeights } from '../ops/attention-weights';
 import { abs, exp, log, neg, relu, sigmoid, sqrt, tanh } from '../ops/unary';
@@ -227,6 +230,16 @@ describe('createHostDeviceBackend: shape ops', () => {
   });
 });
 
+describe('createHostDeviceBackend: gather and embedding', () => {
+  it('gather along an axis and embedding with repeated rows (the gradient sums)', async () => {
+    const index = new Tensor(new Float32Array([2, 0, 0, 1, 1, 1]), [2, 3]); // host indices
+    await expectSameOnDevice((x) => gather(x, 1, index), [input([2, 4])]);
+    await expectSameOnDevice((x) => gather(x, 0, new Tensor(new Float32Array([1, 0, 1]), [1, 3])), [input([2, 3])]);
+    await expectSameOnDevice((w) => embedding(w, [2, 0, 2, 3]), [input([4, 3])]);
+    await expectSameOnDevice((w) => embedding(w, new Tensor(new Float32Array([1, 1, 0, 2]), [2, 2])), [input([3, 5])]);
+  });
+});
+
 describe('createHostDeviceBackend: losses', () => {
   it('crossEntropy (host targets) and mseLoss', async () => {
     await expectSameOnDevice((logits) => crossEntropy(logits, [2, 0, 1]), [input([3, 4])]);
@@ -357,6 +370,26 @@ describe('createHostDeviceBackend: optimizers', () => {
     await run(cpu, x, a, s);
     await run(moved, await toDevice(x, 'host-ref'), b, t);
     for (let i = 0; i < 2; i++) expectClose(await moved.parameters()[i]!.read(), cpu.parameters()[i]!.data, tol, `parameter ${i}`);
+  });
+
+  it('clipGradNormAsync clips gradients on the device as clipGradNorm does on the CPU', async () => {
+    for (const maxNorm of [0.5, 100]) {
+      const cpu = [input([3, 4]), input([5])].map((t) => Parameter.from(t));
+      cpu.forEach((p) => {
+        p.grad = input(p.shape, { grad: false });
+      });
+      const device = cpu.map((p) => Parameter.from(new Tensor(p.data.slice(), p.shape)));
+      for (let i = 0; i < cpu.length; i++) {
+        await moveInPlace(device[i]!, 'host-ref');
+        device[i]!.grad = await toDevice(cpu[i]!.grad!, 'host-ref');
+      }
+      const [expected, actual] = [clipGradNorm(cpu, maxNorm), await clipGradNormAsync(device, maxNorm)];
+      expectClose([actual], [expected], tol, 'norm');
+      for (let i = 0; i < cpu.length; i++) {
+        expect(device[i]!.grad!.device).toBe('host-ref');
+        expectClose(await device[i]!.grad!.read(), cpu[i]!.grad!.data, tol, `gradient ${i}`);
+      }
+    }
   });
 
   it('a gradient on another device than its parameter is refused at step', async () => {
