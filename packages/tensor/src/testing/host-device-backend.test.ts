@@ -376,7 +376,7 @@ describe('createHostDeviceBackend: optimizers', () => {
     for (const maxNorm of [0.5, 100]) {
       const cpu = [input([3, 4]), input([5])].map((t) => Parameter.from(t));
       cpu.forEach((p) => {
-        p.grad = input(p.shape, { grad: false });
+        p.grad = input([...p.shape], { grad: false });
       });
       const device = cpu.map((p) => Parameter.from(new Tensor(p.data.slice(), p.shape)));
       for (let i = 0; i < cpu.length; i++) {
