@@ -1,4 +1,4 @@
-import { MultiHeadAttention } from '@heed/multi-head';
+import { LlamaAttention, MultiHeadAttention } from '@heed/multi-head';
 import {
   Adam,
   attentionWeights,
@@ -332,6 +332,32 @@ describe('learned variants (relative position bias, sinks) on the GPU equal the 
     expect(() => attentionWeights(gq, gk, logSumExp, { sinks })).toThrow(
       expect.objectContaining({ op: 'attentionWeights', argument: 'sinks' }),
     );
+  });
+});
+
+describe('LlamaAttention with sinks on the GPU', () => {
+  it('a training step (GQA, sliding window, soft-capping, sinks) equals the CPU: output, and the gradients of every parameter', async () => {
+    async function step(device: 'cpu' | 'webgpu') {
+      const rng = new Rng(41);
+      const layer = new LlamaAttention({ embedDim: 8, numHeads: 4, numKeyValueHeads: 2, slidingWindow: 3, softcap: 5, sinks: true, rng });
+      const sinks = new Map(layer.namedParameters()).get('normalizer.sinks')!;
+      sinks.data.set([0.5, -1, 2, 0]); // [H]
+      const x = randn([2, 5, 8], rng); // [B, L, E]
+      await layer.toDevice(device);
+      const { output } = layer.forward(await toDevice(x, device), { needWeights: false }); // [B, L, E]
+      output.backward(await toDevice(randn(output.shape, rng), device));
+      return {
+        output: await output.read(),
+        gradients: await Promise.all(layer.namedParameters().map(async ([name, p]) => [name, await p.grad!.read()] as const)),
+        device: layer.namedParameters().find(([name]) => name === 'normalizer.sinks')![1].device,
+      };
+    }
+    const cpu = await step('cpu');
+    const gpu = await step('webgpu');
+    expect(gpu.device).toBe('webgpu');
+    expectClose(gpu.output, cpu.output, FORWARD, 'output');
+    expect(gpu.gradients.map(([name]) => name)).toContain('normalizer.sinks');
+    gpu.gradients.forEach(([name, g], i) => expectClose(g, cpu.gradients[i]![1], GRADIENT, `d ${name}`));
   });
 });
 
