@@ -1,4 +1,4 @@
-import { concat, formatShape, ShapeError, type Tensor } from '@heed/tensor';
+import { concat, ConfigError, expectTensor, formatShape, ShapeError, type Tensor } from '@heed/tensor';
 
 // Shape letters: B batch, Hkv key/value heads, L cached positions, d head size.
 
@@ -18,7 +18,15 @@ export class KeyValueCache {
     readonly numKeyValueHeads: number,
     /** d, the per-head feature size of that layer. */
     readonly headDim: number,
-  ) {}
+  ) {
+    for (const [argument, n] of [
+      ['numKeyValueHeads', numKeyValueHeads],
+      ['headDim', headDim],
+    ] as const) {
+      if (!Number.isInteger(n) || n < 1)
+        throw new ConfigError(`${argument} must be a positive integer, got ${n}`, { op: 'KeyValueCache', argument });
+    }
+  }
 
   /** Keys seen so far, [B, Hkv, L, d] (null while empty). */
   get keys(): Tensor | null {
@@ -52,6 +60,8 @@ export class KeyValueCache {
    * batches or lengths, naming the shapes; a refused call leaves the cache as it was.
    */
   append(keys: Tensor, values: Tensor, op = 'KeyValueCache.append'): { keys: Tensor; values: Tensor } {
+    expectTensor(op, 'keys', keys);
+    expectTensor(op, 'values', values);
     const expected = `[B, ${this.numKeyValueHeads}, L, ${this.headDim}]`;
     for (const [argument, t] of [
       ['keys', keys],

@@ -1,4 +1,17 @@
-import { ConfigError, defaultRng, formatShape, Linear, Module, ShapeError, StateDictError, type Rng, type Tensor } from '@heed/tensor';
+import {
+  ArgumentError,
+  checkStateDictEntry,
+  ConfigError,
+  defaultRng,
+  expectTensor,
+  formatShape,
+  Linear,
+  Module,
+  ShapeError,
+  StateDictError,
+  type Rng,
+  type Tensor,
+} from '@heed/tensor';
 import { ScaledDotScorer, type Scorer } from '@heed/scorers';
 import {
   applyRotaryEmbedding,
@@ -10,6 +23,7 @@ import {
   type Normalizer,
   type RotaryStyle,
 } from '@heed/soft-attention';
+import { checkFiniteInput } from './check-finite-input';
 import { KeyValueCache } from './key-value-cache';
 import { mergeHeads, splitHeads } from './split-heads';
 
@@ -108,6 +122,8 @@ export class LlamaAttention extends Module {
   constructor(options: LlamaAttentionOptions) {
     super();
     const op = 'LlamaAttention';
+    if (typeof options !== 'object' || options === null)
+      throw new ConfigError(`takes one options object { embedDim, numHeads, ... }, got ${String(options)}`, { op, argument: 'options' });
     const { embedDim, numHeads } = options;
     const positive = (argument: string, v: unknown): void => {
       if (!Number.isInteger(v) || (v as number) < 1)
@@ -186,6 +202,7 @@ export class LlamaAttention extends Module {
   forward(x: Tensor, options?: LlamaForwardOptions): LlamaAttentionResult;
   forward(x: Tensor, options: LlamaForwardOptions = {}): LlamaAttentionResult {
     const op = 'LlamaAttention.forward';
+    expectTensor(op, 'x', x);
     if (x.rank !== 3 || x.shape[2] !== this.embedDim) {
       throw new ShapeError(`x ${formatShape(x.shape)} must be [B, L, E] with E = embedDim = ${this.embedDim}`, {
         op,
@@ -193,6 +210,7 @@ export class LlamaAttention extends Module {
         shapes: { x: x.shape },
       });
     }
+    checkForwardOptions(op, x, options);
     const { cache } = options;
     const P = cache?.length ?? 0;
     const rope = { base: this.ropeBase, style: this.ropeStyle, positionOffset: P };
@@ -232,6 +250,12 @@ export class LlamaAttention extends Module {
     options: { prefix?: string; strict?: boolean } = {},
   ): void {
     const op = 'LlamaAttention.loadHuggingFaceStateDict';
+    if (typeof state !== 'object' || state === null)
+      throw new StateDictError(`state must be an object of tensors by Hugging Face name, got ${String(state)}`, {
+        op,
+        argument: 'state',
+        keys: [],
+      });
     const prefix = options.prefix ?? '';
     const strict = options.strict ?? true;
     const given = new Map(
@@ -254,13 +278,14 @@ export class LlamaAttention extends Module {
     }
     const renamed: Record<string, { readonly shape: readonly number[]; readonly data: ArrayLike<number> }> = {};
     for (const [hf, heed] of Object.entries(this.huggingFaceNames)) {
-      const value = given.get(hf);
-      if (!value) continue;
+      if (!given.has(hf)) continue; // only without strict
+      const value = given.get(hf)!;
       const expected = own.get(heed)!.shape;
       if (
-        value.shape.length !== expected.length ||
-        value.shape.some((n, i) => n !== expected[i]) ||
-        value.data.length !== own.get(heed)!.size
+        Array.isArray(value?.shape) &&
+        (value.shape.length !== expected.length ||
+          value.shape.some((n, i) => n !== expected[i]) ||
+          value.data?.length !== own.get(heed)!.size)
       ) {
         throw new StateDictError(
           `key '${prefix}${hf}' has shape ${formatShape(value.shape)}, this layer expects ${formatShape(expected)} (embedDim ${this.embedDim}, numHeads ${this.numHeads}, numKeyValueHeads ${this.numKeyValueHeads}, headDim ${this.headDim})`,
@@ -272,8 +297,19 @@ export class LlamaAttention extends Module {
           },
         );
       }
-      renamed[heed] = value;
+      renamed[heed] = checkStateDictEntry(op, prefix + hf, value, expected); // not null, numbers, finite
     }
     this.loadStateDict(renamed, { strict: false });
   }
+}
+
+/** Refuses a non-finite x (which attention would refuse naming its own projected shapes), and options that are not ones. */
+function checkForwardOptions(op: string, x: Tensor, options: LlamaForwardOptions): void {
+  checkFiniteInput(op, 'x', x);
+  if (typeof options !== 'object' || options === null)
+    throw new ArgumentError(`options must be an object { cache, needWeights }, got ${String(options)}`, { op, argument: 'options' });
+  if (options.cache !== undefined && !(options.cache instanceof KeyValueCache))
+    throw new ArgumentError('cache must be a KeyValueCache from createCache()', { op, argument: 'cache' });
+  if (options.needWeights !== undefined && typeof options.needWeights !== 'boolean')
+    throw new ArgumentError(`needWeights must be true or false, got ${String(options.needWeights)}`, { op, argument: 'needWeights' });
 }

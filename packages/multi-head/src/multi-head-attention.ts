@@ -29,6 +29,7 @@ import {
   type NormalizerLike,
   type ScorerLike,
 } from '@heed/soft-attention';
+import { checkFiniteInput } from './check-finite-input';
 import { KeyValueCache } from './key-value-cache';
 import { PerHeadScorer } from './per-head-scorer';
 import { mergeHeads, splitHeads } from './split-heads';
@@ -221,6 +222,14 @@ export class MultiHeadAttention<Spec extends ScorerLike = ScorerLike, S = Scorer
     const op = 'MultiHeadAttention.forward';
     const cache = options.cache;
     this.checkInputs(query, key, value, cache, op);
+    checkFiniteInput(op, 'query', query);
+    // Padded positions may hold anything (they are never read): with a keyPaddingMask the attention call checks the rest.
+    if (options.keyPaddingMask === undefined)
+      for (const [argument, x] of [
+        ['key', key],
+        ['value', value],
+      ] as const)
+        checkFiniteInput(op, argument, x);
     const before = cache ? { keys: cache.keys, values: cache.values } : null;
     try {
       return this.attendAll(query, key, value, options, op);
@@ -337,6 +346,8 @@ export class MultiHeadAttention<Spec extends ScorerLike = ScorerLike, S = Scorer
         shapes,
       });
     }
+    if (cache !== undefined && !(cache instanceof KeyValueCache))
+      throw new ArgumentError('cache must be a KeyValueCache from createCache()', { op, argument: 'cache' });
     if (cache) {
       if (cache.numKeyValueHeads !== this.numKeyValueHeads || cache.headDim !== this.headDim) {
         throw new ShapeError(

@@ -154,7 +154,7 @@ function plainAttention(plan: AttentionPlan, scorer: Scorer, normalizer: Normali
 
   const scores = scoreFor(plan, scorer, query, keys); // [..., Lq, dq] x [..., Lk, dk] -> [..., Lq, Lk]
   const biased = plan.additive ? add(scores, plan.additive) : scores; // [..., Lq, Lk]
-  const weights = normalizer.normalize(biased, keepMaskOf(plan)); // [..., Lq, Lk]
+  const weights = asCall(plan, () => normalizer.normalize(biased, keepMaskOf(plan))); // [..., Lq, Lk]
   const dropped = plan.dropout > 0 ? dropout(weights, plan.dropout, rng, true) : weights; // [..., Lq, Lk]
   const context = matmul(dropped, values); // [..., Lq, Lk] x [..., Lk, dv] -> [..., Lq, dv]
   return { context: swap ? permute(context, swap) : context, weights: plan.needWeights ? weights : null }; // [..., H, Lq, dv] -> [..., Lq, H, dv]
@@ -165,8 +165,13 @@ function plainAttention(plan: AttentionPlan, scorer: Scorer, normalizer: Normali
  * was not built for) is re-raised naming the public call, with the scorer's kind in the message.
  */
 function scoreFor(plan: AttentionPlan, scorer: Scorer, query: Tensor, keys: Tensor): Tensor {
+  return asCall(plan, () => scorer.score(query, keys)); // [..., Lq, Lk]
+}
+
+/** `compute()`, with a HeedError it raises (the scorer's, the normalizer's) re-raised naming the public call. */
+function asCall<T>(plan: AttentionPlan, compute: () => T): T {
   try {
-    return scorer.score(query, keys); // [..., Lq, Lk]
+    return compute();
   } catch (error) {
     if (!isHeedError(error) || error.op === plan.op) throw error;
     const message = error.message.startsWith(`${error.op}: `) ? error.message.slice(error.op.length + 2) : error.message;

@@ -14,6 +14,7 @@ import {
   where,
 } from '@heed/tensor';
 import type { Scorer } from '@heed/scorers';
+import { checkSegmentRules } from './check-segment-rules';
 import { fusedScoreTerms, hasScoreTerms, type FusedScoreTerms } from './fused-score-terms';
 import { toMask, type MaskLike } from './masks';
 import type { Normalizer } from './normalizer';
@@ -238,6 +239,7 @@ export function planAttention(call: AttentionCall, options: AttentionCallOptions
     : null; // [B, 1.., 1, Lk − X]
   let mask = combine(explicit, paddingView); // broadcastable to [..., H, Lq, Lk − X], or null
   const given = [causal, userRule ?? null].filter((rule): rule is KeepRule => rule !== null);
+  checkSegmentRules(op, given, lead, Lq, maskedKeys, shapes);
   const rules: KeepRule[] = [];
   if (extra > 0)
     for (const rule of given) mask = combine(mask, ruleMask(rule, lead, Lq, maskedKeys)); // the extra keys stay visible: rules as masks [.., Lq, Lk − X]
@@ -265,6 +267,8 @@ export function planAttention(call: AttentionCall, options: AttentionCallOptions
   }
   const activeDropout = (call.training ?? true) ? dropout : 0;
   const needWeights = options.needWeights ?? true;
+  if (typeof needWeights !== 'boolean')
+    throw new ArgumentError(`needWeights must be true or false, got ${describe(needWeights)}`, { op, argument: 'needWeights', shapes });
 
   // Padded keys and values are never read: zeroed, so no NaN (or anything) there reaches the context or a gradient.
   const keys = padding ? hidePadded(call.keys, padding, layout, extra) : call.keys; // [..., Lk, dk] (or [..., Lk, Hkv, dk])
@@ -615,6 +619,7 @@ function fusedScale(
     );
   }
   if (typeof terms === 'string') return terms;
+  if (terms.rotary && keyDim % 2 !== 0) return `RoPE needs an even head size, got d = ${keyDim}`; // the plain path refuses it, naming the call
   if (score?.kind !== 'dot') return `the scorer '${scorer.kind}' does not declare a fused score (fusedScore)`;
   const softmax = typeof normalizer.fusedNormalizer === 'function' ? normalizer.fusedNormalizer() : null;
   if (softmax?.kind !== 'softmax') return `the normalizer '${normalizer.kind}' does not declare a fused normalizer (only softmax fuses)`;

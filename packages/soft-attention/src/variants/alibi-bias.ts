@@ -1,4 +1,4 @@
-import { ConfigError, Tensor } from '@heed/tensor';
+import { ArgumentError, ConfigError, Tensor } from '@heed/tensor';
 import type { Scorer, ScorerSpec } from '@heed/scorers';
 import { alibiSlopes } from './alibi-slopes';
 import { BiasedScorer, type BiasedScorerOptions, type FusedBias, type ScoreBias } from './biased-scorer';
@@ -19,7 +19,7 @@ export class AlibiBias implements ScoreBias {
         throw new ConfigError(`numHeads must be a positive integer, got ${heads}`, { op: 'AlibiBias', argument: 'heads' });
       this.slopes = alibiSlopes(heads);
     } else {
-      if (heads.length === 0 || !heads.every(Number.isFinite))
+      if (!Array.isArray(heads) || heads.length === 0 || !heads.every(Number.isFinite))
         throw new ConfigError('slopes must be a non-empty list of finite numbers', { op: 'AlibiBias', argument: 'heads' });
       this.slopes = [...heads];
     }
@@ -27,6 +27,15 @@ export class AlibiBias implements ScoreBias {
 
   /** -> [H, Lq, Lk]: m_h · (j − (i + queryOffset)) */
   bias(queryLength: number, keyLength: number, queryOffset = 0): Tensor {
+    const op = 'AlibiBias.bias';
+    for (const [argument, n] of [
+      ['queryLength', queryLength],
+      ['keyLength', keyLength],
+    ] as const) {
+      if (!Number.isInteger(n) || n < 0) throw new ArgumentError(`${argument} must be a non-negative integer, got ${n}`, { op, argument });
+    }
+    if (!Number.isInteger(queryOffset))
+      throw new ArgumentError(`queryOffset must be an integer, got ${queryOffset}`, { op, argument: 'queryOffset' });
     const H = this.slopes.length;
     const data = new Float32Array(H * queryLength * keyLength);
     for (let h = 0; h < H; h++)

@@ -1,4 +1,5 @@
-import { ArgumentError, fromOp, Tensor } from '@heed/tensor';
+import { ArgumentError, expectTensor, fromOp, Tensor } from '@heed/tensor';
+import { checkFiniteInput } from '../check-finite-input';
 
 // Shape letters: n entries per row (the last axis), ... leading dims.
 
@@ -49,7 +50,9 @@ export function checkAlpha(op: string, alpha: number, Failure: typeof ArgumentEr
 
 /** Per row: the bisection for τ, then p and s = p^{2−α} (kept for the backward pass). */
 function solveAlphaEntmax(z: Tensor, alpha: number, op: string): { output: Float32Array; secant: Float64Array; tau: Float64Array } {
+  expectTensor(op, 'z', z);
   checkAlpha(op, alpha, ArgumentError);
+  checkFiniteInput(op, 'z', z, { allowNegativeInfinity: true }); // −∞ is a masked entry
   const n = z.shape[z.rank - 1] ?? 1;
   const rows = n === 0 ? 0 : z.size / n;
   const power = 1 / (alpha - 1);

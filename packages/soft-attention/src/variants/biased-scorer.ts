@@ -61,7 +61,7 @@ export class BiasedScorer extends Module implements Scorer {
       });
     }
     this.positionBias = positionBias;
-    this.inner = resolveScorer(options.inner);
+    this.inner = resolveScorer(options.inner, { op: 'BiasedScorer' });
     this.queryPositionOffset = offset ?? 0;
     this.kind = `${positionBias.kind}+${this.inner.kind}`;
   }

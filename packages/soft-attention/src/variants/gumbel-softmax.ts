@@ -1,4 +1,5 @@
-import { add, ArgumentError, defaultRng, formatShape, fromOp, type Rng, ShapeError, Tensor } from '@heed/tensor';
+import { add, ArgumentError, defaultRng, expectRng, expectTensor, formatShape, fromOp, type Rng, ShapeError, Tensor } from '@heed/tensor';
+import { checkFiniteInput } from '../check-finite-input';
 
 // Shape letters: n entries per row (the last axis: the keys), ... leading dims.
 
@@ -18,6 +19,8 @@ export interface GumbelSoftmaxOptions {
  */
 export function straightThroughGumbelSoftmax(logits: Tensor, options: GumbelSoftmaxOptions = {}): Tensor {
   const op = 'straightThroughGumbelSoftmax';
+  expectTensor(op, 'logits', logits);
+  checkFiniteInput(op, 'logits', logits, { allowNegativeInfinity: true }); // −∞ is a masked entry
   const temperature = options.temperature ?? 1;
   if (typeof temperature !== 'number' || !Number.isFinite(temperature) || temperature <= 0) {
     throw new ArgumentError(`temperature must be a finite number > 0, got ${temperature}`, { op, argument: 'temperature' });
@@ -35,6 +38,12 @@ export function straightThroughGumbelSoftmax(logits: Tensor, options: GumbelSoft
 
 /** Standard Gumbel noise −log(−log U), U ~ Uniform(0, 1), of `shape`. -> [...shape] */
 export function gumbelNoise(shape: readonly number[], rng: Rng): Tensor {
+  if (!Array.isArray(shape) || !shape.every((n) => Number.isInteger(n) && n >= 0))
+    throw new ArgumentError(`shape must be an array of non-negative integers, got ${JSON.stringify(shape)}`, {
+      op: 'gumbelNoise',
+      argument: 'shape',
+    });
+  expectRng('gumbelNoise', 'rng', rng);
   const size = shape.reduce((a, b) => a * b, 1);
   const data = new Float32Array(size);
   for (let i = 0; i < size; i++)

@@ -1,4 +1,5 @@
-import { add, div, formatShape, matmul, ShapeError, type Tensor } from '@heed/tensor';
+import { add, div, expectTensor, formatShape, matmul, ShapeError, type Tensor } from '@heed/tensor';
+import { checkFiniteInput } from '../check-finite-input';
 import { eluFeatureMap } from './elu-feature-map';
 
 // Shape letters: d query/key size, dv value size, ... leading dims (B, H).
@@ -29,6 +30,9 @@ export class LinearAttentionState {
   /** query [..., 1, d], key [..., 1, d], value [..., 1, dv] -> [..., 1, dv] */
   step(query: Tensor, key: Tensor, value: Tensor): Tensor {
     const op = 'LinearAttentionState.step';
+    expectTensor(op, 'query', query);
+    expectTensor(op, 'key', key);
+    expectTensor(op, 'value', value);
     const shapes = { query: query.shape, key: key.shape, value: value.shape };
     const lead = (t: Tensor) => t.shape.slice(0, -2).join(',');
     const one = (t: Tensor) => t.rank >= 2 && t.shape[t.rank - 2] === 1;
@@ -56,6 +60,9 @@ export class LinearAttentionState {
         { op, argument: 'key', shapes },
       );
     }
+    checkFiniteInput(op, 'query', query);
+    checkFiniteInput(op, 'key', key);
+    checkFiniteInput(op, 'value', value);
     const phiKey = eluFeatureMap(key); // [..., 1, d]
     const update = matmul(phiKey, value, { transposeA: true }); // [..., d, 1] x [..., 1, dv] -> [..., d, dv]
     this.keyValue = this.keyValue ? add(this.keyValue, update) : update; // [..., d, dv]

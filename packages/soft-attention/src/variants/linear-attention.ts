@@ -1,4 +1,5 @@
-import { div, formatShape, matmul, ShapeError, sum, type Tensor, where } from '@heed/tensor';
+import { ArgumentError, div, expectTensor, formatShape, matmul, ShapeError, sum, type Tensor, where } from '@heed/tensor';
+import { checkFiniteInput } from '../check-finite-input';
 import { causalMask } from '../masks';
 import { causalLinearAttention } from './causal-linear-attention';
 import { eluFeatureMap } from './elu-feature-map';
@@ -20,12 +21,12 @@ export function linearAttention(query: Tensor, keys: Tensor, values: Tensor, opt
   checkLinearAttentionInputs('linearAttention', query, keys, values, options.causal ?? false);
   const phiQuery = eluFeatureMap(query); // [..., Lq, d]
   const phiKey = eluFeatureMap(keys); // [..., Lk, d]
-  if (options.causal) return causalLinearAttention(phiQuery, phiKey, values); // [..., L, dv]
+  if (options.causal) return refuseUnderflow('linearAttention', causalLinearAttention(phiQuery, phiKey, values)); // [..., L, dv]
   const keyValue = matmul(phiKey, values, { transposeA: true }); // [..., d, Lk] x [..., Lk, dv] -> [..., d, dv]
   const keySum = sum(phiKey, -2, true); // [..., 1, d]
   const numerator = matmul(phiQuery, keyValue); // [..., Lq, d] x [..., d, dv] -> [..., Lq, dv]
   const denominator = matmul(phiQuery, keySum, { transposeB: true }); // [..., Lq, d] x [..., d, 1] -> [..., Lq, 1]
-  return div(numerator, denominator); // [..., Lq, dv]
+  return refuseUnderflow('linearAttention', div(numerator, denominator)); // [..., Lq, dv]
 }
 
 /**
@@ -39,10 +40,27 @@ export function linearAttentionWeights(query: Tensor, keys: Tensor, options: Lin
   const Lq = query.shape[query.rank - 2]!;
   const Lk = keys.shape[keys.rank - 2]!;
   const kept = options.causal ? where(causalMask(Lq, Lk), similarity, 0) : similarity; // [..., Lq, Lk]
-  return div(kept, sum(kept, -1, true)); // [..., Lq, Lk]
+  return refuseUnderflow('linearAttentionWeights', div(kept, sum(kept, -1, true))); // [..., Lq, Lk]
+}
+
+/**
+ * `result` unless a normalizer φ(q_i)·Σφ(k_j) underflowed to 0 (φ = elu + 1 is below float32's range for
+ * entries under about −104), which would make 0/0 = NaN rows: an ArgumentError then, never a silent NaN.
+ */
+function refuseUnderflow(op: string, result: Tensor): Tensor {
+  if (result.device !== 'cpu' || !result.data.some(Number.isNaN)) return result;
+  throw new ArgumentError(
+    'φ(query)·Σφ(keys) underflowed to 0 (entries far below −100: elu + 1 rounds to 0 in float32), which would give NaN rows; rescale the query and keys',
+    { op, argument: 'query', shapes: { output: result.shape } },
+  );
 }
 
 function checkLinearAttentionInputs(op: string, query: Tensor, keys: Tensor, values: Tensor | null, causal: boolean): void {
+  expectTensor(op, 'query', query);
+  expectTensor(op, 'keys', keys);
+  if (values !== null) expectTensor(op, 'values', values);
+  if (typeof causal !== 'boolean')
+    throw new ArgumentError(`causal must be true or false, got ${String(causal)}`, { op, argument: 'causal' });
   const shapes = { query: query.shape, keys: keys.shape, ...(values ? { values: values.shape } : {}) };
   const lead = (t: Tensor) => t.shape.slice(0, -2).join(',');
   if (
@@ -69,4 +87,7 @@ function checkLinearAttentionInputs(op: string, query: Tensor, keys: Tensor, val
       { op, argument: 'causal', shapes },
     );
   }
+  checkFiniteInput(op, 'query', query);
+  checkFiniteInput(op, 'keys', keys);
+  if (values) checkFiniteInput(op, 'values', values);
 }

@@ -3,6 +3,7 @@ import {
   defaultRng,
   div,
   exp,
+  expectTensor,
   formatShape,
   Linear,
   matmul,
@@ -10,6 +11,7 @@ import {
   mul,
   neg,
   normalInit,
+  checkStateDictEntry,
   Parameter,
   reshape,
   type Rng,
@@ -22,6 +24,7 @@ import {
   Tensor,
 } from '@heed/tensor';
 import { applyKeep } from '../apply-keep';
+import { checkFiniteInput } from '../check-finite-input';
 
 // Shape letters: B batch, T target (decoder) positions, S source (encoder) positions, d state size,
 // dp the position predictor's hidden size.
@@ -83,6 +86,8 @@ export class LuongLocalAttention extends Module {
   constructor(options: LuongLocalAttentionOptions) {
     super();
     const op = 'LuongLocalAttention';
+    if (typeof options !== 'object' || options === null)
+      throw new ConfigError(`takes one options object { dim, mode, window, ... }, got ${String(options)}`, { op, argument: 'options' });
     const { dim, mode, window } = options;
     if (!Number.isInteger(dim) || dim < 1) throw new ConfigError(`dim must be a positive integer, got ${dim}`, { op, argument: 'dim' });
     if (mode !== 'local-m' && mode !== 'local-p')
@@ -114,12 +119,16 @@ export class LuongLocalAttention extends Module {
   /** decoder states h [B, T, d], encoder states hs [B, S, d] -> context [B, T, d], weights [B, T, S], … */
   forward(h: Tensor, hs: Tensor): LuongLocalAttentionResult {
     const op = 'LuongLocalAttention.forward';
+    expectTensor(op, 'h', h);
+    expectTensor(op, 'hs', hs);
     if (h.rank !== 3 || hs.rank !== 3 || h.shape[2] !== this.dim || hs.shape[2] !== this.dim || h.shape[0] !== hs.shape[0]) {
       throw new ShapeError(
         `h ${formatShape(h.shape)} and hs ${formatShape(hs.shape)} must be [B, T, d] and [B, S, d] with d = ${this.dim}`,
         { op, argument: 'hs', shapes: { h: h.shape, hs: hs.shape } },
       );
     }
+    checkFiniteInput(op, 'h', h); // a NaN state would predict a NaN position: an empty window, NaN weights
+    checkFiniteInput(op, 'hs', hs);
     const [B, T] = [h.shape[0]!, h.shape[1]!];
     const S = hs.shape[1]!;
     const D = this.window;
@@ -172,6 +181,12 @@ export class LuongLocalAttention extends Module {
   /** Loads the reference names `W_a.weight` [d, d], `W_p.weight` [dp, d], `v_p` [dp]; checked first, nothing written on failure. */
   loadTorchStateDict(state: Record<string, { readonly shape: readonly number[]; readonly data: ArrayLike<number> }>): void {
     const op = 'LuongLocalAttention.loadTorchStateDict';
+    if (typeof state !== 'object' || state === null)
+      throw new StateDictError(`state must be an object of tensors by PyTorch name, got ${String(state)}`, {
+        op,
+        argument: 'state',
+        keys: [],
+      });
     const own = new Map(this.namedParameters());
     const renamed: Record<string, { readonly shape: readonly number[]; readonly data: ArrayLike<number> }> = {};
     for (const [key, value] of Object.entries(state)) {
@@ -185,7 +200,7 @@ export class LuongLocalAttention extends Module {
         );
       }
       const expected = own.get(heed)!.shape;
-      if (value.shape.join() !== expected.join()) {
+      if (Array.isArray(value?.shape) && value.shape.join() !== expected.join()) {
         throw new StateDictError(`key '${key}' has shape ${formatShape(value.shape)}, this layer expects ${formatShape(expected)}`, {
           op,
           argument: key,
@@ -193,8 +208,10 @@ export class LuongLocalAttention extends Module {
           shapes: { expected, got: value.shape },
         });
       }
-      renamed[heed] = value;
+      renamed[heed] = checkStateDictEntry(op, key, value, expected); // not null, its size, finite numbers
     }
+    const missing = Object.keys(TORCH_NAMES).filter((k) => own.has(TORCH_NAMES[k]!) && !(TORCH_NAMES[k]! in renamed));
+    if (missing.length > 0) throw new StateDictError(`missing keys: ${missing.join(', ')}`, { op, argument: 'state', keys: missing });
     this.loadStateDict(renamed);
   }
 }

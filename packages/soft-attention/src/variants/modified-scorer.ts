@@ -1,4 +1,4 @@
-import { ConfigError, formatShape, Module, ShapeError, type Tensor } from '@heed/tensor';
+import { ConfigError, formatShape, Module, ShapeError, Tensor } from '@heed/tensor';
 import type { Scorer, ScorerSpec } from '@heed/scorers';
 import { resolveScorer } from '../resolve-scorer';
 import { resolveQueryOffset, type QueryPositionOffset } from './query-offset';
@@ -48,7 +48,7 @@ export class ModifiedScorer extends Module implements Scorer {
       });
     }
     this.modifier = modifier;
-    this.inner = resolveScorer(options.inner);
+    this.inner = resolveScorer(options.inner, { op: 'ModifiedScorer' });
     this.queryPositionOffset = offset ?? 0;
     this.kind = `${modifier.kind}+${this.inner.kind}`;
   }
@@ -60,13 +60,13 @@ export class ModifiedScorer extends Module implements Scorer {
     const keyLength = scores.shape[scores.rank - 1]!;
     const queryOffset = resolveQueryOffset(this.queryPositionOffset, queryLength, keyLength, `${this.kind}.score`);
     const modified = this.modifier.modify(scores, { queryLength, keyLength, queryOffset }); // [..., Lq, Lk]
-    if (modified.shape.join() !== scores.shape.join()) {
+    if (!(modified instanceof Tensor) || modified.shape.join() !== scores.shape.join()) {
       throw new ShapeError(
-        `the ${this.modifier.kind} modifier returned ${formatShape(modified.shape)} for scores ${formatShape(scores.shape)}; it must keep their shape`,
+        `the ${this.modifier.kind} modifier returned ${modified instanceof Tensor ? formatShape(modified.shape) : 'no Tensor'} for scores ${formatShape(scores.shape)}; it must keep their shape`,
         {
           op: `${this.kind}.score`,
           argument: 'modifier',
-          shapes: { scores: scores.shape, modified: modified.shape },
+          shapes: { scores: scores.shape, ...(modified instanceof Tensor ? { modified: modified.shape } : {}) },
         },
       );
     }

@@ -4,6 +4,7 @@ import {
   concat,
   type ConfigError,
   deviceBackend,
+  expectTensor,
   formatShape,
   mul,
   neg,
@@ -36,6 +37,12 @@ export interface RotaryEmbeddingOptions {
 
 /** θ[p, i] = positions[p] · base^(−2i/d), in float64: [L, d/2] row-major. */
 export function rotaryAngles(positions: ArrayLike<number>, dim: number, base = 10000): Float64Array {
+  const op = 'rotaryAngles';
+  if (typeof positions !== 'object' || positions === null || typeof positions.length !== 'number')
+    throw new ArgumentError(`positions must be an array of numbers, got ${String(positions)}`, { op, argument: 'positions' });
+  if (!Number.isInteger(dim) || dim < 2 || dim % 2 !== 0)
+    throw new ArgumentError(`dim must be a positive even integer (features rotate in pairs), got ${dim}`, { op, argument: 'dim' });
+  checkRotaryOptions(op, { base, positions });
   const half = dim / 2;
   const angles = new Float64Array(positions.length * half);
   for (let p = 0; p < positions.length; p++) {
@@ -52,6 +59,7 @@ export function rotaryAngles(positions: ArrayLike<number>, dim: number, base = 1
  */
 export function applyRotaryEmbedding(x: Tensor, options: RotaryEmbeddingOptions = {}): Tensor {
   const op = 'applyRotaryEmbedding';
+  expectTensor(op, 'x', x);
   const { base, style } = checkRotaryOptions(op, options);
   const sequenceFirst = options.layout === 'sequence-first';
   if (x.rank < (sequenceFirst ? 3 : 2) || x.shape[x.rank - 1]! % 2 !== 0) {
@@ -134,7 +142,7 @@ export function checkRotaryOptions(
   if (options.positionOffset !== undefined && !Number.isFinite(options.positionOffset)) {
     throw new ArgumentError(`positionOffset must be a finite number, got ${options.positionOffset}`, { op, argument: 'positionOffset' });
   }
-  if (options.positions !== undefined && !Array.from(options.positions).every(Number.isFinite)) {
+  if (options.positions !== undefined && !Array.from(options.positions).every((p) => Number.isFinite(p))) {
     throw new ArgumentError('positions must be finite numbers', { op, argument: 'positions' });
   }
   return { base, style };

@@ -1,4 +1,4 @@
-import { ConfigError, Module, type Tensor } from '@heed/tensor';
+import { ConfigError, formatShape, Module, ShapeError, type Tensor } from '@heed/tensor';
 import type { Scorer, ScorerSpec } from '@heed/scorers';
 import { resolveScorer } from '../resolve-scorer';
 import { resolveQueryOffset, type QueryPositionOffset } from './query-offset';
@@ -52,12 +52,23 @@ export class RotaryScorer extends Module implements Scorer {
         { op: 'RotaryScorer', argument: 'inner' },
       );
     }
-    this.inner = resolveScorer(options.inner);
+    this.inner = resolveScorer(options.inner, { op: 'RotaryScorer' });
     this.queryPositionOffset = options.queryPositionOffset ?? 0;
   }
 
   /** [..., Lq, d] x [..., Lk, d] -> [..., Lq, Lk] */
   score(query: Tensor, keys: Tensor): Tensor {
+    for (const [argument, x] of [
+      ['query', query],
+      ['keys', keys],
+    ] as const) {
+      if (x.rank < 2 || x.shape[x.rank - 1]! % 2 !== 0) {
+        throw new ShapeError(
+          `${argument} ${formatShape(x.shape)} must be [..., L, d] with an even head size d (RoPE turns feature pairs)`,
+          { op: 'rotary.score', argument, shapes: { query: query.shape, keys: keys.shape } },
+        );
+      }
+    }
     const Lq = query.shape[query.rank - 2] ?? 0;
     const Lk = keys.shape[keys.rank - 2] ?? 0;
     const offset = resolveQueryOffset(this.queryPositionOffset, Lq, Lk, 'rotary.score');

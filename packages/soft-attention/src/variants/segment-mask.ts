@@ -85,9 +85,12 @@ function segmentRows(op: string, argument: string, ids: SegmentIds, Failure: typ
     const L = ids.shape[1]!;
     rows = Array.from({ length: ids.shape[0]! }, (_, b) => Array.from(ids.data.subarray(b * L, (b + 1) * L)));
   } else {
-    if (!Array.isArray(ids)) throw new Failure(`${argument} must be [B, L] segment ids`, { op, argument });
-    rows = ids.map((row) => [...row]);
+    if (!Array.isArray(ids) || !ids.every((row) => Array.isArray(row) || ArrayBuffer.isView(row)))
+      throw new Failure(`${argument} must be [B, L] segment ids (one array of ids per batch row)`, { op, argument });
+    rows = ids.map((row) => Array.from(row as ArrayLike<number>));
   }
+  if (!rows.every((row) => row.every((id) => Number.isFinite(id))))
+    throw new Failure(`${argument} must hold finite numbers (segment ids)`, { op, argument });
   if (rows.some((row) => row.length !== rows[0]!.length))
     throw new Failure(`${argument} rows must all have the same length`, { op, argument });
   return rows;

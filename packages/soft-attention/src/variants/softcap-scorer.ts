@@ -17,7 +17,7 @@ export class SoftcapScorer extends Module implements Scorer {
   ) {
     super();
     checkCap('SoftcapScorer', cap, ConfigError);
-    this.inner = resolveScorer(options.inner);
+    this.inner = resolveScorer(options.inner, { op: 'SoftcapScorer' });
   }
 
   /** [..., Lq, dq] x [..., Lk, dk] -> [..., Lq, Lk] */

@@ -1,10 +1,11 @@
-import { ArgumentError, div, mul, tanh, type Tensor } from '@heed/tensor';
+import { ArgumentError, div, expectTensor, mul, tanh, type Tensor } from '@heed/tensor';
 
 /**
  * Logit soft-capping (Gemma 2): cap · tanh(s / cap), smooth, odd, |result| < cap; near s for |s| ≪ cap.
  * [...] -> [...]; d/ds = 1 − tanh²(s / cap).
  */
 export function softcap(scores: Tensor, cap: number): Tensor {
+  expectTensor('softcap', 'scores', scores);
   checkCap('softcap', cap, ArgumentError);
   return mul(tanh(div(scores, cap)), cap); // [...]
 }

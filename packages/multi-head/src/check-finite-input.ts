@@ -1,0 +1,25 @@
+import { ArgumentError, formatShape, type Tensor } from '@heed/tensor';
+
+/**
+ * Refuses NaN and ±∞ in an input (or only NaN and +∞ with `allowNegativeInfinity`, where −∞ means a
+ * masked entry) with an ArgumentError naming the call, the argument, its shape and the first offending
+ * index: a non-finite input would otherwise come out as NaN without a word. Device tensors are not
+ * scanned. The layers check their own inputs, so the error names the layer and the shapes the caller gave.
+ */
+export function checkFiniteInput(op: string, argument: string, x: Tensor, options: { allowNegativeInfinity?: boolean } = {}): void {
+  if (x.device !== 'cpu') return;
+  const data = x.data;
+  let probe = 0;
+  for (let i = 0; i < data.length; i++) probe += data[i]! * 0; // NaN exactly when some entry is NaN or ±∞
+  if (probe === 0) return;
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i]!;
+    // biome-ignore lint/suspicious/noSelfCompare: v !== v is the NaN test
+    if (v !== v || v === Infinity || (v === -Infinity && !options.allowNegativeInfinity)) {
+      throw new ArgumentError(
+        `${argument} ${formatShape(x.shape)} holds ${v} at flat index ${i}: ${options.allowNegativeInfinity ? 'NaN and +∞ are refused (−∞ masks an entry)' : 'NaN and ±∞ inputs are refused'}`,
+        { op, argument, shapes: { [argument]: x.shape } },
+      );
+    }
+  }
+}
