@@ -6,10 +6,12 @@ import {
   DeviceError,
   Linear,
   mseLoss,
+  mul,
   Rng,
   randn,
   reshape,
   scaledDotProductAttentionWithLogSumExp,
+  sum,
   type Tensor,
   tensor,
   toDevice,
@@ -336,29 +338,36 @@ describe('learned variants (relative position bias, sinks) on the GPU equal the 
 });
 
 describe('LlamaAttention with sinks on the GPU', () => {
-  it('a training step (GQA, sliding window, soft-capping, sinks) equals the CPU: output, and the gradients of every parameter', async () => {
-    async function step(device: 'cpu' | 'webgpu') {
-      const rng = new Rng(41);
-      const layer = new LlamaAttention({ embedDim: 8, numHeads: 4, numKeyValueHeads: 2, slidingWindow: 3, softcap: 5, sinks: true, rng });
-      const sinks = new Map(layer.namedParameters()).get('normalizer.sinks')!;
-      sinks.data.set([0.5, -1, 2, 0]); // [H]
-      const x = randn([2, 5, 8], rng); // [B, L, E]
-      await layer.toDevice(device);
-      const { output } = layer.forward(await toDevice(x, device), { needWeights: false }); // [B, L, E]
-      output.backward(await toDevice(randn(output.shape, rng), device));
-      return {
-        output: await output.read(),
-        gradients: await Promise.all(layer.namedParameters().map(async ([name, p]) => [name, await p.grad!.read()] as const)),
-        device: layer.namedParameters().find(([name]) => name === 'normalizer.sinks')![1].device,
-      };
-    }
-    const cpu = await step('cpu');
-    const gpu = await step('webgpu');
-    expect(gpu.device).toBe('webgpu');
-    expectClose(gpu.output, cpu.output, FORWARD, 'output');
-    expect(gpu.gradients.map(([name]) => name)).toContain('normalizer.sinks');
-    gpu.gradients.forEach(([name, g], i) => expectClose(g, cpu.gradients[i]![1], GRADIENT, `d ${name}`));
-  });
+  for (const needWeights of [false, true]) {
+    const asked = needWeights ? 'with its weights (attentionWeights on the GPU, through the weights too)' : 'fused';
+    it(`a step (GQA, sliding window, soft-capping, sinks), ${asked}, equals the CPU: output and every parameter's gradient`, async () => {
+      async function step(device: 'cpu' | 'webgpu') {
+        const rng = new Rng(41);
+        const layer = new LlamaAttention({ embedDim: 8, numHeads: 4, numKeyValueHeads: 2, slidingWindow: 3, softcap: 5, sinks: true, rng });
+        const sinks = new Map(layer.namedParameters()).get('normalizer.sinks')!;
+        sinks.data.set([0.5, -1, 2, 0]); // [H]
+        const x = randn([2, 5, 8], rng); // [B, L, E]
+        await layer.toDevice(device);
+        const { output, weights } = layer.forward(await toDevice(x, device), { needWeights }); // [B, L, E], [B, H, L, L]
+        let loss = sum(mul(output, await toDevice(randn(output.shape, rng), device)));
+        if (weights) loss = loss.add(sum(mul(weights, await toDevice(randn(weights.shape, rng), device))));
+        loss.backward();
+        return {
+          output: await output.read(),
+          weights: weights ? await weights.read() : null,
+          gradients: await Promise.all(layer.namedParameters().map(async ([name, p]) => [name, await p.grad!.read()] as const)),
+          device: sinks.device,
+        };
+      }
+      const cpu = await step('cpu');
+      const gpu = await step('webgpu');
+      expect(gpu.device).toBe('webgpu');
+      expectClose(gpu.output, cpu.output, FORWARD, 'output');
+      if (needWeights) expectClose(gpu.weights!, cpu.weights!, FORWARD, 'weights');
+      expect(gpu.gradients.map(([name]) => name)).toContain('normalizer.sinks');
+      gpu.gradients.forEach(([name, g], i) => expectClose(g, cpu.gradients[i]![1], GRADIENT, `d ${name}`));
+    });
+  }
 });
 
 describe('a MultiHeadAttention training step on WebGPU equals the CPU one', () => {
