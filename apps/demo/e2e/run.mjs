@@ -34,7 +34,8 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const dirFlag = process.argv.indexOf('--screenshots');
 const screenshots = join(root, dirFlag > 0 && process.argv[dirFlag + 1] ? process.argv[dirFlag + 1] : 'screenshots');
 const TRAIN_STEPS = 150;
-const DEADLINE_MS = 300_000; // a guard against hanging, not a timing check: the walk takes about 2 min on a loaded 2-core machine
+const COMPARE_STEPS = 30; // panel 2 on WebGPU against WASM
+const DEADLINE_MS = 480_000; // a guard against hanging, not a timing check: the walk takes about 3 min on a loaded 2-core machine (WebGPU runs on SwiftShader)
 
 if (!existsSync(join(root, 'dist', 'index.html'))) {
   console.error('e2e: dist/index.html is missing; run `pnpm --filter @heed/demo run build` first');
@@ -218,7 +219,10 @@ const context = await chromium.launchPersistentContext(userDataDir, {
   args: [
     '--headless',
     '--no-sandbox',
-    '--disable-gpu',
+    // WebGPU on SwiftShader (Chromium's software adapter); the kernels never read workgroup memory they have not
+    // written, so Dawn's zero-fill of it (slow on SwiftShader) is turned off, as in @heed/webgpu's browser tests
+    '--enable-unsafe-webgpu',
+    '--enable-dawn-features=disable_workgroup_init',
     '--disable-background-networking',
     '--disable-component-update',
     '--disable-sync',
@@ -286,12 +290,16 @@ try {
       );
     }, id);
   const backendIds = await backendBar.locator('[data-testid=backend-button]').evaluateAll((els) => els.map((el) => el.dataset.backend));
-  await backendReady('wasm');
+  await backendReady('webgpu');
   check(
-    'the page starts on the WASM kernels, with the time of a training step',
-    (await backendBar.getAttribute('data-step-ms-wasm')) !== null,
+    'the page starts on WebGPU (SwiftShader here), with the time of a training step on the GPU',
+    (await backendBar.getAttribute('data-step-ms-webgpu')) !== null &&
+      (await backendBar.locator('[data-testid=backend-status]').textContent()).startsWith('WebGPU on') &&
+      !(await backendBar.locator('[data-testid=backend-note]').isVisible()),
     await backendBar.locator('[data-testid=backend-status]').textContent(),
   );
+  await backendBar.locator('[data-testid=backend-button][data-backend=wasm]').click();
+  await backendReady('wasm');
   await backendBar.locator('[data-testid=backend-button][data-backend=js]').click();
   await backendReady('js');
   const [jsMs, wasmMs] = await backendBar.evaluate((el) => [Number(el.dataset.stepMsJs), Number(el.dataset.stepMsWasm)]);
@@ -300,7 +308,7 @@ try {
     jsMs > 0 &&
       wasmMs > 0 &&
       (await backendBar.locator('[data-testid=backend-status]').textContent()).includes('TypeScript') &&
-      backendIds.join() === 'js,wasm',
+      backendIds.join() === 'js,wasm,webgpu',
     `${await backendBar.locator('[data-testid=backend-times]').textContent()}`,
   );
   const onJs = await page.evaluate(() => window.heedDemo?.variants);
@@ -471,6 +479,42 @@ try {
     'an empty steps box is refused in words',
     (await stepsNote.textContent()).includes('empty') && (await dates.getAttribute('data-state')) === 'ready',
     await stepsNote.textContent(),
+  );
+
+  // The same short run (same seeds, same batches) on WebGPU and on WASM: the losses agree to float32 rounding
+  // of a different summation order (seen: 2e-6 relative after 20 steps), the held-out accuracy to at most one
+  // example / a few characters whose argmax is a near tie. Short, because SwiftShader takes ~1 s a step.
+  const runOn = async (backendId) => {
+    await backendBar.locator(`[data-testid=backend-button][data-backend=${backendId}]`).click();
+    await backendReady(backendId);
+    await dates.locator('[data-testid=dates-steps]').fill(String(COMPARE_STEPS));
+    await dates.locator('[data-testid=dates-train]').click();
+    await page.waitForFunction(() => document.querySelector('#panel-dates')?.dataset.state === 'training');
+    await page.waitForFunction(() => ['done', 'error'].includes(document.querySelector('#panel-dates')?.dataset.state ?? ''), undefined, {
+      timeout: 120_000,
+    });
+    return dates.evaluate((el) => ({
+      state: el.dataset.state,
+      loss: Number(el.dataset.finalLoss),
+      exact: Number(el.dataset.heldOutExact),
+      characters: Number(el.dataset.heldOutCharacters),
+      stepMs: Number(el.dataset.stepMs),
+      status: el.querySelector('[data-testid=dates-status]')?.textContent ?? '',
+    }));
+  };
+  const onGpu = await runOn('webgpu');
+  const onCpu = await runOn('wasm');
+  const describeRun = (r) =>
+    `loss ${r.loss.toFixed(5)}, held-out ${(100 * r.exact).toFixed(0)}% exact, ${(100 * r.characters).toFixed(1)}% characters, ${r.stepMs.toFixed(0)} ms/step`;
+  check(
+    `panel 2 trains on WebGPU: ${COMPARE_STEPS} steps from the same seed as on WASM reach the same loss (±1e-3 relative) and held-out accuracy (±1 example, ±0.5% characters)`,
+    onGpu.state === 'done' &&
+      onCpu.state === 'done' &&
+      onGpu.status.includes('ms per step on WebGPU') &&
+      Math.abs(onGpu.loss - onCpu.loss) <= 1e-3 * Math.abs(onCpu.loss) &&
+      Math.abs(onGpu.exact - onCpu.exact) <= 0.01 + 1e-9 &&
+      Math.abs(onGpu.characters - onCpu.characters) <= 0.005 + 1e-9,
+    `WebGPU: ${describeRun(onGpu)} · WASM: ${describeRun(onCpu)}`,
   );
 
   await dates.locator('[data-testid=dates-scorer]').selectOption('scaled-dot');

@@ -104,6 +104,7 @@ export type { SgdOptions } from './optim/sgd';
 export { Adam } from './optim/adam';
 export type { AdamOptions } from './optim/adam';
 export { clipGradNorm } from './optim/clip-grad-norm';
+export { clipGradNormAsync } from './optim/clip-grad-norm-async';
 
 export { gradcheck } from './testing/gradcheck';
 export type { GradcheckOptions, GradcheckResult } from './testing/gradcheck';

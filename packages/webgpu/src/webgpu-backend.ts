@@ -26,6 +26,7 @@ import {
   WHERE_SHADER,
   WRITE_BLOCKS_SHADER,
 } from './shaders/elementwise-shaders';
+import { GATHER_SHADER, groupByPosition, SCATTER_ADD_SHADER } from './shaders/gather-shaders';
 import { MATMUL_SHADER, MATMUL_TILE } from './shaders/matmul-shader';
 import { ADAM_SHADER, SGD_SHADER } from './shaders/optimizer-shaders';
 import { REDUCE_WORKGROUP, reduceLongShader, reduceRowsShader, SOFTMAX_SHADER } from './shaders/reduce-shaders';
@@ -219,6 +220,31 @@ export class WebGpuBackend implements DeviceBackend {
     if (x.size === 0) return out;
     this.#dispatch(`unary:${op}`, unaryShader(op), [this.#own(x), out], [x.size], this.#elementGroups(x.size));
     return out;
+  }
+
+  gather(x: DeviceStorage, source: Int32Array): GpuStorage {
+    const out = this.allocate(source.length);
+    if (source.length === 0) return out;
+    const positions = this.#uploadIndices(source);
+    this.#dispatch('gather', GATHER_SHADER, [this.#own(x), positions, out], [source.length], this.#elementGroups(source.length));
+    this.release(positions);
+    return out;
+  }
+
+  scatterAdd(g: DeviceStorage, source: Int32Array, size: number): GpuStorage {
+    const out = this.allocate(size);
+    if (size === 0) return out;
+    const { starts, order } = groupByPosition(source, size);
+    const [startsBuffer, orderBuffer] = [this.#uploadIndices(starts), this.#uploadIndices(order)];
+    this.#dispatch('scatterAdd', SCATTER_ADD_SHADER, [this.#own(g), startsBuffer, orderBuffer, out], [size], this.#elementGroups(size));
+    this.release(startsBuffer);
+    this.release(orderBuffer);
+    return out;
+  }
+
+  /** Integers to storage, bit for bit (the kernels read them as u32; an empty list gets one element). */
+  #uploadIndices(values: Int32Array | Uint32Array): GpuStorage {
+    return this.upload(values.length === 0 ? new Float32Array(1) : new Float32Array(values.buffer, values.byteOffset, values.length));
   }
 
   // ---- reductions and softmax ---------------------------------------------------------------------------

@@ -7,9 +7,18 @@ describe('the backends of the kernels switch', () => {
     await switchBackend(backendById('js'));
   });
 
-  it('are JS and WASM, with unique ids; an unknown id is refused naming the known ones', () => {
-    expect(BACKENDS.map((b) => b.id)).toEqual(['js', 'wasm']);
-    expect(() => backendById('webgpu')).toThrow("unknown backend 'webgpu' (known: js, wasm)");
+  it('are JS, WASM and WebGPU, with unique ids; an unknown id is refused naming the known ones', () => {
+    expect(BACKENDS.map((b) => b.id)).toEqual(['js', 'wasm', 'webgpu']);
+    expect(() => backendById('cuda')).toThrow("unknown backend 'cuda' (known: js, wasm, webgpu)");
+  });
+
+  it('WebGPU trains on the device and says why it cannot run where there is no navigator.gpu (Node)', async () => {
+    const webgpu = backendById('webgpu');
+    expect(webgpu.device).toBe('webgpu');
+    expect(webgpu.unavailable()).toBe('this browser has no WebGPU (navigator.gpu)');
+    expect(defaultBackend().id).toBe('wasm');
+    expect(defaultBackend([backendById('wasm')]).id).toBe('js'); // the fallback when WASM failed to start
+    await expect(switchBackend(webgpu)).rejects.toThrow('WebGPU cannot run here: this browser has no WebGPU (navigator.gpu)');
   });
 
   it("each switches heed's active kernel set, and the listeners hear it", async () => {

@@ -1,4 +1,5 @@
 import { useJsKernels, useWasmKernels, wasmSimdSupported } from '@heed/tensor';
+import { requestGpuDevice, useWebGpu } from '@heed/webgpu';
 
 // The kernel sets the page can run heed on. Each is one entry: a third (WebGPU, from @heed/webgpu) is one
 // more object in BACKENDS, and the switch, the worker and the timing pick it up.
@@ -12,6 +13,8 @@ export interface Backend {
   unavailable(): string | null;
   /** Makes heed's ops in this thread (page or worker) run on it; resolves to what runs, in words. */
   activate(): Promise<string>;
+  /** The device a model moves to for training on it ('webgpu'); absent: the CPU, with the kernels above. */
+  readonly device?: string;
 }
 
 export const BACKENDS: readonly Backend[] = [
@@ -34,6 +37,20 @@ export const BACKENDS: readonly Backend[] = [
       return `WebAssembly SIMD kernels (${info.simd === 'relaxed' ? 'relaxed SIMD, fused multiply-add' : 'SIMD-128'}, ${info.threads} thread${info.threads > 1 ? 's' : ''})`;
     },
   },
+  {
+    id: 'webgpu',
+    label: 'WebGPU',
+    device: 'webgpu',
+    unavailable: () => (typeof navigator !== 'undefined' && 'gpu' in navigator ? null : 'this browser has no WebGPU (navigator.gpu)'),
+    activate: async () => {
+      // the adapter may still be missing (a blocklisted GPU, a headless browser): requestGpuDevice says so
+      const { device, adapter } = await requestGpuDevice();
+      useWebGpu(device);
+      const info = await useWasmKernels(); // what stays on the CPU (the page's panels, decoding) runs on WASM
+      const name = [adapter.info.vendor, adapter.info.architecture].filter((s) => s !== '').join(' ') || 'an adapter';
+      return `WebGPU on ${name} (training on the GPU; the rest on ${info ? 'WebAssembly SIMD' : 'plain TypeScript'} kernels)`;
+    },
+  },
 ];
 
 /** The backend with this id; an unknown id is a programming error, said with the known ids. */
@@ -43,9 +60,12 @@ export function backendById(id: string): Backend {
   return backend;
 }
 
-/** The backend the page starts on: the last one in BACKENDS this browser runs (the most specialised; which is fastest depends on the model and the machine, hence the timing). */
-export function defaultBackend(): Backend {
-  return [...BACKENDS].reverse().find((b) => b.unavailable() === null) ?? BACKENDS[0]!;
+/**
+ * The backend the page starts on: the last one in BACKENDS this browser runs (the most specialised; which is
+ * fastest depends on the model and the machine, hence the timing). `except`: backends that failed to start.
+ */
+export function defaultBackend(except: readonly Backend[] = []): Backend {
+  return [...BACKENDS].reverse().find((b) => b.unavailable() === null && !except.includes(b)) ?? BACKENDS[0]!;
 }
 
 type Listener = (backend: Backend) => void;

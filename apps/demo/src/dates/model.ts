@@ -1,4 +1,4 @@
-import { add, concat, crossEntropy, Embedding, Linear, Module, noGrad, reshape, Rng, slice, tanh, Tensor, zeros } from '@heed/tensor';
+import { add, concat, crossEntropy, Embedding, Linear, Module, mul, noGrad, reshape, Rng, slice, tanh, Tensor, zeros } from '@heed/tensor';
 import { createScorer, type Scorer } from '@heed/scorers';
 import { SoftAttention } from '@heed/soft-attention';
 import { INPUT_LENGTH, INPUT_VOCAB, OUTPUT_LENGTH, OUTPUT_VOCAB, PAD, START } from './data';
@@ -154,7 +154,8 @@ export class DateModel extends Module {
 /** Each position next to its neighbours: [B, L, d] -> [B, L, (2r + 1)·d], zeros beyond the ends. */
 function window(x: Tensor, radius: number): Tensor {
   const [B, L, d] = x.shape as [number, number, number];
-  const padding = zeros([B, radius, d]);
+  // on a device the zeros are made there (x·0 of a slice; its gradient is zero), the CPU keeps its plain zeros
+  const padding = x.device === 'cpu' ? zeros([B, radius, d]) : mul(slice(x, 1, 0, radius), 0); // [B, r, d]
   const padded = concat([padding, x, padding], 1); // [B, L + 2r, d]
   const shifted: Tensor[] = [];
   for (let k = 0; k <= 2 * radius; k++) shifted.push(slice(padded, 1, k, k + L)); // [B, L, d]

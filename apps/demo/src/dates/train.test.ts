@@ -125,6 +125,19 @@ describe('date model training', () => {
     for (let i = 0; i < a.weights.size; i++) expect(b.weights.data[i]).toBeCloseTo(a.weights.data[i]!, 2);
   });
 
+  it('stepAsync on the CPU takes the same steps as step, and readState copies the weights', async () => {
+    const [a, b] = [new DateTrainer({ seed: 5, dataSeed: 6 }), new DateTrainer({ seed: 5, dataSeed: 6 })];
+    for (let i = 0; i < 3; i++) expect(await b.stepAsync()).toBe(a.step());
+    const state = await b.readState();
+    const named = Object.fromEntries(a.model.namedParameters());
+    expect(Object.keys(state)).toEqual(Object.keys(named));
+    for (const [name, { shape, data }] of Object.entries(state)) {
+      expect(shape).toEqual(named[name]!.shape);
+      expect(Array.from(data)).toEqual(Array.from(named[name]!.data));
+      expect(data).not.toBe(b.model.stateDict()[name]!.data); // a copy
+    }
+  });
+
   it.each(['additive', 'scaled-dot'])('the shipped model public/models/dates-%s.json rewrites held-out dates', (scorer) => {
     const file = JSON.parse(readFileSync(new URL(`../../public/models/dates-${scorer}.json`, import.meta.url), 'utf8')) as ModelFile;
     expect(file.config.scorer).toBe(scorer);

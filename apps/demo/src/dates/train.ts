@@ -1,4 +1,4 @@
-import { Adam, clipGradNorm, Rng, type Tensor } from '@heed/tensor';
+import { Adam, clipGradNorm, clipGradNormAsync, Rng, type Tensor } from '@heed/tensor';
 import { encodeInput, encodeOutput, decodeOutput, makeExamples, OUTPUT_LENGTH, randomExample, type DateExample } from './data';
 import { DateModel, type DateModelConfig } from './model';
 
@@ -51,18 +51,48 @@ export class DateTrainer {
     this.rng = new Rng(this.config.dataSeed);
   }
 
-  /** One optimizer step on a new batch; returns its loss. */
+  /** One optimizer step on a new batch; returns its loss (the model on the CPU). */
   step(): number {
+    const loss = this.forwardBackward();
+    clipGradNorm(this.model.parameters(), this.config.clipNorm);
+    this.optimizer.step();
+    this.steps++;
+    return loss.item();
+  }
+
+  /**
+   * `step()` with the model on any device (see `toDevice`): the same batch, clipping and update, computed
+   * there; resolves to the loss once the device has it (the step's only wait).
+   */
+  async stepAsync(): Promise<number> {
+    const loss = this.forwardBackward();
+    await clipGradNormAsync(this.model.parameters(), this.config.clipNorm);
+    this.optimizer.step();
+    this.steps++;
+    return (await loss.read())[0]!;
+  }
+
+  /** Moves the weights to `device` ('webgpu'), before the first step: the optimizer's moments follow them. */
+  async toDevice(device: string): Promise<void> {
+    await this.model.toDevice(device);
+  }
+
+  /** The weights as host arrays, wherever they live: name -> { shape, data } (copies). */
+  async readState(): Promise<Record<string, { shape: number[]; data: Float32Array }>> {
+    const state: Record<string, { shape: number[]; data: Float32Array }> = {};
+    for (const [name, p] of this.model.namedParameters()) state[name] = { shape: [...p.shape], data: await p.read() };
+    return state;
+  }
+
+  /** A new batch, the gradients of its loss: the loss, a scalar on the model's device. */
+  private forwardBackward(): Tensor {
     const batch = Array.from({ length: this.config.batchSize }, () => randomExample(this.rng));
     const inputs = batch.map((e) => encodeInput(e.input));
     const targets = batch.map((e) => encodeOutput(e.target));
     this.model.zeroGrad();
     const { loss } = this.model.loss(inputs, targets);
     loss.backward();
-    clipGradNorm(this.model.parameters(), this.config.clipNorm);
-    this.optimizer.step();
-    this.steps++;
-    return loss.item();
+    return loss;
   }
 }
 

@@ -1,5 +1,5 @@
-import { BACKENDS, type Backend, defaultBackend, switchBackend } from '../backend/backends';
-import { timeTrainingStep } from '../backend/step-time';
+import { BACKENDS, type Backend, currentBackend, defaultBackend, switchBackend } from '../backend/backends';
+import { timedStep, timeTrainingStep } from '../backend/step-time';
 import { fmt, h } from '../ui/dom';
 
 // The kernels every panel runs on (the page's thread and the training worker), with the time per training
@@ -17,6 +17,9 @@ export function mountBackendSwitch(root: HTMLElement, onSwitched: () => void): v
   });
   const status = h('span', { class: 'backend-status', data: { testid: 'backend-status' }, attrs: { 'aria-live': 'polite' } });
   const times = h('span', { class: 'backend-times muted', data: { testid: 'backend-times' } });
+  // a backend the browser offers but that could not start (WebGPU without an adapter): said here, and the page falls back
+  const note = h('p', { class: 'backend-note', data: { testid: 'backend-note' }, attrs: { hidden: true } });
+  const failed: Backend[] = [];
   const measured = new Map<string, number>();
   root.append(
     h(
@@ -27,6 +30,7 @@ export function mountBackendSwitch(root: HTMLElement, onSwitched: () => void): v
       status,
       times,
     ),
+    note,
   );
   buttons.forEach((button, i) => button.addEventListener('click', () => void use(BACKENDS[i]!)));
   void use(defaultBackend());
@@ -42,16 +46,27 @@ export function mountBackendSwitch(root: HTMLElement, onSwitched: () => void): v
       status.textContent = `${description} · timing a training step…`;
       onSwitched();
       await idle(); // time the step once the page has settled, not while the panels are still starting
-      const ms = await timeTrainingStep();
+      const ms = await timeTrainingStep(5, backend.device);
       measured.set(backend.id, ms);
       root.dataset[`stepMs${backend.id[0]!.toUpperCase()}${backend.id.slice(1)}`] = String(ms);
       status.textContent = `${description}: ${fmt(ms, 1)} ms per training step`;
-      times.textContent = `(panel 3's transformer, a batch of 32: ${[...measured].map(([id, t]) => `${BACKENDS.find((b) => b.id === id)!.label} ${fmt(t, 1)} ms`).join(' · ')})`;
+      times.textContent = `(a batch of 32: ${[...measured].map(([id, t]) => `${BACKENDS.find((b) => b.id === id)!.label} ${fmt(t, 1)} ms`).join(' · ')}; ${[...new Set([...measured.keys()].map((id) => timedStep(BACKENDS.find((b) => b.id === id)!.device)))].join(' and ')})`;
     } catch (error) {
-      status.textContent = `Could not switch to ${backend.label}: ${error instanceof Error ? error.message : String(error)}`;
+      const why = error instanceof Error ? error.message : String(error);
+      status.textContent = `Could not switch to ${backend.label}: ${why}`;
+      if (!failed.includes(backend)) failed.push(backend);
+      note.hidden = false;
+      note.textContent = `${failed.map((b) => b.label).join(', ')} cannot run in this browser (${why}).`;
+      if (currentBackend() === null) {
+        const fallback = defaultBackend(failed);
+        if (!failed.includes(fallback)) {
+          note.textContent += ` Falling back to ${fallback.label}.`;
+          queueMicrotask(() => void use(fallback));
+        }
+      }
     } finally {
       buttons.forEach((b, i) => {
-        b.disabled = BACKENDS[i]!.unavailable() !== null;
+        b.disabled = BACKENDS[i]!.unavailable() !== null || failed.includes(BACKENDS[i]!);
       });
       root.dataset.backendState = 'ready';
     }

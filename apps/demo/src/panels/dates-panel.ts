@@ -210,11 +210,13 @@ export function mountDates(root: HTMLElement): void {
   function createWorker(): Worker {
     const w = new Worker(new URL('../dates/train-worker.ts', import.meta.url), { type: 'module' });
     let lastAccuracy = '';
+    let finalLoss = Number.NaN; // the loss of the last step reported
     w.addEventListener('message', (event: MessageEvent<FromWorker>) => {
       const m = event.data;
       if (m.runId !== runId) return; // a run that was stopped or replaced
       if (m.type === 'progress') {
         progress.value = m.step;
+        finalLoss = m.loss;
         chart.addLoss(m.step, m.loss);
         status.textContent = `step ${m.step} / ${m.steps} · loss ${fmt(m.loss, 4)}${lastAccuracy} · ${fmt(m.seconds, 1)} s`;
         if (m.state && model) {
@@ -224,12 +226,15 @@ export function mountDates(root: HTMLElement): void {
         }
       } else if (m.type === 'accuracy') {
         chart.addAccuracy(m.step, m.exact);
+        root.dataset.heldOutExact = String(m.exact); // the e2e compares runs on two backends with these
+        root.dataset.heldOutCharacters = String(m.characters);
         lastAccuracy = ` · held-out accuracy ${fmt(m.exact * 100, 0)}% exact, ${fmt(m.characters * 100, 1)}% of characters`;
       } else if (m.type === 'done') {
         model?.loadStateDict(m.state);
         modelLabel = `${model?.config.scorer ?? ''} model trained in the browser (${m.step} steps, ${fmt(m.seconds, 1)} s)`;
         status.textContent = `${m.stopped ? 'Stopped' : 'Done'} after ${m.step} steps in ${fmt(m.seconds, 1)} s (${fmt(m.stepMs, 1)} ms per step on ${m.kernels})${lastAccuracy}.`;
         root.dataset.stepMs = String(m.stepMs);
+        root.dataset.finalLoss = String(finalLoss);
         lastAccuracy = '';
         trainingConfig = null;
         trainButton.disabled = false;

@@ -155,6 +155,10 @@ export interface DeviceBackend {
     weights: DeviceStorage,
     dWeights: DeviceStorage,
   ): { dq: DeviceStorage; dk: DeviceStorage } & DeviceVariantGradients;
+  /** out[i] = x[source[i]] (gather, embedding: flat positions in x, computed on the host). Absent: those ops refuse the device. */
+  gather?(x: DeviceStorage, source: Int32Array): DeviceStorage;
+  /** Their gradient: out[j] = Σ g[i] over the i with source[i] = j, in increasing i (as the CPU), `size` elements. */
+  scatterAdd?(g: DeviceStorage, source: Int32Array, size: number): DeviceStorage;
   /** One Adam step of θ with gradient g, moments m and v (θ, m, v updated in place). */
   adamStep(theta: DeviceStorage, grad: DeviceStorage, m: DeviceStorage, v: DeviceStorage, step: DeviceAdamStep): void;
   /** One SGD step of θ with gradient g and momentum buffer (null without momentum), in place. */

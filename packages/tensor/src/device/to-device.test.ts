@@ -3,6 +3,7 @@ import { tensor } from '../creation';
 import { DeviceError } from '../errors/device-error';
 import { Linear } from '../nn/linear';
 import { add, mul } from '../ops/binary';
+import { embedding, gather } from '../ops/gather';
 import { matmul } from '../ops/matmul';
 import { reshape } from '../ops/reshape';
 import { Tensor } from '../tensor';
@@ -86,6 +87,18 @@ describe('devices', () => {
     ]);
     expect(await toDevice(there, 'host-test')).toBe(there);
     expect(Array.from(await x.read())).toEqual([1, 2, 3, 4, 5, 6]);
+  });
+
+  it('refuses gather and embedding on a device without the gather kernels, naming the way back', async () => {
+    const weight = await toDevice(
+      tensor([
+        [1, 2],
+        [3, 4],
+      ]),
+      'host-test',
+    );
+    expectHeedError(() => embedding(weight, [1, 0]), DeviceError, { op: 'embedding', argument: 'weight' });
+    expect(() => gather(weight, 1, tensor([[0], [1]]))).toThrow(/'host-test' device has no gather kernel.*toDevice\(t, 'cpu'\)/);
   });
 
   it('refuses synchronous reads of device data, naming the call and the await to use', async () => {

@@ -1,4 +1,7 @@
+import { backendOf } from '../device/backend-of';
+import type { DeviceBackend, DeviceStorage } from '../device/device-backend';
 import { ArgumentError } from '../errors/argument-error';
+import { DeviceError } from '../errors/device-error';
 import { formatShape } from '../errors/heed-error';
 import { ShapeError } from '../errors/shape-error';
 import { expectIndices, expectTensor } from '../expect-tensor';
@@ -44,6 +47,8 @@ export function gather(x: Tensor, axis: number, index: Tensor): Tensor {
       pos[d] = 0;
     }
   }
+  const backend = backendOf('gather', ['x'], x);
+  if (backend !== null) return gatherOnDevice(backend, 'gather', x, source, index.shape);
   const out = new Float32Array(index.size);
   for (let i = 0; i < out.length; i++) out[i] = x.data[source[i]!]!;
   return fromOp(out, index.shape, 'gather', [x], (g) => {
@@ -66,16 +71,18 @@ export function embedding(weight: Tensor, indices: Tensor | ArrayLike<number>): 
     });
   }
   const [rows, dim] = [weight.shape[0]!, weight.shape[1]!];
+  const backend = backendOf('embedding', ['weight'], weight);
+  if (backend !== null) {
+    const source = new Int32Array(ids.size * dim); // flat position in weight of every output element
+    for (let i = 0; i < ids.size; i++) {
+      const r = checkedRow(ids, i, rows, weight);
+      for (let j = 0; j < dim; j++) source[i * dim + j] = r * dim + j;
+    }
+    return gatherOnDevice(backend, 'embedding', weight, source, [...ids.shape, dim]); // [..., D]
+  }
   const out = new Float32Array(ids.size * dim);
   for (let i = 0; i < ids.size; i++) {
-    const r = ids.data[i]!;
-    if (!Number.isInteger(r) || r < 0 || r >= rows) {
-      throw new ArgumentError(`index ${r} at position ${i} is out of range [0, ${rows}) for weight ${formatShape(weight.shape)}`, {
-        op: 'embedding',
-        argument: 'indices',
-        shapes: { weight: weight.shape, indices: ids.shape },
-      });
-    }
+    const r = checkedRow(ids, i, rows, weight);
     out.set(weight.data.subarray(r * dim, (r + 1) * dim), i * dim);
   }
   return fromOp(out, [...ids.shape, dim], 'embedding', [weight], (g) => {
@@ -85,5 +92,39 @@ export function embedding(weight: Tensor, indices: Tensor | ArrayLike<number>): 
       for (let j = 0; j < dim; j++) gw[r + j]! += g.data[i * dim + j]!;
     }
     return [new Tensor(gw, weight.shape)];
+  });
+}
+
+/** Row `ids[i]` of weight [rows, D], or an ArgumentError when it is not an integer in [0, rows). */
+function checkedRow(ids: Tensor, i: number, rows: number, weight: Tensor): number {
+  const r = ids.data[i]!;
+  if (!Number.isInteger(r) || r < 0 || r >= rows) {
+    throw new ArgumentError(`index ${r} at position ${i} is out of range [0, ${rows}) for weight ${formatShape(weight.shape)}`, {
+      op: 'embedding',
+      argument: 'indices',
+      shapes: { weight: weight.shape, indices: ids.shape },
+    });
+  }
+  return r;
+}
+
+/**
+ * out[i] = x[source[i]] on x's device, `shape` of source's size; the gradient sums g[i] into position source[i]
+ * (the backend's scatterAdd: no atomics, each position sums its own i's in increasing order, as the CPU loop).
+ */
+function gatherOnDevice(backend: DeviceBackend, op: string, x: Tensor, source: Int32Array, shape: readonly number[]): Tensor {
+  if (backend.gather === undefined || backend.scatterAdd === undefined) {
+    throw new DeviceError(`the '${backend.name}' device has no gather kernel: move x to the CPU with \`await toDevice(t, 'cpu')\``, {
+      op,
+      argument: op === 'embedding' ? 'weight' : 'x',
+      shapes: { x: x.shape },
+    });
+  }
+  const scatterAdd = backend.scatterAdd.bind(backend);
+  const out: DeviceStorage = backend.gather(x.storage!, source);
+  return fromOp(out, shape, op, [x], (g) => {
+    const gradBackend = backendOf(op, ['grad'], g);
+    if (gradBackend !== backend) throw new DeviceError(`the gradient of ${op} is not on '${backend.name}'`, { op, argument: 'grad' });
+    return [new Tensor(scatterAdd(g.storage!, source, x.size), x.shape)];
   });
 }
