@@ -1,4 +1,6 @@
 import { LlamaAttention, MultiHeadAttention } from '@heed/multi-head';
+import { DotScorer } from '@heed/scorers';
+import { attend, BiasedScorer, RelativePositionBias } from '@heed/soft-attention';
 import {
   Adam,
   attentionWeights,
@@ -366,6 +368,40 @@ describe('LlamaAttention with sinks on the GPU', () => {
       if (needWeights) expectClose(gpu.weights!, cpu.weights!, FORWARD, 'weights');
       expect(gpu.gradients.map(([name]) => name)).toContain('normalizer.sinks');
       gpu.gradients.forEach(([name, g], i) => expectClose(g, cpu.gradients[i]![1], GRADIENT, `d ${name}`));
+    });
+  }
+});
+
+describe("T5's RelativePositionBias on the GPU", () => {
+  for (const bidirectional of [true, false]) {
+    it(`attend() ${bidirectional ? 'bidirectional' : 'causal'}: the context and the gradients of q, k, v and the bucket table equal the CPU`, async () => {
+      async function run(device: 'cpu' | 'webgpu') {
+        const rng = new Rng(51);
+        const positionBias = new RelativePositionBias({ numHeads: 2, bidirectional, numBuckets: 8, maxDistance: 16 });
+        positionBias.relative_attention_bias.data.set(randn([8, 2], rng).data); // [numBuckets, H]
+        await positionBias.toDevice(device);
+        const scorer = new BiasedScorer(positionBias, { inner: new DotScorer() }); // T5: no 1/√d
+        const leaf = async (shape: number[]) => {
+          const t = await toDevice(randn(shape, rng), device);
+          t.requiresGrad = true;
+          return t;
+        };
+        const [query, keys, values] = [await leaf([2, 2, 9, 4]), await leaf([2, 2, 11, 4]), await leaf([2, 2, 11, 3])];
+        const { context } = attend({ query, keys, values, scorer, causal: !bidirectional, needWeights: false }); // [B, H, Lq, dv]
+        context.backward(await toDevice(randn(context.shape, rng), device));
+        return {
+          context: await context.read(),
+          gradients: await Promise.all([query, keys, values, positionBias.relative_attention_bias].map((t) => t.grad!.read())),
+          device: positionBias.relative_attention_bias.device,
+        };
+      }
+      const cpu = await run('cpu');
+      const gpu = await run('webgpu');
+      expect(gpu.device).toBe('webgpu');
+      expectClose(gpu.context, cpu.context, FORWARD, 'context');
+      ['dq', 'dk', 'dv', 'd relative_attention_bias'].forEach((label, i) =>
+        expectClose(gpu.gradients[i]!, cpu.gradients[i]!, GRADIENT, label),
+      );
     });
   }
 });
