@@ -470,8 +470,15 @@ describe('scaledDotProductAttention on a device: the learned variant parameters'
       dv: zeros(problem.n * problem.keyLength * problem.valueDim),
       positionBias: problem.positionBias ? zeros(problem.positionBias.size) : null,
     }),
-    attentionWeights: unused,
-    attentionWeightsBackward: unused,
+    attentionWeights: (problem, _q, _k, _logSumExp, rows) => {
+      seen.push(problem);
+      return zeros(problem.n * rows.length * problem.keyLength);
+    },
+    attentionWeightsBackward: (problem) => ({
+      dq: zeros(problem.n * problem.queryLength * problem.headDim),
+      dk: zeros(problem.n * problem.keyLength * problem.headDim),
+      positionBias: problem.positionBias ? zeros(problem.positionBias.size) : null,
+    }),
     adamStep: unused,
     sgdStep: unused,
   };
@@ -494,5 +501,25 @@ describe('scaledDotProductAttention on a device: the learned variant parameters'
     const error = expectThrows(() => output.backward(dOut), DeviceError);
     expect(error).toMatchObject({ op: 'scaledDotProductAttention', argument: 'sinks' });
     expect(error.message).toMatch(/the device backend returned no gradient for sinks \[2\]/);
+
+    const { logSumExp } = scaledDotProductAttentionWithLogSumExp(q, k, v, { positionBias, sinks });
+    const weights = attentionWeights(q, k, logSumExp, { positionBias, sinks, rows: [2, 0] }); // [1, 2, R, Lk]
+    expect(seen.at(-1)!.sinks).toBe(sinks.storage);
+    const dWeights = await toDevice(randn(weights.shape, rng), 'variants-test');
+    expect(expectThrows(() => weights.backward(dWeights), DeviceError)).toMatchObject({ op: 'attentionWeights', argument: 'sinks' });
+  });
+
+  it('refuses a variant the backend does not name in attentionVariants, naming it', async () => {
+    const rng = new Rng(6);
+    const [q, k, v] = await Promise.all(
+      [
+        [1, 2, 3, 4],
+        [1, 2, 5, 4],
+        [1, 2, 5, 4],
+      ].map((shape) => toDevice(randn(shape, rng), 'variants-test')),
+    );
+    const error = expectThrows(() => scaledDotProductAttention(q!, k!, v!, { softcap: 3 }), DeviceError);
+    expect(error).toMatchObject({ op: 'scaledDotProductAttention', argument: 'softcap' });
+    expect(error.message).toMatch(/softcap is not read by the attention kernels of 'variants-test'/);
   });
 });
