@@ -27,6 +27,7 @@ export type {
   DeviceReduceOp,
   DeviceMatmulProblem,
   DeviceAttentionProblem,
+  DeviceVariantGradients,
   DeviceAdamStep,
   DeviceSgdStep,
 } from './device/device-backend';

@@ -1,4 +1,4 @@
-import { type AttentionProblem, type DeviceAttentionProblem, DeviceError } from '@heed/tensor';
+import { type AttentionProblem, type DeviceAttentionProblem, DeviceError, type DeviceStorage } from '@heed/tensor';
 import { type AttentionKernels, createAttentionKernels, MAX_ATTENTION_HEAD_DIM } from './attention/create-attention-kernels';
 import type { GpuStorage } from './gpu-storage';
 import type { GpuAttentionKernels, WebGpuBackend } from './webgpu-backend';
@@ -17,7 +17,7 @@ export function fusedAttention(
   const rows = backend.rowAttention;
   const fits = (problem: DeviceAttentionProblem): boolean => {
     if (problem.headDim <= MAX_ATTENTION_HEAD_DIM && problem.valueDim <= MAX_ATTENTION_HEAD_DIM) return true;
-    const variant = (['alibiSlopes', 'softcap', 'querySegments'] as const).find((name) => problem[name] != null);
+    const variant = (['alibiSlopes', 'positionBias', 'softcap', 'sinks', 'querySegments'] as const).find((name) => problem[name] != null);
     if (variant !== undefined) {
       throw new DeviceError(
         `${variant} needs head sizes of at most ${MAX_ATTENTION_HEAD_DIM} on the GPU, got d = ${problem.headDim}, dv = ${problem.valueDim}`,
@@ -26,15 +26,33 @@ export function fusedAttention(
     }
     return false; // the row kernels: every head size, no variants
   };
-  // The kernels read the mask from the buffer given beside the problem (through the problem's strides).
-  const onDevice = (problem: DeviceAttentionProblem): AttentionProblem => ({ ...problem, attentionMask: null });
+  // The kernels read the mask and the learned variant parameters from the buffers given beside the problem.
+  const onDevice = (problem: DeviceAttentionProblem): AttentionProblem => ({
+    ...problem,
+    attentionMask: null,
+    positionBias: null,
+    sinks: null,
+  });
   // The weights read no values: their problem has valueDim 0, which the kernels' checks refuse; any size does.
   const withoutValues = (problem: DeviceAttentionProblem): AttentionProblem => ({
     ...onDevice(problem),
     valueDim: Math.max(problem.valueDim, 1),
   });
-  const maskOf = (problem: DeviceAttentionProblem) =>
-    problem.attentionMask === null ? null : (problem.attentionMask as GpuStorage).buffer;
+  const bufferOf = (storage: DeviceStorage | null | undefined) => (storage ? (storage as GpuStorage).buffer : null);
+  const maskOf = (problem: DeviceAttentionProblem) => bufferOf(problem.attentionMask);
+  const variantsOf = (problem: DeviceAttentionProblem) => ({
+    positionBias: bufferOf(problem.positionBias),
+    sinks: bufferOf(problem.sinks),
+  });
+  /** The variant parameters' gradients a call writes: positionBias [H, Lq + Lk − 1], sinks [H]; zeros where they accumulate. */
+  const variantGradientsOf = (problem: DeviceAttentionProblem, zeroed: boolean) => {
+    const H = problem.heads ?? 1;
+    const make = (size: number) => (zeroed ? backend.fill(size, 0) : backend.allocate(size));
+    return {
+      positionBias: problem.positionBias ? make(H * (problem.queryLength + problem.keyLength - 1)) : null,
+      sinks: problem.sinks ? make(H) : null,
+    };
+  };
   return {
     forward(problem, q, k, v) {
       if (!fits(problem)) return rows.forward(problem, q, k, v);
@@ -48,6 +66,7 @@ export function fusedAttention(
         out: output.buffer,
         logSumExp: logSumExp.buffer,
         attentionMask: maskOf(problem),
+        ...variantsOf(problem),
       });
       return { output, logSumExp };
     },
@@ -57,6 +76,7 @@ export function fusedAttention(
       const dq = backend.allocate(n * Lq * d); // [n, Lq, d]
       const dk = backend.allocate((n / groupSize) * Lk * d); // [nKv, Lk, d]
       const dv = backend.allocate((n / groupSize) * Lk * dvSize); // [nKv, Lk, dv]
+      const gradients = variantGradientsOf(problem, false); // overwritten
       kernels.backward(onDevice(problem), {
         q: q.buffer,
         k: k.buffer,
@@ -68,8 +88,11 @@ export function fusedAttention(
         dk: dk.buffer,
         dv: dv.buffer,
         attentionMask: maskOf(problem),
+        ...variantsOf(problem),
+        positionBiasGradient: bufferOf(gradients.positionBias),
+        sinksGradient: bufferOf(gradients.sinks),
       });
-      return { dq, dk, dv };
+      return { dq, dk, dv, ...gradients };
     },
     weights(problem, q, k, logSumExp, chosen) {
       if (!fits(problem)) return rows.weights(problem, q, k, logSumExp, chosen);
@@ -80,6 +103,7 @@ export function fusedAttention(
         logSumExp: logSumExp.buffer,
         weights: weights.buffer,
         attentionMask: maskOf(problem),
+        ...variantsOf(problem),
       });
       return weights;
     },
@@ -88,6 +112,7 @@ export function fusedAttention(
       const { n, queryLength: Lq, keyLength: Lk, headDim: d, groupSize } = problem;
       const dq = backend.fill(n * Lq * d, 0); // [n, Lq, d]: the kernels accumulate
       const dk = backend.fill((n / groupSize) * Lk * d, 0); // [nKv, Lk, d]
+      const gradients = variantGradientsOf(problem, true); // accumulated into
       kernels.weightsBackward(withoutValues(problem), chosen, {
         q: q.buffer,
         k: k.buffer,
@@ -95,8 +120,11 @@ export function fusedAttention(
         dWeights: dWeights.buffer,
         dq: dq.buffer,
         dk: dk.buffer,
+        ...variantsOf(problem),
+        positionBiasGradient: bufferOf(gradients.positionBias),
+        sinksGradient: bufferOf(gradients.sinks),
       });
-      return { dq, dk };
+      return { dq, dk, ...gradients };
     },
   };
 }

@@ -56,7 +56,7 @@ export interface GpuAttentionKernels {
     output: GpuStorage,
     logSumExp: GpuStorage,
     dOutput: GpuStorage,
-  ): { dq: GpuStorage; dk: GpuStorage; dv: GpuStorage };
+  ): { dq: GpuStorage; dk: GpuStorage; dv: GpuStorage; positionBias?: GpuStorage | null; sinks?: GpuStorage | null };
   /** Weights of the chosen rows [n, R, Lk] (heads-first). */
   weights(problem: DeviceAttentionProblem, q: GpuStorage, k: GpuStorage, logSumExp: GpuStorage, rows: Int32Array): GpuStorage;
   /** Their gradient: new dq, dk. */
@@ -67,7 +67,7 @@ export interface GpuAttentionKernels {
     rows: Int32Array,
     weights: GpuStorage,
     dWeights: GpuStorage,
-  ): { dq: GpuStorage; dk: GpuStorage };
+  ): { dq: GpuStorage; dk: GpuStorage; positionBias?: GpuStorage | null; sinks?: GpuStorage | null };
 }
 
 /**
@@ -78,9 +78,9 @@ export interface GpuAttentionKernels {
 export class WebGpuBackend implements DeviceBackend {
   readonly device: GPUDevice;
   readonly pool: BufferPool;
-  /** The constant score variants the tiled attention kernels read (the row kernels read none). */
+  /** The score variants the tiled attention kernels read, learned ones included (the row kernels read none). */
   get attentionVariants(): readonly string[] {
-    return this.attention === this.rowAttention ? [] : ['alibiSlopes', 'softcap', 'querySegments'];
+    return this.attention === this.rowAttention ? [] : ['alibiSlopes', 'positionBias', 'softcap', 'sinks', 'querySegments'];
   }
   /** Fused attention: the tiled kernels of ./attention (see fused-attention.ts), or any other set. */
   attention: GpuAttentionKernels;
@@ -418,7 +418,7 @@ export class WebGpuBackend implements DeviceBackend {
     rows: Int32Array,
     weights: DeviceStorage,
     dWeights: DeviceStorage,
-  ): { dq: GpuStorage; dk: GpuStorage } {
+  ) {
     const own = (s: DeviceStorage) => this.#own(s);
     return this.attention.weightsBackward(problem, own(q), own(k), rows, own(weights), own(dWeights));
   }

@@ -3,6 +3,7 @@ import {
   ArgumentError,
   concat,
   type ConfigError,
+  deviceBackend,
   expectTensor,
   formatShape,
   mul,
@@ -88,7 +89,10 @@ export function applyRotaryEmbedding(x: Tensor, options: RotaryEmbeddingOptions 
   }
   const swapped = style === 'rotate-half' ? rotateHalf(x) : rotatePairs(x); // [..., L, d]
   const table = sequenceFirst ? [L, 1, d] : [L, d]; // broadcast over the heads with 'sequence-first'
-  return add(mul(x, new Tensor(cos, table)), mul(swapped, new Tensor(sin, table))); // [..., L, d] (or [..., L, H, d])
+  // The tables live where x does (uploaded when x is on a device: they are constants, built on the host).
+  const where = (values: Float32Array) =>
+    x.storage === null ? new Tensor(values, table) : new Tensor(deviceBackend(x.device, op).upload(values), table);
+  return add(mul(x, where(cos)), mul(swapped, where(sin))); // [..., L, d] (or [..., L, H, d])
 }
 
 /** (x_a, x_b) -> (−x_b, x_a) with a = the first half, b = the second: [..., d] -> [..., d]. */

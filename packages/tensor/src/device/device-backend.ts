@@ -43,8 +43,21 @@ export interface DeviceMatmulProblem {
   bOffsets: Uint32Array;
 }
 
-/** `AttentionProblem` with its mask on the device (1 = may attend, read through `attentionMaskStrides`). */
-export type DeviceAttentionProblem = Omit<AttentionProblem, 'attentionMask'> & { attentionMask: DeviceStorage | null };
+/**
+ * `AttentionProblem` with its mask on the device (1 = may attend, read through `attentionMaskStrides`) and its learned
+ * variant parameters on the device: positionBias [H, Lq + Lk − 1], sinks [H].
+ */
+export type DeviceAttentionProblem = Omit<AttentionProblem, 'attentionMask' | 'positionBias' | 'sinks'> & {
+  attentionMask: DeviceStorage | null;
+  positionBias?: DeviceStorage | null;
+  sinks?: DeviceStorage | null;
+};
+
+/** The gradients of the learned variant parameters, where the problem has them: positionBias [H, Lq + Lk − 1], sinks [H]. */
+export interface DeviceVariantGradients {
+  positionBias?: DeviceStorage | null;
+  sinks?: DeviceStorage | null;
+}
 
 /** Adam's update of one parameter, in place (θ, m, v), with the bias corrections c1 = 1 − β₁ᵗ, c2 = 1 − β₂ᵗ. */
 export interface DeviceAdamStep {
@@ -78,8 +91,9 @@ export interface DeviceBackend {
   /** The device name tensors carry (`t.device`); not 'cpu'. */
   readonly name: string;
   /**
-   * The constant score variants of `AttentionProblem` its attention kernels read ('alibiSlopes', 'softcap',
-   * 'querySegments'); a call with any other variant is refused with a DeviceError. Absent: none.
+   * The score variants of `AttentionProblem` its attention kernels read ('alibiSlopes', 'softcap', 'querySegments',
+   * and the learned 'positionBias' and 'sinks', whose gradients the backwards return); a call with any other variant
+   * is refused with a DeviceError. Absent: none.
    */
   readonly attentionVariants?: readonly string[];
   /** Copies host values to new storage on the device. */
@@ -111,7 +125,7 @@ export interface DeviceBackend {
     k: DeviceStorage,
     v: DeviceStorage,
   ): { output: DeviceStorage; logSumExp: DeviceStorage };
-  /** Fused attention backward: dq, dk, dv in the layouts of q, k, v. */
+  /** Fused attention backward: dq, dk, dv in the layouts of q, k, v, and the variant parameters' gradients. */
   attentionBackward(
     problem: DeviceAttentionProblem,
     q: DeviceStorage,
@@ -120,7 +134,7 @@ export interface DeviceBackend {
     output: DeviceStorage,
     logSumExp: DeviceStorage,
     dOutput: DeviceStorage,
-  ): { dq: DeviceStorage; dk: DeviceStorage; dv: DeviceStorage };
+  ): { dq: DeviceStorage; dk: DeviceStorage; dv: DeviceStorage } & DeviceVariantGradients;
   /** Exact attention weights of query `rows` (heads-first), as `AttentionWeightsKernel`: [n, R, Lk]. */
   attentionWeights(
     problem: DeviceAttentionProblem,
@@ -129,7 +143,10 @@ export interface DeviceBackend {
     logSumExp: DeviceStorage,
     rows: Int32Array,
   ): DeviceStorage;
-  /** Their gradient as a softmax of complete rows, as `AttentionWeightsBackwardKernel`: dq, dk (not accumulated into: new storage). */
+  /**
+   * Their gradient as a softmax of complete rows, as `AttentionWeightsBackwardKernel`: dq, dk and the variant
+   * parameters' gradients (not accumulated into: new storage).
+   */
   attentionWeightsBackward(
     problem: DeviceAttentionProblem,
     q: DeviceStorage,
@@ -137,7 +154,7 @@ export interface DeviceBackend {
     rows: Int32Array,
     weights: DeviceStorage,
     dWeights: DeviceStorage,
-  ): { dq: DeviceStorage; dk: DeviceStorage };
+  ): { dq: DeviceStorage; dk: DeviceStorage } & DeviceVariantGradients;
   /** out[i] = x[source[i]] (gather, embedding: flat positions in x, computed on the host). Absent: those ops refuse the device. */
   gather?(x: DeviceStorage, source: Int32Array): DeviceStorage;
   /** Their gradient: out[j] = Σ g[i] over the i with source[i] = j, in increasing i (as the CPU), `size` elements. */

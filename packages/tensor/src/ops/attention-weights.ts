@@ -6,7 +6,7 @@ import { getKernels } from '../kernels/registry';
 import { sameShape } from '../shape';
 import { permute } from './permute';
 import { fromOp, Tensor } from '../tensor';
-import { deviceAttentionProblem, variantParameters } from './scaled-dot-product-attention';
+import { attentionInputs, deviceAttentionProblem, variantGradientsOf, variantParameters } from './scaled-dot-product-attention';
 import { resolveAttention, type ScaledDotProductAttentionOptions } from './scaled-dot-product-attention-problem';
 
 // Shape letters: ... leading (batch, heads) dims, Lq queries, R chosen query rows, Lk keys, d features.
@@ -60,20 +60,24 @@ export function attentionWeights(query: Tensor, keys: Tensor, logSumExp: Tensor,
     });
   }
   const R = rows.length;
-  const backend = backendOf(op, ['query', 'keys', 'logSumExp'], query, keys, logSumExp);
+  const { positionBias, sinks } = variantParameters(options);
+  const { names, inputs } = attentionInputs({ query, keys }, { positionBias, sinks });
+  const backend = backendOf(op, [...names, 'logSumExp'], ...inputs, logSumExp);
   if (backend !== null) {
-    const deviceProblem = deviceAttentionProblem(op, backend, problem, { query, keys, logSumExp });
+    const deviceProblem = deviceAttentionProblem(op, backend, problem, { query, keys, logSumExp }, { positionBias, sinks });
     const [q, k] = [query.storage!, keys.storage!];
     const weights = backend.attentionWeights(deviceProblem, q, k, logSumExp.storage!, rows);
-    return fromOp(weights, [...lead, R, Lk], op, [query, keys], (g) => {
-      const { dq, dk } = backend.attentionWeightsBackward(deviceProblem, q, k, rows, weights, g.storage!);
-      return [query.requiresGrad ? new Tensor(dq, query.shape) : null, keys.requiresGrad ? new Tensor(dk, keys.shape) : null];
+    return fromOp(weights, [...lead, R, Lk], op, inputs, (g) => {
+      const gradients = backend.attentionWeightsBackward(deviceProblem, q, k, rows, weights, g.storage!);
+      return [
+        query.requiresGrad ? new Tensor(gradients.dq, query.shape) : null,
+        keys.requiresGrad ? new Tensor(gradients.dk, keys.shape) : null,
+        ...variantGradientsOf(op, positionBias, sinks, gradients),
+      ];
     });
   }
   const weights = new Float32Array(n * R * Lk); // [n, R, Lk]
   getKernels().attentionWeights(problem, query.data, keys.data, logSumExp.data, rows, weights);
-  const { positionBias, sinks } = variantParameters(options);
-  const inputs = [query, keys, ...(positionBias ? [positionBias] : []), ...(sinks ? [sinks] : [])];
   return fromOp(weights, [...lead, R, Lk], op, inputs, (g) => {
     // Each row is a softmax over all its keys (and the sink): dS = P ⊙ (G − rowsum(G ⊙ P)); dQ = scale·dS K, dK = scale·dSᵀ Q.
     const dq = new Float32Array(query.size); // [..., Lq, d]

@@ -353,7 +353,7 @@ function resolveVariants(
         shapes: { ...shapes, positionBias: positionBias.shape },
       });
     }
-    problem.positionBias = positionBias.data;
+    problem.positionBias = positionBias.storage === null ? positionBias.data : null; // on a device: read by deviceAttentionProblem
   }
   if (softcap != null) {
     if (typeof softcap !== 'number' || !Number.isFinite(softcap) || softcap <= 0)
@@ -362,7 +362,7 @@ function resolveVariants(
   }
   if (sinks != null) {
     perHead('sinks', sinks.size, H);
-    problem.sinks = sinks.data;
+    problem.sinks = sinks.storage === null ? sinks.data : null; // on a device: read by deviceAttentionProblem
   }
   if (querySegments != null || keySegments != null) {
     if (querySegments == null || keySegments == null)

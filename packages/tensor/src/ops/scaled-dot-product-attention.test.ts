@@ -1,7 +1,11 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { assertClose, loadFixture, torchMaskToKeep, type Fixture, type FixtureTensor } from '../../../../fixtures/load-fixture';
 import { randn } from '../creation';
+import type { DeviceAttentionProblem, DeviceBackend, DeviceStorage } from '../device/device-backend';
+import { registerDevice, unregisterDevice } from '../device/device-registry';
+import { toDevice } from '../device/to-device';
 import { ArgumentError } from '../errors/argument-error';
+import { DeviceError } from '../errors/device-error';
 import { ShapeError } from '../errors/shape-error';
 import type { AttentionForwardKernel } from '../kernels/attention';
 import { plainKernels, setKernels } from '../kernels/registry';
@@ -427,5 +431,95 @@ describe('attentionWeights', () => {
     expect([e.op, e.argument, e.shapes.logSumExp]).toEqual(['attentionWeights', 'logSumExp', [3]]);
     const lse = new Tensor(new Float32Array(6), [2, 3]);
     expect(expectThrows(() => attentionWeights(q, k, lse, { rows: [3] }), ArgumentError).argument).toBe('rows');
+  });
+});
+
+describe('scaledDotProductAttention on a device: the learned variant parameters', () => {
+  // A device that records the problem its attention gets and returns zeros, with a backward that returns no
+  // gradient for the sinks: the op must say so, never hand the parameter a null gradient.
+  interface HostStorage extends DeviceStorage {
+    readonly values: Float32Array;
+  }
+  const store = (values: Float32Array): HostStorage => ({ device: 'variants-test', size: values.length, values });
+  const seen: DeviceAttentionProblem[] = [];
+  const unused = (): never => {
+    throw new Error('not used by this test');
+  };
+  const zeros = (size: number) => store(new Float32Array(size));
+  const device: DeviceBackend = {
+    name: 'variants-test',
+    attentionVariants: ['positionBias', 'sinks'],
+    upload: (data) => store(data.slice()),
+    read: async (s) => (s as HostStorage).values.slice(),
+    fill: (size, value) => store(new Float32Array(size).fill(value)),
+    copy: unused,
+    writeBlocks: unused,
+    binary: unused,
+    where: unused,
+    unary: unused,
+    reduceAxis: unused,
+    softmax: unused,
+    matmul: unused,
+    attentionForward: (problem) => {
+      seen.push(problem);
+      return { output: zeros(problem.n * problem.queryLength * problem.valueDim), logSumExp: zeros(problem.n * problem.queryLength) };
+    },
+    attentionBackward: (problem) => ({
+      dq: zeros(problem.n * problem.queryLength * problem.headDim),
+      dk: zeros(problem.n * problem.keyLength * problem.headDim),
+      dv: zeros(problem.n * problem.keyLength * problem.valueDim),
+      positionBias: problem.positionBias ? zeros(problem.positionBias.size) : null,
+    }),
+    attentionWeights: (problem, _q, _k, _logSumExp, rows) => {
+      seen.push(problem);
+      return zeros(problem.n * rows.length * problem.keyLength);
+    },
+    attentionWeightsBackward: (problem) => ({
+      dq: zeros(problem.n * problem.queryLength * problem.headDim),
+      dk: zeros(problem.n * problem.keyLength * problem.headDim),
+      positionBias: problem.positionBias ? zeros(problem.positionBias.size) : null,
+    }),
+    adamStep: unused,
+    sgdStep: unused,
+  };
+  registerDevice(device);
+  afterAll(() => unregisterDevice('variants-test'));
+
+  it('passes positionBias [H, Lq + Lk − 1] and sinks [H] as their device storage; a gradient the backend leaves out is a DeviceError', async () => {
+    const rng = new Rng(5);
+    const on = async (shape: number[]) => {
+      const t = await toDevice(randn(shape, rng), 'variants-test');
+      t.requiresGrad = true;
+      return t;
+    };
+    const [q, k, v] = [await on([1, 2, 3, 4]), await on([1, 2, 5, 4]), await on([1, 2, 5, 4])];
+    const [positionBias, sinks] = [await on([2, 7]), await on([2])];
+    const output = scaledDotProductAttention(q, k, v, { positionBias, sinks });
+    expect(seen.at(-1)!.positionBias).toBe(positionBias.storage);
+    expect(seen.at(-1)!.sinks).toBe(sinks.storage);
+    const dOut = await toDevice(randn(output.shape, rng), 'variants-test');
+    const error = expectThrows(() => output.backward(dOut), DeviceError);
+    expect(error).toMatchObject({ op: 'scaledDotProductAttention', argument: 'sinks' });
+    expect(error.message).toMatch(/the device backend returned no gradient for sinks \[2\]/);
+
+    const { logSumExp } = scaledDotProductAttentionWithLogSumExp(q, k, v, { positionBias, sinks });
+    const weights = attentionWeights(q, k, logSumExp, { positionBias, sinks, rows: [2, 0] }); // [1, 2, R, Lk]
+    expect(seen.at(-1)!.sinks).toBe(sinks.storage);
+    const dWeights = await toDevice(randn(weights.shape, rng), 'variants-test');
+    expect(expectThrows(() => weights.backward(dWeights), DeviceError)).toMatchObject({ op: 'attentionWeights', argument: 'sinks' });
+  });
+
+  it('refuses a variant the backend does not name in attentionVariants, naming it', async () => {
+    const rng = new Rng(6);
+    const [q, k, v] = await Promise.all(
+      [
+        [1, 2, 3, 4],
+        [1, 2, 5, 4],
+        [1, 2, 5, 4],
+      ].map((shape) => toDevice(randn(shape, rng), 'variants-test')),
+    );
+    const error = expectThrows(() => scaledDotProductAttention(q!, k!, v!, { softcap: 3 }), DeviceError);
+    expect(error).toMatchObject({ op: 'scaledDotProductAttention', argument: 'softcap' });
+    expect(error.message).toMatch(/softcap is not read by the attention kernels of 'variants-test'/);
   });
 });

@@ -1,6 +1,7 @@
 import { backendOf } from '../device/backend-of';
-import type { DeviceAttentionProblem, DeviceBackend } from '../device/device-backend';
+import type { DeviceAttentionProblem, DeviceBackend, DeviceVariantGradients } from '../device/device-backend';
 import { DeviceError } from '../errors/device-error';
+import { formatShape } from '../errors/heed-error';
 import type { AttentionProblem } from '../kernels/attention';
 import { getKernels } from '../kernels/registry';
 import { fromOp, Tensor } from '../tensor';
@@ -8,31 +9,50 @@ import { resolveAttention, type ScaledDotProductAttentionOptions } from './scale
 
 /**
  * The score variants of a problem. On a device, those its backend's kernels do not read (`attentionVariants`) are
- * refused, never approximated; positionBias and sinks, learned parameters, stay on the CPU path.
+ * refused, never approximated.
  */
 const VARIANTS = ['alibiSlopes', 'positionBias', 'softcap', 'sinks', 'querySegments'] as const;
 
 /**
  * The problem as a device backend reads it: the attention mask (host data: masks are built on the CPU) uploaded in
- * the layout the problem reads it. A DeviceError naming `op` for a variant the device kernels do not read yet.
+ * the layout the problem reads it, the learned variant parameters (positionBias [H, Lq + Lk − 1], sinks [H]: tensors
+ * on the device, as `backendOf` checked) as their storage. A DeviceError naming `op` for a variant the device
+ * kernels do not read.
  */
 export function deviceAttentionProblem(
   op: string,
   backend: DeviceBackend,
   problem: AttentionProblem,
   tensors: Record<string, Tensor>,
+  parameters: { positionBias: Tensor | null; sinks: Tensor | null },
 ): DeviceAttentionProblem {
   const variant = VARIANTS.find(
-    (name) => problem[name] != null && (name === 'positionBias' || name === 'sinks' || !backend.attentionVariants?.includes(name)),
+    (name) =>
+      (problem[name] != null || (name in parameters && parameters[name as keyof typeof parameters] !== null)) &&
+      !backend.attentionVariants?.includes(name),
   );
   if (variant !== undefined) {
-    throw new DeviceError(`${variant} runs on the CPU only (here): move the inputs with \`await toCpu(t)\``, {
+    throw new DeviceError(`${variant} is not read by the attention kernels of '${backend.name}': move the inputs with \`await toCpu(t)\``, {
       op,
       argument: variant,
       shapes: Object.fromEntries(Object.entries(tensors).map(([name, t]) => [name, t.shape])),
     });
   }
-  return { ...problem, attentionMask: problem.attentionMask && backend.upload(problem.attentionMask) };
+  return {
+    ...problem,
+    attentionMask: problem.attentionMask && backend.upload(problem.attentionMask),
+    positionBias: parameters.positionBias?.storage ?? null,
+    sinks: parameters.sinks?.storage ?? null,
+  };
+}
+
+/** The op's differentiable inputs, query first, with their names: the variant parameters follow the tensors given. */
+export function attentionInputs(
+  tensors: Record<string, Tensor>,
+  parameters: { positionBias: Tensor | null; sinks: Tensor | null },
+): { names: string[]; inputs: Tensor[] } {
+  const named = [...Object.entries(tensors), ...Object.entries(parameters).filter((entry): entry is [string, Tensor] => entry[1] !== null)];
+  return { names: named.map(([name]) => name), inputs: named.map(([, t]) => t) };
 }
 
 // Shape letters: ... leading (batch, heads) dims, H query heads, Lq queries, Lk keys, d features, dv value features.
@@ -76,19 +96,29 @@ export function scaledDotProductAttentionWithLogSumExp(
 ): ScaledDotProductAttentionResult {
   const { problem, lead, outputShape } = resolveAttention('scaledDotProductAttention', query, keys, values, options);
   const { n, queryLength: Lq, valueDim: dv } = problem;
-  const backend = backendOf('scaledDotProductAttention', ['query', 'keys', 'values'], query, keys, values);
+  const { positionBias, sinks } = variantParameters(options);
+  // The learned variant parameters are inputs like q, k, v: on the same device, or a DeviceError (never a lost gradient).
+  const { names, inputs } = attentionInputs({ query, keys, values }, { positionBias, sinks });
+  const backend = backendOf('scaledDotProductAttention', names, ...inputs);
   if (backend !== null) {
     // On a device: the same problem on the backend's kernels. The attention mask is host data (a CPU tensor, as
     // masks are built), uploaded in the layout the problem reads it.
-    const deviceProblem = deviceAttentionProblem('scaledDotProductAttention', backend, problem, { query, keys, values });
+    const deviceProblem = deviceAttentionProblem(
+      'scaledDotProductAttention',
+      backend,
+      problem,
+      { query, keys, values },
+      { positionBias, sinks },
+    );
     const [q, k, v] = [query.storage!, keys.storage!, values.storage!];
     const { output: out, logSumExp: lse } = backend.attentionForward(deviceProblem, q, k, v);
-    const output = fromOp(out, outputShape, 'scaledDotProductAttention', [query, keys, values], (g) => {
-      const { dq, dk, dv: dValues } = backend.attentionBackward(deviceProblem, q, k, v, out, lse, g.storage!);
+    const output = fromOp(out, outputShape, 'scaledDotProductAttention', inputs, (g) => {
+      const gradients = backend.attentionBackward(deviceProblem, q, k, v, out, lse, g.storage!);
       return [
-        query.requiresGrad ? new Tensor(dq, query.shape) : null,
-        keys.requiresGrad ? new Tensor(dk, keys.shape) : null,
-        values.requiresGrad ? new Tensor(dValues, values.shape) : null,
+        query.requiresGrad ? new Tensor(gradients.dq, query.shape) : null,
+        keys.requiresGrad ? new Tensor(gradients.dk, keys.shape) : null,
+        values.requiresGrad ? new Tensor(gradients.dv, values.shape) : null,
+        ...variantGradientsOf('scaledDotProductAttention', positionBias, sinks, gradients),
       ];
     });
     return { output, logSumExp: new Tensor(lse, [...lead, Lq]) };
@@ -96,8 +126,6 @@ export function scaledDotProductAttentionWithLogSumExp(
   const out = new Float32Array(n * Lq * dv); // [n, Lq, dv], or [..., Lq, H, dv] with 'sequence-first'
   const lse = new Float32Array(n * Lq); // [n, Lq]
   getKernels().attentionForward(problem, query.data, keys.data, values.data, out, lse);
-  const { positionBias, sinks } = variantParameters(options);
-  const inputs = [query, keys, values, ...(positionBias ? [positionBias] : []), ...(sinks ? [sinks] : [])];
   const output = fromOp(out, outputShape, 'scaledDotProductAttention', inputs, (g) => {
     // FlashAttention-2 backward: dV = Pᵀ dOut, dS = P ⊙ (dOut Vᵀ − rowsum(dOut ⊙ out)), dQ = scale·dS K, dK = scale·dSᵀ Q
     // (dS back through the soft-cap); d positionBias = dS summed along its diagonals, d sinks = −Σ_i P_sink,i · (dOut_i · out_i).
@@ -119,6 +147,35 @@ export function scaledDotProductAttentionWithLogSumExp(
     ];
   });
   return { output, logSumExp: new Tensor(lse, [...lead, Lq]) }; // [..., Lq, dv] (or [..., Lq, H, dv]), [..., Lq] (or [..., H, Lq])
+}
+
+/**
+ * The device gradients of the variant parameters given (positionBias [H, Lq + Lk − 1], sinks [H]), in input order:
+ * null where one tracks no gradient; a DeviceError where the backend returned none for a parameter that does.
+ */
+export function variantGradientsOf(
+  op: string,
+  positionBias: Tensor | null,
+  sinks: Tensor | null,
+  gradients: DeviceVariantGradients,
+): (Tensor | null)[] {
+  const out: (Tensor | null)[] = [];
+  for (const [name, parameter] of [
+    ['positionBias', positionBias],
+    ['sinks', sinks],
+  ] as const) {
+    if (parameter === null) continue;
+    const gradient = gradients[name] ?? null;
+    if (parameter.requiresGrad && gradient === null) {
+      throw new DeviceError(`the device backend returned no gradient for ${name} ${formatShape(parameter.shape)}`, {
+        op,
+        argument: name,
+        shapes: { [name]: parameter.shape },
+      });
+    }
+    out.push(parameter.requiresGrad ? new Tensor(gradient!, parameter.shape) : null);
+  }
+  return out;
 }
 
 /** The differentiable variant parameters of a call: the relative position bias [H, Lq + Lk − 1] and the sinks [H], when given. */

@@ -13,6 +13,8 @@ export interface PackedProblem {
   /** Where the scratch words start in `extras`. */
   scratchAt: number;
   flags: number;
+  /** Where (in words of `extras`) the learned variant parameters lie, and their lengths: a caller may overwrite them on the GPU. */
+  variantsAt: { positionBias?: { at: number; length: number }; sinks?: { at: number; length: number } };
 }
 
 /** Extra per-call values of the uniform block: the grid and kernel-specific fields. */
@@ -30,6 +32,7 @@ export function packProblem(
   const sequenceFirst = problem.layout === 'sequence-first';
   let flags = 0;
   const words: number[] = [];
+  const variantsAt: PackedProblem['variantsAt'] = {};
   const values: Record<string, number> = {
     n,
     queryLength: Lq,
@@ -67,6 +70,7 @@ export function packProblem(
   }
   if (problem.positionBias) {
     flags |= ProblemFlag.positionBias;
+    variantsAt.positionBias = { at: words.length, length: problem.positionBias.length };
     section('positionBiasAt', problem.positionBias, false); // [H, Lq + Lk − 1]
   }
   if (problem.softcap !== undefined && problem.softcap !== null) {
@@ -75,6 +79,7 @@ export function packProblem(
   }
   if (problem.sinks) {
     flags |= ProblemFlag.sinks;
+    variantsAt.sinks = { at: words.length, length: problem.sinks.length };
     section('sinksAt', problem.sinks, false); // [H]
   }
   if (problem.querySegments && problem.keySegments) {
@@ -89,7 +94,7 @@ export function packProblem(
   values.statsAt = scratchAt;
   const extras = new Uint32Array(Math.max(1, scratchAt + scratchWords));
   extras.set(words);
-  return { uniforms: uniformsOf(values), extras, scratchAt, flags };
+  return { uniforms: uniformsOf(values), extras, scratchAt, flags, variantsAt };
 }
 
 /** The uniform block with `overrides` applied to a packed one (a new buffer). */

@@ -29,7 +29,7 @@ export const MAX_ATTENTION_HEAD_DIM = 256;
 const MAX_TILE = 32;
 
 /** Inputs and outputs of the forward. */
-export interface AttentionForwardBuffers {
+export interface AttentionForwardBuffers extends AttentionVariantBuffers {
   /** [n, Lq, d] (or [B, Lq, H, d] sequence-first) */
   q: GPUBuffer;
   /** [nKv, Lk, d] */
@@ -47,8 +47,19 @@ export interface AttentionForwardBuffers {
   attentionMask?: GPUBuffer | null;
 }
 
+/**
+ * The learned variant parameters already on the GPU (e.g. a module's parameters after `toDevice`), read in place of
+ * the problem's host arrays: the kernels copy them into their per-call parameter words before the pass.
+ */
+export interface AttentionVariantBuffers {
+  /** [H, Lq + Lk − 1], in place of `problem.positionBias` */
+  positionBias?: GPUBuffer | null;
+  /** [H], in place of `problem.sinks` */
+  sinks?: GPUBuffer | null;
+}
+
 /** Inputs and outputs of the backward. */
-export interface AttentionBackwardBuffers {
+export interface AttentionBackwardBuffers extends AttentionVariantBuffers {
   q: GPUBuffer;
   k: GPUBuffer;
   v: GPUBuffer;
@@ -72,7 +83,7 @@ export interface AttentionBackwardBuffers {
 }
 
 /** Inputs and output of the weights of chosen rows (heads-first or sequence-first q and k). */
-export interface AttentionWeightsBuffers {
+export interface AttentionWeightsBuffers extends AttentionVariantBuffers {
   q: GPUBuffer;
   k: GPUBuffer;
   logSumExp: GPUBuffer;
@@ -82,7 +93,7 @@ export interface AttentionWeightsBuffers {
 }
 
 /** Inputs and outputs of the weights' gradient. */
-export interface AttentionWeightsBackwardBuffers {
+export interface AttentionWeightsBackwardBuffers extends AttentionVariantBuffers {
   q: GPUBuffer;
   k: GPUBuffer;
   /** [n, R, Lk] */
@@ -217,10 +228,10 @@ export function createAttentionKernels(device: GPUDevice): AttentionKernels {
     return pipeline;
   };
 
-  const storageOf = (data: ArrayBufferView, temporaries: GPUBuffer[]): GPUBuffer => {
+  const storageOf = (data: ArrayBufferView, temporaries: GPUBuffer[], usage = GPUBufferUsage.STORAGE): GPUBuffer => {
     const buffer = device.createBuffer({
       size: Math.max(4, align4(data.byteLength)),
-      usage: GPUBufferUsage.STORAGE,
+      usage,
       mappedAtCreation: true,
     });
     new Uint8Array(buffer.getMappedRange()).set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
@@ -267,15 +278,25 @@ export function createAttentionKernels(device: GPUDevice): AttentionKernels {
     pass.dispatchWorkgroups(side, Math.ceil(workgroups / side));
   };
 
-  /** Runs `record` in one compute pass, in the caller's encoder or a submitted one of its own. */
+  /**
+   * Runs `record` in one compute pass, in the caller's encoder or a submitted one of its own, with the call's extras
+   * uploaded: the packed words, then the variant parameters given as buffers copied over their place on the GPU.
+   */
   const run = (
     options: AttentionEncodeOptions | undefined,
-    record: (pass: GPUComputePassEncoder, temporaries: GPUBuffer[]) => void,
+    packed: PackedProblem,
+    variants: AttentionVariantBuffers,
+    record: (pass: GPUComputePassEncoder, extras: GPUBuffer, temporaries: GPUBuffer[]) => void,
   ): GPUBuffer[] => {
     const temporaries: GPUBuffer[] = [];
     const encoder = options?.encoder ?? device.createCommandEncoder({ label: 'heed attention' });
+    const extras = storageOf(packed.extras, temporaries, GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST);
+    for (const name of ['positionBias', 'sinks'] as const) {
+      const [buffer, place] = [variants[name], packed.variantsAt[name]];
+      if (buffer && place !== undefined) encoder.copyBufferToBuffer(buffer, 0, extras, place.at * 4, place.length * 4);
+    }
     const pass = encoder.beginComputePass();
-    record(pass, temporaries);
+    record(pass, extras, temporaries);
     pass.end();
     if (options?.encoder) return temporaries;
     device.queue.submit([encoder.finish()]);
@@ -286,9 +307,10 @@ export function createAttentionKernels(device: GPUDevice): AttentionKernels {
   return {
     device,
 
-    forward(problem, buffers, options) {
+    forward(given, buffers, options) {
       const op = 'attentionForward';
-      checkProblem(op, problem);
+      checkProblem(op, given);
+      const problem = withVariantBuffers(op, given, buffers);
       const { n, queryLength: Lq, keyLength: Lk, headDim: d, valueDim: dv } = problem;
       const nKv = n / problem.groupSize;
       checkBuffers(op, {
@@ -301,11 +323,10 @@ export function createAttentionKernels(device: GPUDevice): AttentionKernels {
       checkMask(op, problem, buffers.attentionMask);
       if (n * Lq === 0) return [];
       const config = configOf(problem);
-      return run(options, (pass, temporaries) => {
-        const packed = packProblem(problem, null, 0, !!buffers.attentionMask);
+      const packed = packProblem(problem, null, 0, !!buffers.attentionMask);
+      return run(options, packed, buffers, (pass, extras, temporaries) => {
         const tiles = Math.ceil(Lq / config.queryTile);
         const mask = maskOf(problem, buffers.attentionMask, temporaries);
-        const extras = storageOf(packed.extras, temporaries);
         const { q, k, v, out, logSumExp } = buffers;
         dispatch(
           pass,
@@ -320,9 +341,10 @@ export function createAttentionKernels(device: GPUDevice): AttentionKernels {
       });
     },
 
-    backward(problem, buffers, options) {
+    backward(given, buffers, options) {
       const op = 'attentionBackward';
-      checkProblem(op, problem);
+      checkProblem(op, given);
+      const problem = withVariantBuffers(op, given, buffers);
       const { n, queryLength: Lq, keyLength: Lk, headDim: d, valueDim: dv } = problem;
       const H = problem.heads ?? 1;
       const nKv = n / problem.groupSize;
@@ -341,10 +363,9 @@ export function createAttentionKernels(device: GPUDevice): AttentionKernels {
       const { positionBiasGradient, sinksGradient } = variantGradientsOf(op, problem, buffers);
       if (n * (Lq + Lk) === 0) return [];
       const config = configOf(problem);
-      return run(options, (pass, temporaries) => {
-        const packed = packProblem(problem, null, 3 * n * Lq, !!buffers.attentionMask);
+      const packed = packProblem(problem, null, 3 * n * Lq, !!buffers.attentionMask);
+      return run(options, packed, buffers, (pass, extras, temporaries) => {
         const mask = maskOf(problem, buffers.attentionMask, temporaries);
-        const extras = storageOf(packed.extras, temporaries);
         const { q, k, v, out, logSumExp, dOut, dq, dk, dv: dvBuffer } = buffers;
         // 1. m, l, D per query row.
         dispatch(
@@ -403,9 +424,10 @@ export function createAttentionKernels(device: GPUDevice): AttentionKernels {
       });
     },
 
-    weights(problem, rows, buffers, options) {
+    weights(given, rows, buffers, options) {
       const op = 'attentionWeights';
-      checkProblem(op, problem);
+      checkProblem(op, given);
+      const problem = withVariantBuffers(op, given, buffers);
       checkRows(op, problem, rows);
       const { n, queryLength: Lq, keyLength: Lk, headDim: d } = problem;
       const R = rows.length;
@@ -419,18 +441,18 @@ export function createAttentionKernels(device: GPUDevice): AttentionKernels {
       checkMask(op, problem, buffers.attentionMask);
       if (n * R * Lk === 0) return [];
       const config = configOf(problem);
-      return run(options, (pass, temporaries) => {
-        const packed = packProblem(problem, rows, 0, !!buffers.attentionMask);
+      const packed = packProblem(problem, rows, 0, !!buffers.attentionMask);
+      return run(options, packed, buffers, (pass, extras, temporaries) => {
         const mask = maskOf(problem, buffers.attentionMask, temporaries);
-        const extras = storageOf(packed.extras, temporaries);
         const { q, k, logSumExp, weights } = buffers;
         dispatch(pass, 'weights', config, packed, {}, n * R, { 1: q, 2: k, 3: mask, 4: logSumExp, 5: extras, 6: weights }, temporaries);
       });
     },
 
-    weightsBackward(problem, rows, buffers, options) {
+    weightsBackward(given, rows, buffers, options) {
       const op = 'attentionWeightsBackward';
-      checkProblem(op, problem);
+      checkProblem(op, given);
+      const problem = withVariantBuffers(op, given, buffers);
       checkRows(op, problem, rows);
       const { n, queryLength: Lq, keyLength: Lk, headDim: d } = problem;
       const R = rows.length;
@@ -447,9 +469,8 @@ export function createAttentionKernels(device: GPUDevice): AttentionKernels {
       if (n * R * Lk === 0) return [];
       const H = problem.heads ?? 1;
       const config = configOf(problem);
-      return run(options, (pass, temporaries) => {
-        const packed = packProblem(problem, rows, 2 * n * R, false);
-        const extras = storageOf(packed.extras, temporaries);
+      const packed = packProblem(problem, rows, 2 * n * R, false);
+      return run(options, packed, buffers, (pass, extras, temporaries) => {
         const { q, k, weights, dWeights, dq, dk } = buffers;
         dispatch(
           pass,
@@ -516,6 +537,23 @@ function capacityOf(size: number): number {
 
 function align4(bytes: number): number {
   return Math.ceil(bytes / 4) * 4;
+}
+
+/**
+ * The problem with the variant parameters given as buffers (checked for size) in place of its host arrays: arrays of
+ * their length, which reserve their words in the call's extras, where `run` copies the buffers on the GPU.
+ */
+function withVariantBuffers(op: string, problem: AttentionProblem, buffers: AttentionVariantBuffers): AttentionProblem {
+  const H = problem.heads ?? 1;
+  const lengths = { positionBias: H * (problem.queryLength + problem.keyLength - 1), sinks: H }; // [H, Lq + Lk − 1], [H]
+  const given = { ...problem };
+  for (const name of ['positionBias', 'sinks'] as const) {
+    const buffer = buffers[name];
+    if (!buffer) continue;
+    checkBuffers(op, { [name]: [buffer, lengths[name]] });
+    given[name] = new Float32Array(lengths[name]);
+  }
+  return given;
 }
 
 /** The variant gradients' buffers to write: those given for fields the problem has (checked for size), else null. */

@@ -1,18 +1,10 @@
 // PyTorch's numbers in the page: the sdpa_* and mha_* fixtures (fixtures/pytorch, bundled into the page) and the
-// ALiBi, soft-cap, window and document-mask variants (fixtures/variants) run on WebGPU, forward and backward, and are compared with
+// ALiBi, soft-cap, window, document-mask, sinks and T5 relative-bias variants (fixtures/variants) run on WebGPU, forward
+// and backward, and are compared with
 // PyTorch's float64 outputs and gradients. Attention weights are not compared: asking for them is a host-side path
 // (needWeights: false here).
 import { MultiHeadAttention, type MultiHeadForwardOptions } from '@heed/multi-head';
-import {
-  DeviceError,
-  mul,
-  reshape,
-  type ScaledDotProductAttentionOptions,
-  scaledDotProductAttention,
-  sum,
-  Tensor,
-  toDevice,
-} from '@heed/tensor';
+import { mul, reshape, type ScaledDotProductAttentionOptions, scaledDotProductAttention, sum, Tensor, toDevice } from '@heed/tensor';
 import mhaCausal from '../../../../fixtures/pytorch/mha_causal.json';
 import mhaCrossKdimVdim from '../../../../fixtures/pytorch/mha_cross_kdim_vdim.json';
 import mhaKeyPaddingAndAttnMask from '../../../../fixtures/pytorch/mha_key_padding_and_attn_mask.json';
@@ -31,6 +23,8 @@ import documentMaskCausal from '../../../../fixtures/variants/document_mask_caus
 import localWindowBidirectional from '../../../../fixtures/variants/local_window_bidirectional.json';
 import slidingWindowCausal from '../../../../fixtures/variants/sliding_window_causal.json';
 import softcapGemma2 from '../../../../fixtures/variants/softcap_gemma2.json';
+import t5RelativeBiasBidirectional from '../../../../fixtures/variants/t5_relative_bias_bidirectional.json';
+import t5RelativeBiasCausal from '../../../../fixtures/variants/t5_relative_bias_causal.json';
 import { compare } from './compare';
 import type { RouteCheck, RouteRefusal } from './route-result';
 
@@ -156,25 +150,37 @@ export class FixtureChecks {
     for (const [input, reference] of Object.entries(f.grads!.inputs!))
       await this.check(`${name} grad ${input}`, inputs[input]!.grad!, reference);
     for (const [param, reference] of Object.entries(f.grads!.params ?? {})) {
-      if (param !== 'sinks' || !chosen.sinks) throw new Error(`${f.name}: no parameter '${param}' in this call`);
-      await this.check(`${name} grad ${param}`, chosen.sinks.grad!, reference);
+      if (param === 'sinks' && chosen.sinks) await this.check(`${name} grad ${param}`, chosen.sinks.grad!, reference);
+      else if (param === 'relative_attention_bias' && chosen.positionBias) {
+        const gradient = chosen.positionBias.grad!;
+        this.devices.add(gradient.device);
+        const byBucket = sumByBucket(await gradient.read(), f); // [numBuckets, H]
+        this.checks.push(compare(`fixture ${name} grad ${param}`, byBucket, reference.shape, reference.data.map(Number), reference.shape));
+      } else throw new Error(`${f.name}: no parameter '${param}' in this call`);
     }
   }
 
   /**
-   * A variant the GPU may not run yet: it must either equal PyTorch (as `variant`) or refuse with a DeviceError
-   * (recorded in `refusals`), never compute something else.
+   * T5's relative bias on a t5_relative_bias_* fixture: the table by offset [H, 2L − 1] read off PyTorch's position_bias
+   * [H, L, L] (its bias depends on j − i only), on the GPU as a parameter; its gradient, summed over the offsets of each
+   * of PyTorch's buckets, is relative_attention_bias's.
    */
-  async variantOrRefusal(f: StoredFixture, options: (f: StoredFixture) => Promise<ScaledDotProductAttentionOptions>): Promise<void> {
-    try {
-      await this.variant(f, options);
-    } catch (error) {
-      if (!(error instanceof DeviceError)) throw error;
-      this.refusals.push({ name: f.name, error: error.name, message: error.message });
-    }
+  async t5(f: StoredFixture): Promise<void> {
+    const [, H, L] = f.inputs.q!.shape as [number, number, number];
+    const bias = f.outputs.position_bias!; // [H, L, L]
+    const offsets = 2 * L - 1;
+    const table = new Float32Array(H * offsets); // [H, 2L − 1]
+    for (let h = 0; h < H; h++)
+      for (let i = 0; i < L; i++) for (let j = 0; j < L; j++) table[h * offsets + j - i + L - 1] = Number(bias.data[(h * L + i) * L + j]);
+    const positionBias = await toDevice(new Tensor(table, [H, offsets]), 'webgpu');
+    positionBias.requiresGrad = true;
+    await this.variant(f, async () => ({ causal: f.config.causal === true, positionBias }));
   }
 
-  /** Every sdpa_* and mha_* fixture, the ALiBi, soft-cap, window and document-mask variants (each mask in the ways heed spells it), and sinks. */
+  /**
+   * Every sdpa_* and mha_* fixture, the ALiBi, soft-cap, window and document-mask variants (each mask in the ways heed
+   * spells it), sinks and T5's relative bias.
+   */
   async runAll(): Promise<void> {
     for (const f of [sdpaNoMask, sdpaCausal, sdpaCustomScale, sdpaKeyPaddingMask, sdpaLargeLogitsOffset, sdpaLargeLogitsScaled])
       await this.sdpa(f as StoredFixture);
@@ -204,11 +210,12 @@ export class FixtureChecks {
       async (f) => ({ attentionMask: reshape(keepMask(f.inputs.attn_mask!), [number(f, 'B'), 1, number(f, 'L'), number(f, 'L')]) }), // [B, 1, L, L]
       ' (keep-mask)',
     );
-    await this.variantOrRefusal(variant(attentionSinksGptoss), async (f) => {
+    await this.variant(variant(attentionSinksGptoss), async (f) => {
       const [B, Lk] = f.inputs.key_padding_mask!.shape as [number, number];
       const attentionMask = reshape(keepMask(f.inputs.key_padding_mask!), [B, 1, 1, Lk]); // [B, 1, 1, Lk]
       return { causal: true, sinks: await onGpu(f.params.sinks!), attentionMask }; // sinks [H]
     });
+    for (const f of [t5RelativeBiasBidirectional, t5RelativeBiasCausal].map(variant)) await this.t5(f);
     await this.mha(mhaSelfAttention as StoredFixture);
     await this.mha(mhaCrossKdimVdim as StoredFixture);
     await this.mha(mhaNoBias as StoredFixture);
@@ -230,4 +237,22 @@ export class FixtureChecks {
     });
     await this.mha(padded, { attentionMask: new Tensor(Float32Array.from(keep), [B, Lq, Lk]) }, ' (one keep-mask)');
   }
+}
+
+/**
+ * The gradient of T5's bucket table [numBuckets, H] from that of the table by offset [H, 2L − 1]: each offset j − i
+ * adds into its bucket, read off the fixture's relative_position_bucket [L, L] (PyTorch's bucketing).
+ */
+function sumByBucket(byOffset: Float32Array, f: StoredFixture): number[] {
+  const [, H, L] = f.inputs.q!.shape as [number, number, number];
+  const buckets = f.outputs.relative_position_bucket!; // [L, L]
+  const numBuckets = f.config.num_buckets as number;
+  const offsets = 2 * L - 1;
+  const out = new Array<number>(numBuckets * H).fill(0); // [numBuckets, H]
+  for (let t = 0; t < offsets; t++) {
+    const i = Math.max(0, L - 1 - t); // a (query, key) pair with j − i = t − (L − 1)
+    const bucket = Number(buckets.data[i * L + i + t - (L - 1)]);
+    for (let h = 0; h < H; h++) out[bucket * H + h]! += byOffset[h * offsets + t]!;
+  }
+  return out;
 }
