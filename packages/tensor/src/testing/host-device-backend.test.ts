@@ -283,6 +283,20 @@ describe('createHostDeviceBackend: attention', () => {
     );
   });
 
+  it('the learned positionBias and sinks on the device, with their gradients', async () => {
+    const inputs = () => [input([2, 2, 3, 5]), input([2, 2, 4, 5]), input([2, 2, 4, 3]), input([2, 6]), input([2])];
+    await expectSameOnDevice((q, k, v, positionBias, sinks) => scaledDotProductAttention(q, k, v, { positionBias, sinks }), inputs());
+    await expectSameOnDevice((q, k, v, positionBias, sinks) => {
+      const options = { positionBias, sinks, causal: true };
+      const { output, logSumExp } = scaledDotProductAttentionWithLogSumExp(q, k, v, options);
+      return [output, attentionWeights(q, k, logSumExp, { ...options, rows: [0, 2] })];
+    }, inputs());
+    await expectSameOnDevice(
+      (q, k, v, positionBias) => scaledDotProductAttention(q, k, v, { positionBias, softcap: 3 }),
+      inputs().slice(0, 4),
+    );
+  });
+
   it('gradients only for the inputs that require them', async () => {
     const inputs = (grads: readonly boolean[]) =>
       [input([2, 3, 5]), input([2, 4, 5]), input([2, 4, 3])].map((t, i) => new Tensor(t.data, t.shape, grads[i]!));

@@ -109,7 +109,7 @@ function applyUnary(op: DeviceUnaryOp, x: number): number {
  */
 export function createHostDeviceBackend(
   name = 'host',
-  attentionVariants: readonly string[] = ['alibiSlopes', 'softcap', 'querySegments'],
+  attentionVariants: readonly string[] = ['alibiSlopes', 'softcap', 'querySegments', 'positionBias', 'sinks'],
 ): HostDeviceBackend {
   let allocated = 0;
   let released = 0;
@@ -126,7 +126,21 @@ export function createHostDeviceBackend(
   const hostProblem = (problem: DeviceAttentionProblem): AttentionProblem => ({
     ...problem,
     attentionMask: problem.attentionMask && valuesOf(problem.attentionMask),
+    positionBias: problem.positionBias ? valuesOf(problem.positionBias) : null,
+    sinks: problem.sinks ? valuesOf(problem.sinks) : null,
   });
+  /** Zeroed host gradients of the problem's learned variant parameters, and their storages once written. */
+  const variantGradients = (problem: DeviceAttentionProblem) => {
+    const host = {
+      positionBias: problem.positionBias ? new Float32Array(problem.positionBias.size) : null, // [H, Lq + Lk − 1]
+      sinks: problem.sinks ? new Float32Array(problem.sinks.size) : null, // [H]
+    };
+    const stored = () => ({
+      ...(host.positionBias && { positionBias: store(host.positionBias) }),
+      ...(host.sinks && { sinks: store(host.sinks) }),
+    });
+    return { host, stored };
+  };
   const kvSlices = (problem: DeviceAttentionProblem): number => problem.n / problem.groupSize;
   const kernels = plainKernels();
 
@@ -207,6 +221,7 @@ export function createHostDeviceBackend(
       const dk = new Float32Array(kvSlices(problem) * problem.keyLength * problem.headDim); // [nKv, Lk, d]
       const dv = new Float32Array(kvSlices(problem) * problem.keyLength * problem.valueDim); // [nKv, Lk, dv]
       const host = hostProblem(problem);
+      const variants = variantGradients(problem);
       kernels.attentionBackward(
         host,
         valuesOf(q),
@@ -218,8 +233,9 @@ export function createHostDeviceBackend(
         dq,
         dk,
         dv,
+        variants.host,
       );
-      return { dq: store(dq), dk: store(dk), dv: store(dv) };
+      return { dq: store(dq), dk: store(dk), dv: store(dv), ...variants.stored() };
     },
     attentionWeights: (problem, q, k, logSumExp, rows) => {
       const out = new Float32Array(problem.n * rows.length * problem.keyLength); // [n, R, Lk]
@@ -229,8 +245,19 @@ export function createHostDeviceBackend(
     attentionWeightsBackward: (problem, q, k, rows, weights, dWeights) => {
       const dq = new Float32Array(q.size); // [n, Lq, d]
       const dk = new Float32Array(kvSlices(problem) * problem.keyLength * problem.headDim); // [nKv, Lk, d]
-      kernels.attentionWeightsBackward(hostProblem(problem), valuesOf(q), valuesOf(k), rows, valuesOf(weights), valuesOf(dWeights), dq, dk);
-      return { dq: store(dq), dk: store(dk) };
+      const variants = variantGradients(problem);
+      kernels.attentionWeightsBackward(
+        hostProblem(problem),
+        valuesOf(q),
+        valuesOf(k),
+        rows,
+        valuesOf(weights),
+        valuesOf(dWeights),
+        dq,
+        dk,
+        variants.host,
+      );
+      return { dq: store(dq), dk: store(dk), ...variants.stored() };
     },
     gather: (x, source) => {
       const values = valuesOf(x);
