@@ -53,7 +53,7 @@ export function fusedAttention(
       sinks: problem.sinks ? make(H) : null,
     };
   };
-  return {
+  const tiled: GpuAttentionKernels = {
     forward(problem, q, k, v) {
       if (!fits(problem)) return rows.forward(problem, q, k, v);
       const { n, queryLength: Lq, valueDim: dv } = problem;
@@ -125,6 +125,60 @@ export function fusedAttention(
         sinksGradient: bufferOf(gradients.sinks),
       });
       return { dq, dk, ...gradients };
+    },
+  };
+  return withEmptyFeatures(backend, tiled);
+}
+
+/**
+ * d = 0 or dv = 0, which the kernels refuse (a row lives in registers): the same problem with one zero feature in
+ * place of the empty ones — every score q·k = 0, every value 0, as with no features — on `kernels`; the results of
+ * the stand-in feature (dq and dk for d = 0; the output and dv for dv = 0) come back empty.
+ */
+function withEmptyFeatures(backend: WebGpuBackend, kernels: GpuAttentionKernels): GpuAttentionKernels {
+  const empty = (problem: DeviceAttentionProblem) => problem.headDim === 0 || problem.valueDim === 0;
+  const padded = (problem: DeviceAttentionProblem): DeviceAttentionProblem => ({
+    ...problem,
+    headDim: Math.max(problem.headDim, 1),
+    valueDim: Math.max(problem.valueDim, 1),
+  });
+  /** The operands with zeros for an empty feature: q, k [·, 1] when d = 0; v, out, dOut [·, 1] when dv = 0. */
+  const operands = (problem: DeviceAttentionProblem, q: GpuStorage, k: GpuStorage) => {
+    const { n, queryLength: Lq, keyLength: Lk, groupSize } = problem;
+    const zeros = (size: number) => backend.fill(size, 0);
+    const noKeys = problem.headDim === 0;
+    return {
+      q: noKeys ? zeros(n * Lq) : q, // [n, Lq, 1]
+      k: noKeys ? zeros((n / groupSize) * Lk) : k, // [nKv, Lk, 1]
+      value: (v: GpuStorage) => (problem.valueDim === 0 ? zeros((n / groupSize) * Lk) : v), // [nKv, Lk, 1]
+      row: (x: GpuStorage) => (problem.valueDim === 0 ? zeros(n * Lq) : x), // out, dOut [n, Lq, 1]
+    };
+  };
+  const drop = (keep: boolean, storage: GpuStorage) => (keep ? storage : backend.allocate(0));
+  return {
+    forward(problem, q, k, v) {
+      if (!empty(problem)) return kernels.forward(problem, q, k, v);
+      const o = operands(problem, q, k);
+      const { output, logSumExp } = kernels.forward(padded(problem), o.q, o.k, o.value(v));
+      return { output: drop(problem.valueDim > 0, output), logSumExp };
+    },
+    backward(problem, q, k, v, output, logSumExp, dOutput) {
+      if (!empty(problem)) return kernels.backward(problem, q, k, v, output, logSumExp, dOutput);
+      const o = operands(problem, q, k);
+      const g = kernels.backward(padded(problem), o.q, o.k, o.value(v), o.row(output), logSumExp, o.row(dOutput));
+      const hasKeys = problem.headDim > 0;
+      return { ...g, dq: drop(hasKeys, g.dq), dk: drop(hasKeys, g.dk), dv: drop(problem.valueDim > 0, g.dv) };
+    },
+    weights(problem, q, k, logSumExp, rows) {
+      if (problem.headDim > 0) return kernels.weights(problem, q, k, logSumExp, rows);
+      const o = operands(problem, q, k);
+      return kernels.weights(padded(problem), o.q, o.k, logSumExp, rows);
+    },
+    weightsBackward(problem, q, k, rows, weights, dWeights) {
+      if (problem.headDim > 0) return kernels.weightsBackward(problem, q, k, rows, weights, dWeights);
+      const o = operands(problem, q, k);
+      const g = kernels.weightsBackward(padded(problem), o.q, o.k, rows, weights, dWeights);
+      return { ...g, dq: backend.allocate(0), dk: backend.allocate(0) };
     },
   };
 }

@@ -8,3 +8,16 @@ export type { AttentionCase, AttentionInputs, NaiveAttention } from './naive-att
 export { expectWithin, naiveBroadcast, naiveMatmul, naiveReduce, naiveSoftmax } from './naive-kernels';
 export { createHostDeviceBackend } from './host-device-backend';
 export type { HostDeviceBackend, HostDeviceStorage } from './host-device-backend';
+export { conformanceCases } from './conformance-cases';
+export { check } from './conformance-target';
+export type {
+  ConformanceAttentionGradients,
+  ConformanceBinaryOp,
+  ConformanceCase,
+  ConformanceOps,
+  ConformanceTarget,
+  ConformanceTolerances,
+  ConformanceUnaryOp,
+} from './conformance-target';
+export { kernelSetTarget } from './kernel-set-target';
+export { deviceTarget } from './device-target';

@@ -16,6 +16,8 @@ var<private> NEG_INF: u32 = 0xff800000u;
 var<private> NAN: u32 = 0x7fc00000u;
 fn isPosInf(x: f32) -> bool { return bitcast<u32>(x) == POS_INF; }
 fn isNegInf(x: f32) -> bool { return bitcast<u32>(x) == NEG_INF; }
+// NaN on the bits too: a comparison x != x may be folded away, and the builtins' NaN results are unspecified.
+fn isNan(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > POS_INF; }
 fn elementIndex(wg: vec3u, nw: vec3u, lid: u32) -> u32 { return (wg.y * nw.x + wg.x) * ${ELEMENTWISE_WORKGROUP}u + lid; }
 `;
 
@@ -98,13 +100,16 @@ const UNARY: Record<DeviceUnaryOp, string> = {
   log: 'logf(x)',
   tanh: 'tanhf(x)',
   sigmoid: '1.0 / (1.0 + exp(-x))',
-  relu: 'max(x, 0.0)',
+  relu: 'select(0.0, x, x > 0.0)',
   sqrt: 'sqrt(x)',
   abs: 'abs(x)',
   step: 'select(0.0, 1.0, x > 0.0)',
   sign: 'sign(x)',
   finite: 'select(1.0, 0.0, isNegInf(x))',
 };
+
+/** The ops that give NaN for NaN, as Math does (relu, step and finite give 0, 0 and 1). */
+const KEEPS_NAN: ReadonlySet<DeviceUnaryOp> = new Set(['neg', 'exp', 'log', 'tanh', 'sigmoid', 'sqrt', 'abs', 'sign']);
 
 const UNARY_HELPERS = /* wgsl */ `
 // tanh without overflow: sign(x)(1 − e^(−2|x|)) / (1 + e^(−2|x|)).
@@ -128,7 +133,8 @@ fn f(x: f32) -> f32 { return ${UNARY[op]}; }
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nw: vec3u, @builtin(local_invocation_index) lid: u32) {
   let i = elementIndex(wg, nw, lid);
   if (i >= p[0]) { return; }
-  out[i] = f(x[i]);
+  let v = x[i];
+  out[i] = ${KEEPS_NAN.has(op) ? 'select(f(v), v, isNan(v))' : 'f(v)'};
 }`;
 }
 

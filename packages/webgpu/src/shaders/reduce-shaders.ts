@@ -4,7 +4,12 @@ import { ELEMENTWISE_WORKGROUP, WGSL_HEADER } from './elementwise-shaders';
 // Reductions of x viewed as [outer, n, inner] along n: out[o, i] = reduce_j x[o, j, i].
 
 const INIT: Record<DeviceReduceOp, string> = { sum: '0.0', max: 'bitcast<f32>(NEG_INF)', min: 'bitcast<f32>(POS_INF)' };
-const COMBINE: Record<DeviceReduceOp, string> = { sum: 'acc + v', max: 'max(acc, v)', min: 'min(acc, v)' };
+// NaN wins max and min (as the CPU kernels): WGSL's max and min may return either operand of a NaN.
+const COMBINE: Record<DeviceReduceOp, string> = {
+  sum: 'acc + v',
+  max: 'select(select(max(acc, v), v, isNan(v)), acc, isNan(acc))',
+  min: 'select(select(min(acc, v), v, isNan(v)), acc, isNan(acc))',
+};
 
 /** Short rows: one invocation per output walks its n inputs. p = [outer·inner, n, inner]. */
 export function reduceRowsShader(op: DeviceReduceOp): string {
