@@ -1,11 +1,13 @@
-import { backendOf, contiguous } from '../device/backend-of';
+import { backendOf, contiguous, storageOn } from '../device/backend-of';
 import type { DeviceReduceOp, DeviceStorage } from '../device/device-backend';
+import { DeviceError } from '../errors/device-error';
+import { formatShape } from '../errors/heed-error';
 import { expectTensor } from '../expect-tensor';
 import { ReduceOp } from '../kernels/reduce';
 import { getKernels } from '../kernels/registry';
-import { broadcastStrides, normalizeAxes, sizeOf } from '../shape';
+import { broadcastStrides, normalizeAxes, sizeOf, stridesOf } from '../shape';
 import { fromOp, Tensor } from '../tensor';
-import { div, mul } from './binary';
+import { mul } from './binary';
 import { broadcastTo } from './broadcast-to';
 
 // Reductions over axes, with `keepDims`. `axes` undefined reduces everything (to a scalar).
@@ -72,6 +74,12 @@ export function mean(x: Tensor, axes?: number | readonly number[], keepDims = fa
 function extreme(op: ReduceOp, name: string, x: Tensor, axes: number | readonly number[] | undefined, keepDims: boolean): Tensor {
   expectTensor(name, 'x', x);
   const list = normalizeAxes(axes, x.rank, name, x.shape);
+  if (x.storage !== null && x.requiresGrad && sizeOf(list.map((a) => x.shape[a]!)) > MAX_DEVICE_SLICE) {
+    throw new DeviceError(
+      `${name} over axes [${list}] of x ${formatShape(x.shape)} on '${x.device}' takes slices of more than 2^24 elements, whose first extreme a device cannot place exactly (float32 positions): reduce in steps, or on the CPU`,
+      { op: name, argument: 'axes', shapes: { x: x.shape } },
+    );
+  }
   const { data, keptShape } = reduceRaw(op, x, list);
   return fromOp(data, outShape(keptShape, list, keepDims), name, [x], (g) => {
     if (!(data instanceof Float32Array)) return [deviceExtremeGrad(x, new Tensor(data, keptShape), g.reshape(keptShape), list)];
@@ -108,22 +116,33 @@ export function min(x: Tensor, axes?: number | readonly number[], keepDims = fal
   return extreme(ReduceOp.Min, 'min', x, axes, keepDims);
 }
 
+/** Largest reduced slice whose positions float32 holds exactly (the device gradient of max/min compares them). */
+const MAX_DEVICE_SLICE = 2 ** 24;
+
 /**
- * The gradient of max/min on a device: shared evenly by the positions that attain the extreme in their slice
- * (as PyTorch's amax/amin; the CPU path gives it to the first such position — the same unless there are ties).
+ * The gradient of max/min on a device, with the CPU's convention: to the first position (row-major over the reduced
+ * axes) that attains the extreme in its slice; none where the slice holds a NaN (no position equals it). Each position
+ * in its slice p, candidates = attains ? p : +∞, first = min over the slice, gradient g where p = first.
  * x [..], best and g [..] with the reduced axes kept at size 1 -> [..] like x.
  */
 function deviceExtremeGrad(x: Tensor, best: Tensor, g: Tensor, axes: readonly number[]): Tensor {
   const backend = backendOf('max', ['x', 'best'], x, best)!;
-  const attains = new Tensor(
-    backend.binary(
-      'equal',
-      contiguous(backend, x),
-      { storage: best.storage!, offset: 0, strides: broadcastStrides(best.shape, x.shape) },
-      x.shape,
-    ),
+  const attains = backend.binary(
+    'equal',
+    contiguous(backend, x),
+    { storage: best.storage!, offset: 0, strides: broadcastStrides(best.shape, x.shape) },
     x.shape,
   ); // [..], 1 where x attains its slice's extreme
-  const ties = reduceRaw(ReduceOp.Sum, attains, axes); // [..] with the axes at 1: how many attain it
-  return mul(attains, div(g, new Tensor(ties.data, ties.keptShape))); // g / ties at each attaining position
+  const sliceShape = x.shape.map((size, d) => (axes.includes(d) ? size : 1)); // [..] with the kept axes at 1
+  const positions = {
+    storage: backend.upload(Float32Array.from({ length: sizeOf(sliceShape) }, (_, i) => i)),
+    offset: 0,
+    strides: broadcastStrides(sliceShape, x.shape),
+  }; // [..]: an element's position in its slice, read broadcast
+  const none = { storage: storageOn(backend, new Tensor(Float32Array.of(Infinity), [])), offset: 0, strides: x.shape.map(() => 0) };
+  const candidates = backend.where({ storage: attains, offset: 0, strides: stridesOf(x.shape) }, positions, none, x.shape); // [..]
+  const first = reduceRaw(ReduceOp.Min, new Tensor(candidates, x.shape), axes); // [..] with the axes at 1
+  const firstRead = { storage: first.data as DeviceStorage, offset: 0, strides: broadcastStrides(first.keptShape, x.shape) };
+  const taken = new Tensor(backend.binary('equal', positions, firstRead, x.shape), x.shape); // [..], 1 at the first attaining position
+  return mul(taken, g); // g broadcast from the kept shape
 }

@@ -160,15 +160,30 @@ describe('createHostDeviceBackend: reductions and softmax', () => {
     await expectSameOnDevice((t) => op(t, [0, 2]), [x]);
   });
 
-  it('max and min share the gradient evenly among tied positions on a device (as amax/amin)', async () => {
+  it('max and min give the gradient to the first tied position on a device, as the CPU', async () => {
     for (const [op, expected] of [
-      [max, [0, 1, 1, 4, 0, 0]], // row maxima 3 (twice) and 0; g = [2, 4]
-      [min, [2, 0, 0, 0, 2, 2]], // row minima 1 and −2 (twice)
+      [max, [0, 2, 0, 4, 0, 0]], // row maxima 3 (at 1 and 2) and 0; g = [2, 4]
+      [min, [2, 0, 0, 0, 4, 0]], // row minima 1 and −2 (at 4 and 5)
     ] as const) {
       const x = await toDevice(new Tensor(new Float32Array([1, 3, 3, 0, -2, -2]), [2, 3], true), 'host-ref');
       op(x, 1).backward(await toDevice(tensor([2, 4]), 'host-ref'));
       expect(Array.from(await x.grad!.read())).toEqual(expected);
     }
+    // Ties over several reduced axes ([0, 2] of [2, 2, 3]): first in row-major order over them; a NaN slice: no gradient.
+    const values = [5, 1, 5, 0, 7, 7, 5, 2, 1, NaN, 7, 0]; // slice j = 0: {5, 1, 5, 5, 2, 1}, j = 1: {0, 7, 7, NaN, 7, 0}
+    const cpu = new Tensor(new Float32Array(values), [2, 2, 3], true);
+    const device = await toDevice(cpu, 'host-ref');
+    max(cpu, [0, 2]).backward(tensor([3, 5]));
+    max(device, [0, 2]).backward(await toDevice(tensor([3, 5]), 'host-ref'));
+    expect(Array.from(cpu.grad!.data)).toEqual([3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    expect(Array.from(await device.grad!.read())).toEqual(Array.from(cpu.grad!.data));
+  });
+
+  it('max and min refuse, at the call, a gradient over device slices of more than 2^24 elements', async () => {
+    const x = await toDevice(new Tensor(new Float32Array(2 ** 24 + 1), [2 ** 24 + 1], true), 'host-ref');
+    expect(() => max(x)).toThrow(DeviceError);
+    expect(() => min(x, 0)).toThrow(/min over axes \[0\] of x \[16777217\] on 'host-ref' takes slices of more than 2\^24 elements/);
+    expect(Array.from(await max(x.detach()).read())).toEqual([0]); // without a gradient: fine
   });
 
   it('softmax and logSoftmax along each axis', async () => {
