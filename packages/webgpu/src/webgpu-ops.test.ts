@@ -235,6 +235,35 @@ describe('optimizer steps on the GPU equal the CPU ones', () => {
   }
 });
 
+describe('optimizer state after steps on the GPU', () => {
+  it('Adam and SGD: read from the GPU, moved back to the CPU with the parameters, CPU steps continue from it', async () => {
+    const rng = new Rng(8);
+    const start = randn([3, 37], rng);
+    const grads = [randn([3, 37], rng), randn([3, 37], rng), randn([3, 37], rng), randn([3, 37], rng)];
+    const [cpu, gpu] = [Parameter.from(start), Parameter.from(start)];
+    await moveInPlace(gpu, 'webgpu');
+    const make = (p: Parameter): [Adam, SGD] => [new Adam([p], { lr: 0.05 }), new SGD([p], { lr: 0.1, momentum: 0.9 })];
+    const [[a, s], [b, t]] = [make(cpu), make(gpu)];
+    for (const g of grads.slice(0, 3)) {
+      cpu.grad = g;
+      gpu.grad = await toDevice(g, 'webgpu');
+      for (const optimizer of [a, s, b, t]) optimizer.step();
+    }
+    const [cpuState, gpuState] = [await a.stateOf(cpu), await b.stateOf(gpu)];
+    expect(gpuState!.step).toBe(3);
+    expectClose(gpuState!.m, cpuState!.m, TOLERANCE, 'm');
+    expectClose(gpuState!.v, cpuState!.v, TOLERANCE, 'v');
+    expectClose((await t.momentumBufferOf(gpu))!, (await s.momentumBufferOf(cpu))!, TOLERANCE, 'momentum buffer');
+    await moveInPlace(gpu, 'cpu');
+    cpu.grad = gpu.grad = grads[3]!;
+    expect(() => b.step()).toThrow(/Adam.step: the state of a \[3, 37\] parameter on 'cpu' is on 'webgpu'/);
+    await b.toDevice('cpu');
+    await t.toDevice('cpu');
+    for (const optimizer of [a, s, b, t]) optimizer.step();
+    expectClose(gpu.data, cpu.data, TOLERANCE, 'parameter after a CPU step');
+  });
+});
+
 describe('devices', () => {
   it('refuses synchronous reads and mixed devices, and moves back', async () => {
     const x = await toDevice(tensor([[1, 2, 3]]), 'webgpu');

@@ -75,6 +75,7 @@ export class DateTrainer {
   /** Moves the weights to `device` ('webgpu'), before the first step: the optimizer's moments follow them. */
   async toDevice(device: string): Promise<void> {
     await this.model.toDevice(device);
+    await this.optimizer.toDevice(device);
   }
 
   /** The weights as host arrays, wherever they live: name -> { shape, data } (copies). */

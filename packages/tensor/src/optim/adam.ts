@@ -1,9 +1,8 @@
-import type { DeviceStorage } from '../device/device-backend';
 import { deviceBackend } from '../device/device-registry';
 import { ConfigError } from '../errors/config-error';
 import { describeValue } from '../expect-tensor';
 import type { Parameter } from '../nn/parameter';
-import { checkHyper, checkOptions, expectGradOn, Optimizer } from './optimizer';
+import { checkHyper, checkOptions, Optimizer } from './optimizer';
 
 export interface AdamOptions {
   lr?: number;
@@ -25,10 +24,8 @@ export class Adam extends Optimizer {
   readonly eps: number;
   readonly weightDecay: number;
   readonly decoupledWeightDecay: boolean;
-  /** Per parameter, as PyTorch: its own step count t (bias correction) and moments m, v. */
-  private readonly moments = new Map<Parameter, { t: number; m: Float32Array; v: Float32Array }>();
-  /** The moments of parameters on a device, there (uploaded from the host moments when a parameter moves). */
-  private readonly deviceMoments = new Map<Parameter, { m: DeviceStorage; v: DeviceStorage }>();
+  /** Per parameter, as PyTorch: its own step count t (bias correction); its moments [m, v] are the optimizer's state. */
+  private readonly steps = new Map<Parameter, number>();
 
   constructor(params: Iterable<Parameter>, options: AdamOptions = {}) {
     super(params, 'Adam');
@@ -51,32 +48,30 @@ export class Adam extends Optimizer {
 
   step(): void {
     const { lr, beta1, beta2, eps, weightDecay, decoupledWeightDecay } = this;
+    this.checkStep('Adam.step');
     for (const p of this.params) {
       if (!p.grad) continue;
-      let state = this.moments.get(p);
-      if (!state) {
-        state = { t: 0, m: new Float32Array(p.size), v: new Float32Array(p.size) };
-        this.moments.set(p, state);
-      }
       // A parameter without a gradient is skipped entirely, its step count included.
-      state.t++;
-      const c1 = 1 - Math.pow(beta1, state.t);
-      const c2 = 1 - Math.pow(beta2, state.t);
+      const t = (this.steps.get(p) ?? 0) + 1;
+      this.steps.set(p, t);
+      const c1 = 1 - Math.pow(beta1, t);
+      const c2 = 1 - Math.pow(beta2, t);
       const stepSize = lr / c1;
-      const { m, v } = state;
+      const zeros = () => [new Float32Array(p.size), new Float32Array(p.size)];
       const storage = p.storage;
       if (storage !== null) {
-        // On a device: one kernel updates θ, m and v in place there; the gradient is on the parameter's device.
+        // On a device: one kernel updates θ, m and v in place there (the moments stay there until `toDevice`).
         const backend = deviceBackend(storage.device, 'Adam.step');
-        let moments = this.deviceMoments.get(p);
-        if (moments === undefined || moments.m.device !== storage.device) {
-          moments = { m: backend.upload(m), v: backend.upload(v) };
-          this.deviceMoments.set(p, moments);
-        }
-        const grad = expectGradOn(p, 'Adam.step');
-        backend.adamStep(storage, grad, moments.m, moments.v, { lr, beta1, beta2, eps, weightDecay, decoupledWeightDecay, c1, c2 });
+        const [m, v] = this.stateOn(p, backend, zeros);
+        backend.adamStep(storage, p.grad.storage!, m!, v!, { lr, beta1, beta2, eps, weightDecay, decoupledWeightDecay, c1, c2 });
         continue;
       }
+      let state = this.hostState.get(p);
+      if (state === undefined) {
+        state = zeros();
+        this.hostState.set(p, state);
+      }
+      const [m, v] = state as [Float32Array, Float32Array];
       const theta = p.data;
       const grad = p.grad.data;
       for (let i = 0; i < theta.length; i++) {
@@ -90,5 +85,11 @@ export class Adam extends Optimizer {
         theta[i] = theta[i]! - (stepSize * mi) / (Math.sqrt(vi / c2) + eps);
       }
     }
+  }
+
+  /** `p`'s state: its step count and moments m, v (copies, read from its device when its last steps ran there); null before its first step. */
+  async stateOf(p: Parameter): Promise<{ step: number; m: Float32Array; v: Float32Array } | null> {
+    const state = await this.currentState(p);
+    return state === null ? null : { step: this.steps.get(p)!, m: state[0]!, v: state[1]! };
   }
 }

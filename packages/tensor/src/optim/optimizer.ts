@@ -1,4 +1,5 @@
-import type { DeviceStorage } from '../device/device-backend';
+import type { DeviceBackend, DeviceStorage } from '../device/device-backend';
+import { deviceBackend } from '../device/device-registry';
 import { ConfigError } from '../errors/config-error';
 import { DeviceError } from '../errors/device-error';
 import { formatShape } from '../errors/heed-error';
@@ -21,6 +22,80 @@ export abstract class Optimizer {
 
   /** Updates every parameter that has a gradient, in place. */
   abstract step(): void;
+
+  /** Per parameter, its state on the host (Adam's moments, SGD's momentum buffer): current unless `deviceState` holds it. */
+  protected readonly hostState = new Map<Parameter, Float32Array[]>();
+  /** Per parameter whose last steps ran on a device, its state there, updated in place by the steps (the host copy is stale). */
+  protected readonly deviceState = new Map<Parameter, DeviceStorage[]>();
+
+  /**
+   * Moves the state (Adam's moments, SGD's momentum buffers) to `device` ('cpu' or a registered device), where the
+   * parameters now are: after `await model.toDevice(device)` (or `moveInPlace`), before the next step. A step refuses
+   * a parameter whose state is on another device (it cannot be read synchronously) with a DeviceError that says so.
+   */
+  async toDevice(device: string): Promise<void> {
+    const op = `${this.constructor.name}.toDevice`;
+    const backend = device === 'cpu' ? null : deviceBackend(device, op);
+    for (const [p, storages] of [...this.deviceState]) {
+      if (storages[0]!.device === device) continue;
+      const from = deviceBackend(storages[0]!.device, op);
+      const host = await Promise.all(storages.map((s) => from.read(s)));
+      for (const s of storages) from.release?.(s);
+      this.hostState.set(p, host);
+      if (backend === null) this.deviceState.delete(p);
+      else
+        this.deviceState.set(
+          p,
+          host.map((x) => backend.upload(x)),
+        );
+    }
+  }
+
+  /** The current values of `p`'s state (copies; from its device, after the work queued there), or null before its first step. */
+  protected async currentState(p: Parameter): Promise<Float32Array[] | null> {
+    const storages = this.deviceState.get(p);
+    if (storages !== undefined) {
+      const backend = deviceBackend(storages[0]!.device, `${this.constructor.name}.state`);
+      return Promise.all(storages.map((s) => backend.read(s)));
+    }
+    return this.hostState.get(p)?.map((x) => x.slice()) ?? null;
+  }
+
+  /**
+   * Before a step changes anything: every parameter with a gradient has it on its own device, and its state (if any)
+   * there too; a DeviceError naming `op` otherwise.
+   */
+  protected checkStep(op: string): void {
+    for (const p of this.params) {
+      if (!p.grad) continue;
+      if (p.storage !== null) expectGradOn(p, op);
+      else if (p.grad.storage !== null) {
+        throw new DeviceError(`a ${formatShape(p.shape)} parameter on 'cpu' has its gradient on '${p.grad.device}'`, {
+          op,
+          argument: 'params',
+          shapes: { param: p.shape, grad: p.grad.shape },
+        });
+      }
+      const state = this.deviceState.get(p)?.[0];
+      if (state !== undefined && state.device !== p.device) {
+        throw new DeviceError(
+          `the state of a ${formatShape(p.shape)} parameter on '${p.device}' is on '${state.device}', where its last steps ran: ` +
+            `move it with \`await optimizer.toDevice('${p.device}')\` after moving the parameters`,
+          { op, argument: 'params', shapes: { param: p.shape } },
+        );
+      }
+    }
+  }
+
+  /** `p`'s state on `backend` (p's device): the one there, or the host state uploaded (`initial` when there is none). */
+  protected stateOn(p: Parameter, backend: DeviceBackend, initial: () => Float32Array[]): DeviceStorage[] {
+    let storages = this.deviceState.get(p);
+    if (storages === undefined) {
+      storages = (this.hostState.get(p) ?? initial()).map((x) => backend.upload(x));
+      this.deviceState.set(p, storages);
+    }
+    return storages;
+  }
 }
 
 /** The storage of `p.grad` on `p`'s device; a DeviceError naming `op` when the gradient lives elsewhere. */

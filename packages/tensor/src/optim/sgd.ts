@@ -1,8 +1,7 @@
-import type { DeviceStorage } from '../device/device-backend';
 import { deviceBackend } from '../device/device-registry';
 import { ConfigError } from '../errors/config-error';
 import type { Parameter } from '../nn/parameter';
-import { checkHyper, checkOptions, expectGradOn, Optimizer } from './optimizer';
+import { checkHyper, checkOptions, Optimizer } from './optimizer';
 
 export interface SgdOptions {
   lr: number;
@@ -22,8 +21,6 @@ export class SGD extends Optimizer {
   readonly dampening: number;
   readonly weightDecay: number;
   readonly nesterov: boolean;
-  private readonly buffers = new Map<Parameter, Float32Array>();
-  private readonly deviceBuffers = new Map<Parameter, DeviceStorage>();
 
   constructor(params: Iterable<Parameter>, options: SgdOptions) {
     super(params, 'SGD');
@@ -47,37 +44,25 @@ export class SGD extends Optimizer {
 
   step(): void {
     const { lr, momentum: mu, dampening, weightDecay, nesterov } = this;
+    this.checkStep('SGD.step');
     for (const p of this.params) {
       if (!p.grad) continue;
+      // The momentum buffer [b] is the state; b = g at the first step.
+      const first = !this.hostState.has(p) && !this.deviceState.has(p);
       const storage = p.storage;
       if (storage !== null) {
-        // On a device: one kernel updates θ and the momentum buffer in place there.
+        // On a device: one kernel updates θ and the momentum buffer in place there (it stays there until `toDevice`).
         const backend = deviceBackend(storage.device, 'SGD.step');
-        let buffer = this.deviceBuffers.get(p) ?? null;
-        const first = buffer === null || buffer.device !== storage.device;
-        if (mu !== 0 && first) {
-          const host = this.buffers.get(p);
-          buffer = host ? backend.upload(host) : backend.fill(p.size, 0);
-          this.deviceBuffers.set(p, buffer);
-        }
-        const grad = expectGradOn(p, 'SGD.step');
-        backend.sgdStep(storage, grad, mu === 0 ? null : buffer, {
-          lr,
-          momentum: mu,
-          dampening,
-          weightDecay,
-          nesterov,
-          first: first && !this.buffers.has(p),
-        });
+        const buffer = mu === 0 ? null : this.stateOn(p, backend, () => [new Float32Array(p.size)])[0]!;
+        backend.sgdStep(storage, p.grad.storage!, buffer, { lr, momentum: mu, dampening, weightDecay, nesterov, first });
         continue;
       }
       const theta = p.data;
       const grad = p.grad.data;
-      let buf = this.buffers.get(p);
-      const first = buf === undefined;
+      let buf = this.hostState.get(p)?.[0];
       if (mu !== 0 && !buf) {
         buf = new Float32Array(theta.length);
-        this.buffers.set(p, buf);
+        this.hostState.set(p, [buf]);
       }
       for (let i = 0; i < theta.length; i++) {
         let g = grad[i]! + weightDecay * theta[i]!;
@@ -89,5 +74,10 @@ export class SGD extends Optimizer {
         theta[i] = theta[i]! - lr * g;
       }
     }
+  }
+
+  /** `p`'s momentum buffer (a copy, read from its device when its last steps ran there); null before its first step or without momentum. */
+  async momentumBufferOf(p: Parameter): Promise<Float32Array | null> {
+    return (await this.currentState(p))?.[0] ?? null;
   }
 }

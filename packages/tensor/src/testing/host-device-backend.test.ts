@@ -401,6 +401,56 @@ describe('createHostDeviceBackend: optimizers', () => {
     for (let i = 0; i < 2; i++) expectClose(await moved.parameters()[i]!.read(), cpu.parameters()[i]!.data, tol, `parameter ${i}`);
   });
 
+  it('the state of steps on the device is read from there, refused stale on the CPU, and moved back by toDevice', async () => {
+    const cpu = new Linear(3, 2, { rng: new Rng(9) });
+    const moved = new Linear(3, 2, { rng: new Rng(9) });
+    const make = (model: Linear): [Adam, SGD] => [
+      new Adam(model.parameters(), { lr: 0.1 }),
+      new SGD(model.parameters(), { lr: 0.1, momentum: 0.5 }),
+    ];
+    const [[a, s], [b, t]] = [make(cpu), make(moved)];
+    const x = input([4, 3], { grad: false });
+    const xDevice = await toDevice(x, 'host-ref');
+    const backward = (model: Linear, xs: Tensor) => {
+      for (const p of model.parameters()) p.grad = null;
+      sum(mul(model.forward(xs), model.forward(xs))).backward();
+    };
+    const steps = (model: Linear, xs: Tensor, adam: Adam, sgd: SGD) => {
+      backward(model, xs);
+      adam.step();
+      sgd.step();
+    };
+    steps(cpu, x, a, s);
+    steps(moved, x, b, t); // a first step on the CPU: host state, uploaded at the next step
+    await moved.toDevice('host-ref');
+    for (let step = 0; step < 3; step++) {
+      steps(cpu, x, a, s);
+      steps(moved, xDevice, b, t);
+    }
+    const weight = (model: Linear) => model.parameters()[0]!;
+    // Read while the moments live on the device: the device's values, not the host copy of before the move.
+    const [cpuState, deviceState] = [await a.stateOf(weight(cpu)), await b.stateOf(weight(moved))];
+    expect(deviceState!.step).toBe(cpuState!.step);
+    expectClose(deviceState!.m, cpuState!.m, tol, 'm');
+    expectClose(deviceState!.v, cpuState!.v, tol, 'v');
+    expectClose((await t.momentumBufferOf(weight(moved)))!, (await s.momentumBufferOf(weight(cpu)))!, tol, 'momentum buffer');
+    // Back on the CPU: a step with the moments still on the device is refused and changes nothing.
+    await moved.toDevice('cpu');
+    backward(moved, x);
+    const before = weight(moved).data.slice();
+    expect(() => b.step()).toThrow(DeviceError);
+    expect(() => b.step()).toThrow(/Adam.step: the state of a \[2, 3\] parameter on 'cpu' is on 'host-ref', where its last steps ran/);
+    expect(() => t.step()).toThrow(/`await optimizer.toDevice\('cpu'\)`/);
+    expect(Array.from(weight(moved).data)).toEqual(Array.from(before));
+    // Moved with the parameters, the CPU steps continue from the device's moments.
+    await b.toDevice('cpu');
+    await t.toDevice('cpu');
+    steps(cpu, x, a, s);
+    b.step();
+    t.step();
+    for (let i = 0; i < 2; i++) expectClose(moved.parameters()[i]!.data, cpu.parameters()[i]!.data, tol, `parameter ${i}`);
+  });
+
   it('clipGradNormAsync clips gradients on the device as clipGradNorm does on the CPU', async () => {
     for (const maxNorm of [0.5, 100]) {
       const cpu = [input([3, 4]), input([5])].map((t) => Parameter.from(t));
