@@ -1,12 +1,24 @@
-import { ArgumentError, formatShape, type Tensor } from '@heed/tensor';
+import { ArgumentError, checkFiniteOnDevice, formatShape, type Tensor } from '@heed/tensor';
 
 /**
  * Refuses NaN and ±∞ in an input (or only NaN and +∞ with `allowNegativeInfinity`, where −∞ means a
  * masked entry) with an ArgumentError naming the call, the argument, its shape and the first offending
- * index: a non-finite input would otherwise come out as NaN without a word. Device tensors are not scanned.
+ * index: a non-finite input would otherwise come out as NaN without a word. A device tensor is checked on its
+ * device, queued with the work: the next read there rejects with the same error (the index, not the value).
  */
 export function checkFiniteInput(op: string, argument: string, x: Tensor, options: { allowNegativeInfinity?: boolean } = {}): void {
-  if (x.device !== 'cpu') return;
+  const refusal = (index: number, value: string) =>
+    new ArgumentError(
+      `${argument} ${formatShape(x.shape)} holds ${value} at flat index ${index}: ${options.allowNegativeInfinity ? 'NaN and +∞ are refused (−∞ masks an entry)' : 'NaN and ±∞ inputs are refused'}`,
+      { op, argument, shapes: { [argument]: x.shape } },
+    );
+  if (x.device !== 'cpu') {
+    if (x.size > 0) {
+      const allowNegativeInfinity = options.allowNegativeInfinity ?? false;
+      checkFiniteOnDevice(op, argument, x, { allowNegativeInfinity, L: 1, inner: x.size, from: 0, error: (i) => refusal(i, 'NaN or ±∞') });
+    }
+    return;
+  }
   const data = x.data;
   let probe = 0;
   for (let i = 0; i < data.length; i++) probe += data[i]! * 0; // NaN exactly when some entry is NaN or ±∞
@@ -15,10 +27,7 @@ export function checkFiniteInput(op: string, argument: string, x: Tensor, option
     const v = data[i]!;
     // biome-ignore lint/suspicious/noSelfCompare: v !== v is the NaN test
     if (v !== v || v === Infinity || (v === -Infinity && !options.allowNegativeInfinity)) {
-      throw new ArgumentError(
-        `${argument} ${formatShape(x.shape)} holds ${v} at flat index ${i}: ${options.allowNegativeInfinity ? 'NaN and +∞ are refused (−∞ masks an entry)' : 'NaN and ±∞ inputs are refused'}`,
-        { op, argument, shapes: { [argument]: x.shape } },
-      );
+      throw refusal(i, String(v));
     }
   }
 }

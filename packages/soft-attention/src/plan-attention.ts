@@ -2,6 +2,7 @@ import {
   ArgumentError,
   broadcastShapes,
   broadcastStrides,
+  checkFiniteOnDevice,
   concat,
   ConfigError,
   formatShape,
@@ -552,13 +553,29 @@ function checkFinite(
   x: Tensor,
   options: { allowNegativeInfinity?: boolean; fromPosition?: number | undefined; layout?: AttentionLayout } = {},
 ): void {
-  if (x.device !== 'cpu') return; // device values cannot be scanned synchronously: checked on the CPU only
-  const data = x.data;
   const from = options.fromPosition ?? 0;
   // [outer, L, inner]: the key positions are axis rank − 2, or rank − 3 with 'sequence-first'.
   const axis = options.layout === 'sequence-first' ? x.rank - 3 : x.rank - 2;
   const L = from > 0 ? x.shape[axis]! : 1;
-  const inner = from > 0 ? x.shape.slice(axis + 1).reduce((a, b) => a * b, 1) : data.length;
+  const inner = from > 0 ? x.shape.slice(axis + 1).reduce((a, b) => a * b, 1) : x.size;
+  const refusal = (index: number, value: string) =>
+    new ArgumentError(
+      `${argument} ${formatShape(x.shape)} holds ${value} at flat index ${index}: attention refuses NaN and ±∞ inputs${options.allowNegativeInfinity ? ' (−∞ drops a key, NaN and +∞ are refused)' : ''} (positions masked by keyPaddingMask are never read)`,
+      { op, argument, shapes: { [argument]: x.shape } },
+    );
+  if (x.device !== 'cpu') {
+    // On the device, queued with the work: the next read of that device rejects with the refusal.
+    if (x.size > 0)
+      checkFiniteOnDevice(op, argument, x, {
+        allowNegativeInfinity: options.allowNegativeInfinity ?? false,
+        L,
+        inner,
+        from,
+        error: (index) => refusal(index, 'NaN or ±∞'),
+      });
+    return;
+  }
+  const data = x.data;
   // biome-ignore lint/suspicious/noSelfCompare: v !== v is the NaN test, cheaper than Number.isNaN in this scan
   const bad = (v: number): boolean => v !== v || v === Infinity || (v === -Infinity && !options.allowNegativeInfinity);
   for (let base = 0; base < data.length; base += L * inner) {
@@ -569,12 +586,7 @@ function checkFinite(
       if (probe === 0) continue;
     }
     for (let i = start; i < end; i++) {
-      if (bad(data[i]!)) {
-        throw new ArgumentError(
-          `${argument} ${formatShape(x.shape)} holds ${data[i]} at flat index ${i}: attention refuses NaN and ±∞ inputs${options.allowNegativeInfinity ? ' (−∞ drops a key, NaN and +∞ are refused)' : ''} (positions masked by keyPaddingMask are never read)`,
-          { op, argument, shapes: { [argument]: x.shape } },
-        );
-      }
+      if (bad(data[i]!)) throw refusal(i, String(data[i]));
     }
   }
 }

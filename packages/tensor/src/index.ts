@@ -18,6 +18,7 @@ export { DeviceError } from './errors/device-error';
 
 export { registerDevice, unregisterDevice, listDevices, deviceBackend } from './device/device-registry';
 export { toDevice, toCpu, moveInPlace } from './device/to-device';
+export { checkFiniteOnDevice } from './device/check-finite-on-device';
 export type {
   DeviceBackend,
   DeviceStorage,
@@ -30,6 +31,7 @@ export type {
   DeviceVariantGradients,
   DeviceAdamStep,
   DeviceSgdStep,
+  DeviceFiniteCheck,
 } from './device/device-backend';
 
 export { add, sub, mul, div, pow, maximum } from './ops/binary';

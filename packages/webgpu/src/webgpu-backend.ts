@@ -4,6 +4,7 @@ import {
   type DeviceAttentionProblem,
   type DeviceBackend,
   type DeviceBinaryOp,
+  type DeviceFiniteCheck,
   type DeviceMatmulProblem,
   type DeviceReduceOp,
   type DeviceSgdStep,
@@ -13,6 +14,7 @@ import {
   type StridedOperand,
 } from '@heed/tensor';
 import { BufferPool } from './buffer-pool';
+import { FiniteChecks } from './finite-checks';
 import { fusedAttention } from './fused-attention';
 import { GpuStorage } from './gpu-storage';
 import { WebGpuError } from './webgpu-error';
@@ -89,6 +91,8 @@ export class WebGpuBackend implements DeviceBackend {
   readonly #pipelines = new Map<string, GPUComputePipeline>();
   readonly #collected: FinalizationRegistry<GPUBuffer>;
   #empty: GpuStorage | null = null;
+  /** The NaN / ±∞ checks of inputs queued since the last read (settled by the next `read`). */
+  readonly #finiteChecks: FiniteChecks;
   /** Errors the device reported since the last read (surfaced by the next `read`). */
   readonly #errors: string[] = [];
 
@@ -105,6 +109,7 @@ export class WebGpuBackend implements DeviceBackend {
     }
     this.device = device;
     this.pool = new BufferPool(device);
+    this.#finiteChecks = new FiniteChecks(device);
     this.#collected = new FinalizationRegistry((buffer) => this.pool.release(buffer));
     device.addEventListener('uncapturederror', (event) => this.#errors.push((event as GPUUncapturedErrorEvent).error.message));
     this.rowAttention = {
@@ -137,7 +142,19 @@ export class WebGpuBackend implements DeviceBackend {
     return storage;
   }
 
+  /** The values, once the work queued before is done; rejects with the first failed `checkFinite` queued before. */
   async read(storage: DeviceStorage): Promise<Float32Array> {
+    const values = await this.#readValues(storage);
+    await this.#finiteChecks.settle();
+    return values;
+  }
+
+  checkFinite(x: DeviceStorage, check: DeviceFiniteCheck): void {
+    const s = this.#own(x);
+    this.#finiteChecks.queue(s.buffer, s.size, check);
+  }
+
+  async #readValues(storage: DeviceStorage): Promise<Float32Array> {
     const s = this.#own(storage);
     if (s.size === 0) return new Float32Array(0);
     const bytes = s.size * 4;

@@ -82,6 +82,20 @@ export interface DeviceSgdStep {
 }
 
 /**
+ * A check that a device tensor holds no NaN or ±∞ (an input that would otherwise come out as NaN without a word),
+ * over x viewed as [outer, L, inner]: positions l ≥ `from` along L only (keys already checked are skipped).
+ */
+export interface DeviceFiniteCheck {
+  /** −∞ passes (it masks an entry); NaN and +∞ do not. */
+  allowNegativeInfinity: boolean;
+  L: number;
+  inner: number;
+  from: number;
+  /** The error to refuse with, given the flat index of the first offending element (names the call, argument, shape). */
+  error(index: number): Error;
+}
+
+/**
  * What a device implements so that tensors stay on it between ops. Every method returns new storage
  * (except the `…Step`s and `writeBlocks`, which update storage in place, in order with the other work);
  * every input storage is left unchanged. Semantics, edge cases included, are those of the CPU kernels of the same name
@@ -163,6 +177,12 @@ export interface DeviceBackend {
   adamStep(theta: DeviceStorage, grad: DeviceStorage, m: DeviceStorage, v: DeviceStorage, step: DeviceAdamStep): void;
   /** One SGD step of θ with gradient g and momentum buffer (null without momentum), in place. */
   sgdStep(theta: DeviceStorage, grad: DeviceStorage, buffer: DeviceStorage | null, step: DeviceSgdStep): void;
+  /**
+   * Checks `x` as `check` says. Device values cannot be read synchronously: the check is queued with the work, and the
+   * next `read` rejects with `check.error(first offending index)` when it fails (a backend whose values are at hand may
+   * throw at once). Absent: ops refuse device inputs they must check, with a DeviceError.
+   */
+  checkFinite?(x: DeviceStorage, check: DeviceFiniteCheck): void;
   /** Gives the storage back (its memory may be reused at once); optional: storages are also reclaimed when collected. */
   release?(storage: DeviceStorage): void;
 }

@@ -296,6 +296,16 @@ export function createHostDeviceBackend(
         p[i] = p[i]! - lr * d;
       }
     },
+    checkFinite: (x, check) => {
+      // The values are at hand: refused at once, at the call.
+      const values = valuesOf(x);
+      const outer = check.L * check.inner;
+      for (let i = 0; i < values.length; i++) {
+        const v = values[i]!;
+        if (Math.floor((i % outer) / check.inner) < check.from) continue;
+        if (Number.isNaN(v) || v === Infinity || (v === -Infinity && !check.allowNegativeInfinity)) throw check.error(i);
+      }
+    },
     release: (storage) => {
       valuesOf(storage);
       released++;
