@@ -1,5 +1,5 @@
 import { dropout, mul, randn, Rng, sum, Tensor, toDevice } from '@heed/tensor';
-import { alphaEntmax, attend, entmax15, sparsemax, straightThroughGumbelSoftmax } from '@heed/soft-attention';
+import { alphaEntmax, attend, entmax15, GumbelSoftmax, sparsemax, straightThroughGumbelSoftmax } from '@heed/soft-attention';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { testBackend } from '../test/test-backend';
 
@@ -227,5 +227,29 @@ describe('straight-through Gumbel-softmax and dropout on WebGPU tensors: the noi
     expect(Array.from(await gpu.read())).toEqual(Array.from(cpu.data)); // bit for bit: the mask and x ⊙ 1/(1 − p)
     sum(mul(gpu, 2)).backward();
     expect(Array.from(await gpuLeaf.grad!.read())).toEqual(Array.from(cpuLeaf.grad!.data));
+  });
+
+  it('attend with dropout, and with the GumbelSoftmax normalizer under a causal mask: the GPU equals the CPU, seeded', async () => {
+    const rng = new Rng(14);
+    const [q, k, v] = [randn([2, 5, 8], rng, { requiresGrad: true }), randn([2, 6, 8], rng), randn([2, 6, 3], rng)];
+    const [gq, gk, gv] = await Promise.all([q, k, v].map((t) => toDevice(t, 'webgpu')));
+    gq!.requiresGrad = true;
+    const upstream = randn([2, 5, 3], rng);
+    // Each call gets fresh generators of the same seeds: the CPU and the GPU draw the same sequence.
+    const runs = [
+      { label: 'dropout 0.25', options: () => ({ normalizer: { kind: 'softmax' }, dropout: 0.25, rng: new Rng(15) }) },
+      { label: 'GumbelSoftmax', options: () => ({ normalizer: new GumbelSoftmax({ temperature: 0.5, rng: new Rng(16) }), causal: true }) },
+    ];
+    for (const { label, options } of runs) {
+      q.grad = null;
+      gq!.grad = null;
+      const cpu = attend({ query: q, keys: k, values: v, ...options() });
+      const gpu = attend({ query: gq!, keys: gk!, values: gv!, ...options() });
+      expect(gpu.context.device, label).toBe('webgpu');
+      expectNear(await gpu.context.read(), cpu.context.data, FORWARD, `${label} context`);
+      sum(mul(cpu.context, upstream)).backward();
+      sum(mul(gpu.context, await toDevice(upstream, 'webgpu'))).backward();
+      expectNear(await gq!.grad!.read(), q.grad!.data, GRADIENT, `${label} grad query`);
+    }
   });
 });
