@@ -98,7 +98,9 @@ describe('sparse normalizers on a device take its entmax kernel', () => {
     expect(() => sparsemax(onPlain)).toThrow(DeviceError);
     expect(() => entmax15(onPlain)).toThrow(/no entmax kernel/);
     expect(() => alphaEntmax(onPlain, 0.5)).toThrow(/alpha must be a finite number > 1/);
-    expect(() => straightThroughGumbelSoftmax(onPlain, { rng: new Rng(1) })).toThrow(/no one-hot kernel/);
+    const rng = new Rng(1);
+    expect(() => straightThroughGumbelSoftmax(onPlain, { rng })).toThrow(/no one-hot kernel/);
+    expect(rng.nextUint32()).toBe(new Rng(1).nextUint32()); // refused before any noise was drawn
   });
 });
 

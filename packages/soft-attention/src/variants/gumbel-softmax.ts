@@ -51,6 +51,7 @@ export function straightThroughGumbelSoftmax(logits: Tensor, options: GumbelSoft
       shapes: { logits: logits.shape, noise: options.noise.shape },
     });
   }
+  if (logits.storage !== null) oneHotBackend(logits); // refused before the generator moves
   const noise = options.noise ?? onDeviceOf(logits, gumbelNoise(logits.shape, options.rng ?? defaultRng())); // [..., n]
   return straightThroughOneHot(add(logits, noise), temperature); // [..., n]
 }
@@ -104,18 +105,11 @@ function straightThroughOneHot(y: Tensor, temperature: number): Tensor {
 
 /** The same on a device: the one-hot by the device's kernel; the backward from softmax(y / τ), on the device. [..., n] -> [..., n] */
 function deviceStraightThroughOneHot(y: Tensor, temperature: number): Tensor {
-  const op = 'straightThroughGumbelSoftmax';
-  const backend = deviceBackend(y.device, op);
-  if (backend.oneHotArgmax === undefined) {
-    throw new DeviceError(
-      `logits ${formatShape(y.shape)} are on '${y.device}', whose backend has no one-hot kernel: move them with \`await toCpu(logits)\` first`,
-      { op, argument: 'logits', shapes: { logits: y.shape } },
-    );
-  }
+  const { backend, oneHotArgmax } = oneHotBackend(y);
   const n = y.shape[y.rank - 1] ?? 1;
   const rows = n === 0 ? 0 : y.size / n;
-  const hard = backend.oneHotArgmax(y.storage!, rows, n); // [..., n]
-  return fromOp(hard, y.shape, op, [y], (g) => {
+  const hard = oneHotArgmax.call(backend, y.storage!, rows, n); // [..., n]
+  return fromOp(hard, y.shape, 'straightThroughGumbelSoftmax', [y], (g) => {
     const soft = softmax(div(y, temperature)); // [..., n]
     return [div(mul(soft, sub(g, sum(mul(soft, g), -1, true))), temperature)]; // [..., n]
   });
@@ -124,4 +118,18 @@ function deviceStraightThroughOneHot(y: Tensor, temperature: number): Tensor {
 /** A host tensor on the device of `like` (uploaded as it is: the device gets exactly the host's values). */
 function onDeviceOf(like: Tensor, t: Tensor): Tensor {
   return like.storage === null ? t : new Tensor(deviceBackend(like.device, 'straightThroughGumbelSoftmax').upload(t.data), t.shape);
+}
+
+/** The backend of device logits and its one-hot kernel; a DeviceError when it has none. */
+function oneHotBackend(logits: Tensor) {
+  const op = 'straightThroughGumbelSoftmax';
+  const backend = deviceBackend(logits.device, op);
+  const { oneHotArgmax } = backend;
+  if (oneHotArgmax === undefined) {
+    throw new DeviceError(
+      `logits ${formatShape(logits.shape)} are on '${logits.device}', whose backend has no one-hot kernel: move them with \`await toCpu(logits)\` first`,
+      { op, argument: 'logits', shapes: { logits: logits.shape } },
+    );
+  }
+  return { backend, oneHotArgmax };
 }

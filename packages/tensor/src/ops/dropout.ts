@@ -18,13 +18,14 @@ export function dropout(x: Tensor, p: number, rng: Rng, training = true): Tensor
   }
   if (!training || p === 0) return x;
   expectRng('dropout', 'rng', rng);
+  const backend = x.storage === null ? null : deviceBackend(x.device, 'dropout'); // before the generator moves
   const scale = 1 / (1 - p);
   const keep = new Float32Array(x.size);
   for (let i = 0; i < keep.length; i++) keep[i] = rng.uniform() >= p ? scale : 0;
-  if (x.storage !== null) {
-    const keepOnDevice = new Tensor(deviceBackend(x.device, 'dropout').upload(keep), x.shape);
-    const kept = mul(new Tensor(x.storage, x.shape), keepOnDevice); // x ⊙ keep, outside the graph
-    return fromOp(kept.storage!, x.shape, 'dropout', [x], (g) => [mul(g, keepOnDevice)]);
+  if (backend !== null) {
+    const keepOnDevice = new Tensor(backend.upload(keep), x.shape);
+    const kept = mul(new Tensor(x.storage!, x.shape), keepOnDevice); // x ⊙ keep, outside the graph
+    return fromOp(kept.storage!, x.shape, 'dropout', [x], (g) => [mul(g, keepOnDevice)]); // [...x.shape]
   }
   const out = new Float32Array(x.size);
   for (let i = 0; i < out.length; i++) out[i] = x.data[i]! * keep[i]!;
