@@ -173,16 +173,16 @@ describe('sparsemax and α-entmax on WebGPU tensors equal a float64 reference', 
     }
   });
 
-  it('the normalizers in attend: sparsemax and entmax15 weights on the GPU equal the CPU', async () => {
+  it('the normalizers in attend (sparsemax, entmax15 with a temperature, alpha-entmax), causal: the GPU equals the CPU', async () => {
     const rng = new Rng(5);
     const [q, k, v] = [randn([2, 3, 4], rng), randn([2, 6, 4], rng), randn([2, 6, 3], rng)];
     const [gq, gk, gv] = await Promise.all([q, k, v].map((t) => toDevice(t, 'webgpu')));
-    for (const kind of ['sparsemax', 'entmax15'] as const) {
-      const cpu = attend({ query: q, keys: k, values: v, normalizer: { kind }, causal: true });
-      const gpu = attend({ query: gq!, keys: gk!, values: gv!, normalizer: { kind }, causal: true });
+    for (const normalizer of [{ kind: 'sparsemax' }, { kind: 'entmax15', temperature: 0.5 }, { kind: 'alpha-entmax', alpha: 1.25 }]) {
+      const cpu = attend({ query: q, keys: k, values: v, normalizer, causal: true });
+      const gpu = attend({ query: gq!, keys: gk!, values: gv!, normalizer, causal: true });
       expect(gpu.context.device).toBe('webgpu');
-      expectNear(await gpu.weights!.read(), cpu.weights!.data, FORWARD, `${kind} weights`);
-      expectNear(await gpu.context.read(), cpu.context.data, FORWARD, `${kind} context`);
+      expectNear(await gpu.weights!.read(), cpu.weights!.data, FORWARD, `${normalizer.kind} weights`);
+      expectNear(await gpu.context.read(), cpu.context.data, FORWARD, `${normalizer.kind} context`);
     }
   });
 });
