@@ -99,6 +99,10 @@ describe('@heed/webgpu in headless Chromium on SwiftShader', () => {
       /^fixture attention_sinks_gptoss grad sinks$/,
       /^fixture t5_relative_bias_causal grad relative_attention_bias$/,
       /^fixture t5_relative_bias_bidirectional grad q$/,
+      /^fixture sparsemax_boundary_ties support sizes$/,
+      /^fixture entmax_alpha_1_75 grad z$/,
+      /^fixture sparsemax_attention grad key$/,
+      /^fixture gumbel_softmax_straight_through grad gumbel_noise$/,
     ]) {
       expect(
         names.some((name) => covered.test(name)),
