@@ -1,5 +1,6 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BROWSER_CONFORMANCE_CASES } from '../test/browser/conformance-checks';
 import { launchChromium } from '../test/browser/launch-chromium';
 import { ROUTE_ENTRY, type RouteCheck, type RouteResult } from '../test/browser/route-result';
 import { type PageServer, servePage } from '../test/browser/serve-page';
@@ -72,6 +73,11 @@ afterAll(async () => {
 });
 
 describe('@heed/webgpu in headless Chromium on SwiftShader', () => {
+  it(`passes ${BROWSER_CONFORMANCE_CASES.length} cases of the conformance suite on WebGPU in the page (every case runs in Node)`, () => {
+    expect(result.conformance.map((c) => c.name)).toEqual(BROWSER_CONFORMANCE_CASES);
+    expect(result.conformance.filter((c) => c.error !== null)).toEqual([]);
+  });
+
   it('runs in the pinned Chromium, on a WebGPU adapter, against the JS kernels, without a console error', () => {
     expect(Number(browserVersion.split('.')[0])).toBe(expectedMajor);
     expect(result.adapter.vendor).not.toBe('');

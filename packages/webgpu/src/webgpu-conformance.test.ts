@@ -1,5 +1,6 @@
 import { conformanceCases, type ConformanceTolerances, deviceTarget } from '@heed/tensor/testing';
-import { describe, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
+import { BROWSER_CONFORMANCE_CASES, WEBGPU_TOLERANCES } from '../test/browser/conformance-checks';
 import { testBackend } from '../test/test-backend';
 
 // The conformance suite of @heed/tensor (the same cases every CPU kernel set runs: fused attention forward and
@@ -21,6 +22,13 @@ const WEBGPU: ConformanceTolerances = {
 };
 
 const target = deviceTarget(await testBackend(), WEBGPU, 'webgpu (SwiftShader)');
+
+test('the browser page runs a subset of these cases (named, each once) with these tolerances', () => {
+  const names = new Set(conformanceCases.map((c) => c.name));
+  expect(BROWSER_CONFORMANCE_CASES.filter((name) => !names.has(name))).toEqual([]);
+  expect(new Set(BROWSER_CONFORMANCE_CASES).size).toBe(BROWSER_CONFORMANCE_CASES.length);
+  expect(WEBGPU_TOLERANCES).toEqual(WEBGPU);
+});
 
 for (const group of new Set(conformanceCases.map((c) => c.group))) {
   describe(`WebGPU: ${group}`, () => {

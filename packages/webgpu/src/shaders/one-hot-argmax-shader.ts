@@ -14,7 +14,6 @@ export const ONE_HOT_ARGMAX_SHADER = /* wgsl */ `${WGSL_HEADER}
 @group(0) @binding(2) var<storage, read> p: array<u32>;
 var<workgroup> bestValue: array<f32, ${ONE_HOT_WORKGROUP}>;
 var<workgroup> bestIndex: array<u32, ${ONE_HOT_WORKGROUP}>;
-fn isNan(v: f32) -> bool { return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u; }
 @compute @workgroup_size(${ONE_HOT_WORKGROUP})
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nw: vec3u, @builtin(local_invocation_index) lid: u32) {
   let row = wg.y * nw.x + wg.x;

@@ -23,6 +23,7 @@ import {
 } from '@heed/tensor';
 import { requestGpuDevice, useWebGpu } from '../../src/index';
 import { compare } from './compare';
+import { conformanceChecks } from './conformance-checks';
 import { FixtureChecks } from './fixture-checks';
 import { normalizerFixtureChecks } from './normalizer-fixture-checks';
 import { ROUTE_ENTRY, type RouteAdapter, type RouteCheck, type RouteResult } from './route-result';
@@ -122,7 +123,7 @@ async function run(): Promise<RouteResult> {
   const { device, adapter, features } = await requestGpuDevice({ optionalFeatures: ['subgroups', 'timestamp-query', 'shader-f16'] });
   const uncapturedErrors: string[] = [];
   device.addEventListener('uncapturederror', (event) => uncapturedErrors.push((event as GPUUncapturedErrorEvent).error.message));
-  useWebGpu(device);
+  const backend = useWebGpu(device);
   const info = adapter.info as GPUAdapterInfo & { subgroupMinSize?: number; subgroupMaxSize?: number; isFallbackAdapter?: boolean };
   const adapterReport: RouteAdapter = {
     vendor: info.vendor,
@@ -145,6 +146,7 @@ async function run(): Promise<RouteResult> {
   const normalizers = await normalizerFixtureChecks();
   checks.push(...normalizers.checks);
   for (const device of normalizers.devices) gpuDevices.add(device);
+  const conformance = await conformanceChecks(backend);
   await device.queue.onSubmittedWorkDone(); // errors of the last submissions reach the handler first
   return {
     userAgent: navigator.userAgent,
@@ -153,6 +155,7 @@ async function run(): Promise<RouteResult> {
     gpuDevices: [...gpuDevices],
     checks,
     refusals: fixtures.refusals,
+    conformance,
     uncapturedErrors,
     milliseconds: performance.now() - started,
   };

@@ -39,6 +39,13 @@ export interface RouteAdapter {
   readonly deviceFeatures: readonly string[];
 }
 
+/** One case of @heed/tensor's conformance suite, run in the page on WebGPU (conformance-checks.ts). */
+export interface RouteConformance {
+  readonly name: string;
+  /** Why it failed (the case's message), or null. */
+  readonly error: string | null;
+}
+
 export interface RouteResult {
   readonly userAgent: string;
   readonly adapter: RouteAdapter;
@@ -49,6 +56,8 @@ export interface RouteResult {
   readonly checks: readonly RouteCheck[];
   /** Variants the GPU refused with a DeviceError (the others are compared in `checks`). */
   readonly refusals: readonly RouteRefusal[];
+  /** The conformance cases the page ran on WebGPU. */
+  readonly conformance: readonly RouteConformance[];
   /** Messages of the device's 'uncapturederror' events (must be none). */
   readonly uncapturedErrors: readonly string[];
   readonly milliseconds: number;
