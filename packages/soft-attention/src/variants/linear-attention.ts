@@ -15,13 +15,20 @@ export interface LinearAttentionOptions {
  * Linear attention (Katharopoulos et al. 2020, "Transformers are RNNs") with φ = elu + 1:
  *   out_i = φ(q_i)ᵀ Σ_j φ(k_j) v_jᵀ / φ(q_i)ᵀ Σ_j φ(k_j)
  * (j ≤ i when causal). query [..., Lq, d], keys [..., Lk, d], values [..., Lk, dv] -> [..., Lq, dv], in
- * O(L·d·dv) time and O(d·dv) memory per row, never the Lq×Lk matrix. No 1/√d, no softmax, no ε.
+ * O(L·d·dv) time and O(d·dv) memory per row, never the Lq×Lk matrix — except causal on a device, which builds the
+ * masked [..., L, L] similarity. No 1/√d, no softmax, no ε.
  */
 export function linearAttention(query: Tensor, keys: Tensor, values: Tensor, options: LinearAttentionOptions = {}): Tensor {
   checkLinearAttentionInputs('linearAttention', query, keys, values, options.causal ?? false);
   const phiQuery = eluFeatureMap(query); // [..., Lq, d]
   const phiKey = eluFeatureMap(keys); // [..., Lk, d]
-  if (options.causal) return refuseUnderflow('linearAttention', causalLinearAttention(phiQuery, phiKey, values)); // [..., L, dv]
+  if (options.causal && query.device === 'cpu') return refuseUnderflow('linearAttention', causalLinearAttention(phiQuery, phiKey, values)); // [..., L, dv]
+  if (options.causal) {
+    // On a device (causalLinearAttention's prefix sums are host loops): the same sums as a masked product, O(L²).
+    const L = query.shape[query.rank - 2]!;
+    const similarity = where(causalMask(L, L), matmul(phiQuery, phiKey, { transposeB: true }), 0); // [..., L, d] x [..., d, L] -> [..., L, L], 0 for j > i
+    return div(matmul(similarity, values), sum(similarity, -1, true)); // [..., L, L] x [..., L, dv] -> [..., L, dv] / [..., L, 1]
+  }
   const keyValue = matmul(phiKey, values, { transposeA: true }); // [..., d, Lk] x [..., Lk, dv] -> [..., d, dv]
   const keySum = sum(phiKey, -2, true); // [..., 1, d]
   const numerator = matmul(phiQuery, keyValue); // [..., Lq, d] x [..., d, dv] -> [..., Lq, dv]
