@@ -293,6 +293,15 @@ export class FixtureChecks {
       this.checks.push(finite(`fixture ${name} grad x finite`, xGradient));
       for (const [parameterName, parameter] of layer.namedParameters())
         this.checks.push(finite(`fixture ${name} grad ${parameterName} finite`, await parameter.grad!.read()));
+      // The one gradient PyTorch left finite: out_proj.bias's, Σ over the B·L rows of the upstream gradient [E].
+      const upstream = f.grad_outputs!.attn_output!.data.map(Number); // [B, L, E]
+      const biasGradient = Array.from({ length: E }, (_, e) => upstream.reduce((total, g, n) => (n % E === e ? total + g : total), 0));
+      await this.checkValues(
+        `${name} grad out_proj.bias`,
+        new Map(layer.namedParameters()).get('outputProjection.bias')!.grad!,
+        biasGradient,
+        [E],
+      );
       if (label === 'keyPaddingMask') {
         // batch element 0 is only the output bias: no gradient reaches its inputs
         const rows = xGradient.subarray(0, L * E);
