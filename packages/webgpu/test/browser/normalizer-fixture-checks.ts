@@ -13,7 +13,7 @@ import sparsemaxBoundaryTies from '../../../../fixtures/pytorch/sparsemax_bounda
 import entmaxAlpha125 from '../../../../fixtures/variants/entmax_alpha_1_25.json';
 import entmaxAlpha175 from '../../../../fixtures/variants/entmax_alpha_1_75.json';
 import gumbelStraightThrough from '../../../../fixtures/variants/gumbel_softmax_straight_through.json';
-import { compare } from './compare';
+import { compare } from '../compare';
 import type { RouteCheck } from './route-result';
 
 interface StoredTensor {
