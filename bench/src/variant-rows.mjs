@@ -76,18 +76,20 @@ export async function runVariantRows({ mode = 'short', runtime = null } = {}) {
 
 function formatVariantTable(rows) {
   const lines = [`\nattention variants (heed, WebAssembly kernels, 1 thread; B = 1, H = ${HEADS}, d = ${HEAD_DIM}, forward)`];
-  const columns = ['median ms', 'min ms', 'min CPU ms', 'system ms'];
+  const columns = ['median ms', 'min ms', 'min CPU ms', 'system ms', 'faults'];
   lines.push(`${'row'.padEnd(46)} ${'L'.padStart(6)} ${'runs'.padStart(5)} ${columns.map((c) => c.padStart(10)).join(' ')}`);
   for (const r of rows) {
     const cells =
       r.medianMs !== undefined
-        ? [r.medianMs, r.minMs, r.cpuMinMs, r.systemMedianMs].map((x) => x.toFixed(1))
-        : [r.error ?? 'failed', '', '', ''];
+        ? [...[r.medianMs, r.minMs, r.cpuMinMs, r.systemMedianMs].map((x) => x.toFixed(1)), String(r.pageFaults)]
+        : [r.error ?? 'failed', '', '', '', ''];
     lines.push(
       `${(r.label ?? r.kind).padEnd(46)} ${String(r.L).padStart(6)} ${String(r.runs ?? 0).padStart(5)} ${cells.map((c) => c.padStart(10)).join(' ')}`,
     );
   }
-  lines.push('(CPU ms: user + system time of the run; system ms, the median of the system part: mostly page faults on fresh memory)\n');
+  lines.push(
+    '(CPU ms: user + system time of the run; system ms and faults: medians of its system part and of its page faults, 4 KiB each, on memory new to the process)\n',
+  );
   return lines.join('\n');
 }
 
@@ -123,7 +125,7 @@ function normals(size, seed) {
 
 /**
  * In the child: times the job's kinds round-robin at each length and reports { kind, L, medianMs, minMs, cpuMedianMs,
- * cpuMinMs, systemMedianMs, runs } to the parent (wall and CPU times in ms).
+ * cpuMinMs, systemMedianMs, pageFaults, runs } to the parent (wall and CPU times in ms, minor page faults per run).
  */
 async function child(job) {
   const T = await import('@heed/tensor');
@@ -153,7 +155,7 @@ async function child(job) {
               ...(scorerOf[kind] ? { scorer: scorerOf[kind]() } : {}),
             }).context,
     );
-    const times = kinds.map(() => ({ wall: [], cpu: [], system: [] }));
+    const times = kinds.map(() => ({ wall: [], cpu: [], system: [], faults: [] }));
     // Warm-up, where the run is short enough: the first length always; later ones from the last one's time, × (L / L')².
     runs.forEach((run, index) => {
       const last = lastMs.get(kinds[index].kind);
@@ -163,18 +165,20 @@ async function child(job) {
     for (let r = 0; r < job.runs && (r < job.minRuns || performance.now() - started < job.budgetMs); r++) {
       runs.forEach((run, index) => {
         globalThis.gc?.();
+        const faults0 = process.resourceUsage().minorPageFault;
         const cpu0 = process.cpuUsage();
         const t0 = performance.now();
         T.noGrad(run);
         const wall = performance.now() - t0;
         const cpu = process.cpuUsage(cpu0);
+        times[index].faults.push(process.resourceUsage().minorPageFault - faults0);
         times[index].wall.push(wall);
         times[index].cpu.push((cpu.user + cpu.system) / 1000);
         times[index].system.push(cpu.system / 1000);
       });
     }
     for (const [index, { kind }] of kinds.entries()) {
-      const { wall, cpu, system } = times[index];
+      const { wall, cpu, system, faults } = times[index];
       const [minMs, cpuMinMs] = [Math.min(...wall), Math.min(...cpu)];
       lastMs.set(kind, { L, ms: minMs });
       const row = {
@@ -185,6 +189,7 @@ async function child(job) {
         cpuMedianMs: median(cpu),
         cpuMinMs,
         systemMedianMs: median(system),
+        pageFaults: median(faults),
         runs: wall.length,
       };
       await new Promise((resolve) => process.send(row, resolve));
