@@ -13,8 +13,11 @@ import sparsemaxBoundaryTies from '../../../../fixtures/pytorch/sparsemax_bounda
 import entmaxAlpha125 from '../../../../fixtures/variants/entmax_alpha_1_25.json';
 import entmaxAlpha175 from '../../../../fixtures/variants/entmax_alpha_1_75.json';
 import gumbelStraightThrough from '../../../../fixtures/variants/gumbel_softmax_straight_through.json';
-import { compare } from './compare';
+import { compare } from '../compare';
 import type { RouteCheck } from './route-result';
+
+/** The fixtures' float32 rule (fixtures/pytorch/README.md), which the route holds every 'fixture …' check to. */
+const FLOAT32_RULE = { rtol: 1e-4, atol: 1e-5 };
 
 interface StoredTensor {
   readonly shape: number[];
@@ -53,11 +56,11 @@ export async function normalizerFixtureChecks(): Promise<{ checks: RouteCheck[];
   const devices = new Set<string>();
   const check = async (name: string, gpu: Tensor, reference: StoredTensor) => {
     devices.add(gpu.device);
-    checks.push(compare(`fixture ${name}`, await gpu.read(), gpu.shape, reference.data.map(Number), reference.shape));
+    checks.push(compare(`fixture ${name}`, await gpu.read(), gpu.shape, reference.data.map(Number), reference.shape, FLOAT32_RULE));
   };
   /** Per-row integers (support sizes, picked keys) of a [..., n] result: shape [...]. */
   const counts = (name: string, got: number[], shape: readonly number[], reference: StoredTensor) =>
-    checks.push(compare(`fixture ${name}`, got, shape, reference.data.map(Number), reference.shape));
+    checks.push(compare(`fixture ${name}`, got, shape, reference.data.map(Number), reference.shape, FLOAT32_RULE));
 
   const normalizers: [StoredFixture, (z: Tensor, f: StoredFixture) => Tensor][] = [
     [sparsemaxFixture as StoredFixture, (z) => sparsemax(z)],
