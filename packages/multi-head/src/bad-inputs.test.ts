@@ -1,12 +1,14 @@
 import {
   ArgumentError,
   ConfigError,
+  DeviceError,
   type HeedError,
   type Module,
   ones,
   Rng,
   randn,
   ShapeError,
+  setKernels,
   StateDictError,
   type Tensor,
 } from '@heed/tensor';
@@ -415,6 +417,28 @@ describe('LlamaAttention.forward refuses bad inputs and changes no state', () =>
     expectHeedError(() => layer.forward(t([2, 1, 7]), { cache }), ShapeError, { op, argument: 'x' });
     expect(cached(cache)).toEqual(before);
     const step = t([2, 1, 8], 11);
+    expect(Array.from(layer.forward(step, { cache }).output.data)).toEqual(Array.from(layer.forward(step, { cache: fresh }).output.data));
+  });
+
+  it('a forward that throws after its keys were appended (a failing kernel) leaves the cache as it was', () => {
+    const cache = layer.createCache();
+    const fresh = layer.createCache();
+    layer.forward(x, { cache });
+    layer.forward(x, { cache: fresh });
+    const before = cached(cache);
+    const lost = new DeviceError('the device was lost', { op: 'attentionForward', argument: 'device' });
+    const restore = setKernels({
+      attentionForward: () => {
+        throw lost;
+      },
+    });
+    try {
+      expect(() => layer.forward(t([2, 1, 8], 12), { cache, needWeights: false })).toThrow(lost); // the fused path: the kernel runs after the append
+    } finally {
+      restore();
+    }
+    expect(cached(cache)).toEqual(before);
+    const step = t([2, 1, 8], 13);
     expect(Array.from(layer.forward(step, { cache }).output.data)).toEqual(Array.from(layer.forward(step, { cache: fresh }).output.data));
   });
 });

@@ -211,6 +211,14 @@ export class LlamaAttention extends Module {
       });
     }
     checkForwardOptions(op, x, options);
+    // A call that throws changes nothing: the cache gets back what it held.
+    const { cache } = options;
+    const run = () => this.attendAll(x, options, op);
+    return cache ? cache.transaction(run) : run();
+  }
+
+  /** `forward` once its inputs are checked: project, rotate, append to the cache, attend, merge the heads. */
+  private attendAll(x: Tensor, options: LlamaForwardOptions, op: string): LlamaAttentionResult {
     const { cache } = options;
     const P = cache?.length ?? 0;
     const rope = { base: this.ropeBase, style: this.ropeStyle, positionOffset: P };

@@ -230,17 +230,9 @@ export class MultiHeadAttention<Spec extends ScorerLike = ScorerLike, S = Scorer
         ['value', value],
       ] as const)
         checkFiniteInput(op, argument, x);
-    const before = cache ? { keys: cache.keys, values: cache.values } : null;
-    try {
-      return this.attendAll(query, key, value, options, op);
-    } catch (error) {
-      // A call that throws changes nothing: the cache gets back what it held.
-      if (cache && before) {
-        cache.reset();
-        if (before.keys && before.values) cache.append(before.keys, before.values, op);
-      }
-      throw error;
-    }
+    // A call that throws changes nothing: the cache gets back what it held.
+    const run = () => this.attendAll(query, key, value, options, op);
+    return cache ? cache.transaction(run) : run();
   }
 
   /** `forward` once its inputs are checked: project, append to the cache, plan and run attention, merge the heads. */
