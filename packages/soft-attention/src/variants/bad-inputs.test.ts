@@ -926,6 +926,13 @@ describe('a refused call changes no state', () => {
       ['key with NaN', () => state.step(t([2, 1, 4]), withValue([2, 1, 4], 1, NaN), t([2, 1, 3])), ArgumentError, 'key'],
       ['value with Infinity', () => state.step(t([2, 1, 4]), t([2, 1, 4]), withValue([2, 1, 3], 0, Infinity)), ArgumentError, 'value'],
       ['query = null', () => state.step(bad(null), t([2, 1, 4]), t([2, 1, 3])), ArgumentError, 'query'],
+      // φ(query) underflows to 0 (entries far below −100): φ(q)·Z = 0/0, which the batch path refuses the same way
+      [
+        'query far below −100 (would be 0/0 = NaN)',
+        () => state.step(full([2, 1, 4], -200), t([2, 1, 4]), t([2, 1, 3])),
+        ArgumentError,
+        'query',
+      ],
     ];
     for (const [label, call, error, argument] of rows) {
       expect(label).toBeTypeOf('string');
@@ -935,6 +942,20 @@ describe('a refused call changes no state', () => {
     const [q1, k1, v1] = [t([2, 1, 4], 4), t([2, 1, 4], 5), t([2, 1, 3], 6)];
     expect(Array.from(state.step(q1, k1, v1).data)).toEqual(Array.from(fresh.step(q1, k1, v1).data));
     expect(state.length).toBe(2);
+  });
+
+  it('LinearAttentionState.step refuses a first key whose φ underflows, as the causal batch pass does, and keeps no sums', () => {
+    const [q, k, v] = [t([1, 1, 4], 1), full([1, 1, 4], -200), t([1, 1, 3], 3)];
+    expectHeedError(() => linearAttention(q, k, v, { causal: true }), ArgumentError, { op: 'linearAttention', argument: 'query' });
+    const state = new LinearAttentionState();
+    expectHeedError(() => state.step(q, k, v), ArgumentError, {
+      op: 'LinearAttentionState.step',
+      argument: 'query',
+      shapes: { output: [1, 1, 3] },
+    });
+    expect(state.length).toBe(0);
+    const [q1, k1, v1] = [t([1, 1, 4], 4), t([1, 1, 4], 5), t([1, 1, 3], 6)];
+    expect(Array.from(state.step(q1, k1, v1).data)).toEqual(Array.from(new LinearAttentionState().step(q1, k1, v1).data));
   });
 
   it('LuongLocalAttention.forward refuses bad states and leaves the weights alone', () => {
