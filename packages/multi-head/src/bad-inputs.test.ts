@@ -230,6 +230,49 @@ const constructors: Record<string, Row> = {
   'KeyValueCache(0, 4)': { call: () => new KeyValueCache(0, 4), error: ConfigError, op: 'KeyValueCache', argument: 'numKeyValueHeads' },
   'KeyValueCache(2, 2.5)': { call: () => new KeyValueCache(2, 2.5), error: ConfigError, op: 'KeyValueCache', argument: 'headDim' },
   'KeyValueCache(2, NaN)': { call: () => new KeyValueCache(2, NaN), error: ConfigError, op: 'KeyValueCache', argument: 'headDim' },
+  // options of the wrong type
+  'MultiHeadAttention(null)': {
+    call: () => new MultiHeadAttention(bad(null)),
+    error: ConfigError,
+    op: 'MultiHeadAttention',
+    argument: 'options',
+  },
+  'MultiHeadAttention()': {
+    call: () => new MultiHeadAttention(bad(undefined)),
+    error: ConfigError,
+    op: 'MultiHeadAttention',
+    argument: 'options',
+  },
+  'MultiHeadAttention rng 5': {
+    call: () => new MultiHeadAttention({ embedDim: 8, numHeads: 2, rng: bad(5) }),
+    error: ConfigError,
+    op: 'MultiHeadAttention',
+    argument: 'rng',
+  },
+  "MultiHeadAttention bias 'no'": {
+    call: () => new MultiHeadAttention({ embedDim: 8, numHeads: 2, bias: bad('no') }),
+    error: ConfigError,
+    op: 'MultiHeadAttention',
+    argument: 'bias',
+  },
+  "MultiHeadAttention addBiasKv 'x'": {
+    call: () => new MultiHeadAttention({ embedDim: 8, numHeads: 2, addBiasKv: bad('x') }),
+    error: ConfigError,
+    op: 'MultiHeadAttention',
+    argument: 'addBiasKv',
+  },
+  'MultiHeadAttention addZeroAttn 1': {
+    call: () => new MultiHeadAttention({ embedDim: 8, numHeads: 2, addZeroAttn: bad(1) }),
+    error: ConfigError,
+    op: 'MultiHeadAttention',
+    argument: 'addZeroAttn',
+  },
+  'LlamaAttention rng 5': {
+    call: () => new LlamaAttention({ embedDim: 8, numHeads: 2, rng: bad(5) }),
+    error: ConfigError,
+    op: 'LlamaAttention',
+    argument: 'rng',
+  },
 };
 
 describe('constructors refuse bad configuration, naming the constructor and the option', () => {

@@ -2,7 +2,7 @@ import {
   ArgumentError,
   checkStateDictEntry,
   ConfigError,
-  defaultRng,
+  resolveRng,
   expectTensor,
   formatShape,
   Linear,
@@ -179,7 +179,7 @@ export class LlamaAttention extends Module {
       if (options[argument] !== undefined && typeof options[argument] !== 'boolean')
         throw new ConfigError(`${argument} must be true or false, got ${String(options[argument])}`, { op, argument });
     }
-    const rng = options.rng ?? defaultRng();
+    const rng = resolveRng(op, options.rng);
     const bias = options.attentionBias ?? false;
     this.queryProjection = new Linear(embedDim, numHeads * headDim, { bias, rng });
     this.keyProjection = new Linear(embedDim, numKeyValueHeads * headDim, { bias, rng });

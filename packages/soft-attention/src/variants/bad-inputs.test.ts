@@ -37,6 +37,8 @@ import { SlidingWindowRule, slidingWindowMask } from './sliding-window';
 import { softcap } from './softcap';
 import { SoftcapScorer } from './softcap-scorer';
 import { SoftmaxWithSinks } from './softmax-with-sinks';
+import { Softmax } from '../softmax';
+import { Sparsemax } from '../sparsemax-normalizer';
 
 // Every public entry point of the attention variants given what a hurried user passes: odd head sizes,
 // zero or NaN hyper-parameters, segment ids of the wrong shape, a cache of another shape. Each row must
@@ -364,6 +366,19 @@ const biases: Record<string, Row> = {
     error: ArgumentError,
     op: 'relativePositionBucket',
     argument: 'maxDistance',
+  },
+  // options of the wrong type
+  'RelativePositionBias()': {
+    call: () => new RelativePositionBias(bad(undefined)),
+    error: ConfigError,
+    op: 'RelativePositionBias',
+    argument: 'options',
+  },
+  'RelativePositionBias rng 5': {
+    call: () => new RelativePositionBias({ numHeads: 2, rng: bad(5) }),
+    error: ConfigError,
+    op: 'RelativePositionBias',
+    argument: 'rng',
   },
 };
 
@@ -828,6 +843,15 @@ const linear: Record<string, Row> = {
     argument: 'phiKey',
     shapes: { phiQuery: [4], phiKey: [4], values: [4] },
   },
+  // options of the wrong type
+  "SoftmaxWithSinks rng 5 (init 'normal')": {
+    call: () => new SoftmaxWithSinks({ numHeads: 2, init: 'normal', rng: bad(5) }),
+    error: ConfigError,
+    op: 'SoftmaxWithSinks',
+    argument: 'rng',
+  },
+  'Softmax(null)': { call: () => new Softmax(bad(null)), error: ConfigError, op: 'Softmax', argument: 'options' },
+  'Sparsemax(null)': { call: () => new Sparsemax(bad(null)), error: ConfigError, op: 'Sparsemax', argument: 'options' },
 };
 
 const luong: Record<string, Row> = {
@@ -884,6 +908,13 @@ const luong: Record<string, Row> = {
     error: ConfigError,
     op: 'LuongLocalAttention',
     argument: 'options',
+  },
+  // options of the wrong type
+  'LuongLocalAttention rng 5': {
+    call: () => new LuongLocalAttention({ dim: 4, mode: 'local-p', window: 1, rng: bad(5) }),
+    error: ConfigError,
+    op: 'LuongLocalAttention',
+    argument: 'rng',
   },
 };
 

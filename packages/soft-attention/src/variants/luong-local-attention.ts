@@ -1,6 +1,6 @@
 import {
   ConfigError,
-  defaultRng,
+  resolveRng,
   div,
   exp,
   expectTensor,
@@ -103,7 +103,7 @@ export class LuongLocalAttention extends Module {
     const predictorDim = options.predictorDim ?? dim;
     if (!Number.isInteger(predictorDim) || predictorDim < 1)
       throw new ConfigError(`predictorDim must be a positive integer, got ${predictorDim}`, { op, argument: 'predictorDim' });
-    const rng = options.rng ?? defaultRng();
+    const rng = resolveRng('LuongLocalAttention', options.rng);
     this.dim = dim;
     this.mode = mode;
     this.window = window;

@@ -44,6 +44,12 @@ export function checkHyper(op: string, argument: string, value: number, min: num
   }
 }
 
+/** Throws a ConfigError unless `value` is a finite number > 0 (a learning rate, an ε that keeps 0/0 away). */
+export function checkPositiveHyper(op: string, argument: string, value: number): void {
+  if (!Number.isFinite(value) || value <= 0)
+    throw new ConfigError(`${argument} must be a finite number > 0, got ${value}`, { op, argument });
+}
+
 /**
  * The parameters as an array: an iterable (e.g. `model.parameters()`) of Parameters, each once. A single
  * Parameter, undefined or plain tensors are refused with a ConfigError naming `op`.
@@ -67,15 +73,4 @@ export function checkParameters(op: string, params: unknown): Parameter[] {
       throw new ConfigError(`params[${i}] must be a Parameter, got ${describeValue(p)}`, { op, argument: 'params' });
   });
   return list as Parameter[];
-}
-
-/** Throws a ConfigError naming `op` unless `options` is an object (`required`: it may not be left out). */
-export function checkOptions(op: string, options: unknown, required: boolean): void {
-  if (options === undefined && !required) return;
-  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    throw new ConfigError(`options must be an object${required ? ' (it holds the learning rate lr)' : ''}, got ${describeValue(options)}`, {
-      op,
-      argument: 'options',
-    });
-  }
 }
