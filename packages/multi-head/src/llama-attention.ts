@@ -11,6 +11,7 @@ import {
   StateDictError,
   type Rng,
   type Tensor,
+  checkFiniteInput,
 } from '@heed/tensor';
 import { ScaledDotScorer, type Scorer } from '@heed/scorers';
 import {
@@ -23,7 +24,6 @@ import {
   type Normalizer,
   type RotaryStyle,
 } from '@heed/soft-attention';
-import { checkFiniteInput } from './check-finite-input';
 import { KeyValueCache } from './key-value-cache';
 import { mergeHeads, splitHeads } from './split-heads';
 

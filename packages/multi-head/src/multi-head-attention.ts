@@ -19,6 +19,7 @@ import {
   xavierUniform,
   zeros,
   type Rng,
+  checkFiniteInput,
 } from '@heed/tensor';
 import type { Scorer, ScorerFor } from '@heed/scorers';
 import {
@@ -32,7 +33,6 @@ import {
   type NormalizerLike,
   type ScorerLike,
 } from '@heed/soft-attention';
-import { checkFiniteInput } from './check-finite-input';
 import { KeyValueCache } from './key-value-cache';
 import { PerHeadScorer } from './per-head-scorer';
 import { mergeHeads, splitHeads } from './split-heads';

@@ -9,6 +9,7 @@ export { sizeOf, stridesOf, broadcastShapes, broadcastStrides, normalizeAxis, sa
 
 export { HeedError, formatShape, heedErrorBrand, isHeedError } from './errors/heed-error';
 export { expectTensor, expectTensorLike, expectNumbers, expectRng, describeValue } from './expect-tensor';
+export { checkFiniteInput } from './check-finite-input';
 export type { HeedErrorFields } from './errors/heed-error';
 export { ShapeError } from './errors/shape-error';
 export { ConfigError } from './errors/config-error';

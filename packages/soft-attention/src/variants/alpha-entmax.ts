@@ -1,5 +1,4 @@
-import { ArgumentError, expectTensor, fromOp, Tensor } from '@heed/tensor';
-import { checkFiniteInput } from '../check-finite-input';
+import { ArgumentError, expectTensor, fromOp, Tensor, checkFiniteInput } from '@heed/tensor';
 
 // Shape letters: n entries per row (the last axis), ... leading dims.
 

@@ -1,5 +1,16 @@
-import { add, ArgumentError, defaultRng, expectRng, expectTensor, formatShape, fromOp, type Rng, ShapeError, Tensor } from '@heed/tensor';
-import { checkFiniteInput } from '../check-finite-input';
+import {
+  add,
+  ArgumentError,
+  defaultRng,
+  expectRng,
+  expectTensor,
+  formatShape,
+  fromOp,
+  type Rng,
+  ShapeError,
+  Tensor,
+  checkFiniteInput,
+} from '@heed/tensor';
 
 // Shape letters: n entries per row (the last axis: the keys), ... leading dims.
 

@@ -1,5 +1,4 @@
-import { add, div, expectTensor, formatShape, matmul, ShapeError, type Tensor } from '@heed/tensor';
-import { checkFiniteInput } from '../check-finite-input';
+import { add, div, expectTensor, formatShape, matmul, ShapeError, type Tensor, checkFiniteInput } from '@heed/tensor';
 import { eluFeatureMap } from './elu-feature-map';
 import { queryFeatures } from './query-features';
 import { refuseUnderflow } from './refuse-underflow';

@@ -1,5 +1,4 @@
-import { ArgumentError, div, expectTensor, formatShape, matmul, ShapeError, sum, type Tensor, where } from '@heed/tensor';
-import { checkFiniteInput } from '../check-finite-input';
+import { ArgumentError, div, expectTensor, formatShape, matmul, ShapeError, sum, type Tensor, where, checkFiniteInput } from '@heed/tensor';
 import { causalMask } from '../masks';
 import { causalLinearAttention } from './causal-linear-attention';
 import { eluFeatureMap } from './elu-feature-map';

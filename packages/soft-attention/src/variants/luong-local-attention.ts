@@ -22,9 +22,9 @@ import {
   sub,
   tanh,
   Tensor,
+  checkFiniteInput,
 } from '@heed/tensor';
 import { applyKeep } from '../apply-keep';
-import { checkFiniteInput } from '../check-finite-input';
 
 // Shape letters: B batch, T target (decoder) positions, S source (encoder) positions, d state size,
 // dp the position predictor's hidden size.

@@ -1,9 +1,12 @@
-import { ArgumentError, formatShape, type Tensor } from '@heed/tensor';
+import { ArgumentError } from './errors/argument-error';
+import { formatShape } from './errors/heed-error';
+import type { Tensor } from './tensor';
 
 /**
  * Refuses NaN and ±∞ in an input (or only NaN and +∞ with `allowNegativeInfinity`, where −∞ means a
  * masked entry) with an ArgumentError naming the call, the argument, its shape and the first offending
  * index: a non-finite input would otherwise come out as NaN without a word. Device tensors are not scanned.
+ * Layers and attention calls check their own inputs with it, so the error names the call and the shapes the caller gave.
  */
 export function checkFiniteInput(op: string, argument: string, x: Tensor, options: { allowNegativeInfinity?: boolean } = {}): void {
   if (x.device !== 'cpu') return;
