@@ -51,6 +51,7 @@ export class Adam extends Optimizer {
   }
 
   step(): void {
+    this.checkGradients('Adam.step');
     const { lr, beta1, beta2, eps, weightDecay, decoupledWeightDecay } = this;
     for (const p of this.params) {
       if (!p.grad) continue;

@@ -2,8 +2,10 @@ import type { DeviceStorage } from '../device/device-backend';
 import { ConfigError } from '../errors/config-error';
 import { DeviceError } from '../errors/device-error';
 import { formatShape } from '../errors/heed-error';
+import { ShapeError } from '../errors/shape-error';
 import { describeValue } from '../expect-tensor';
 import { Parameter } from '../nn/parameter';
+import { sameShape } from '../shape';
 
 /** Base of the optimizers: holds the parameters, clears their gradients, takes a step. */
 export abstract class Optimizer {
@@ -21,6 +23,32 @@ export abstract class Optimizer {
 
   /** Updates every parameter that has a gradient, in place. */
   abstract step(): void;
+
+  /**
+   * Checks every gradient before a step writes anything, so that a step that throws changes no parameter and
+   * no optimizer state: each gradient must have its parameter's shape and live on its parameter's device.
+   */
+  protected checkGradients(op: string): void {
+    for (const p of this.params) {
+      const grad = p.grad;
+      if (!grad) continue;
+      if (!sameShape(grad.shape, p.shape)) {
+        throw new ShapeError(`a ${formatShape(p.shape)} parameter has a gradient of shape ${formatShape(grad.shape)}`, {
+          op,
+          argument: 'params',
+          shapes: { param: p.shape, grad: grad.shape },
+        });
+      }
+      if (p.storage !== null) expectGradOn(p, op);
+      else if (grad.device !== 'cpu') {
+        throw new DeviceError(`a ${formatShape(p.shape)} parameter on 'cpu' has its gradient on '${grad.device}'`, {
+          op,
+          argument: 'params',
+          shapes: { param: p.shape, grad: grad.shape },
+        });
+      }
+    }
+  }
 }
 
 /** The storage of `p.grad` on `p`'s device; a DeviceError naming `op` when the gradient lives elsewhere. */

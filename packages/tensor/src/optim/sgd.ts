@@ -50,6 +50,7 @@ export class SGD extends Optimizer {
   }
 
   step(): void {
+    this.checkGradients('SGD.step');
     const { lr, momentum: mu, dampening, weightDecay, nesterov } = this;
     for (const p of this.params) {
       if (!p.grad) continue;
