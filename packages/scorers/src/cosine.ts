@@ -1,4 +1,4 @@
-import { div, matmul, maximum, Module, mul, sqrt, sum, Tensor } from '@heed/tensor';
+import { abs, div, matmul, max, maximum, Module, mul, noGrad, sqrt, sum, Tensor, where } from '@heed/tensor';
 import { checkOptions, checkPositive } from './check-dim';
 import { checkScorerInputs } from './check-scorer-inputs';
 import type { Scorer } from './scorer';
@@ -44,6 +44,7 @@ export class CosineScorer extends Module implements Scorer {
    * change when u is scaled.
    */
   private unit(x: Tensor): Tensor {
+    if (x.device !== 'cpu') return this.unitOnDevice(x);
     const d = x.shape[x.rank - 1]!;
     const rows = d === 0 ? 0 : x.size / d;
     const rowShape = [...x.shape.slice(0, -1), 1];
@@ -58,5 +59,17 @@ export class CosineScorer extends Module implements Scorer {
     }
     const u = div(x, new Tensor(scale, rowShape)); // [..., L, d] / [..., L, 1]
     return div(u, sqrt(maximum(sum(mul(u, u), -1, true), new Tensor(floor, rowShape)))); // [..., L, d] / [..., L, 1]
+  }
+
+  /** `unit` where x lives on a device: c and the clamp computed there by ops (c held constant, as above). */
+  private unitOnDevice(x: Tensor): Tensor {
+    const [scale, floor] = noGrad(() => {
+      const largest = max(abs(x), -1, true); // c = max_i |x_i|   [..., L, d] -> [..., L, 1]
+      const c = where(largest, largest, 1); // 1 for a zero row   [..., L, 1]
+      const ratio = div(this.eps, c); // eps / c   [..., L, 1]
+      return [c, mul(ratio, ratio)]; // (eps / c)²   [..., L, 1]
+    });
+    const u = div(x, scale); // [..., L, d] / [..., L, 1]
+    return div(u, sqrt(maximum(sum(mul(u, u), -1, true), floor))); // [..., L, d] / [..., L, 1]
   }
 }

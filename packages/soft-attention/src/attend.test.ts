@@ -1,6 +1,22 @@
-import { ArgumentError, matmul, mul, randn, Rng, ShapeError, softmax, sum, tensor, type Tensor } from '@heed/tensor';
+import {
+  ArgumentError,
+  DeviceError,
+  matmul,
+  mul,
+  randn,
+  Rng,
+  registerDevice,
+  ShapeError,
+  softmax,
+  sum,
+  tensor,
+  type Tensor,
+  toDevice,
+  unregisterDevice,
+} from '@heed/tensor';
+import { createHostDeviceBackend } from '@heed/tensor/testing';
 import { DotScorer, ScaledDotScorer } from '@heed/scorers';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertClose, loadFixture, toHeed, torchMaskToKeep, type Fixture } from '../../../fixtures/load-fixture';
 import { attend, type AttendOptions } from './attend';
 import { causalMask } from './masks';
@@ -190,5 +206,49 @@ describe('attend, behaviour', () => {
     const { context } = attend({ query: q, keys: k, values: v });
     const ref = matmul(softmax(mul(matmul(q, k, { transposeB: true }), 1 / Math.sqrt(8))), v);
     assertClose('context', context, ref);
+  });
+});
+
+describe('attend on a device with an additiveMask built on the host (the host device backend)', () => {
+  beforeAll(() => registerDevice(createHostDeviceBackend('attend-host')));
+  afterAll(() => unregisterDevice('attend-host'));
+
+  it('uploads the mask: the context equals a naive softmax(q·k + mask)·v, a row masked by −∞ everywhere giving zeros', async () => {
+    const rng = new Rng(41);
+    const [query, keys, values] = [randn([2, 3, 4], rng), randn([2, 5, 4], rng), randn([2, 5, 2], rng)]; // [B, Lq, d], [B, Lk, d], [B, Lk, dv]
+    const mask = tensor([
+      [0, -1, 0.5, 0, -Infinity],
+      [-Infinity, -Infinity, -Infinity, -Infinity, -Infinity],
+      [2, 0, 0, -Infinity, 0],
+    ]); // [Lq, Lk]
+    const [q, k, v] = await Promise.all([query, keys, values].map((t) => toDevice(t, 'attend-host')));
+    const { context } = attend({ query: q!, keys: k!, values: v!, scorer: new DotScorer(), additiveMask: mask, needWeights: false });
+    expect(context.device).toBe('attend-host');
+    const got = await context.read();
+    for (let b = 0; b < 2; b++)
+      for (let i = 0; i < 3; i++) {
+        const logits = Array.from({ length: 5 }, (_, j) => {
+          let dot = 0;
+          for (let a = 0; a < 4; a++) dot += query.data[(b * 3 + i) * 4 + a]! * keys.data[(b * 5 + j) * 4 + a]!;
+          return dot + mask.data[i * 5 + j]!;
+        });
+        const top = Math.max(...logits);
+        const exps = logits.map((z) => (top === -Infinity ? 0 : Math.exp(z - top)));
+        const total = exps.reduce((x, y) => x + y);
+        for (let c = 0; c < 2; c++) {
+          const reference = total === 0 ? 0 : exps.reduce((x, e, j) => x + (e / total) * values.data[(b * 5 + j) * 2 + c]!, 0);
+          expect(got[(b * 3 + i) * 2 + c]).toBeCloseTo(reference, 5);
+        }
+      }
+  });
+
+  it('refuses a host mask that tracks a gradient (an upload would lose it), naming the device', async () => {
+    const rng = new Rng(42);
+    const [q, k, v] = await Promise.all(
+      [randn([1, 2, 4], rng), randn([1, 3, 4], rng), randn([1, 3, 2], rng)].map((t) => toDevice(t, 'attend-host')),
+    );
+    const additiveMask = randn([2, 3], rng, { requiresGrad: true });
+    expect(() => attend({ query: q!, keys: k!, values: v!, scorer: new DotScorer(), additiveMask })).toThrow(DeviceError);
+    expect(() => attend({ query: q!, keys: k!, values: v!, scorer: new DotScorer(), additiveMask })).toThrow(/on 'cpu'.*attend-host/);
   });
 });

@@ -4,6 +4,7 @@ import {
   attentionWeights,
   broadcastTo,
   defaultRng,
+  deviceBackend,
   dropout,
   isHeedError,
   matmul,
@@ -13,7 +14,7 @@ import {
   type HeedErrorFields,
   type Rng,
   type ScaledDotProductAttentionOptions,
-  type Tensor,
+  Tensor,
 } from '@heed/tensor';
 import { resolveNormalizer, type NormalizerLike } from './normalizer-registry';
 import {
@@ -153,11 +154,21 @@ function plainAttention(plan: AttentionPlan, scorer: Scorer, normalizer: Normali
   const values = repeatHeads(swap ? permute(plan.values, swap) : plan.values, plan.groupSize); // -> [..., Hkv, Lk, dv] -> [..., H, Lk, dv]
 
   const scores = scoreFor(plan, scorer, query, keys); // [..., Lq, dq] x [..., Lk, dk] -> [..., Lq, Lk]
-  const biased = plan.additive ? add(scores, plan.additive) : scores; // [..., Lq, Lk]
+  const biased = plan.additive ? add(scores, additiveOn(scores, plan.additive)) : scores; // [..., Lq, Lk]
   const weights = asCall(plan, () => normalizer.normalize(biased, keepMaskOf(plan))); // [..., Lq, Lk]
   const dropped = plan.dropout > 0 ? dropout(weights, plan.dropout, rng, true) : weights; // [..., Lq, Lk]
   const context = matmul(dropped, values); // [..., Lq, Lk] x [..., Lk, dv] -> [..., Lq, dv]
   return { context: swap ? permute(context, swap) : context, weights: plan.needWeights ? weights : null }; // [..., H, Lq, dv] -> [..., Lq, H, dv]
+}
+
+/**
+ * The additive mask where the scores live: a host mask (masks are built on the CPU, as keep-masks are) is uploaded for
+ * a call on a device. Same shape. A mask on another device, or a host one that tracks a gradient (an upload would lose
+ * it), is left as it is, for `add` to refuse by name.
+ */
+function additiveOn(scores: Tensor, additive: Tensor): Tensor {
+  if (additive.storage !== null || scores.storage === null || additive.requiresGrad) return additive;
+  return new Tensor(deviceBackend(scores.device, 'attend').upload(additive.data), additive.shape); // [..., Lq, Lk]
 }
 
 /**

@@ -1,4 +1,5 @@
-import { ArgumentError, expectTensor, fromOp, Tensor, checkFiniteInput } from '@heed/tensor';
+import { ArgumentError, checkFiniteInput, expectTensor, fromOp, Tensor } from '@heed/tensor';
+import { deviceEntmax } from '../device-entmax';
 
 // Shape letters: n entries per row (the last axis), ... leading dims.
 
@@ -9,8 +10,13 @@ import { ArgumentError, expectTensor, fromOp, Tensor, checkFiniteInput } from '@
  * float64 down to adjacent doubles. α → 1 approaches softmax, α = 1.5 is entmax15, α = 2 sparsemax.
  * [..., n] -> [..., n]; −∞ entries (masked) get 0 and a row of only −∞ is all 0.
  * Gradient (closed form on the support, s_i = p_i^{2−α}): dz = s ⊙ g − s (sᵀg) / Σs.
+ * On a device: its entmax kernel (bisection in float32; +∞ entries, which the CPU refuses, share 1 there).
  */
 export function alphaEntmax(z: Tensor, alpha: number): Tensor {
+  if (z instanceof Tensor && z.storage !== null) {
+    checkAlpha('alphaEntmax', alpha, ArgumentError);
+    return deviceEntmax(z, alpha, 'alphaEntmax'); // [..., n]
+  }
   const { output, secant } = solveAlphaEntmax(z, alpha, 'alphaEntmax');
   const n = z.shape[z.rank - 1] ?? 1;
   const rows = n === 0 ? 0 : z.size / n;

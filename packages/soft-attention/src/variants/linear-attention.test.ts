@@ -1,5 +1,21 @@
-import { add, concat, full, gradcheck, matmul, mul, randn, Rng, ShapeError, slice, sum } from '@heed/tensor';
-import { describe, expect, it } from 'vitest';
+import {
+  add,
+  concat,
+  full,
+  gradcheck,
+  matmul,
+  mul,
+  randn,
+  Rng,
+  registerDevice,
+  ShapeError,
+  slice,
+  sum,
+  toDevice,
+  unregisterDevice,
+} from '@heed/tensor';
+import { createHostDeviceBackend } from '@heed/tensor/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   assertClose,
   backwardFromFixture,
@@ -117,4 +133,47 @@ describe('linear attention as a part', () => {
     expect(() => linearAttention(randn([2, 3], rng), randn([4, 3], rng), randn([4, 1], rng), { causal: true })).toThrow(/Lq = Lk/);
     expect(() => new LinearAttentionState().step(randn([2, 3], rng), randn([2, 3], rng), randn([2, 1], rng))).toThrow(/one position/);
   });
+});
+
+describe('causal linear attention on a device (the host device backend: every op takes its device branch)', () => {
+  beforeAll(() => registerDevice(createHostDeviceBackend('linear-host')));
+  afterAll(() => unregisterDevice('linear-host'));
+
+  for (const L of [6, 150]) {
+    it(`L = ${L}${L > 64 ? ' (chunks of 64, 64 and 22)' : ''}: equals a naive prefix loop; its gradients equal those of the CPU kernel (prefix sums, hand-written backward)`, async () => {
+      const rng = new Rng(24);
+      const [d, dv] = [3, 4];
+      const make = (shape: number[]) => randn(shape, rng, { requiresGrad: true });
+      const [q, k, v] = [make([2, 2, L, d]), make([2, 2, L, d]), make([2, 2, L, dv])]; // [B, H, L, d], [B, H, L, d], [B, H, L, dv]
+      const [qDevice, kDevice, vDevice] = await Promise.all([q, k, v].map((t) => toDevice(t, 'linear-host')));
+      const output = linearAttention(qDevice!, kDevice!, vDevice!, { causal: true }); // [B, H, L, dv]
+      expect(output.device).toBe('linear-host');
+      const values = await output.read();
+      const phi = (x: number) => (x > 0 ? x + 1 : Math.exp(x));
+      for (let n = 0; n < 4; n++)
+        for (let i = 0; i < L; i++) {
+          const similarity = Array.from({ length: i + 1 }, (_, j) => {
+            let dot = 0;
+            for (let a = 0; a < d; a++) dot += phi(q.data[(n * L + i) * d + a]!) * phi(k.data[(n * L + j) * d + a]!);
+            return dot;
+          }); // j ≤ i
+          const total = similarity.reduce((x, y) => x + y);
+          for (let c = 0; c < dv; c++) {
+            const numerator = similarity.reduce((x, s, j) => x + s * v.data[(n * L + j) * dv + c]!, 0);
+            expect(values[(n * L + i) * dv + c]).toBeCloseTo(numerator / total, 5);
+          }
+        }
+      const upstream = randn([2, 2, L, dv], rng);
+      sum(mul(linearAttention(q, k, v, { causal: true }), upstream)).backward();
+      sum(mul(output, await toDevice(upstream, 'linear-host'))).backward();
+      for (const [device, cpu] of [
+        [qDevice!, q],
+        [kDevice!, k],
+        [vDevice!, v],
+      ] as const)
+        (await device.grad!.read()).forEach((g, n) =>
+          expect(Math.abs(g - cpu.grad!.data[n]!)).toBeLessThanOrEqual(1e-5 * Math.max(1, Math.abs(g))),
+        );
+    });
+  }
 });

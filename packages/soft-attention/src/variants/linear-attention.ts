@@ -1,4 +1,18 @@
-import { ArgumentError, div, expectTensor, formatShape, matmul, ShapeError, sum, type Tensor, where, checkFiniteInput } from '@heed/tensor';
+import {
+  add,
+  ArgumentError,
+  concat,
+  div,
+  expectTensor,
+  formatShape,
+  matmul,
+  ShapeError,
+  slice,
+  sum,
+  type Tensor,
+  where,
+  checkFiniteInput,
+} from '@heed/tensor';
 import { causalMask } from '../masks';
 import { causalLinearAttention } from './causal-linear-attention';
 import { eluFeatureMap } from './elu-feature-map';
@@ -16,18 +30,58 @@ export interface LinearAttentionOptions {
  * Linear attention (Katharopoulos et al. 2020, "Transformers are RNNs") with φ = elu + 1:
  *   out_i = φ(q_i)ᵀ Σ_j φ(k_j) v_jᵀ / φ(q_i)ᵀ Σ_j φ(k_j)
  * (j ≤ i when causal). query [..., Lq, d], keys [..., Lk, d], values [..., Lk, dv] -> [..., Lq, dv], in
- * O(L·d·dv) time and O(d·dv) memory per row, never the Lq×Lk matrix. No 1/√d, no softmax, no ε.
+ * O(L·d·dv) time and O(d·dv) memory per row, never the Lq×Lk matrix (causal on a device: by chunks of C = 64
+ * positions, a C×C product each). No 1/√d, no softmax, no ε.
  */
 export function linearAttention(query: Tensor, keys: Tensor, values: Tensor, options: LinearAttentionOptions = {}): Tensor {
   checkLinearAttentionInputs('linearAttention', query, keys, values, options.causal ?? false);
   const phiQuery = queryFeatures(query); // [..., Lq, d], largest entry 1 per row (the output does not change)
   const phiKey = eluFeatureMap(keys); // [..., Lk, d]
-  if (options.causal) return refuseUnderflow('linearAttention', causalLinearAttention(phiQuery, phiKey, values)); // [..., L, dv]
+  if (options.causal) {
+    const causal = query.device === 'cpu' ? causalLinearAttention(phiQuery, phiKey, values) : causalByChunks(phiQuery, phiKey, values);
+    return refuseUnderflow('linearAttention', causal); // [..., L, dv]
+  }
   const keyValue = matmul(phiKey, values, { transposeA: true }); // [..., d, Lk] x [..., Lk, dv] -> [..., d, dv]
   const keySum = sum(phiKey, -2, true); // [..., 1, d]
   const numerator = matmul(phiQuery, keyValue); // [..., Lq, d] x [..., d, dv] -> [..., Lq, dv]
   const denominator = matmul(phiQuery, keySum, { transposeB: true }); // [..., Lq, d] x [..., d, 1] -> [..., Lq, 1]
   return refuseUnderflow('linearAttention', div(numerator, denominator)); // [..., Lq, dv]
+}
+
+/** Positions per chunk of causal linear attention on a device. */
+const CHUNK = 64;
+
+/**
+ * Causal linear attention from tensor ops, for a device (causalLinearAttention's prefix sums are host loops): chunk by
+ * chunk of C positions, the state of the earlier chunks, S = Σ φk_j v_jᵀ [..., d, dv] and z = Σ φk_j [..., 1, d], plus
+ * the masked C×C product within the chunk:
+ *   out_i = (φq_iᵀ S + Σ_{start ≤ j ≤ i} (φq_i·φk_j) v_j) / (φq_i·z + Σ_{start ≤ j ≤ i} φq_i·φk_j).
+ * phiQuery [..., L, d], phiKey [..., L, d], values [..., L, dv] -> [..., L, dv]; never an L×L matrix.
+ */
+function causalByChunks(phiQuery: Tensor, phiKey: Tensor, values: Tensor): Tensor {
+  const L = phiQuery.shape[phiQuery.rank - 2]!;
+  const outputs: Tensor[] = [];
+  let state: Tensor | null = null; // S   [..., d, dv]
+  let keySum: Tensor | null = null; // z   [..., 1, d]
+  for (let start = 0; start < L; start += CHUNK) {
+    const end = Math.min(L, start + CHUNK);
+    const [q, k, v] = [slice(phiQuery, -2, start, end), slice(phiKey, -2, start, end), slice(values, -2, start, end)]; // [..., C, d], [..., C, d], [..., C, dv]
+    const within = where(causalMask(end - start, end - start), matmul(q, k, { transposeB: true }), 0); // [..., C, d] x [..., d, C] -> [..., C, C], 0 for j > i
+    let numerator = matmul(within, v); // [..., C, C] x [..., C, dv] -> [..., C, dv]
+    let denominator = sum(within, -1, true); // [..., C, 1]
+    if (state !== null && keySum !== null) {
+      numerator = add(numerator, matmul(q, state)); // [..., C, d] x [..., d, dv] -> [..., C, dv]
+      denominator = add(denominator, matmul(q, keySum, { transposeB: true })); // [..., C, d] x [..., d, 1] -> [..., C, 1]
+    }
+    outputs.push(div(numerator, denominator)); // [..., C, dv]
+    if (end < L) {
+      const keyValue = matmul(k, v, { transposeA: true }); // [..., d, C] x [..., C, dv] -> [..., d, dv]
+      const keys = sum(k, -2, true); // [..., 1, d]
+      state = state === null ? keyValue : add(state, keyValue);
+      keySum = keySum === null ? keys : add(keySum, keys);
+    }
+  }
+  return outputs.length === 1 ? outputs[0]! : concat(outputs, -2); // [..., L, dv]
 }
 
 /**

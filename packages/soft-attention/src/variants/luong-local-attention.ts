@@ -1,6 +1,7 @@
 import {
   ConfigError,
   resolveRng,
+  deviceBackend,
   div,
   exp,
   expectTensor,
@@ -10,9 +11,11 @@ import {
   Module,
   mul,
   neg,
+  noGrad,
   normalInit,
   checkStateDictEntry,
   Parameter,
+  relu,
   reshape,
   type Rng,
   ShapeError,
@@ -20,9 +23,11 @@ import {
   softmax,
   StateDictError,
   sub,
+  sum,
   tanh,
   Tensor,
   checkFiniteInput,
+  where,
 } from '@heed/tensor';
 import { applyKeep } from '../apply-keep';
 
@@ -53,7 +58,7 @@ export interface LuongLocalAttentionResult {
   align: Tensor;
   /** p_t, [B, T] (differentiable for local-p). */
   positions: Tensor;
-  /** First and last source position of each window (inclusive), [B, T] integers. */
+  /** First and last source position of each window (inclusive), [B, T] integers, on the device of h. */
   windowStart: Tensor;
   windowEnd: Tensor;
 }
@@ -134,23 +139,18 @@ export class LuongLocalAttention extends Module {
     const D = this.window;
     const scores = matmul(h, this.scoreProjection.forward(hs), { transposeB: true }); // [B, T, d] x [B, d, S] -> [B, T, S]
     const positions = this.predictPositions(h, S); // [B, T, 1]
-    const start = new Float32Array(B * T);
-    const end = new Float32Array(B * T);
-    const keep = new Float32Array(B * T * S);
-    for (let n = 0; n < B * T; n++) {
-      const p = positions.data[n]!;
-      start[n] = Math.max(0, Math.ceil(p - D));
-      end[n] = Math.min(S - 1, Math.floor(p + D));
-      for (let s = start[n]!; s <= end[n]!; s++) keep[n * S + s] = 1;
-    }
-    const align = softmax(applyKeep(scores, new Tensor(keep, [B, T, S]), op), -1); // [B, T, S], 0 outside the window
+    // s is in the window [p_t − D, p_t + D] iff neither s + D < p_t nor s − D > p_t: exact tests (s ± D are integers,
+    // and the sign of a float32 difference is exact), on the device where h lives. The bounds hold no gradient.
+    const upper = constantLike(h, (s) => s + D, [1, 1, S]); // s + D   [1, 1, S]
+    const lower = constantLike(h, (s) => s - D, [1, 1, S]); // s − D   [1, 1, S]
+    const before = noGrad(() => above(sub(positions, upper))); // 1 where s + D < p_t   [B, T, 1] − [1, 1, S] -> [B, T, S]
+    const after = noGrad(() => above(sub(lower, positions))); // 1 where s − D > p_t   [1, 1, S] − [B, T, 1] -> [B, T, S]
+    const keep = noGrad(() => sub(sub(1, before), after)); // [B, T, S]
+    const align = softmax(applyKeep(scores, keep, op), -1); // [B, T, S], 0 outside the window
     let weights = align;
     if (this.gaussian) {
       const sigma = D / 2;
-      const source = new Tensor(
-        Float32Array.from({ length: S }, (_, s) => s),
-        [1, 1, S],
-      );
+      const source = constantLike(h, (s) => s, [1, 1, S]); // [1, 1, S]
       const offset = sub(source, positions); // [1, 1, S] − [B, T, 1] -> [B, T, S]
       weights = mul(align, exp(neg(div(mul(offset, offset), 2 * sigma * sigma)))); // [B, T, S]
     }
@@ -160,19 +160,15 @@ export class LuongLocalAttention extends Module {
       weights,
       align,
       positions: reshape(positions, [B, T]),
-      windowStart: new Tensor(start, [B, T]),
-      windowEnd: new Tensor(end, [B, T]),
+      windowStart: noGrad(() => sum(before, -1)), // #{s : s < p_t − D} = max(0, ⌈p_t − D⌉)   [B, T, S] -> [B, T]
+      windowEnd: noGrad(() => sub(S - 1, sum(after, -1))), // S − 1 − #{s : s > p_t + D} = min(S − 1, ⌊p_t + D⌋)   [B, T, S] -> [B, T]
     };
   }
 
   /** p_t: t (local-m), or S·sigmoid(v_pᵀ tanh(W_p h_t)) (local-p). -> [B, T, 1] */
   private predictPositions(h: Tensor, S: number): Tensor {
     const [B, T] = [h.shape[0]!, h.shape[1]!];
-    if (this.mode === 'local-m')
-      return new Tensor(
-        Float32Array.from({ length: B * T }, (_, n) => n % T),
-        [B, T, 1],
-      );
+    if (this.mode === 'local-m') return constantLike(h, (n) => n % T, [B, T, 1]);
     const hidden = tanh(this.positionProjection!.forward(h)); // [B, T, d] -> [B, T, dp]
     const logit = matmul(hidden, reshape(this.positionVector!, [this.positionVector!.size, 1])); // [B, T, dp] x [dp, 1] -> [B, T, 1]
     return mul(sigmoid(logit), S); // [B, T, 1]
@@ -214,4 +210,17 @@ export class LuongLocalAttention extends Module {
     if (missing.length > 0) throw new StateDictError(`missing keys: ${missing.join(', ')}`, { op, argument: 'state', keys: missing });
     this.loadStateDict(renamed);
   }
+}
+
+/** A constant tensor of `shape`, entry n = value(n), where `like` lives (built on the host, uploaded for a device). */
+function constantLike(like: Tensor, value: (n: number) => number, shape: number[]): Tensor {
+  const values = Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, n) => value(n));
+  return like.storage === null
+    ? new Tensor(values, shape)
+    : new Tensor(deviceBackend(like.device, 'LuongLocalAttention').upload(values), shape);
+}
+
+/** 1 where x > 0, else 0 (relu(x) is non-zero exactly there). [...] -> [...] */
+function above(x: Tensor): Tensor {
+  return where(relu(x), 1, 0); // [...]
 }

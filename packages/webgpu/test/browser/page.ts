@@ -1,8 +1,9 @@
 // The page of the browser route (src/browser-route.test.ts): in headless Chromium, WebGPU on SwiftShader runs the
 // backend's ops, the fused attention forward and backward, and a MultiHeadAttention training step; the same
 // computations run in the same page on the CPU (@heed/tensor's JS kernels), and the PyTorch fixtures run on WebGPU
-// against PyTorch's numbers (fixture-checks.ts); the page returns how far apart they are (compare.ts). Bundled by esbuild from this file: @heed/tensor and @heed/multi-head from their dist,
-// @heed/webgpu from its source.
+// against PyTorch's numbers (../fixture-checks.ts, shared with the Node route); the page returns how far apart they are
+// (../compare.ts). Bundled by esbuild from this file: the @heed/* packages from their dist, @heed/webgpu from its source,
+// the fixtures' JSON inlined.
 import { MultiHeadAttention } from '@heed/multi-head';
 import {
   Adam,
@@ -22,8 +23,9 @@ import {
   toDevice,
 } from '@heed/tensor';
 import { requestGpuDevice, useWebGpu } from '../../src/index';
-import { compare } from './compare';
-import { FixtureChecks } from './fixture-checks';
+import { compare } from '../compare';
+import { FixtureChecks } from '../fixture-checks';
+import { normalizerFixtureChecks } from './normalizer-fixture-checks';
 import { ROUTE_ENTRY, type RouteAdapter, type RouteCheck, type RouteResult } from './route-result';
 
 const checks: RouteCheck[] = [];
@@ -141,6 +143,9 @@ async function run(): Promise<RouteResult> {
   await fixtures.runAll();
   checks.push(...fixtures.checks);
   for (const device of fixtures.devices) gpuDevices.add(device);
+  const normalizers = await normalizerFixtureChecks();
+  checks.push(...normalizers.checks);
+  for (const device of normalizers.devices) gpuDevices.add(device);
   await device.queue.onSubmittedWorkDone(); // errors of the last submissions reach the handler first
   return {
     userAgent: navigator.userAgent,

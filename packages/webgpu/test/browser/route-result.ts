@@ -14,6 +14,11 @@ export interface RouteCheck {
   readonly nonFinite: number;
   /** Whether the two shapes were equal (false: maxError is Infinity). */
   readonly sameShape: boolean;
+  /**
+   * PyTorch fixtures only: max over i of |gpu[i] − ref[i]| / (atol + rtol·|ref[i]|) under the fixture file's float32
+   * rule (its `tolerance.float32_implementation`); the rule holds when this is ≤ 1.
+   */
+  readonly ruleFraction?: number;
 }
 
 /** A variant the WebGPU backend refused (a DeviceError) instead of running it. */
