@@ -1,12 +1,14 @@
 import {
   ArgumentError,
   ConfigError,
+  DeviceError,
   type HeedError,
   type Module,
   ones,
   Rng,
   randn,
   ShapeError,
+  setKernels,
   StateDictError,
   type Tensor,
 } from '@heed/tensor';
@@ -228,6 +230,49 @@ const constructors: Record<string, Row> = {
   'KeyValueCache(0, 4)': { call: () => new KeyValueCache(0, 4), error: ConfigError, op: 'KeyValueCache', argument: 'numKeyValueHeads' },
   'KeyValueCache(2, 2.5)': { call: () => new KeyValueCache(2, 2.5), error: ConfigError, op: 'KeyValueCache', argument: 'headDim' },
   'KeyValueCache(2, NaN)': { call: () => new KeyValueCache(2, NaN), error: ConfigError, op: 'KeyValueCache', argument: 'headDim' },
+  // options of the wrong type
+  'MultiHeadAttention(null)': {
+    call: () => new MultiHeadAttention(bad(null)),
+    error: ConfigError,
+    op: 'MultiHeadAttention',
+    argument: 'options',
+  },
+  'MultiHeadAttention()': {
+    call: () => new MultiHeadAttention(bad(undefined)),
+    error: ConfigError,
+    op: 'MultiHeadAttention',
+    argument: 'options',
+  },
+  'MultiHeadAttention rng 5': {
+    call: () => new MultiHeadAttention({ embedDim: 8, numHeads: 2, rng: bad(5) }),
+    error: ConfigError,
+    op: 'MultiHeadAttention',
+    argument: 'rng',
+  },
+  "MultiHeadAttention bias 'no'": {
+    call: () => new MultiHeadAttention({ embedDim: 8, numHeads: 2, bias: bad('no') }),
+    error: ConfigError,
+    op: 'MultiHeadAttention',
+    argument: 'bias',
+  },
+  "MultiHeadAttention addBiasKv 'x'": {
+    call: () => new MultiHeadAttention({ embedDim: 8, numHeads: 2, addBiasKv: bad('x') }),
+    error: ConfigError,
+    op: 'MultiHeadAttention',
+    argument: 'addBiasKv',
+  },
+  'MultiHeadAttention addZeroAttn 1': {
+    call: () => new MultiHeadAttention({ embedDim: 8, numHeads: 2, addZeroAttn: bad(1) }),
+    error: ConfigError,
+    op: 'MultiHeadAttention',
+    argument: 'addZeroAttn',
+  },
+  'LlamaAttention rng 5': {
+    call: () => new LlamaAttention({ embedDim: 8, numHeads: 2, rng: bad(5) }),
+    error: ConfigError,
+    op: 'LlamaAttention',
+    argument: 'rng',
+  },
 };
 
 describe('constructors refuse bad configuration, naming the constructor and the option', () => {
@@ -415,6 +460,28 @@ describe('LlamaAttention.forward refuses bad inputs and changes no state', () =>
     expectHeedError(() => layer.forward(t([2, 1, 7]), { cache }), ShapeError, { op, argument: 'x' });
     expect(cached(cache)).toEqual(before);
     const step = t([2, 1, 8], 11);
+    expect(Array.from(layer.forward(step, { cache }).output.data)).toEqual(Array.from(layer.forward(step, { cache: fresh }).output.data));
+  });
+
+  it('a forward that throws after its keys were appended (a failing kernel) leaves the cache as it was', () => {
+    const cache = layer.createCache();
+    const fresh = layer.createCache();
+    layer.forward(x, { cache });
+    layer.forward(x, { cache: fresh });
+    const before = cached(cache);
+    const lost = new DeviceError('the device was lost', { op: 'attentionForward', argument: 'device' });
+    const restore = setKernels({
+      attentionForward: () => {
+        throw lost;
+      },
+    });
+    try {
+      expect(() => layer.forward(t([2, 1, 8], 12), { cache, needWeights: false })).toThrow(lost); // the fused path: the kernel runs after the append
+    } finally {
+      restore();
+    }
+    expect(cached(cache)).toEqual(before);
+    const step = t([2, 1, 8], 13);
     expect(Array.from(layer.forward(step, { cache }).output.data)).toEqual(Array.from(layer.forward(step, { cache: fresh }).output.data));
   });
 });

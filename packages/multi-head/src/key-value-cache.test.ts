@@ -1,5 +1,19 @@
-import { type HeedError, noGrad, randn, Rng, ShapeError, slice, tensor, type Tensor } from '@heed/tensor';
-import { describe, expect, it } from 'vitest';
+import {
+  DeviceError,
+  type HeedError,
+  noGrad,
+  randn,
+  registerDevice,
+  Rng,
+  ShapeError,
+  slice,
+  tensor,
+  type Tensor,
+  toDevice,
+  unregisterDevice,
+} from '@heed/tensor';
+import { createHostDeviceBackend } from '@heed/tensor/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertClose } from '../../../fixtures/load-fixture';
 import { KeyValueCache } from './key-value-cache';
 import { MultiHeadAttention, type MultiHeadAttentionOptions } from './multi-head-attention';
@@ -173,5 +187,40 @@ describe('KeyValueCache: cached decoding equals the full causal pass', () => {
     const empty = new KeyValueCache(2, 2);
     expect(() => empty.append(randn([1, 2, 1, 2], new Rng(4)), randn([1, 2, 4, 2], new Rng(5)))).toThrow(ShapeError);
     expect(empty.length).toBe(0);
+  });
+});
+
+describe('KeyValueCache: a call that throws changes nothing', () => {
+  const host = createHostDeviceBackend('kv-cache-host');
+  beforeAll(() => registerDevice(host));
+  afterAll(() => unregisterDevice('kv-cache-host'));
+
+  it('append with values on another device than the cached ones keeps both keys and values as they were', async () => {
+    const cache = new KeyValueCache(2, 2);
+    cache.append(randn([1, 2, 3, 2], new Rng(0)), randn([1, 2, 3, 2], new Rng(1)));
+    const [keys, values] = [cache.keys, cache.values];
+    const deviceValues = await toDevice(randn([1, 2, 1, 2], new Rng(3)), 'kv-cache-host');
+    expect(() => cache.append(randn([1, 2, 1, 2], new Rng(2)), deviceValues)).toThrow(DeviceError); // the keys join, the values cannot
+    expect([cache.length, cache.keys, cache.values]).toEqual([3, keys, values]);
+    expect(cache.keys).toBe(keys);
+  });
+
+  it('transaction undoes the appends of a run that throws, and keeps those of a run that returns', () => {
+    const cache = new KeyValueCache(2, 2);
+    cache.append(randn([1, 2, 3, 2], new Rng(0)), randn([1, 2, 3, 2], new Rng(1)));
+    const [keys, values] = [cache.keys, cache.values];
+    const failure = new Error('attention failed');
+    expect(() =>
+      cache.transaction(() => {
+        cache.append(randn([1, 2, 2, 2], new Rng(2)), randn([1, 2, 2, 2], new Rng(3)));
+        throw failure;
+      }),
+    ).toThrow(failure);
+    expect(cache.keys).toBe(keys);
+    expect(cache.values).toBe(values);
+    expect(cache.transaction(() => cache.append(randn([1, 2, 2, 2], new Rng(2)), randn([1, 2, 2, 2], new Rng(3))).keys.shape)).toEqual([
+      1, 2, 5, 2,
+    ]);
+    expect(cache.length).toBe(5);
   });
 });

@@ -55,6 +55,22 @@ export class KeyValueCache {
   }
 
   /**
+   * Runs `run` (a layer's forward, which appends to this cache) and returns what it returns; if it throws,
+   * the cache gets back exactly what it held before — a call that throws changes nothing — and the error goes on.
+   */
+  transaction<T>(run: () => T): T {
+    const keys = this.cachedKeys;
+    const values = this.cachedValues;
+    try {
+      return run();
+    } catch (error) {
+      this.cachedKeys = keys;
+      this.cachedValues = values;
+      throw error;
+    }
+  }
+
+  /**
    * Appends new keys and values [B, Hkv, Lnew, d]; returns everything cached, [B, Hkv, L + Lnew, d].
    * Refuses another batch size or head layout than the cache holds, and keys and values of different
    * batches or lengths, naming the shapes; a refused call leaves the cache as it was.
@@ -100,8 +116,11 @@ export class KeyValueCache {
           },
         );
       }
-      this.cachedKeys = concat([this.cachedKeys, keys], 2); // [B, Hkv, L, d] ++ [B, Hkv, Lnew, d] -> [B, Hkv, L + Lnew, d]
-      this.cachedValues = concat([this.cachedValues, values], 2); // [B, Hkv, L + Lnew, d]
+      // Both joined before either is kept: a values concat that throws (another device) leaves the keys alone too.
+      const allKeys = concat([this.cachedKeys, keys], 2); // [B, Hkv, L, d] ++ [B, Hkv, Lnew, d] -> [B, Hkv, L + Lnew, d]
+      const allValues = concat([this.cachedValues, values], 2); // [B, Hkv, L + Lnew, d]
+      this.cachedKeys = allKeys;
+      this.cachedValues = allValues;
     } else {
       this.cachedKeys = keys; // [B, Hkv, Lnew, d]
       this.cachedValues = values; // [B, Hkv, Lnew, d]

@@ -1,17 +1,5 @@
-import {
-  type AttentionProblem,
-  concat,
-  ConfigError,
-  mul,
-  plainKernels,
-  randn,
-  Rng,
-  setKernels,
-  slice,
-  StateDictError,
-  sum,
-  Tensor,
-} from '@heed/tensor';
+import { concat, ConfigError, mul, randn, Rng, slice, StateDictError, sum, Tensor } from '@heed/tensor';
+import { spyOnFused } from '@heed/tensor/testing';
 import { describe, expect, it } from 'vitest';
 import {
   assertClose,
@@ -222,13 +210,7 @@ describe('LlamaAttention against the PyTorch (Hugging Face) fixtures', () => {
 
 describe('LlamaAttention on the fused path', () => {
   it("Mistral's window and causal reach the kernel as index rules (no mask), with the plain path's numbers, cached too", () => {
-    const problems: AttentionProblem[] = [];
-    const restore = setKernels({
-      attentionForward: (problem, ...rest) => {
-        problems.push(problem);
-        plainKernels().attentionForward(problem, ...rest);
-      },
-    });
+    const { problems, restore } = spyOnFused();
     try {
       const rng = new Rng(11);
       const x = randn([2, 9, 16], rng); // [B, L, E]
@@ -255,13 +237,7 @@ describe('LlamaAttention on the fused path', () => {
 
   for (const name of BLOCKS) {
     it(`${name} on the fused path (needWeights false): output and the gradients of x and every weight, softcap in the kernel`, () => {
-      const problems: AttentionProblem[] = [];
-      const restore = setKernels({
-        attentionForward: (problem, ...rest) => {
-          problems.push(problem);
-          plainKernels().attentionForward(problem, ...rest);
-        },
-      });
+      const { problems, restore } = spyOnFused();
       try {
         const fixture = loadVariantFixture(name);
         const layer = layerFor(fixture);

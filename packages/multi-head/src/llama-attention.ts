@@ -2,7 +2,7 @@ import {
   ArgumentError,
   checkStateDictEntry,
   ConfigError,
-  defaultRng,
+  resolveRng,
   expectTensor,
   formatShape,
   Linear,
@@ -11,6 +11,7 @@ import {
   StateDictError,
   type Rng,
   type Tensor,
+  checkFiniteInput,
 } from '@heed/tensor';
 import { ScaledDotScorer, type Scorer } from '@heed/scorers';
 import {
@@ -23,7 +24,6 @@ import {
   type Normalizer,
   type RotaryStyle,
 } from '@heed/soft-attention';
-import { checkFiniteInput } from './check-finite-input';
 import { KeyValueCache } from './key-value-cache';
 import { mergeHeads, splitHeads } from './split-heads';
 
@@ -179,7 +179,7 @@ export class LlamaAttention extends Module {
       if (options[argument] !== undefined && typeof options[argument] !== 'boolean')
         throw new ConfigError(`${argument} must be true or false, got ${String(options[argument])}`, { op, argument });
     }
-    const rng = options.rng ?? defaultRng();
+    const rng = resolveRng(op, options.rng);
     const bias = options.attentionBias ?? false;
     this.queryProjection = new Linear(embedDim, numHeads * headDim, { bias, rng });
     this.keyProjection = new Linear(embedDim, numKeyValueHeads * headDim, { bias, rng });
@@ -211,6 +211,14 @@ export class LlamaAttention extends Module {
       });
     }
     checkForwardOptions(op, x, options);
+    // A call that throws changes nothing: the cache gets back what it held.
+    const { cache } = options;
+    const run = () => this.attendAll(x, options, op);
+    return cache ? cache.transaction(run) : run();
+  }
+
+  /** `forward` once its inputs are checked: project, rotate, append to the cache, attend, merge the heads. */
+  private attendAll(x: Tensor, options: LlamaForwardOptions, op: string): LlamaAttentionResult {
     const { cache } = options;
     const P = cache?.length ?? 0;
     const rope = { base: this.ropeBase, style: this.ropeStyle, positionOffset: P };

@@ -5,10 +5,8 @@ import {
   type HeedError,
   linear,
   mul,
-  plainKernels,
   randn,
   Rng,
-  setKernels,
   ShapeError,
   slice,
   sum,
@@ -16,9 +14,9 @@ import {
   tensor,
   useJsKernels,
   useWasmKernels,
-  type AttentionProblem,
   type Parameter,
 } from '@heed/tensor';
+import { spyOnFused } from '@heed/tensor/testing';
 import { AdditiveScorer } from '@heed/scorers';
 import { attend } from '@heed/soft-attention';
 import { describe, expect, it } from 'vitest';
@@ -690,13 +688,7 @@ describe('MultiHeadAttention refuses bad configurations and inputs', () => {
 
 describe('MultiHeadAttention on the fused path', () => {
   it("hands the projections to the fused kernel as they are: layout 'sequence-first', groupSize H / Hkv, one call", () => {
-    const problems: AttentionProblem[] = [];
-    const restore = setKernels({
-      attentionForward: (problem, ...rest) => {
-        problems.push(problem);
-        plainKernels().attentionForward(problem, ...rest);
-      },
-    });
+    const { problems, restore } = spyOnFused();
     try {
       const rng = new Rng(3);
       const layer = new MultiHeadAttention({ embedDim: 8, numHeads: 4, numKeyValueHeads: 2, rng });
@@ -713,13 +705,7 @@ describe('MultiHeadAttention on the fused path', () => {
   });
 
   it('with a cache, causal reaches the kernel as the offset = cached length, never as a mask; masks are checked once', () => {
-    const problems: AttentionProblem[] = [];
-    const restore = setKernels({
-      attentionForward: (problem, ...rest) => {
-        problems.push(problem);
-        plainKernels().attentionForward(problem, ...rest);
-      },
-    });
+    const { problems, restore } = spyOnFused();
     try {
       const rng = new Rng(4);
       const layer = new MultiHeadAttention({ embedDim: 8, numHeads: 2, rng });

@@ -2,7 +2,10 @@ import {
   ArgumentError,
   concat,
   ConfigError,
-  defaultRng,
+  checkBooleanOption,
+  checkConfigObject,
+  checkPositiveInteger,
+  resolveRng,
   formatShape,
   Linear,
   mean,
@@ -16,6 +19,7 @@ import {
   xavierUniform,
   zeros,
   type Rng,
+  checkFiniteInput,
 } from '@heed/tensor';
 import type { Scorer, ScorerFor } from '@heed/scorers';
 import {
@@ -29,7 +33,6 @@ import {
   type NormalizerLike,
   type ScorerLike,
 } from '@heed/soft-attention';
-import { checkFiniteInput } from './check-finite-input';
 import { KeyValueCache } from './key-value-cache';
 import { PerHeadScorer } from './per-head-scorer';
 import { mergeHeads, splitHeads } from './split-heads';
@@ -141,11 +144,12 @@ export class MultiHeadAttention<Spec extends ScorerLike = ScorerLike, S = Scorer
   constructor(options: MultiHeadAttentionOptions & { scorer?: Spec }) {
     super();
     const op = 'MultiHeadAttention';
-    this.embedDim = positiveInteger(op, 'embedDim', options.embedDim);
-    this.numHeads = positiveInteger(op, 'numHeads', options.numHeads);
-    this.numKeyValueHeads = positiveInteger(op, 'numKeyValueHeads', options.numKeyValueHeads ?? this.numHeads);
-    this.keyDim = positiveInteger(op, 'keyDim', options.keyDim ?? this.embedDim);
-    this.valueDim = positiveInteger(op, 'valueDim', options.valueDim ?? this.embedDim);
+    checkConfigObject(op, options, true, '{ embedDim, numHeads, ... }');
+    this.embedDim = checkPositiveInteger(op, 'embedDim', options.embedDim);
+    this.numHeads = checkPositiveInteger(op, 'numHeads', options.numHeads);
+    this.numKeyValueHeads = checkPositiveInteger(op, 'numKeyValueHeads', options.numKeyValueHeads ?? this.numHeads);
+    this.keyDim = checkPositiveInteger(op, 'keyDim', options.keyDim ?? this.embedDim);
+    this.valueDim = checkPositiveInteger(op, 'valueDim', options.valueDim ?? this.embedDim);
     if (this.embedDim % this.numHeads !== 0) {
       throw new ConfigError(
         `embedDim ${this.embedDim} is not divisible by numHeads ${this.numHeads} (each head takes embedDim / numHeads features)`,
@@ -168,10 +172,10 @@ export class MultiHeadAttention<Spec extends ScorerLike = ScorerLike, S = Scorer
     this.dropout = dropout;
     this.headDim = this.embedDim / this.numHeads;
     this.keyValueEmbedDim = this.numKeyValueHeads * this.headDim;
-    this.bias = options.bias ?? true;
-    this.addBiasKv = options.addBiasKv ?? false;
-    this.addZeroAttn = options.addZeroAttn ?? false;
-    const rng = options.rng ?? defaultRng();
+    this.bias = checkBooleanOption(op, 'bias', options.bias, true);
+    this.addBiasKv = checkBooleanOption(op, 'addBiasKv', options.addBiasKv, false);
+    this.addZeroAttn = checkBooleanOption(op, 'addZeroAttn', options.addZeroAttn, false);
+    const rng = resolveRng(op, options.rng);
     this.#rng = rng;
 
     // PyTorch's initialization: Xavier-uniform projections, zero biases, Xavier-normal bias key/value.
@@ -230,17 +234,9 @@ export class MultiHeadAttention<Spec extends ScorerLike = ScorerLike, S = Scorer
         ['value', value],
       ] as const)
         checkFiniteInput(op, argument, x);
-    const before = cache ? { keys: cache.keys, values: cache.values } : null;
-    try {
-      return this.attendAll(query, key, value, options, op);
-    } catch (error) {
-      // A call that throws changes nothing: the cache gets back what it held.
-      if (cache && before) {
-        cache.reset();
-        if (before.keys && before.values) cache.append(before.keys, before.values, op);
-      }
-      throw error;
-    }
+    // A call that throws changes nothing: the cache gets back what it held.
+    const run = () => this.attendAll(query, key, value, options, op);
+    return cache ? cache.transaction(run) : run();
   }
 
   /** `forward` once its inputs are checked: project, append to the cache, plan and run attention, merge the heads. */
@@ -383,13 +379,6 @@ export class MultiHeadAttention<Spec extends ScorerLike = ScorerLike, S = Scorer
   torchStateDictGradients(): Record<string, Tensor> {
     return toTorchLayout(this, (p) => p.grad);
   }
-}
-
-function positiveInteger(op: string, argument: string, value: number): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {
-    throw new ConfigError(`${argument} must be a positive integer, got ${value}`, { op, argument });
-  }
-  return value;
 }
 
 /** One scorer per head for a kind with parameters; one shared instance for a parameter-free kind or a given instance. */

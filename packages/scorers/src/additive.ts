@@ -8,7 +8,7 @@ import {
   tanh,
   uniformInit,
   unsqueeze,
-  defaultRng,
+  resolveRng,
   type Rng,
   type Tensor,
 } from '@heed/tensor';
@@ -40,7 +40,7 @@ export class AdditiveScorer extends Module implements Scorer {
     const queryDim = checkDim('AdditiveScorer', 'queryDim', options.queryDim);
     const keyDim = checkDim('AdditiveScorer', 'keyDim', options.keyDim ?? options.queryDim);
     const hiddenDim = checkDim('AdditiveScorer', 'hiddenDim', options.hiddenDim ?? keyDim);
-    const rng = options.rng ?? defaultRng();
+    const rng = resolveRng('AdditiveScorer', options.rng);
     this.W1 = new Linear(queryDim, hiddenDim, { bias: false, rng });
     this.W2 = new Linear(keyDim, hiddenDim, { bias: false, rng });
     this.b = new Parameter(new Float32Array(hiddenDim), [hiddenDim]);

@@ -151,6 +151,25 @@ const rows: Record<string, Row> = {
     argument: 'temperature',
   },
   'new CosineScorer({ eps: -1 })': { call: () => new CosineScorer({ eps: -1 }), error: ConfigError, op: 'CosineScorer', argument: 'eps' },
+  // options of the wrong type
+  'new GeneralScorer rng 5': {
+    call: () => new GeneralScorer({ queryDim: 2, keyDim: 2, rng: bad(5) }),
+    error: ConfigError,
+    op: 'GeneralScorer',
+    argument: 'rng',
+  },
+  'new AdditiveScorer rng 5': {
+    call: () => new AdditiveScorer({ queryDim: 2, keyDim: 2, hiddenDim: 2, rng: bad(5) }),
+    error: ConfigError,
+    op: 'AdditiveScorer',
+    argument: 'rng',
+  },
+  'new ConcatScorer rng {}': {
+    call: () => new ConcatScorer({ queryDim: 2, keyDim: 2, hiddenDim: 2, rng: bad({}) }),
+    error: ConfigError,
+    op: 'ConcatScorer',
+    argument: 'rng',
+  },
 };
 for (const [kind, make] of scorers) {
   const op = `${kind}.score`;

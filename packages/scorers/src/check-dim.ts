@@ -1,11 +1,8 @@
-import { ConfigError, describeValue } from '@heed/tensor';
+import { checkConfigObject, checkPositiveInteger, ConfigError } from '@heed/tensor';
 
 /** Throws a ConfigError unless `value` is a positive integer; returns it. */
 export function checkDim(op: string, argument: string, value: number | undefined): number {
-  if (value === undefined || !Number.isInteger(value) || value <= 0) {
-    throw new ConfigError(`${argument} must be a positive integer, got ${value}`, { op, argument });
-  }
-  return value;
+  return checkPositiveInteger(op, argument, value);
 }
 
 /** Throws a ConfigError unless `value` is a finite number > 0; returns it. */
@@ -18,11 +15,5 @@ export function checkPositive(op: string, argument: string, value: number): numb
 
 /** Throws a ConfigError naming `op` unless `options` is an object (or, when not `required`, left out). */
 export function checkOptions(op: string, options: unknown, required: boolean): void {
-  if (options === undefined && !required) return;
-  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    throw new ConfigError(
-      `options must be an object${required ? ' with the feature sizes (queryDim, ...)' : ''}, got ${describeValue(options)}`,
-      { op, argument: 'options' },
-    );
-  }
+  checkConfigObject(op, options, required, required ? 'with the feature sizes (queryDim, ...)' : '');
 }

@@ -1,4 +1,4 @@
-import { add, Linear, linear, Module, slice, squeeze, tanh, unsqueeze, type Rng, type Tensor } from '@heed/tensor';
+import { resolveRng, add, Linear, linear, Module, slice, squeeze, tanh, unsqueeze, type Rng, type Tensor } from '@heed/tensor';
 import { checkDim, checkOptions } from './check-dim';
 import { checkScorerInputs } from './check-scorer-inputs';
 import type { Scorer, ScorerDims } from './scorer';
@@ -24,11 +24,12 @@ export class ConcatScorer extends Module implements Scorer {
   constructor(options: ConcatScorerOptions) {
     super();
     checkOptions('ConcatScorer', options, true);
+    const rng = resolveRng('ConcatScorer', options.rng);
     this.queryDim = checkDim('ConcatScorer', 'queryDim', options.queryDim);
     const keyDim = checkDim('ConcatScorer', 'keyDim', options.keyDim ?? options.queryDim);
     const hiddenDim = checkDim('ConcatScorer', 'hiddenDim', options.hiddenDim ?? keyDim);
-    this.W = new Linear(this.queryDim + keyDim, hiddenDim, { bias: false, rng: options.rng });
-    this.v = new Linear(hiddenDim, 1, { bias: false, rng: options.rng });
+    this.W = new Linear(this.queryDim + keyDim, hiddenDim, { bias: false, rng });
+    this.v = new Linear(hiddenDim, 1, { bias: false, rng });
   }
 
   /** [..., Lq, dq] x [..., Lk, dk] -> [..., Lq, Lk] */

@@ -1,4 +1,4 @@
-import { Linear, linear, matmul, Module, type Rng, type Tensor } from '@heed/tensor';
+import { resolveRng, Linear, linear, matmul, Module, type Rng, type Tensor } from '@heed/tensor';
 import { checkDim, checkOptions } from './check-dim';
 import { checkScorerInputs } from './check-scorer-inputs';
 import type { Scorer, ScorerDims } from './scorer';
@@ -19,9 +19,10 @@ export class GeneralScorer extends Module implements Scorer {
   constructor(options: GeneralScorerOptions) {
     super();
     checkOptions('GeneralScorer', options, true);
+    const rng = resolveRng('GeneralScorer', options.rng);
     const queryDim = checkDim('GeneralScorer', 'queryDim', options.queryDim);
     const keyDim = checkDim('GeneralScorer', 'keyDim', options.keyDim ?? options.queryDim);
-    this.W = new Linear(keyDim, queryDim, { bias: false, rng: options.rng });
+    this.W = new Linear(keyDim, queryDim, { bias: false, rng });
   }
 
   /** [..., Lq, dq] x [..., Lk, dk] -> [..., Lq, Lk] */

@@ -285,6 +285,27 @@ describe('SelfAttention refuses bad configurations and inputs', () => {
     );
   });
 
+  it('options of the wrong type are a ConfigError naming the option, never a TypeError', () => {
+    // Loose on purpose: JavaScript callers can pass anything.
+    const loose = (x: unknown) => x as ConstructorParameters<typeof SelfAttention>[0];
+    const dims = { inputDim: 2, keyDim: 2, valueDim: 2 };
+    for (const [options, argument] of [
+      [null, 'options'],
+      [undefined, 'options'],
+      [{ ...dims, rng: 5 }, 'rng'],
+      [{ ...dims, bias: 'no' }, 'bias'],
+    ] as const) {
+      let caught: unknown = null;
+      try {
+        new SelfAttention(loose(options));
+      } catch (error) {
+        caught = error;
+      }
+      expect(caught).toBeInstanceOf(ConfigError);
+      expect([(caught as ConfigError).op, (caught as ConfigError).argument]).toEqual(['SelfAttention', argument]);
+    }
+  });
+
   it('forward errors name the op, the argument and the shapes', () => {
     const rng = new Rng(0);
     const layer = new SelfAttention({ inputDim: 4, keyDim: 2, valueDim: 2 });

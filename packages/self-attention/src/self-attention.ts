@@ -1,4 +1,17 @@
-import { ArgumentError, ConfigError, defaultRng, formatShape, Linear, Module, ShapeError, Tensor, type Rng } from '@heed/tensor';
+import {
+  ArgumentError,
+  checkBooleanOption,
+  checkConfigObject,
+  checkPositiveInteger,
+  ConfigError,
+  resolveRng,
+  formatShape,
+  Linear,
+  Module,
+  ShapeError,
+  Tensor,
+  type Rng,
+} from '@heed/tensor';
 import type { Scorer, ScorerFor } from '@heed/scorers';
 import {
   planAttention,
@@ -77,18 +90,19 @@ export class SelfAttention<Spec extends ScorerLike = ScorerLike, S = ScorerFor<S
   constructor(options: SelfAttentionOptions & { scorer?: Spec }) {
     super();
     const op = 'SelfAttention';
-    this.inputDim = positiveInteger(op, 'inputDim', options.inputDim);
-    this.keyDim = positiveInteger(op, 'keyDim', options.keyDim);
-    this.valueDim = positiveInteger(op, 'valueDim', options.valueDim);
-    this.outputDim = options.outputDim === undefined ? null : positiveInteger(op, 'outputDim', options.outputDim);
+    checkConfigObject(op, options, true, '{ inputDim, keyDim, valueDim, ... }');
+    this.inputDim = checkPositiveInteger(op, 'inputDim', options.inputDim);
+    this.keyDim = checkPositiveInteger(op, 'keyDim', options.keyDim);
+    this.valueDim = checkPositiveInteger(op, 'valueDim', options.valueDim);
+    this.outputDim = options.outputDim === undefined ? null : checkPositiveInteger(op, 'outputDim', options.outputDim);
     const dropout = options.dropout ?? 0;
     if (typeof dropout !== 'number' || !(dropout >= 0 && dropout < 1)) {
       throw new ConfigError(`dropout must be a probability in [0, 1), got ${dropout}`, { op, argument: 'dropout' });
     }
     this.dropout = dropout;
-    const rng = options.rng ?? defaultRng();
+    const rng = resolveRng(op, options.rng);
     this.#rng = rng;
-    const bias = options.bias ?? true;
+    const bias = checkBooleanOption(op, 'bias', options.bias, true);
     this.queryProjection = new Linear(this.inputDim, this.keyDim, { bias, rng });
     this.keyProjection = new Linear(this.inputDim, this.keyDim, { bias, rng });
     this.valueProjection = new Linear(this.inputDim, this.valueDim, { bias, rng });
@@ -134,11 +148,4 @@ export class SelfAttention<Spec extends ScorerLike = ScorerLike, S = ScorerFor<S
     const output = this.outputProjection ? this.outputProjection.forward(context) : context; // [..., L, dv] -> [..., L, do]
     return { output, weights };
   }
-}
-
-function positiveInteger(op: string, argument: string, value: number): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {
-    throw new ConfigError(`${argument} must be a positive integer, got ${value}`, { op, argument });
-  }
-  return value;
 }

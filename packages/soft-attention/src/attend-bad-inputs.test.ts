@@ -246,6 +246,16 @@ const rows: Record<string, Row> = {
   },
 };
 
+describe('new SoftAttention refuses options of the wrong type, naming them', () => {
+  it.each([
+    ['null', () => new SoftAttention(bad(null)), 'options'],
+    ['5', () => new SoftAttention(bad(5)), 'options'],
+    ['rng 5', () => new SoftAttention({ dropout: 0.1, rng: bad(5) }), 'rng'],
+  ] as const)('%s', (_label, call, argument) => {
+    expectHeedError(call, ConfigError, { op: 'SoftAttention', argument });
+  });
+});
+
 describe('attend refuses bad arguments, naming attend, the argument and the shapes', () => {
   it.each(Object.entries(rows))('%s', (_label, row) => {
     expectHeedError(row.call, row.error, { op: 'attend', argument: row.argument, ...(row.shapes ? { shapes: row.shapes } : {}) });

@@ -1,21 +1,5 @@
-import {
-  ArgumentError,
-  broadcastTo,
-  ConfigError,
-  mul,
-  permute,
-  plainKernels,
-  randn,
-  reshape,
-  Rng,
-  setKernels,
-  ShapeError,
-  sum,
-  Tensor,
-  tensor,
-  type AttentionProblem,
-} from '@heed/tensor';
-import { expectThrows } from '@heed/tensor/testing';
+import { ArgumentError, broadcastTo, ConfigError, mul, permute, randn, reshape, Rng, ShapeError, sum, Tensor, tensor } from '@heed/tensor';
+import { expectThrows, spyOnFused } from '@heed/tensor/testing';
 import { AdditiveScorer, DotScorer, ScaledDotScorer } from '@heed/scorers';
 import { afterEach, describe, expect, it } from 'vitest';
 import { assertClose, loadFixture, toHeed, torchMaskToKeep } from '../../../fixtures/load-fixture';
@@ -59,18 +43,6 @@ function expectFusedEqualsPlain(base: Inputs, options: Omit<AttendOptions, 'quer
   assertClose('grad query', fused.dq, plain.dq, GRADIENT);
   assertClose('grad keys', fused.dk, plain.dk, GRADIENT);
   assertClose('grad values', fused.dv, plain.dv, GRADIENT);
-}
-
-/** Records the problems the fused forward kernel is called with (empty: the plain path ran). */
-function spyOnFused(): { problems: AttentionProblem[]; restore: () => void } {
-  const problems: AttentionProblem[] = [];
-  const restore = setKernels({
-    attentionForward: (problem, ...rest) => {
-      problems.push(problem);
-      plainKernels().attentionForward(problem, ...rest);
-    },
-  });
-  return { problems, restore };
 }
 
 describe('attend: fused path == plain path', () => {

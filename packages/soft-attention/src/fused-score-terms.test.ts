@@ -1,4 +1,5 @@
-import { mul, plainKernels, randn, Rng, setKernels, sum, Tensor, useJsKernels, useWasmKernels, type AttentionProblem } from '@heed/tensor';
+import { mul, randn, Rng, sum, Tensor, useJsKernels, useWasmKernels } from '@heed/tensor';
+import { spyOnFused } from '@heed/tensor/testing';
 import { DotScorer, ScaledDotScorer } from '@heed/scorers';
 import { describe, expect, it } from 'vitest';
 import { assertClose } from '../../../fixtures/load-fixture';
@@ -32,18 +33,6 @@ import { SoftmaxWithSinks } from './variants/softmax-with-sinks';
 
 const FORWARD = { rtol: 1e-4, atol: 1e-5 };
 const GRADIENT = { rtol: 1e-3, atol: 1e-4 };
-
-/** Records the problems the fused forward kernel is called with (then runs the JS kernel). */
-function spyOnFused(): { problems: AttentionProblem[]; restore: () => void } {
-  const problems: AttentionProblem[] = [];
-  const restore = setKernels({
-    attentionForward: (problem, ...rest) => {
-      problems.push(problem);
-      plainKernels().attentionForward(problem, ...rest);
-    },
-  });
-  return { problems, restore };
-}
 
 /** What a fixture's call is: the parts and options built from its config, and the parameters to check. */
 interface FixtureCall {

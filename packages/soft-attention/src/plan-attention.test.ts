@@ -1,18 +1,5 @@
-import {
-  ArgumentError,
-  ConfigError,
-  matmul,
-  Module,
-  mul,
-  plainKernels,
-  randn,
-  Rng,
-  setKernels,
-  ShapeError,
-  Tensor,
-  tensor,
-  type AttentionProblem,
-} from '@heed/tensor';
+import { ArgumentError, ConfigError, matmul, Module, mul, randn, Rng, ShapeError, Tensor, tensor } from '@heed/tensor';
+import { spyOnFused } from '@heed/tensor/testing';
 import { CosineScorer, DotScorer, GeneralScorer, ScaledDotScorer, type FusedScore, type Scorer } from '@heed/scorers';
 import { afterEach, describe, expect, it } from 'vitest';
 import { assertClose } from '../../../fixtures/load-fixture';
@@ -38,18 +25,6 @@ class DotOverDimScorer extends Module implements Scorer {
   fusedScore(keyDim: number): FusedScore {
     return { kind: 'dot', scale: 1 / keyDim };
   }
-}
-
-/** Records the problems the fused forward kernel is called with (empty: the plain path ran). */
-function spyOnFused(): { problems: AttentionProblem[]; restore: () => void } {
-  const problems: AttentionProblem[] = [];
-  const restore = setKernels({
-    attentionForward: (problem, ...rest) => {
-      problems.push(problem);
-      plainKernels().attentionForward(problem, ...rest);
-    },
-  });
-  return { problems, restore };
 }
 
 function inputs(seed: number, shapes = { query: [2, 5, 4], keys: [2, 7, 4], values: [2, 7, 3] }) {

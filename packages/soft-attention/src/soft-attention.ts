@@ -1,4 +1,4 @@
-import { ConfigError, defaultRng, Module, type Rng, type Tensor } from '@heed/tensor';
+import { ConfigError, checkConfigObject, resolveRng, Module, type Rng, type Tensor } from '@heed/tensor';
 import type { Scorer } from '@heed/scorers';
 import { runAttention, type AttendResult } from './attend';
 import type { Normalizer } from './normalizer';
@@ -29,6 +29,7 @@ export class SoftAttention extends Module {
   constructor(options: SoftAttentionOptions = {}) {
     super();
     const op = 'SoftAttention';
+    checkConfigObject(op, options, false, '{ scorer, normalizer, dropout, rng }');
     this.scorer = resolveScorer(options.scorer, { op });
     this.normalizer = resolveNormalizer(options.normalizer, op);
     const dropout = options.dropout ?? 0;
@@ -39,7 +40,7 @@ export class SoftAttention extends Module {
       );
     }
     this.dropout = dropout;
-    this.rng = options.rng ?? defaultRng();
+    this.rng = resolveRng(op, options.rng);
   }
 
   /** query [..., Lq, dq], keys [..., Lk, dk], values [..., Lk, dv] -> context [..., Lq, dv], weights [..., Lq, Lk] (null with needWeights false) */

@@ -9,6 +9,7 @@ import { StateDictError } from './errors/state-dict-error';
 import { expectTensor } from './expect-tensor';
 // The kernel switches through the barrel, wherever the kernel files live.
 import { plainKernels, setKernels, useJsKernels, useWasmKernels } from './index';
+import { Embedding } from './nn/embedding';
 import { Linear } from './nn/linear';
 import { Parameter } from './nn/parameter';
 import { add, div, maximum, mul, pow, sub } from './ops/binary';
@@ -308,6 +309,67 @@ const rows: Record<string, Row> = {
     error: StateDictError,
     op: 'Linear.loadStateDict',
     argument: 'state',
+  },
+  // module and optimizer options of the wrong type or range (constructors)
+  'Linear(2, 3, null)': { call: () => new Linear(2, 3, bad(null)), error: ConfigError, op: 'Linear', argument: 'options' },
+  'Linear(2, 3, 5)': { call: () => new Linear(2, 3, bad(5)), error: ConfigError, op: 'Linear', argument: 'options' },
+  "Linear bias 'yes'": { call: () => new Linear(2, 3, { bias: bad('yes') }), error: ConfigError, op: 'Linear', argument: 'bias' },
+  'Linear rng 5': { call: () => new Linear(2, 3, { rng: bad(5) }), error: ConfigError, op: 'Linear', argument: 'rng' },
+  "Linear '2' features": { call: () => new Linear(bad('2'), 3), error: ConfigError, op: 'Linear', argument: 'inFeatures' },
+  'Linear 1e9 × 1e9 (no Float32Array holds it)': {
+    call: () => new Linear(1e9, 1e9),
+    error: ConfigError,
+    op: 'Linear',
+    argument: 'outFeatures',
+  },
+  'Embedding(3, 2, null)': { call: () => new Embedding(3, 2, bad(null)), error: ConfigError, op: 'Embedding', argument: 'options' },
+  'Embedding rng {}': { call: () => new Embedding(3, 2, { rng: bad({}) }), error: ConfigError, op: 'Embedding', argument: 'rng' },
+  'Embedding NaN': { call: () => new Embedding(NaN, 2), error: ConfigError, op: 'Embedding', argument: 'numEmbeddings' },
+  'Embedding 1e9 × 1e9': { call: () => new Embedding(1e9, 1e9), error: ConfigError, op: 'Embedding', argument: 'embeddingDim' },
+  'SGD lr 0': { call: () => new SGD(new Linear(2, 2).parameters(), { lr: 0 }), error: ConfigError, op: 'SGD', argument: 'lr' },
+  'SGD momentum 1.5': {
+    call: () => new SGD(new Linear(2, 2).parameters(), { lr: 0.1, momentum: 1.5 }),
+    error: ConfigError,
+    op: 'SGD',
+    argument: 'momentum',
+  },
+  'SGD dampening 2': {
+    call: () => new SGD(new Linear(2, 2).parameters(), { lr: 0.1, dampening: 2 }),
+    error: ConfigError,
+    op: 'SGD',
+    argument: 'dampening',
+  },
+  "SGD nesterov 'yes'": {
+    call: () => new SGD(new Linear(2, 2).parameters(), { lr: 0.1, momentum: 0.9, nesterov: bad('yes') }),
+    error: ConfigError,
+    op: 'SGD',
+    argument: 'nesterov',
+  },
+  'Adam lr 0': { call: () => new Adam(new Linear(2, 2).parameters(), { lr: 0 }), error: ConfigError, op: 'Adam', argument: 'lr' },
+  'Adam lr -1': { call: () => new Adam(new Linear(2, 2).parameters(), { lr: -1 }), error: ConfigError, op: 'Adam', argument: 'lr' },
+  'Adam eps 0 (0/0 at a zero gradient)': {
+    call: () => new Adam(new Linear(2, 2).parameters(), { eps: 0 }),
+    error: ConfigError,
+    op: 'Adam',
+    argument: 'eps',
+  },
+  'Adam betas [1, 0.9]': {
+    call: () => new Adam(new Linear(2, 2).parameters(), { betas: [1, 0.9] }),
+    error: ConfigError,
+    op: 'Adam',
+    argument: 'betas[0]',
+  },
+  'Adam betas [0.9, NaN]': {
+    call: () => new Adam(new Linear(2, 2).parameters(), { betas: [0.9, NaN] }),
+    error: ConfigError,
+    op: 'Adam',
+    argument: 'betas[1]',
+  },
+  "Adam decoupledWeightDecay 'yes'": {
+    call: () => new Adam(new Linear(2, 2).parameters(), { decoupledWeightDecay: bad('yes') }),
+    error: ConfigError,
+    op: 'Adam',
+    argument: 'decoupledWeightDecay',
   },
 };
 

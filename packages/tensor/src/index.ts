@@ -9,6 +9,7 @@ export { sizeOf, stridesOf, broadcastShapes, broadcastStrides, normalizeAxis, sa
 
 export { HeedError, formatShape, heedErrorBrand, isHeedError } from './errors/heed-error';
 export { expectTensor, expectTensorLike, expectNumbers, expectRng, describeValue } from './expect-tensor';
+export { checkFiniteInput } from './check-finite-input';
 export type { HeedErrorFields } from './errors/heed-error';
 export { ShapeError } from './errors/shape-error';
 export { ConfigError } from './errors/config-error';
@@ -92,6 +93,7 @@ export type {
 
 export { Module } from './nn/module';
 export { checkStateDictEntry } from './nn/check-state-dict-entry';
+export { checkConfigObject, checkPositiveInteger, checkBooleanOption, resolveRng, allocateWeights } from './nn/check-config';
 export type { StateDictValue, StateDictValueOptions } from './nn/check-state-dict-entry';
 export { Parameter } from './nn/parameter';
 export { Linear } from './nn/linear';

@@ -1,5 +1,4 @@
-import { ArgumentError, expectTensor, fromOp, Tensor } from '@heed/tensor';
-import { checkFiniteInput } from '../check-finite-input';
+import { ArgumentError, checkFiniteInput, expectTensor, fromOp, Tensor } from '@heed/tensor';
 import { deviceEntmax } from '../device-entmax';
 
 // Shape letters: n entries per row (the last axis), ... leading dims.

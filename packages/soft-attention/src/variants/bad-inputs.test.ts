@@ -37,6 +37,8 @@ import { SlidingWindowRule, slidingWindowMask } from './sliding-window';
 import { softcap } from './softcap';
 import { SoftcapScorer } from './softcap-scorer';
 import { SoftmaxWithSinks } from './softmax-with-sinks';
+import { Softmax } from '../softmax';
+import { Sparsemax } from '../sparsemax-normalizer';
 
 // Every public entry point of the attention variants given what a hurried user passes: odd head sizes,
 // zero or NaN hyper-parameters, segment ids of the wrong shape, a cache of another shape. Each row must
@@ -364,6 +366,19 @@ const biases: Record<string, Row> = {
     error: ArgumentError,
     op: 'relativePositionBucket',
     argument: 'maxDistance',
+  },
+  // options of the wrong type
+  'RelativePositionBias()': {
+    call: () => new RelativePositionBias(bad(undefined)),
+    error: ConfigError,
+    op: 'RelativePositionBias',
+    argument: 'options',
+  },
+  'RelativePositionBias rng 5': {
+    call: () => new RelativePositionBias({ numHeads: 2, rng: bad(5) }),
+    error: ConfigError,
+    op: 'RelativePositionBias',
+    argument: 'rng',
   },
 };
 
@@ -828,6 +843,15 @@ const linear: Record<string, Row> = {
     argument: 'phiKey',
     shapes: { phiQuery: [4], phiKey: [4], values: [4] },
   },
+  // options of the wrong type
+  "SoftmaxWithSinks rng 5 (init 'normal')": {
+    call: () => new SoftmaxWithSinks({ numHeads: 2, init: 'normal', rng: bad(5) }),
+    error: ConfigError,
+    op: 'SoftmaxWithSinks',
+    argument: 'rng',
+  },
+  'Softmax(null)': { call: () => new Softmax(bad(null)), error: ConfigError, op: 'Softmax', argument: 'options' },
+  'Sparsemax(null)': { call: () => new Sparsemax(bad(null)), error: ConfigError, op: 'Sparsemax', argument: 'options' },
 };
 
 const luong: Record<string, Row> = {
@@ -885,6 +909,13 @@ const luong: Record<string, Row> = {
     op: 'LuongLocalAttention',
     argument: 'options',
   },
+  // options of the wrong type
+  'LuongLocalAttention rng 5': {
+    call: () => new LuongLocalAttention({ dim: 4, mode: 'local-p', window: 1, rng: bad(5) }),
+    error: ConfigError,
+    op: 'LuongLocalAttention',
+    argument: 'rng',
+  },
 };
 
 describe('attention variants refuse bad input, naming the call, the argument and the shapes', () => {
@@ -926,6 +957,13 @@ describe('a refused call changes no state', () => {
       ['key with NaN', () => state.step(t([2, 1, 4]), withValue([2, 1, 4], 1, NaN), t([2, 1, 3])), ArgumentError, 'key'],
       ['value with Infinity', () => state.step(t([2, 1, 4]), t([2, 1, 4]), withValue([2, 1, 3], 0, Infinity)), ArgumentError, 'value'],
       ['query = null', () => state.step(bad(null), t([2, 1, 4]), t([2, 1, 3])), ArgumentError, 'query'],
+      // φ(query) underflows to 0 (entries far below −100): φ(q)·Z = 0/0, which the batch path refuses the same way
+      [
+        'query far below −100 (would be 0/0 = NaN)',
+        () => state.step(full([2, 1, 4], -200), t([2, 1, 4]), t([2, 1, 3])),
+        ArgumentError,
+        'query',
+      ],
     ];
     for (const [label, call, error, argument] of rows) {
       expect(label).toBeTypeOf('string');
@@ -935,6 +973,20 @@ describe('a refused call changes no state', () => {
     const [q1, k1, v1] = [t([2, 1, 4], 4), t([2, 1, 4], 5), t([2, 1, 3], 6)];
     expect(Array.from(state.step(q1, k1, v1).data)).toEqual(Array.from(fresh.step(q1, k1, v1).data));
     expect(state.length).toBe(2);
+  });
+
+  it('LinearAttentionState.step refuses a first key whose φ underflows, as the causal batch pass does, and keeps no sums', () => {
+    const [q, k, v] = [t([1, 1, 4], 1), full([1, 1, 4], -200), t([1, 1, 3], 3)];
+    expectHeedError(() => linearAttention(q, k, v, { causal: true }), ArgumentError, { op: 'linearAttention', argument: 'query' });
+    const state = new LinearAttentionState();
+    expectHeedError(() => state.step(q, k, v), ArgumentError, {
+      op: 'LinearAttentionState.step',
+      argument: 'query',
+      shapes: { output: [1, 1, 3] },
+    });
+    expect(state.length).toBe(0);
+    const [q1, k1, v1] = [t([1, 1, 4], 4), t([1, 1, 4], 5), t([1, 1, 3], 6)];
+    expect(Array.from(state.step(q1, k1, v1).data)).toEqual(Array.from(new LinearAttentionState().step(q1, k1, v1).data));
   });
 
   it('LuongLocalAttention.forward refuses bad states and leaves the weights alone', () => {

@@ -16,8 +16,8 @@ import {
   sub,
   sum,
   Tensor,
+  checkFiniteInput,
 } from '@heed/tensor';
-import { checkFiniteInput } from '../check-finite-input';
 
 // Shape letters: n entries per row (the last axis: the keys), ... leading dims.
 

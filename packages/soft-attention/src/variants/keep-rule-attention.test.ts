@@ -1,4 +1,5 @@
-import { ArgumentError, ConfigError, mul, plainKernels, randn, Rng, setKernels, sum, Tensor, type AttentionProblem } from '@heed/tensor';
+import { ArgumentError, ConfigError, mul, randn, Rng, sum, Tensor } from '@heed/tensor';
+import { spyOnFused } from '@heed/tensor/testing';
 import { describe, expect, it } from 'vitest';
 import { assertClose } from '../../../../fixtures/load-fixture';
 import {
@@ -67,18 +68,6 @@ function expectFusedEqualsMaterialized(base: Inputs, rule: KeepRule, options: Op
     assertClose(`grad keys (${label})`, fused.dk, other.dk, GRADIENT);
     assertClose(`grad values (${label})`, fused.dv, other.dv, GRADIENT);
   }
-}
-
-/** Records the problems the fused forward kernel is called with. */
-function spyOnFused(): { problems: AttentionProblem[]; restore: () => void } {
-  const problems: AttentionProblem[] = [];
-  const restore = setKernels({
-    attentionForward: (problem, ...rest) => {
-      problems.push(problem);
-      plainKernels().attentionForward(problem, ...rest);
-    },
-  });
-  return { problems, restore };
 }
 
 /** A keep-mask [Lq, Lk] written out here from the window's definition (independent of the rule classes). */

@@ -1,6 +1,7 @@
-import { add, div, expectTensor, formatShape, matmul, ShapeError, type Tensor } from '@heed/tensor';
-import { checkFiniteInput } from '../check-finite-input';
+import { add, div, expectTensor, formatShape, matmul, ShapeError, type Tensor, checkFiniteInput } from '@heed/tensor';
 import { eluFeatureMap } from './elu-feature-map';
+import { queryFeatures } from './query-features';
+import { refuseUnderflow } from './refuse-underflow';
 
 // Shape letters: d query/key size, dv value size, ... leading dims (B, H).
 
@@ -63,14 +64,18 @@ export class LinearAttentionState {
     checkFiniteInput(op, 'query', query);
     checkFiniteInput(op, 'key', key);
     checkFiniteInput(op, 'value', value);
+    // The sums with this position, kept only once its output is known to be a number: a refused step changes nothing.
     const phiKey = eluFeatureMap(key); // [..., 1, d]
     const update = matmul(phiKey, value, { transposeA: true }); // [..., d, 1] x [..., 1, dv] -> [..., d, dv]
-    this.keyValue = this.keyValue ? add(this.keyValue, update) : update; // [..., d, dv]
-    this.keySum = this.keySum ? add(this.keySum, phiKey) : phiKey; // [..., 1, d]
+    const keyValue = this.keyValue ? add(this.keyValue, update) : update; // [..., d, dv]
+    const keySum = this.keySum ? add(this.keySum, phiKey) : phiKey; // [..., 1, d]
+    const phiQuery = queryFeatures(query); // [..., 1, d], largest entry 1, as the batch pass
+    const numerator = matmul(phiQuery, keyValue); // [..., 1, d] x [..., d, dv] -> [..., 1, dv]
+    const denominator = matmul(phiQuery, keySum, { transposeB: true }); // [..., 1, d] x [..., d, 1] -> [..., 1, 1]
+    const output = refuseUnderflow(op, div(numerator, denominator)); // [..., 1, dv]
+    this.keyValue = keyValue;
+    this.keySum = keySum;
     this.steps += 1;
-    const phiQuery = eluFeatureMap(query); // [..., 1, d]
-    const numerator = matmul(phiQuery, this.keyValue); // [..., 1, d] x [..., d, dv] -> [..., 1, dv]
-    const denominator = matmul(phiQuery, this.keySum, { transposeB: true }); // [..., 1, d] x [..., d, 1] -> [..., 1, 1]
-    return div(numerator, denominator); // [..., 1, dv]
+    return output;
   }
 }

@@ -1,4 +1,19 @@
-import { concat, gradcheck, mul, randn, Rng, registerDevice, ShapeError, slice, sum, toDevice, unregisterDevice } from '@heed/tensor';
+import {
+  add,
+  concat,
+  full,
+  gradcheck,
+  matmul,
+  mul,
+  randn,
+  Rng,
+  registerDevice,
+  ShapeError,
+  slice,
+  sum,
+  toDevice,
+  unregisterDevice,
+} from '@heed/tensor';
 import { createHostDeviceBackend } from '@heed/tensor/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -84,6 +99,32 @@ describe('linear attention as a part', () => {
     expect(state.length).toBe(7);
     sum(mul(stepped, upstream)).backward();
     [q, k, v].forEach((t, n) => assertClose(`grad ${n}`, t.grad!, { shape: t.shape, data: fullGrads[n]! }, { rtol: 1e-4, atol: 1e-5 }));
+  });
+
+  it("LinearAttentionState: where φ(q)·φ(k) is below float32's range (q ≈ −80, k ≈ −30) it gives the causal pass's numbers, never NaN", () => {
+    // φ(−80) ≈ 1.8e-35 and φ(−30) ≈ 9.4e-14: each φ(q)_a·Z_a ≈ 1.7e-48 rounds to 0 in float32, not in the batch pass's
+    // float64 sums; the output, a weighted mean of the values, is well defined.
+    const rng = new Rng(25);
+    const around = (shape: number[], centre: number) => add(full(shape, centre), mul(randn(shape, rng), 0.1)); // [..., L, d]
+    const [q, k, v] = [around([2, 5, 4], -80), around([2, 5, 4], -30), randn([2, 5, 3], rng)];
+    const fullPass = linearAttention(q, k, v, { causal: true }); // [2, 5, 3]
+    expect(Array.from(fullPass.data).every(Number.isFinite)).toBe(true);
+    const state = new LinearAttentionState();
+    const stepped = concat(
+      Array.from({ length: 5 }, (_, t) => state.step(slice(q, 1, t, t + 1), slice(k, 1, t, t + 1), slice(v, 1, t, t + 1))),
+      1,
+    ); // [2, 5, 3]
+    assertClose('stepped', stepped, fullPass, { rtol: 1e-5, atol: 1e-6 });
+  });
+
+  it("linearAttention and its weights, non-causal: at q ≈ −80, k ≈ −30 the last query row is the causal pass's, never a refusal", () => {
+    const rng = new Rng(26);
+    const around = (shape: number[], centre: number) => add(full(shape, centre), mul(randn(shape, rng), 0.1)); // [..., L, d]
+    const [q, k, v] = [around([2, 5, 4], -80), around([2, 5, 4], -30), randn([2, 5, 3], rng)];
+    const last = slice(linearAttention(q, k, v, { causal: true }), 1, 4, 5); // [2, 1, 3]: the last query sees every key
+    assertClose('non-causal', linearAttention(slice(q, 1, 4, 5), k, v), last, { rtol: 1e-5, atol: 1e-6 });
+    const weights = linearAttentionWeights(slice(q, 1, 4, 5), k); // [2, 1, 5]
+    assertClose('weights · values', matmul(weights, v), last, { rtol: 1e-5, atol: 1e-6 });
   });
 
   it('refuses mismatched shapes, causal with Lq ≠ Lk, and a step of two positions', () => {

@@ -11,11 +11,13 @@ import {
   sum,
   type Tensor,
   where,
+  checkFiniteInput,
 } from '@heed/tensor';
-import { checkFiniteInput } from '../check-finite-input';
 import { causalMask } from '../masks';
 import { causalLinearAttention } from './causal-linear-attention';
 import { eluFeatureMap } from './elu-feature-map';
+import { queryFeatures } from './query-features';
+import { refuseUnderflow } from './refuse-underflow';
 
 // Shape letters: Lq queries, Lk keys, d query/key size, dv value size, ... leading dims (B, H).
 
@@ -33,7 +35,7 @@ export interface LinearAttentionOptions {
  */
 export function linearAttention(query: Tensor, keys: Tensor, values: Tensor, options: LinearAttentionOptions = {}): Tensor {
   checkLinearAttentionInputs('linearAttention', query, keys, values, options.causal ?? false);
-  const phiQuery = eluFeatureMap(query); // [..., Lq, d]
+  const phiQuery = queryFeatures(query); // [..., Lq, d], largest entry 1 per row (the output does not change)
   const phiKey = eluFeatureMap(keys); // [..., Lk, d]
   if (options.causal) {
     const causal = query.device === 'cpu' ? causalLinearAttention(phiQuery, phiKey, values) : causalByChunks(phiQuery, phiKey, values);
@@ -89,23 +91,11 @@ function causalByChunks(phiQuery: Tensor, phiKey: Tensor, values: Tensor): Tenso
  */
 export function linearAttentionWeights(query: Tensor, keys: Tensor, options: LinearAttentionOptions = {}): Tensor {
   checkLinearAttentionInputs('linearAttentionWeights', query, keys, null, options.causal ?? false);
-  const similarity = matmul(eluFeatureMap(query), eluFeatureMap(keys), { transposeB: true }); // [..., Lq, Lk]
+  const similarity = matmul(queryFeatures(query), eluFeatureMap(keys), { transposeB: true }); // [..., Lq, Lk]
   const Lq = query.shape[query.rank - 2]!;
   const Lk = keys.shape[keys.rank - 2]!;
   const kept = options.causal ? where(causalMask(Lq, Lk), similarity, 0) : similarity; // [..., Lq, Lk]
   return refuseUnderflow('linearAttentionWeights', div(kept, sum(kept, -1, true))); // [..., Lq, Lk]
-}
-
-/**
- * `result` unless a normalizer φ(q_i)·Σφ(k_j) underflowed to 0 (φ = elu + 1 is below float32's range for
- * entries under about −104), which would make 0/0 = NaN rows: an ArgumentError then, never a silent NaN.
- */
-function refuseUnderflow(op: string, result: Tensor): Tensor {
-  if (result.device !== 'cpu' || !result.data.some(Number.isNaN)) return result;
-  throw new ArgumentError(
-    'φ(query)·Σφ(keys) underflowed to 0 (entries far below −100: elu + 1 rounds to 0 in float32), which would give NaN rows; rescale the query and keys',
-    { op, argument: 'query', shapes: { output: result.shape } },
-  );
 }
 
 function checkLinearAttentionInputs(op: string, query: Tensor, keys: Tensor, values: Tensor | null, causal: boolean): void {

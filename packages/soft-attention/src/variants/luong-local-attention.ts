@@ -1,6 +1,6 @@
 import {
   ConfigError,
-  defaultRng,
+  resolveRng,
   deviceBackend,
   div,
   exp,
@@ -26,10 +26,10 @@ import {
   sum,
   tanh,
   Tensor,
+  checkFiniteInput,
   where,
 } from '@heed/tensor';
 import { applyKeep } from '../apply-keep';
-import { checkFiniteInput } from '../check-finite-input';
 
 // Shape letters: B batch, T target (decoder) positions, S source (encoder) positions, d state size,
 // dp the position predictor's hidden size.
@@ -108,7 +108,7 @@ export class LuongLocalAttention extends Module {
     const predictorDim = options.predictorDim ?? dim;
     if (!Number.isInteger(predictorDim) || predictorDim < 1)
       throw new ConfigError(`predictorDim must be a positive integer, got ${predictorDim}`, { op, argument: 'predictorDim' });
-    const rng = options.rng ?? defaultRng();
+    const rng = resolveRng('LuongLocalAttention', options.rng);
     this.dim = dim;
     this.mode = mode;
     this.window = window;

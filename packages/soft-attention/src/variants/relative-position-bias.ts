@@ -1,4 +1,15 @@
-import { ConfigError, defaultRng, embedding, Module, normalInit, Parameter, permute, type Rng, Tensor } from '@heed/tensor';
+import {
+  ConfigError,
+  checkConfigObject,
+  resolveRng,
+  embedding,
+  Module,
+  normalInit,
+  Parameter,
+  permute,
+  type Rng,
+  Tensor,
+} from '@heed/tensor';
 import type { FusedBias, ScoreBias } from './biased-scorer';
 import { checkBucketOptions, relativePositionBucket, type RelativePositionBucketOptions } from './relative-position-bucket';
 
@@ -25,6 +36,7 @@ export class RelativePositionBias extends Module implements ScoreBias {
 
   constructor(options: RelativePositionBiasOptions) {
     super();
+    checkConfigObject('RelativePositionBias', options, true, '{ numHeads, ... }');
     const { numHeads } = options;
     if (!Number.isInteger(numHeads) || numHeads < 1)
       throw new ConfigError(`numHeads must be a positive integer, got ${numHeads}`, { op: 'RelativePositionBias', argument: 'numHeads' });
@@ -33,9 +45,10 @@ export class RelativePositionBias extends Module implements ScoreBias {
       numBuckets: this.numBuckets,
       maxDistance: this.maxDistance,
     } = checkBucketOptions('RelativePositionBias', options, ConfigError));
+    const rng = resolveRng('RelativePositionBias', options.rng);
     this.numHeads = numHeads;
     this.relative_attention_bias = new Parameter(new Float32Array(this.numBuckets * numHeads), [this.numBuckets, numHeads]);
-    normalInit(this.relative_attention_bias, 0, 1, options.rng ?? defaultRng());
+    normalInit(this.relative_attention_bias, 0, 1, rng);
   }
 
   /** The bucket of every (i, j): [Lq, Lk] (integers, no gradient). */

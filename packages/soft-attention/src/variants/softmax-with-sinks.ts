@@ -2,7 +2,7 @@ import {
   broadcastTo,
   concat,
   ConfigError,
-  defaultRng,
+  resolveRng,
   formatShape,
   Module,
   normalInit,
@@ -52,7 +52,8 @@ export class SoftmaxWithSinks extends Module implements Normalizer {
     }
     this.numHeads = numHeads;
     this.sinks = new Parameter(new Float32Array(numHeads), [numHeads]);
-    if (options.init === 'normal') normalInit(this.sinks, 0, 1, options.rng ?? defaultRng());
+    const rng = resolveRng('SoftmaxWithSinks', options.rng);
+    if (options.init === 'normal') normalInit(this.sinks, 0, 1, rng);
   }
 
   /** [..., H, Lq, Lk] -> [..., H, Lq, Lk] */

@@ -1,8 +1,7 @@
-import { ConfigError } from '../errors/config-error';
-import { defaultRng } from '../default-rng';
 import { embedding } from '../ops/gather';
 import type { Rng } from '../rng';
 import type { Tensor } from '../tensor';
+import { allocateWeights, checkConfigObject, checkPositiveInteger, resolveRng } from './check-config';
 import { normalInit } from './init';
 import { Module } from './module';
 import { Parameter } from './parameter';
@@ -17,15 +16,13 @@ export class Embedding extends Module {
     options: { rng?: Rng } = {},
   ) {
     super();
-    for (const [name, v] of [
-      ['numEmbeddings', numEmbeddings],
-      ['embeddingDim', embeddingDim],
-    ] as const) {
-      if (!Number.isInteger(v) || v <= 0)
-        throw new ConfigError(`${name} must be a positive integer, got ${v}`, { op: 'Embedding', argument: name });
-    }
-    this.weight = new Parameter(new Float32Array(numEmbeddings * embeddingDim), [numEmbeddings, embeddingDim]);
-    normalInit(this.weight, 0, 1, options.rng ?? defaultRng());
+    const op = 'Embedding';
+    checkPositiveInteger(op, 'numEmbeddings', numEmbeddings);
+    checkPositiveInteger(op, 'embeddingDim', embeddingDim);
+    checkConfigObject(op, options, false, '{ rng }');
+    const rng = resolveRng(op, options.rng);
+    this.weight = new Parameter(allocateWeights(op, 'embeddingDim', numEmbeddings, embeddingDim), [numEmbeddings, embeddingDim]);
+    normalInit(this.weight, 0, 1, rng);
   }
 
   /** ids [...] -> [..., embeddingDim] */

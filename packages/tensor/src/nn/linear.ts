@@ -1,8 +1,7 @@
-import { ConfigError } from '../errors/config-error';
-import { defaultRng } from '../default-rng';
 import { linear } from '../ops/linear';
 import type { Rng } from '../rng';
 import type { Tensor } from '../tensor';
+import { allocateWeights, checkBooleanOption, checkConfigObject, checkPositiveInteger, resolveRng } from './check-config';
 import { uniformInit } from './init';
 import { Module } from './module';
 import { Parameter } from './parameter';
@@ -28,21 +27,16 @@ export class Linear extends Module {
     options: LinearOptions = {},
   ) {
     super();
-    for (const [name, v] of [
-      ['inFeatures', inFeatures],
-      ['outFeatures', outFeatures],
-    ] as const) {
-      if (!Number.isInteger(v) || v <= 0)
-        throw new ConfigError(`${name} must be a positive integer, got ${v}`, { op: 'Linear', argument: name });
-    }
-    const rng = options.rng ?? defaultRng();
+    const op = 'Linear';
+    checkPositiveInteger(op, 'inFeatures', inFeatures);
+    checkPositiveInteger(op, 'outFeatures', outFeatures);
+    checkConfigObject(op, options, false, '{ bias, rng }');
+    const bias = checkBooleanOption(op, 'bias', options.bias, true);
+    const rng = resolveRng(op, options.rng);
     const bound = 1 / Math.sqrt(inFeatures);
-    this.weight = new Parameter(new Float32Array(outFeatures * inFeatures), [outFeatures, inFeatures]);
+    this.weight = new Parameter(allocateWeights(op, 'outFeatures', outFeatures, inFeatures), [outFeatures, inFeatures]);
     uniformInit(this.weight, -bound, bound, rng);
-    this.bias =
-      options.bias === false
-        ? null
-        : (uniformInit(new Parameter(new Float32Array(outFeatures), [outFeatures]), -bound, bound, rng) as Parameter);
+    this.bias = bias ? (uniformInit(new Parameter(new Float32Array(outFeatures), [outFeatures]), -bound, bound, rng) as Parameter) : null;
   }
 
   /** [..., in] -> [..., out] */

@@ -2,7 +2,8 @@ import { deviceBackend } from '../device/device-registry';
 import { ConfigError } from '../errors/config-error';
 import { describeValue } from '../expect-tensor';
 import type { Parameter } from '../nn/parameter';
-import { checkHyper, checkOptions, Optimizer } from './optimizer';
+import { checkBooleanOption, checkConfigObject } from '../nn/check-config';
+import { checkHyper, checkPositiveHyper, Optimizer } from './optimizer';
 
 export interface AdamOptions {
   lr?: number;
@@ -29,7 +30,7 @@ export class Adam extends Optimizer {
 
   constructor(params: Iterable<Parameter>, options: AdamOptions = {}) {
     super(params, 'Adam');
-    checkOptions('Adam', options, false);
+    checkConfigObject('Adam', options, false);
     this.lr = options.lr ?? 1e-3;
     const betas: unknown = options.betas ?? [0.9, 0.999];
     if (!Array.isArray(betas) || betas.length !== 2) {
@@ -38,11 +39,11 @@ export class Adam extends Optimizer {
     [this.beta1, this.beta2] = betas as [number, number];
     this.eps = options.eps ?? 1e-8;
     this.weightDecay = options.weightDecay ?? 0;
-    this.decoupledWeightDecay = options.decoupledWeightDecay ?? false;
-    checkHyper('Adam', 'lr', this.lr, 0);
+    this.decoupledWeightDecay = checkBooleanOption('Adam', 'decoupledWeightDecay', options.decoupledWeightDecay, false);
+    checkPositiveHyper('Adam', 'lr', this.lr);
     checkHyper('Adam', 'betas[0]', this.beta1, 0, 1);
     checkHyper('Adam', 'betas[1]', this.beta2, 0, 1);
-    checkHyper('Adam', 'eps', this.eps, 0);
+    checkPositiveHyper('Adam', 'eps', this.eps); // ε = 0 gives 0/0 at a zero gradient
     checkHyper('Adam', 'weightDecay', this.weightDecay, 0);
   }
 

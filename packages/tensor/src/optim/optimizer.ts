@@ -3,8 +3,10 @@ import { deviceBackend } from '../device/device-registry';
 import { ConfigError } from '../errors/config-error';
 import { DeviceError } from '../errors/device-error';
 import { formatShape } from '../errors/heed-error';
+import { ShapeError } from '../errors/shape-error';
 import { describeValue } from '../expect-tensor';
 import { Parameter } from '../nn/parameter';
+import { sameShape } from '../shape';
 
 /** Base of the optimizers: holds the parameters, clears their gradients, takes a step. */
 export abstract class Optimizer {
@@ -63,11 +65,19 @@ export abstract class Optimizer {
 
   /**
    * Before a step changes anything: every parameter with a gradient has it on its own device, and its state (if any)
-   * there too; a DeviceError naming `op` otherwise.
+   * there too, of its parameter's shape; a DeviceError or ShapeError naming `op` otherwise, so that a step that
+   * throws changes no parameter and no state.
    */
   protected checkStep(op: string): void {
     for (const p of this.params) {
       if (!p.grad) continue;
+      if (!sameShape(p.grad.shape, p.shape)) {
+        throw new ShapeError(`a ${formatShape(p.shape)} parameter has a gradient of shape ${formatShape(p.grad.shape)}`, {
+          op,
+          argument: 'params',
+          shapes: { param: p.shape, grad: p.grad.shape },
+        });
+      }
       if (p.storage !== null) expectGradOn(p, op);
       else if (p.grad.storage !== null) {
         throw new DeviceError(`a ${formatShape(p.shape)} parameter on 'cpu' has its gradient on '${p.grad.device}'`, {
@@ -119,6 +129,12 @@ export function checkHyper(op: string, argument: string, value: number, min: num
   }
 }
 
+/** Throws a ConfigError unless `value` is a finite number > 0 (a learning rate, an ε that keeps 0/0 away). */
+export function checkPositiveHyper(op: string, argument: string, value: number): void {
+  if (!Number.isFinite(value) || value <= 0)
+    throw new ConfigError(`${argument} must be a finite number > 0, got ${value}`, { op, argument });
+}
+
 /**
  * The parameters as an array: an iterable (e.g. `model.parameters()`) of Parameters, each once. A single
  * Parameter, undefined or plain tensors are refused with a ConfigError naming `op`.
@@ -142,15 +158,4 @@ export function checkParameters(op: string, params: unknown): Parameter[] {
       throw new ConfigError(`params[${i}] must be a Parameter, got ${describeValue(p)}`, { op, argument: 'params' });
   });
   return list as Parameter[];
-}
-
-/** Throws a ConfigError naming `op` unless `options` is an object (`required`: it may not be left out). */
-export function checkOptions(op: string, options: unknown, required: boolean): void {
-  if (options === undefined && !required) return;
-  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    throw new ConfigError(`options must be an object${required ? ' (it holds the learning rate lr)' : ''}, got ${describeValue(options)}`, {
-      op,
-      argument: 'options',
-    });
-  }
 }

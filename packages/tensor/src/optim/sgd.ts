@@ -1,7 +1,8 @@
 import { deviceBackend } from '../device/device-registry';
 import { ConfigError } from '../errors/config-error';
 import type { Parameter } from '../nn/parameter';
-import { checkHyper, checkOptions, Optimizer } from './optimizer';
+import { checkBooleanOption, checkConfigObject } from '../nn/check-config';
+import { checkHyper, checkPositiveHyper, Optimizer } from './optimizer';
 
 export interface SgdOptions {
   lr: number;
@@ -24,15 +25,18 @@ export class SGD extends Optimizer {
 
   constructor(params: Iterable<Parameter>, options: SgdOptions) {
     super(params, 'SGD');
-    checkOptions('SGD', options, true);
+    checkConfigObject('SGD', options, true, '(it holds the learning rate lr)');
     this.lr = options.lr;
     this.momentum = options.momentum ?? 0;
     this.dampening = options.dampening ?? 0;
     this.weightDecay = options.weightDecay ?? 0;
-    this.nesterov = options.nesterov ?? false;
-    checkHyper('SGD', 'lr', this.lr, 0);
-    checkHyper('SGD', 'momentum', this.momentum, 0);
+    this.nesterov = checkBooleanOption('SGD', 'nesterov', options.nesterov, false);
+    checkPositiveHyper('SGD', 'lr', this.lr);
+    checkHyper('SGD', 'momentum', this.momentum, 0, 1);
     checkHyper('SGD', 'dampening', this.dampening, 0);
+    // τ in [0, 1]: the share of the new gradient left out of the buffer (τ > 1 would flip its sign)
+    if (this.dampening > 1)
+      throw new ConfigError(`dampening must be a finite number in [0, 1], got ${this.dampening}`, { op: 'SGD', argument: 'dampening' });
     checkHyper('SGD', 'weightDecay', this.weightDecay, 0);
     if (this.nesterov && (this.momentum === 0 || this.dampening !== 0)) {
       throw new ConfigError(`nesterov needs momentum > 0 and dampening 0, got momentum ${this.momentum} and dampening ${this.dampening}`, {

@@ -6,6 +6,7 @@ export { expectHeedError } from './expect-heed-error';
 export { attentionProblemOf, naiveAttention, randomAttentionInputs, stridedKeepMasks } from './naive-attention';
 export type { AttentionCase, AttentionInputs, NaiveAttention } from './naive-attention';
 export { expectWithin, naiveBroadcast, naiveMatmul, naiveReduce, naiveSoftmax } from './naive-kernels';
+export { spyOnFused } from './spy-on-fused';
 export { createHostDeviceBackend } from './host-device-backend';
 export type { HostDeviceBackend, HostDeviceStorage } from './host-device-backend';
 export { conformanceCases } from './conformance-cases';

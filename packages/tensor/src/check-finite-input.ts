@@ -1,10 +1,14 @@
-import { ArgumentError, checkFiniteOnDevice, formatShape, type Tensor } from '@heed/tensor';
+import { checkFiniteOnDevice } from './device/check-finite-on-device';
+import { ArgumentError } from './errors/argument-error';
+import { formatShape } from './errors/heed-error';
+import type { Tensor } from './tensor';
 
 /**
  * Refuses NaN and ±∞ in an input (or only NaN and +∞ with `allowNegativeInfinity`, where −∞ means a
  * masked entry) with an ArgumentError naming the call, the argument, its shape and the first offending
- * index: a non-finite input would otherwise come out as NaN without a word. A device tensor is checked on
- * its device, queued with the work: the next read there rejects with the same error (the index, not the value). The layers check their own inputs, so the error names the layer and the shapes the caller gave.
+ * index: a non-finite input would otherwise come out as NaN without a word. A device tensor is checked on its
+ * device, queued with the work: the next read there rejects with the same error (the index, not the value).
+ * Layers and attention calls check their own inputs with it, so the error names the call and the shapes the caller gave.
  */
 export function checkFiniteInput(op: string, argument: string, x: Tensor, options: { allowNegativeInfinity?: boolean } = {}): void {
   const refusal = (index: number, value: string) =>
