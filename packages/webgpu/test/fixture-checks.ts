@@ -321,27 +321,21 @@ export class FixtureChecks {
   }
 
   /**
-   * A rope_* fixture as the CPU runs it (RotaryScorer in attend, a bottom-right causal mask): q_rot and k_rot from
-   * applyRotaryEmbedding, the weights, the output and the gradients of q, k, v.
+   * A rope_* fixture as the CPU runs it (RotaryScorer in attend, a bottom-right causal mask, fused and plain): q_rot and
+   * k_rot from applyRotaryEmbedding, the weights, the output and the gradients of q, k, v.
    */
   async rope(f: StoredFixture): Promise<void> {
     const base = f.config.base as number;
     const style = f.config.rope_convention === 'interleaved' ? 'interleaved' : 'rotate-half';
     const [queryPositions, keyPositions] = [f.config.q_positions as number[], f.config.k_positions as number[]];
-    const [q, k, v] = [await onGpu(f.inputs.q!), await onGpu(f.inputs.k!), await onGpu(f.inputs.v!)]; // [B, H, Lq, d], [B, H, Lk, d], [B, H, Lk, dv]
+    const [q, k] = [await onGpu(f.inputs.q!), await onGpu(f.inputs.k!)]; // [B, H, Lq, d], [B, H, Lk, d]
     await this.check(`${f.name} q_rot`, applyRotaryEmbedding(q, { base, style, positions: queryPositions }), f.outputs.q_rot!); // [B, H, Lq, d]
     await this.check(`${f.name} k_rot`, applyRotaryEmbedding(k, { base, style, positions: keyPositions }), f.outputs.k_rot!); // [B, H, Lk, d]
     const [Lq, Lk] = [q.shape[2]!, k.shape[2]!];
     const offset = queryPositions[0]!; // queries at P … P + Lq − 1 over keys 0 … Lk − 1: P = Lk − Lq
     const scorer = new RotaryScorer({ base, style, queryPositionOffset: offset === 0 ? 0 : 'bottom-right' });
     const attentionMask = causalMask(Lq, Lk, { align: 'bottom-right' }); // [Lq, Lk]
-    const { context, weights } = attend({ query: q, keys: k, values: v, scorer, attentionMask }); // [B, H, Lq, dv], [B, H, Lq, Lk]
-    await this.check(`${f.name} attn_weights`, weights, f.outputs.attn_weights!);
-    await this.check(`${f.name} output`, context, f.outputs.output!);
-    sum(mul(context, await toDevice(host(f.grad_outputs!.output!), 'webgpu'))).backward();
-    const inputs: Record<string, Tensor> = { q, k, v };
-    for (const [name, reference] of Object.entries(f.grads!.inputs!))
-      await this.check(`${f.name} grad ${name}`, inputs[name]!.grad!, reference);
+    await this.attendParts(f, async () => ({ options: { scorer, attentionMask }, params: {} }));
   }
 
   /**
