@@ -1,43 +1,47 @@
-// pnpm bench --gpu [--lengths=512,1024,…] [--steps=N] [--row-limit-s=S] [--no-train]
+// pnpm bench --gpu [--lengths=512,1024,…] [--steps=N] [--only=id,…] [--no-train] [--browser] [--require-gpu] [--out=DIR]
 //
-// heed on WebGPU against heed on the CPU (WebAssembly SIMD, one thread), same inputs (problem.mjs: a
-// MultiHeadAttention(512, 8) self-attention layer, causal, x [1, L, 512]): the forward pass, and one training
-// step (forward, loss Σ out ⊙ g, backward, Adam). Agreement is checked on the outputs and on dL/dWq.
+// heed on WebGPU against its peers on the GPU — onnxruntime-node's and onnxruntime-web's WebGPU execution
+// providers (com.microsoft.MultiHeadAttention), tfjs-backend-webgpu — and against heed on the CPU (WebAssembly,
+// one thread: the reference of the agreement column), same inputs (problem.mjs): a MultiHeadAttention(512, 8)
+// self-attention forward, and one training step (forward, loss Σ out ⊙ g, backward, Adam). Rows are listed in
+// gpu-impls.mjs; each implementation × task runs in its own process (gpu-child.mjs).
 //
-// Runs in Node through the `webgpu` package (Dawn) on whatever adapter there is. Where Dawn finds none, it
-// re-runs itself on SwiftShader (the software Vulkan driver inside @sparticuz/chromium, as @heed/webgpu's tests
-// do) and says so: a software adapter measures correctness and overheads, not GPU speed. The table names the
-// adapter it measured.
+// In Node WebGPU comes from the `webgpu` package (Dawn) on whatever adapter it finds. Where it finds none, the
+// bench re-runs itself on SwiftShader (the software Vulkan driver inside @sparticuz/chromium, as @heed/webgpu's
+// tests do) and says so — unless --require-gpu. A software adapter measures correctness and overheads, not GPU
+// speed; the header names the adapter. --browser runs the same rows in a page of headless Chromium (gpu-browser.mjs).
 
-import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { HEADS, MODEL_DIM, compare, makeInputs, makeWeights } from './problem.mjs';
+import { RESULT_PREFIX } from './gpu-result.mjs';
+import { GPU_TASKS, planGpuRows, whyNot } from './gpu-impls.mjs';
+import { parseGpuOptions } from './gpu-options.mjs';
+import { GPU_TOLERANCE, checkGpuTargets, disagrees, formatGpuTable, formatGpuTargets } from './gpu-report.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const webgpuPackageDir = join(here, '..', '..', 'packages', 'webgpu');
-const TOLERANCE = 1e-3; // relative: max |gpu − cpu| / max |cpu|
 
-function option(argv, name, fallback) {
-  const joined = argv.find((a) => a.startsWith(`--${name}=`));
-  return joined ? joined.slice(name.length + 3) : fallback;
-}
-
-/** The `webgpu` package's GPU (Dawn), or null where it finds no adapter. */
-async function dawnAdapter() {
-  const { create, globals } = createRequire(join(webgpuPackageDir, 'package.json'))('webgpu');
-  Object.assign(globalThis, globals);
-  const gpu = create([]);
-  const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
-  return adapter ? gpu : null;
+/** The adapter Dawn (the `webgpu` package) finds in this process, or null. */
+async function probeAdapter() {
+  const { create } = await import('webgpu');
+  const adapter = await create([]).requestAdapter({ powerPreference: 'high-performance' });
+  if (adapter === null) return null;
+  const { vendor, architecture, device, description } = adapter.info;
+  return {
+    vendor,
+    architecture,
+    device,
+    description,
+    isFallbackAdapter: adapter.info.isFallbackAdapter ?? adapter.isFallbackAdapter ?? false,
+  };
 }
 
 /** Re-runs this bench on SwiftShader: the environment must be set before the process starts (the loader reads it). */
 async function rerunOnSwiftShader(argv) {
   const { findChromium } = await import('../../scripts/chromium.mjs');
-  const { path } = await findChromium(webgpuPackageDir, { allowOverride: false });
+  const { path } = await findChromium(join(here, '..'), { allowOverride: false });
   const icd = join(dirname(path), 'vk_swiftshader_icd.json');
   if (!existsSync(icd)) throw new Error(`pnpm bench --gpu: no GPU adapter, and no SwiftShader driver at ${icd}`);
   console.log('No GPU adapter found by Dawn: running on SwiftShader (a software adapter: not a GPU speed measurement).');
@@ -47,112 +51,137 @@ async function rerunOnSwiftShader(argv) {
     LD_LIBRARY_PATH: [dirname(path), process.env.LD_LIBRARY_PATH].filter(Boolean).join(':'),
     HEED_BENCH_GPU_SOFTWARE: '1',
   };
-  const child = spawnSync(process.execPath, [...process.execArgv, join(here, 'main.mjs'), '--gpu', ...argv], { stdio: 'inherit', env });
-  return child.status ?? 1;
+  return spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), ...argv], { stdio: 'inherit', env }).status ?? 1;
 }
 
-async function time(fn, steps) {
-  await fn(); // warm-up: pipelines compiled, buffers pooled
-  const times = [];
-  for (let i = 0; i < steps; i++) {
-    const start = performance.now();
-    await fn();
-    times.push(performance.now() - start);
-  }
-  times.sort((a, b) => a - b);
-  return times[Math.floor(times.length / 2)];
+/** Runs one implementation × task in a child process; resolves to its RESULT (or { error }). */
+function runChild(args, timeoutMs) {
+  return new Promise((done) => {
+    const child = spawn(process.execPath, [...process.execArgv, join(here, 'gpu-child.mjs'), JSON.stringify(args)], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    child.stderr.on('data', (chunk) => (stderr = (stderr + chunk).slice(-4000)));
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, timeoutMs);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      const line = stdout.split('\n').find((l) => l.startsWith(RESULT_PREFIX));
+      if (line) return done(JSON.parse(line.slice(RESULT_PREFIX.length)));
+      const last = stderr.trim().split('\n').filter(Boolean).slice(-1)[0] ?? '';
+      done({
+        error: timedOut
+          ? `timed out after ${timeoutMs / 1000} s (--child-timeout-s)`
+          : `its process ended (${signal ?? `code ${code}`}) without a result: ${last.slice(0, 200)}`,
+      });
+    });
+  });
+}
+
+/** The rows of one implementation × task from its result. */
+export function rowsOf(impl, task, result) {
+  const base = { impl: impl.id, label: impl.label, task };
+  if (result.error) return [{ ...base, L: null, status: 'failed', reason: result.error }];
+  return result.results.map((r) => ({ ...base, ...r }));
+}
+
+/** Prints the table and targets, writes gpu-latest.json and gpu-table.txt; resolves to the exit code. */
+export function finish(rows, { header, software, out, meta }) {
+  const table = formatGpuTable(rows);
+  const targets = formatGpuTargets(checkGpuTargets(rows), { software });
+  const text = `${header.join('\n')}\n\n${table}\n\n${targets}\n`;
+  console.log(`\n${table}\n\n${targets}`);
+  const heedRows = rows.filter((r) => r.impl.startsWith('heed'));
+  const heedBad = heedRows.filter((r) => r.status === 'failed' || disagrees(r));
+  const peersBad = rows.filter((r) => !r.impl.startsWith('heed') && disagrees(r));
+  if (peersBad.length)
+    console.log(
+      `\nnote: ${peersBad.map((r) => `${r.label} at L = ${r.L}`).join(', ')} disagree${peersBad.length === 1 ? 's' : ''} with heed wasm beyond ${GPU_TOLERANCE} relative (a finding about the peer, listed, not a bench failure)`,
+    );
+  if (heedBad.length)
+    console.log(
+      `\nFAILED: ${heedBad.map((r) => `${r.label}, ${GPU_TASKS[r.task]}${r.L ? `, L = ${r.L}` : ''}: ${r.reason ?? 'disagrees'}`).join('; ')}`,
+    );
+  mkdirSync(out, { recursive: true });
+  writeFileSync(join(out, 'gpu-latest.json'), `${JSON.stringify({ ...meta, software, rows, targets: checkGpuTargets(rows) }, null, 2)}\n`);
+  writeFileSync(join(out, 'gpu-table.txt'), text);
+  console.log(`\nwrote ${join(out, 'gpu-latest.json')} and gpu-table.txt`);
+  return heedBad.length ? 1 : 0;
 }
 
 /** Runs the GPU bench; resolves to the exit code. */
 export async function runGpuBench(argv) {
-  const lengths = option(argv, 'lengths', '512,1024,2048,4096,8192').split(',').map(Number);
-  const steps = Number(option(argv, 'steps', '3'));
-  const rowLimitMs = Number(option(argv, 'row-limit-s', '120')) * 1000;
-  const train = !argv.includes('--no-train');
-
-  const gpu = await dawnAdapter();
-  if (gpu === null) {
+  const options = parseGpuOptions(argv);
+  const out = options.out ? resolve(process.env.INIT_CWD ?? process.cwd(), options.out) : join(here, '..', 'results');
+  if (options.browser) {
+    const { runGpuBrowser } = await import('./gpu-browser.mjs');
+    return runGpuBrowser(options, out);
+  }
+  const adapter = await probeAdapter();
+  if (adapter === null) {
+    if (options.requireGpu)
+      throw new Error(
+        'pnpm bench --gpu --require-gpu: Dawn (the `webgpu` package) finds no GPU adapter (Vulkan driver? VK_ICD_FILENAMES?)',
+      );
     if (process.env.HEED_BENCH_GPU_SOFTWARE) throw new Error('pnpm bench --gpu: no adapter even on SwiftShader');
     return rerunOnSwiftShader(argv);
   }
-  const T = await import('@heed/tensor');
-  const { MultiHeadAttention } = await import('@heed/multi-head');
-  const { requestGpuDevice, useWebGpu } = await import('@heed/webgpu');
-  const { device, adapter } = await requestGpuDevice({ gpu, powerPreference: 'high-performance' });
-  useWebGpu(device);
-  const wasm = await T.useWasmKernels({ relaxedSimd: true, threads: 1 });
-  const info = adapter.info;
-  const adapterName = [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' / ');
-  console.log(`adapter: ${adapterName}${process.env.HEED_BENCH_GPU_SOFTWARE ? ' (software)' : ''}`);
-  console.log(
-    `CPU: heed WebAssembly (${wasm ? `${wasm.simd} SIMD, ${wasm.threads} thread` : 'JS kernels'}), Node ${process.versions.node}`,
-  );
-  console.log(`MultiHeadAttention(${MODEL_DIM}, ${HEADS}), causal, x [1, L, ${MODEL_DIM}]; median of ${steps} after a warm-up\n`);
-
-  const W = makeWeights();
-  const names = { wq: 'queryProjection', wk: 'keyProjection', wv: 'valueProjection', wo: 'outputProjection' };
-  const layerOn = async (deviceName) => {
-    const layer = new MultiHeadAttention({ embedDim: MODEL_DIM, numHeads: HEADS });
-    for (const [short, field] of Object.entries(names)) {
-      layer[field].weight.data.set(W[short]);
-      layer[field].bias.data.set(W[`b${short.slice(1)}`]);
-    }
-    return layer.toDevice(deviceName);
-  };
+  const software =
+    Boolean(process.env.HEED_BENCH_GPU_SOFTWARE) ||
+    /swiftshader/i.test(`${adapter.architecture} ${adapter.description}`) ||
+    adapter.isFallbackAdapter;
+  if (software && options.requireGpu)
+    throw new Error(`pnpm bench --gpu --require-gpu: the adapter is a software one (${adapter.vendor} / ${adapter.architecture})`);
+  const adapterText = [adapter.vendor, adapter.architecture, adapter.device, adapter.description].filter(Boolean).join(' / ');
+  const header = [
+    `adapter (Dawn, the \`webgpu\` package): ${adapterText}${software ? '  — SOFTWARE (SwiftShader): not a GPU speed measurement' : ''}`,
+    `CPU: ${cpus()[0]?.model ?? '?'} × ${cpus().length}; Node ${process.versions.node}; route: Node`,
+    `MultiHeadAttention(512, 8), full attention, x [1, L, 512], batch 1, float32; per L: one first run (compiles), then the median of up to ${options.steps} runs (${options.budgetMs / 1000} s budget)`,
+  ];
+  console.log(header.join('\n'));
+  const refDir = mkdtempSync(join(tmpdir(), 'heed-gpu-bench-'));
   const rows = [];
-  let failed = false;
-  for (const L of lengths) {
-    const inputs = makeInputs('train', L);
-    const row = { L };
-    for (const deviceName of ['cpu', 'webgpu']) {
-      const layer = await layerOn(deviceName);
-      const x = await T.toDevice(new T.Tensor(inputs.x, [1, L, MODEL_DIM]), deviceName);
-      const g = await T.toDevice(new T.Tensor(inputs.g, [1, L, MODEL_DIM]), deviceName);
-      let output = null;
-      const forwardMs = await time(async () => {
-        output = await T.noGrad(() => layer.forward(x, x, x, { causal: true, needWeights: false }).output).read();
-      }, steps);
-      row[`${deviceName}Forward`] = forwardMs;
-      row[`${deviceName}Output`] = output;
-      if (train) {
-        const optimizer = new T.Adam(layer.parameters(), { lr: 1e-4 });
-        let gradient = null;
-        const first = layer.queryProjection.weight;
-        const trainMs = await time(async () => {
-          optimizer.zeroGrad();
-          const out = layer.forward(x, x, x, { causal: true, needWeights: false }).output;
-          out.backward(g); // loss Σ out ⊙ g
-          gradient ??= await first.grad.read(); // dL/dWq of the first step (both devices start from the same weights)
-          optimizer.step();
-          await first.read(); // waits for the step
-        }, steps);
-        row[`${deviceName}Train`] = trainMs;
-        row[`${deviceName}Gradient`] = gradient;
+  try {
+    for (const { impl, task } of planGpuRows(options)) {
+      const reason = whyNot(impl, task, 'node');
+      if (reason) {
+        rows.push({ impl: impl.id, label: impl.label, task, L: null, status: 'n/a', reason });
+        continue;
       }
-      if ((row[`${deviceName}Train`] ?? row[`${deviceName}Forward`]) > rowLimitMs) row.stop = true;
+      const started = performance.now();
+      const args = {
+        id: impl.id,
+        task,
+        lengths: options.lengths,
+        steps: options.steps,
+        budgetMs: options.budgetMs,
+        rowLimitMs: options.rowLimitMs,
+        refDir,
+      };
+      const result = await runChild(args, options.childTimeoutMs);
+      const got = rowsOf(impl, task, result);
+      rows.push(...got);
+      const summary = got
+        .map((r) => (r.status === 'ok' ? `${r.L}: ${r.medianMs.toFixed(1)} ms` : `${r.L ?? ''} ${r.status}: ${r.reason}`))
+        .join(', ');
+      console.log(
+        `  ${GPU_TASKS[task]}, ${impl.label} (${((performance.now() - started) / 1000).toFixed(1)} s): ${summary}${result.info?.detail ? `  [${result.info.detail}]` : ''}`,
+      );
     }
-    row.forwardAgreement = compare(row.webgpuOutput, row.cpuOutput).relDiff;
-    if (train) row.trainAgreement = compare(row.webgpuGradient, row.cpuGradient).relDiff;
-    if (!(row.forwardAgreement <= TOLERANCE) || (train && !(row.trainAgreement <= TOLERANCE))) failed = true;
-    rows.push(row);
-    const ms = (v) => (v === undefined ? '—' : v >= 100 ? v.toFixed(0) : v.toFixed(1));
-    const ratio = (cpu, gpu) => (cpu === undefined ? '—' : `${(cpu / gpu).toFixed(2)}×`);
-    console.log(
-      [
-        `L ${String(L).padStart(5)}`,
-        `forward ${ms(row.webgpuForward)} ms (CPU ${ms(row.cpuForward)} ms, ${ratio(row.cpuForward, row.webgpuForward)})`,
-        train ? `train step ${ms(row.webgpuTrain)} ms (CPU ${ms(row.cpuTrain)} ms, ${ratio(row.cpuTrain, row.webgpuTrain)})` : '',
-        `agreement ${row.forwardAgreement.toExponential(1)}${train ? ` / ${row.trainAgreement.toExponential(1)}` : ''}`,
-      ]
-        .filter(Boolean)
-        .join('  '),
-    );
-    if (row.stop && L !== lengths[lengths.length - 1]) {
-      console.log(`(stopping: a run took over ${rowLimitMs / 1000} s; --row-limit-s to change)`);
-      break;
-    }
+  } finally {
+    rmSync(refDir, { recursive: true, force: true });
   }
-  if (failed) console.log(`\nDISAGREEMENT: WebGPU and CPU differ beyond ${TOLERANCE} relative`);
-  device.destroy();
-  return failed ? 1 : 0;
+  return finish(rows, {
+    header,
+    software,
+    out,
+    meta: { route: 'node', adapter, node: process.versions.node, cpu: cpus()[0]?.model, options, date: new Date().toISOString() },
+  });
 }
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) process.exit(await runGpuBench(process.argv.slice(2)));

@@ -21,7 +21,7 @@ import { resolveRuntime } from './runtime.mjs';
 import { buildLabel } from './wasm-build.mjs';
 import { runVariantRows } from './variant-rows.mjs';
 
-// --gpu: heed on WebGPU against heed on the CPU (gpu.mjs), a bench of its own.
+// --gpu: heed on WebGPU against its GPU peers and heed on the CPU (gpu.mjs), a bench of its own.
 if (process.argv.includes('--gpu')) {
   const { runGpuBench } = await import('./gpu.mjs');
   process.exit(await runGpuBench(process.argv.slice(2).filter((a) => a !== '--gpu' && a !== '--')));

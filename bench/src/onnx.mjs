@@ -90,3 +90,51 @@ export function mhaModel(L, weights, { causal = false } = {}) {
     outputs: [valueInfo('out', [1, L, d])],
   });
 }
+
+/**
+ * The same MHA forward around ONNX Runtime's fused `com.microsoft.MultiHeadAttention` (the op its WebGPU
+ * provider runs with FlashAttention-2 kernels, and transformers.js exports): x [1, L, 512] -> out [1, L, 512].
+ * The projection biases are separate Add nodes, not the op's packed `bias` input, and the op's
+ * `present_key` / `present_value` outputs are graph outputs: the WebGPU provider takes its FlashAttention
+ * path only without `bias` and with both present outputs (contrib_ops/webgpu/bert/flash_attention.cc,
+ * CanApplyFlashAttention; it also needs the adapter's subgroups). Full (bidirectional) attention: the
+ * provider refuses `unidirectional`. The caller fetches only `out`.
+ */
+export function mhaContribModel(L, weights) {
+  const d = MODEL_DIM;
+  const nodes = [];
+  const initializers = [];
+  for (const p of ['q', 'k', 'v', 'o']) {
+    initializers.push(floatTensor(`W${p}T`, [d, d], transposed(weights[`w${p}`], d, d)), floatTensor(`b${p}`, [d], weights[`b${p}`]));
+  }
+  for (const p of ['q', 'k', 'v']) {
+    nodes.push(
+      node('MatMul', ['x', `W${p}T`], [`${p}_mm`]), // [1, L, 512]
+      node('Add', [`${p}_mm`, `b${p}`], [p]), // [1, L, 512] = [1, L, H·dh]
+    );
+  }
+  nodes.push({
+    ...node('MultiHeadAttention', ['q', 'k', 'v'], ['ctx', 'present_key', 'present_value'], { num_heads: HEADS, scale: SCALE }),
+    domain: 'com.microsoft',
+    floatAttributes: ['scale'],
+  }); // [1, L, 512]; present_* [1, H, L, dh]
+  nodes.push(node('MatMul', ['ctx', 'WoT'], ['o_mm']), node('Add', ['o_mm', 'bo'], ['out'])); // [1, L, 512]
+  return encodeModel({
+    graph: {
+      name: `mha_contrib_L${L}`,
+      nodes,
+      initializers,
+      inputs: [valueInfo('x', [1, L, d])],
+      outputs: [
+        valueInfo('out', [1, L, d]),
+        valueInfo('present_key', [1, HEADS, L, HEAD_DIM]),
+        valueInfo('present_value', [1, HEADS, L, HEAD_DIM]),
+      ],
+    },
+    opsetImports: [
+      { domain: '', version: OPSET },
+      { domain: 'com.microsoft', version: 1 },
+    ],
+    producerName: 'heed-bench',
+  });
+}

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import * as ort from 'onnxruntime-node';
-import { mhaModel, sdpaModel } from './onnx.mjs';
+import { mhaContribModel, mhaModel, sdpaModel } from './onnx.mjs';
 import { HEAD_DIM, HEADS, MODEL_DIM, causalAdditiveMask, compare, flopsOf, makeInputs, makeWeights } from './problem.mjs';
 import { mhaReference, sdpaReference } from './attention-reference.mjs';
 
@@ -33,6 +33,16 @@ describe('ONNX graphs run in onnxruntime-node and compute attention', () => {
     const session = await ort.InferenceSession.create(mhaModel(L, w));
     const out = (await session.run({ x: new ort.Tensor('float32', x, [1, L, d]) })).out.data;
     expect(compare(out, ref).relDiff).toBeLessThan(1e-5);
+    await session.release();
+  });
+
+  it('MHA forward around com.microsoft.MultiHeadAttention (the GPU bench graph), with its present_key/value', async () => {
+    const w = makeWeights();
+    const { x } = makeInputs('mha', L);
+    const session = await ort.InferenceSession.create(mhaContribModel(L, w));
+    const result = await session.run({ x: new ort.Tensor('float32', x, [1, L, MODEL_DIM]) });
+    expect(compare(result.out.data, mhaReference(x, w, L)).relDiff).toBeLessThan(1e-5);
+    expect(result.present_key.dims).toEqual([1, HEADS, L, HEAD_DIM]);
     await session.release();
   });
 });

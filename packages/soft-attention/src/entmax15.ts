@@ -1,4 +1,5 @@
 import { fromOp, Tensor } from '@heed/tensor';
+import { deviceEntmax } from './device-entmax';
 import { infiniteShare } from './infinite-share';
 
 /**
@@ -6,9 +7,10 @@ import { infiniteShare } from './infinite-share';
  * solved exactly by sorting: p_i = max(z_i/2 − τ, 0)² with τ such that Σp = 1. Sparse like sparsemax,
  * smooth like softmax. [..., n] -> [..., n]. Entries of −∞ (masked) get 0; a row of only −∞ is all 0;
  * a row with +∞ entries splits 1 equally among them (the limit). Exact for logits up to float32's range.
- * Gradient (closed form, s = √p): dz = s ⊙ g − s (sᵀg) / Σs.
+ * Gradient (closed form, s = √p): dz = s ⊙ g − s (sᵀg) / Σs. On a device: its entmax kernel (α = 1.5).
  */
 export function entmax15(z: Tensor): Tensor {
+  if (z.storage !== null) return deviceEntmax(z, 1.5, 'entmax15'); // [..., n]
   const n = z.shape[z.rank - 1] ?? 1;
   const rows = n === 0 ? 0 : z.size / n;
   const p = new Float32Array(z.size);

@@ -1,4 +1,5 @@
 import { fromOp, Tensor } from '@heed/tensor';
+import { deviceEntmax } from './device-entmax';
 import { infiniteShare } from './infinite-share';
 
 /**
@@ -6,9 +7,10 @@ import { infiniteShare } from './infinite-share';
  * probability simplex, p = max(z − τ, 0) with τ such that Σp = 1. Exact zeros off the support.
  * [..., n] -> [..., n]. Entries of −∞ (masked) are never in the support; a row of only −∞ is all 0;
  * a row with +∞ entries splits 1 equally among them (the limit). Exact for logits up to float32's range.
- * Gradient (closed form): on the support S, dz_i = g_i − mean_{j∈S} g_j; 0 off it.
+ * Gradient (closed form): on the support S, dz_i = g_i − mean_{j∈S} g_j; 0 off it. On a device: its entmax kernel (α = 2).
  */
 export function sparsemax(z: Tensor): Tensor {
+  if (z.storage !== null) return deviceEntmax(z, 2, 'sparsemax'); // [..., n]
   const n = z.shape[z.rank - 1] ?? 1;
   const rows = n === 0 ? 0 : z.size / n;
   const p = new Float32Array(z.size);

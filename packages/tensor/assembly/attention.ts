@@ -4,20 +4,20 @@
 // then per panel of MR query rows and per block of BK keys:
 //   s = (scale·Q_panel)·K_blockᵀ      [MR, d] x [d, BK] -> [MR, BK]
 //   s masked → −∞;  m' = max(m, max s);  O ← O·e^(m−m');  P = e^(s−m');  l ← l·e^(m−m') + ΣP
-//   O += P·V_block                   [MR, BK] x [BK, dv] -> [MR, dv]   (P written pre-splatted as it is computed)
+//   O += P·V_block                   [MR, BK] x [BK, dv] -> [MR, dv]   (P a plain [MR][BK] tile: microKernelRows)
 // and finally O /= l, logSumExp = m + ln l (a row with no visible key: O = 0, logSumExp = −∞).
 // Scores that overflow float32 are ±∞: a row with +∞ scores is uniform over them (P = 1 there, 0
 // elsewhere; softmax's limit). Values so large that O = Σ P·v could overflow (|v| > FLT_MAX / Lk) are
 // packed times 2^−e (exact) and out is scaled back by 2^e after O /= l, so out stays finite.
 import { modifiesScores, modifyScoreRow, sinkOf } from './attention-variants';
 import { expF32x4, expNonPositiveF32x4 } from './exp';
-import { MR, NR, microKernel } from './matmul';
+import { MR, NR, ROW_FLOATS, microKernel, microKernelRows } from './matmul';
 import { pack, packSplat } from './pack';
 import { sliceAddress, zeroRows } from './slices';
 import { setTileScratch, TILE_SCRATCH_BYTES } from './tile';
 
-/** Keys per block: the score tile MR×BK and its pre-splatted P panel stay in L1. */
-const BK: i32 = 256;
+/** Keys per block: the score tile MR×BK and the P tile MR×BK stay in L1 (P is microKernelRows' A: BK = ROW_FLOATS). */
+const BK: i32 = ROW_FLOATS;
 
 /** Bytes of scratch `attentionForward` needs at `work`. */
 export function attentionWorkBytes(Lk: i32, d: i32, dv: i32): usize {
@@ -26,7 +26,7 @@ export function attentionWorkBytes(Lk: i32, d: i32, dv: i32): usize {
   return (keys * <usize>d + values * <usize>Lk) * 4 // packed K, packed V
     + <usize>(d * MR) * 16 // pre-splatted Q panel
     + <usize>(MR * BK) * 4 // score tile
-    + <usize>(BK * MR) * 16 // pre-splatted P panel
+    + <usize>(MR * BK) * 4 // P tile
     + 2 * <usize>MR * 4 // row max and row sum
     + TILE_SCRATCH_BYTES
     + 8 * 64; // cache-line alignment of each part
@@ -110,8 +110,8 @@ export function attentionForward(
   const packedV = align64(packedK + <usize>keysPadded * <usize>d * 4); // panels of NR value columns, [Lk][NR] each
   const qPanel = align64(packedV + <usize>valuesPadded * <usize>Lk * 4); // [d][MR][4]
   const scores = align64(qPanel + <usize>(d * MR) * 16); // [MR][BK]
-  const pPanel = align64(scores + <usize>(MR * BK) * 4); // [BK][MR][4]
-  const rowMax = align64(pPanel + <usize>(BK * MR) * 16); // [MR]
+  const pTile = align64(scores + <usize>(MR * BK) * 4); // [MR][BK]
+  const rowMax = align64(pTile + <usize>(MR * BK) * 4); // [MR]
   const rowSum = rowMax + <usize>MR * 4; // [MR]
   setTileScratch(align64(rowSum + <usize>MR * 4));
   const ldS = <usize>BK * 4;
@@ -146,10 +146,8 @@ export function attentionForward(
         // A window hides the key blocks before the first row's first key (blocks stay aligned to panels of keys).
         const keyStart = windowed ? (max(0, min(keyEnd, i0 + windowStart)) / NR) * NR : 0;
         if (keyEnd > 0) packSplat(qSlice, qHeads * d, true, i0, 0, mr, d, MR, scale, qPanel); // scale folded into q
-        // Rows past the panel's last query take no part in P · V: zero in the P panel throughout.
-        for (let r = mr; r < MR; r++) {
-          for (let c = 0; c < BK; c++) v128.store(pPanel + ((<usize>(c * MR + r)) << 4), f32x4.splat(0));
-        }
+        // Rows past the panel's last query take no part in P · V: zero in the P tile throughout.
+        if (mr < MR) memory.fill(pTile + <usize>(mr * BK) * 4, 0, <usize>((MR - mr) * BK) * 4);
         for (let j0 = keyStart; j0 < keyEnd; j0 += BK) {
           const bk = min(BK, keyEnd - j0);
           const bk4 = (bk + 3) & ~3;
@@ -185,11 +183,10 @@ export function attentionForward(
             for (let c = 0; c < bk4; c += 4) mv = f32x4.pmax(mv, v128.load(row + (<usize>c << 2))); // NaN scores are skipped, as in JS
             const blockMax = hmax(mv);
             const oldMax = load<f32>(rowMax + (<usize>r << 2));
-            const pRow = pPanel + (<usize>r << 4); // P[r][c] splatted at pRow + c·MR·16
-            const pStep = <usize>MR * 16;
+            const pRow = pTile + <usize>(r * BK) * 4; // P[r][c] at pRow + 4c
             if (blockMax == -Infinity) {
               // Nothing visible in this block: P row = 0.
-              for (let c = 0; c < bk4; c++) v128.store(pRow + <usize>c * pStep, f32x4.splat(0));
+              memory.fill(pRow, 0, <usize>bk4 * 4);
               continue;
             }
             anyVisible = true;
@@ -216,17 +213,11 @@ export function attentionForward(
             const mV = f32x4.splat(m);
             const infinite = m == Infinity; // +∞ scores: P = 1 on them, 0 elsewhere (e^(∞ − ∞) would be NaN)
             let sv = f32x4.splat(0);
-            let pAt = pRow;
             for (let c = 0; c < bk4; c += 4) {
               const sc = v128.load(row + (<usize>c << 2));
               const p = infinite ? v128.and(f32x4.eq(sc, mV), f32x4.splat(1)) : expNonPositiveF32x4(f32x4.sub(sc, mV)); // masked: e^(−∞) = 0
               sv = f32x4.add(sv, p);
-              // Straight into the pre-splatted A panel of O += P · V (no second pass over P).
-              v128.store(pAt, v128.shuffle<f32>(p, p, 0, 0, 0, 0));
-              v128.store(pAt + pStep, v128.shuffle<f32>(p, p, 1, 1, 1, 1));
-              v128.store(pAt + 2 * pStep, v128.shuffle<f32>(p, p, 2, 2, 2, 2));
-              v128.store(pAt + 3 * pStep, v128.shuffle<f32>(p, p, 3, 3, 3, 3));
-              pAt += 4 * pStep;
+              v128.store(pRow + (<usize>c << 2), p);
             }
             store<f32>(rowSum + (<usize>r << 2), l + hsum(sv));
           }
@@ -234,7 +225,7 @@ export function attentionForward(
           // O += P · V_block, NR value columns per tile.   [MR, bk] x [bk, dv] -> [MR, dv]
           let vPanel = packedV + <usize>j0 * <usize>NR * 4;
           for (let x0 = 0; x0 < dv; x0 += NR) {
-            microKernel(pPanel, vPanel, bk, oPanel + (<usize>x0 << 2), ldO, true, mr, min(NR, dv - x0));
+            microKernelRows(pTile, vPanel, bk, oPanel + (<usize>x0 << 2), ldO, true, mr, min(NR, dv - x0));
             vPanel += <usize>Lk * <usize>NR * 4;
           }
         }

@@ -1,4 +1,4 @@
-import { kernel4x8, kernel6x8 } from './microkernels';
+import { kernel4x8, kernel4x8Rows, kernel6x8, kernel6x8Rows } from './microkernels';
 import { pack, packSplat } from './pack';
 import { setTileScratch, TILE_SCRATCH_BYTES } from './tile';
 
@@ -20,6 +20,19 @@ export const NC: i32 = 1024;
   if (ASC_FEATURE_RELAXED_SIMD) kernel6x8(a, b, kc, c, ldc, accumulate, mr, nr, bias);
   else kernel4x8(a, b, kc, c, ldc, accumulate, mr, nr, bias);
 }
+
+/**
+ * `microKernel` with A as MR plain rows of ROW_FLOATS floats (row r at a + r·ROW_FLOATS·4, step p at + 4p),
+ * each element broadcast as it is read: for an A written just before the product (the attention kernels' P).
+ */
+// @ts-ignore: decorator
+@inline export function microKernelRows(a: usize, b: usize, kc: i32, c: usize, ldc: usize, accumulate: bool, mr: i32, nr: i32): void {
+  if (ASC_FEATURE_RELAXED_SIMD) kernel6x8Rows(a, b, kc, c, ldc, accumulate, mr, nr, 0);
+  else kernel4x8Rows(a, b, kc, c, ldc, accumulate, mr, nr, 0);
+}
+
+/** Floats per A row of `microKernelRows` (fixed: the row offsets are immediates of its loads). */
+export const ROW_FLOATS: i32 = 256;
 
 /** Bytes of scratch `matmul` needs at `work`. */
 export function matmulWorkBytes(): usize {

@@ -144,3 +144,149 @@ export function kernel6x8(a: usize, b: usize, kc: i32, c: usize, ldc: usize, acc
   v128.store(t, c5_1, 176);
   storeTile(t, 8, c, ldc, accumulate, mr, nr);
 }
+
+/**
+ * C[mr×nr] (+)= A·B for one 4×8 tile: A 4 plain rows 1024 bytes apart (each element broadcast as it is
+ * read), B a packed panel [kc][8],
+ * C row-major with row pitch ldc bytes. Edge tiles (mr < 4 or nr < 8) go through tileScratch.
+ * The sums start from the 8 floats at `bias` (every row), or from 0 when it is 0.
+ */
+export function kernel4x8Rows(a: usize, b: usize, kc: i32, c: usize, ldc: usize, accumulate: bool, mr: i32, nr: i32, bias: usize): void {
+  const z0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  const z1 = bias != 0 ? v128.load(bias, 16) : f32x4.splat(0);
+  let c0_0 = z0;
+  let c0_1 = z1;
+  let c1_0 = z0;
+  let c1_1 = z1;
+  let c2_0 = z0;
+  let c2_1 = z1;
+  let c3_0 = z0;
+  let c3_1 = z1;
+  const bEnd = b + <usize>kc * 32;
+  while (b < bEnd) {
+    const b0 = v128.load(b, 0);
+    const b1 = v128.load(b, 16);
+    const a0 = v128.load32_splat(a, 0);
+    c0_0 = madd(a0, b0, c0_0);
+    c0_1 = madd(a0, b1, c0_1);
+    const a1 = v128.load32_splat(a, 1024);
+    c1_0 = madd(a1, b0, c1_0);
+    c1_1 = madd(a1, b1, c1_1);
+    const a2 = v128.load32_splat(a, 2048);
+    c2_0 = madd(a2, b0, c2_0);
+    c2_1 = madd(a2, b1, c2_1);
+    const a3 = v128.load32_splat(a, 3072);
+    c3_0 = madd(a3, b0, c3_0);
+    c3_1 = madd(a3, b1, c3_1);
+    a += 4;
+    b += 32;
+  }
+  if (mr == 4 && nr == 8) {
+    let row = c;
+    v128.store(row, accumulate ? f32x4.add(v128.load(row, 0), c0_0) : c0_0, 0);
+    v128.store(row, accumulate ? f32x4.add(v128.load(row, 16), c0_1) : c0_1, 16);
+    row += ldc;
+    v128.store(row, accumulate ? f32x4.add(v128.load(row, 0), c1_0) : c1_0, 0);
+    v128.store(row, accumulate ? f32x4.add(v128.load(row, 16), c1_1) : c1_1, 16);
+    row += ldc;
+    v128.store(row, accumulate ? f32x4.add(v128.load(row, 0), c2_0) : c2_0, 0);
+    v128.store(row, accumulate ? f32x4.add(v128.load(row, 16), c2_1) : c2_1, 16);
+    row += ldc;
+    v128.store(row, accumulate ? f32x4.add(v128.load(row, 0), c3_0) : c3_0, 0);
+    v128.store(row, accumulate ? f32x4.add(v128.load(row, 16), c3_1) : c3_1, 16);
+    return;
+  }
+  const t = tileScratch;
+  v128.store(t, c0_0, 0);
+  v128.store(t, c0_1, 16);
+  v128.store(t, c1_0, 32);
+  v128.store(t, c1_1, 48);
+  v128.store(t, c2_0, 64);
+  v128.store(t, c2_1, 80);
+  v128.store(t, c3_0, 96);
+  v128.store(t, c3_1, 112);
+  storeTile(t, 8, c, ldc, accumulate, mr, nr);
+}
+
+/**
+ * C[mr×nr] (+)= A·B for one 6×8 tile: A 6 plain rows 1024 bytes apart (each element broadcast as it is
+ * read), B a packed panel [kc][8],
+ * C row-major with row pitch ldc bytes. Edge tiles (mr < 6 or nr < 8) go through tileScratch.
+ * The sums start from the 8 floats at `bias` (every row), or from 0 when it is 0.
+ */
+export function kernel6x8Rows(a: usize, b: usize, kc: i32, c: usize, ldc: usize, accumulate: bool, mr: i32, nr: i32, bias: usize): void {
+  const z0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  const z1 = bias != 0 ? v128.load(bias, 16) : f32x4.splat(0);
+  let c0_0 = z0;
+  let c0_1 = z1;
+  let c1_0 = z0;
+  let c1_1 = z1;
+  let c2_0 = z0;
+  let c2_1 = z1;
+  let c3_0 = z0;
+  let c3_1 = z1;
+  let c4_0 = z0;
+  let c4_1 = z1;
+  let c5_0 = z0;
+  let c5_1 = z1;
+  const bEnd = b + <usize>kc * 32;
+  while (b < bEnd) {
+    const b0 = v128.load(b, 0);
+    const b1 = v128.load(b, 16);
+    const a0 = v128.load32_splat(a, 0);
+    c0_0 = madd(a0, b0, c0_0);
+    c0_1 = madd(a0, b1, c0_1);
+    const a1 = v128.load32_splat(a, 1024);
+    c1_0 = madd(a1, b0, c1_0);
+    c1_1 = madd(a1, b1, c1_1);
+    const a2 = v128.load32_splat(a, 2048);
+    c2_0 = madd(a2, b0, c2_0);
+    c2_1 = madd(a2, b1, c2_1);
+    const a3 = v128.load32_splat(a, 3072);
+    c3_0 = madd(a3, b0, c3_0);
+    c3_1 = madd(a3, b1, c3_1);
+    const a4 = v128.load32_splat(a, 4096);
+    c4_0 = madd(a4, b0, c4_0);
+    c4_1 = madd(a4, b1, c4_1);
+    const a5 = v128.load32_splat(a, 5120);
+    c5_0 = madd(a5, b0, c5_0);
+    c5_1 = madd(a5, b1, c5_1);
+    a += 4;
+    b += 32;
+  }
+  if (mr == 6 && nr == 8) {
+    let row = c;
+    v128.store(row, accumulate ? f32x4.add(v128.load(row, 0), c0_0) : c0_0, 0);
+    v128.store(row, accumulate ? f32x4.add(v128.load(row, 16), c0_1) : c0_1, 16);
+    row += ldc;
+    v128.store(row, accumulate ? f32x4.add(v128.load(row, 0), c1_0) : c1_0, 0);
+    v128.store(row, accumulate ? f32x4.add(v128.load(row, 16), c1_1) : c1_1, 16);
+    row += ldc;
+    v128.store(row, accumulate ? f32x4.add(v128.load(row, 0), c2_0) : c2_0, 0);
+    v128.store(row, accumulate ? f32x4.add(v128.load(row, 16), c2_1) : c2_1, 16);
+    row += ldc;
+    v128.store(row, accumulate ? f32x4.add(v128.load(row, 0), c3_0) : c3_0, 0);
+    v128.store(row, accumulate ? f32x4.add(v128.load(row, 16), c3_1) : c3_1, 16);
+    row += ldc;
+    v128.store(row, accumulate ? f32x4.add(v128.load(row, 0), c4_0) : c4_0, 0);
+    v128.store(row, accumulate ? f32x4.add(v128.load(row, 16), c4_1) : c4_1, 16);
+    row += ldc;
+    v128.store(row, accumulate ? f32x4.add(v128.load(row, 0), c5_0) : c5_0, 0);
+    v128.store(row, accumulate ? f32x4.add(v128.load(row, 16), c5_1) : c5_1, 16);
+    return;
+  }
+  const t = tileScratch;
+  v128.store(t, c0_0, 0);
+  v128.store(t, c0_1, 16);
+  v128.store(t, c1_0, 32);
+  v128.store(t, c1_1, 48);
+  v128.store(t, c2_0, 64);
+  v128.store(t, c2_1, 80);
+  v128.store(t, c3_0, 96);
+  v128.store(t, c3_1, 112);
+  v128.store(t, c4_0, 128);
+  v128.store(t, c4_1, 144);
+  v128.store(t, c5_0, 160);
+  v128.store(t, c5_1, 176);
+  storeTile(t, 8, c, ldc, accumulate, mr, nr);
+}

@@ -71,7 +71,7 @@ async function rawModule() {
 const rng = new Rng(1);
 const random = (size) => Float32Array.from({ length: size }, () => rng.normal());
 
-const relaxed = process.execArgv.includes('--experimental-wasm-relaxed-simd');
+const relaxed = process.execArgv.includes('--experimental-wasm-relaxed-simd') || Number(process.versions.node.split('.')[0]) >= 22;
 const build = relaxed ? 'relaxed SIMD (FMA)' : 'plain SIMD-128';
 const raw = await rawModule();
 if (!(await useWasmKernels(wasmOptions))) throw new Error('WebAssembly SIMD unavailable');

@@ -27,7 +27,9 @@ import {
   WRITE_BLOCKS_SHADER,
 } from './shaders/elementwise-shaders';
 import { GATHER_SHADER, groupByPosition, SCATTER_ADD_SHADER } from './shaders/gather-shaders';
+import { ENTMAX_BACKWARD_SHADER, ENTMAX_SHADER } from './shaders/entmax-shaders';
 import { MATMUL_SHADER, MATMUL_TILE } from './shaders/matmul-shader';
+import { ONE_HOT_ARGMAX_SHADER } from './shaders/one-hot-argmax-shader';
 import { ADAM_SHADER, SGD_SHADER } from './shaders/optimizer-shaders';
 import { REDUCE_WORKGROUP, reduceLongShader, reduceRowsShader, SOFTMAX_SHADER } from './shaders/reduce-shaders';
 import {
@@ -267,6 +269,32 @@ export class WebGpuBackend implements DeviceBackend {
     const rows = outer * inner;
     if (rows === 0 || n === 0) return out;
     this.#dispatch('softmax', SOFTMAX_SHADER, [this.#own(x), out], [rows, n, inner, log ? 1 : 0], groups2d(rows));
+    return out;
+  }
+
+  // ---- sparse normalizers and hard attention (see shaders/entmax-shaders.ts, shaders/one-hot-argmax-shader.ts) --
+
+  entmax(x: DeviceStorage, rows: number, n: number, alpha: number): { output: GpuStorage; secant: GpuStorage } {
+    const output = this.allocate(rows * n);
+    const secant = this.allocate(rows * n);
+    if (rows * n === 0) return { output, secant };
+    const mode = alpha === 2 ? 2 : alpha === 1.5 ? 1 : 0;
+    const p = [rows, n, mode, ...[alpha - 1, 1 / (alpha - 1), (2 - alpha) / (alpha - 1)].map(f32Bits)];
+    this.#dispatch('entmax', ENTMAX_SHADER, [this.#own(x), output, secant], p, groups2d(rows));
+    return { output, secant };
+  }
+
+  entmaxBackward(secant: DeviceStorage, g: DeviceStorage, rows: number, n: number): GpuStorage {
+    const dz = this.allocate(rows * n);
+    if (rows * n === 0) return dz;
+    this.#dispatch('entmaxBackward', ENTMAX_BACKWARD_SHADER, [this.#own(secant), this.#own(g), dz], [rows, n], groups2d(rows));
+    return dz;
+  }
+
+  oneHotArgmax(x: DeviceStorage, rows: number, n: number): GpuStorage {
+    const out = this.allocate(rows * n);
+    if (rows * n === 0) return out;
+    this.#dispatch('oneHotArgmax', ONE_HOT_ARGMAX_SHADER, [this.#own(x), out], [rows, n], groups2d(rows));
     return out;
   }
 

@@ -1,5 +1,6 @@
 import { ArgumentError, expectTensor, fromOp, Tensor } from '@heed/tensor';
 import { checkFiniteInput } from '../check-finite-input';
+import { deviceEntmax } from '../device-entmax';
 
 // Shape letters: n entries per row (the last axis), ... leading dims.
 
@@ -10,8 +11,13 @@ import { checkFiniteInput } from '../check-finite-input';
  * float64 down to adjacent doubles. α → 1 approaches softmax, α = 1.5 is entmax15, α = 2 sparsemax.
  * [..., n] -> [..., n]; −∞ entries (masked) get 0 and a row of only −∞ is all 0.
  * Gradient (closed form on the support, s_i = p_i^{2−α}): dz = s ⊙ g − s (sᵀg) / Σs.
+ * On a device: its entmax kernel (bisection in float32; +∞ entries, which the CPU refuses, share 1 there).
  */
 export function alphaEntmax(z: Tensor, alpha: number): Tensor {
+  if (z instanceof Tensor && z.storage !== null) {
+    checkAlpha('alphaEntmax', alpha, ArgumentError);
+    return deviceEntmax(z, alpha, 'alphaEntmax'); // [..., n]
+  }
   const { output, secant } = solveAlphaEntmax(z, alpha, 'alphaEntmax');
   const n = z.shape[z.rank - 1] ?? 1;
   const rows = n === 0 ? 0 : z.size / n;

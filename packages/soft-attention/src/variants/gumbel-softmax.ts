@@ -1,4 +1,22 @@
-import { add, ArgumentError, defaultRng, expectRng, expectTensor, formatShape, fromOp, type Rng, ShapeError, Tensor } from '@heed/tensor';
+import {
+  add,
+  ArgumentError,
+  DeviceError,
+  defaultRng,
+  deviceBackend,
+  div,
+  expectRng,
+  expectTensor,
+  formatShape,
+  fromOp,
+  mul,
+  type Rng,
+  ShapeError,
+  softmax,
+  sub,
+  sum,
+  Tensor,
+} from '@heed/tensor';
 import { checkFiniteInput } from '../check-finite-input';
 
 // Shape letters: n entries per row (the last axis: the keys), ... leading dims.
@@ -16,6 +34,7 @@ export interface GumbelSoftmaxOptions {
  * Hard attention by straight-through Gumbel-softmax (Jang, Gu & Poole 2017; Bengio et al. 2013):
  * y = logits + g with g ~ Gumbel(0, 1); forward one_hot(argmax y) exactly; backward as if the forward had
  * been softmax(y / τ). [..., n] -> [..., n]; −∞ entries (masked) are never picked, a row of only −∞ is 0.
+ * On a device the noise is drawn on the host from the same generator and uploaded, so the picks equal the CPU's.
  */
 export function straightThroughGumbelSoftmax(logits: Tensor, options: GumbelSoftmaxOptions = {}): Tensor {
   const op = 'straightThroughGumbelSoftmax';
@@ -32,7 +51,8 @@ export function straightThroughGumbelSoftmax(logits: Tensor, options: GumbelSoft
       shapes: { logits: logits.shape, noise: options.noise.shape },
     });
   }
-  const noise = options.noise ?? gumbelNoise(logits.shape, options.rng ?? defaultRng());
+  if (logits.storage !== null) oneHotBackend(logits); // refused before the generator moves
+  const noise = options.noise ?? onDeviceOf(logits, gumbelNoise(logits.shape, options.rng ?? defaultRng())); // [..., n]
   return straightThroughOneHot(add(logits, noise), temperature); // [..., n]
 }
 
@@ -56,6 +76,7 @@ export function gumbelNoise(shape: readonly number[], rng: Rng): Tensor {
  * [..., n] -> [..., n]
  */
 function straightThroughOneHot(y: Tensor, temperature: number): Tensor {
+  if (y.storage !== null) return deviceStraightThroughOneHot(y, temperature); // [..., n]
   const n = y.shape[y.rank - 1] ?? 1;
   const rows = n === 0 ? 0 : y.size / n;
   const hard = new Float32Array(y.size);
@@ -80,4 +101,35 @@ function straightThroughOneHot(y: Tensor, temperature: number): Tensor {
     }
     return [new Tensor(dy, y.shape)];
   });
+}
+
+/** The same on a device: the one-hot by the device's kernel; the backward from softmax(y / τ), on the device. [..., n] -> [..., n] */
+function deviceStraightThroughOneHot(y: Tensor, temperature: number): Tensor {
+  const { backend, oneHotArgmax } = oneHotBackend(y);
+  const n = y.shape[y.rank - 1] ?? 1;
+  const rows = n === 0 ? 0 : y.size / n;
+  const hard = oneHotArgmax.call(backend, y.storage!, rows, n); // [..., n]
+  return fromOp(hard, y.shape, 'straightThroughGumbelSoftmax', [y], (g) => {
+    const soft = softmax(div(y, temperature)); // [..., n]
+    return [div(mul(soft, sub(g, sum(mul(soft, g), -1, true))), temperature)]; // [..., n]
+  });
+}
+
+/** A host tensor on the device of `like` (uploaded as it is: the device gets exactly the host's values). */
+function onDeviceOf(like: Tensor, t: Tensor): Tensor {
+  return like.storage === null ? t : new Tensor(deviceBackend(like.device, 'straightThroughGumbelSoftmax').upload(t.data), t.shape);
+}
+
+/** The backend of device logits and its one-hot kernel; a DeviceError when it has none. */
+function oneHotBackend(logits: Tensor) {
+  const op = 'straightThroughGumbelSoftmax';
+  const backend = deviceBackend(logits.device, op);
+  const { oneHotArgmax } = backend;
+  if (oneHotArgmax === undefined) {
+    throw new DeviceError(
+      `logits ${formatShape(logits.shape)} are on '${logits.device}', whose backend has no one-hot kernel: move them with \`await toCpu(logits)\` first`,
+      { op, argument: 'logits', shapes: { logits: logits.shape } },
+    );
+  }
+  return { backend, oneHotArgmax };
 }

@@ -159,6 +159,16 @@ export interface DeviceBackend {
   gather?(x: DeviceStorage, source: Int32Array): DeviceStorage;
   /** Their gradient: out[j] = Σ g[i] over the i with source[i] = j, in increasing i (as the CPU), `size` elements. */
   scatterAdd?(g: DeviceStorage, source: Int32Array, size: number): DeviceStorage;
+  /**
+   * α-entmax (α > 1; 2 is sparsemax, 1.5 entmax15) along the last axis of x viewed as [rows, n], as the CPU's: −∞ entries
+   * get 0, a row of only −∞ is all 0, a row with k entries of +∞ gives 1/k on them. Returns p and s = p^{2−α} on the
+   * support (0 off it), which the backward reads. Absent: sparsemax and the entmaxes refuse the device.
+   */
+  entmax?(x: DeviceStorage, rows: number, n: number, alpha: number): { output: DeviceStorage; secant: DeviceStorage };
+  /** Its gradient, per row: dz = s ⊙ g − s (sᵀg) / Σs (a row with Σs = 0 gets 0). */
+  entmaxBackward?(secant: DeviceStorage, g: DeviceStorage, rows: number, n: number): DeviceStorage;
+  /** one_hot(argmax x) along the last axis of x viewed as [rows, n]: the first maximum wins, −∞ is never picked, a row of only −∞ is 0. */
+  oneHotArgmax?(x: DeviceStorage, rows: number, n: number): DeviceStorage;
   /** One Adam step of θ with gradient g, moments m and v (θ, m, v updated in place). */
   adamStep(theta: DeviceStorage, grad: DeviceStorage, m: DeviceStorage, v: DeviceStorage, step: DeviceAdamStep): void;
   /** One SGD step of θ with gradient g and momentum buffer (null without momentum), in place. */

@@ -1,10 +1,16 @@
 import { describe, expect, test } from 'vitest';
 import { ones, randn } from '../creation';
+import { registerDevice, unregisterDevice } from '../device/device-registry';
+import { toDevice } from '../device/to-device';
 import { ArgumentError } from '../errors/argument-error';
 import { Rng } from '../rng';
 import { expectClose } from '../testing/expect-close';
 import { expectThrows } from '../testing/expect-throws';
 import { gradcheck } from '../testing/gradcheck';
+import { createHostDeviceBackend } from '../testing/host-device-backend';
+import { Tensor } from '../tensor';
+import { mul } from './binary';
+import { sum } from './reduce';
 import { dropout } from './dropout';
 
 const GRAD = { atol: 1e-3, rtol: 1e-2 };
@@ -81,5 +87,26 @@ describe('dropout', () => {
       expect(error.argument).toBe('p');
     }
     expect(expectThrows(() => dropout(x, 2, new Rng(0), false), ArgumentError).argument).toBe('p'); // checked even when off
+  });
+});
+
+describe('dropout on a device', () => {
+  test('the mask is drawn on the host from the same generator: the device keeps exactly what the CPU keeps', async () => {
+    registerDevice(createHostDeviceBackend('host-dropout'));
+    try {
+      const x = randn([5, 9], new Rng(4)); // [5, 9]
+      const cpuLeaf = new Tensor(x.data.slice(), x.shape, true);
+      const cpu = dropout(cpuLeaf, 0.4, new Rng(5));
+      sum(mul(cpu, 3)).backward();
+      const leaf = await toDevice(x, 'host-dropout');
+      leaf.requiresGrad = true;
+      const out = dropout(leaf, 0.4, new Rng(5));
+      expect(out.device).toBe('host-dropout');
+      expect(Array.from(await out.read())).toEqual(Array.from(cpu.data));
+      sum(mul(out, 3)).backward();
+      expect(Array.from(await leaf.grad!.read())).toEqual(Array.from(cpuLeaf.grad!.data));
+    } finally {
+      unregisterDevice('host-dropout');
+    }
   });
 });

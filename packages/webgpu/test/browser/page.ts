@@ -25,6 +25,7 @@ import {
 import { requestGpuDevice, useWebGpu } from '../../src/index';
 import { compare } from '../compare';
 import { FixtureChecks } from '../fixture-checks';
+import { normalizerFixtureChecks } from './normalizer-fixture-checks';
 import { ROUTE_ENTRY, type RouteAdapter, type RouteCheck, type RouteResult } from './route-result';
 
 const checks: RouteCheck[] = [];
@@ -142,6 +143,9 @@ async function run(): Promise<RouteResult> {
   await fixtures.runAll();
   checks.push(...fixtures.checks);
   for (const device of fixtures.devices) gpuDevices.add(device);
+  const normalizers = await normalizerFixtureChecks();
+  checks.push(...normalizers.checks);
+  for (const device of normalizers.devices) gpuDevices.add(device);
   await device.queue.onSubmittedWorkDone(); // errors of the last submissions reach the handler first
   return {
     userAgent: navigator.userAgent,

@@ -79,6 +79,10 @@ export const WASM_ABI = {
     returns: 'void',
   },
   expInPlace: { args: [ptr('data', 'inout', 'x [length]: e^x in place'), i32('length', 'elements')], returns: 'void' },
+  expNonPositiveInPlace: {
+    args: [ptr('data', 'inout', 'x [length], x ≤ 0: e^x in place (the softmax weights’ exp)'), i32('length', 'elements')],
+    returns: 'void',
+  },
   attentionWorkBytes: { args: [i32('keyLength', 'Lk'), i32('headDim', 'd'), i32('valueDim', 'dv')], returns: 'i32' },
   attentionForward: {
     args: [
