@@ -4,15 +4,23 @@
 // (sparsemax, entmax, Gumbel-softmax) runs through heed's public API on tensors moved to the GPU with toDevice: forward,
 // backward, `await t.read()`, each output and every stored gradient compared with PyTorch's float64 ones (compare.ts).
 import { LlamaAttention, type LlamaAttentionOptions, MultiHeadAttention, type MultiHeadForwardOptions } from '@heed/multi-head';
-import { AdditiveScorer, ConcatScorer, CosineScorer, DotScorer, GeneralScorer, type Scorer } from '@heed/scorers';
+import { AdditiveScorer, ConcatScorer, CosineScorer, DotScorer, GeneralScorer, ScaledDotScorer, type Scorer } from '@heed/scorers';
 import {
+  AlibiBias,
+  type AttendOptions,
   applyRotaryEmbedding,
   attend,
+  BiasedScorer,
+  CausalRule,
   causalMask,
   LuongLocalAttention,
   linearAttention,
   linearAttentionWeights,
+  RelativePositionBias,
   RotaryScorer,
+  SegmentRule,
+  SoftcapScorer,
+  SoftmaxWithSinks,
 } from '@heed/soft-attention';
 import {
   matmul,
@@ -313,27 +321,21 @@ export class FixtureChecks {
   }
 
   /**
-   * A rope_* fixture as the CPU runs it (RotaryScorer in attend, a bottom-right causal mask): q_rot and k_rot from
-   * applyRotaryEmbedding, the weights, the output and the gradients of q, k, v.
+   * A rope_* fixture as the CPU runs it (RotaryScorer in attend, a bottom-right causal mask, fused and plain): q_rot and
+   * k_rot from applyRotaryEmbedding, the weights, the output and the gradients of q, k, v.
    */
   async rope(f: StoredFixture): Promise<void> {
     const base = f.config.base as number;
     const style = f.config.rope_convention === 'interleaved' ? 'interleaved' : 'rotate-half';
     const [queryPositions, keyPositions] = [f.config.q_positions as number[], f.config.k_positions as number[]];
-    const [q, k, v] = [await onGpu(f.inputs.q!), await onGpu(f.inputs.k!), await onGpu(f.inputs.v!)]; // [B, H, Lq, d], [B, H, Lk, d], [B, H, Lk, dv]
+    const [q, k] = [await onGpu(f.inputs.q!), await onGpu(f.inputs.k!)]; // [B, H, Lq, d], [B, H, Lk, d]
     await this.check(`${f.name} q_rot`, applyRotaryEmbedding(q, { base, style, positions: queryPositions }), f.outputs.q_rot!); // [B, H, Lq, d]
     await this.check(`${f.name} k_rot`, applyRotaryEmbedding(k, { base, style, positions: keyPositions }), f.outputs.k_rot!); // [B, H, Lk, d]
     const [Lq, Lk] = [q.shape[2]!, k.shape[2]!];
     const offset = queryPositions[0]!; // queries at P … P + Lq − 1 over keys 0 … Lk − 1: P = Lk − Lq
     const scorer = new RotaryScorer({ base, style, queryPositionOffset: offset === 0 ? 0 : 'bottom-right' });
     const attentionMask = causalMask(Lq, Lk, { align: 'bottom-right' }); // [Lq, Lk]
-    const { context, weights } = attend({ query: q, keys: k, values: v, scorer, attentionMask }); // [B, H, Lq, dv], [B, H, Lq, Lk]
-    await this.check(`${f.name} attn_weights`, weights, f.outputs.attn_weights!);
-    await this.check(`${f.name} output`, context, f.outputs.output!);
-    sum(mul(context, await toDevice(host(f.grad_outputs!.output!), 'webgpu'))).backward();
-    const inputs: Record<string, Tensor> = { q, k, v };
-    for (const [name, reference] of Object.entries(f.grads!.inputs!))
-      await this.check(`${f.name} grad ${name}`, inputs[name]!.grad!, reference);
+    await this.attendParts(f, async () => ({ options: { scorer, attentionMask }, params: {} }));
   }
 
   /**
@@ -430,6 +432,30 @@ export class FixtureChecks {
     await this.checkParameterGradients(f, byTorchName);
   }
 
+  /**
+   * A fixtures/variants one through attend() with heed's parts for it (a BiasedScorer, SoftcapScorer, SoftmaxWithSinks,
+   * a keep rule: `parts`, their parameters moved to the GPU), on the fused path and on the plain one: the weights, the
+   * output and the gradients of q, k, v and of every parameter PyTorch stored (by its name in `params`).
+   */
+  async attendParts(
+    f: StoredFixture,
+    parts: (H: number) => Promise<{ options: Omit<AttendOptions, 'query' | 'keys' | 'values'>; params: Record<string, Tensor> }>,
+  ): Promise<void> {
+    for (const implementation of ['fused', 'plain'] as const) {
+      const [q, k, v] = [await onGpu(f.inputs.q!), await onGpu(f.inputs.k!), await onGpu(f.inputs.v!)]; // [B, H, Lq, d], [B, H, Lk, d], [B, H, Lk, dv]
+      const { options, params } = await parts(q.shape[1]!);
+      const name = `${f.name} (attend, ${implementation})`;
+      const { context, weights } = attend({ query: q, keys: k, values: v, ...options, implementation, needWeights: true }); // [B, H, Lq, dv], [B, H, Lq, Lk]
+      await this.check(`${name} attn_weights`, weights, f.outputs.attn_weights!);
+      await this.check(`${name} output`, context, f.outputs.output!);
+      sum(mul(context, await toDevice(host(f.grad_outputs!.output!), 'webgpu'))).backward();
+      const inputs: Record<string, Tensor> = { q, k, v };
+      for (const [input, reference] of Object.entries(f.grads!.inputs!))
+        await this.check(`${name} grad ${input}`, inputs[input]!.grad!, reference);
+      await this.checkParameterGradients(f, new Map(Object.entries(params)), ` (attend, ${implementation})`);
+    }
+  }
+
   /** Every entry of FIXTURE_RUNS, in order (the browser page: one page load for all). */
   async runAll(): Promise<void> {
     for (const entry of FIXTURE_RUNS) await entry.run(this);
@@ -492,9 +518,31 @@ export const FIXTURE_RUNS: readonly FixtureRun[] = [
   runOf(torchBehaviourMhaFullyMaskedRows, (checks, f) => checks.fullyMaskedRows(f)),
   ...[ropeRotateHalf, ropeInterleaved, ropeDecodeOffset].map((f) => runOf(f, (checks, f) => checks.rope(f))),
   ...[alibiCausal, alibiNonPowerOfTwo].map((f) =>
-    runOf(f, (checks, f) => checks.variant(f, async () => ({ causal: true, alibiSlopes: f.config.slopes as number[] }))),
+    runOf(f, async (checks, f) => {
+      await checks.variant(f, async () => ({ causal: true, alibiSlopes: f.config.slopes as number[] }));
+      await checks.attendParts(f, async (H) => ({
+        options: { scorer: new BiasedScorer(new AlibiBias(H)), causal: f.config.causal === true },
+        params: {},
+      }));
+    }),
   ),
-  ...[t5RelativeBiasBidirectional, t5RelativeBiasCausal].map((f) => runOf(f, (checks, f) => checks.t5(f))),
+  ...[t5RelativeBiasBidirectional, t5RelativeBiasCausal].map((f) =>
+    runOf(f, async (checks, f) => {
+      await checks.t5(f);
+      await checks.attendParts(f, async (H) => {
+        const bias = new RelativePositionBias({
+          numHeads: H,
+          bidirectional: f.config.bidirectional === true,
+          numBuckets: number(f, 'num_buckets'),
+          maxDistance: number(f, 'max_distance'),
+        });
+        bias.loadStateDict({ relative_attention_bias: host(f.params.relative_attention_bias!) });
+        await bias.toDevice('webgpu');
+        const scorer = new BiasedScorer(bias, { inner: new DotScorer() });
+        return { options: { scorer, causal: f.config.causal === true }, params: { relative_attention_bias: bias.relative_attention_bias } };
+      });
+    }),
+  ),
   runOf(slidingWindowCausal, async (checks, f) => {
     await checks.variant(f, async () => ({ causal: true, windowStart: 1 - number(f, 'W') }), ' (windowStart)');
     await checks.variant(f, async () => ({ attentionMask: keepMask(f.inputs.attn_mask!) }), ' (keep-mask)');
@@ -503,14 +551,27 @@ export const FIXTURE_RUNS: readonly FixtureRun[] = [
     await checks.variant(f, async () => ({ causal: { offset: number(f, 'w') }, windowStart: -number(f, 'w') }), ' (windowStart)');
     await checks.variant(f, async () => ({ attentionMask: keepMask(f.inputs.attn_mask!) }), ' (keep-mask)');
   }),
-  runOf(softcapGemma2, (checks, f) => checks.variant(f, async () => ({ causal: true, softcap: number(f, 'cap') }))),
-  runOf(attentionSinksGptoss, (checks, f) =>
-    checks.variant(f, async () => {
+  runOf(softcapGemma2, async (checks, f) => {
+    await checks.variant(f, async () => ({ causal: true, softcap: number(f, 'cap') }));
+    await checks.attendParts(f, async () => ({
+      options: { scorer: new SoftcapScorer(number(f, 'cap'), { inner: new ScaledDotScorer() }), causal: f.config.causal === true },
+      params: {},
+    }));
+  }),
+  runOf(attentionSinksGptoss, async (checks, f) => {
+    await checks.variant(f, async () => {
       const [B, Lk] = f.inputs.key_padding_mask!.shape as [number, number];
       const attentionMask = reshape(keepMask(f.inputs.key_padding_mask!), [B, 1, 1, Lk]); // [B, 1, 1, Lk]
       return { causal: true, sinks: await onGpu(f.params.sinks!), attentionMask }; // sinks [H]
-    }),
-  ),
+    });
+    await checks.attendParts(f, async (H) => {
+      const normalizer = new SoftmaxWithSinks({ numHeads: H });
+      normalizer.loadStateDict({ sinks: host(f.params.sinks!) });
+      await normalizer.toDevice('webgpu');
+      const keyPaddingMask = keepMask(f.inputs.key_padding_mask!); // [B, Lk], 1 = a real key
+      return { options: { normalizer, causal: f.config.causal === true, keyPaddingMask }, params: { sinks: normalizer.sinks } };
+    });
+  }),
   runOf(documentMaskCausal, async (checks, f) => {
     const segments = Int32Array.from((f.config.segment_ids as number[][]).flat()); // [B, L] flattened
     await checks.variant(f, async () => ({ causal: true, querySegments: segments, keySegments: segments }), ' (segments)');
@@ -519,6 +580,11 @@ export const FIXTURE_RUNS: readonly FixtureRun[] = [
       async () => ({ attentionMask: reshape(keepMask(f.inputs.attn_mask!), [number(f, 'B'), 1, number(f, 'L'), number(f, 'L')]) }), // [B, 1, L, L]
       ' (keep-mask)',
     );
+    const rule = new SegmentRule(f.config.segment_ids as number[][]);
+    await checks.attendParts(f, async () => ({
+      options: { keepRule: f.config.causal === true ? rule.and(new CausalRule()) : rule },
+      params: {},
+    }));
   }),
   ...[luongLocalP, luongLocalM, luongLocalMGaussian].map((f) => runOf(f, (checks, f) => checks.luongLocal(f))),
   ...[linearAttentionElu, linearAttentionEluCausal].map((f) => runOf(f, (checks, f) => checks.linearAttention(f))),

@@ -1,5 +1,18 @@
-import { ConfigError, randn, Rng, slice, sum } from '@heed/tensor';
-import { describe, expect, it } from 'vitest';
+import {
+  ConfigError,
+  DeviceError,
+  Parameter,
+  randn,
+  Rng,
+  registerDevice,
+  slice,
+  sum,
+  Tensor,
+  toDevice,
+  unregisterDevice,
+} from '@heed/tensor';
+import { createHostDeviceBackend } from '@heed/tensor/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   assertClose,
   backwardFromFixture,
@@ -95,5 +108,54 @@ describe('ALiBi as a part', () => {
     rows.data.forEach((s) => expect(s).toBeCloseTo(1, 5));
     expect(() => alibiScorer(3).score(q, k)).toThrow(/alibi bias \[3, 5, 5\] must be \[H, Lq, Lk\] = \[4, 5, 5\]/);
     expect(() => new AlibiBias(0)).toThrow(ConfigError);
+  });
+});
+
+describe('ALiBi on a device (the host device backend: every op takes its device branch)', () => {
+  beforeAll(() => registerDevice(createHostDeviceBackend('alibi-host')));
+  afterAll(() => unregisterDevice('alibi-host'));
+
+  it('on the plain path its host bias is uploaded: the context equals a naive causal softmax(q·k/√d + m_h (j − i))·v', async () => {
+    const rng = new Rng(51);
+    const [B, H, L, d] = [2, 3, 5, 4];
+    const [q, k, v] = [randn([B, H, L, d], rng), randn([B, H, L, d], rng), randn([B, H, L, 2], rng)]; // [B, H, L, d], …, [B, H, L, dv]
+    const [qDevice, kDevice, vDevice] = await Promise.all([q, k, v].map((t) => toDevice(t, 'alibi-host')));
+    const { context } = attend({
+      query: qDevice!,
+      keys: kDevice!,
+      values: vDevice!,
+      scorer: alibiScorer(H),
+      causal: true,
+      implementation: 'plain',
+      needWeights: false,
+    });
+    expect(context.device).toBe('alibi-host');
+    const got = await context.read();
+    const slopes = alibiSlopes(H);
+    for (let n = 0; n < B * H; n++)
+      for (let i = 0; i < L; i++) {
+        const logits = Array.from({ length: i + 1 }, (_, j) => {
+          let dot = 0;
+          for (let a = 0; a < d; a++) dot += q.data[(n * L + i) * d + a]! * k.data[(n * L + j) * d + a]!;
+          return dot / Math.sqrt(d) + slopes[n % H]! * (j - i);
+        }); // j ≤ i
+        const top = Math.max(...logits);
+        const total = logits.reduce((x, z) => x + Math.exp(z - top), 0);
+        for (let c = 0; c < 2; c++) {
+          const reference = logits.reduce((x, z, j) => x + (Math.exp(z - top) / total) * v.data[(n * L + j) * 2 + c]!, 0);
+          expect(got[(n * L + i) * 2 + c]).toBeCloseTo(reference, 5);
+        }
+      }
+  });
+
+  it('a learned bias left on the CPU with scores on the device is refused by name, never a lost gradient', async () => {
+    const weight = new Parameter(new Float32Array([0.5]), [1]);
+    const learned = {
+      kind: 'learned',
+      bias: (Lq: number, Lk: number) => weight.mul(new Tensor(new Float32Array(Lq * Lk).fill(1), [1, Lq, Lk])),
+    };
+    const rng = new Rng(52);
+    const [q, k] = await Promise.all([randn([1, 1, 3, 4], rng), randn([1, 1, 3, 4], rng)].map((t) => toDevice(t, 'alibi-host')));
+    expect(() => new BiasedScorer(learned).score(q!, k!)).toThrow(DeviceError);
   });
 });

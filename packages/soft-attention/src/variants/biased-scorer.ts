@@ -1,4 +1,4 @@
-import { add, ConfigError, formatShape, Module, ShapeError, type Tensor } from '@heed/tensor';
+import { add, ConfigError, deviceBackend, formatShape, Module, ShapeError, Tensor } from '@heed/tensor';
 import type { Scorer, ScorerSpec } from '@heed/scorers';
 import { resolveScorer } from '../resolve-scorer';
 import { resolveQueryOffset, type QueryPositionOffset } from './query-offset';
@@ -85,6 +85,16 @@ export class BiasedScorer extends Module implements Scorer {
         },
       );
     }
-    return add(scores, scores.rank >= 3 ? bias : bias.reshape([Lq, Lk])); // [..., H, Lq, Lk]
+    const placed = biasOn(scores, bias, `${this.kind}.score`); // [H, Lq, Lk]
+    return add(scores, scores.rank >= 3 ? placed : placed.reshape([Lq, Lk])); // [..., H, Lq, Lk]
   }
+}
+
+/**
+ * The bias where the scores live: a constant one built on the host (ALiBi's) is uploaded for scores on a device. One
+ * that tracks a gradient, or lives on another device, is left as it is, for `add` to refuse by name. Same shape.
+ */
+function biasOn(scores: Tensor, bias: Tensor, op: string): Tensor {
+  if (bias.storage !== null || scores.storage === null || bias.requiresGrad) return bias;
+  return new Tensor(deviceBackend(scores.device, op).upload(bias.data), bias.shape); // [H, Lq, Lk]
 }
