@@ -24,12 +24,30 @@ export function whyNot(impl, task, route) {
   return null;
 }
 
-/** The (impl, task) pairs a run plans, in table order: tasks first, the reference first within a task. */
+/** The rows the issue's targets need run first (a run with a time budget keeps them): reference, heed, ORT MHA. */
+const FIRST = ['mha heed-wasm1', 'mha heed-webgpu', 'mha ort-webgpu', 'mha ortweb-webgpu', 'train heed-wasm1', 'train heed-webgpu'];
+
+/** The (impl, task) pairs a run plans, in run order: the rows of the targets first (the reference first of all). */
 export function planGpuRows({ only, train }) {
   for (const id of only ?? [])
     if (!GPU_IMPLS.some((impl) => impl.id === id))
       throw new Error(`pnpm bench --gpu: unknown implementation ${id} in --only (known: ${GPU_IMPLS.map((i) => i.id).join(', ')})`);
   const tasks = train ? ['mha', 'train'] : ['mha'];
   const impls = GPU_IMPLS.filter((impl) => only === null || only.includes(impl.id));
-  return tasks.flatMap((task) => impls.map((impl) => ({ impl, task })));
+  const all = tasks.flatMap((task) => impls.map((impl) => ({ impl, task })));
+  const rank = ({ impl, task }) => {
+    const at = FIRST.indexOf(`${task} ${impl.id}`);
+    return at >= 0 ? at : FIRST.length;
+  };
+  return all
+    .map((row, i) => ({ row, i }))
+    .sort((a, b) => rank(a.row) - rank(b.row) || a.i - b.i)
+    .map(({ row }) => row);
+}
+
+/** Rows in table order: by task, then as GPU_IMPLS lists the implementations, then by L. */
+export function tableOrder(rows) {
+  const task = (r) => Object.keys(GPU_TASKS).indexOf(r.task);
+  const impl = (r) => GPU_IMPLS.findIndex((i) => i.id === r.impl);
+  return [...rows].sort((a, b) => task(a) - task(b) || impl(a) - impl(b) || (a.L ?? 0) - (b.L ?? 0));
 }

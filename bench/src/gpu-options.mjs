@@ -6,6 +6,7 @@ export const GPU_DEFAULTS = {
   budgetS: 3, // stop adding timed runs once they passed this many seconds (at least one timed run)
   rowLimitS: 60, // skip a longer L whose estimated run is longer than this
   childTimeoutS: 300, // kill one implementation's process after this many seconds
+  totalS: null, // the whole run: a row that would start past it is skipped, a running one gets only what is left
 };
 
 const KNOWN = [
@@ -15,6 +16,7 @@ const KNOWN = [
   'budget-s',
   'row-limit-s',
   'child-timeout-s',
+  'total-s',
   'only',
   'no-train',
   'browser',
@@ -62,6 +64,7 @@ export function parseGpuOptions(argv) {
     budgetMs: positive('budget-s', GPU_DEFAULTS.budgetS) * 1000,
     rowLimitMs: positive('row-limit-s', GPU_DEFAULTS.rowLimitS) * 1000,
     childTimeoutMs: positive('child-timeout-s', GPU_DEFAULTS.childTimeoutS) * 1000,
+    totalMs: text('total-s') === undefined ? null : positive('total-s', null) * 1000,
     only: only === undefined ? null : only.split(',').filter(Boolean),
     train: !flag('no-train'),
     browser: flag('browser'),

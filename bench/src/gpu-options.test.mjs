@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { GPU_DEFAULTS, parseGpuOptions } from './gpu-options.mjs';
-import { GPU_IMPLS, planGpuRows, whyNot } from './gpu-impls.mjs';
+import { GPU_IMPLS, planGpuRows, tableOrder, whyNot } from './gpu-impls.mjs';
 
 describe('pnpm bench --gpu options', () => {
   it('defaults to L = 512 … 8192, training on, the Node route', () => {
@@ -9,6 +9,8 @@ describe('pnpm bench --gpu options', () => {
     expect(o).toMatchObject({ steps: GPU_DEFAULTS.steps, train: true, browser: false, requireGpu: false, only: null, out: null });
     expect(o.rowLimitMs).toBe(60_000);
     expect(o.childTimeoutMs).toBe(300_000);
+    expect(o.totalMs).toBeNull();
+    expect(parseGpuOptions(['--total-s=450']).totalMs).toBe(450_000);
   });
 
   it('reads --name=value options and flags; lengths sorted, duplicates dropped', () => {
@@ -47,14 +49,36 @@ describe('pnpm bench --gpu options', () => {
 });
 
 describe('the rows a run plans', () => {
-  it('every implementation for each task, the reference first; --only narrows, an unknown id is refused', () => {
+  it("every implementation for each task; the targets' rows run first, the reference first of all; --only narrows", () => {
     const all = planGpuRows({ only: null, train: true });
     expect(all).toHaveLength(2 * GPU_IMPLS.length);
-    expect(all[0]).toMatchObject({ task: 'mha', impl: { id: 'heed-wasm1' } });
-    expect(all[GPU_IMPLS.length]).toMatchObject({ task: 'train', impl: { id: 'heed-wasm1' } });
+    expect(all.slice(0, 6).map((r) => `${r.task} ${r.impl.id}`)).toEqual([
+      'mha heed-wasm1',
+      'mha heed-webgpu',
+      'mha ort-webgpu',
+      'mha ortweb-webgpu',
+      'train heed-wasm1',
+      'train heed-webgpu',
+    ]);
+    expect(new Set(all.map((r) => `${r.task} ${r.impl.id}`)).size).toBe(all.length);
     const some = planGpuRows({ only: ['tfjs-webgpu'], train: false });
     expect(some.map((r) => `${r.impl.id} ${r.task}`)).toEqual(['tfjs-webgpu mha']);
     expect(() => planGpuRows({ only: ['ort-gpu'], train: true })).toThrow(/unknown implementation ort-gpu/);
+  });
+
+  it('the table lists rows by task, then implementation, then L', () => {
+    const rows = [
+      { task: 'train', impl: 'heed-wasm1', L: 512 },
+      { task: 'mha', impl: 'tfjs-webgpu', L: 1024 },
+      { task: 'mha', impl: 'heed-webgpu', L: 1024 },
+      { task: 'mha', impl: 'heed-webgpu', L: 512 },
+    ];
+    expect(tableOrder(rows).map((r) => `${r.task} ${r.impl} ${r.L}`)).toEqual([
+      'mha heed-webgpu 512',
+      'mha heed-webgpu 1024',
+      'mha tfjs-webgpu 1024',
+      'train heed-wasm1 512',
+    ]);
   });
 
   it('says why a peer has no row: no training API, or not on this route', () => {

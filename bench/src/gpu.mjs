@@ -12,31 +12,16 @@
 // speed; the header names the adapter. --browser runs the same rows in a page of headless Chromium (gpu-browser.mjs).
 
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RESULT_PREFIX } from './gpu-result.mjs';
 import { GPU_TASKS, planGpuRows, whyNot } from './gpu-impls.mjs';
 import { parseGpuOptions } from './gpu-options.mjs';
-import { GPU_TOLERANCE, checkGpuTargets, disagrees, formatGpuTable, formatGpuTargets } from './gpu-report.mjs';
+import { finish, probeAdapter } from './gpu-finish.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
-
-/** The adapter Dawn (the `webgpu` package) finds in this process, or null. */
-async function probeAdapter() {
-  const { create } = await import('webgpu');
-  const adapter = await create([]).requestAdapter({ powerPreference: 'high-performance' });
-  if (adapter === null) return null;
-  const { vendor, architecture, device, description } = adapter.info;
-  return {
-    vendor,
-    architecture,
-    device,
-    description,
-    isFallbackAdapter: adapter.info.isFallbackAdapter ?? adapter.isFallbackAdapter ?? false,
-  };
-}
 
 /** Re-runs this bench on SwiftShader: the environment must be set before the process starts (the loader reads it). */
 async function rerunOnSwiftShader(argv) {
@@ -76,7 +61,7 @@ function runChild(args, timeoutMs) {
       const last = stderr.trim().split('\n').filter(Boolean).slice(-1)[0] ?? '';
       done({
         error: timedOut
-          ? `timed out after ${timeoutMs / 1000} s (--child-timeout-s)`
+          ? `timed out after ${(timeoutMs / 1000).toFixed(0)} s (--child-timeout-s, --total-s)`
           : `its process ended (${signal ?? `code ${code}`}) without a result: ${last.slice(0, 200)}`,
       });
     });
@@ -88,30 +73,6 @@ export function rowsOf(impl, task, result) {
   const base = { impl: impl.id, label: impl.label, task };
   if (result.error) return [{ ...base, L: null, status: 'failed', reason: result.error }];
   return result.results.map((r) => ({ ...base, ...r }));
-}
-
-/** Prints the table and targets, writes gpu-latest.json and gpu-table.txt; resolves to the exit code. */
-export function finish(rows, { header, software, out, meta }) {
-  const table = formatGpuTable(rows);
-  const targets = formatGpuTargets(checkGpuTargets(rows), { software });
-  const text = `${header.join('\n')}\n\n${table}\n\n${targets}\n`;
-  console.log(`\n${table}\n\n${targets}`);
-  const heedRows = rows.filter((r) => r.impl.startsWith('heed'));
-  const heedBad = heedRows.filter((r) => r.status === 'failed' || disagrees(r));
-  const peersBad = rows.filter((r) => !r.impl.startsWith('heed') && disagrees(r));
-  if (peersBad.length)
-    console.log(
-      `\nnote: ${peersBad.map((r) => `${r.label} at L = ${r.L}`).join(', ')} disagree${peersBad.length === 1 ? 's' : ''} with heed wasm beyond ${GPU_TOLERANCE} relative (a finding about the peer, listed, not a bench failure)`,
-    );
-  if (heedBad.length)
-    console.log(
-      `\nFAILED: ${heedBad.map((r) => `${r.label}, ${GPU_TASKS[r.task]}${r.L ? `, L = ${r.L}` : ''}: ${r.reason ?? 'disagrees'}`).join('; ')}`,
-    );
-  mkdirSync(out, { recursive: true });
-  writeFileSync(join(out, 'gpu-latest.json'), `${JSON.stringify({ ...meta, software, rows, targets: checkGpuTargets(rows) }, null, 2)}\n`);
-  writeFileSync(join(out, 'gpu-table.txt'), text);
-  console.log(`\nwrote ${join(out, 'gpu-latest.json')} and gpu-table.txt`);
-  return heedBad.length ? 1 : 0;
 }
 
 /** Runs the GPU bench; resolves to the exit code. */
@@ -144,6 +105,7 @@ export async function runGpuBench(argv) {
     `MultiHeadAttention(512, 8), full attention, x [1, L, 512], batch 1, float32; per L: one first run (compiles), then the median of up to ${options.steps} runs (${options.budgetMs / 1000} s budget)`,
   ];
   console.log(header.join('\n'));
+  const runStart = performance.now();
   const refDir = mkdtempSync(join(tmpdir(), 'heed-gpu-bench-'));
   const rows = [];
   try {
@@ -154,6 +116,18 @@ export async function runGpuBench(argv) {
         continue;
       }
       const started = performance.now();
+      const leftMs = options.totalMs === null ? Infinity : options.totalMs - (started - runStart);
+      if (leftMs < 20_000) {
+        rows.push({
+          impl: impl.id,
+          label: impl.label,
+          task,
+          L: null,
+          status: 'skipped',
+          reason: `not started: the --total-s=${options.totalMs / 1000} budget is spent`,
+        });
+        continue;
+      }
       const args = {
         id: impl.id,
         task,
@@ -163,7 +137,7 @@ export async function runGpuBench(argv) {
         rowLimitMs: options.rowLimitMs,
         refDir,
       };
-      const result = await runChild(args, options.childTimeoutMs);
+      const result = await runChild(args, Math.min(options.childTimeoutMs, leftMs - 10_000));
       const got = rowsOf(impl, task, result);
       rows.push(...got);
       const summary = got
