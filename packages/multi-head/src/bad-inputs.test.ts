@@ -267,6 +267,18 @@ const constructors: Record<string, Row> = {
     op: 'MultiHeadAttention',
     argument: 'addZeroAttn',
   },
+  "MultiHeadAttention option 'numHead'": {
+    call: () => new MultiHeadAttention(bad({ embedDim: 8, numHeads: 2, numHead: 4 })),
+    error: ConfigError,
+    op: 'MultiHeadAttention',
+    argument: 'numHead',
+  },
+  "LlamaAttention option 'rope_theta'": {
+    call: () => new LlamaAttention(bad({ embedDim: 8, numHeads: 2, rope_theta: 500000 })),
+    error: ConfigError,
+    op: 'LlamaAttention',
+    argument: 'rope_theta',
+  },
   'LlamaAttention rng 5': {
     call: () => new LlamaAttention({ embedDim: 8, numHeads: 2, rng: bad(5) }),
     error: ConfigError,
@@ -287,6 +299,12 @@ describe('MultiHeadAttention.forward refuses bad inputs and changes no state', (
   const rows: Record<string, Row> = {
     'query = nested array': { call: () => layer.forward(bad([[1]]), key, value), error: ArgumentError, op, argument: 'query' },
     'value = null': { call: () => layer.forward(query, key, bad(null)), error: ArgumentError, op, argument: 'value' },
+    "option 'averageHeadWeight'": {
+      call: () => layer.forward(query, key, value, bad({ averageHeadWeight: false })),
+      error: ArgumentError,
+      op,
+      argument: 'averageHeadWeight',
+    },
     'query rank 2': {
       call: () => layer.forward(t([3, 8]), key, value),
       error: ShapeError,
@@ -412,6 +430,12 @@ describe('LlamaAttention.forward refuses bad inputs and changes no state', () =>
   const rows: Record<string, Row> = {
     'x = nested array': { call: () => layer.forward(bad([[1]])), error: ArgumentError, op, argument: 'x' },
     'x = null': { call: () => layer.forward(bad(null)), error: ArgumentError, op, argument: 'x' },
+    "option 'causal' (always causal)": {
+      call: () => layer.forward(x, bad({ causal: true })),
+      error: ArgumentError,
+      op,
+      argument: 'causal',
+    },
     'x rank 2': { call: () => layer.forward(t([3, 8])), error: ShapeError, op, argument: 'x', shapes: { x: [3, 8] } },
     'x of another embedDim': { call: () => layer.forward(t([2, 3, 6])), error: ShapeError, op, argument: 'x', shapes: { x: [2, 3, 6] } },
     'x with NaN': {

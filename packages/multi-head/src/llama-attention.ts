@@ -1,5 +1,6 @@
 import {
   ArgumentError,
+  checkOptionNames,
   checkStateDictEntry,
   ConfigError,
   resolveRng,
@@ -124,6 +125,7 @@ export class LlamaAttention extends Module {
     const op = 'LlamaAttention';
     if (typeof options !== 'object' || options === null)
       throw new ConfigError(`takes one options object { embedDim, numHeads, ... }, got ${String(options)}`, { op, argument: 'options' });
+    checkOptionNames(op, options, llamaOptionNames, 'config');
     const { embedDim, numHeads } = options;
     const positive = (argument: string, v: unknown): void => {
       if (!Number.isInteger(v) || (v as number) < 1)
@@ -311,11 +313,28 @@ export class LlamaAttention extends Module {
   }
 }
 
+/** The names `LlamaAttentionOptions` holds: any other is refused, with the nearest one. */
+const llamaOptionNames = [
+  'embedDim',
+  'numHeads',
+  'numKeyValueHeads',
+  'headDim',
+  'ropeBase',
+  'ropeStyle',
+  'slidingWindow',
+  'softcap',
+  'queryPreAttentionScalar',
+  'attentionBias',
+  'sinks',
+  'rng',
+];
+
 /** Refuses a non-finite x (which attention would refuse naming its own projected shapes), and options that are not ones. */
 function checkForwardOptions(op: string, x: Tensor, options: LlamaForwardOptions): void {
   checkFiniteInput(op, 'x', x);
   if (typeof options !== 'object' || options === null)
     throw new ArgumentError(`options must be an object { cache, needWeights }, got ${String(options)}`, { op, argument: 'options' });
+  checkOptionNames(op, options, ['cache', 'needWeights'], 'call', { x: x.shape });
   if (options.cache !== undefined && !(options.cache instanceof KeyValueCache))
     throw new ArgumentError('cache must be a KeyValueCache from createCache()', { op, argument: 'cache' });
   if (options.needWeights !== undefined && typeof options.needWeights !== 'boolean')

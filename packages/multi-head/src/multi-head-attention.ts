@@ -4,6 +4,7 @@ import {
   ConfigError,
   checkBooleanOption,
   checkConfigObject,
+  checkOptionNames,
   checkPositiveInteger,
   resolveRng,
   formatShape,
@@ -101,6 +102,22 @@ export interface MultiHeadAttentionResult {
   weights: Tensor | null;
 }
 
+/** The options the constructor takes: any other name is refused, with the nearest one. */
+const multiHeadOptionNames: readonly string[] = [
+  'embedDim',
+  'numHeads',
+  'numKeyValueHeads',
+  'keyDim',
+  'valueDim',
+  'bias',
+  'addBiasKv',
+  'addZeroAttn',
+  'dropout',
+  'scorer',
+  'normalizer',
+  'rng',
+];
+
 /**
  * Multi-head attention with the options of PyTorch's `nn.MultiheadAttention` (batch first), plus
  * grouped-query/multi-query heads, any scorer per head, any normalizer and a key/value cache.
@@ -145,6 +162,7 @@ export class MultiHeadAttention<Spec extends ScorerLike = ScorerLike, S = Scorer
     super();
     const op = 'MultiHeadAttention';
     checkConfigObject(op, options, true, '{ embedDim, numHeads, ... }');
+    checkOptionNames(op, options, multiHeadOptionNames, 'config');
     this.embedDim = checkPositiveInteger(op, 'embedDim', options.embedDim);
     this.numHeads = checkPositiveInteger(op, 'numHeads', options.numHeads);
     this.numKeyValueHeads = checkPositiveInteger(op, 'numKeyValueHeads', options.numKeyValueHeads ?? this.numHeads);
@@ -284,6 +302,7 @@ export class MultiHeadAttention<Spec extends ScorerLike = ScorerLike, S = Scorer
       batchMasks: true,
       visibleExtraKeys: extraKeys,
       checkedKeyPositions: pastLength,
+      optionNames: ['averageHeadWeights', 'cache'],
     };
     const plan = planAttention(call, { ...options, causal });
     const { context, weights } = runAttention(plan, this.#scorer, this.normalizer, this.#rng); // [B, Lq, H, d] (or [B, H, Lq, d]), [B, H, Lq, Lk + X] or null

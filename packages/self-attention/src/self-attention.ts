@@ -2,6 +2,7 @@ import {
   ArgumentError,
   checkBooleanOption,
   checkConfigObject,
+  checkOptionNames,
   checkPositiveInteger,
   ConfigError,
   resolveRng,
@@ -63,6 +64,19 @@ export interface SelfAttentionResult {
   weights: Tensor | null;
 }
 
+/** The options the constructor takes: any other name is refused, with the nearest one. */
+const selfAttentionOptionNames: readonly string[] = [
+  'inputDim',
+  'keyDim',
+  'valueDim',
+  'scorer',
+  'normalizer',
+  'bias',
+  'outputDim',
+  'dropout',
+  'rng',
+];
+
 /**
  * Attention of a sequence over itself: x is projected into queries, keys and values, then attended
  * with any scorer and normalizer.
@@ -91,6 +105,7 @@ export class SelfAttention<Spec extends ScorerLike = ScorerLike, S = ScorerFor<S
     super();
     const op = 'SelfAttention';
     checkConfigObject(op, options, true, '{ inputDim, keyDim, valueDim, ... }');
+    checkOptionNames(op, options, selfAttentionOptionNames, 'config');
     this.inputDim = checkPositiveInteger(op, 'inputDim', options.inputDim);
     this.keyDim = checkPositiveInteger(op, 'keyDim', options.keyDim);
     this.valueDim = checkPositiveInteger(op, 'valueDim', options.valueDim);

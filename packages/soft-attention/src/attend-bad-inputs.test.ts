@@ -47,6 +47,17 @@ const rows: Record<string, Row> = {
   'query = nested array': { call: () => attend({ ...qkv, query: bad([[1, 2]]) }), error: ArgumentError, argument: 'query' },
   'keys missing': { call: () => attend(bad({ query, values })), error: ArgumentError, argument: 'keys' },
   'values = null': { call: () => attend({ ...qkv, values: bad(null) }), error: ArgumentError, argument: 'values' },
+  "option 'casual' (a typo of causal)": {
+    call: () => attend({ ...qkv, ...bad({ casual: true }) }),
+    error: ArgumentError,
+    argument: 'casual',
+    shapes: { query: query.shape, keys: keys.shape, values: values.shape },
+  },
+  "option 'keyPaddingMsk'": {
+    call: () => attend({ ...qkv, ...bad({ keyPaddingMsk: ones([2, 4]) }) }),
+    error: ArgumentError,
+    argument: 'keyPaddingMsk',
+  },
   'query rank 1': {
     call: () => attend({ query: t([8]), keys: t([8]), values: t([8]) }),
     error: ShapeError,
@@ -251,6 +262,7 @@ describe('new SoftAttention refuses options of the wrong type, naming them', () 
     ['null', () => new SoftAttention(bad(null)), 'options'],
     ['5', () => new SoftAttention(bad(5)), 'options'],
     ['rng 5', () => new SoftAttention({ dropout: 0.1, rng: bad(5) }), 'rng'],
+    ["option 'droput'", () => new SoftAttention(bad({ droput: 0.1 })), 'droput'],
   ] as const)('%s', (_label, call, argument) => {
     expectHeedError(call, ConfigError, { op: 'SoftAttention', argument });
   });
@@ -259,6 +271,13 @@ describe('new SoftAttention refuses options of the wrong type, naming them', () 
 describe('attend refuses bad arguments, naming attend, the argument and the shapes', () => {
   it.each(Object.entries(rows))('%s', (_label, row) => {
     expectHeedError(row.call, row.error, { op: 'attend', argument: row.argument, ...(row.shapes ? { shapes: row.shapes } : {}) });
+  });
+
+  it('an unknown option names the nearest known one and every option', () => {
+    const error = expectHeedError(() => attend({ ...qkv, ...bad({ casual: true }) }), ArgumentError, { op: 'attend', argument: 'casual' });
+    expect(error.message).toMatch(/^attend: unknown option 'casual' \(did you mean 'causal'\?\); the options are attentionMask, .*causal/);
+    // the same call spelled right runs
+    expect(attend({ ...qkv, causal: true }).context.shape).toEqual(values.shape);
   });
 
   it('the messages name the call, the argument and the shapes', () => {

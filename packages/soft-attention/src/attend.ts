@@ -65,6 +65,9 @@ export interface AttendOptions extends AttentionCallOptions {
   layout?: AttentionLayout;
 }
 
+/** `attend`'s own option names, besides the attention options every call takes. */
+const attendOptionNames = ['query', 'keys', 'values', 'scorer', 'normalizer', 'dropout', 'training', 'rng', 'groupSize', 'layout'] as const;
+
 export interface AttendResult {
   /** [..., Lq, dv], the weighted sums of the values ([..., Lq, H, dv] with layout 'sequence-first'). */
   context: Tensor;
@@ -92,7 +95,7 @@ export function attend(options: AttendOptions): AttendResult {
   const normalizer = resolveNormalizer(options.normalizer, op);
   const { query, keys, values, groupSize, layout, training } = options;
   const plan = planAttention(
-    { op, query, keys, values, scorer, normalizer, groupSize, layout, dropout: options.dropout, training },
+    { op, query, keys, values, scorer, normalizer, groupSize, layout, dropout: options.dropout, training, optionNames: attendOptionNames },
     options,
   );
   return runAttention(plan, scorer, normalizer, options.rng);

@@ -1,4 +1,4 @@
-import { checkConfigObject, div, type Tensor } from '@heed/tensor';
+import { checkConfigObject, checkOptionNames, div, type Tensor } from '@heed/tensor';
 import { applyKeep } from './apply-keep';
 import { checkTemperature } from './check-temperature';
 import { entmax15 } from './entmax15';
@@ -15,6 +15,7 @@ export class Entmax15 implements Normalizer {
 
   constructor(options: { temperature?: number } = {}) {
     checkConfigObject('Entmax15', options, false, '{ temperature }');
+    if (options !== undefined) checkOptionNames('Entmax15', options, ['temperature'], 'config');
     this.temperature = checkTemperature('Entmax15', options.temperature ?? 1);
   }
 

@@ -243,11 +243,13 @@ describe('fused ≡ plain for the variants and their combinations', () => {
 
   it("what does not fuse runs on the plain path with a reason ('auto'), and 'fused' refuses it", () => {
     const call = { op: 'attend', ...heads, normalizer: new Softmax() };
-    const reasonOf = (scorer: AttendOptions['scorer'] & object, options: Omit<AttendOptions, 'query' | 'keys' | 'values'> = {}) =>
-      planAttention(
-        { ...call, scorer: scorer as never, ...(options.normalizer ? { normalizer: options.normalizer as never } : {}) },
-        { needWeights: false, ...options },
+    const reasonOf = (scorer: AttendOptions['scorer'] & object, options: Omit<AttendOptions, 'query' | 'keys' | 'values'> = {}) => {
+      const { normalizer, ...callOptions } = options; // the normalizer is a part of the call, not one of its options
+      return planAttention(
+        { ...call, scorer: scorer as never, ...(normalizer ? { normalizer: normalizer as never } : {}) },
+        { needWeights: false, ...callOptions },
       ).reason;
+    };
     const own: ScoreBias = { kind: 'own-bias', bias: (Lq2, Lk2) => new Tensor(new Float32Array(Lq2 * Lk2), [1, Lq2, Lk2]) };
     expect(reasonOf(new BiasedScorer(own))).toMatch(/'own-bias' does not declare a fused bias/);
     expect(reasonOf(new BiasedScorer(new AlibiBias(H), { inner: new SoftcapScorer(2) }))).toMatch(/bias is added after the soft-cap/);

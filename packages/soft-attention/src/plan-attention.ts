@@ -3,6 +3,7 @@ import {
   broadcastShapes,
   broadcastStrides,
   checkFiniteOnDevice,
+  checkOptionNames,
   concat,
   ConfigError,
   formatShape,
@@ -133,7 +134,20 @@ export interface AttentionCall {
   visibleExtraKeys?: number;
   /** Leading key positions already checked finite by an earlier call (a key/value cache's), skipped by the scan. */
   checkedKeyPositions?: number;
+  /** The public call's own option names besides the attention options (attend: query, keys, ...; MultiHeadAttention: cache, ...). */
+  optionNames?: readonly string[];
 }
+
+/** The options every attention call takes (`AttentionCallOptions`): any other name is refused, with the nearest one. */
+export const attentionOptionNames: readonly string[] = [
+  'attentionMask',
+  'keyPaddingMask',
+  'additiveMask',
+  'causal',
+  'keepRule',
+  'needWeights',
+  'implementation',
+];
 
 /** Options renamed when the calls took one vocabulary: passing the old name would silently drop the mask, so it is refused. */
 const renamedOptions: readonly [string, string][] = [
@@ -197,6 +211,7 @@ export function planAttention(call: AttentionCall, options: AttentionCallOptions
       throw new ArgumentError(`the option ${old} is now called ${now} (one name in every attention call)`, { op, argument: old, shapes });
     }
   }
+  checkOptionNames(op, options, [...attentionOptionNames, ...(call.optionNames ?? [])], 'call', shapes);
   const layout = call.layout ?? 'heads-first';
   if (layout !== 'heads-first' && layout !== 'sequence-first') {
     throw new ArgumentError(`layout must be 'heads-first' or 'sequence-first', got ${JSON.stringify(layout)}`, {

@@ -1,4 +1,4 @@
-import { ConfigError, checkConfigObject, resolveRng, Module, type Rng, type Tensor } from '@heed/tensor';
+import { ConfigError, checkConfigObject, checkOptionNames, resolveRng, Module, type Rng, type Tensor } from '@heed/tensor';
 import type { Scorer } from '@heed/scorers';
 import { runAttention, type AttendResult } from './attend';
 import type { Normalizer } from './normalizer';
@@ -30,6 +30,7 @@ export class SoftAttention extends Module {
     super();
     const op = 'SoftAttention';
     checkConfigObject(op, options, false, '{ scorer, normalizer, dropout, rng }');
+    if (options !== undefined) checkOptionNames(op, options, ['scorer', 'normalizer', 'dropout', 'rng'], 'config');
     this.scorer = resolveScorer(options.scorer, { op });
     this.normalizer = resolveNormalizer(options.normalizer, op);
     const dropout = options.dropout ?? 0;

@@ -1,4 +1,4 @@
-import { checkConfigObject, div, softmax, type Tensor } from '@heed/tensor';
+import { checkConfigObject, checkOptionNames, div, softmax, type Tensor } from '@heed/tensor';
 import { applyKeep } from './apply-keep';
 import { checkTemperature } from './check-temperature';
 import { normalizerBrand, type FusedNormalizer, type Normalizer } from './normalizer';
@@ -19,6 +19,7 @@ export class Softmax implements Normalizer {
 
   constructor(options: SoftmaxOptions = {}) {
     checkConfigObject('Softmax', options, false, '{ temperature }');
+    if (options !== undefined) checkOptionNames('Softmax', options, ['temperature'], 'config');
     this.temperature = checkTemperature('Softmax', options.temperature ?? 1);
   }
 

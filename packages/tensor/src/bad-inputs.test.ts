@@ -282,6 +282,19 @@ const rows: Record<string, Row> = {
     argument: 'betas',
   },
   'Adam lr NaN': { call: () => new Adam(new Linear(2, 2).parameters(), { lr: NaN }), error: ConfigError, op: 'Adam', argument: 'lr' },
+  "Adam option 'weight_decay'": {
+    call: () => new Adam(new Linear(2, 2).parameters(), bad({ lr: 0.1, weight_decay: 0.01 })),
+    error: ConfigError,
+    op: 'Adam',
+    argument: 'weight_decay',
+  },
+  "SGD option 'momentun'": {
+    call: () => new SGD(new Linear(2, 2).parameters(), bad({ lr: 0.1, momentun: 0.9 })),
+    error: ConfigError,
+    op: 'SGD',
+    argument: 'momentun',
+  },
+  "Linear option 'biased'": { call: () => new Linear(2, 2, bad({ biased: false })), error: ConfigError, op: 'Linear', argument: 'biased' },
   'clipGradNorm(undefined, 1)': { call: () => clipGradNorm(bad(undefined), 1), error: ConfigError, op: 'clipGradNorm', argument: 'params' },
   'clipGradNorm(params, 0)': { call: () => clipGradNorm([], 0), error: ArgumentError, op: 'clipGradNorm', argument: 'maxNorm' },
 

@@ -94,6 +94,7 @@ export type {
 export { Module } from './nn/module';
 export { checkStateDictEntry } from './nn/check-state-dict-entry';
 export { checkConfigObject, checkPositiveInteger, checkBooleanOption, resolveRng, allocateWeights } from './nn/check-config';
+export { checkOptionNames } from './nn/check-option-names';
 export type { StateDictValue, StateDictValueOptions } from './nn/check-state-dict-entry';
 export { Parameter } from './nn/parameter';
 export { Linear } from './nn/linear';

@@ -1,6 +1,7 @@
 import {
   ConfigError,
   checkConfigObject,
+  checkOptionNames,
   resolveRng,
   embedding,
   Module,
@@ -37,6 +38,8 @@ export class RelativePositionBias extends Module implements ScoreBias {
   constructor(options: RelativePositionBiasOptions) {
     super();
     checkConfigObject('RelativePositionBias', options, true, '{ numHeads, ... }');
+    if (options !== undefined)
+      checkOptionNames('RelativePositionBias', options, ['numHeads', 'rng', 'bidirectional', 'numBuckets', 'maxDistance'], 'config');
     const { numHeads } = options;
     if (!Number.isInteger(numHeads) || numHeads < 1)
       throw new ConfigError(`numHeads must be a positive integer, got ${numHeads}`, { op: 'RelativePositionBias', argument: 'numHeads' });

@@ -5,6 +5,7 @@ import { allocateWeights, checkConfigObject, checkPositiveInteger, resolveRng } 
 import { normalInit } from './init';
 import { Module } from './module';
 import { Parameter } from './parameter';
+import { checkOptionNames } from './check-option-names';
 
 /** A lookup table of learned vectors: integer ids [...] -> [..., embeddingDim]; weight N(0, 1) as in PyTorch. */
 export class Embedding extends Module {
@@ -20,6 +21,7 @@ export class Embedding extends Module {
     checkPositiveInteger(op, 'numEmbeddings', numEmbeddings);
     checkPositiveInteger(op, 'embeddingDim', embeddingDim);
     checkConfigObject(op, options, false, '{ rng }');
+    if (options !== undefined) checkOptionNames(op, options, ['rng'], 'config');
     const rng = resolveRng(op, options.rng);
     this.weight = new Parameter(allocateWeights(op, 'embeddingDim', numEmbeddings, embeddingDim), [numEmbeddings, embeddingDim]);
     normalInit(this.weight, 0, 1, rng);
