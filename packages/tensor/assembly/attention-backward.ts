@@ -22,7 +22,7 @@
 // has dP − D = 0 exactly: no noise where the gradient is exactly 0.
 import { align64 } from './attention';
 import { addBiasGradientRow, BIAS_GRADIENTS, capOf, modifiesScores, modifyScoreRow, sinkOf } from './attention-variants';
-import { expF32x4, expNonPositiveF32x4 } from './exp';
+import { expF32x4, expNonPositiveF32x4, softmaxWeightF32x4 } from './exp';
 import { MR, NR, microKernel } from './matmul';
 import { pack, packSplat } from './pack';
 import { sliceAddress, zeroRows } from './slices';
@@ -208,7 +208,7 @@ export function attentionBackward(
               const sc = v128.load(pRow + at);
               const p = infinite
                 ? v128.and(f32x4.eq(sc, mV), invL)
-                : f32x4.mul(expNonPositiveF32x4(f32x4.pmin(f32x4.sub(sc, mV), zero)), invL); // masked: e^(−∞) = 0
+                : f32x4.mul(softmaxWeightF32x4(f32x4.pmin(f32x4.sub(sc, mV), zero)), invL); // masked: e^(−∞) = 0; as the forward's P
               let dx = f32x4.mul(p, f32x4.sub(v128.load(sRow + at), DV)); // ∂L/∂s = P ⊙ (dP − D)
               if (cap != 0) {
                 const t = f32x4.mul(sc, invCap); // s / cap = tanh(x / cap)
@@ -325,13 +325,13 @@ function rowStatistics(
       let c = 0;
       for (; c + 4 <= visible; c += 4) {
         const sc = v128.load(row + (<usize>c << 2));
-        sum = f32x4.add(sum, m == Infinity ? v128.and(f32x4.eq(sc, mV), f32x4.splat(1)) : expNonPositiveF32x4(f32x4.sub(sc, mV)));
+        sum = f32x4.add(sum, m == Infinity ? v128.and(f32x4.eq(sc, mV), f32x4.splat(1)) : softmaxWeightF32x4(f32x4.sub(sc, mV)));
       }
       const w = f32x4.add(sum, v128.shuffle<f32>(sum, sum, 2, 3, 0, 1));
       l += f32x4.extract_lane(w, 0) + f32x4.extract_lane(w, 1);
       for (; c < visible; c++) {
         const sc = load<f32>(row + (<usize>c << 2));
-        l += m == Infinity ? (sc == Infinity ? 1 : 0) : f32x4.extract_lane(expNonPositiveF32x4(f32x4.splat(sc - m)), 0);
+        l += m == Infinity ? (sc == Infinity ? 1 : 0) : f32x4.extract_lane(softmaxWeightF32x4(f32x4.splat(sc - m)), 0);
       }
       store<f32>(rowMax + (<usize>r << 2), m);
       store<f32>(rowSum + (<usize>r << 2), l);

@@ -10,7 +10,7 @@
 // elsewhere; softmax's limit). Values so large that O = Σ P·v could overflow (|v| > FLT_MAX / Lk) are
 // packed times 2^−e (exact) and out is scaled back by 2^e after O /= l, so out stays finite.
 import { modifiesScores, modifyScoreRow, sinkOf } from './attention-variants';
-import { expF32x4, expNonPositiveF32x4 } from './exp';
+import { expF32x4, softmaxWeightF32x4 } from './exp';
 import { MR, NR, ROW_FLOATS, microKernel, microKernelRows } from './matmul';
 import { pack, packSplat } from './pack';
 import { sliceAddress, zeroRows } from './slices';
@@ -215,7 +215,7 @@ export function attentionForward(
             let sv = f32x4.splat(0);
             for (let c = 0; c < bk4; c += 4) {
               const sc = v128.load(row + (<usize>c << 2));
-              const p = infinite ? v128.and(f32x4.eq(sc, mV), f32x4.splat(1)) : expNonPositiveF32x4(f32x4.sub(sc, mV)); // masked: e^(−∞) = 0
+              const p = infinite ? v128.and(f32x4.eq(sc, mV), f32x4.splat(1)) : softmaxWeightF32x4(f32x4.sub(sc, mV)); // masked: e^(−∞) = 0
               sv = f32x4.add(sv, p);
               v128.store(pRow + (<usize>c << 2), p);
             }

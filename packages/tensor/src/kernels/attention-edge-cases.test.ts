@@ -149,6 +149,24 @@ describe.each(kernelSets)('fused attention at the edges of float32 (%s kernels)'
     }
   });
 
+  it('is exact on peaked rows whose weights fall to e^−150 (ALiBi-like; the kernels flush weights under 2^−100 to 0)', () => {
+    // Query i against keys spread 0.5 apart: each row's weights run from 1 down to ~e^−150, through the subnormal
+    // range, times values as small as 1e-3 (products under float32's smallest normal where not flushed).
+    const c: AttentionCase = { n: 2, queryLength: 5, keyLength: 300, headDim: 2, valueDim: 6, scale: 1 };
+    const p = attentionProblemOf(c);
+    const q = Float32Array.from({ length: 2 * 5 * 2 }, (_, x) => (x % 2 === 0 ? 1 : 0.01 * x)); // [n, Lq, d]
+    const k = Float32Array.from({ length: 2 * 300 * 2 }, (_, x) => (x % 2 === 0 ? -0.5 * ((x >> 1) % 300) : Math.sin(x))); // [n, Lk, d]
+    const v = Float32Array.from({ length: 2 * 300 * 6 }, (_, x) => 1e-3 * Math.cos(x)); // [n, Lk, dv]
+    const dOut = Float32Array.from({ length: 2 * 5 * 6 }, (_, x) => Math.sin(3 * x)); // [n, Lq, dv]
+    const inputs = { q, k, v, dOut };
+    const got = run(p, inputs);
+    const ref = naiveAttention(p, inputs); // float64
+    for (const key of ['out', 'lse', 'dq', 'dk', 'dv'] as const) {
+      expect(got[key].some(Number.isNaN), `${name} ${key} has NaN`).toBe(false);
+      expectClose(got[key], ref[key], { atol: 1e-7, rtol: 1e-5 }, `${name} ${key}`);
+    }
+  });
+
   it('agrees with the plain path (softmax(scale·Q Kᵀ) V) when q·k overflows float32 (issue #4)', () => {
     const q = new Tensor(Float32Array.of(1e20, 1e20, 1, -1), [1, 2, 2]); // [B, Lq, d]
     const k = new Tensor(Float32Array.of(1e20, 1e20, 1e-20, 1e-20, -1e20, -1e20, 3e19, 1e20), [1, 4, 2]); // [B, Lk, d]
