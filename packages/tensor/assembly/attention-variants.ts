@@ -22,6 +22,30 @@ export const KEY_SEGMENTS: usize = 36;
 export const BIAS_GRADIENTS: usize = 40;
 
 /**
+ * The constants of capF32x4, each in four lanes, in memory: inside a busy loop V8 rebuilds a v128 constant at every
+ * use (three instructions), where a value loaded from memory costs one load (as exp.ts's EXP_TABLE).
+ */
+const CAP_TABLE: usize = memory.data<f32>(
+  [
+    0.25, 0.25, 0.25, 0.25,
+    // tanh y = y − y³/3 + 2y⁵/15 − 17y⁷/315 + 62y⁹/2835: the coefficients of y², from y⁸ down
+    62.0 / 2835, 62.0 / 2835, 62.0 / 2835, 62.0 / 2835,
+    -17.0 / 315, -17.0 / 315, -17.0 / 315, -17.0 / 315,
+    2.0 / 15, 2.0 / 15, 2.0 / 15, 2.0 / 15,
+    -1.0 / 3, -1.0 / 3, -1.0 / 3, -1.0 / 3,
+    1, 1, 1, 1,
+    -0.0, -0.0, -0.0, -0.0,
+  ],
+  16,
+);
+
+/** Row i of CAP_TABLE. */
+// @ts-ignore: decorator
+@inline function capConstant(i: i32): v128 {
+  return v128.load(CAP_TABLE + <usize>(i << 4));
+}
+
+/**
  * cap·tanh(x / cap) lane-wise. When every |x| < cap / 4 (most scores, for a cap well above them): the odd
  * Taylor polynomial of tanh to degree 9 (remainder < 0.0089·(1/4)¹¹ < 3e-9). Otherwise cap·(1 − e) / (1 + e) with
  * e = e^(−2|x| / cap) ∈ (0, 1] and x's sign, whose absolute error is a few float32 ulp of cap (the cancellation
@@ -31,18 +55,18 @@ export const BIAS_GRADIENTS: usize = 40;
 // @ts-ignore: decorator
 @inline export function capF32x4(x: v128, capV: v128, invCap: v128, minusTwoOverCap: v128): v128 {
   const y = f32x4.mul(x, invCap);
-  if (!v128.any_true(f32x4.ge(f32x4.abs(y), f32x4.splat(0.25)))) {
+  if (!v128.any_true(f32x4.ge(f32x4.abs(y), capConstant(0)))) {
     const y2 = f32x4.mul(y, y);
-    // tanh y = y − y³/3 + 2y⁵/15 − 17y⁷/315 + 62y⁹/2835
-    let p = f32x4.splat(62.0 / 2835);
-    p = f32x4.add(f32x4.mul(p, y2), f32x4.splat(-17.0 / 315));
-    p = f32x4.add(f32x4.mul(p, y2), f32x4.splat(2.0 / 15));
-    p = f32x4.add(f32x4.mul(p, y2), f32x4.splat(-1.0 / 3));
+    let p = capConstant(1);
+    p = f32x4.add(f32x4.mul(p, y2), capConstant(2));
+    p = f32x4.add(f32x4.mul(p, y2), capConstant(3));
+    p = f32x4.add(f32x4.mul(p, y2), capConstant(4));
     return f32x4.add(x, f32x4.mul(f32x4.mul(p, y2), x)); // cap·tanh(y) = x + x·y²·p
   }
   const e = expNonPositiveF32x4(f32x4.mul(f32x4.abs(x), minusTwoOverCap)); // e^(−2|x|/cap)
-  const magnitude = f32x4.div(f32x4.mul(capV, f32x4.sub(f32x4.splat(1), e)), f32x4.add(f32x4.splat(1), e));
-  return v128.or(magnitude, v128.and(x, f32x4.splat(-0.0))); // with x's sign
+  const one = capConstant(5);
+  const magnitude = f32x4.div(f32x4.mul(capV, f32x4.sub(one, e)), f32x4.add(one, e));
+  return v128.or(magnitude, v128.and(x, capConstant(6))); // with x's sign
 }
 
 /**
