@@ -20,6 +20,7 @@ import { CAUSAL_LENGTH } from './targets.mjs';
 import { resolveRuntime } from './runtime.mjs';
 import { buildLabel } from './wasm-build.mjs';
 import { runVariantRows } from './variant-rows.mjs';
+import { runProfile } from './profile-rows.mjs';
 
 // --gpu: heed on WebGPU against its GPU peers and heed on the CPU (gpu.mjs), a bench of its own.
 if (process.argv.includes('--gpu')) {
@@ -57,6 +58,7 @@ const KNOWN = [
   'out',
   'variants-only',
   'no-variants',
+  'no-profile',
 ];
 for (const [i, a] of argv.entries()) {
   const name = a.startsWith('--') ? a.slice(2).split('=')[0] : null;
@@ -381,6 +383,12 @@ writeFileSync(join(resultsDir, 'gflops.svg'), gflopsSvg(results, meta));
 console.log(
   `\nwrote ${relative(process.cwd(), join(resultsDir, 'latest.json'))} and ${relative(process.cwd(), join(resultsDir, 'gflops.svg'))} (${meta.seconds} s)`,
 );
+
+// What explains the MHA ratios and what limits them (profile-rows.mjs): not in --quick, whose lengths stop short of L = 1024.
+if (!flag('no-profile') && config.mode !== 'quick' && heedIds.includes('heed-wasm1')) {
+  const profile = await runProfile({ runtime });
+  writeFileSync(join(resultsDir, 'profile.json'), `${JSON.stringify({ date: meta.date, node: runtime.node, ...profile }, null, 2)}\n`);
+}
 
 if (!flag('no-variants')) {
   const variants = await runVariantRows({ mode: config.mode, runtime });
