@@ -246,12 +246,11 @@ export class MultiHeadAttention<Spec extends ScorerLike = ScorerLike, S = Scorer
     this.checkInputs(query, key, value, cache, op);
     checkFiniteInput(op, 'query', query);
     // Padded positions may hold anything (they are never read): with a keyPaddingMask the attention call checks the rest.
-    if (options.keyPaddingMask === undefined)
-      for (const [argument, x] of [
-        ['key', key],
-        ['value', value],
-      ] as const)
-        checkFiniteInput(op, argument, x);
+    // Self-attention passes one tensor three times: it is scanned once.
+    if (options.keyPaddingMask === undefined) {
+      if (key !== query) checkFiniteInput(op, 'key', key);
+      if (value !== query && value !== key) checkFiniteInput(op, 'value', value);
+    }
     // A call that throws changes nothing: the cache gets back what it held.
     const run = () => this.attendAll(query, key, value, options, op);
     return cache ? cache.transaction(run) : run();
