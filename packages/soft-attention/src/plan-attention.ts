@@ -6,6 +6,7 @@ import {
   checkOptionNames,
   concat,
   ConfigError,
+  DeviceError,
   formatShape,
   full,
   mul,
@@ -245,11 +246,23 @@ export function planAttention(call: AttentionCall, options: AttentionCallOptions
   const explicit =
     options.attentionMask === undefined
       ? null
-      : viewMask(call, toMaskNamed(op, 'attentionMask', options.attentionMask), maskTarget, 'attentionMask', shapes); // broadcastable to [..., H, Lq, Lk − X]
+      : viewMask(
+          call,
+          hostMask(op, 'attentionMask', toMaskNamed(op, 'attentionMask', options.attentionMask), shapes),
+          maskTarget,
+          'attentionMask',
+          shapes,
+        ); // broadcastable to [..., H, Lq, Lk − X]
   const padding =
     options.keyPaddingMask === undefined
       ? null
-      : checkPadding(op, toMaskNamed(op, 'keyPaddingMask', options.keyPaddingMask), lead, maskedKeys, shapes); // [B, Lk − X]
+      : checkPadding(
+          op,
+          hostMask(op, 'keyPaddingMask', toMaskNamed(op, 'keyPaddingMask', options.keyPaddingMask), shapes),
+          lead,
+          maskedKeys,
+          shapes,
+        ); // [B, Lk − X]
   const paddingView = padding
     ? reshape(padding, lead.length === 0 ? [1, maskedKeys] : [lead[0]!, ...ones(lead.length - 1), 1, maskedKeys])
     : null; // [B, 1.., 1, Lk − X]
@@ -272,6 +285,13 @@ export function planAttention(call: AttentionCall, options: AttentionCallOptions
         argument: 'additiveMask',
         shapes,
       });
+    const device = options.additiveMask.device;
+    if (device !== 'cpu' && device !== call.query.device) {
+      throw new DeviceError(
+        `additiveMask ${formatShape(options.additiveMask.shape)} is on '${device}' but ${names.query} is on '${call.query.device}': pass it on the CPU (heed uploads it for a device call) or on the device of the call`,
+        { op, argument: 'additiveMask', shapes: { ...shapes, additiveMask: options.additiveMask.shape } },
+      );
+    }
     additive = viewMask(call, options.additiveMask, maskTarget, 'additiveMask', shapes); // broadcastable to [..., H, Lq, Lk − X]
     checkFinite(op, 'additiveMask', additive, { allowNegativeInfinity: true });
     if (extra > 0) additive = padKeys(additive, extra, 0); // [.., Lq, Lk]
@@ -701,6 +721,18 @@ function toMaskNamed(op: string, argument: string, mask: MaskLike): Tensor {
   if (!(mask instanceof Tensor) && !Array.isArray(mask))
     throw new ArgumentError(`${argument} must be a Tensor or nested arrays of 0/1 or booleans, got ${describe(mask)}`, { op, argument });
   return toMask(mask);
+}
+
+/**
+ * `mask` if it is a host tensor. Keep-masks live on the CPU, whatever the device of the call: heed reads them there
+ * to choose which keys are read (the padding, the fused kernels' key bounds) and uploads what a device call needs.
+ */
+function hostMask(op: string, argument: string, mask: Tensor, shapes: Record<string, readonly number[]>): Tensor {
+  if (mask.device === 'cpu') return mask;
+  throw new DeviceError(
+    `${argument} ${formatShape(mask.shape)} is on '${mask.device}': keep-masks are host tensors (heed reads them on the CPU and uploads what a device call needs); pass it on the CPU (\`await toCpu(mask)\`)`,
+    { op, argument, shapes: { ...shapes, [argument]: mask.shape } },
+  );
 }
 
 /** Keep-masks ANDed (broadcasting); null when none. */
