@@ -53,6 +53,12 @@ const rows: Record<string, Row> = {
     argument: 'casual',
     shapes: { query: query.shape, keys: keys.shape, values: values.shape },
   },
+  "training 'yes'": { call: () => attend({ ...qkv, dropout: 0.5, training: bad('yes') }), error: ArgumentError, argument: 'training' },
+  'rng 5 (refused at the call, even without dropout)': {
+    call: () => attend({ ...qkv, rng: bad(5) }),
+    error: ArgumentError,
+    argument: 'rng',
+  },
   "option 'keyPaddingMsk'": {
     call: () => attend({ ...qkv, ...bad({ keyPaddingMsk: ones([2, 4]) }) }),
     error: ArgumentError,

@@ -6,6 +6,7 @@ import {
   defaultRng,
   deviceBackend,
   dropout,
+  expectRng,
   isHeedError,
   matmul,
   permute,
@@ -91,6 +92,7 @@ export function attend(options: AttendOptions): AttendResult {
   const op = 'attend';
   if (typeof options !== 'object' || options === null)
     throw new ArgumentError(`takes one options object { query, keys, values, ... }, got ${String(options)}`, { op, argument: 'options' });
+  if (options.rng !== undefined) expectRng(op, 'rng', options.rng); // at the call, not when dropout first draws
   const scorer = resolveScorer(options.scorer, { op });
   const normalizer = resolveNormalizer(options.normalizer, op);
   const { query, keys, values, groupSize, layout, training } = options;

@@ -301,7 +301,10 @@ export function planAttention(call: AttentionCall, options: AttentionCallOptions
   if (typeof dropout !== 'number' || !(dropout >= 0 && dropout < 1)) {
     throw new ArgumentError(`dropout must be a probability in [0, 1), got ${describe(dropout)}`, { op, argument: 'dropout', shapes });
   }
-  const activeDropout = (call.training ?? true) ? dropout : 0;
+  const training = call.training ?? true;
+  if (typeof training !== 'boolean')
+    throw new ArgumentError(`training must be true or false, got ${describe(training)}`, { op, argument: 'training', shapes });
+  const activeDropout = training ? dropout : 0;
   const needWeights = options.needWeights ?? true;
   if (typeof needWeights !== 'boolean')
     throw new ArgumentError(`needWeights must be true or false, got ${describe(needWeights)}`, { op, argument: 'needWeights', shapes });
