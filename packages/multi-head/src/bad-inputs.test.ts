@@ -299,6 +299,13 @@ describe('MultiHeadAttention.forward refuses bad inputs and changes no state', (
   const rows: Record<string, Row> = {
     'query = nested array': { call: () => layer.forward(bad([[1]]), key, value), error: ArgumentError, op, argument: 'query' },
     'value = null': { call: () => layer.forward(query, key, bad(null)), error: ArgumentError, op, argument: 'value' },
+    'options null': { call: () => layer.forward(query, key, value, bad(null)), error: ArgumentError, op, argument: 'options' },
+    "averageHeadWeights 'no'": {
+      call: () => layer.forward(query, key, value, { averageHeadWeights: bad('no') }),
+      error: ArgumentError,
+      op,
+      argument: 'averageHeadWeights',
+    },
     "option 'averageHeadWeight'": {
       call: () => layer.forward(query, key, value, bad({ averageHeadWeight: false })),
       error: ArgumentError,

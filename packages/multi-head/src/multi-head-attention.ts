@@ -242,8 +242,18 @@ export class MultiHeadAttention<Spec extends ScorerLike = ScorerLike, S = Scorer
   forward(query: Tensor, key: Tensor, value: Tensor, options?: MultiHeadForwardOptions): MultiHeadAttentionResult;
   forward(query: Tensor, key: Tensor, value: Tensor, options: MultiHeadForwardOptions = {}): MultiHeadAttentionResult {
     const op = 'MultiHeadAttention.forward';
+    if (typeof options !== 'object' || options === null)
+      throw new ArgumentError(`options must be an object { attentionMask, causal, cache, ... }, got ${String(options)}`, {
+        op,
+        argument: 'options',
+      });
     const cache = options.cache;
     this.checkInputs(query, key, value, cache, op);
+    if (options.averageHeadWeights !== undefined && typeof options.averageHeadWeights !== 'boolean')
+      throw new ArgumentError(`averageHeadWeights must be true or false, got ${String(options.averageHeadWeights)}`, {
+        op,
+        argument: 'averageHeadWeights',
+      });
     checkFiniteInput(op, 'query', query);
     // Padded positions may hold anything (they are never read): with a keyPaddingMask the attention call checks the rest.
     // Self-attention passes one tensor three times: it is scanned once.
