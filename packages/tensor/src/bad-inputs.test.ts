@@ -18,6 +18,7 @@ import { concat } from './ops/concat';
 import { dropout } from './ops/dropout';
 import { embedding, gather } from './ops/gather';
 import { linear } from './ops/linear';
+import { scaledDotProductAttention } from './ops/scaled-dot-product-attention';
 import { crossEntropy, mseLoss } from './ops/losses';
 import { matmul } from './ops/matmul';
 import { permute, transpose } from './ops/permute';
@@ -122,6 +123,18 @@ const rows: Record<string, Row> = {
   // ops given nested arrays, null, strings
   'matmul(nested, tensor)': { call: () => matmul(bad(nested), t([2, 2])), error: ArgumentError, op: 'matmul', argument: 'a' },
   'matmul(tensor, nested)': { call: () => matmul(t([2, 2]), bad(nested)), error: ArgumentError, op: 'matmul', argument: 'b' },
+  'scaledDotProductAttention(q, k, v, null)': {
+    call: () => scaledDotProductAttention(t([2, 4]), t([3, 4]), t([3, 4]), bad(null)),
+    error: ArgumentError,
+    op: 'scaledDotProductAttention',
+    argument: 'options',
+  },
+  'scaledDotProductAttention(nested, k, v)': {
+    call: () => scaledDotProductAttention(bad([[1]]), t([3, 4]), t([3, 4])),
+    error: ArgumentError,
+    op: 'scaledDotProductAttention',
+    argument: 'query',
+  },
   'matmul(tensor, null)': { call: () => matmul(t([2, 2]), bad(null)), error: ArgumentError, op: 'matmul', argument: 'b' },
   'matmul [2, 3] x [2, 3]': {
     call: () => matmul(t([2, 3]), t([2, 3])),

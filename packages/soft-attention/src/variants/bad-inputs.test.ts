@@ -67,6 +67,24 @@ interface Row {
 }
 
 const rope: Record<string, Row> = {
+  'applyRotaryEmbedding(x, null)': {
+    call: () => applyRotaryEmbedding(t([2, 3, 4]), bad(null)),
+    error: ArgumentError,
+    op: 'applyRotaryEmbedding',
+    argument: 'options',
+  },
+  'linearAttention(q, k, v, null)': {
+    call: () => linearAttention(t([2, 3, 4]), t([2, 3, 4]), t([2, 3, 4]), bad(null)),
+    error: ArgumentError,
+    op: 'linearAttention',
+    argument: 'options',
+  },
+  'linearAttentionWeights(q, k, null)': {
+    call: () => linearAttentionWeights(t([2, 3, 4]), t([2, 3, 4]), bad(null)),
+    error: ArgumentError,
+    op: 'linearAttentionWeights',
+    argument: 'options',
+  },
   'applyRotaryEmbedding odd d': {
     call: () => applyRotaryEmbedding(t([2, 3, 5])),
     error: ShapeError,

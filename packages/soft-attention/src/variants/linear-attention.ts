@@ -34,7 +34,7 @@ export interface LinearAttentionOptions {
  * positions, a C×C product each). No 1/√d, no softmax, no ε.
  */
 export function linearAttention(query: Tensor, keys: Tensor, values: Tensor, options: LinearAttentionOptions = {}): Tensor {
-  checkLinearAttentionInputs('linearAttention', query, keys, values, options.causal ?? false);
+  checkLinearAttentionInputs('linearAttention', query, keys, values, optionsOf('linearAttention', options).causal ?? false);
   const phiQuery = queryFeatures(query); // [..., Lq, d], largest entry 1 per row (the output does not change)
   const phiKey = eluFeatureMap(keys); // [..., Lk, d]
   if (options.causal) {
@@ -84,13 +84,19 @@ function causalByChunks(phiQuery: Tensor, phiKey: Tensor, values: Tensor): Tenso
   return outputs.length === 1 ? outputs[0]! : concat(outputs, -2); // [..., L, dv]
 }
 
+/** `options` if it is an object; an ArgumentError naming `op` otherwise. */
+function optionsOf(op: string, options: LinearAttentionOptions): LinearAttentionOptions {
+  if (typeof options === 'object' && options !== null) return options;
+  throw new ArgumentError(`options must be an object { causal }, got ${String(options)}`, { op, argument: 'options' });
+}
+
 /**
  * The weights linear attention implies, for inspection: φ(q_i)·φ(k_j) / Σ_j' φ(q_i)·φ(k_j') (0 for
  * j > i when causal); rows sum to 1 and `weights · values` is `linearAttention`'s output. This one
  * builds the [..., Lq, Lk] matrix. query [..., Lq, d], keys [..., Lk, d] -> [..., Lq, Lk].
  */
 export function linearAttentionWeights(query: Tensor, keys: Tensor, options: LinearAttentionOptions = {}): Tensor {
-  checkLinearAttentionInputs('linearAttentionWeights', query, keys, null, options.causal ?? false);
+  checkLinearAttentionInputs('linearAttentionWeights', query, keys, null, optionsOf('linearAttentionWeights', options).causal ?? false);
   const similarity = matmul(queryFeatures(query), eluFeatureMap(keys), { transposeB: true }); // [..., Lq, Lk]
   const Lq = query.shape[query.rank - 2]!;
   const Lk = keys.shape[keys.rank - 2]!;

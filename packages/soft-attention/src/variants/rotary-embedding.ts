@@ -130,6 +130,8 @@ export function checkRotaryOptions(
   options: { base?: number; style?: RotaryStyle; positionOffset?: number; positions?: ArrayLike<number> },
   Failure: typeof ArgumentError | typeof ConfigError = ArgumentError,
 ): { base: number; style: RotaryStyle } {
+  if (typeof options !== 'object' || options === null)
+    throw new Failure(`options must be an object { base, style, ... }, got ${String(options)}`, { op, argument: 'options' });
   const base = options.base ?? 10000;
   if (!Number.isFinite(base) || base <= 1) throw new Failure(`base must be a finite number > 1, got ${base}`, { op, argument: 'base' });
   const style = options.style ?? 'rotate-half';

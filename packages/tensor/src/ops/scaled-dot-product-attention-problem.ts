@@ -1,4 +1,5 @@
 import { ArgumentError } from '../errors/argument-error';
+import { describeValue, expectTensor } from '../expect-tensor';
 import { formatShape } from '../errors/heed-error';
 import { ShapeError } from '../errors/shape-error';
 import type { AttentionProblem } from '../kernels/attention';
@@ -80,6 +81,11 @@ export function resolveAttention(
   values: Tensor | null,
   options: ScaledDotProductAttentionOptions,
 ): ResolvedAttention {
+  expectTensor(op, 'query', query);
+  expectTensor(op, 'keys', keys);
+  if (values !== null) expectTensor(op, 'values', values);
+  if (typeof options !== 'object' || options === null)
+    throw new ArgumentError(`options must be an object, got ${describeValue(options)}`, { op, argument: 'options' });
   const shapes: Record<string, readonly number[]> = { query: query.shape, keys: keys.shape };
   if (values) shapes.values = values.shape;
   const layout = options.layout ?? 'heads-first';
