@@ -1,4 +1,4 @@
-import { DeviceError, Rng, randn, registerDevice, tensor, toDevice, unregisterDevice } from '@heed/tensor';
+import { DeviceError, Rng, randn, registerDevice, type Tensor, tensor, toDevice, unregisterDevice } from '@heed/tensor';
 import { createHostDeviceBackend, expectHeedError } from '@heed/tensor/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { attend } from './attend';
@@ -13,12 +13,12 @@ afterAll(() => unregisterDevice(DEVICE));
 
 describe('attend with masks on a device', () => {
   const rng = new Rng(3);
-  const [query, keys, values] = [0, 1, 2].map(() => randn([1, 2, 3, 4], rng)); // [B, H, L, d]
+  const [query, keys, values] = [0, 1, 2].map(() => randn([1, 2, 3, 4], rng)) as [Tensor, Tensor, Tensor]; // [B, H, L, d]
   const shapes = { query: [1, 2, 3, 4], keys: [1, 2, 3, 4], values: [1, 2, 3, 4] };
 
   it('refuses a keep-mask on a device, naming the call, the mask and its shape, on every path', async () => {
     const mask = await toDevice(tensor([[1, 1, 0]]), DEVICE); // [1, Lk]
-    const onDevice = await Promise.all([query, keys, values].map((t) => toDevice(t, DEVICE)));
+    const onDevice = (await Promise.all([query, keys, values].map((t) => toDevice(t, DEVICE)))) as [Tensor, Tensor, Tensor];
     for (const [q, k, v] of [[query, keys, values], onDevice] as const)
       for (const needWeights of [true, false]) {
         const error = expectHeedError(() => attend({ query: q, keys: k, values: v, attentionMask: mask, needWeights }), DeviceError, {
@@ -36,7 +36,7 @@ describe('attend with masks on a device', () => {
 
   it('takes the same masks on the CPU for a device call, with the CPU results', async () => {
     const mask = tensor([[1, 1, 0]]);
-    const [q, k, v] = await Promise.all([query, keys, values].map((t) => toDevice(t, DEVICE)));
+    const [q, k, v] = (await Promise.all([query, keys, values].map((t) => toDevice(t, DEVICE)))) as [Tensor, Tensor, Tensor];
     for (const needWeights of [true, false]) {
       const onCpu = attend({ query, keys, values, attentionMask: mask, keyPaddingMask: mask, needWeights }).context;
       const onHost = attend({ query: q, keys: k, values: v, attentionMask: mask, keyPaddingMask: mask, needWeights }).context;
@@ -48,7 +48,7 @@ describe('attend with masks on a device', () => {
   it('takes an additive mask on the call’s device, refuses one on another device by name', async () => {
     const additive = tensor([[0, -1, -Infinity]]); // [1, Lk]
     const onDevice = await toDevice(additive, DEVICE);
-    const [q, k, v] = await Promise.all([query, keys, values].map((t) => toDevice(t, DEVICE)));
+    const [q, k, v] = (await Promise.all([query, keys, values].map((t) => toDevice(t, DEVICE)))) as [Tensor, Tensor, Tensor];
     const want = attend({ query, keys, values, additiveMask: additive }).context.data;
     expect(Array.from(await attend({ query: q, keys: k, values: v, additiveMask: onDevice }).context.read())).toEqual(Array.from(want));
     const error = expectHeedError(() => attend({ query, keys, values, additiveMask: onDevice }), DeviceError, {
