@@ -10,13 +10,35 @@
 // arguments (--single-process, site isolation off, ...) break the cross-origin isolation heed's
 // threads need; run.mjs passes its own.
 //
-// Shared by the demo's e2e (apps/demo/e2e) and @heed/webgpu's tests (which use the SwiftShader Vulkan driver
+// Shared by the demo's e2e (apps/demo/e2e), the GPU bench's browser route and @heed/webgpu's tests (which use the SwiftShader Vulkan driver
 // that ships beside the browser). Each caller passes its package folder: @sparticuz/chromium is resolved from
 // there and extracted under its node_modules/.cache.
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+
+/**
+ * Chromium's flags for heed's pages: WebGPU on (`--enable-unsafe-webgpu`: without it navigator.gpu finds no adapter on
+ * Linux; with no GPU Chromium falls back to the SwiftShader Vulkan that ships beside it), no sandbox (CI containers
+ * have no user namespaces), and nothing that reaches the network. Used by the demo's e2e, @heed/webgpu's browser
+ * tests and the GPU bench's browser route.
+ */
+export const WEBGPU_PAGE_FLAGS = [
+  '--enable-unsafe-webgpu',
+  '--no-sandbox',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--disable-quic',
+];
+
+/**
+ * On SwiftShader: Dawn's zero fill of workgroup memory off. SwiftShader compiles that fill element by element (seconds
+ * per attention kernel), and heed's kernels never read workgroup memory they did not write.
+ */
+export const SWIFTSHADER_FLAGS = ['--enable-dawn-features=disable_workgroup_init'];
 
 const PACKAGE = '@sparticuz/chromium';
 const MARKER = 'heed-extracted.json';

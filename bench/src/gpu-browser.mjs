@@ -15,17 +15,6 @@ const here = dirname(fileURLToPath(import.meta.url));
 const bench = join(here, '..');
 const root = join(bench, '..');
 
-/** Chromium's flags: WebGPU on (Linux needs --enable-unsafe-webgpu), no network, no sandbox (containers). */
-export const CHROMIUM_FLAGS = [
-  '--enable-unsafe-webgpu',
-  '--no-sandbox',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--disable-quic',
-];
-
 async function bundlePage() {
   const esbuild = createRequire(join(root, 'packages', 'webgpu', 'package.json'))('esbuild');
   const built = await esbuild.build({
@@ -63,14 +52,14 @@ function serve(script) {
 
 /** Runs the rows in the page; resolves to the exit code. */
 export async function runGpuBrowser(options, out) {
-  const { findChromium } = await import('../../scripts/chromium.mjs');
+  const { findChromium, SWIFTSHADER_FLAGS, WEBGPU_PAGE_FLAGS } = await import('../../scripts/chromium.mjs');
   const { chromium } = await import('playwright-core');
   const found = await findChromium(bench, { allowOverride: true });
   const server = await serve(await bundlePage());
   // Where Dawn in Node finds no GPU, Chromium will be on SwiftShader too: turn off Dawn's zero fill of workgroup
   // memory there as @heed/webgpu's browser tests do (SwiftShader compiles it element by element, seconds a kernel).
   const software = (await probeAdapter()) === null;
-  const args = software ? [...CHROMIUM_FLAGS, '--enable-dawn-features=disable_workgroup_init'] : CHROMIUM_FLAGS;
+  const args = software ? [...WEBGPU_PAGE_FLAGS, ...SWIFTSHADER_FLAGS] : WEBGPU_PAGE_FLAGS;
   const browser = await chromium.launch({ executablePath: found.path, headless: true, args });
   try {
     const page = await browser.newPage();
@@ -79,7 +68,7 @@ export async function runGpuBrowser(options, out) {
     page.setDefaultTimeout(0);
     await page.goto(`http://127.0.0.1:${server.address().port}/`);
     await page.waitForFunction(() => typeof globalThis.heedGpuBench === 'function');
-    console.log(`Chromium ${browser.version()} (${found.source}), headless, ${CHROMIUM_FLAGS[0]}; running the rows in the page …`);
+    console.log(`Chromium ${browser.version()} (${found.source}), headless, ${WEBGPU_PAGE_FLAGS[0]}; running the rows in the page …`);
     const result = await page.evaluate((o) => globalThis.heedGpuBench(o), { ...options, out: null });
     const softwareAdapter = !result.adapter || /swiftshader/i.test(`${result.adapter.architecture} ${result.adapter.description}`);
     const header = [

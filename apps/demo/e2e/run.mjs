@@ -27,7 +27,7 @@ import {
   SoftmaxWithSinks,
 } from '@heed/soft-attention';
 import { preview } from 'vite';
-import { findChromium } from './chromium.mjs';
+import { findChromium, SWIFTSHADER_FLAGS, WEBGPU_PAGE_FLAGS } from './chromium.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 // screenshots/ by default (git-ignored); `--screenshots docs` refreshes the images the READMEs show
@@ -216,19 +216,8 @@ const userDataDir = mkdtempSync(join(tmpdir(), 'heed-e2e-chromium-'));
 const context = await chromium.launchPersistentContext(userDataDir, {
   executablePath: CHROMIUM,
   headless: true,
-  args: [
-    '--headless',
-    '--no-sandbox',
-    // WebGPU on SwiftShader (Chromium's software adapter); the kernels never read workgroup memory they have not
-    // written, so Dawn's zero-fill of it (slow on SwiftShader) is turned off, as in @heed/webgpu's browser tests
-    '--enable-unsafe-webgpu',
-    '--enable-dawn-features=disable_workgroup_init',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-    '--no-first-run',
-    '--disable-quic',
-  ],
+  // WebGPU on SwiftShader (Chromium's software adapter), offline, as in @heed/webgpu's browser tests
+  args: ['--headless', ...WEBGPU_PAGE_FLAGS, ...SWIFTSHADER_FLAGS],
   viewport: { width: 1280, height: 900 },
   deviceScaleFactor: 1,
 });

@@ -3,25 +3,10 @@
 import { fileURLToPath } from 'node:url';
 import { type Browser, chromium } from 'playwright-core';
 // @ts-expect-error: a plain ES module script shared with the demo's e2e (no type declarations)
-import { findChromium } from '../../../../scripts/chromium.mjs';
+import { findChromium, SWIFTSHADER_FLAGS, WEBGPU_PAGE_FLAGS } from '../../../../scripts/chromium.mjs';
 
-/**
- * The flags: `--enable-unsafe-webgpu` is the one that matters (without it navigator.gpu finds no adapter on
- * Linux); Chromium then picks SwiftShader's Vulkan, which ships beside the browser, as a fallback adapter.
- * The rest keep the browser from reaching the network. No sandbox: CI containers have no user namespaces.
- * `disable_workgroup_init`: as in test/test-gpu.ts, SwiftShader compiles Dawn's zero fill of workgroup memory
- * element by element (seconds per attention kernel); heed's kernels never read workgroup memory they did not write.
- */
-export const WEBGPU_FLAGS = [
-  '--enable-unsafe-webgpu',
-  '--enable-dawn-features=disable_workgroup_init',
-  '--no-sandbox',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--disable-quic',
-] as const;
+/** The flags: WebGPU on SwiftShader, offline (see scripts/chromium.mjs). */
+export const WEBGPU_FLAGS: readonly string[] = [...WEBGPU_PAGE_FLAGS, ...SWIFTSHADER_FLAGS];
 
 export interface LaunchedChromium {
   readonly browser: Browser;
