@@ -4,7 +4,6 @@ import {
   ConfigError,
   checkBooleanOption,
   checkConfigObject,
-  checkOptionNames,
   checkPositiveInteger,
   resolveRng,
   formatShape,
@@ -161,8 +160,7 @@ export class MultiHeadAttention<Spec extends ScorerLike = ScorerLike, S = Scorer
   constructor(options: MultiHeadAttentionOptions & { scorer?: Spec }) {
     super();
     const op = 'MultiHeadAttention';
-    checkConfigObject(op, options, true, '{ embedDim, numHeads, ... }');
-    checkOptionNames(op, options, multiHeadOptionNames, 'config');
+    checkConfigObject(op, options, true, '{ embedDim, numHeads, ... }', multiHeadOptionNames);
     this.embedDim = checkPositiveInteger(op, 'embedDim', options.embedDim);
     this.numHeads = checkPositiveInteger(op, 'numHeads', options.numHeads);
     this.numKeyValueHeads = checkPositiveInteger(op, 'numKeyValueHeads', options.numKeyValueHeads ?? this.numHeads);

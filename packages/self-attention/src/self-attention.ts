@@ -2,7 +2,6 @@ import {
   ArgumentError,
   checkBooleanOption,
   checkConfigObject,
-  checkOptionNames,
   checkPositiveInteger,
   ConfigError,
   resolveRng,
@@ -104,8 +103,7 @@ export class SelfAttention<Spec extends ScorerLike = ScorerLike, S = ScorerFor<S
   constructor(options: SelfAttentionOptions & { scorer?: Spec }) {
     super();
     const op = 'SelfAttention';
-    checkConfigObject(op, options, true, '{ inputDim, keyDim, valueDim, ... }');
-    checkOptionNames(op, options, selfAttentionOptionNames, 'config');
+    checkConfigObject(op, options, true, '{ inputDim, keyDim, valueDim, ... }', selfAttentionOptionNames);
     this.inputDim = checkPositiveInteger(op, 'inputDim', options.inputDim);
     this.keyDim = checkPositiveInteger(op, 'keyDim', options.keyDim);
     this.valueDim = checkPositiveInteger(op, 'valueDim', options.valueDim);

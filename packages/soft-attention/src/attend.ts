@@ -168,8 +168,8 @@ function plainAttention(plan: AttentionPlan, scorer: Scorer, normalizer: Normali
 
 /**
  * The additive mask where the scores live: a host mask (masks are built on the CPU, as keep-masks are) is uploaded for
- * a call on a device. Same shape. A mask on another device, or a host one that tracks a gradient (an upload would lose
- * it), is left as it is, for `add` to refuse by name.
+ * a call on a device. Same shape. (The planner has refused one on another device.) A host one that tracks a gradient
+ * (an upload would lose it) is left as it is, for `add` to refuse by name.
  */
 function additiveOn(scores: Tensor, additive: Tensor): Tensor {
   if (additive.storage !== null || scores.storage === null || additive.requiresGrad) return additive;

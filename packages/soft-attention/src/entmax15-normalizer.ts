@@ -1,4 +1,4 @@
-import { checkConfigObject, checkOptionNames, div, type Tensor } from '@heed/tensor';
+import { checkConfigObject, div, type Tensor } from '@heed/tensor';
 import { applyKeep } from './apply-keep';
 import { checkTemperature } from './check-temperature';
 import { entmax15 } from './entmax15';
@@ -14,8 +14,7 @@ export class Entmax15 implements Normalizer {
   readonly temperature: number;
 
   constructor(options: { temperature?: number } = {}) {
-    checkConfigObject('Entmax15', options, false, '{ temperature }');
-    if (options !== undefined) checkOptionNames('Entmax15', options, ['temperature'], 'config');
+    checkConfigObject('Entmax15', options, false, '{ temperature }', ['temperature']);
     this.temperature = checkTemperature('Entmax15', options.temperature ?? 1);
   }
 

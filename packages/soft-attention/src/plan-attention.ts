@@ -140,7 +140,7 @@ export interface AttentionCall {
 }
 
 /** The options every attention call takes (`AttentionCallOptions`): any other name is refused, with the nearest one. */
-export const attentionOptionNames: readonly string[] = [
+const attentionOptionNames: readonly string[] = [
   'attentionMask',
   'keyPaddingMask',
   'additiveMask',

@@ -1,4 +1,4 @@
-import { ConfigError, checkConfigObject, checkOptionNames, resolveRng, Module, type Rng, type Tensor } from '@heed/tensor';
+import { ConfigError, checkConfigObject, resolveRng, Module, type Rng, type Tensor } from '@heed/tensor';
 import type { Scorer } from '@heed/scorers';
 import { runAttention, type AttendResult } from './attend';
 import type { Normalizer } from './normalizer';
@@ -29,8 +29,7 @@ export class SoftAttention extends Module {
   constructor(options: SoftAttentionOptions = {}) {
     super();
     const op = 'SoftAttention';
-    checkConfigObject(op, options, false, '{ scorer, normalizer, dropout, rng }');
-    if (options !== undefined) checkOptionNames(op, options, ['scorer', 'normalizer', 'dropout', 'rng'], 'config');
+    checkConfigObject(op, options, false, '{ scorer, normalizer, dropout, rng }', ['scorer', 'normalizer', 'dropout', 'rng']);
     this.scorer = resolveScorer(options.scorer, { op });
     this.normalizer = resolveNormalizer(options.normalizer, op);
     const dropout = options.dropout ?? 0;

@@ -1,4 +1,4 @@
-import { checkConfigObject, checkOptionNames, div, softmax, type Tensor } from '@heed/tensor';
+import { checkConfigObject, div, softmax, type Tensor } from '@heed/tensor';
 import { applyKeep } from './apply-keep';
 import { checkTemperature } from './check-temperature';
 import { normalizerBrand, type FusedNormalizer, type Normalizer } from './normalizer';
@@ -18,8 +18,7 @@ export class Softmax implements Normalizer {
   readonly temperature: number;
 
   constructor(options: SoftmaxOptions = {}) {
-    checkConfigObject('Softmax', options, false, '{ temperature }');
-    if (options !== undefined) checkOptionNames('Softmax', options, ['temperature'], 'config');
+    checkConfigObject('Softmax', options, false, '{ temperature }', ['temperature']);
     this.temperature = checkTemperature('Softmax', options.temperature ?? 1);
   }
 

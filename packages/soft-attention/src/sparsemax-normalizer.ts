@@ -1,4 +1,4 @@
-import { checkConfigObject, checkOptionNames, div, type Tensor } from '@heed/tensor';
+import { checkConfigObject, div, type Tensor } from '@heed/tensor';
 import { applyKeep } from './apply-keep';
 import { checkTemperature } from './check-temperature';
 import { normalizerBrand, type Normalizer } from './normalizer';
@@ -14,8 +14,7 @@ export class Sparsemax implements Normalizer {
   readonly temperature: number;
 
   constructor(options: { temperature?: number } = {}) {
-    checkConfigObject('Sparsemax', options, false, '{ temperature }');
-    if (options !== undefined) checkOptionNames('Sparsemax', options, ['temperature'], 'config');
+    checkConfigObject('Sparsemax', options, false, '{ temperature }', ['temperature']);
     this.temperature = checkTemperature('Sparsemax', options.temperature ?? 1);
   }
 

@@ -1,4 +1,4 @@
-import { checkConfigObject, checkOptionNames, ConfigError, defaultRng, type Rng, type Tensor } from '@heed/tensor';
+import { checkConfigObject, ConfigError, defaultRng, type Rng, type Tensor } from '@heed/tensor';
 import { applyKeep } from '../apply-keep';
 import { checkTemperature } from '../check-temperature';
 import type { Normalizer } from '../normalizer';
@@ -21,8 +21,7 @@ export class GumbelSoftmax implements Normalizer {
   readonly rng: Rng;
 
   constructor(options: GumbelSoftmaxNormalizerOptions = {}) {
-    checkConfigObject('GumbelSoftmax', options, false, '{ temperature, rng }');
-    if (options !== undefined) checkOptionNames('GumbelSoftmax', options, ['temperature', 'rng'], 'config');
+    checkConfigObject('GumbelSoftmax', options, false, '{ temperature, rng }', ['temperature', 'rng']);
     this.temperature = checkTemperature('GumbelSoftmax', options.temperature ?? 1);
     if (options.rng !== undefined && typeof options.rng?.uniform !== 'function')
       throw new ConfigError('rng must be an Rng', { op: 'GumbelSoftmax', argument: 'rng' });

@@ -1,7 +1,6 @@
 import {
   ConfigError,
   checkConfigObject,
-  checkOptionNames,
   resolveRng,
   embedding,
   Module,
@@ -37,9 +36,13 @@ export class RelativePositionBias extends Module implements ScoreBias {
 
   constructor(options: RelativePositionBiasOptions) {
     super();
-    checkConfigObject('RelativePositionBias', options, true, '{ numHeads, ... }');
-    if (options !== undefined)
-      checkOptionNames('RelativePositionBias', options, ['numHeads', 'rng', 'bidirectional', 'numBuckets', 'maxDistance'], 'config');
+    checkConfigObject('RelativePositionBias', options, true, '{ numHeads, ... }', [
+      'numHeads',
+      'rng',
+      'bidirectional',
+      'numBuckets',
+      'maxDistance',
+    ]);
     const { numHeads } = options;
     if (!Number.isInteger(numHeads) || numHeads < 1)
       throw new ConfigError(`numHeads must be a positive integer, got ${numHeads}`, { op: 'RelativePositionBias', argument: 'numHeads' });

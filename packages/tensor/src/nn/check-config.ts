@@ -2,12 +2,16 @@ import { defaultRng } from '../default-rng';
 import { ConfigError } from '../errors/config-error';
 import { describeValue } from '../expect-tensor';
 import type { Rng } from '../rng';
+import { checkOptionNames } from './check-option-names';
 
 // A module's or optimizer's constructor checks its config with these: each refusal is a ConfigError naming the
 // constructor (`op`) and the option, before anything is built.
 
-/** Throws unless `options` is an object (or, when not `required`, left out); `holds` says what it carries. */
-export function checkConfigObject(op: string, options: unknown, required: boolean, holds = ''): void {
+/**
+ * Throws unless `options` is an object (or, when not `required`, left out); `holds` says what it carries. With
+ * `known`, an option name outside it is refused too, naming the nearest known one (`checkOptionNames`).
+ */
+export function checkConfigObject(op: string, options: unknown, required: boolean, holds = '', known?: readonly string[]): void {
   if (options === undefined && !required) return;
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
     throw new ConfigError(`options must be an object${holds ? ` ${holds}` : ''}, got ${describeValue(options)}`, {
@@ -15,6 +19,7 @@ export function checkConfigObject(op: string, options: unknown, required: boolea
       argument: 'options',
     });
   }
+  if (known) checkOptionNames(op, options, known, 'config');
 }
 
 /** `value` if it is a positive integer (a size, a count); else a ConfigError. */

@@ -5,7 +5,6 @@ import { allocateWeights, checkConfigObject, checkPositiveInteger, resolveRng } 
 import { normalInit } from './init';
 import { Module } from './module';
 import { Parameter } from './parameter';
-import { checkOptionNames } from './check-option-names';
 
 /** A lookup table of learned vectors: integer ids [...] -> [..., embeddingDim]; weight N(0, 1) as in PyTorch. */
 export class Embedding extends Module {
@@ -20,8 +19,7 @@ export class Embedding extends Module {
     const op = 'Embedding';
     checkPositiveInteger(op, 'numEmbeddings', numEmbeddings);
     checkPositiveInteger(op, 'embeddingDim', embeddingDim);
-    checkConfigObject(op, options, false, '{ rng }');
-    if (options !== undefined) checkOptionNames(op, options, ['rng'], 'config');
+    checkConfigObject(op, options, false, '{ rng }', ['rng']);
     const rng = resolveRng(op, options.rng);
     this.weight = new Parameter(allocateWeights(op, 'embeddingDim', numEmbeddings, embeddingDim), [numEmbeddings, embeddingDim]);
     normalInit(this.weight, 0, 1, rng);

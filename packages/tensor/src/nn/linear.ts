@@ -5,7 +5,6 @@ import { allocateWeights, checkBooleanOption, checkConfigObject, checkPositiveIn
 import { uniformInit } from './init';
 import { Module } from './module';
 import { Parameter } from './parameter';
-import { checkOptionNames } from './check-option-names';
 
 export interface LinearOptions {
   /** Learn an additive bias (default true). */
@@ -31,8 +30,7 @@ export class Linear extends Module {
     const op = 'Linear';
     checkPositiveInteger(op, 'inFeatures', inFeatures);
     checkPositiveInteger(op, 'outFeatures', outFeatures);
-    checkConfigObject(op, options, false, '{ bias, rng }');
-    if (options !== undefined) checkOptionNames(op, options, ['bias', 'rng'], 'config');
+    checkConfigObject(op, options, false, '{ bias, rng }', ['bias', 'rng']);
     const bias = checkBooleanOption(op, 'bias', options.bias, true);
     const rng = resolveRng(op, options.rng);
     const bound = 1 / Math.sqrt(inFeatures);

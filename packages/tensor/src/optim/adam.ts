@@ -4,7 +4,6 @@ import { describeValue } from '../expect-tensor';
 import type { Parameter } from '../nn/parameter';
 import { checkBooleanOption, checkConfigObject } from '../nn/check-config';
 import { checkHyper, checkPositiveHyper, Optimizer } from './optimizer';
-import { checkOptionNames } from '../nn/check-option-names';
 
 export interface AdamOptions {
   lr?: number;
@@ -31,8 +30,7 @@ export class Adam extends Optimizer {
 
   constructor(params: Iterable<Parameter>, options: AdamOptions = {}) {
     super(params, 'Adam');
-    checkConfigObject('Adam', options, false);
-    if (options !== undefined) checkOptionNames('Adam', options, ['lr', 'betas', 'eps', 'weightDecay', 'decoupledWeightDecay'], 'config');
+    checkConfigObject('Adam', options, false, '', ['lr', 'betas', 'eps', 'weightDecay', 'decoupledWeightDecay']);
     this.lr = options.lr ?? 1e-3;
     const betas: unknown = options.betas ?? [0.9, 0.999];
     if (!Array.isArray(betas) || betas.length !== 2) {

@@ -3,7 +3,6 @@ import { ConfigError } from '../errors/config-error';
 import type { Parameter } from '../nn/parameter';
 import { checkBooleanOption, checkConfigObject } from '../nn/check-config';
 import { checkHyper, checkPositiveHyper, Optimizer } from './optimizer';
-import { checkOptionNames } from '../nn/check-option-names';
 
 export interface SgdOptions {
   lr: number;
@@ -26,8 +25,7 @@ export class SGD extends Optimizer {
 
   constructor(params: Iterable<Parameter>, options: SgdOptions) {
     super(params, 'SGD');
-    checkConfigObject('SGD', options, true, '(it holds the learning rate lr)');
-    if (options !== undefined) checkOptionNames('SGD', options, ['lr', 'momentum', 'dampening', 'weightDecay', 'nesterov'], 'config');
+    checkConfigObject('SGD', options, true, '(it holds the learning rate lr)', ['lr', 'momentum', 'dampening', 'weightDecay', 'nesterov']);
     this.lr = options.lr;
     this.momentum = options.momentum ?? 0;
     this.dampening = options.dampening ?? 0;
